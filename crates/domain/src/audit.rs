@@ -1,0 +1,322 @@
+//! The audit log as a hash chain. Each entry's hash covers the previous entry's hash and the
+//! entry's canonical bytes, so altering, removing or reordering any entry breaks every hash after it.
+
+use crate::ids::{PartyId, UserId};
+use chrono::{DateTime, SubsecRound, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::fmt;
+
+/// The hash the first entry chains from.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// What happened. Stored as its code; the codes are stable because auditors search by them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum AuditAction {
+    #[serde(rename = "party.create")]
+    PartyCreate,
+    #[serde(rename = "user.create")]
+    UserCreate,
+    #[serde(rename = "user.update")]
+    UserUpdate,
+    #[serde(rename = "user.password_reset")]
+    UserPasswordReset,
+    #[serde(rename = "user.totp_enable")]
+    UserTotpEnable,
+    #[serde(rename = "auth.login")]
+    Login,
+    #[serde(rename = "auth.login_failed")]
+    LoginFailed,
+    #[serde(rename = "auth.logout")]
+    Logout,
+    #[serde(rename = "token.create")]
+    TokenCreate,
+    #[serde(rename = "token.revoke")]
+    TokenRevoke,
+    #[serde(rename = "record.create")]
+    RecordCreate,
+    #[serde(rename = "record.read")]
+    RecordRead,
+    #[serde(rename = "record.list")]
+    RecordList,
+    #[serde(rename = "record.history")]
+    RecordHistory,
+    #[serde(rename = "record.update")]
+    RecordUpdate,
+    #[serde(rename = "record.delete")]
+    RecordDelete,
+    #[serde(rename = "import.commit")]
+    ImportCommit,
+    #[serde(rename = "audit.read")]
+    AuditRead,
+}
+
+impl AuditAction {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::PartyCreate => "party.create",
+            Self::UserCreate => "user.create",
+            Self::UserUpdate => "user.update",
+            Self::UserPasswordReset => "user.password_reset",
+            Self::UserTotpEnable => "user.totp_enable",
+            Self::Login => "auth.login",
+            Self::LoginFailed => "auth.login_failed",
+            Self::Logout => "auth.logout",
+            Self::TokenCreate => "token.create",
+            Self::TokenRevoke => "token.revoke",
+            Self::RecordCreate => "record.create",
+            Self::RecordRead => "record.read",
+            Self::RecordList => "record.list",
+            Self::RecordHistory => "record.history",
+            Self::RecordUpdate => "record.update",
+            Self::RecordDelete => "record.delete",
+            Self::ImportCommit => "import.commit",
+            Self::AuditRead => "audit.read",
+        }
+    }
+}
+
+impl fmt::Display for AuditAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// An audit entry before the store gives it its place in the chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditDraft {
+    pub actor_user: Option<UserId>,
+    pub actor_party: Option<PartyId>,
+    pub action: AuditAction,
+    /// e.g. `record`, `user`, `party`, `token`.
+    pub target_kind: Option<String>,
+    pub target_id: Option<String>,
+    /// Where the request came from (client address), or `cli`.
+    pub source: Option<String>,
+    /// Extra facts (never names of children): counts, changed field names, reasons.
+    pub details: serde_json::Value,
+}
+
+impl AuditDraft {
+    pub fn new(action: AuditAction) -> Self {
+        Self {
+            actor_user: None,
+            actor_party: None,
+            action,
+            target_kind: None,
+            target_id: None,
+            source: None,
+            details: serde_json::Value::Null,
+        }
+    }
+    pub fn target(mut self, kind: &str, id: impl ToString) -> Self {
+        self.target_kind = Some(kind.to_owned());
+        self.target_id = Some(id.to_string());
+        self
+    }
+    pub fn details(mut self, details: serde_json::Value) -> Self {
+        self.details = details;
+        self
+    }
+
+    /// Seals the draft as entry `seq`, chained after `prev_hash`. Called by the store inside the
+    /// transaction that holds the chain head.
+    pub fn seal(self, seq: i64, at: DateTime<Utc>, prev_hash: &str) -> AuditEntry {
+        let mut e = AuditEntry {
+            seq,
+            // Databases keep microseconds; hash exactly what will be read back.
+            at: at.trunc_subsecs(6),
+            actor_user: self.actor_user,
+            actor_party: self.actor_party,
+            action: self.action.code().to_owned(),
+            target_kind: self.target_kind,
+            target_id: self.target_id,
+            source: self.source,
+            details: self.details.to_string(),
+            prev_hash: prev_hash.to_owned(),
+            hash: String::new(),
+        };
+        e.hash = e.compute_hash();
+        e
+    }
+}
+
+/// A sealed entry as stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub actor_user: Option<UserId>,
+    pub actor_party: Option<PartyId>,
+    pub action: String,
+    pub target_kind: Option<String>,
+    pub target_id: Option<String>,
+    pub source: Option<String>,
+    /// JSON text, kept as text so the bytes hashed are the bytes stored.
+    pub details: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl AuditEntry {
+    /// The bytes the hash covers: every field but the hash, in a fixed order and encoding.
+    pub fn canonical_bytes(&self) -> Vec<u8> {
+        let canonical = serde_json::json!([
+            self.seq,
+            self.at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+            self.actor_user.map(|u| u.to_string()),
+            self.actor_party.map(|p| p.to_string()),
+            self.action,
+            self.target_kind,
+            self.target_id,
+            self.source,
+            self.details,
+            self.prev_hash,
+        ]);
+        canonical.to_string().into_bytes()
+    }
+
+    pub fn compute_hash(&self) -> String {
+        let mut h = Sha256::new();
+        h.update(self.prev_hash.as_bytes());
+        h.update(b"\n");
+        h.update(self.canonical_bytes());
+        hex::encode(h.finalize())
+    }
+}
+
+/// Where and why a chain stops being trustworthy.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("audit chain broken at entry {seq}: {reason}")]
+pub struct ChainBreak {
+    pub seq: i64,
+    pub reason: String,
+}
+
+/// Checks a chain incrementally, entry by entry, so that millions of entries can be verified
+/// while streaming them from the store.
+#[derive(Debug)]
+pub struct ChainVerifier {
+    expected_seq: i64,
+    prev_hash: String,
+}
+
+impl Default for ChainVerifier {
+    fn default() -> Self {
+        Self { expected_seq: 1, prev_hash: GENESIS_HASH.to_owned() }
+    }
+}
+
+impl ChainVerifier {
+    pub fn push(&mut self, e: &AuditEntry) -> Result<(), ChainBreak> {
+        if e.seq != self.expected_seq {
+            let reason = if e.seq > self.expected_seq {
+                format!("entries {}..{} are missing", self.expected_seq, e.seq - 1)
+            } else {
+                format!("entry is out of order (expected {})", self.expected_seq)
+            };
+            return Err(ChainBreak { seq: self.expected_seq.min(e.seq), reason });
+        }
+        if e.prev_hash != self.prev_hash {
+            return Err(ChainBreak {
+                seq: e.seq,
+                reason: "its previous-hash does not match the entry before it (an entry was removed, reordered or altered)".into(),
+            });
+        }
+        if e.compute_hash() != e.hash {
+            return Err(ChainBreak { seq: e.seq, reason: "its content does not match its hash (the entry was altered)".into() });
+        }
+        self.expected_seq += 1;
+        self.prev_hash = e.hash.clone();
+        Ok(())
+    }
+
+    /// Compares the end of the chain with the head the store keeps, which catches entries removed
+    /// from the end.
+    pub fn finish(&self, head_seq: i64, head_hash: &str) -> Result<i64, ChainBreak> {
+        let last = self.expected_seq - 1;
+        if last != head_seq || (head_seq > 0 && head_hash != self.prev_hash) {
+            return Err(ChainBreak {
+                seq: last + 1,
+                reason: format!("the chain ends at entry {last} but the head records entry {head_seq}: entries were removed from the end"),
+            });
+        }
+        Ok(last)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chain(n: i64) -> Vec<AuditEntry> {
+        let mut prev = GENESIS_HASH.to_owned();
+        (1..=n)
+            .map(|seq| {
+                let e = AuditDraft::new(AuditAction::RecordRead)
+                    .target("record", seq)
+                    .details(serde_json::json!({"n": seq}))
+                    .seal(seq, Utc::now(), &prev);
+                prev = e.hash.clone();
+                e
+            })
+            .collect()
+    }
+
+    fn verify(entries: &[AuditEntry]) -> Result<i64, ChainBreak> {
+        let mut v = ChainVerifier::default();
+        for e in entries {
+            v.push(e)?;
+        }
+        let (s, h) = entries.last().map(|e| (e.seq, e.hash.clone())).unwrap_or((0, GENESIS_HASH.into()));
+        v.finish(s, &h)
+    }
+
+    #[test]
+    fn an_intact_chain_verifies() {
+        assert_eq!(verify(&chain(5)).unwrap(), 5);
+        assert_eq!(verify(&[]).unwrap(), 0);
+    }
+
+    #[test]
+    fn altering_removing_or_reordering_is_caught_at_the_first_bad_entry() {
+        let mut c = chain(5);
+        c[2].details = r#"{"n":99}"#.into();
+        assert_eq!(verify(&c).unwrap_err().seq, 3);
+
+        let mut c = chain(5);
+        c.remove(1);
+        assert_eq!(verify(&c).unwrap_err().seq, 2);
+
+        let mut c = chain(5);
+        c.swap(1, 2);
+        assert_eq!(verify(&c).unwrap_err().seq, 2);
+
+        // Renumbering after a removal still breaks the previous-hash link.
+        let mut c = chain(5);
+        c.remove(1);
+        for (i, e) in c.iter_mut().enumerate() {
+            e.seq = i as i64 + 1;
+        }
+        assert_eq!(verify(&c).unwrap_err().seq, 2);
+    }
+
+    #[test]
+    fn truncating_the_tail_is_caught_by_the_head() {
+        let c = chain(5);
+        let mut v = ChainVerifier::default();
+        for e in &c[..3] {
+            v.push(e).unwrap();
+        }
+        assert_eq!(v.finish(5, &c[4].hash).unwrap_err().seq, 4);
+    }
+
+    #[test]
+    fn timestamps_are_hashed_at_microsecond_precision() {
+        let e = AuditDraft::new(AuditAction::Login).seal(1, Utc::now(), GENESIS_HASH);
+        assert_eq!(e.at.timestamp_subsec_nanos() % 1000, 0);
+        assert_eq!(e.compute_hash(), e.hash);
+    }
+}

@@ -1,0 +1,201 @@
+//! Roles, permissions and scope: what a user may do is decided here and nowhere else.
+
+use crate::error::FieldError;
+use crate::ids::PartyId;
+use crate::party::PartyKind;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    Caseworker,
+    Reviewer,
+    Logistics,
+    Viewer,
+    Auditor,
+}
+
+impl Role {
+    pub const ALL: [Role; 6] =
+        [Self::Admin, Self::Caseworker, Self::Reviewer, Self::Logistics, Self::Viewer, Self::Auditor];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Caseworker => "caseworker",
+            Self::Reviewer => "reviewer",
+            Self::Logistics => "logistics",
+            Self::Viewer => "viewer",
+            Self::Auditor => "auditor",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = FieldError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let wanted = s.trim().to_ascii_lowercase();
+        Self::ALL.into_iter().find(|r| r.as_str() == wanted).ok_or_else(|| {
+            FieldError::new(
+                "roles",
+                "invalid_role",
+                format!(
+                    "unknown role {s:?}; expected admin, caseworker, reviewer, logistics, viewer or auditor"
+                ),
+            )
+        })
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    /// Read child records within the caller's scope (each read is audited).
+    RecordRead,
+    /// File a new child record (of the kind the caller's party files).
+    RecordCreate,
+    /// Change a child record; the previous version is kept.
+    RecordUpdate,
+    /// Soft-delete a child record with a reason.
+    RecordDelete,
+    /// Import many records from a spreadsheet.
+    RecordImport,
+    /// Create parties.
+    PartyManage,
+    /// Create users, reset their passwords, change their roles.
+    UserManage,
+    /// Revoke any user's API tokens (everyone may revoke their own).
+    TokenRevokeAny,
+    /// Read and verify the audit log.
+    AuditRead,
+}
+
+use Permission as P;
+use PartyKind as K;
+use Role as R;
+
+/// The one table of who may do what: a permission is granted when the user holds one of the roles
+/// *and* belongs to a party of one of the kinds. Every check in Homeward reads this table.
+pub const PERMISSIONS: &[(Permission, &[Role], &[PartyKind])] = &[
+    (P::RecordRead, &[R::Caseworker, R::Reviewer, R::Logistics, R::Viewer], &[K::Mediator, K::Origin, K::Custody]),
+    (P::RecordCreate, &[R::Caseworker], &[K::Origin, K::Custody]),
+    (P::RecordUpdate, &[R::Caseworker], &[K::Origin, K::Custody]),
+    (P::RecordDelete, &[R::Caseworker], &[K::Origin, K::Custody]),
+    (P::RecordImport, &[R::Caseworker], &[K::Origin, K::Custody]),
+    (P::PartyManage, &[R::Admin], &[K::Mediator]),
+    (P::UserManage, &[R::Admin], &K::ALL),
+    (P::TokenRevokeAny, &[R::Admin], &K::ALL),
+    (P::AuditRead, &[R::Auditor, R::Admin], &[K::Mediator, K::Observer]),
+];
+
+impl Permission {
+    /// Whether any of `roles`, held in a party of `kind`, grants this permission.
+    pub fn granted(self, kind: PartyKind, roles: &[Role]) -> bool {
+        PERMISSIONS.iter().any(|(p, rs, ks)| {
+            *p == self && ks.contains(&kind) && roles.iter().any(|r| rs.contains(r))
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::RecordRead => "record_read",
+            Self::RecordCreate => "record_create",
+            Self::RecordUpdate => "record_update",
+            Self::RecordDelete => "record_delete",
+            Self::RecordImport => "record_import",
+            Self::PartyManage => "party_manage",
+            Self::UserManage => "user_manage",
+            Self::TokenRevokeAny => "token_revoke_any",
+            Self::AuditRead => "audit_read",
+        }
+    }
+}
+
+/// Which child records a caller can see. Every store query that reads records takes one, so there
+/// is no way to ask the store for records without saying whose view it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// The mediator sees every record submitted to it.
+    AllSubmitted,
+    /// An origin or custody party sees the records it filed itself.
+    OwnParty(PartyId),
+    /// Everybody else sees no child record.
+    Nothing,
+}
+
+impl Scope {
+    pub fn for_party(kind: PartyKind, party: PartyId) -> Self {
+        match kind {
+            PartyKind::Mediator => Self::AllSubmitted,
+            PartyKind::Origin | PartyKind::Custody => Self::OwnParty(party),
+            PartyKind::Humanitarian | PartyKind::Observer => Self::Nothing,
+        }
+    }
+
+    pub fn covers(self, owner: PartyId) -> bool {
+        match self {
+            Self::AllSubmitted => true,
+            Self::OwnParty(p) => p == owner,
+            Self::Nothing => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caseworkers_file_records_only_for_the_two_sides() {
+        assert!(P::RecordCreate.granted(K::Origin, &[R::Caseworker]));
+        assert!(P::RecordCreate.granted(K::Custody, &[R::Caseworker]));
+        assert!(!P::RecordCreate.granted(K::Mediator, &[R::Caseworker]));
+        assert!(!P::RecordCreate.granted(K::Origin, &[R::Viewer]));
+    }
+
+    #[test]
+    fn only_mediator_admins_create_parties() {
+        assert!(P::PartyManage.granted(K::Mediator, &[R::Admin]));
+        assert!(!P::PartyManage.granted(K::Origin, &[R::Admin]));
+        assert!(!P::PartyManage.granted(K::Mediator, &[R::Caseworker, R::Auditor]));
+    }
+
+    #[test]
+    fn humanitarian_and_observer_see_no_records() {
+        for r in Role::ALL {
+            assert!(!P::RecordRead.granted(K::Humanitarian, &[r]));
+            assert!(!P::RecordRead.granted(K::Observer, &[r]));
+        }
+        let p = PartyId::new();
+        assert!(!Scope::for_party(K::Observer, p).covers(p));
+        assert!(Scope::for_party(K::Mediator, p).covers(PartyId::new()));
+        assert!(!Scope::for_party(K::Origin, p).covers(PartyId::new()));
+    }
+
+    #[test]
+    fn every_permission_has_a_row() {
+        for p in [
+            P::RecordRead, P::RecordCreate, P::RecordUpdate, P::RecordDelete, P::RecordImport,
+            P::PartyManage, P::UserManage, P::TokenRevokeAny, P::AuditRead,
+        ] {
+            assert_eq!(PERMISSIONS.iter().filter(|(q, _, _)| *q == p).count(), 1, "{}", p.as_str());
+        }
+    }
+
+    #[test]
+    fn roles_parse_case_insensitively_and_reject_unknown() {
+        assert_eq!("Reviewer".parse::<Role>().unwrap(), R::Reviewer);
+        assert_eq!("root".parse::<Role>().unwrap_err().code, "invalid_role");
+    }
+}
