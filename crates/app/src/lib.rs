@@ -1,1 +1,83 @@
-//! placeholder
+//! Homeward's use-cases. Each one authorises the caller, validates the input, makes the change and
+//! audits it, in one store transaction. Access control lives here and nowhere else: a [`Caller`]
+//! can only be obtained by authenticating, and it carries the scope every read is filtered by.
+
+pub mod admin;
+pub mod audit;
+pub mod auth;
+mod caller;
+pub mod error;
+pub mod import;
+pub mod records;
+mod secret;
+pub mod synthetic;
+
+pub use caller::{Actor, Caller};
+pub use error::{AppError, AppResult, ErrorKind, RowError};
+
+use chrono::Duration;
+use homeward_store::Store;
+use std::sync::Arc;
+
+/// Deployment settings that change what the use-cases allow.
+#[derive(Clone, Debug)]
+pub struct AppConfig {
+    /// Administrators must enrol a TOTP second factor before administering anything.
+    pub require_admin_totp: bool,
+    /// A session ends after this long without a request.
+    pub session_idle: Duration,
+    /// A session ends after this long whatever happens.
+    pub session_absolute: Duration,
+    /// Failed sign-ins for one username within `login_window` before sign-in is refused.
+    pub login_max_failures: i64,
+    /// Failed sign-ins from one address within `login_window` before sign-in is refused.
+    pub login_max_failures_per_source: i64,
+    pub login_window: Duration,
+    /// Name shown in authenticator apps.
+    pub totp_issuer: String,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        Self {
+            require_admin_totp: false,
+            session_idle: Duration::minutes(30),
+            session_absolute: Duration::hours(12),
+            login_max_failures: 5,
+            login_max_failures_per_source: 50,
+            login_window: Duration::minutes(15),
+            totp_issuer: "Homeward".to_owned(),
+        }
+    }
+}
+
+/// The application: a store and the deployment's settings. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct App {
+    store: Arc<dyn Store>,
+    config: Arc<AppConfig>,
+}
+
+impl App {
+    pub fn new(store: Arc<dyn Store>, config: AppConfig) -> Self {
+        Self { store, config: Arc::new(config) }
+    }
+
+    pub fn config(&self) -> &AppConfig {
+        &self.config
+    }
+
+    /// `sqlite` or `postgres`, for health checks.
+    pub fn backend(&self) -> &'static str {
+        self.store.backend()
+    }
+
+    /// Whether the database answers.
+    pub async fn healthy(&self) -> bool {
+        self.store.audit_head().await.is_ok()
+    }
+
+    pub async fn close(&self) {
+        self.store.close().await;
+    }
+}

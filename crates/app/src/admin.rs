@@ -1,0 +1,184 @@
+//! Administration: parties, users, roles, passwords.
+
+use crate::auth::hash_password;
+use crate::{Actor, App, AppError, AppResult, Caller};
+use chrono::Utc;
+use homeward_domain::user::parse_roles;
+use homeward_domain::{
+    AuditAction, FieldError, Party, PartyId, PartyKind, PartyName, Password, Permission, User, UserId, Username,
+    ValidationErrors,
+};
+use serde::Deserialize;
+
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct NewUserInput {
+    pub party_id: PartyId,
+    pub username: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    pub roles: Vec<String>,
+    pub password: String,
+}
+
+impl App {
+    pub async fn create_party(&self, actor: Actor<'_>, name: &str, kind: &str) -> AppResult<Party> {
+        actor.require(Permission::PartyManage, &self.config)?;
+        let mut errs = ValidationErrors::default();
+        let name = errs.take(PartyName::parse(name));
+        let kind = errs.take(kind.parse::<PartyKind>());
+        let (Some(name), Some(kind)) = (name, kind) else { return Err(errs.into()) };
+        let party = Party { id: PartyId::new(), name, kind, created_at: Utc::now() };
+        let audit = actor
+            .audit(AuditAction::PartyCreate)
+            .target("party", party.id)
+            .details(serde_json::json!({ "kind": kind.as_str() }));
+        self.store.create_party(&party, audit).await.map_err(|e| match AppError::from(e) {
+            AppError::Conflict(_) => AppError::Conflict("a party with this name exists".to_owned()),
+            other => other,
+        })?;
+        Ok(party)
+    }
+
+    /// Every party (names and kinds are not confidential: each side must know its counterpart).
+    pub async fn list_parties(&self, _caller: &Caller) -> AppResult<Vec<Party>> {
+        Ok(self.store.list_parties().await?)
+    }
+
+    /// The parties, for the command line.
+    pub async fn list_parties_cli(&self) -> AppResult<Vec<Party>> {
+        Ok(self.store.list_parties().await?)
+    }
+
+    /// Finds a party by id or exact name (the command line accepts either).
+    pub async fn find_party(&self, id_or_name: &str) -> AppResult<Party> {
+        let parties = self.store.list_parties().await?;
+        parties
+            .into_iter()
+            .find(|p| p.id.to_string() == id_or_name.trim() || p.name.as_str() == id_or_name.trim())
+            .ok_or(AppError::NotFound)
+    }
+
+    fn check_manages(&self, actor: Actor<'_>, party: PartyId) -> AppResult<()> {
+        actor.require(Permission::UserManage, &self.config)?;
+        match actor.managed_party() {
+            Some(own) if own != party => Err(AppError::ForbiddenBecause("admins manage users of their own party only")),
+            _ => Ok(()),
+        }
+    }
+
+    pub async fn create_user(&self, actor: Actor<'_>, input: NewUserInput) -> AppResult<User> {
+        self.check_manages(actor, input.party_id)?;
+        let mut errs = ValidationErrors::default();
+        let username = errs.take(Username::parse(&input.username));
+        let roles = errs.take(parse_roles(&input.roles));
+        let password = errs.take(Password::parse(&input.password));
+        let display_name = input.display_name.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+        if display_name.as_ref().is_some_and(|d| d.chars().count() > 200) {
+            errs.push(FieldError::new("display_name", "too_long", "at most 200 characters"));
+        }
+        let (Some(username), Some(roles), Some(password)) = (username, roles, password) else {
+            return Err(errs.into());
+        };
+        if !errs.is_empty() {
+            return Err(errs.into());
+        }
+        let party = self.store.get_party(input.party_id).await?.ok_or_else(|| {
+            AppError::invalid("party_id", "unknown_party", "no such party")
+        })?;
+        let user = User {
+            id: UserId::new(),
+            party_id: party.id,
+            display_name: display_name.unwrap_or_else(|| username.to_string()),
+            username,
+            roles,
+            totp_enabled: false,
+            disabled: false,
+            created_at: Utc::now(),
+        };
+        let hash = hash_password(&password).await?;
+        let audit = actor.audit(AuditAction::UserCreate).target("user", user.id).details(serde_json::json!({
+            "party": party.id.to_string(),
+            "roles": user.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+        }));
+        self.store.create_user(&user, &hash, audit).await.map_err(|e| match AppError::from(e) {
+            AppError::Conflict(_) => AppError::Conflict("this username is taken".to_owned()),
+            other => other,
+        })?;
+        Ok(user)
+    }
+
+    /// Users of one party, or of every party the actor manages when `party` is `None`.
+    pub async fn list_users(&self, actor: Actor<'_>, party: Option<PartyId>) -> AppResult<Vec<User>> {
+        actor.require(Permission::UserManage, &self.config)?;
+        let party = match (actor.managed_party(), party) {
+            (Some(own), Some(p)) if own != p => {
+                return Err(AppError::ForbiddenBecause("admins manage users of their own party only"));
+            }
+            (Some(own), _) => Some(own),
+            (None, p) => p,
+        };
+        Ok(self.store.list_users(party).await?)
+    }
+
+    async fn managed_user(&self, actor: Actor<'_>, user: UserId) -> AppResult<User> {
+        actor.require(Permission::UserManage, &self.config)?;
+        let u = self.store.get_user(user).await?.ok_or(AppError::NotFound)?;
+        // Another party's user answers as missing, like any record outside one's scope.
+        if actor.managed_party().is_some_and(|p| p != u.party_id) {
+            return Err(AppError::NotFound);
+        }
+        Ok(u)
+    }
+
+    /// Finds a user by id or username (for the command line).
+    pub async fn find_user(&self, id_or_name: &str) -> AppResult<User> {
+        if let Ok(id) = id_or_name.trim().parse::<UserId>() {
+            return self.store.get_user(id).await?.ok_or(AppError::NotFound);
+        }
+        let name = Username::parse(id_or_name)?;
+        Ok(self.store.user_credentials(&name).await?.ok_or(AppError::NotFound)?.user)
+    }
+
+    /// Sets a new password and ends the user's sessions.
+    pub async fn reset_password(&self, actor: Actor<'_>, user: UserId, new_password: &str) -> AppResult<()> {
+        let u = self.managed_user(actor, user).await?;
+        let password = Password::parse(new_password)?;
+        let hash = hash_password(&password).await?;
+        self.store.set_password(u.id, &hash, actor.audit(AuditAction::UserPasswordReset).target("user", u.id)).await?;
+        Ok(())
+    }
+
+    /// Changes a user's own password after checking the current one.
+    pub async fn change_own_password(&self, caller: &Caller, current: &str, new_password: &str) -> AppResult<()> {
+        let creds = self.store.user_credentials(&caller.user().username).await?.ok_or(AppError::Unauthenticated)?;
+        if !crate::auth::verify_password(current.to_owned(), creds.password_hash).await {
+            return Err(AppError::invalid("current_password", "invalid_credentials", "the current password is wrong"));
+        }
+        let password = Password::parse(new_password)?;
+        let hash = hash_password(&password).await?;
+        let audit = caller.audit(AuditAction::UserPasswordReset).target("user", caller.user().id);
+        self.store.set_password(caller.user().id, &hash, audit).await?;
+        Ok(())
+    }
+
+    /// Changes roles and/or disables the account (which ends its sessions and tokens).
+    pub async fn update_user(&self, actor: Actor<'_>, user: UserId, roles: Option<Vec<String>>, disabled: Option<bool>) -> AppResult<User> {
+        let u = self.managed_user(actor, user).await?;
+        let roles = match roles {
+            Some(r) => parse_roles(&r)?,
+            None => u.roles.clone(),
+        };
+        let disabled = disabled.unwrap_or(u.disabled);
+        if let Actor::User(c) = actor {
+            if c.user().id == u.id && (disabled || !roles.contains(&homeward_domain::Role::Admin)) {
+                return Err(AppError::ForbiddenBecause("administrators cannot disable or demote themselves"));
+            }
+        }
+        let audit = actor.audit(AuditAction::UserUpdate).target("user", u.id).details(serde_json::json!({
+            "roles": roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+            "disabled": disabled,
+        }));
+        self.store.update_user(u.id, &roles, disabled, audit).await?;
+        self.store.get_user(u.id).await?.ok_or(AppError::NotFound)
+    }
+}

@@ -1,0 +1,89 @@
+use crate::{AppConfig, AppError, AppResult};
+use homeward_domain::{AuditAction, AuditDraft, Party, Permission, Role, Scope, User};
+
+/// An authenticated user acting through Homeward. Only the app can make one (by checking a
+/// session, a token or a password), so holding a `Caller` proves who is asking, and its scope
+/// travels with it into every query.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    user: User,
+    party: Party,
+    source: Option<String>,
+}
+
+impl Caller {
+    pub(crate) fn new(user: User, party: Party, source: Option<String>) -> Self {
+        Self { user, party, source }
+    }
+
+    pub fn user(&self) -> &User {
+        &self.user
+    }
+
+    pub fn party(&self) -> &Party {
+        &self.party
+    }
+
+    /// Which child records this caller may see.
+    pub fn scope(&self) -> Scope {
+        Scope::for_party(self.party.kind, self.party.id)
+    }
+
+    /// Whether the role table grants this caller the permission.
+    pub fn may(&self, p: Permission) -> bool {
+        p.granted(self.party.kind, &self.user.roles)
+    }
+
+    pub(crate) fn require(&self, p: Permission, config: &AppConfig) -> AppResult<()> {
+        if !self.may(p) {
+            return Err(AppError::Forbidden(p));
+        }
+        let admin_only = matches!(p, Permission::PartyManage | Permission::UserManage | Permission::TokenRevokeAny);
+        if admin_only && config.require_admin_totp && self.user.has_role(Role::Admin) && !self.user.totp_enabled {
+            return Err(AppError::TotpEnrolmentRequired);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn audit(&self, action: AuditAction) -> AuditDraft {
+        AuditDraft {
+            actor_user: Some(self.user.id),
+            actor_party: Some(self.party.id),
+            source: self.source.clone(),
+            ..AuditDraft::new(action)
+        }
+    }
+}
+
+/// Who performs an administrative change: a signed-in user, or the command line on the server
+/// itself (which already holds the database, so it is trusted; it is how the first administrator
+/// is made).
+#[derive(Clone, Copy, Debug)]
+pub enum Actor<'a> {
+    User(&'a Caller),
+    CommandLine,
+}
+
+impl Actor<'_> {
+    pub(crate) fn require(&self, p: Permission, config: &AppConfig) -> AppResult<()> {
+        match self {
+            Self::User(c) => c.require(p, config),
+            Self::CommandLine => Ok(()),
+        }
+    }
+
+    pub(crate) fn audit(&self, action: AuditAction) -> AuditDraft {
+        match self {
+            Self::User(c) => c.audit(action),
+            Self::CommandLine => AuditDraft { source: Some("cli".to_owned()), ..AuditDraft::new(action) },
+        }
+    }
+
+    /// The party whose users this actor may manage: `None` means any party.
+    pub(crate) fn managed_party(&self) -> Option<homeward_domain::PartyId> {
+        match self {
+            Self::User(c) if c.party.kind != homeward_domain::PartyKind::Mediator => Some(c.party.id),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! One error enum for every use-case. Each variant has a stable machine-readable code and a kind
+//! that the web layer maps to an HTTP status; the CLI maps kinds to exit codes.
+
+use homeward_domain::{ChainBreak, FieldError, Permission, ValidationErrors};
+use homeward_store::StoreError;
+use serde::Serialize;
+use thiserror::Error;
+
+/// What sort of failure this is, independent of transport.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The input is wrong; the caller can fix it.
+    Invalid,
+    /// Who the caller is could not be established.
+    Unauthenticated,
+    /// The caller is known but may not do this.
+    Forbidden,
+    NotFound,
+    /// The change clashes with the current state.
+    Conflict,
+    /// Too many attempts; try later.
+    RateLimited,
+    /// Our fault: storage failure or a broken invariant.
+    Internal,
+}
+
+/// One bad row of an import, by the line number in the file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RowError {
+    pub line: u64,
+    pub errors: Vec<FieldError>,
+}
+
+#[derive(Debug, Error)]
+pub enum AppError {
+    #[error("invalid input: {0}")]
+    Validation(ValidationErrors),
+    #[error("sign-in required")]
+    Unauthenticated,
+    #[error("wrong username or password")]
+    InvalidCredentials,
+    #[error("this account needs a one-time code from its authenticator app")]
+    SecondFactorRequired,
+    #[error("the one-time code is wrong or expired")]
+    InvalidSecondFactor,
+    #[error("too many failed sign-ins; try again in {retry_after_secs} s")]
+    TooManyAttempts { retry_after_secs: i64 },
+    #[error("not allowed: requires permission {}", .0.as_str())]
+    Forbidden(Permission),
+    #[error("not allowed: {0}")]
+    ForbiddenBecause(&'static str),
+    #[error("administrators must set up a second factor (TOTP) before doing this")]
+    TotpEnrolmentRequired,
+    #[error("not found")]
+    NotFound,
+    #[error("already exists: {0}")]
+    Conflict(String),
+    #[error("the record is at version {current}; reload it and apply the change again")]
+    VersionConflict { current: i64 },
+    #[error("{} row(s) of the import are invalid; nothing was imported", .0.len())]
+    ImportInvalid(Vec<RowError>),
+    #[error("bad import file: {0}")]
+    ImportFile(String),
+    #[error(transparent)]
+    ChainBroken(#[from] ChainBreak),
+    #[error("internal error: {0}")]
+    Internal(String),
+    #[error("storage error: {0}")]
+    Store(StoreError),
+}
+
+impl AppError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Validation(_) => "validation_failed",
+            Self::Unauthenticated => "unauthenticated",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::SecondFactorRequired => "second_factor_required",
+            Self::InvalidSecondFactor => "invalid_second_factor",
+            Self::TooManyAttempts { .. } => "too_many_attempts",
+            Self::Forbidden(_) | Self::ForbiddenBecause(_) => "forbidden",
+            Self::TotpEnrolmentRequired => "totp_enrolment_required",
+            Self::NotFound => "not_found",
+            Self::Conflict(_) => "conflict",
+            Self::VersionConflict { .. } => "version_conflict",
+            Self::ImportInvalid(_) => "import_invalid",
+            Self::ImportFile(_) => "import_file_invalid",
+            Self::ChainBroken(_) => "audit_chain_broken",
+            Self::Internal(_) | Self::Store(_) => "internal",
+        }
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Validation(_) | Self::ImportInvalid(_) | Self::ImportFile(_) => ErrorKind::Invalid,
+            Self::Unauthenticated
+            | Self::InvalidCredentials
+            | Self::SecondFactorRequired
+            | Self::InvalidSecondFactor => ErrorKind::Unauthenticated,
+            Self::TooManyAttempts { .. } => ErrorKind::RateLimited,
+            Self::Forbidden(_) | Self::ForbiddenBecause(_) | Self::TotpEnrolmentRequired => ErrorKind::Forbidden,
+            Self::NotFound => ErrorKind::NotFound,
+            Self::Conflict(_) | Self::VersionConflict { .. } => ErrorKind::Conflict,
+            Self::ChainBroken(_) | Self::Internal(_) | Self::Store(_) => ErrorKind::Internal,
+        }
+    }
+
+    pub fn invalid(field: &str, code: &'static str, message: impl Into<String>) -> Self {
+        Self::Validation(ValidationErrors::single(field, code, message))
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => Self::NotFound,
+            StoreError::Conflict(what) => Self::Conflict(what),
+            StoreError::VersionConflict { current } => Self::VersionConflict { current },
+            other => Self::Store(other),
+        }
+    }
+}
+
+impl From<ValidationErrors> for AppError {
+    fn from(e: ValidationErrors) -> Self {
+        Self::Validation(e)
+    }
+}
+
+impl From<FieldError> for AppError {
+    fn from(e: FieldError) -> Self {
+        Self::Validation(ValidationErrors(vec![e]))
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;
