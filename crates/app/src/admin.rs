@@ -169,10 +169,11 @@ impl App {
             None => u.roles.clone(),
         };
         let disabled = disabled.unwrap_or(u.disabled);
-        if let Actor::User(c) = actor {
-            if c.user().id == u.id && (disabled || !roles.contains(&homeward_domain::Role::Admin)) {
-                return Err(AppError::ForbiddenBecause("administrators cannot disable or demote themselves"));
-            }
+        if let Actor::User(c) = actor
+            && c.user().id == u.id
+            && (disabled || !roles.contains(&homeward_domain::Role::Admin))
+        {
+            return Err(AppError::ForbiddenBecause("administrators cannot disable or demote themselves"));
         }
         let audit = actor.audit(AuditAction::UserUpdate).target("user", u.id).details(serde_json::json!({
             "roles": roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),

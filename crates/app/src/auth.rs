@@ -113,10 +113,10 @@ impl App {
         if self.store.count_login_failures(&user_key, since).await? >= self.config.login_max_failures {
             return Err(AppError::TooManyAttempts { retry_after_secs });
         }
-        if let Some(k) = &source_key {
-            if self.store.count_login_failures(k, since).await? >= self.config.login_max_failures_per_source {
-                return Err(AppError::TooManyAttempts { retry_after_secs });
-            }
+        if let Some(k) = &source_key
+            && self.store.count_login_failures(k, since).await? >= self.config.login_max_failures_per_source
+        {
+            return Err(AppError::TooManyAttempts { retry_after_secs });
         }
 
         let creds = match &username {
@@ -159,7 +159,7 @@ impl App {
             .get_party(creds.user.party_id)
             .await?
             .ok_or_else(|| AppError::Internal("user without a party".to_owned()))?;
-        self.store.clear_login_failures(&user_key).await?;
+        self.store.clear_login_failures(&user_key, since).await?;
 
         let token = random_token(SESSION_PREFIX);
         let row = SessionRow {
@@ -264,16 +264,16 @@ impl App {
     /// the party). Someone else's token outside those bounds answers as not found.
     pub async fn revoke_token(&self, actor: crate::Actor<'_>, id: TokenId) -> AppResult<()> {
         let token = self.store.get_token(id).await?.ok_or(AppError::NotFound)?;
-        if let crate::Actor::User(caller) = actor {
-            if token.user_id != caller.user().id {
-                if !caller.may(homeward_domain::Permission::TokenRevokeAny) {
-                    return Err(AppError::NotFound);
-                }
-                caller.require(homeward_domain::Permission::TokenRevokeAny, &self.config)?;
-                let owner = self.store.get_user(token.user_id).await?.ok_or(AppError::NotFound)?;
-                if actor.managed_party().is_some_and(|p| p != owner.party_id) {
-                    return Err(AppError::NotFound);
-                }
+        if let crate::Actor::User(caller) = actor
+            && token.user_id != caller.user().id
+        {
+            if !caller.may(homeward_domain::Permission::TokenRevokeAny) {
+                return Err(AppError::NotFound);
+            }
+            caller.require(homeward_domain::Permission::TokenRevokeAny, &self.config)?;
+            let owner = self.store.get_user(token.user_id).await?.ok_or(AppError::NotFound)?;
+            if actor.managed_party().is_some_and(|p| p != owner.party_id) {
+                return Err(AppError::NotFound);
             }
         }
         let audit = actor.audit(AuditAction::TokenRevoke).target("token", id);

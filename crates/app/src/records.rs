@@ -1,7 +1,7 @@
 //! Child records: file, read, change (keeping history), list, soft-delete. Every read is audited.
 
 use crate::{App, AppError, AppResult, Caller};
-use chrono::Utc;
+use chrono::{SubsecRound, Utc};
 use homeward_domain::{
     AuditAction, ChildRecord, ChildRecordInput, PartyId, Permission, RecordDraft, RecordFilter, RecordId,
     RecordKind, RecordVersion, Sex,
@@ -58,7 +58,8 @@ impl App {
     pub async fn create_record(&self, caller: &Caller, input: &ChildRecordInput) -> AppResult<ChildRecord> {
         caller.require(Permission::RecordCreate, &self.config)?;
         let kind = filed_kind(caller)?;
-        let now = Utc::now();
+        // Databases keep microseconds: answer with the timestamps a later read will return.
+        let now = Utc::now().trunc_subsecs(6);
         let content = input.parse(kind, now.date_naive())?;
         let record = ChildRecord {
             id: RecordId::new(),
@@ -94,10 +95,10 @@ impl App {
         if limit == 0 || limit > MAX_PAGE {
             return Err(AppError::invalid("limit", "out_of_range", format!("between 1 and {MAX_PAGE}")));
         }
-        if let (Some(a), Some(b)) = (q.born_from_year, q.born_to_year) {
-            if a > b {
-                return Err(AppError::invalid("born_from_year", "out_of_range", "born_from_year is after born_to_year"));
-            }
+        if let (Some(a), Some(b)) = (q.born_from_year, q.born_to_year)
+            && a > b
+        {
+            return Err(AppError::invalid("born_from_year", "out_of_range", "born_from_year is after born_to_year"));
         }
         let name = q.name.as_deref().map(homeward_linkage::fold).filter(|n| !n.is_empty());
         let filter = RecordFilter {

@@ -205,7 +205,10 @@ pub struct ChainVerifier {
 
 impl Default for ChainVerifier {
     fn default() -> Self {
-        Self { expected_seq: 1, prev_hash: GENESIS_HASH.to_owned() }
+        Self {
+            expected_seq: 1,
+            prev_hash: GENESIS_HASH.to_owned(),
+        }
     }
 }
 
@@ -217,7 +220,10 @@ impl ChainVerifier {
             } else {
                 format!("entry is out of order (expected {})", self.expected_seq)
             };
-            return Err(ChainBreak { seq: self.expected_seq.min(e.seq), reason });
+            return Err(ChainBreak {
+                seq: self.expected_seq.min(e.seq),
+                reason,
+            });
         }
         if e.prev_hash != self.prev_hash {
             return Err(ChainBreak {
@@ -226,7 +232,10 @@ impl ChainVerifier {
             });
         }
         if e.compute_hash() != e.hash {
-            return Err(ChainBreak { seq: e.seq, reason: "its content does not match its hash (the entry was altered)".into() });
+            return Err(ChainBreak {
+                seq: e.seq,
+                reason: "its content does not match its hash (the entry was altered)".into(),
+            });
         }
         self.expected_seq += 1;
         self.prev_hash = e.hash.clone();
@@ -240,7 +249,9 @@ impl ChainVerifier {
         if last != head_seq || (head_seq > 0 && head_hash != self.prev_hash) {
             return Err(ChainBreak {
                 seq: last + 1,
-                reason: format!("the chain ends at entry {last} but the head records entry {head_seq}: entries were removed from the end"),
+                reason: format!(
+                    "the chain ends at entry {last} but the head records entry {head_seq}: entries were removed from the end"
+                ),
             });
         }
         Ok(last)
@@ -270,7 +281,10 @@ mod tests {
         for e in entries {
             v.push(e)?;
         }
-        let (s, h) = entries.last().map(|e| (e.seq, e.hash.clone())).unwrap_or((0, GENESIS_HASH.into()));
+        let (s, h) = entries
+            .last()
+            .map(|e| (e.seq, e.hash.clone()))
+            .unwrap_or((0, GENESIS_HASH.into()));
         v.finish(s, &h)
     }
 

@@ -9,7 +9,6 @@ use std::fmt;
 ///
 /// Written canonically as `2014`, `2014-03` or `2014-03-07`, with a leading `~` when approximate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = String, example = "2014-03"))]
 #[serde(try_from = "String", into = "String")]
 pub struct PartialDate {
     year: i32,
@@ -18,25 +17,54 @@ pub struct PartialDate {
     approximate: bool,
 }
 
+// Written by hand: utoipa's derive cannot describe a struct by the string it serialises to.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for PartialDate {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some(
+                "`YYYY`, `YYYY-MM` or `YYYY-MM-DD`, with a leading `~` when approximate",
+            ))
+            .examples(["2014-03"])
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for PartialDate {}
+
 const MIN_YEAR: i32 = 1900;
 const MAX_YEAR: i32 = 2200;
 
 impl PartialDate {
-    pub fn new(year: i32, month: Option<u8>, day: Option<u8>, approximate: bool) -> Result<Self, String> {
+    pub fn new(
+        year: i32,
+        month: Option<u8>,
+        day: Option<u8>,
+        approximate: bool,
+    ) -> Result<Self, String> {
         if !(MIN_YEAR..=MAX_YEAR).contains(&year) {
             return Err(format!("year {year} is outside {MIN_YEAR}..{MAX_YEAR}"));
         }
         match (month, day) {
             (None, Some(_)) => return Err("a day needs a month".into()),
-            (Some(m), None) if !(1..=12).contains(&m) => return Err(format!("month {m} does not exist")),
-            (Some(m), Some(d)) => {
-                if NaiveDate::from_ymd_opt(year, u32::from(m), u32::from(d)).is_none() {
-                    return Err(format!("{year:04}-{m:02}-{d:02} is not a calendar date"));
-                }
+            (Some(m), None) if !(1..=12).contains(&m) => {
+                return Err(format!("month {m} does not exist"));
+            }
+            (Some(m), Some(d))
+                if NaiveDate::from_ymd_opt(year, u32::from(m), u32::from(d)).is_none() =>
+            {
+                return Err(format!("{year:04}-{m:02}-{d:02} is not a calendar date"));
             }
             _ => {}
         }
-        Ok(Self { year, month, day, approximate })
+        Ok(Self {
+            year,
+            month,
+            day,
+            approximate,
+        })
     }
 
     pub fn year(&self) -> i32 {
@@ -65,7 +93,17 @@ impl PartialDate {
     pub fn parse(input: &str) -> Result<Self, String> {
         let mut s = input.trim();
         let mut approximate = false;
-        for prefix in ["~", "approx.", "approx", "ca.", "c.", "circa", "около", "близько", "прибл."] {
+        for prefix in [
+            "~",
+            "approx.",
+            "approx",
+            "ca.",
+            "c.",
+            "circa",
+            "около",
+            "близько",
+            "прибл.",
+        ] {
             if let Some(rest) = strip_prefix_ci(s, prefix) {
                 s = rest.trim_start();
                 approximate = true;
@@ -75,7 +113,11 @@ impl PartialDate {
         if s.is_empty() {
             return Err("empty date".into());
         }
-        let bad = || format!("{input:?} is not a date (use YYYY-MM-DD, YYYY-MM, YYYY, DD.MM.YYYY or DD/MM/YYYY)");
+        let bad = || {
+            format!(
+                "{input:?} is not a date (use YYYY-MM-DD, YYYY-MM, YYYY, DD.MM.YYYY or DD/MM/YYYY)"
+            )
+        };
         let num = |t: &str| -> Result<u32, String> {
             if t.is_empty() || t.len() > 4 || !t.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(bad());
@@ -83,27 +125,43 @@ impl PartialDate {
             t.parse::<u32>().map_err(|_| bad())
         };
         let to_y = |v: u32, t: &str| -> Result<i32, String> {
-            if t.len() == 4 { i32::try_from(v).map_err(|_| bad()) } else { Err(bad()) }
+            if t.len() == 4 {
+                i32::try_from(v).map_err(|_| bad())
+            } else {
+                Err(bad())
+            }
         };
         let to_md = |v: u32| u8::try_from(v).map_err(|_| bad());
         let (year, month, day) = if s.contains('-') {
             let p: Vec<&str> = s.split('-').collect();
             match p.as_slice() {
                 [y, m] => (to_y(num(y)?, y)?, Some(to_md(num(m)?)?), None),
-                [y, m, d] => (to_y(num(y)?, y)?, Some(to_md(num(m)?)?), Some(to_md(num(d)?)?)),
+                [y, m, d] => (
+                    to_y(num(y)?, y)?,
+                    Some(to_md(num(m)?)?),
+                    Some(to_md(num(d)?)?),
+                ),
                 _ => return Err(bad()),
             }
         } else if s.contains('.') || s.contains('/') {
             let p: Vec<&str> = s.split(['.', '/']).collect();
             match p.as_slice() {
                 [m, y] => (to_y(num(y)?, y)?, Some(to_md(num(m)?)?), None),
-                [d, m, y] => (to_y(num(y)?, y)?, Some(to_md(num(m)?)?), Some(to_md(num(d)?)?)),
+                [d, m, y] => (
+                    to_y(num(y)?, y)?,
+                    Some(to_md(num(m)?)?),
+                    Some(to_md(num(d)?)?),
+                ),
                 _ => return Err(bad()),
             }
         } else if s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()) {
             let (y, rest) = s.split_at(4);
             let (m, d) = rest.split_at(2);
-            (to_y(num(y)?, y)?, Some(to_md(num(m)?)?), Some(to_md(num(d)?)?))
+            (
+                to_y(num(y)?, y)?,
+                Some(to_md(num(m)?)?),
+                Some(to_md(num(d)?)?),
+            )
         } else {
             (to_y(num(s)?, s)?, None, None)
         };
@@ -119,13 +177,17 @@ impl PartialDate {
     pub fn is_after(&self, today: NaiveDate) -> bool {
         self.earliest() > today
             && !(self.month.is_none() && self.year == today.year())
-            && !(self.day.is_none() && self.year == today.year() && self.month == Some(today.month() as u8))
+            && !(self.day.is_none()
+                && self.year == today.year()
+                && self.month == Some(today.month() as u8))
     }
 }
 
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     let head = s.get(..prefix.len())?;
-    head.to_lowercase().eq(&prefix.to_lowercase()).then(|| &s[prefix.len()..])
+    head.to_lowercase()
+        .eq(&prefix.to_lowercase())
+        .then(|| &s[prefix.len()..])
 }
 
 impl fmt::Display for PartialDate {
@@ -177,16 +239,34 @@ mod tests {
             ("около 2012", "~2012"),
         ];
         for (input, want) in cases {
-            assert_eq!(PartialDate::parse(input).unwrap().to_string(), want, "{input}");
+            assert_eq!(
+                PartialDate::parse(input).unwrap().to_string(),
+                want,
+                "{input}"
+            );
         }
     }
 
     #[test]
     fn refuses_impossible_dates_with_a_reason() {
-        for bad in ["2014-02-30", "2014-13", "31.04.2014", "14", "20140", "yesterday", "", "1850", "2014-3-7-1"] {
+        for bad in [
+            "2014-02-30",
+            "2014-13",
+            "31.04.2014",
+            "14",
+            "20140",
+            "yesterday",
+            "",
+            "1850",
+            "2014-3-7-1",
+        ] {
             assert!(PartialDate::parse(bad).is_err(), "{bad}");
         }
-        assert!(PartialDate::parse("2014-02-30").unwrap_err().contains("not a calendar date"));
+        assert!(
+            PartialDate::parse("2014-02-30")
+                .unwrap_err()
+                .contains("not a calendar date")
+        );
     }
 
     #[test]

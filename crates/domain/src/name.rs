@@ -174,10 +174,18 @@ fn clean(field: &str, v: &Option<String>) -> Result<Option<String>, FieldError> 
         return Ok(None);
     }
     if t.chars().count() > MAX_NAME_CHARS {
-        return Err(FieldError::new(field, "too_long", format!("at most {MAX_NAME_CHARS} characters")));
+        return Err(FieldError::new(
+            field,
+            "too_long",
+            format!("at most {MAX_NAME_CHARS} characters"),
+        ));
     }
     if t.chars().any(char::is_control) {
-        return Err(FieldError::new(field, "control_characters", "contains control characters"));
+        return Err(FieldError::new(
+            field,
+            "control_characters",
+            "contains control characters",
+        ));
     }
     Ok(Some(t.to_owned()))
 }
@@ -186,7 +194,8 @@ impl NameInput {
     /// Validates one name entry; `prefix` is the field path, e.g. `names[0]`.
     pub fn parse(&self, prefix: &str) -> Result<NameEntry, Vec<FieldError>> {
         let mut errs = Vec::new();
-        let mut part = |name: &str, v: &Option<String>| match clean(&format!("{prefix}.{name}"), v) {
+        let mut part = |name: &str, v: &Option<String>| match clean(&format!("{prefix}.{name}"), v)
+        {
             Ok(x) => x,
             Err(e) => {
                 errs.push(e);
@@ -198,12 +207,26 @@ impl NameInput {
         let family = part("family", &self.family);
         let as_written = part("as_written", &self.as_written);
         let as_written = as_written.unwrap_or_else(|| {
-            [&given, &patronymic, &family].into_iter().flatten().cloned().collect::<Vec<_>>().join(" ")
+            [&given, &patronymic, &family]
+                .into_iter()
+                .flatten()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" ")
         });
         if as_written.is_empty() {
-            errs.push(FieldError::new(prefix, "name_required", "a name needs at least one part or the text as written"));
+            errs.push(FieldError::new(
+                prefix,
+                "name_required",
+                "a name needs at least one part or the text as written",
+            ));
         }
-        let script = match self.script.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let script = match self
+            .script
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
             Some(s) => match s.parse::<Script>() {
                 Ok(x) => x,
                 Err(mut e) => {
@@ -215,7 +238,13 @@ impl NameInput {
             None => Script::detect(&as_written),
         };
         if errs.is_empty() {
-            Ok(NameEntry { given, patronymic, family, script, as_written })
+            Ok(NameEntry {
+                given,
+                patronymic,
+                family,
+                script,
+                as_written,
+            })
         } else {
             Err(errs)
         }
@@ -241,7 +270,10 @@ mod tests {
     #[test]
     fn detects_the_language_from_its_letters() {
         assert_eq!(Script::detect("Олійник Дмитро"), Script::UkrainianCyrillic);
-        assert_eq!(Script::detect("Олейник Дмитрий Андреевич"), Script::Cyrillic);
+        assert_eq!(
+            Script::detect("Олейник Дмитрий Андреевич"),
+            Script::Cyrillic
+        );
         assert_eq!(Script::detect("Лысенко Алёна"), Script::RussianCyrillic);
         assert_eq!(Script::detect("Oleksandr Lysenko"), Script::Latin);
         assert_eq!(Script::detect("Ўладзімір"), Script::BelarusianCyrillic);
@@ -261,9 +293,12 @@ mod tests {
         assert_eq!(n.given.as_deref(), Some("Олена"));
         assert_eq!(n.script, Script::Cyrillic);
 
-        let n = NameInput { as_written: Some("ЛИСЕНКО Олена Іванівна".into()), ..Default::default() }
-            .parse("names[0]")
-            .unwrap();
+        let n = NameInput {
+            as_written: Some("ЛИСЕНКО Олена Іванівна".into()),
+            ..Default::default()
+        }
+        .parse("names[0]")
+        .unwrap();
         assert_eq!(n.as_written, "ЛИСЕНКО Олена Іванівна");
         assert_eq!(n.script, Script::UkrainianCyrillic);
     }
@@ -272,9 +307,13 @@ mod tests {
     fn an_empty_name_or_bad_script_is_refused_with_the_field() {
         let e = NameInput::default().parse("names[1]").unwrap_err();
         assert_eq!(e[0].field, "names[1]");
-        let e = NameInput { given: Some("A".into()), script: Some("klingon".into()), ..Default::default() }
-            .parse("names[0]")
-            .unwrap_err();
+        let e = NameInput {
+            given: Some("A".into()),
+            script: Some("klingon".into()),
+            ..Default::default()
+        }
+        .parse("names[0]")
+        .unwrap_err();
         assert_eq!(e[0].field, "names[0].script");
     }
 }

@@ -25,8 +25,13 @@ pub enum PartyKind {
 }
 
 impl PartyKind {
-    pub const ALL: [PartyKind; 5] =
-        [Self::Mediator, Self::Origin, Self::Custody, Self::Humanitarian, Self::Observer];
+    pub const ALL: [PartyKind; 5] = [
+        Self::Mediator,
+        Self::Origin,
+        Self::Custody,
+        Self::Humanitarian,
+        Self::Observer,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {

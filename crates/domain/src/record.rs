@@ -42,7 +42,11 @@ impl FromStr for RecordKind {
         match s.trim().replace('-', "_").as_str() {
             "tracing_request" | "tracing_requests" => Ok(Self::TracingRequest),
             "custody_record" | "custody_records" => Ok(Self::CustodyRecord),
-            _ => Err(FieldError::new("kind", "invalid_record_kind", format!("unknown record kind {s:?}"))),
+            _ => Err(FieldError::new(
+                "kind",
+                "invalid_record_kind",
+                format!("unknown record kind {s:?}"),
+            )),
         }
     }
 }
@@ -71,14 +75,18 @@ impl FromStr for Sex {
     /// Accepts the words and letters found in Ukrainian, Russian and English paperwork.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim().to_lowercase().trim_end_matches('.') {
-            "f" | "female" | "girl" | "ж" | "жін" | "жен" | "жіноча" | "женский" | "дівчина" | "девочка" => {
-                Ok(Self::Female)
+            "f" | "female" | "girl" | "ж" | "жін" | "жен" | "жіноча" | "женский" | "дівчина"
+            | "девочка" => Ok(Self::Female),
+            "m" | "male" | "boy" | "ч" | "чол" | "м" | "муж" | "чоловіча" | "мужской"
+            | "хлопчик" | "мальчик" => Ok(Self::Male),
+            "" | "u" | "unknown" | "?" | "невідомо" | "неизвестно" => {
+                Ok(Self::Unknown)
             }
-            "m" | "male" | "boy" | "ч" | "чол" | "м" | "муж" | "чоловіча" | "мужской" | "хлопчик" | "мальчик" => {
-                Ok(Self::Male)
-            }
-            "" | "u" | "unknown" | "?" | "невідомо" | "неизвестно" => Ok(Self::Unknown),
-            other => Err(FieldError::new("sex", "invalid_sex", format!("{other:?} is not a sex (female, male or unknown)"))),
+            other => Err(FieldError::new(
+                "sex",
+                "invalid_sex",
+                format!("{other:?} is not a sex (female, male or unknown)"),
+            )),
         }
     }
 }
@@ -163,15 +171,30 @@ const SHORT_TEXT: usize = 500;
 const LONG_TEXT: usize = 20_000;
 const MAX_NAMES: usize = 20;
 
-fn text(errs: &mut ValidationErrors, field: &str, v: &Option<String>, max: usize) -> Option<String> {
+fn text(
+    errs: &mut ValidationErrors,
+    field: &str,
+    v: &Option<String>,
+    max: usize,
+) -> Option<String> {
     let t = v.as_deref().map(str::trim).filter(|t| !t.is_empty())?;
     if t.chars().count() > max {
-        errs.push(FieldError::new(field, "too_long", format!("at most {max} characters")));
+        errs.push(FieldError::new(
+            field,
+            "too_long",
+            format!("at most {max} characters"),
+        ));
         return None;
     }
     // Newlines and tabs are legitimate in free text; other control characters are corruption.
-    if t.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
-        errs.push(FieldError::new(field, "control_characters", "contains control characters"));
+    if t.chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
+        errs.push(FieldError::new(
+            field,
+            "control_characters",
+            "contains control characters",
+        ));
         return None;
     }
     Some(t.to_owned())
@@ -179,14 +202,26 @@ fn text(errs: &mut ValidationErrors, field: &str, v: &Option<String>, max: usize
 
 impl ChildRecordInput {
     /// Validates everything at once and reports every problem with its field.
-    pub fn parse(&self, kind: RecordKind, today: NaiveDate) -> Result<RecordDraft, ValidationErrors> {
+    pub fn parse(
+        &self,
+        kind: RecordKind,
+        today: NaiveDate,
+    ) -> Result<RecordDraft, ValidationErrors> {
         let mut errs = ValidationErrors::default();
         let mut names = Vec::with_capacity(self.names.len());
         if self.names.is_empty() {
-            errs.push(FieldError::new("names", "name_required", "a child record needs at least one name"));
+            errs.push(FieldError::new(
+                "names",
+                "name_required",
+                "a child record needs at least one name",
+            ));
         }
         if self.names.len() > MAX_NAMES {
-            errs.push(FieldError::new("names", "too_many", format!("at most {MAX_NAMES} names")));
+            errs.push(FieldError::new(
+                "names",
+                "too_many",
+                format!("at most {MAX_NAMES} names"),
+            ));
         }
         for (i, n) in self.names.iter().enumerate().take(MAX_NAMES) {
             match n.parse(&format!("names[{i}]")) {
@@ -202,34 +237,71 @@ impl ChildRecordInput {
             let s = v.as_deref().map(str::trim).filter(|s| !s.is_empty())?;
             let d = errs.take(PartialDate::parse_field(field, s))?;
             if d.is_after(today) {
-                errs.push(FieldError::new(field, "date_in_future", format!("{d} is in the future")));
+                errs.push(FieldError::new(
+                    field,
+                    "date_in_future",
+                    format!("{d} is in the future"),
+                ));
                 return None;
             }
             Some(d)
         };
         let birth_date = date(&mut errs, "birth_date", &self.birth_date);
         let separation_date = date(&mut errs, "separation_date", &self.separation_date);
-        if let (Some(b), Some(s)) = (birth_date, separation_date) {
-            if s.earliest() < b.earliest() && s.year() < b.year() {
-                errs.push(FieldError::new("separation_date", "before_birth", "separation date is before the birth date"));
-            }
+        // Compared by year only: with partial dates, anything finer could refuse a true record.
+        if let (Some(b), Some(s)) = (birth_date, separation_date)
+            && s.year() < b.year()
+        {
+            errs.push(FieldError::new(
+                "separation_date",
+                "before_birth",
+                "separation date is before the birth date",
+            ));
         }
         let external_ref = text(&mut errs, "external_ref", &self.external_ref, 100);
         let birth_place = text(&mut errs, "birth_place", &self.birth_place, SHORT_TEXT);
-        let separation_circumstances =
-            text(&mut errs, "separation_circumstances", &self.separation_circumstances, LONG_TEXT);
-        let last_known_location = text(&mut errs, "last_known_location", &self.last_known_location, SHORT_TEXT);
-        let current_location = text(&mut errs, "current_location", &self.current_location, SHORT_TEXT);
+        let separation_circumstances = text(
+            &mut errs,
+            "separation_circumstances",
+            &self.separation_circumstances,
+            LONG_TEXT,
+        );
+        let last_known_location = text(
+            &mut errs,
+            "last_known_location",
+            &self.last_known_location,
+            SHORT_TEXT,
+        );
+        let current_location = text(
+            &mut errs,
+            "current_location",
+            &self.current_location,
+            SHORT_TEXT,
+        );
         let current_carer = text(&mut errs, "current_carer", &self.current_carer, SHORT_TEXT);
         let notes = text(&mut errs, "notes", &self.notes, LONG_TEXT);
         let enquirer_name = text(&mut errs, "enquirer_name", &self.enquirer_name, SHORT_TEXT);
-        let enquirer_relationship = text(&mut errs, "enquirer_relationship", &self.enquirer_relationship, 100);
-        let enquirer_contact = text(&mut errs, "enquirer_contact", &self.enquirer_contact, SHORT_TEXT);
+        let enquirer_relationship = text(
+            &mut errs,
+            "enquirer_relationship",
+            &self.enquirer_relationship,
+            100,
+        );
+        let enquirer_contact = text(
+            &mut errs,
+            "enquirer_contact",
+            &self.enquirer_contact,
+            SHORT_TEXT,
+        );
 
         let enquirer = match kind {
             RecordKind::TracingRequest => {
                 if enquirer_name.is_none() {
-                    errs.push(FieldError::new("enquirer_name", "required", "a tracing request names the enquiring relative"));
+                    errs.push(FieldError::new(
+                        "enquirer_name",
+                        "required",
+                        "a tracing request names the enquiring relative",
+                    ));
                 }
                 if enquirer_relationship.is_none() {
                     errs.push(FieldError::new(
@@ -238,14 +310,19 @@ impl ChildRecordInput {
                         "a tracing request says how the enquirer is related to the child",
                     ));
                 }
-                enquirer_name.zip(enquirer_relationship).map(|(name, relationship)| Enquirer {
-                    name,
-                    relationship,
-                    contact: enquirer_contact,
-                })
+                enquirer_name
+                    .zip(enquirer_relationship)
+                    .map(|(name, relationship)| Enquirer {
+                        name,
+                        relationship,
+                        contact: enquirer_contact,
+                    })
             }
             RecordKind::CustodyRecord => {
-                if enquirer_name.is_some() || enquirer_relationship.is_some() || enquirer_contact.is_some() {
+                if enquirer_name.is_some()
+                    || enquirer_relationship.is_some()
+                    || enquirer_contact.is_some()
+                {
                     errs.push(FieldError::new(
                         "enquirer_name",
                         "not_allowed",
@@ -256,7 +333,11 @@ impl ChildRecordInput {
             }
         };
         if kind == RecordKind::CustodyRecord && current_location.is_none() {
-            errs.push(FieldError::new("current_location", "required", "a custody record says where the child is"));
+            errs.push(FieldError::new(
+                "current_location",
+                "required",
+                "a custody record says where the child is",
+            ));
         }
         errs.into_result(|| RecordDraft {
             kind,
@@ -357,7 +438,11 @@ mod tests {
 
     fn tracing() -> ChildRecordInput {
         ChildRecordInput {
-            names: vec![NameInput { given: Some("Дмитро".into()), family: Some("Олійник".into()), ..Default::default() }],
+            names: vec![NameInput {
+                given: Some("Дмитро".into()),
+                family: Some("Олійник".into()),
+                ..Default::default()
+            }],
             sex: Some("ч".into()),
             birth_date: Some("03.2015".into()),
             enquirer_name: Some("Оксана Олійник".into()),
@@ -368,7 +453,9 @@ mod tests {
 
     #[test]
     fn a_valid_tracing_request_parses() {
-        let d = tracing().parse(RecordKind::TracingRequest, today()).unwrap();
+        let d = tracing()
+            .parse(RecordKind::TracingRequest, today())
+            .unwrap();
         assert_eq!(d.sex, Sex::Male);
         assert_eq!(d.birth_date.unwrap().to_string(), "2015-03");
         assert_eq!(d.enquirer.unwrap().relationship, "mother");
@@ -384,7 +471,10 @@ mod tests {
         i.separation_date = Some("31.02.2022".into());
         let e = i.parse(RecordKind::TracingRequest, today()).unwrap_err();
         let fields: Vec<_> = e.0.iter().map(|f| (f.field.as_str(), f.code)).collect();
-        assert!(fields.contains(&("birth_date", "date_in_future")), "{fields:?}");
+        assert!(
+            fields.contains(&("birth_date", "date_in_future")),
+            "{fields:?}"
+        );
         assert!(fields.contains(&("sex", "invalid_sex")));
         assert!(fields.contains(&("enquirer_relationship", "required")));
         assert!(fields.contains(&("separation_date", "invalid_date")));
@@ -392,7 +482,9 @@ mod tests {
 
     #[test]
     fn custody_records_need_a_location_and_no_enquirer() {
-        let e = tracing().parse(RecordKind::CustodyRecord, today()).unwrap_err();
+        let e = tracing()
+            .parse(RecordKind::CustodyRecord, today())
+            .unwrap_err();
         let fields: Vec<_> = e.0.iter().map(|f| f.field.as_str()).collect();
         assert!(fields.contains(&"current_location"));
         assert!(fields.contains(&"enquirer_name"));
@@ -400,14 +492,23 @@ mod tests {
 
     #[test]
     fn a_draft_round_trips_through_its_input_form() {
-        let d = tracing().parse(RecordKind::TracingRequest, today()).unwrap();
-        let again = ChildRecordInput::from(&d).parse(RecordKind::TracingRequest, today()).unwrap();
+        let d = tracing()
+            .parse(RecordKind::TracingRequest, today())
+            .unwrap();
+        let again = ChildRecordInput::from(&d)
+            .parse(RecordKind::TracingRequest, today())
+            .unwrap();
         assert_eq!(d, again);
     }
 
     #[test]
     fn sex_words_in_three_languages() {
-        for (s, want) in [("F", Sex::Female), ("жін.", Sex::Female), ("мальчик", Sex::Male), ("", Sex::Unknown)] {
+        for (s, want) in [
+            ("F", Sex::Female),
+            ("жін.", Sex::Female),
+            ("мальчик", Sex::Male),
+            ("", Sex::Unknown),
+        ] {
             assert_eq!(s.parse::<Sex>().unwrap(), want, "{s}");
         }
     }

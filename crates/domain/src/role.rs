@@ -20,8 +20,14 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 6] =
-        [Self::Admin, Self::Caseworker, Self::Reviewer, Self::Logistics, Self::Viewer, Self::Auditor];
+    pub const ALL: [Role; 6] = [
+        Self::Admin,
+        Self::Caseworker,
+        Self::Reviewer,
+        Self::Logistics,
+        Self::Viewer,
+        Self::Auditor,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -81,14 +87,18 @@ pub enum Permission {
     AuditRead,
 }
 
-use Permission as P;
 use PartyKind as K;
+use Permission as P;
 use Role as R;
 
 /// The one table of who may do what: a permission is granted when the user holds one of the roles
 /// *and* belongs to a party of one of the kinds. Every check in Homeward reads this table.
 pub const PERMISSIONS: &[(Permission, &[Role], &[PartyKind])] = &[
-    (P::RecordRead, &[R::Caseworker, R::Reviewer, R::Logistics, R::Viewer], &[K::Mediator, K::Origin, K::Custody]),
+    (
+        P::RecordRead,
+        &[R::Caseworker, R::Reviewer, R::Logistics, R::Viewer],
+        &[K::Mediator, K::Origin, K::Custody],
+    ),
     (P::RecordCreate, &[R::Caseworker], &[K::Origin, K::Custody]),
     (P::RecordUpdate, &[R::Caseworker], &[K::Origin, K::Custody]),
     (P::RecordDelete, &[R::Caseworker], &[K::Origin, K::Custody]),
@@ -96,7 +106,11 @@ pub const PERMISSIONS: &[(Permission, &[Role], &[PartyKind])] = &[
     (P::PartyManage, &[R::Admin], &[K::Mediator]),
     (P::UserManage, &[R::Admin], &K::ALL),
     (P::TokenRevokeAny, &[R::Admin], &K::ALL),
-    (P::AuditRead, &[R::Auditor, R::Admin], &[K::Mediator, K::Observer]),
+    (
+        P::AuditRead,
+        &[R::Auditor, R::Admin],
+        &[K::Mediator, K::Observer],
+    ),
 ];
 
 impl Permission {
@@ -186,10 +200,22 @@ mod tests {
     #[test]
     fn every_permission_has_a_row() {
         for p in [
-            P::RecordRead, P::RecordCreate, P::RecordUpdate, P::RecordDelete, P::RecordImport,
-            P::PartyManage, P::UserManage, P::TokenRevokeAny, P::AuditRead,
+            P::RecordRead,
+            P::RecordCreate,
+            P::RecordUpdate,
+            P::RecordDelete,
+            P::RecordImport,
+            P::PartyManage,
+            P::UserManage,
+            P::TokenRevokeAny,
+            P::AuditRead,
         ] {
-            assert_eq!(PERMISSIONS.iter().filter(|(q, _, _)| *q == p).count(), 1, "{}", p.as_str());
+            assert_eq!(
+                PERMISSIONS.iter().filter(|(q, _, _)| *q == p).count(),
+                1,
+                "{}",
+                p.as_str()
+            );
         }
     }
 

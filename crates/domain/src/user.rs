@@ -18,7 +18,9 @@ pub struct Username(String);
 impl Username {
     pub fn parse(s: &str) -> Result<Self, FieldError> {
         let t = s.trim().to_ascii_lowercase();
-        let ok_chars = t.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-@".contains(c));
+        let ok_chars = t
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-@".contains(c));
         if !(3..=64).contains(&t.len()) || !ok_chars {
             return Err(FieldError::new(
                 "username",
@@ -117,11 +119,18 @@ impl User {
 
 /// Roles as given by a person: at least one, no repeats, sorted.
 pub fn parse_roles<S: AsRef<str>>(items: &[S]) -> Result<Vec<Role>, FieldError> {
-    let mut roles = items.iter().map(|s| s.as_ref().parse()).collect::<Result<Vec<Role>, _>>()?;
+    let mut roles = items
+        .iter()
+        .map(|s| s.as_ref().parse())
+        .collect::<Result<Vec<Role>, _>>()?;
     roles.sort();
     roles.dedup();
     if roles.is_empty() {
-        return Err(FieldError::new("roles", "roles_required", "a user needs at least one role"));
+        return Err(FieldError::new(
+            "roles",
+            "roles_required",
+            "a user needs at least one role",
+        ));
     }
     Ok(roles)
 }
@@ -140,15 +149,24 @@ mod tests {
 
     #[test]
     fn passwords_follow_the_policy_and_never_print() {
-        assert_eq!(Password::parse("short").unwrap_err().code, "password_too_short");
-        assert_eq!(Password::parse("aaaaaaaaaaaaaaaa").unwrap_err().code, "password_too_simple");
+        assert_eq!(
+            Password::parse("short").unwrap_err().code,
+            "password_too_short"
+        );
+        assert_eq!(
+            Password::parse("aaaaaaaaaaaaaaaa").unwrap_err().code,
+            "password_too_simple"
+        );
         let p = Password::parse("correct horse battery").unwrap();
         assert_eq!(format!("{p:?}"), "Password(***)");
     }
 
     #[test]
     fn roles_are_deduplicated_and_required() {
-        assert_eq!(parse_roles(&["viewer", "admin", "viewer"]).unwrap(), vec![Role::Admin, Role::Viewer]);
+        assert_eq!(
+            parse_roles(&["viewer", "admin", "viewer"]).unwrap(),
+            vec![Role::Admin, Role::Viewer]
+        );
         assert_eq!(parse_roles::<&str>(&[]).unwrap_err().code, "roles_required");
     }
 }

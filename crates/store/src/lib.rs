@@ -1,1 +1,243 @@
-//! placeholder
+//! Homeward's persistence. One [`Store`] trait, two implementations: SQLite (the embedded default)
+//! and PostgreSQL (several app servers behind a load balancer). Only this crate speaks SQL.
+//!
+//! Contracts every implementation keeps (the conformance suite in `tests/` checks them):
+//! - every method that changes data takes the audit entries describing the change and appends
+//!   them to the hash chain **in the same transaction** as the change;
+//! - every method that reads child records takes the caller's [`Scope`]; a record outside the
+//!   scope is indistinguishable from a record that does not exist;
+//! - appends to the audit chain are serialised (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: a row lock
+//!   on the chain head), so the chain never forks.
+
+mod backend;
+mod error;
+pub mod postgres;
+mod rows;
+pub mod sqlite;
+#[cfg(feature = "testing")]
+pub mod testing;
+mod types;
+
+pub use error::StoreError;
+pub use types::*;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use homeward_domain::{
+    AuditDraft, AuditEntry, ChildRecord, Party, PartyId, RecordFilter, RecordId, RecordVersion,
+    Role, Scope, TokenId, User, UserId, Username,
+};
+use std::sync::Arc;
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Progress of a long write, in records done so far.
+pub type Progress<'a> = &'a (dyn Fn(usize) + Send + Sync);
+
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+
+    /// Applies pending migrations (also done by [`connect`]).
+    async fn migrate(&self) -> Result<()>;
+
+    /// Closes the pool, waiting for connections to finish.
+    async fn close(&self);
+
+    // ---- parties -------------------------------------------------------------------------------
+
+    /// Fails with `Conflict` if a party of the same name exists.
+    async fn create_party(&self, party: &Party, audit: AuditDraft) -> Result<()>;
+    async fn get_party(&self, id: PartyId) -> Result<Option<Party>>;
+    async fn list_parties(&self) -> Result<Vec<Party>>;
+
+    // ---- users ---------------------------------------------------------------------------------
+
+    /// Fails with `Conflict` if the username is taken, `NotFound` if the party does not exist.
+    async fn create_user(&self, user: &User, password_hash: &str, audit: AuditDraft) -> Result<()>;
+    async fn get_user(&self, id: UserId) -> Result<Option<User>>;
+    /// The user with its secrets, for logging in.
+    async fn user_credentials(&self, username: &Username) -> Result<Option<UserCredentials>>;
+    async fn list_users(&self, party: Option<PartyId>) -> Result<Vec<User>>;
+    /// Replaces the password hash and ends all of the user's sessions. `NotFound` if no such user.
+    async fn set_password(
+        &self,
+        user: UserId,
+        password_hash: &str,
+        audit: AuditDraft,
+    ) -> Result<()>;
+    /// Stores a TOTP secret; `enabled` false while enrolment waits for the first code.
+    async fn set_totp(
+        &self,
+        user: UserId,
+        secret: Option<&str>,
+        enabled: bool,
+        audit: AuditDraft,
+    ) -> Result<()>;
+    async fn totp_secret(&self, user: UserId) -> Result<Option<String>>;
+    /// Changes roles and the disabled flag; disabling ends the user's sessions and revokes tokens.
+    async fn update_user(
+        &self,
+        user: UserId,
+        roles: &[Role],
+        disabled: bool,
+        audit: AuditDraft,
+    ) -> Result<()>;
+
+    // ---- login throttling ----------------------------------------------------------------------
+
+    /// Records a failed login under each key (e.g. `user:anna`, `ip:10.0.0.1`) and audits it.
+    async fn record_login_failure(
+        &self,
+        keys: &[String],
+        at: DateTime<Utc>,
+        audit: AuditDraft,
+    ) -> Result<()>;
+    /// Failures recorded under `key` at or after `since`.
+    async fn count_login_failures(&self, key: &str, since: DateTime<Utc>) -> Result<i64>;
+    /// Forgets failures under `key` (after a successful login), and every failure recorded before
+    /// `expired_before` (outside any throttling window), so the table stays small.
+    async fn clear_login_failures(&self, key: &str, expired_before: DateTime<Utc>) -> Result<()>;
+
+    // ---- sessions ------------------------------------------------------------------------------
+
+    /// Stores a new session, and drops every session that expired before it was created.
+    async fn create_session(&self, session: &SessionRow, audit: AuditDraft) -> Result<()>;
+    /// The session and its user, if the session exists, has not expired at `now`, and the user is
+    /// not disabled.
+    async fn session(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(SessionRow, User)>>;
+    /// Slides the idle expiry forward.
+    async fn touch_session(&self, token_hash: &str, expires_at: DateTime<Utc>) -> Result<()>;
+    async fn delete_session(&self, token_hash: &str, audit: AuditDraft) -> Result<()>;
+
+    // ---- API tokens ----------------------------------------------------------------------------
+
+    async fn create_token(
+        &self,
+        token: &ApiToken,
+        token_hash: &str,
+        audit: AuditDraft,
+    ) -> Result<()>;
+    /// The token and its user if the token is neither revoked nor expired at `now` and the user is
+    /// not disabled; records `now` as the token's last use.
+    async fn token_by_hash(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(ApiToken, User)>>;
+    async fn get_token(&self, id: TokenId) -> Result<Option<ApiToken>>;
+    async fn list_tokens(&self, user: UserId) -> Result<Vec<ApiToken>>;
+    /// Marks the token revoked at `at`. `NotFound` if no such token; revoking twice is a no-op
+    /// that still audits.
+    async fn revoke_token(&self, id: TokenId, at: DateTime<Utc>, audit: AuditDraft) -> Result<()>;
+
+    // ---- child records -------------------------------------------------------------------------
+
+    /// Inserts new records (version 1, with a history entry each) and appends `audit`, all in one
+    /// transaction: either every record is stored or none is. Calls `progress` as it goes (about
+    /// every 1000 records, and once at the end). Each record is stored at version 1 whatever its
+    /// `version` says, and not deleted. `Conflict("record id")` for an id already taken (or twice
+    /// in the batch), `NotFound` for a party that does not exist.
+    async fn insert_records(
+        &self,
+        records: &[NewRecord],
+        audit: Vec<AuditDraft>,
+        progress: Progress<'_>,
+    ) -> Result<()>;
+
+    /// The record if it exists within `scope` (deleted ones included: they carry `deleted_at`).
+    /// When found, `audit` is appended in the same transaction as the read.
+    async fn get_record(
+        &self,
+        scope: Scope,
+        id: RecordId,
+        audit: AuditDraft,
+    ) -> Result<Option<ChildRecord>>;
+
+    /// Records within `scope` matching `filter`, ordered by id, at most `filter.limit` (0 means
+    /// 50; at most 1000). `audit` is appended in the same transaction, with `"record_ids": [...]`
+    /// (the ids returned) added to its details object (a non-object `details` is kept under
+    /// `"details"`). With [`Scope::Nothing`] nothing is read and nothing is audited.
+    async fn list_records(
+        &self,
+        scope: Scope,
+        filter: &RecordFilter,
+        audit: AuditDraft,
+    ) -> Result<Vec<ChildRecord>>;
+
+    /// Replaces the record's content if its current version is `expected_version`, keeping the old
+    /// version in the history. `NotFound` outside the scope or when deleted; `VersionConflict`
+    /// when someone else changed it first.
+    async fn update_record(
+        &self,
+        scope: Scope,
+        change: RecordChange<'_>,
+        audit: AuditDraft,
+    ) -> Result<ChildRecord>;
+
+    /// Soft-deletes the record with a reason (kept in the history). `NotFound` outside the scope
+    /// or when already deleted. The deletion is a version of its own (change `delete`, same
+    /// content), so the returned record's version is one more than before.
+    async fn delete_record(
+        &self,
+        scope: Scope,
+        deletion: RecordDeletion<'_>,
+        audit: AuditDraft,
+    ) -> Result<ChildRecord>;
+
+    /// Every version of the record, oldest first; `None` outside the scope. Audited like a read.
+    async fn record_history(
+        &self,
+        scope: Scope,
+        id: RecordId,
+        audit: AuditDraft,
+    ) -> Result<Option<Vec<RecordVersion>>>;
+
+    // ---- audit log -----------------------------------------------------------------------------
+
+    /// Appends one entry on its own (events that change nothing else, such as reading the log).
+    async fn append_audit(&self, audit: AuditDraft) -> Result<AuditEntry>;
+    /// Entries with `seq > filter.after_seq`, ascending, matching the filter, at most
+    /// `filter.limit` (0 means 1000; at most 10,000).
+    async fn audit_entries(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>>;
+    /// The sequence number and hash of the last entry (`0` and the genesis hash when empty).
+    async fn audit_head(&self) -> Result<(i64, String)>;
+}
+
+/// Opens the store a URL names and applies its migrations: `sqlite://PATH` (created when missing)
+/// or `postgres://…` / `postgresql://…`.
+pub async fn connect(url: &str) -> Result<Arc<dyn Store>> {
+    let store: Arc<dyn Store> = if url.starts_with("sqlite:") {
+        Arc::new(sqlite::SqliteStore::open(url).await?)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Arc::new(postgres::PgStore::open(url).await?)
+    } else {
+        return Err(StoreError::BadUrl(
+            "a database URL starts with sqlite:// or postgres://".to_owned(),
+        ));
+    };
+    store.migrate().await?;
+    Ok(store)
+}
+
+/// The SQLite URL for a data directory: `DIR/homeward.db`.
+pub fn sqlite_url_for_dir(dir: &std::path::Path) -> String {
+    format!("sqlite://{}", dir.join("homeward.db").display())
+}
+
+/// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
+pub(crate) fn like_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -1,0 +1,41 @@
+//! PostgreSQL, for several app servers sharing one database.
+
+use crate::backend::{WriteTx, impl_store};
+use crate::{Result, StoreError};
+use sqlx::Postgres;
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use std::str::FromStr;
+
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
+
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    const BACKEND: &'static str = "postgres";
+    /// The row lock on the chain head is what serialises appends, across every app server: the
+    /// next writer blocks here until this transaction commits or rolls back.
+    const LOCK_HEAD: &'static str = "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE";
+
+    /// Connects to the database a `postgres://` URL names. Does not migrate.
+    pub async fn open(url: &str) -> Result<Self> {
+        let options =
+            PgConnectOptions::from_str(url).map_err(|e| StoreError::BadUrl(format!("{e}")))?;
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .connect_with(options)
+            .await?;
+        Ok(Self { pool })
+    }
+
+    /// Read committed is enough: appends serialise on the head row, and record updates carry
+    /// their expected version in the UPDATE's condition.
+    async fn begin_write(&self) -> Result<WriteTx<Postgres>> {
+        Ok(WriteTx::new(self.pool.begin().await?, None))
+    }
+}
+
+impl_store!(PgStore, sqlx::Postgres);

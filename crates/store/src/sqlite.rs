@@ -1,0 +1,62 @@
+//! The embedded default: one SQLite file in WAL mode.
+
+use crate::backend::{WriteTx, impl_store};
+use crate::{Result, StoreError};
+use sqlx::Sqlite;
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Mutex;
+
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
+
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+    /// SQLite has one writer at a time anyway. Queueing this process's writers here, in order,
+    /// spares them SQLite's busy-wait (which sleeps up to 100 ms between tries); `BEGIN IMMEDIATE`
+    /// and the busy timeout still guard against other processes using the same file.
+    writer: Arc<Mutex<()>>,
+}
+
+impl SqliteStore {
+    const BACKEND: &'static str = "sqlite";
+    /// `BEGIN IMMEDIATE` already holds the write lock, so a plain read is enough.
+    const LOCK_HEAD: &'static str = "SELECT seq, hash FROM audit_head WHERE id = 1";
+
+    /// Opens (creating it if missing) the database a `sqlite://PATH` URL names. Does not migrate.
+    pub async fn open(url: &str) -> Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::BadUrl(format!("{url}: {e}")))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            // In WAL mode NORMAL cannot corrupt the database; a power cut may lose the last commits.
+            .synchronous(SqliteSynchronous::Normal);
+        let pool = SqlitePoolOptions::new()
+            // Readers run in parallel under WAL; writers queue on `writer`.
+            .max_connections(8)
+            .min_connections(1)
+            .connect_with(options)
+            .await?;
+        Ok(Self {
+            pool,
+            writer: Arc::new(Mutex::new(())),
+        })
+    }
+
+    /// Every write starts with `BEGIN IMMEDIATE`: a deferred transaction that reads and then
+    /// writes can fail with "database is locked" at once, without waiting out the busy timeout.
+    async fn begin_write(&self) -> Result<WriteTx<Sqlite>> {
+        let serial = Arc::clone(&self.writer).lock_owned().await;
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(WriteTx::new(tx, Some(serial)))
+    }
+}
+
+impl_store!(SqliteStore, sqlx::Sqlite);

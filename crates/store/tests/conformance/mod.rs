@@ -1,0 +1,2338 @@
+//! The one conformance suite every [`Store`] implementation must pass. `tests/sqlite.rs` and
+//! `tests/postgres.rs` turn each `pub async fn` case listed in [`conformance_tests!`] into a test
+//! against a fresh database of their backend.
+
+use chrono::{DateTime, Duration, NaiveDate, SubsecRound, Utc};
+use homeward_domain::audit::ChainVerifier;
+use homeward_domain::name::NameInput;
+use homeward_domain::{
+    AuditAction, AuditDraft, ChainBreak, ChildRecord, ChildRecordInput, Party, PartyId, PartyKind,
+    PartyName, RecordDraft, RecordFilter, RecordId, RecordKind, Role, Scope, Sex, TokenId, User,
+    UserId, Username,
+};
+use homeward_store::testing::TestDatabase;
+use homeward_store::{
+    ApiToken, AuditFilter, NewRecord, RecordChange, RecordDeletion, SessionRow, Store, StoreError,
+};
+use serde_json::json;
+use sqlx::Connection;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+/// Generates one `#[tokio::test]` per case, each handing the case to `$run`.
+macro_rules! conformance_tests {
+    ($run:path) => {
+        conformance_tests!(@each $run;
+            migrate_is_idempotent,
+            parties_round_trip_and_names_are_unique,
+            users_round_trip_and_usernames_are_unique,
+            credentials_and_totp,
+            set_password_ends_sessions,
+            sessions_expire_and_slide,
+            disabled_users_have_no_sessions_or_tokens,
+            disabling_a_user_ends_sessions_and_revokes_tokens,
+            tokens_are_found_by_hash_until_revoked_or_expired,
+            login_failures_are_counted_and_cleared,
+            records_round_trip,
+            list_filters,
+            list_paging_and_limits,
+            scope_isolation,
+            scope_nothing_sees_nothing,
+            update_checks_the_version_and_keeps_history,
+            concurrent_updates_have_one_winner,
+            soft_delete,
+            insert_records_is_atomic,
+            insert_records_reports_progress,
+            list_records_audits_the_ids_returned,
+            every_write_appends_to_one_verifiable_chain,
+            concurrent_appends_keep_one_chain,
+            two_stores_on_one_database_keep_one_chain,
+            audit_entries_filters,
+            tampering_with_details_is_detected,
+            deleting_a_middle_entry_is_detected,
+            deleting_the_last_entry_is_detected,
+        );
+    };
+    (@each $run:path; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $case() {
+                $run(conformance::$case).await;
+            }
+        )*
+    };
+}
+
+/// What a case gets: the store, and the URL for tampering behind its back.
+pub struct Ctx {
+    pub store: Arc<dyn Store>,
+    pub url: String,
+}
+
+/// Runs `case` against `db` and drops the database afterwards, even when the case panics.
+pub async fn run<F, Fut>(db: TestDatabase, case: F)
+where
+    F: FnOnce(Ctx) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let store = db.open().await.expect("open the store");
+    let outcome = tokio::spawn(case(Ctx {
+        store: Arc::clone(&store),
+        url: db.url.clone(),
+    }))
+    .await;
+    store.close().await;
+    db.cleanup().await.expect("drop the test database");
+    if let Err(e) = outcome {
+        match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(e) => panic!("the case did not finish: {e}"),
+        }
+    }
+}
+
+// ---- helpers -----------------------------------------------------------------------------------
+
+/// Now, at the precision both databases keep, so values read back compare equal.
+fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+fn draft(action: AuditAction) -> AuditDraft {
+    AuditDraft::new(action).details(json!({"test": true}))
+}
+
+async fn party(store: &dyn Store, kind: PartyKind, name: &str) -> Party {
+    let p = Party {
+        id: PartyId::new(),
+        name: PartyName::parse(name).unwrap(),
+        kind,
+        created_at: now(),
+    };
+    store
+        .create_party(&p, draft(AuditAction::PartyCreate).target("party", p.id))
+        .await
+        .unwrap();
+    p
+}
+
+fn new_user(party: PartyId, username: &str, roles: &[Role]) -> User {
+    User {
+        id: UserId::new(),
+        party_id: party,
+        username: Username::parse(username).unwrap(),
+        display_name: format!("{username} (test)"),
+        roles: roles.to_vec(),
+        totp_enabled: false,
+        disabled: false,
+        created_at: now(),
+    }
+}
+
+async fn user(store: &dyn Store, party: PartyId, username: &str) -> User {
+    let u = new_user(party, username, &[Role::Caseworker, Role::Viewer]);
+    store
+        .create_user(
+            &u,
+            "$argon2id$fake",
+            draft(AuditAction::UserCreate).target("user", u.id),
+        )
+        .await
+        .unwrap();
+    u
+}
+
+fn content(
+    kind: RecordKind,
+    name: &str,
+    sex: &str,
+    birth: Option<&str>,
+    external_ref: Option<&str>,
+) -> RecordDraft {
+    let custody = kind == RecordKind::CustodyRecord;
+    ChildRecordInput {
+        external_ref: external_ref.map(Into::into),
+        names: vec![NameInput {
+            as_written: Some(name.into()),
+            ..Default::default()
+        }],
+        sex: Some(sex.into()),
+        birth_date: birth.map(Into::into),
+        current_location: custody.then(|| "Shelter 4".into()),
+        enquirer_name: (!custody).then(|| "Relative".into()),
+        enquirer_relationship: (!custody).then(|| "aunt".into()),
+        ..Default::default()
+    }
+    .parse(kind, NaiveDate::from_ymd_opt(2026, 1, 1).unwrap())
+    .unwrap()
+}
+
+/// The folded name the store matches `RecordFilter::name` against.
+fn search_key(d: &RecordDraft) -> String {
+    d.names
+        .iter()
+        .map(|n| n.as_written.to_lowercase())
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
+fn new_record(party: &Party, by: &User, content: RecordDraft) -> NewRecord {
+    let at = now();
+    let search_key = search_key(&content);
+    NewRecord {
+        record: ChildRecord {
+            id: RecordId::new(),
+            party_id: party.id,
+            version: 1,
+            content,
+            created_at: at,
+            created_by: by.id,
+            updated_at: at,
+            updated_by: by.id,
+            deleted_at: None,
+            deletion_reason: None,
+        },
+        search_key,
+        change: "create",
+    }
+}
+
+fn no_progress(_: usize) {}
+
+async fn insert(store: &dyn Store, records: &[NewRecord]) {
+    let audit = records
+        .iter()
+        .map(|r| draft(AuditAction::RecordCreate).target("record", r.record.id))
+        .collect();
+    store
+        .insert_records(records, audit, &no_progress)
+        .await
+        .unwrap();
+}
+
+/// A simple world: a mediator, an origin and a custody party, a caseworker in each side.
+struct World {
+    mediator: Party,
+    origin: Party,
+    custody: Party,
+    origin_user: User,
+    custody_user: User,
+}
+
+async fn world(store: &dyn Store) -> World {
+    let mediator = party(store, PartyKind::Mediator, "Mediator task force").await;
+    let origin = party(store, PartyKind::Origin, "Origin ombudsman").await;
+    let custody = party(store, PartyKind::Custody, "Custody authority").await;
+    let origin_user = user(store, origin.id, "oksana").await;
+    let custody_user = user(store, custody.id, "ivan").await;
+    World {
+        mediator,
+        origin,
+        custody,
+        origin_user,
+        custody_user,
+    }
+}
+
+fn filter() -> RecordFilter {
+    RecordFilter::default()
+}
+
+async fn list(store: &dyn Store, scope: Scope, f: &RecordFilter) -> Vec<RecordId> {
+    store
+        .list_records(scope, f, draft(AuditAction::RecordList))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect()
+}
+
+async fn all_entries(store: &dyn Store) -> Vec<homeward_domain::AuditEntry> {
+    let mut out = Vec::new();
+    loop {
+        let after_seq = out
+            .last()
+            .map_or(0, |e: &homeward_domain::AuditEntry| e.seq);
+        let page = store
+            .audit_entries(&AuditFilter {
+                after_seq,
+                limit: 500,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        if page.is_empty() {
+            return out;
+        }
+        out.extend(page);
+    }
+}
+
+/// Verifies the whole chain as `homeward audit verify` does, returning the last seq.
+async fn verify(store: &dyn Store) -> Result<i64, ChainBreak> {
+    let mut v = ChainVerifier::default();
+    for e in all_entries(store).await {
+        v.push(&e)?;
+    }
+    let (seq, hash) = store.audit_head().await.unwrap();
+    v.finish(seq, &hash)
+}
+
+async fn head_seq(store: &dyn Store) -> i64 {
+    store.audit_head().await.unwrap().0
+}
+
+/// Runs SQL behind the store's back, on a connection of our own.
+async fn raw_sql(url: &str, sql: &str) {
+    if url.starts_with("sqlite:") {
+        let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
+        sqlx::query(sql).execute(&mut c).await.unwrap();
+        c.close().await.unwrap();
+    } else {
+        let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::query(sql).execute(&mut c).await.unwrap();
+        c.close().await.unwrap();
+    }
+}
+
+fn assert_conflict<T: std::fmt::Debug>(r: Result<T, StoreError>, what: &str) {
+    match r {
+        Err(StoreError::Conflict(w)) => assert_eq!(w, what),
+        other => panic!("expected a conflict on {what}, got {other:?}"),
+    }
+}
+
+fn assert_not_found<T: std::fmt::Debug>(r: Result<T, StoreError>) {
+    assert!(
+        matches!(r, Err(StoreError::NotFound)),
+        "expected NotFound, got {r:?}"
+    );
+}
+
+// ---- cases -------------------------------------------------------------------------------------
+
+pub async fn migrate_is_idempotent(cx: Ctx) {
+    let expected = if cx.url.starts_with("sqlite:") {
+        "sqlite"
+    } else {
+        "postgres"
+    };
+    assert_eq!(cx.store.backend(), expected);
+    cx.store.migrate().await.unwrap();
+    cx.store.migrate().await.unwrap();
+    assert_eq!(
+        cx.store.audit_head().await.unwrap(),
+        (0, homeward_domain::GENESIS_HASH.to_owned())
+    );
+    assert_eq!(verify(&*cx.store).await, Ok(0));
+}
+
+pub async fn parties_round_trip_and_names_are_unique(cx: Ctx) {
+    let s = &*cx.store;
+    let b = party(s, PartyKind::Origin, "B origin").await;
+    let a = party(s, PartyKind::Mediator, "A mediator").await;
+    assert_eq!(s.get_party(a.id).await.unwrap(), Some(a.clone()));
+    assert_eq!(s.get_party(PartyId::new()).await.unwrap(), None);
+    assert_eq!(s.list_parties().await.unwrap(), vec![a.clone(), b.clone()]);
+
+    let head = head_seq(s).await;
+    let dup = Party {
+        id: PartyId::new(),
+        ..b.clone()
+    };
+    assert_conflict(
+        s.create_party(&dup, draft(AuditAction::PartyCreate)).await,
+        "party name",
+    );
+    assert_eq!(head_seq(s).await, head, "a refused write appends nothing");
+    assert_eq!(s.list_parties().await.unwrap().len(), 2);
+    assert_eq!(verify(s).await, Ok(2));
+}
+
+pub async fn users_round_trip_and_usernames_are_unique(cx: Ctx) {
+    let s = &*cx.store;
+    let p1 = party(s, PartyKind::Origin, "Origin").await;
+    let p2 = party(s, PartyKind::Custody, "Custody").await;
+    let anna = user(s, p1.id, "anna").await;
+    let boris = user(s, p2.id, "boris").await;
+    let mut admin = new_user(p1.id, "aaron", &[Role::Admin]);
+    admin.totp_enabled = true;
+    s.create_user(&admin, "h", draft(AuditAction::UserCreate))
+        .await
+        .unwrap();
+
+    assert_eq!(s.get_user(anna.id).await.unwrap(), Some(anna.clone()));
+    assert_eq!(s.get_user(admin.id).await.unwrap(), Some(admin.clone()));
+    assert_eq!(s.get_user(UserId::new()).await.unwrap(), None);
+    assert_eq!(
+        s.list_users(Some(p1.id)).await.unwrap(),
+        vec![admin.clone(), anna.clone()]
+    );
+    assert_eq!(
+        s.list_users(Some(p2.id)).await.unwrap(),
+        vec![boris.clone()]
+    );
+    assert_eq!(
+        s.list_users(None).await.unwrap(),
+        vec![admin, anna.clone(), boris]
+    );
+
+    let head = head_seq(s).await;
+    let dup = new_user(p2.id, "anna", &[Role::Viewer]);
+    assert_conflict(
+        s.create_user(&dup, "h", draft(AuditAction::UserCreate))
+            .await,
+        "username",
+    );
+    let orphan = new_user(PartyId::new(), "orphan", &[Role::Viewer]);
+    assert_not_found(
+        s.create_user(&orphan, "h", draft(AuditAction::UserCreate))
+            .await,
+    );
+    assert_eq!(head_seq(s).await, head, "refused writes append nothing");
+    assert_eq!(s.get_user(orphan.id).await.unwrap(), None);
+
+    assert_not_found(
+        s.update_user(
+            UserId::new(),
+            &[Role::Viewer],
+            false,
+            draft(AuditAction::UserUpdate),
+        )
+        .await,
+    );
+    s.update_user(
+        anna.id,
+        &[Role::Reviewer, Role::Viewer],
+        false,
+        draft(AuditAction::UserUpdate),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        s.get_user(anna.id).await.unwrap().unwrap().roles,
+        vec![Role::Reviewer, Role::Viewer]
+    );
+    assert!(verify(s).await.is_ok());
+}
+
+pub async fn credentials_and_totp(cx: Ctx) {
+    let s = &*cx.store;
+    let p = party(s, PartyKind::Origin, "Origin").await;
+    let u = user(s, p.id, "anna").await;
+    let c = s.user_credentials(&u.username).await.unwrap().unwrap();
+    assert_eq!(
+        (c.user, c.password_hash.as_str(), c.totp_secret),
+        (u.clone(), "$argon2id$fake", None)
+    );
+    assert!(
+        s.user_credentials(&Username::parse("nobody").unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Enrolment pending: the secret is kept but not asked for at login.
+    s.set_totp(
+        u.id,
+        Some("JBSWY3DPEHPK3PXP"),
+        false,
+        draft(AuditAction::UserTotpEnable),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        s.totp_secret(u.id).await.unwrap().as_deref(),
+        Some("JBSWY3DPEHPK3PXP")
+    );
+    let c = s.user_credentials(&u.username).await.unwrap().unwrap();
+    assert_eq!((c.user.totp_enabled, c.totp_secret), (false, None));
+
+    s.set_totp(
+        u.id,
+        Some("JBSWY3DPEHPK3PXP"),
+        true,
+        draft(AuditAction::UserTotpEnable),
+    )
+    .await
+    .unwrap();
+    let c = s.user_credentials(&u.username).await.unwrap().unwrap();
+    assert_eq!(
+        (c.user.totp_enabled, c.totp_secret.as_deref()),
+        (true, Some("JBSWY3DPEHPK3PXP"))
+    );
+    assert!(s.get_user(u.id).await.unwrap().unwrap().totp_enabled);
+
+    s.set_totp(u.id, None, false, draft(AuditAction::UserTotpEnable))
+        .await
+        .unwrap();
+    assert_eq!(s.totp_secret(u.id).await.unwrap(), None);
+    assert_eq!(s.totp_secret(UserId::new()).await.unwrap(), None);
+
+    s.set_password(u.id, "$argon2id$new", draft(AuditAction::UserPasswordReset))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.user_credentials(&u.username)
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash,
+        "$argon2id$new"
+    );
+
+    let head = head_seq(s).await;
+    assert_not_found(
+        s.set_password(UserId::new(), "x", draft(AuditAction::UserPasswordReset))
+            .await,
+    );
+    assert_not_found(
+        s.set_totp(
+            UserId::new(),
+            None,
+            false,
+            draft(AuditAction::UserTotpEnable),
+        )
+        .await,
+    );
+    assert_eq!(head_seq(s).await, head);
+    assert!(verify(s).await.is_ok());
+}
+
+fn session_row(user: &User, token_hash: &str, at: DateTime<Utc>) -> SessionRow {
+    SessionRow {
+        token_hash: token_hash.to_owned(),
+        user_id: user.id,
+        csrf_token: format!("csrf-{token_hash}"),
+        created_at: at,
+        expires_at: at + Duration::minutes(30),
+        absolute_expires_at: at + Duration::hours(12),
+    }
+}
+
+pub async fn set_password_ends_sessions(cx: Ctx) {
+    let s = &*cx.store;
+    let p = party(s, PartyKind::Origin, "Origin").await;
+    let u = user(s, p.id, "anna").await;
+    let other = user(s, p.id, "boris").await;
+    let t = now();
+    for (who, hash) in [(&u, "s1"), (&u, "s2"), (&other, "s3")] {
+        s.create_session(&session_row(who, hash, t), draft(AuditAction::Login))
+            .await
+            .unwrap();
+    }
+    assert!(s.session("s1", t).await.unwrap().is_some());
+    s.set_password(u.id, "$argon2id$new", draft(AuditAction::UserPasswordReset))
+        .await
+        .unwrap();
+    assert!(s.session("s1", t).await.unwrap().is_none());
+    assert!(s.session("s2", t).await.unwrap().is_none());
+    assert!(
+        s.session("s3", t).await.unwrap().is_some(),
+        "other users keep their sessions"
+    );
+}
+
+pub async fn sessions_expire_and_slide(cx: Ctx) {
+    let s = &*cx.store;
+    let p = party(s, PartyKind::Origin, "Origin").await;
+    let u = user(s, p.id, "anna").await;
+    let t = now();
+    let row = session_row(&u, "hash-1", t);
+    s.create_session(&row, draft(AuditAction::Login))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.session("hash-1", t).await.unwrap(),
+        Some((row.clone(), u.clone()))
+    );
+    assert_eq!(s.session("hash-2", t).await.unwrap(), None);
+
+    // Idle expiry is exclusive: at `expires_at` the session is over.
+    assert!(s.session("hash-1", row.expires_at).await.unwrap().is_none());
+    assert!(
+        s.session("hash-1", row.expires_at - Duration::seconds(1))
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // Sliding the idle expiry keeps it alive, but never past the absolute end.
+    let later = t + Duration::hours(1);
+    s.touch_session("hash-1", later + Duration::minutes(30))
+        .await
+        .unwrap();
+    let (seen, _) = s.session("hash-1", later).await.unwrap().unwrap();
+    assert_eq!(seen.expires_at, later + Duration::minutes(30));
+    s.touch_session("hash-1", t + Duration::hours(13))
+        .await
+        .unwrap();
+    assert!(
+        s.session("hash-1", t + Duration::hours(12))
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    assert_conflict(
+        s.create_session(&row, draft(AuditAction::Login)).await,
+        "session",
+    );
+    let stranger = User {
+        id: UserId::new(),
+        ..u.clone()
+    };
+    assert_not_found(
+        s.create_session(
+            &session_row(&stranger, "hash-3", t),
+            draft(AuditAction::Login),
+        )
+        .await,
+    );
+
+    let head = head_seq(s).await;
+    s.delete_session("hash-1", draft(AuditAction::Logout))
+        .await
+        .unwrap();
+    assert!(s.session("hash-1", later).await.unwrap().is_none());
+    assert_eq!(head_seq(s).await, head + 1, "logging out is audited");
+    assert!(verify(s).await.is_ok());
+}
+
+fn token(user: &User, name: &str, expires_at: Option<DateTime<Utc>>) -> ApiToken {
+    ApiToken {
+        id: TokenId::new(),
+        user_id: user.id,
+        name: name.to_owned(),
+        created_at: now(),
+        expires_at,
+        last_used_at: None,
+        revoked_at: None,
+    }
+}
+
+pub async fn disabled_users_have_no_sessions_or_tokens(cx: Ctx) {
+    let s = &*cx.store;
+    let p = party(s, PartyKind::Origin, "Origin").await;
+    let mut u = new_user(p.id, "ghost", &[Role::Viewer]);
+    u.disabled = true;
+    s.create_user(&u, "h", draft(AuditAction::UserCreate))
+        .await
+        .unwrap();
+    let t = now();
+    s.create_session(&session_row(&u, "sess", t), draft(AuditAction::Login))
+        .await
+        .unwrap();
+    let tok = token(&u, "cli", None);
+    s.create_token(&tok, "tok", draft(AuditAction::TokenCreate))
+        .await
+        .unwrap();
+    assert!(s.session("sess", t).await.unwrap().is_none());
+    assert!(s.token_by_hash("tok", t).await.unwrap().is_none());
+    assert_eq!(
+        s.get_token(tok.id).await.unwrap().unwrap().last_used_at,
+        None,
+        "no use was recorded"
+    );
+
+    // Enabling the account again brings both back (nothing was revoked: it was never disabled
+    // by update_user).
+    s.update_user(u.id, &[Role::Viewer], false, draft(AuditAction::UserUpdate))
+        .await
+        .unwrap();
+    assert!(s.session("sess", t).await.unwrap().is_some());
+    assert!(s.token_by_hash("tok", t).await.unwrap().is_some());
+}
+
+pub async fn disabling_a_user_ends_sessions_and_revokes_tokens(cx: Ctx) {
+    let s = &*cx.store;
+    let p = party(s, PartyKind::Origin, "Origin").await;
+    let u = user(s, p.id, "anna").await;
+    let t = now();
+    s.create_session(&session_row(&u, "sess", t), draft(AuditAction::Login))
+        .await
+        .unwrap();
+    let tok = token(&u, "cli", None);
+    s.create_token(&tok, "tok", draft(AuditAction::TokenCreate))
+        .await
+        .unwrap();
+
+    // Changing roles alone ends nothing.
+    s.update_user(u.id, &[Role::Viewer], false, draft(AuditAction::UserUpdate))
+        .await
+        .unwrap();
+    assert!(s.session("sess", t).await.unwrap().is_some());
+    assert!(s.token_by_hash("tok", t).await.unwrap().is_some());
+
+    s.update_user(u.id, &[Role::Viewer], true, draft(AuditAction::UserUpdate))
+        .await
+        .unwrap();
+    let got = s.get_user(u.id).await.unwrap().unwrap();
+    assert!(got.disabled);
+    assert!(s.session("sess", t).await.unwrap().is_none());
+    assert!(s.token_by_hash("tok", t).await.unwrap().is_none());
+    assert!(
+        s.get_token(tok.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at
+            .is_some()
+    );
+
+    // Enabling again does not resurrect what was ended.
+    s.update_user(u.id, &[Role::Viewer], false, draft(AuditAction::UserUpdate))
+        .await
+        .unwrap();
+    assert!(s.session("sess", t).await.unwrap().is_none());
+    assert!(s.token_by_hash("tok", t).await.unwrap().is_none());
+    assert!(verify(s).await.is_ok());
+}
+
+pub async fn tokens_are_found_by_hash_until_revoked_or_expired(cx: Ctx) {
+    let s = &*cx.store;
+    let p = party(s, PartyKind::Origin, "Origin").await;
+    let u = user(s, p.id, "anna").await;
+    let t = now();
+    let forever = token(&u, "forever", None);
+    let brief = token(&u, "brief", Some(t + Duration::hours(1)));
+    s.create_token(&forever, "hash-forever", draft(AuditAction::TokenCreate))
+        .await
+        .unwrap();
+    s.create_token(&brief, "hash-brief", draft(AuditAction::TokenCreate))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.list_tokens(u.id).await.unwrap(),
+        vec![forever.clone(), brief.clone()]
+    );
+    assert_eq!(s.get_token(brief.id).await.unwrap(), Some(brief.clone()));
+    assert_eq!(s.get_token(TokenId::new()).await.unwrap(), None);
+    assert_eq!(s.list_tokens(UserId::new()).await.unwrap(), vec![]);
+
+    let used_at = t + Duration::minutes(5);
+    let (found, who) = s
+        .token_by_hash("hash-brief", used_at)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (found.id, found.last_used_at, who.id),
+        (brief.id, Some(used_at), u.id)
+    );
+    assert_eq!(
+        s.get_token(brief.id).await.unwrap().unwrap().last_used_at,
+        Some(used_at)
+    );
+    assert!(
+        s.token_by_hash("hash-unknown", used_at)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Expiry is exclusive, like sessions.
+    assert!(
+        s.token_by_hash("hash-brief", t + Duration::hours(1))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        s.token_by_hash("hash-forever", t + Duration::days(3650))
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    let head = head_seq(s).await;
+    let revoked_at = t + Duration::minutes(10);
+    s.revoke_token(forever.id, revoked_at, draft(AuditAction::TokenRevoke))
+        .await
+        .unwrap();
+    s.revoke_token(
+        forever.id,
+        revoked_at + Duration::minutes(1),
+        draft(AuditAction::TokenRevoke),
+    )
+    .await
+    .unwrap();
+    assert_eq!(head_seq(s).await, head + 2, "revoking twice still audits");
+    assert_eq!(
+        s.get_token(forever.id).await.unwrap().unwrap().revoked_at,
+        Some(revoked_at),
+        "the first revocation stands"
+    );
+    assert!(
+        s.token_by_hash("hash-forever", revoked_at)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_not_found(
+        s.revoke_token(TokenId::new(), t, draft(AuditAction::TokenRevoke))
+            .await,
+    );
+    assert_eq!(head_seq(s).await, head + 2);
+
+    let dup = token(&u, "dup", None);
+    assert_conflict(
+        s.create_token(&dup, "hash-brief", draft(AuditAction::TokenCreate))
+            .await,
+        "token",
+    );
+    let stranger = User {
+        id: UserId::new(),
+        ..u.clone()
+    };
+    assert_not_found(
+        s.create_token(
+            &token(&stranger, "x", None),
+            "hash-x",
+            draft(AuditAction::TokenCreate),
+        )
+        .await,
+    );
+    assert!(verify(s).await.is_ok());
+}
+
+pub async fn login_failures_are_counted_and_cleared(cx: Ctx) {
+    let s = &*cx.store;
+    let t0 = now();
+    let keys = vec!["user:anna".to_owned(), "ip:10.0.0.1".to_owned()];
+    for i in 0..3 {
+        s.record_login_failure(
+            &keys,
+            t0 + Duration::minutes(i),
+            draft(AuditAction::LoginFailed),
+        )
+        .await
+        .unwrap();
+    }
+    s.record_login_failure(
+        &["user:boris".to_owned()],
+        t0,
+        draft(AuditAction::LoginFailed),
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.count_login_failures("user:anna", t0).await.unwrap(), 3);
+    assert_eq!(
+        s.count_login_failures("user:anna", t0 + Duration::seconds(90))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        s.count_login_failures("user:anna", t0 + Duration::minutes(2))
+            .await
+            .unwrap(),
+        1,
+        "`since` is inclusive"
+    );
+    assert_eq!(s.count_login_failures("ip:10.0.0.1", t0).await.unwrap(), 3);
+    assert_eq!(s.count_login_failures("user:nobody", t0).await.unwrap(), 0);
+
+    s.clear_login_failures("user:anna", t0 - Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(s.count_login_failures("user:anna", t0).await.unwrap(), 0);
+    assert_eq!(s.count_login_failures("ip:10.0.0.1", t0).await.unwrap(), 3);
+    assert_eq!(s.count_login_failures("user:boris", t0).await.unwrap(), 1);
+    // Failures older than the throttling window are pruned whatever their key.
+    s.clear_login_failures("user:nobody", t0 + Duration::seconds(91))
+        .await
+        .unwrap();
+    assert_eq!(s.count_login_failures("ip:10.0.0.1", t0).await.unwrap(), 1);
+
+    let failed = s
+        .audit_entries(&AuditFilter {
+            action: Some("auth.login_failed".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(failed.len(), 4);
+    assert!(verify(s).await.is_ok());
+}
+
+pub async fn records_round_trip(cx: Ctx) {
+    let s = &*cx.store;
+    let w = world(s).await;
+    let mut traced = new_record(
+        &w.origin,
+        &w.origin_user,
+        content(
+            RecordKind::TracingRequest,
+            "Дмитро Олійник",
+            "m",
+            Some("~2015-03"),
+            Some("OMB-1"),
+        ),
+    );
+    traced.change = "import";
+    let held = new_record(
+        &w.custody,
+        &w.custody_user,
+        content(RecordKind::CustodyRecord, "Dmitri Oliynik", "m", None, None),
+    );
+    insert(s, &[traced.clone(), held.clone()]).await;
+
+    let read = |id: RecordId| draft(AuditAction::RecordRead).target("record", id);
+    let got = s
+        .get_record(
+            Scope::AllSubmitted,
+            traced.record.id,
+            read(traced.record.id),
+        )
+        .await
+        .unwrap();
+    assert_eq!(got, Some(traced.record.clone()));
+    let got = s
+        .get_record(
+            Scope::OwnParty(w.custody.id),
+            held.record.id,
+            draft(AuditAction::RecordRead),
+        )
+        .await
+        .unwrap();
+    assert_eq!(got, Some(held.record.clone()));
+
+    let history_draft = draft(AuditAction::RecordHistory).target("record", traced.record.id);
+    let history = s
+        .record_history(Scope::AllSubmitted, traced.record.id, history_draft)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(history.len(), 1);
+    let v = &history[0];
+    assert_eq!(
+        (v.record_id, v.version, v.change.as_str()),
+        (traced.record.id, 1, "import")
+    );
+    assert_eq!(
+        (&v.content, v.changed_at, v.changed_by),
+        (
+            &traced.record.content,
+            traced.record.created_at,
+            w.origin_user.id
+        )
+    );
+
+    // Misses read nothing, so they audit nothing.
+    let head = head_seq(s).await;
+    assert_eq!(
+        s.get_record(
+            Scope::AllSubmitted,
+            RecordId::new(),
+            draft(AuditAction::RecordRead)
+        )
+        .await
+        .unwrap(),
+        None
+    );
+    assert_eq!(
+        s.record_history(
+            Scope::AllSubmitted,
+            RecordId::new(),
+            draft(AuditAction::RecordHistory)
+        )
+        .await
+        .unwrap(),
+        None
+    );
+    assert_eq!(head_seq(s).await, head);
+
+    // Each read above appended its entry, naming the record.
+    let reads = s
+        .audit_entries(&AuditFilter {
+            target_id: Some(traced.record.id.to_string()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let actions: Vec<_> = reads.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["record.create", "record.read", "record.history"]);
+    assert!(verify(s).await.is_ok());
+}
+
+pub async fn list_filters(cx: Ctx) {
+    let s = &*cx.store;
+    let w = world(s).await;
+    let (o, c) = (&w.origin, &w.custody);
+    let (ou, cu) = (&w.origin_user, &w.custody_user);
+    let tr = RecordKind::TracingRequest;
+    let cr = RecordKind::CustodyRecord;
+    let recs = [
+        new_record(
+            o,
+            ou,
+            content(tr, "Anna Kovalenko", "f", Some("2014"), Some("A-1")),
+        ),
+        new_record(
+            o,
+            ou,
+            content(tr, "Bohdan Kovalenko", "m", Some("2016-05"), None),
+        ),
+        new_record(
+            o,
+            ou,
+            content(tr, "Olena 50%_off\\x", "f", None, Some("A-3")),
+        ),
+        new_record(
+            c,
+            cu,
+            content(cr, "Anna Kovalenko", "f", Some("2014-02-03"), Some("C-1")),
+        ),
+        new_record(
+            c,
+            cu,
+            content(cr, "Petro Shevchenko", "u", Some("2018"), None),
+        ),
+        new_record(
+            c,
+            cu,
+            content(cr, "Olena 50 off", "f", Some("2012"), Some("A-1")),
+        ),
+    ];
+    insert(s, &recs).await;
+    let id = |i: usize| recs[i].record.id;
+    let all = Scope::AllSubmitted;
+    let q = |f: RecordFilter| async move { list(s, all, &f).await };
+
+    assert_eq!(
+        q(filter()).await,
+        (0..6).map(id).collect::<Vec<_>>(),
+        "ordered by id, i.e. by creation"
+    );
+    assert_eq!(
+        q(RecordFilter {
+            kind: Some(cr),
+            ..filter()
+        })
+        .await,
+        vec![id(3), id(4), id(5)]
+    );
+    assert_eq!(
+        q(RecordFilter {
+            party: Some(o.id),
+            ..filter()
+        })
+        .await,
+        vec![id(0), id(1), id(2)]
+    );
+    assert_eq!(
+        q(RecordFilter {
+            sex: Some(Sex::Female),
+            ..filter()
+        })
+        .await,
+        vec![id(0), id(2), id(3), id(5)]
+    );
+    assert_eq!(
+        q(RecordFilter {
+            sex: Some(Sex::Unknown),
+            ..filter()
+        })
+        .await,
+        vec![id(4)]
+    );
+    assert_eq!(
+        q(RecordFilter {
+            name: Some("kovalenko".into()),
+            ..filter()
+        })
+        .await,
+        vec![id(0), id(1), id(3)]
+    );
+    assert_eq!(
+        q(RecordFilter {
+            name: Some("anna kov".into()),
+            ..filter()
+        })
+        .await,
+        vec![id(0), id(3)]
+    );
+    // LIKE's wildcards in the name are literal text.
+    assert_eq!(
+        q(RecordFilter {
+            name: Some("50%".into()),
+            ..filter()
+        })
+        .await,
+        vec![id(2)]
+    );
+    assert_eq!(
+        q(RecordFilter {
+            name: Some("%_off".into()),
+            ..filter()
+        })
+        .await,
+        vec![id(2)]
+    );
+    assert_eq!(
+        q(RecordFilter {
+            name: Some("_".into()),
+            ..filter()
+        })
+        .await,
+        vec![id(2)]
+    );
+    assert_eq!(
+        q(RecordFilter {
+            name: Some("\\x".into()),
+            ..filter()
+        })
+        .await,
+        vec![id(2)]
+    );
+    assert_eq!(
+        q(RecordFilter {
+            name: Some("nobody".into()),
+            ..filter()
+        })
+        .await,
+        vec![]
+    );
+    assert_eq!(
+        q(RecordFilter {
+            born_from_year: Some(2014),
+            ..filter()
+        })
+        .await,
+        vec![id(0), id(1), id(3), id(4)]
+    );
+    assert_eq!(
+        q(RecordFilter {
+            born_to_year: Some(2014),
+            ..filter()
+        })
+        .await,
+        vec![id(0), id(3), id(5)]
+    );
+    assert_eq!(
+        q(RecordFilter {
+            born_from_year: Some(2014),
+            born_to_year: Some(2016),
+            ..filter()
+        })
+        .await,
+        vec![id(0), id(1), id(3)]
+    );
+    assert_eq!(
+        q(RecordFilter {
+            external_ref: Some("A-1".into()),
+            ..filter()
+        })
+        .await,
+        vec![id(0), id(5)]
+    );
+    assert_eq!(
+        q(RecordFilter {
+            kind: Some(tr),
+            sex: Some(Sex::Female),
+            name: Some("anna".into()),
+            born_to_year: Some(2015),
+            ..filter()
+        })
+        .await,
+        vec![id(0)]
+    );
+
+    let deleted = RecordDeletion {
+        id: id(1),
+        reason: "duplicate",
+        by: ou.id,
+        at: now(),
+    };
+    s.delete_record(all, deleted, draft(AuditAction::RecordDelete))
+        .await
+        .unwrap();
+    assert_eq!(
+        q(RecordFilter {
+            party: Some(o.id),
+            ..filter()
+        })
+        .await,
+        vec![id(0), id(2)]
+    );
+    assert_eq!(
+        q(RecordFilter {
+            party: Some(o.id),
+            include_deleted: true,
+            ..filter()
+        })
+        .await,
+        vec![id(0), id(1), id(2)]
+    );
+}
+
+pub async fn list_paging_and_limits(cx: Ctx) {
+    let s = &*cx.store;
+    let w = world(s).await;
+    let recs: Vec<NewRecord> = (0..1005)
+        .map(|i| {
+            new_record(
+                &w.origin,
+                &w.origin_user,
+                content(
+                    RecordKind::TracingRequest,
+                    &format!("Child {i}"),
+                    "u",
+                    None,
+                    None,
+                ),
+            )
+        })
+        .collect();
+    insert(s, &recs).await;
+    let mut ids: Vec<RecordId> = recs.iter().map(|r| r.record.id).collect();
+    ids.sort();
+
+    let all = Scope::AllSubmitted;
+    assert_eq!(list(s, all, &filter()).await, ids[..50], "limit 0 means 50");
+    assert_eq!(
+        list(
+            s,
+            all,
+            &RecordFilter {
+                limit: 5000,
+                ..filter()
+            }
+        )
+        .await,
+        ids[..1000],
+        "at most 1000"
+    );
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = list(
+            s,
+            all,
+            &RecordFilter {
+                limit: 300,
+                after,
+                ..filter()
+            },
+        )
+        .await;
+        if page.is_empty() {
+            break;
+        }
+        assert!(page.len() <= 300);
+        after = page.last().copied();
+        seen.extend(page);
+    }
+    assert_eq!(
+        seen, ids,
+        "keyset paging visits every record once, in order"
+    );
+    let own = Scope::OwnParty(w.origin.id);
+    assert_eq!(
+        list(
+            s,
+            own,
+            &RecordFilter {
+                limit: 3,
+                after: Some(ids[1001]),
+                ..filter()
+            }
+        )
+        .await,
+        ids[1002..]
+    );
+}
+
+pub async fn scope_isolation(cx: Ctx) {
+    let s = &*cx.store;
+    let w = world(s).await;
+    let traced = new_record(
+        &w.origin,
+        &w.origin_user,
+        content(
+            RecordKind::TracingRequest,
+            "Anna Kovalenko",
+            "f",
+            None,
+            None,
+        ),
+    );
+    let held = new_record(
+        &w.custody,
+        &w.custody_user,
+        content(RecordKind::CustodyRecord, "Anna Kovalenko", "f", None, None),
+    );
+    insert(s, &[traced.clone(), held.clone()]).await;
+    let (t, h) = (traced.record.id, held.record.id);
+    let origin = Scope::OwnParty(w.origin.id);
+    let custody = Scope::OwnParty(w.custody.id);
+    let mediator = Scope::for_party(w.mediator.kind, w.mediator.id);
+    assert_eq!(mediator, Scope::AllSubmitted);
+
+    let head = head_seq(s).await;
+    // The custody side cannot tell the origin's record from one that does not exist.
+    assert_eq!(
+        s.get_record(custody, t, draft(AuditAction::RecordRead))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        s.record_history(custody, t, draft(AuditAction::RecordHistory))
+            .await
+            .unwrap(),
+        None
+    );
+    let change = RecordChange {
+        id: t,
+        expected_version: 1,
+        content: &held.record.content,
+        search_key: "x",
+        by: w.custody_user.id,
+        at: now(),
+    };
+    assert_not_found(
+        s.update_record(custody, change, draft(AuditAction::RecordUpdate))
+            .await,
+    );
+    let deletion = RecordDeletion {
+        id: t,
+        reason: "mine now",
+        by: w.custody_user.id,
+        at: now(),
+    };
+    assert_not_found(
+        s.delete_record(custody, deletion, draft(AuditAction::RecordDelete))
+            .await,
+    );
+    assert_eq!(
+        head_seq(s).await,
+        head,
+        "refused reads and writes append nothing"
+    );
+
+    assert_eq!(list(s, custody, &filter()).await, vec![h]);
+    assert_eq!(
+        list(
+            s,
+            custody,
+            &RecordFilter {
+                party: Some(w.origin.id),
+                ..filter()
+            }
+        )
+        .await,
+        vec![]
+    );
+    assert_eq!(
+        list(
+            s,
+            custody,
+            &RecordFilter {
+                name: Some("anna".into()),
+                include_deleted: true,
+                ..filter()
+            }
+        )
+        .await,
+        vec![h]
+    );
+    assert_eq!(list(s, origin, &filter()).await, vec![t]);
+    assert_eq!(list(s, mediator, &filter()).await, vec![t, h]);
+    assert!(
+        s.get_record(mediator, t, draft(AuditAction::RecordRead))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        s.get_record(origin, t, draft(AuditAction::RecordRead))
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // The record is untouched.
+    let again = s
+        .get_record(origin, t, draft(AuditAction::RecordRead))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again, traced.record);
+}
+
+pub async fn scope_nothing_sees_nothing(cx: Ctx) {
+    let s = &*cx.store;
+    let w = world(s).await;
+    let traced = new_record(
+        &w.origin,
+        &w.origin_user,
+        content(RecordKind::TracingRequest, "Anna", "f", None, None),
+    );
+    insert(s, std::slice::from_ref(&traced)).await;
+    let id = traced.record.id;
+    let head = head_seq(s).await;
+    let none = Scope::Nothing;
+    assert_eq!(
+        s.get_record(none, id, draft(AuditAction::RecordRead))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(list(s, none, &filter()).await, vec![]);
+    assert_eq!(
+        list(
+            s,
+            none,
+            &RecordFilter {
+                party: Some(w.origin.id),
+                include_deleted: true,
+                ..filter()
+            }
+        )
+        .await,
+        vec![]
+    );
+    assert_eq!(
+        s.record_history(none, id, draft(AuditAction::RecordHistory))
+            .await
+            .unwrap(),
+        None
+    );
+    let change = RecordChange {
+        id,
+        expected_version: 1,
+        content: &traced.record.content,
+        search_key: "x",
+        by: w.origin_user.id,
+        at: now(),
+    };
+    assert_not_found(
+        s.update_record(none, change, draft(AuditAction::RecordUpdate))
+            .await,
+    );
+    let deletion = RecordDeletion {
+        id,
+        reason: "r",
+        by: w.origin_user.id,
+        at: now(),
+    };
+    assert_not_found(
+        s.delete_record(none, deletion, draft(AuditAction::RecordDelete))
+            .await,
+    );
+    assert_eq!(head_seq(s).await, head);
+}
+
+pub async fn update_checks_the_version_and_keeps_history(cx: Ctx) {
+    let s = &*cx.store;
+    let w = world(s).await;
+    let original = new_record(
+        &w.origin,
+        &w.origin_user,
+        content(
+            RecordKind::TracingRequest,
+            "Anna Kovalenko",
+            "f",
+            Some("2014"),
+            None,
+        ),
+    );
+    insert(s, std::slice::from_ref(&original)).await;
+    let id = original.record.id;
+    let own = Scope::OwnParty(w.origin.id);
+
+    let changed = content(
+        RecordKind::TracingRequest,
+        "Hanna Kovalenko",
+        "f",
+        Some("2013"),
+        Some("OMB-7"),
+    );
+    let at = now() + Duration::seconds(5);
+    let key = search_key(&changed);
+    let change = RecordChange {
+        id,
+        expected_version: 1,
+        content: &changed,
+        search_key: &key,
+        by: w.origin_user.id,
+        at,
+    };
+    let updated = s
+        .update_record(own, change.clone(), draft(AuditAction::RecordUpdate))
+        .await
+        .unwrap();
+    assert_eq!(updated.version, 2);
+    assert_eq!(updated.content, changed);
+    assert_eq!(
+        (updated.updated_at, updated.updated_by),
+        (at, w.origin_user.id)
+    );
+    assert_eq!(
+        (updated.created_at, updated.created_by),
+        (original.record.created_at, original.record.created_by)
+    );
+    assert_eq!(
+        s.get_record(own, id, draft(AuditAction::RecordRead))
+            .await
+            .unwrap(),
+        Some(updated.clone())
+    );
+
+    // The filter columns follow the new content.
+    assert_eq!(
+        list(
+            s,
+            own,
+            &RecordFilter {
+                name: Some("hanna".into()),
+                ..filter()
+            }
+        )
+        .await,
+        vec![id]
+    );
+    assert_eq!(
+        list(
+            s,
+            own,
+            &RecordFilter {
+                born_to_year: Some(2013),
+                ..filter()
+            }
+        )
+        .await,
+        vec![id]
+    );
+    assert_eq!(
+        list(
+            s,
+            own,
+            &RecordFilter {
+                external_ref: Some("OMB-7".into()),
+                ..filter()
+            }
+        )
+        .await,
+        vec![id]
+    );
+    assert_eq!(
+        list(
+            s,
+            own,
+            &RecordFilter {
+                born_from_year: Some(2014),
+                ..filter()
+            }
+        )
+        .await,
+        vec![]
+    );
+
+    let head = head_seq(s).await;
+    match s
+        .update_record(own, change.clone(), draft(AuditAction::RecordUpdate))
+        .await
+    {
+        Err(StoreError::VersionConflict { current }) => assert_eq!(current, 2),
+        other => panic!("expected a version conflict, got {other:?}"),
+    }
+    assert_not_found(
+        s.update_record(
+            own,
+            RecordChange {
+                id: RecordId::new(),
+                ..change.clone()
+            },
+            draft(AuditAction::RecordUpdate),
+        )
+        .await,
+    );
+    assert_eq!(head_seq(s).await, head);
+
+    let again = content(
+        RecordKind::TracingRequest,
+        "Hanna Kovalenko",
+        "f",
+        Some("2013-04"),
+        Some("OMB-7"),
+    );
+    let third = s
+        .update_record(
+            own,
+            RecordChange {
+                expected_version: 2,
+                content: &again,
+                ..change
+            },
+            draft(AuditAction::RecordUpdate),
+        )
+        .await
+        .unwrap();
+    assert_eq!(third.version, 3);
+
+    let history = s
+        .record_history(own, id, draft(AuditAction::RecordHistory))
+        .await
+        .unwrap()
+        .unwrap();
+    let summary: Vec<_> = history
+        .iter()
+        .map(|v| (v.version, v.change.as_str()))
+        .collect();
+    assert_eq!(summary, [(1, "create"), (2, "update"), (3, "update")]);
+    assert_eq!(history[0].content, original.record.content);
+    assert_eq!(history[1].content, changed);
+    assert_eq!(history[2].content, again);
+    assert_eq!(
+        (history[1].changed_at, history[1].changed_by),
+        (at, w.origin_user.id)
+    );
+    assert!(verify(s).await.is_ok());
+}
+
+pub async fn concurrent_updates_have_one_winner(cx: Ctx) {
+    let s = &cx.store;
+    let w = world(&**s).await;
+    let original = new_record(
+        &w.origin,
+        &w.origin_user,
+        content(RecordKind::TracingRequest, "Anna", "f", None, None),
+    );
+    insert(&**s, std::slice::from_ref(&original)).await;
+    let id = original.record.id;
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let s = Arc::clone(s);
+            let by = w.origin_user.id;
+            tokio::spawn(async move {
+                let c = content(
+                    RecordKind::TracingRequest,
+                    &format!("Anna {i}"),
+                    "f",
+                    None,
+                    None,
+                );
+                let change = RecordChange {
+                    id,
+                    expected_version: 1,
+                    content: &c,
+                    search_key: "anna",
+                    by,
+                    at: now(),
+                };
+                s.update_record(
+                    Scope::AllSubmitted,
+                    change,
+                    draft(AuditAction::RecordUpdate),
+                )
+                .await
+            })
+        })
+        .collect();
+    let mut won = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(r) => {
+                assert_eq!(r.version, 2);
+                won += 1;
+            }
+            Err(StoreError::VersionConflict { current }) => assert_eq!(current, 2),
+            Err(e) => panic!("unexpected error: {e}"),
+        }
+    }
+    assert_eq!(won, 1);
+    let history = s
+        .record_history(Scope::AllSubmitted, id, draft(AuditAction::RecordHistory))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(history.len(), 2);
+    assert!(verify(&**s).await.is_ok());
+}
+
+pub async fn soft_delete(cx: Ctx) {
+    let s = &*cx.store;
+    let w = world(s).await;
+    let rec = new_record(
+        &w.origin,
+        &w.origin_user,
+        content(RecordKind::TracingRequest, "Anna", "f", None, None),
+    );
+    insert(s, std::slice::from_ref(&rec)).await;
+    let id = rec.record.id;
+    let own = Scope::OwnParty(w.origin.id);
+    let at = now() + Duration::seconds(1);
+    let deletion = RecordDeletion {
+        id,
+        reason: "entered twice",
+        by: w.origin_user.id,
+        at,
+    };
+    let deleted = s
+        .delete_record(own, deletion.clone(), draft(AuditAction::RecordDelete))
+        .await
+        .unwrap();
+    assert_eq!(deleted.deleted_at, Some(at));
+    assert_eq!(deleted.deletion_reason.as_deref(), Some("entered twice"));
+    assert_eq!(
+        deleted.content, rec.record.content,
+        "deleting keeps the content"
+    );
+    assert_eq!(deleted.version, 2);
+
+    // Still readable by id (it says it is deleted), gone from lists unless asked for.
+    assert_eq!(
+        s.get_record(own, id, draft(AuditAction::RecordRead))
+            .await
+            .unwrap(),
+        Some(deleted.clone())
+    );
+    assert_eq!(list(s, own, &filter()).await, vec![]);
+    assert_eq!(
+        list(
+            s,
+            own,
+            &RecordFilter {
+                include_deleted: true,
+                ..filter()
+            }
+        )
+        .await,
+        vec![id]
+    );
+
+    let head = head_seq(s).await;
+    assert_not_found(
+        s.delete_record(own, deletion, draft(AuditAction::RecordDelete))
+            .await,
+    );
+    let change = RecordChange {
+        id,
+        expected_version: 2,
+        content: &rec.record.content,
+        search_key: "anna",
+        by: w.origin_user.id,
+        at,
+    };
+    assert_not_found(
+        s.update_record(own, change, draft(AuditAction::RecordUpdate))
+            .await,
+    );
+    assert_eq!(head_seq(s).await, head);
+
+    let history = s
+        .record_history(own, id, draft(AuditAction::RecordHistory))
+        .await
+        .unwrap()
+        .unwrap();
+    let summary: Vec<_> = history
+        .iter()
+        .map(|v| (v.version, v.change.as_str(), v.changed_at))
+        .collect();
+    assert_eq!(
+        summary,
+        [(1, "create", rec.record.created_at), (2, "delete", at)]
+    );
+    assert!(verify(s).await.is_ok());
+}
+
+pub async fn insert_records_is_atomic(cx: Ctx) {
+    let s = &*cx.store;
+    let w = world(s).await;
+    let head = head_seq(s).await;
+    let make = |n: usize| -> Vec<NewRecord> {
+        (0..n)
+            .map(|i| {
+                new_record(
+                    &w.origin,
+                    &w.origin_user,
+                    content(
+                        RecordKind::TracingRequest,
+                        &format!("Child {i}"),
+                        "u",
+                        None,
+                        None,
+                    ),
+                )
+            })
+            .collect()
+    };
+
+    // A duplicate id deep in the batch, after the first bulk statements have already run.
+    let mut batch = make(1200);
+    batch[1100].record.id = batch[3].record.id;
+    let audit = batch
+        .iter()
+        .map(|r| draft(AuditAction::RecordCreate).target("record", r.record.id))
+        .collect();
+    assert_conflict(
+        s.insert_records(&batch, audit, &no_progress).await,
+        "record id",
+    );
+    assert_eq!(
+        list(
+            s,
+            Scope::AllSubmitted,
+            &RecordFilter {
+                include_deleted: true,
+                ..filter()
+            }
+        )
+        .await,
+        vec![]
+    );
+    let head_after_list = head_seq(s).await;
+    assert_eq!(
+        head_after_list,
+        head + 1,
+        "only the list just made was audited"
+    );
+
+    // A record of a party that does not exist.
+    let mut batch = make(10);
+    batch[9].record.party_id = PartyId::new();
+    let audit = vec![draft(AuditAction::ImportCommit)];
+    assert_not_found(s.insert_records(&batch, audit, &no_progress).await);
+    assert_eq!(
+        list(
+            s,
+            Scope::AllSubmitted,
+            &RecordFilter {
+                include_deleted: true,
+                ..filter()
+            }
+        )
+        .await,
+        vec![]
+    );
+    assert_eq!(head_seq(s).await, head_after_list + 1);
+
+    // The same id as a record already stored.
+    let ok = make(2);
+    insert(s, &ok).await;
+    let mut batch = make(3);
+    batch[2].record.id = ok[0].record.id;
+    assert_conflict(
+        s.insert_records(&batch, vec![draft(AuditAction::ImportCommit)], &no_progress)
+            .await,
+        "record id",
+    );
+    let stored = list(s, Scope::AllSubmitted, &filter()).await;
+    assert_eq!(stored.len(), 2);
+    assert!(verify(s).await.is_ok());
+}
+
+pub async fn insert_records_reports_progress(cx: Ctx) {
+    let s = &*cx.store;
+    let w = world(s).await;
+    let batch: Vec<NewRecord> = (0..2500)
+        .map(|i| {
+            new_record(
+                &w.custody,
+                &w.custody_user,
+                content(
+                    RecordKind::CustodyRecord,
+                    &format!("Child {i}"),
+                    "f",
+                    None,
+                    None,
+                ),
+            )
+        })
+        .collect();
+    let seen = Mutex::new(Vec::new());
+    let progress = |n: usize| seen.lock().unwrap().push(n);
+    let mut audit: Vec<AuditDraft> = batch
+        .iter()
+        .map(|r| draft(AuditAction::RecordCreate).target("record", r.record.id))
+        .collect();
+    audit.push(draft(AuditAction::ImportCommit).details(json!({"records": 2500})));
+    let head = head_seq(s).await;
+    s.insert_records(&batch, audit, &progress).await.unwrap();
+    let seen = seen.into_inner().unwrap();
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
+    assert_eq!(seen.last(), Some(&2500));
+    assert!(seen.contains(&1000) && seen.contains(&2000), "{seen:?}");
+    assert_eq!(head_seq(s).await, head + 2501);
+    assert_eq!(verify(s).await, Ok(head + 2501));
+    let n = list(
+        s,
+        Scope::OwnParty(w.custody.id),
+        &RecordFilter {
+            limit: 1000,
+            ..filter()
+        },
+    )
+    .await
+    .len();
+    assert_eq!(n, 1000);
+}
+
+pub async fn list_records_audits_the_ids_returned(cx: Ctx) {
+    let s = &*cx.store;
+    let w = world(s).await;
+    let recs: Vec<NewRecord> = (0..3)
+        .map(|i| {
+            new_record(
+                &w.origin,
+                &w.origin_user,
+                content(
+                    RecordKind::TracingRequest,
+                    &format!("Child {i}"),
+                    "u",
+                    None,
+                    None,
+                ),
+            )
+        })
+        .collect();
+    insert(s, &recs).await;
+    let ids: Vec<String> = recs.iter().map(|r| r.record.id.to_string()).collect();
+
+    s.list_records(
+        Scope::AllSubmitted,
+        &filter(),
+        AuditDraft::new(AuditAction::RecordList),
+    )
+    .await
+    .unwrap();
+    let (seq, _) = s.audit_head().await.unwrap();
+    let e = &s
+        .audit_entries(&AuditFilter {
+            after_seq: seq - 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap()[0];
+    let details: serde_json::Value = serde_json::from_str(&e.details).unwrap();
+    assert_eq!(details, json!({ "record_ids": ids }));
+
+    let listed = s
+        .list_records(
+            Scope::AllSubmitted,
+            &RecordFilter {
+                limit: 1,
+                ..filter()
+            },
+            draft(AuditAction::RecordList).details(json!({"page": 1})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    let e = &s
+        .audit_entries(&AuditFilter {
+            after_seq: seq,
+            ..Default::default()
+        })
+        .await
+        .unwrap()[0];
+    let details: serde_json::Value = serde_json::from_str(&e.details).unwrap();
+    assert_eq!(details, json!({ "page": 1, "record_ids": [ids[0]] }));
+
+    s.list_records(
+        Scope::AllSubmitted,
+        &RecordFilter {
+            name: Some("nobody".into()),
+            ..filter()
+        },
+        draft(AuditAction::RecordList),
+    )
+    .await
+    .unwrap();
+    let e = &s
+        .audit_entries(&AuditFilter {
+            after_seq: seq + 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap()[0];
+    let details: serde_json::Value = serde_json::from_str(&e.details).unwrap();
+    assert_eq!(
+        details["record_ids"],
+        json!([]),
+        "empty lists are audited too"
+    );
+    assert!(verify(s).await.is_ok());
+}
+
+pub async fn every_write_appends_to_one_verifiable_chain(cx: Ctx) {
+    let s = &*cx.store;
+    let w = world(s).await; // 3 parties + 2 users
+    let t = now();
+    let rec = new_record(
+        &w.origin,
+        &w.origin_user,
+        content(RecordKind::TracingRequest, "Anna", "f", None, None),
+    );
+    insert(s, std::slice::from_ref(&rec)).await; // 1
+    let c = content(RecordKind::TracingRequest, "Hanna", "f", None, None);
+    let change = RecordChange {
+        id: rec.record.id,
+        expected_version: 1,
+        content: &c,
+        search_key: "hanna",
+        by: w.origin_user.id,
+        at: t,
+    };
+    s.update_record(
+        Scope::AllSubmitted,
+        change,
+        draft(AuditAction::RecordUpdate),
+    )
+    .await
+    .unwrap(); // 1
+    s.get_record(
+        Scope::AllSubmitted,
+        rec.record.id,
+        draft(AuditAction::RecordRead),
+    )
+    .await
+    .unwrap(); // 1
+    list(s, Scope::AllSubmitted, &filter()).await; // 1
+    s.record_history(
+        Scope::AllSubmitted,
+        rec.record.id,
+        draft(AuditAction::RecordHistory),
+    )
+    .await
+    .unwrap(); // 1
+    let deletion = RecordDeletion {
+        id: rec.record.id,
+        reason: "test",
+        by: w.origin_user.id,
+        at: t,
+    };
+    s.delete_record(
+        Scope::AllSubmitted,
+        deletion,
+        draft(AuditAction::RecordDelete),
+    )
+    .await
+    .unwrap(); // 1
+    s.create_session(
+        &session_row(&w.origin_user, "sess", t),
+        draft(AuditAction::Login),
+    )
+    .await
+    .unwrap(); // 1
+    s.delete_session("sess", draft(AuditAction::Logout))
+        .await
+        .unwrap(); // 1
+    let tok = token(&w.origin_user, "cli", None);
+    s.create_token(&tok, "tok", draft(AuditAction::TokenCreate))
+        .await
+        .unwrap(); // 1
+    s.revoke_token(tok.id, t, draft(AuditAction::TokenRevoke))
+        .await
+        .unwrap(); // 1
+    s.set_password(
+        w.origin_user.id,
+        "h2",
+        draft(AuditAction::UserPasswordReset),
+    )
+    .await
+    .unwrap(); // 1
+    s.set_totp(
+        w.origin_user.id,
+        Some("S"),
+        true,
+        draft(AuditAction::UserTotpEnable),
+    )
+    .await
+    .unwrap(); // 1
+    s.update_user(
+        w.custody_user.id,
+        &[Role::Viewer],
+        true,
+        draft(AuditAction::UserUpdate),
+    )
+    .await
+    .unwrap(); // 1
+    s.record_login_failure(&["user:x".into()], t, draft(AuditAction::LoginFailed))
+        .await
+        .unwrap(); // 1
+    let last = s
+        .append_audit(draft(AuditAction::AuditRead).target("audit", "all"))
+        .await
+        .unwrap(); // 1
+    // Neither of these is audited by the store.
+    s.clear_login_failures("user:x", t).await.unwrap();
+    s.touch_session("sess", t).await.unwrap();
+
+    let entries = all_entries(s).await;
+    let actions: Vec<_> = entries.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "party.create",
+            "party.create",
+            "party.create",
+            "user.create",
+            "user.create",
+            "record.create",
+            "record.update",
+            "record.read",
+            "record.list",
+            "record.history",
+            "record.delete",
+            "auth.login",
+            "auth.logout",
+            "token.create",
+            "token.revoke",
+            "user.password_reset",
+            "user.totp_enable",
+            "user.update",
+            "auth.login_failed",
+            "audit.read",
+        ]
+    );
+    assert_eq!(entries.last(), Some(&last));
+    assert_eq!(s.audit_head().await.unwrap(), (last.seq, last.hash.clone()));
+    assert_eq!(verify(s).await, Ok(20));
+    // What was stored is exactly what was hashed.
+    let first = &entries[0];
+    assert_eq!(first.prev_hash, homeward_domain::GENESIS_HASH);
+    assert_eq!(first.details, r#"{"test":true}"#);
+    assert_eq!(
+        first.target_id.as_deref(),
+        Some(w.mediator.id.to_string().as_str())
+    );
+}
+
+pub async fn concurrent_appends_keep_one_chain(cx: Ctx) {
+    let s = &cx.store;
+    let w = world(&**s).await;
+    let rec = new_record(
+        &w.origin,
+        &w.origin_user,
+        content(RecordKind::TracingRequest, "Anna", "f", None, None),
+    );
+    insert(&**s, std::slice::from_ref(&rec)).await;
+    let before = head_seq(&**s).await;
+    let tasks: Vec<_> = (0..8)
+        .map(|task| {
+            let s = Arc::clone(s);
+            let id = rec.record.id;
+            tokio::spawn(async move {
+                for i in 0..25 {
+                    // Mix plain appends with audited reads, which take the same path.
+                    if i % 5 == 0 {
+                        s.get_record(Scope::AllSubmitted, id, draft(AuditAction::RecordRead))
+                            .await
+                            .unwrap()
+                            .unwrap();
+                    } else {
+                        let d = AuditDraft::new(AuditAction::AuditRead)
+                            .details(json!({"task": task, "i": i}));
+                        s.append_audit(d).await.unwrap();
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let entries = all_entries(&**s).await;
+    assert_eq!(entries.len() as i64, before + 200);
+    let seqs: Vec<i64> = entries.iter().map(|e| e.seq).collect();
+    assert_eq!(
+        seqs,
+        (1..=before + 200).collect::<Vec<_>>(),
+        "no gaps, no duplicates"
+    );
+    assert_eq!(verify(&**s).await, Ok(before + 200));
+}
+
+/// Two store instances on one database, as two processes (SQLite) or two app servers
+/// (PostgreSQL) would be: only the database itself can serialise their writers.
+pub async fn two_stores_on_one_database_keep_one_chain(cx: Ctx) {
+    let other = homeward_store::connect(&cx.url).await.unwrap();
+    let w = world(&*cx.store).await;
+    let before = head_seq(&*cx.store).await;
+    let tasks: Vec<_> = (0..8)
+        .map(|task| {
+            let s = if task % 2 == 0 {
+                Arc::clone(&cx.store)
+            } else {
+                Arc::clone(&other)
+            };
+            let (origin, by) = (w.origin.clone(), w.origin_user.clone());
+            tokio::spawn(async move {
+                for i in 0..10 {
+                    if i % 2 == 0 {
+                        let r = new_record(
+                            &origin,
+                            &by,
+                            content(
+                                RecordKind::TracingRequest,
+                                &format!("Child {task}.{i}"),
+                                "u",
+                                None,
+                                None,
+                            ),
+                        );
+                        insert(&*s, std::slice::from_ref(&r)).await;
+                    } else {
+                        s.append_audit(
+                            AuditDraft::new(AuditAction::AuditRead)
+                                .details(json!({"task": task, "i": i})),
+                        )
+                        .await
+                        .unwrap();
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    other.close().await;
+    assert_eq!(verify(&*cx.store).await, Ok(before + 80));
+    assert_eq!(
+        list(
+            &*cx.store,
+            Scope::AllSubmitted,
+            &RecordFilter {
+                limit: 100,
+                ..filter()
+            }
+        )
+        .await
+        .len(),
+        40
+    );
+}
+
+pub async fn audit_entries_filters(cx: Ctx) {
+    let s = &*cx.store;
+    let w = world(s).await;
+    let mut by_origin = draft(AuditAction::AuditRead).target("user", w.origin_user.id);
+    by_origin.actor_user = Some(w.origin_user.id);
+    by_origin.actor_party = Some(w.origin.id);
+    by_origin.source = Some("10.0.0.1".into());
+    let e1 = s.append_audit(by_origin.clone()).await.unwrap();
+    let e2 = s.append_audit(by_origin).await.unwrap();
+    let f = AuditFilter::default;
+
+    assert_eq!(s.audit_entries(&f()).await.unwrap().len(), 7);
+    assert_eq!(
+        s.audit_entries(&AuditFilter {
+            action: Some("party.create".into()),
+            ..f()
+        })
+        .await
+        .unwrap()
+        .len(),
+        3
+    );
+    assert_eq!(
+        s.audit_entries(&AuditFilter {
+            target_kind: Some("user".into()),
+            ..f()
+        })
+        .await
+        .unwrap()
+        .len(),
+        4
+    );
+    let mine = s
+        .audit_entries(&AuditFilter {
+            target_id: Some(w.origin_user.id.to_string()),
+            ..f()
+        })
+        .await
+        .unwrap();
+    assert_eq!(mine.len(), 3, "user.create and two reads");
+    assert_eq!(
+        s.audit_entries(&AuditFilter {
+            actor_user: Some(w.origin_user.id),
+            ..f()
+        })
+        .await
+        .unwrap(),
+        vec![e1.clone(), e2.clone()]
+    );
+    assert_eq!(
+        s.audit_entries(&AuditFilter {
+            actor_party: Some(w.origin.id),
+            ..f()
+        })
+        .await
+        .unwrap(),
+        vec![e1.clone(), e2.clone()]
+    );
+    assert_eq!(
+        s.audit_entries(&AuditFilter {
+            actor_party: Some(w.custody.id),
+            ..f()
+        })
+        .await
+        .unwrap(),
+        vec![]
+    );
+    assert_eq!(e1.source.as_deref(), Some("10.0.0.1"));
+
+    let page = s
+        .audit_entries(&AuditFilter {
+            after_seq: 2,
+            limit: 3,
+            ..f()
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.iter().map(|e| e.seq).collect::<Vec<_>>(), [3, 4, 5]);
+    let page = s
+        .audit_entries(&AuditFilter {
+            after_seq: 5,
+            action: Some("audit.read".into()),
+            ..f()
+        })
+        .await
+        .unwrap();
+    assert_eq!(page, vec![e1, e2]);
+}
+
+/// Seven entries to tamper with.
+async fn seven_entries(s: &dyn Store) {
+    world(s).await;
+    s.append_audit(draft(AuditAction::AuditRead)).await.unwrap();
+    s.append_audit(draft(AuditAction::AuditRead)).await.unwrap();
+    assert_eq!(verify(s).await, Ok(7));
+}
+
+pub async fn tampering_with_details_is_detected(cx: Ctx) {
+    let s = &*cx.store;
+    seven_entries(s).await;
+    raw_sql(
+        &cx.url,
+        r#"UPDATE audit_log SET details = '{"test":false}' WHERE seq = 3"#,
+    )
+    .await;
+    let err = verify(s).await.unwrap_err();
+    assert_eq!(err.seq, 3, "{err}");
+}
+
+pub async fn deleting_a_middle_entry_is_detected(cx: Ctx) {
+    let s = &*cx.store;
+    seven_entries(s).await;
+    raw_sql(&cx.url, "DELETE FROM audit_log WHERE seq = 4").await;
+    let err = verify(s).await.unwrap_err();
+    assert_eq!(err.seq, 4, "{err}");
+}
+
+pub async fn deleting_the_last_entry_is_detected(cx: Ctx) {
+    let s = &*cx.store;
+    seven_entries(s).await;
+    raw_sql(&cx.url, "DELETE FROM audit_log WHERE seq = 7").await;
+    let err = verify(s).await.unwrap_err();
+    assert_eq!(err.seq, 7, "{err}");
+    // The next append still chains from the head, so the gap stays visible.
+    s.append_audit(draft(AuditAction::AuditRead)).await.unwrap();
+    assert_eq!(verify(s).await.unwrap_err().seq, 7);
+}
