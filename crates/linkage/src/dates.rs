@@ -1,0 +1,195 @@
+//! Dates of birth: parsing what clerks write, and comparing two dates at their precision.
+
+use homeward_domain::date::PartialDate;
+use serde::{Deserialize, Serialize};
+
+/// A date of birth reduced for comparison: year, and month and day when known (0 = unknown).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct BirthDate {
+    pub year: i16,
+    pub month: u8,
+    pub day: u8,
+    pub approximate: bool,
+}
+
+impl BirthDate {
+    /// Parses the forms [`PartialDate::parse`] knows (YYYY-MM-DD, YYYY-MM, YYYY, DD.MM.YYYY,
+    /// DD/MM/YYYY, YYYYMMDD, approximate). A date whose month is over 12 while its day is not
+    /// (`03/25/2014`, written month-first) is read with the two swapped, since that is what was meant.
+    pub fn parse(text: &str) -> Result<BirthDate, String> {
+        match PartialDate::parse(text) {
+            Ok(d) => Ok(BirthDate::from(d)),
+            Err(e) => {
+                let parts: Vec<&str> = text.trim().split(['.', '/']).collect();
+                if let [a, b, y] = parts.as_slice()
+                    && let (Ok(m), Ok(d)) = (a.parse::<u8>(), b.parse::<u8>())
+                    && m <= 12
+                    && d > 12
+                    && let Ok(pd) = PartialDate::parse(&format!("{d:02}.{m:02}.{y}"))
+                {
+                    return Ok(BirthDate::from(pd));
+                }
+                Err(e)
+            }
+        }
+    }
+
+    pub fn is_full(&self) -> bool {
+        self.month != 0 && self.day != 0
+    }
+
+    /// Days since 1970-01-01 of a full date (the usual civil-from-days algorithm, inverted).
+    fn days(&self) -> i64 {
+        let y = i64::from(self.year) - i64::from(self.month <= 2);
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let m = i64::from(self.month);
+        let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(self.day) - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146_097 + doe - 719_468
+    }
+
+    /// The eight digits YYYYMMDD of a full date, without formatting (this is the inner loop).
+    fn digits(&self) -> [u8; 8] {
+        let mut v = u32::try_from(i32::from(self.year).clamp(0, 9999)).unwrap_or(0) * 10_000
+            + u32::from(self.month) * 100
+            + u32::from(self.day);
+        let mut out = [0u8; 8];
+        for o in out.iter_mut().rev() {
+            *o = (v % 10) as u8;
+            v /= 10;
+        }
+        out
+    }
+}
+
+impl From<PartialDate> for BirthDate {
+    fn from(d: PartialDate) -> Self {
+        BirthDate {
+            year: i16::try_from(d.year()).unwrap_or(i16::MAX),
+            month: d.month().unwrap_or(0),
+            day: d.day().unwrap_or(0),
+            approximate: d.is_approximate(),
+        }
+    }
+}
+
+/// How two dates of birth agree, best first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DateLevel {
+    Exact,
+    /// Day and month swapped (07.03 for 03.07).
+    Swapped,
+    /// One digit of YYYYMMDD differs (a typo).
+    OneDigit,
+    /// Same year and month; or both known only to the month and equal.
+    SameYearMonth,
+    /// Within 31 days; or months adjacent when a day is unknown.
+    WithinMonth,
+    /// Within 366 days; or same year when a month is unknown (within a year either side when
+    /// approximate).
+    WithinYear,
+    Different,
+}
+
+/// Compares two dates at the precision both have.
+pub fn compare_dates(a: &BirthDate, b: &BirthDate) -> DateLevel {
+    if a.is_full() && b.is_full() {
+        if a.year == b.year && a.month == b.month && a.day == b.day {
+            return DateLevel::Exact;
+        }
+        if a.year == b.year && a.day == b.month && a.month == b.day {
+            return DateLevel::Swapped;
+        }
+        let (da, db) = (a.digits(), b.digits());
+        if da.iter().zip(db.iter()).filter(|(x, y)| x != y).count() == 1 {
+            return DateLevel::OneDigit;
+        }
+        if a.year == b.year && a.month == b.month {
+            return DateLevel::SameYearMonth;
+        }
+        let diff = (a.days() - b.days()).abs();
+        return if diff <= 31 {
+            DateLevel::WithinMonth
+        } else if diff <= 366 {
+            DateLevel::WithinYear
+        } else {
+            DateLevel::Different
+        };
+    }
+    let approx = a.approximate || b.approximate;
+    if a.month != 0 && b.month != 0 {
+        let ma = i32::from(a.year) * 12 + i32::from(a.month);
+        let mb = i32::from(b.year) * 12 + i32::from(b.month);
+        let diff = (ma - mb).abs();
+        return if diff == 0 {
+            DateLevel::SameYearMonth
+        } else if diff <= 1 {
+            DateLevel::WithinMonth
+        } else if diff <= 12 || (approx && diff <= 24) {
+            DateLevel::WithinYear
+        } else {
+            DateLevel::Different
+        };
+    }
+    let dy = (i32::from(a.year) - i32::from(b.year)).abs();
+    if dy == 0 || (approx && dy <= 1) {
+        DateLevel::WithinYear
+    } else {
+        DateLevel::Different
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> BirthDate {
+        BirthDate::parse(s).unwrap_or_else(|e| panic!("{s}: {e}"))
+    }
+
+    fn level(a: &str, b: &str) -> DateLevel {
+        let l = compare_dates(&d(a), &d(b));
+        assert_eq!(l, compare_dates(&d(b), &d(a)), "symmetric");
+        l
+    }
+
+    #[test]
+    fn parses_clerks_forms() {
+        assert_eq!(d("2014-03-07"), d("07.03.2014"));
+        assert_eq!(d("07/03/2014"), d("20140307"));
+        assert_eq!(
+            d("03/25/2014"),
+            d("25.03.2014"),
+            "month-first read when unambiguous"
+        );
+        assert_eq!(d("2014-03").day, 0);
+        assert_eq!(d("2014").month, 0);
+        assert!(d("~2014").approximate);
+        assert!(BirthDate::parse("32.13.2014").is_err());
+        assert!(BirthDate::parse("soon").is_err());
+    }
+
+    #[test]
+    fn levels() {
+        use DateLevel::*;
+        assert_eq!(level("2014-03-07", "07.03.2014"), Exact);
+        assert_eq!(level("2014-03-07", "2014-07-03"), Swapped);
+        assert_eq!(level("2014-03-07", "2014-03-08"), OneDigit);
+        assert_eq!(level("2014-03-07", "2015-03-07"), OneDigit);
+        assert_eq!(level("2014-03-07", "2014-03-19"), SameYearMonth);
+        assert_eq!(level("2014-03-28", "2014-04-12"), WithinMonth);
+        assert_eq!(level("2014-12-28", "2015-01-12"), WithinMonth);
+        assert_eq!(level("2014-03-07", "2014-11-19"), WithinYear);
+        assert_eq!(level("2014-03-07", "2016-11-19"), Different);
+        // Partial dates at their precision.
+        assert_eq!(level("2014-03", "2014-03-19"), SameYearMonth);
+        assert_eq!(level("2014-03", "2014-04"), WithinMonth);
+        assert_eq!(level("2014", "2014-03-19"), WithinYear);
+        assert_eq!(level("2014", "2015"), Different);
+        assert_eq!(level("~2014", "2015-06-01"), WithinYear);
+        // 2014-03-07 vs 2014-03-01: both a digit edit and the same month; the typo is the better level.
+        assert_eq!(level("2014-03-07", "2014-03-01"), OneDigit);
+    }
+}

@@ -1,0 +1,783 @@
+//! Linking two tables end to end: prepare, block, compare, train, score, assign, explain.
+
+use crate::blocking::{BlockingRule, RuleKeys, default_rules, rule_pairs};
+use crate::compare::{FieldSpec, compare_into, field_specs, level_names, specs_for_model};
+use crate::features::{Prepared, RecordFeat, row_names};
+use crate::model::{Model, Pattern, Scorer, estimate_u, pack, train_em};
+use crate::table::{FieldKind, LinkError, Table};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// Settings of a linkage run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LinkConfig {
+    /// A pair at or above this match probability is a `match`.
+    pub threshold: f64,
+    /// A pair at or above this (and below `threshold`) is output for `review`; lower pairs are not
+    /// output. Set equal to `threshold` to output matches only.
+    pub review_threshold: f64,
+    /// EM iterations per blocking rule.
+    pub em_iterations: u32,
+    /// Random pairs sampled to estimate u.
+    pub u_sample_pairs: usize,
+    /// Seed of that sampling: the same inputs and seed give the same model.
+    pub seed: u64,
+    /// Blocking rules; `None` uses [`default_rules`].
+    pub blocking: Option<Vec<BlockingRule>>,
+}
+
+impl Default for LinkConfig {
+    fn default() -> Self {
+        LinkConfig {
+            threshold: 0.9,
+            review_threshold: 0.5,
+            em_iterations: 20,
+            u_sample_pairs: 300_000,
+            seed: 42,
+            blocking: None,
+        }
+    }
+}
+
+impl LinkConfig {
+    fn check(&self) -> Result<(), LinkError> {
+        let p = |x: f64| x > 0.0 && x < 1.0;
+        if !p(self.threshold) || !p(self.review_threshold) || self.review_threshold > self.threshold
+        {
+            return Err(LinkError::Config(format!(
+                "thresholds must satisfy 0 < review ({}) <= match ({}) < 1",
+                self.review_threshold, self.threshold
+            )));
+        }
+        if self
+            .blocking
+            .as_ref()
+            .is_some_and(|b| b.is_empty() || b.len() > 8)
+        {
+            return Err(LinkError::Config("between 1 and 8 blocking rules".into()));
+        }
+        Ok(())
+    }
+
+    fn rules(&self) -> Vec<BlockingRule> {
+        self.blocking.clone().unwrap_or_else(default_rules)
+    }
+}
+
+/// A phase of a run, for progress reports and timings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Prepare,
+    Block,
+    Compare,
+    Train,
+    Score,
+    Assign,
+}
+
+/// A progress report: `done` of `total` units of `phase` (units differ per phase; a report with
+/// `done == total` ends the phase).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Progress {
+    pub phase: Phase,
+    pub done: u64,
+    pub total: u64,
+}
+
+/// Whether an output pair is a match or needs a person to look.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Match,
+    Review,
+}
+
+/// One field's part in a pair's score: a bar of the waterfall.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FieldContribution {
+    /// `given_name`, ... or a column header.
+    pub field: String,
+    pub kind: FieldKind,
+    /// The comparison level (`exact`, `equivalent`, `day_month_swapped`, `null`...).
+    pub level: String,
+    /// The values compared, as written (names split from a full name where that is the source).
+    pub left: Option<String>,
+    pub right: Option<String>,
+    /// log2 Bayes factor of this field, term-frequency adjustment included.
+    pub weight: f64,
+    /// The term-frequency part of `weight` (negative for a common name).
+    pub tf_adjustment: f64,
+}
+
+/// Why a pair scored what it did: prior + Σ field weights = match weight.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Explanation {
+    /// Prior log2-odds of a match among candidate pairs.
+    pub prior: f64,
+    pub fields: Vec<FieldContribution>,
+    pub match_weight: f64,
+    pub probability: f64,
+}
+
+/// A linked pair.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LinkedPair {
+    /// Row in the left table.
+    pub left: usize,
+    pub left_id: String,
+    pub right: usize,
+    pub right_id: String,
+    pub probability: f64,
+    /// log2-odds: the prior plus every field's weight.
+    pub match_weight: f64,
+    pub decision: Decision,
+    pub explanation: Explanation,
+}
+
+/// Candidate pairs a blocking rule produced (before removing pairs other rules also produced).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RuleCount {
+    pub rule: String,
+    pub pairs: u64,
+}
+
+/// Wall time per phase, in milliseconds.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timings {
+    pub prepare_ms: f64,
+    pub block_ms: f64,
+    pub compare_ms: f64,
+    pub train_ms: f64,
+    pub score_ms: f64,
+    pub assign_ms: f64,
+    pub total_ms: f64,
+}
+
+/// Counts and timings of a run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LinkStats {
+    pub left_records: usize,
+    pub right_records: usize,
+    /// Distinct pairs compared after blocking.
+    pub candidate_pairs: u64,
+    pub pairs_per_rule: Vec<RuleCount>,
+    /// Random pairs compared to estimate u (0 when a model was given).
+    pub u_sample_pairs: u64,
+    /// Candidate pairs at or above the review threshold, before one-to-one assignment.
+    pub pairs_above_review: u64,
+    pub matches: u64,
+    pub reviews: u64,
+    pub timings: Timings,
+}
+
+/// The result of [`link`].
+#[derive(Clone, Debug)]
+pub struct LinkOutput {
+    /// The model used (trained here, or the one given).
+    pub model: Model,
+    /// One-to-one pairs, highest probability first.
+    pub pairs: Vec<LinkedPair>,
+    pub stats: LinkStats,
+}
+
+/// Everything computed up to the comparison vectors.
+struct Compared {
+    specs: Vec<FieldSpec>,
+    lp: std::sync::Arc<Prepared>,
+    rp: std::sync::Arc<Prepared>,
+    pairs: Vec<u64>,
+    levels: Vec<u8>,
+    masks: Vec<u8>,
+    rules: Vec<BlockingRule>,
+    per_rule: Vec<RuleCount>,
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn spec_fields(specs: &[FieldSpec]) -> Vec<(String, FieldKind)> {
+    specs.iter().map(|s| (s.name.clone(), s.kind)).collect()
+}
+
+fn block_and_compare(
+    left: &Table,
+    right: &Table,
+    config: &LinkConfig,
+    model: Option<&Model>,
+    progress: &dyn Fn(Progress),
+    timings: &mut Timings,
+) -> Result<Compared, LinkError> {
+    config.check()?;
+    let t0 = Instant::now();
+    progress(Progress {
+        phase: Phase::Prepare,
+        done: 0,
+        total: (left.len() + right.len()) as u64,
+    });
+    let (lp, rp) = rayon::join(|| left.prepared(), || right.prepared());
+    let specs = match model {
+        Some(m) => {
+            let fields: Vec<(String, FieldKind)> =
+                m.fields.iter().map(|f| (f.name.clone(), f.kind)).collect();
+            specs_for_model(&fields, left, &lp, right, &rp)
+        }
+        None => field_specs(left, &lp, right, &rp),
+    };
+    if specs.is_empty() {
+        return Err(LinkError::NoUsableColumn(
+            "the two tables have no kind of field in common".into(),
+        ));
+    }
+    if specs.len() > 32 {
+        return Err(LinkError::Config("at most 32 compared fields".into()));
+    }
+    progress(Progress {
+        phase: Phase::Prepare,
+        done: (left.len() + right.len()) as u64,
+        total: (left.len() + right.len()) as u64,
+    });
+    timings.prepare_ms = ms(t0.elapsed());
+
+    let t1 = Instant::now();
+    let rules = config.rules();
+    progress(Progress {
+        phase: Phase::Block,
+        done: 0,
+        total: rules.len() as u64,
+    });
+    let keys: Vec<(RuleKeys, RuleKeys)> = rules
+        .par_iter()
+        .map(|r| {
+            rayon::join(
+                || RuleKeys::build(r, &lp.records),
+                || RuleKeys::build(r, &rp.records),
+            )
+        })
+        .collect();
+    let per: Vec<Vec<u64>> = keys
+        .par_iter()
+        .map(|(lk, rk)| rule_pairs(lk, lp.records.len(), rk, rp.records.len()))
+        .collect();
+    let per_rule: Vec<RuleCount> = rules
+        .iter()
+        .zip(&per)
+        .map(|(r, p)| RuleCount {
+            rule: r.to_string(),
+            pairs: p.len() as u64,
+        })
+        .collect();
+    let mut pairs: Vec<u64> = Vec::with_capacity(per.iter().map(Vec::len).max().unwrap_or(0) * 2);
+    for p in per {
+        pairs.extend(p);
+    }
+    pairs.par_sort_unstable();
+    pairs.dedup();
+    progress(Progress {
+        phase: Phase::Block,
+        done: rules.len() as u64,
+        total: rules.len() as u64,
+    });
+    timings.block_ms = ms(t1.elapsed());
+
+    let t2 = Instant::now();
+    let nf = specs.len();
+    let total = pairs.len() as u64;
+    progress(Progress {
+        phase: Phase::Compare,
+        done: 0,
+        total,
+    });
+    let mut levels = vec![0u8; pairs.len() * nf];
+    let mut masks = vec![0u8; pairs.len()];
+    const CHUNK: usize = 1 << 20;
+    for (c, (lv, mk)) in levels
+        .chunks_mut(CHUNK * nf)
+        .zip(masks.chunks_mut(CHUNK))
+        .enumerate()
+    {
+        let base = c * CHUNK;
+        lv.par_chunks_mut(nf)
+            .zip(mk.par_iter_mut())
+            .enumerate()
+            .for_each(|(k, (out, mask))| {
+                let p = pairs[base + k];
+                let (i, j) = ((p >> 32) as usize, (p & 0xFFFF_FFFF) as usize);
+                compare_into(&specs, &lp.records[i], &rp.records[j], out);
+                let mut m = 0u8;
+                for (r, (lk, rk)) in keys.iter().enumerate() {
+                    if lk.share(i, rk, j) {
+                        m |= 1 << r;
+                    }
+                }
+                *mask = m;
+            });
+        progress(Progress {
+            phase: Phase::Compare,
+            done: (base + mk.len()) as u64,
+            total,
+        });
+    }
+    timings.compare_ms = ms(t2.elapsed());
+    Ok(Compared {
+        specs,
+        lp,
+        rp,
+        pairs,
+        levels,
+        masks,
+        rules,
+        per_rule,
+    })
+}
+
+/// SplitMix64: a tiny seeded generator, enough to pick random pairs reproducibly.
+struct SplitMix(u64);
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        ((u128::from(self.next()) * n as u128) >> 64) as usize
+    }
+}
+
+fn train(c: &Compared, config: &LinkConfig, left_len: usize, right_len: usize) -> (Model, u64) {
+    let fields = spec_fields(&c.specs);
+    let mut model = Model::with_defaults(&fields);
+    let nf = c.specs.len();
+    // u: random pairs, or every pair when there are fewer than the sample.
+    let all = left_len.saturating_mul(right_len);
+    let n = config.u_sample_pairs.min(all);
+    let pick: Vec<(usize, usize)> = if all <= config.u_sample_pairs {
+        (0..left_len)
+            .flat_map(|i| (0..right_len).map(move |j| (i, j)))
+            .collect()
+    } else {
+        let mut rng = SplitMix(config.seed);
+        (0..n)
+            .map(|_| (rng.below(left_len), rng.below(right_len)))
+            .collect()
+    };
+    let counts: Vec<Vec<u64>> = pick
+        .par_iter()
+        .fold(
+            || (vec![vec![0u64; 8]; nf], vec![0u8; nf]),
+            |(mut acc, mut buf), &(i, j)| {
+                compare_into(&c.specs, &c.lp.records[i], &c.rp.records[j], &mut buf);
+                for (f, &l) in buf.iter().enumerate() {
+                    acc[f][usize::from(l)] += 1;
+                }
+                (acc, buf)
+            },
+        )
+        .map(|(acc, _)| acc)
+        .reduce(
+            || vec![vec![0u64; 8]; nf],
+            |mut a, b| {
+                for (x, y) in a.iter_mut().zip(b) {
+                    for (p, q) in x.iter_mut().zip(y) {
+                        *p += q;
+                    }
+                }
+                a
+            },
+        );
+    estimate_u(&mut model, &counts);
+    // m and λ: EM on the candidate pairs' patterns.
+    let patterns: HashMap<Pattern, u64> = c
+        .levels
+        .par_chunks(nf.max(1))
+        .zip(c.masks.par_iter())
+        .fold(HashMap::new, |mut h: HashMap<Pattern, u64>, (lv, &mask)| {
+            *h.entry((pack(lv), mask)).or_insert(0) += 1;
+            h
+        })
+        .reduce(HashMap::new, |mut a, b| {
+            if a.len() < b.len() {
+                return merge(b, a);
+            }
+            for (k, v) in b {
+                *a.entry(k).or_insert(0) += v;
+            }
+            a
+        });
+    let rule_fields: Vec<Vec<FieldKind>> = c
+        .rules
+        .iter()
+        .map(|r| r.keys.iter().map(|k| k.field()).collect())
+        .collect();
+    // Each record of the smaller table has at most one match among its candidates.
+    let max_lambda =
+        (left_len.min(right_len) as f64 / (c.pairs.len().max(1)) as f64).clamp(1e-6, 0.999);
+    let lambda0 = max_lambda.min(0.5);
+    train_em(
+        &mut model,
+        &patterns,
+        &rule_fields,
+        config.em_iterations,
+        lambda0,
+        max_lambda,
+    );
+    model.training.candidate_pairs = c.pairs.len() as u64;
+    model.training.u_sample_pairs = pick.len() as u64;
+    model.training.blocking_rules = c.rules.iter().map(ToString::to_string).collect();
+    (model, pick.len() as u64)
+}
+
+fn merge(mut a: HashMap<Pattern, u64>, b: HashMap<Pattern, u64>) -> HashMap<Pattern, u64> {
+    for (k, v) in b {
+        *a.entry(k).or_insert(0) += v;
+    }
+    a
+}
+
+/// Term frequencies of given names and surnames over both tables, per record.
+struct Tf {
+    left: Vec<[f32; 2]>,
+    right: Vec<[f32; 2]>,
+}
+
+fn term_frequencies(lp: &Prepared, rp: &Prepared) -> Tf {
+    let count = |recs: &[RecordFeat]| {
+        let mut g: HashMap<u64, u32> = HashMap::new();
+        let mut f: HashMap<u64, u32> = HashMap::new();
+        for r in recs {
+            if let Some(n) = &r.given {
+                *g.entry(n.tf_key()).or_insert(0) += 1;
+            }
+            if let Some(n) = &r.family {
+                *f.entry(n.phon_hash).or_insert(0) += 1;
+            }
+        }
+        (g, f)
+    };
+    let ((mut g, mut f), (g2, f2)) = rayon::join(|| count(&lp.records), || count(&rp.records));
+    for (k, v) in g2 {
+        *g.entry(k).or_insert(0) += v;
+    }
+    for (k, v) in f2 {
+        *f.entry(k).or_insert(0) += v;
+    }
+    let gt = g.values().map(|&v| f64::from(v)).sum::<f64>().max(1.0);
+    let ft = f.values().map(|&v| f64::from(v)).sum::<f64>().max(1.0);
+    let per = |recs: &[RecordFeat]| -> Vec<[f32; 2]> {
+        recs.par_iter()
+            .map(|r| {
+                let gv = r
+                    .given
+                    .as_ref()
+                    .map_or(0.0, |n| f64::from(g[&n.tf_key()]) / gt);
+                let fv = r
+                    .family
+                    .as_ref()
+                    .map_or(0.0, |n| f64::from(f[&n.phon_hash]) / ft);
+                [gv as f32, fv as f32]
+            })
+            .collect()
+    };
+    Tf {
+        left: per(&lp.records),
+        right: per(&rp.records),
+    }
+}
+
+/// Which term frequency (given 0, family 1) a field is adjusted by.
+fn tf_slot(kind: FieldKind) -> Option<usize> {
+    match kind {
+        FieldKind::GivenName => Some(0),
+        FieldKind::FamilyName => Some(1),
+        _ => None,
+    }
+}
+
+fn pair_weight(
+    scorer: &Scorer,
+    specs: &[FieldSpec],
+    lv: &[u8],
+    tl: &[f32; 2],
+    tr: &[f32; 2],
+) -> f64 {
+    let mut w = scorer.prior;
+    for (f, (&l, spec)) in lv.iter().zip(specs).enumerate() {
+        let tf = tf_slot(spec.kind).map_or(0.0, |s| f64::from(tl[s].max(tr[s])));
+        w += scorer.field_weight(f, l, tf).0;
+    }
+    w
+}
+
+fn probability(w: f64) -> f64 {
+    let o = w.exp2();
+    if o.is_infinite() { 1.0 } else { o / (1.0 + o) }
+}
+
+fn value_of(table: &Table, row: usize, spec_kind: FieldKind, name: &str) -> Option<String> {
+    match spec_kind {
+        FieldKind::GivenName | FieldKind::Patronymic | FieldKind::FamilyName => {
+            let [g, p, f] = row_names(table, row);
+            match spec_kind {
+                FieldKind::GivenName => g,
+                FieldKind::Patronymic => p,
+                _ => f,
+            }
+        }
+        FieldKind::Sex | FieldKind::BirthDate | FieldKind::BirthPlace => {
+            table.first_of(row, spec_kind).map(str::to_string)
+        }
+        _ => {
+            let cols = table.columns();
+            cols.iter()
+                .position(|c| c.kind == spec_kind && c.name.eq_ignore_ascii_case(name))
+                .or_else(|| cols.iter().position(|c| c.kind == spec_kind))
+                .and_then(|c| table.value(row, c))
+                .map(str::to_string)
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn explain(
+    scorer: &Scorer,
+    specs: &[FieldSpec],
+    lv: &[u8],
+    left: &Table,
+    i: usize,
+    right: &Table,
+    j: usize,
+    tl: &[f32; 2],
+    tr: &[f32; 2],
+) -> Explanation {
+    let mut fields = Vec::with_capacity(specs.len());
+    let mut total = scorer.prior;
+    for (f, (&l, spec)) in lv.iter().zip(specs).enumerate() {
+        let tf = tf_slot(spec.kind).map_or(0.0, |s| f64::from(tl[s].max(tr[s])));
+        let (weight, tf_adjustment) = scorer.field_weight(f, l, tf);
+        total += weight;
+        let level = if l == 0 {
+            "null".to_string()
+        } else {
+            level_names(spec.kind)
+                .get(usize::from(l) - 1)
+                .copied()
+                .unwrap_or("?")
+                .to_string()
+        };
+        fields.push(FieldContribution {
+            field: spec.name.clone(),
+            kind: spec.kind,
+            level,
+            left: value_of(left, i, spec.kind, &spec.name),
+            right: value_of(right, j, spec.kind, &spec.name),
+            weight,
+            tf_adjustment,
+        });
+    }
+    Explanation {
+        prior: scorer.prior,
+        fields,
+        match_weight: total,
+        probability: probability(total),
+    }
+}
+
+/// Links two tables: every record of `left` to at most one record of `right` and vice versa.
+///
+/// Trains a model on the data (no labels) unless `model` is given, then scores every candidate
+/// pair, keeps those at or above `config.review_threshold`, and assigns greedily by descending
+/// match weight (ties by row), so that a child is matched once. `progress` is called from the
+/// calling thread between steps.
+pub fn link(
+    left: &Table,
+    right: &Table,
+    config: &LinkConfig,
+    model: Option<&Model>,
+    progress: &dyn Fn(Progress),
+) -> Result<LinkOutput, LinkError> {
+    let start = Instant::now();
+    let mut stats = LinkStats {
+        left_records: left.len(),
+        right_records: right.len(),
+        ..Default::default()
+    };
+    let c = block_and_compare(left, right, config, model, progress, &mut stats.timings)?;
+    stats.candidate_pairs = c.pairs.len() as u64;
+    stats.pairs_per_rule = c.per_rule.clone();
+
+    let t3 = Instant::now();
+    progress(Progress {
+        phase: Phase::Train,
+        done: 0,
+        total: 1,
+    });
+    let model = match model {
+        Some(m) => m.clone(),
+        None => {
+            let (m, n) = train(&c, config, left.len(), right.len());
+            stats.u_sample_pairs = n;
+            m
+        }
+    };
+    progress(Progress {
+        phase: Phase::Train,
+        done: 1,
+        total: 1,
+    });
+    stats.timings.train_ms = ms(t3.elapsed());
+
+    let t4 = Instant::now();
+    let nf = c.specs.len();
+    progress(Progress {
+        phase: Phase::Score,
+        done: 0,
+        total: c.pairs.len() as u64,
+    });
+    let scorer = Scorer::new(&model);
+    let tf = term_frequencies(&c.lp, &c.rp);
+    let review_w = (config.review_threshold / (1.0 - config.review_threshold)).log2();
+    let mut kept: Vec<(f64, u64, usize)> = c
+        .levels
+        .par_chunks(nf)
+        .zip(c.pairs.par_iter())
+        .enumerate()
+        .filter_map(|(k, (lv, &p))| {
+            let (i, j) = ((p >> 32) as usize, (p & 0xFFFF_FFFF) as usize);
+            let w = pair_weight(&scorer, &c.specs, lv, &tf.left[i], &tf.right[j]);
+            (w >= review_w).then_some((w, p, k))
+        })
+        .collect();
+    stats.pairs_above_review = kept.len() as u64;
+    progress(Progress {
+        phase: Phase::Score,
+        done: c.pairs.len() as u64,
+        total: c.pairs.len() as u64,
+    });
+    stats.timings.score_ms = ms(t4.elapsed());
+
+    let t5 = Instant::now();
+    progress(Progress {
+        phase: Phase::Assign,
+        done: 0,
+        total: kept.len() as u64,
+    });
+    kept.par_sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut left_used = vec![false; left.len()];
+    let mut right_used = vec![false; right.len()];
+    let mut chosen = Vec::new();
+    for &(w, p, k) in &kept {
+        let (i, j) = ((p >> 32) as usize, (p & 0xFFFF_FFFF) as usize);
+        if left_used[i] || right_used[j] {
+            continue;
+        }
+        left_used[i] = true;
+        right_used[j] = true;
+        chosen.push((w, i, j, k));
+    }
+    let pairs: Vec<LinkedPair> = chosen
+        .par_iter()
+        .map(|&(w, i, j, k)| {
+            let lv = &c.levels[k * nf..(k + 1) * nf];
+            let explanation = explain(
+                &scorer,
+                &c.specs,
+                lv,
+                left,
+                i,
+                right,
+                j,
+                &tf.left[i],
+                &tf.right[j],
+            );
+            let probability = probability(w);
+            LinkedPair {
+                left: i,
+                left_id: left.id(i).unwrap_or_default().to_string(),
+                right: j,
+                right_id: right.id(j).unwrap_or_default().to_string(),
+                probability,
+                match_weight: w,
+                decision: if probability >= config.threshold {
+                    Decision::Match
+                } else {
+                    Decision::Review
+                },
+                explanation,
+            }
+        })
+        .collect();
+    stats.matches = pairs
+        .iter()
+        .filter(|p| p.decision == Decision::Match)
+        .count() as u64;
+    stats.reviews = pairs.len() as u64 - stats.matches;
+    progress(Progress {
+        phase: Phase::Assign,
+        done: kept.len() as u64,
+        total: kept.len() as u64,
+    });
+    stats.timings.assign_ms = ms(t5.elapsed());
+    stats.timings.total_ms = ms(start.elapsed());
+    Ok(LinkOutput {
+        model,
+        pairs,
+        stats,
+    })
+}
+
+impl Model {
+    /// Trains a model on two tables without labels: u from seeded random pairs, m by EM on the
+    /// blocked pairs (per blocking rule, leaving out the fields that rule fixes), and the prior.
+    pub fn train(left: &Table, right: &Table, config: &LinkConfig) -> Result<Model, LinkError> {
+        let mut timings = Timings::default();
+        let c = block_and_compare(left, right, config, None, &|_| {}, &mut timings)?;
+        Ok(train(&c, config, left.len(), right.len()).0)
+    }
+
+    /// Scores and explains one pair (row `i` of `left`, row `j` of `right`) whether or not blocking
+    /// would have compared it. Term frequencies are counted over both tables, so for many pairs
+    /// use [`link`].
+    pub fn explain(
+        &self,
+        left: &Table,
+        i: usize,
+        right: &Table,
+        j: usize,
+    ) -> Result<Explanation, LinkError> {
+        if i >= left.len() || j >= right.len() {
+            return Err(LinkError::Config(format!(
+                "no pair ({i}, {j}) in tables of {} and {} rows",
+                left.len(),
+                right.len()
+            )));
+        }
+        let (lp, rp) = (left.prepared(), right.prepared());
+        let fields: Vec<(String, FieldKind)> = self
+            .fields
+            .iter()
+            .map(|f| (f.name.clone(), f.kind))
+            .collect();
+        let specs = specs_for_model(&fields, left, &lp, right, &rp);
+        let mut lv = vec![0u8; specs.len()];
+        compare_into(&specs, &lp.records[i], &rp.records[j], &mut lv);
+        let scorer = Scorer::new(self);
+        let tf = term_frequencies(&lp, &rp);
+        Ok(explain(
+            &scorer,
+            &specs,
+            &lv,
+            left,
+            i,
+            right,
+            j,
+            &tf.left[i],
+            &tf.right[j],
+        ))
+    }
+}

@@ -1,0 +1,500 @@
+//! The Fellegi–Sunter model: m and u probabilities per comparison level, the prior, training by EM,
+//! and the weights a pair's score is the sum of.
+
+use crate::compare::{default_m, default_u, level_names};
+use crate::table::{FieldKind, LinkError};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// The model format version written by this crate; [`Model::from_json`] refuses others.
+pub const MODEL_VERSION: u32 = 1;
+
+/// Term-frequency adjustments are clamped to ± this many bits, so that no single value's
+/// rarity or commonness outweighs the evidence of a whole field.
+pub const TF_CLAMP: f64 = 3.0;
+
+/// Weight of pseudo-pairs pulling m towards its default in each EM step: keeps small or lopsided
+/// blocks from driving a level's m to 0 or 1.
+const M_PRIOR_PAIRS: f64 = 5.0;
+/// Weight of pseudo-pairs pulling u towards its default: negligible beside hundreds of thousands of
+/// sampled pairs, decisive when the tables are tiny.
+const U_PRIOR_PAIRS: f64 = 1000.0;
+const P_MIN: f64 = 1e-6;
+
+/// One comparison level's parameters.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LevelModel {
+    /// `exact`, `equivalent`, `jw_0.92`, `day_month_swapped`...
+    pub name: String,
+    /// P(level | same child).
+    pub m: f64,
+    /// P(level | different children).
+    pub u: f64,
+}
+
+/// One compared field's parameters.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FieldModel {
+    /// `given_name`, `family_name`, ... or the header of an identifier/text/exact column.
+    pub name: String,
+    pub kind: FieldKind,
+    /// Best level first; the null level (missing value, weight 0) is not listed.
+    pub levels: Vec<LevelModel>,
+    /// Whether agreement weights are adjusted for how common the agreeing value is.
+    pub tf_adjusted: bool,
+    /// How m was obtained: `em` (averaged over the blocking rules not involving the field) or
+    /// `default` (the field is in every blocking rule, so EM could not see it disagree).
+    pub m_source: String,
+}
+
+/// A trained Fellegi–Sunter model, serialisable as JSON.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Model {
+    pub version: u32,
+    /// Prior probability that a candidate pair (one that passed blocking) is a match.
+    pub lambda: f64,
+    pub fields: Vec<FieldModel>,
+    /// Facts about training, for the record (pairs seen, iterations, notes).
+    pub training: TrainingInfo,
+}
+
+/// How a model was trained.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrainingInfo {
+    pub candidate_pairs: u64,
+    pub u_sample_pairs: u64,
+    pub em_iterations: u32,
+    pub blocking_rules: Vec<String>,
+    pub notes: Vec<String>,
+}
+
+impl Model {
+    /// A model with the default priors for these fields (what EM starts from).
+    pub fn with_defaults(fields: &[(String, FieldKind)]) -> Model {
+        Model {
+            version: MODEL_VERSION,
+            lambda: 0.01,
+            fields: fields
+                .iter()
+                .map(|(name, kind)| FieldModel {
+                    name: name.clone(),
+                    kind: *kind,
+                    levels: level_names(*kind)
+                        .iter()
+                        .zip(default_m(*kind).iter().zip(default_u(*kind)))
+                        .map(|(n, (&m, &u))| LevelModel {
+                            name: (*n).to_string(),
+                            m,
+                            u,
+                        })
+                        .collect(),
+                    tf_adjusted: matches!(kind, FieldKind::GivenName | FieldKind::FamilyName),
+                    m_source: "default".into(),
+                })
+                .collect(),
+            training: TrainingInfo::default(),
+        }
+    }
+
+    /// The model as pretty JSON.
+    pub fn to_json(&self) -> Result<String, LinkError> {
+        serde_json::to_string_pretty(self).map_err(|e| LinkError::Model(e.to_string()))
+    }
+
+    /// Reads a model written by [`Model::to_json`], checking its version and level lists.
+    pub fn from_json(text: &str) -> Result<Model, LinkError> {
+        let m: Model = serde_json::from_str(text).map_err(|e| LinkError::Model(e.to_string()))?;
+        if m.version != MODEL_VERSION {
+            return Err(LinkError::Model(format!(
+                "version {} (this build reads {MODEL_VERSION})",
+                m.version
+            )));
+        }
+        if !(m.lambda > 0.0 && m.lambda < 1.0) {
+            return Err(LinkError::Model(format!(
+                "lambda {} is not a probability",
+                m.lambda
+            )));
+        }
+        for f in &m.fields {
+            let expected = level_names(f.kind);
+            if f.levels.len() != expected.len()
+                || f.levels.iter().zip(expected).any(|(l, e)| l.name != *e)
+            {
+                return Err(LinkError::Model(format!(
+                    "field {:?}: levels do not match kind {}",
+                    f.name, f.kind
+                )));
+            }
+            if f.levels
+                .iter()
+                .any(|l| !(l.m > 0.0 && l.m <= 1.0 && l.u > 0.0 && l.u <= 1.0))
+            {
+                return Err(LinkError::Model(format!(
+                    "field {:?}: m and u must be probabilities",
+                    f.name
+                )));
+            }
+        }
+        Ok(m)
+    }
+
+    /// Prior log2-odds of a match among candidate pairs.
+    pub fn prior_weight(&self) -> f64 {
+        (self.lambda / (1.0 - self.lambda)).log2()
+    }
+}
+
+/// Weights derived from a model, with its guards applied: what scoring uses.
+#[derive(Clone, Debug)]
+pub(crate) struct Scorer {
+    /// Per field: weight per level, index 0 = null (0.0).
+    pub weights: Vec<Vec<f64>>,
+    /// Per field: u of each level (index as `weights`), for term-frequency adjustment.
+    pub u: Vec<Vec<f64>>,
+    pub tf: Vec<bool>,
+    /// Per field: the floor an adjusted agreement weight keeps above the unadjusted levels.
+    pub floor: Vec<f64>,
+    pub prior: f64,
+}
+
+impl Scorer {
+    /// Log2 Bayes factors, with two guards:
+    /// - monotone: for names each level weighs at most the level above it, and for every field the
+    ///   top level weighs more than any other and more than nothing (so an identical value never
+    ///   scores below a different one);
+    /// - siblings: a given name that is different (or a different known name) weighs 10 bits less
+    ///   than the prior and all other fields together can weigh, so no agreement elsewhere makes two
+    ///   differently named children one — twins share everything else. The price: a child whose
+    ///   given name was changed entirely (not just translated or shortened) is not linked.
+    pub fn new(model: &Model) -> Scorer {
+        let mut weights: Vec<Vec<f64>> = model
+            .fields
+            .iter()
+            .map(|f| {
+                let mut w = vec![0.0];
+                w.extend(
+                    f.levels
+                        .iter()
+                        .map(|l| (l.m.max(P_MIN) / l.u.max(P_MIN)).log2()),
+                );
+                if matches!(
+                    f.kind,
+                    FieldKind::GivenName | FieldKind::Patronymic | FieldKind::FamilyName
+                ) {
+                    for k in 2..w.len() {
+                        w[k] = w[k].min(w[k - 1]);
+                    }
+                }
+                if w.len() > 2 {
+                    let best_other = w[2..].iter().copied().fold(f64::MIN, f64::max);
+                    w[1] = w[1].max(best_other + 0.1).max(0.1);
+                }
+                w
+            })
+            .collect();
+        let tf: Vec<bool> = model.fields.iter().map(|f| f.tf_adjusted).collect();
+        let max_of = |w: &Vec<f64>, t: bool| {
+            w.iter().copied().fold(0.0, f64::max) + if t { TF_CLAMP } else { 0.0 }
+        };
+        for (i, f) in model.fields.iter().enumerate() {
+            if f.kind != FieldKind::GivenName {
+                continue;
+            }
+            let others: f64 = weights
+                .iter()
+                .zip(&tf)
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .map(|(_, (w, &t))| max_of(w, t))
+                .sum();
+            // Even with every other field at its best and the prior, the pair stays below 2^-10
+            // odds.
+            if let Some(last) = weights[i].last_mut() {
+                *last = last.min(-others - model.prior_weight().max(0.0) - 10.0);
+            }
+        }
+        let floor = weights
+            .iter()
+            .map(|w| {
+                if w.len() > 3 {
+                    w[3..].iter().copied().fold(0.0, f64::max)
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let u = model
+            .fields
+            .iter()
+            .map(|f| {
+                let mut u = vec![1.0];
+                u.extend(f.levels.iter().map(|l| l.u.max(P_MIN)));
+                u
+            })
+            .collect();
+        Scorer {
+            weights,
+            u,
+            tf,
+            floor,
+            prior: model.prior_weight(),
+        }
+    }
+
+    /// The weight of field `f` at `level`, and the term-frequency part of it, given the frequency of
+    /// the agreeing value (`tf`, the larger of the two records' values' frequencies).
+    pub fn field_weight(&self, f: usize, level: u8, tf: f64) -> (f64, f64) {
+        let l = usize::from(level);
+        let base = self.weights[f].get(l).copied().unwrap_or(0.0);
+        if !self.tf[f] || !(l == 1 || l == 2) || tf <= 0.0 {
+            return (base, 0.0);
+        }
+        let adj = (self.u[f][l] / tf).log2().clamp(-TF_CLAMP, TF_CLAMP);
+        // Exact stays above equivalent, and both above the unadjusted levels.
+        let floor = self.floor[f] + if l == 1 { 0.2 } else { 0.1 };
+        let w = (base + adj).max(floor);
+        (w, w - base)
+    }
+}
+
+/// Levels of a candidate pair packed 4 bits per field, and the rules that produced it.
+pub(crate) type Pattern = (u128, u8);
+
+pub(crate) fn pack(levels: &[u8]) -> u128 {
+    levels
+        .iter()
+        .enumerate()
+        .fold(0u128, |acc, (i, &l)| acc | (u128::from(l & 0xF) << (4 * i)))
+}
+
+fn unpack(p: u128, i: usize) -> usize {
+    ((p >> (4 * i)) & 0xF) as usize
+}
+
+/// u from random pairs: `counts[f][level]` over sampled pairs, smoothed towards the default.
+pub(crate) fn estimate_u(model: &mut Model, counts: &[Vec<u64>]) {
+    for (f, c) in model.fields.iter_mut().zip(counts) {
+        let n: u64 = c.iter().skip(1).sum();
+        let defaults = default_u(f.kind);
+        for (k, level) in f.levels.iter_mut().enumerate() {
+            let count = c.get(k + 1).copied().unwrap_or(0) as f64;
+            level.u =
+                ((count + U_PRIOR_PAIRS * defaults[k]) / (n as f64 + U_PRIOR_PAIRS)).max(P_MIN);
+        }
+    }
+}
+
+/// One EM fit of m and λ on some patterns, over the fields in `active`; returns m per field
+/// (for active fields) and λ.
+fn em(
+    model: &Model,
+    patterns: &[(u128, f64)],
+    active: &[bool],
+    iterations: u32,
+    lambda0: f64,
+) -> (Vec<Vec<f64>>, f64) {
+    let nf = model.fields.len();
+    let mut m: Vec<Vec<f64>> = model
+        .fields
+        .iter()
+        .map(|f| f.levels.iter().map(|l| l.m).collect())
+        .collect();
+    let u: Vec<Vec<f64>> = model
+        .fields
+        .iter()
+        .map(|f| f.levels.iter().map(|l| l.u).collect())
+        .collect();
+    let prior_m: Vec<&[f64]> = model.fields.iter().map(|f| default_m(f.kind)).collect();
+    let mut lambda = lambda0;
+    let total: f64 = patterns.iter().map(|p| p.1).sum();
+    if total <= 0.0 {
+        return (m, lambda);
+    }
+    for _ in 0..iterations {
+        let mut acc: Vec<Vec<f64>> = m.iter().map(|v| vec![0.0; v.len()]).collect();
+        let mut matched = 0.0;
+        for &(p, count) in patterns {
+            let (mut pm, mut pu) = (lambda, 1.0 - lambda);
+            for f in 0..nf {
+                let l = unpack(p, f);
+                if l == 0 || !active[f] {
+                    continue;
+                }
+                pm *= m[f][l - 1];
+                pu *= u[f][l - 1];
+            }
+            let post = if pm + pu > 0.0 { pm / (pm + pu) } else { 0.0 };
+            let w = post * count;
+            matched += w;
+            for f in 0..nf {
+                let l = unpack(p, f);
+                if l > 0 && active[f] {
+                    acc[f][l - 1] += w;
+                }
+            }
+        }
+        lambda = (matched / total).clamp(1e-7, 0.999);
+        for f in 0..nf {
+            if !active[f] {
+                continue;
+            }
+            let s: f64 = acc[f].iter().sum();
+            for k in 0..m[f].len() {
+                m[f][k] =
+                    ((acc[f][k] + M_PRIOR_PAIRS * prior_m[f][k]) / (s + M_PRIOR_PAIRS)).max(P_MIN);
+            }
+        }
+    }
+    (m, lambda)
+}
+
+/// Trains m (per blocking rule, leaving out the fields the rule constrains, then averaged, as
+/// Splink does) and λ (on all candidate pairs, with m fixed). `patterns` counts candidate pairs by
+/// their levels and the rules that produced them; `rule_fields[r]` are the fields rule r constrains.
+pub(crate) fn train_em(
+    model: &mut Model,
+    patterns: &HashMap<Pattern, u64>,
+    rule_fields: &[Vec<FieldKind>],
+    iterations: u32,
+    lambda0: f64,
+    max_lambda: f64,
+) {
+    let nf = model.fields.len();
+    let mut sums: Vec<Vec<f64>> = model
+        .fields
+        .iter()
+        .map(|f| vec![0.0; f.levels.len()])
+        .collect();
+    let mut runs = vec![0u32; nf];
+    for (r, constrained) in rule_fields.iter().enumerate() {
+        let pats: Vec<(u128, f64)> = patterns
+            .iter()
+            .filter(|((_, mask), _)| mask & (1 << r) != 0)
+            .map(|((p, _), &c)| (*p, c as f64))
+            .collect();
+        if pats.is_empty() {
+            continue;
+        }
+        let active: Vec<bool> = model
+            .fields
+            .iter()
+            .map(|f| !constrained.contains(&f.kind))
+            .collect();
+        if !active.iter().any(|&a| a) {
+            continue;
+        }
+        let (m, _) = em(model, &pats, &active, iterations, lambda0);
+        for f in 0..nf {
+            if active[f] {
+                for (s, v) in sums[f].iter_mut().zip(&m[f]) {
+                    *s += v;
+                }
+                runs[f] += 1;
+            }
+        }
+    }
+    for (f, field) in model.fields.iter_mut().enumerate() {
+        if runs[f] == 0 {
+            field.m_source = "default".into();
+            model.training.notes.push(format!(
+                "{}: in every blocking rule, so EM never sees it disagree; m kept at its default",
+                field.name
+            ));
+            continue;
+        }
+        field.m_source = "em".into();
+        for (level, s) in field.levels.iter_mut().zip(&sums[f]) {
+            level.m = (s / f64::from(runs[f])).max(P_MIN);
+        }
+    }
+    let all: Vec<(u128, f64)> = patterns.iter().map(|((p, _), &c)| (*p, c as f64)).collect();
+    let active = vec![true; nf];
+    // λ only: m stays as averaged above (zero iterations of m would not move λ, so run EM on a
+    // copy and keep its λ).
+    let (_, lambda) = em_lambda_only(model, &all, &active, iterations.max(10), lambda0);
+    // Each record of the smaller table matches at most once, so at most that many candidates are
+    // matches: on small or tightly blocked data EM would otherwise drift towards λ = 1.
+    model.lambda = lambda.min(max_lambda).max(1e-7);
+    model.training.em_iterations = iterations;
+}
+
+fn em_lambda_only(
+    model: &Model,
+    patterns: &[(u128, f64)],
+    active: &[bool],
+    iterations: u32,
+    lambda0: f64,
+) -> ((), f64) {
+    let total: f64 = patterns.iter().map(|p| p.1).sum();
+    // The Bayes factor of each pattern does not change while m and u are fixed.
+    let bf: Vec<(f64, f64)> = patterns
+        .iter()
+        .map(|&(p, c)| {
+            let mut ratio = 1.0;
+            for (f, (field, &on)) in model.fields.iter().zip(active).enumerate() {
+                let l = unpack(p, f);
+                if l > 0 && on {
+                    ratio *= field.levels[l - 1].m.max(P_MIN) / field.levels[l - 1].u.max(P_MIN);
+                }
+            }
+            (ratio, c)
+        })
+        .collect();
+    let mut lambda = lambda0;
+    if total <= 0.0 {
+        return ((), lambda);
+    }
+    for _ in 0..iterations {
+        let odds = lambda / (1.0 - lambda);
+        let matched: f64 = bf
+            .iter()
+            .map(|&(r, c)| c * (odds * r) / (1.0 + odds * r))
+            .sum();
+        lambda = (matched / total).clamp(1e-7, 0.999);
+    }
+    ((), lambda)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields() -> Vec<(String, FieldKind)> {
+        vec![
+            ("given_name".into(), FieldKind::GivenName),
+            ("birth_date".into(), FieldKind::BirthDate),
+        ]
+    }
+
+    #[test]
+    fn json_round_trip_and_checks() {
+        let m = Model::with_defaults(&fields());
+        let text = m.to_json().unwrap();
+        assert_eq!(Model::from_json(&text).unwrap(), m);
+        let bad = text.replace("\"version\": 1", "\"version\": 99");
+        assert!(Model::from_json(&bad).is_err());
+        let bad = text.replace("\"exact\"", "\"same\"");
+        assert!(Model::from_json(&bad).is_err());
+        assert!(Model::from_json("{").is_err());
+    }
+
+    #[test]
+    fn guards() {
+        let mut m = Model::with_defaults(&fields());
+        // A degenerate fit: exact no better than one_digit.
+        m.fields[1].levels[0].m = 0.01;
+        let s = Scorer::new(&m);
+        let w = &s.weights[1];
+        assert!(w[1] > w[2..].iter().copied().fold(f64::MIN, f64::max));
+        // Given-name disagreement outweighs everything else.
+        let others: f64 = s.weights[1].iter().copied().fold(0.0, f64::max);
+        assert!(s.weights[0][7] < -others);
+        // A common value's exact agreement still beats any lower level.
+        let (common, adj) = s.field_weight(0, 1, 0.5);
+        assert!(adj < 0.0);
+        assert!(common > s.weights[0][3]);
+        let (equiv, _) = s.field_weight(0, 2, 0.5);
+        assert!(common > equiv);
+    }
+}

@@ -1,0 +1,490 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! End-to-end linkage on a small synthetic list, and properties of scoring.
+
+use homeward_linkage::{Decision, FieldKind, LinkConfig, Model, Table, link};
+use proptest::prelude::*;
+
+fn columns() -> Vec<(String, FieldKind)> {
+    vec![
+        ("id".into(), FieldKind::Id),
+        ("given_name".into(), FieldKind::GivenName),
+        ("patronymic".into(), FieldKind::Patronymic),
+        ("family_name".into(), FieldKind::FamilyName),
+        ("sex".into(), FieldKind::Sex),
+        ("birth_date".into(), FieldKind::BirthDate),
+        ("birth_place".into(), FieldKind::BirthPlace),
+    ]
+}
+
+fn table(rows: &[[&str; 7]]) -> Table {
+    let mut t = Table::new(columns()).unwrap();
+    for r in rows {
+        t.push(r[0], r.iter().map(|v| Some(*v))).unwrap();
+    }
+    t
+}
+
+/// Synthetic: a Ukrainian-side list of sought children and a Russian-side custody list.
+fn lists() -> (Table, Table) {
+    let left = table(&[
+        [
+            "L1",
+            "Дмитро",
+            "Андрійович",
+            "Олійник",
+            "ч",
+            "2014-03-07",
+            "м. Маріуполь",
+        ],
+        // Twins: same everything but the given name (and one is absent on the right).
+        [
+            "L2",
+            "Олена",
+            "Петрівна",
+            "Коваленко",
+            "ж",
+            "2015-06-12",
+            "Бахмут",
+        ],
+        [
+            "L3",
+            "Ольга",
+            "Петрівна",
+            "Коваленко",
+            "ж",
+            "2015-06-12",
+            "Бахмут",
+        ],
+        // Adopted: new surname and patronymic on the right, Russian given-name form, date swapped.
+        [
+            "L4",
+            "Олександр",
+            "Іванович",
+            "Лисенко",
+            "ч",
+            "2013-04-09",
+            "Херсон",
+        ],
+        [
+            "L5",
+            "Наталія",
+            "Сергіївна",
+            "Ковальова",
+            "ж",
+            "2012-11-30",
+            "Горлівка",
+        ],
+        [
+            "L6",
+            "Максим",
+            "Олегович",
+            "Шевчук",
+            "ч",
+            "2016-01-15",
+            "Донецьк",
+        ],
+        [
+            "L7",
+            "Марія",
+            "Миколаївна",
+            "Бондаренко",
+            "ж",
+            "2011-08-21",
+            "Луганськ",
+        ],
+        [
+            "L8",
+            "Іван",
+            "Васильович",
+            "Ткаченко",
+            "ч",
+            "2017-02-02",
+            "Мелітополь",
+        ],
+        [
+            "L9",
+            "Анна",
+            "Юріївна",
+            "Мельник",
+            "ж",
+            "2014-10-10",
+            "Краматорськ",
+        ],
+        [
+            "L10",
+            "Артем",
+            "Дмитрович",
+            "Бойко",
+            "ч",
+            "2012-05-05",
+            "Слов'янськ",
+        ],
+    ]);
+    let right = table(&[
+        [
+            "R1",
+            "Дмитрий",
+            "Андреевич",
+            "Олейник",
+            "м",
+            "07.03.2014",
+            "г. Мариуполь",
+        ],
+        [
+            "R2",
+            "Ольга",
+            "Петровна",
+            "Коваленко",
+            "ж",
+            "12.06.2015",
+            "Артемовск",
+        ],
+        [
+            "R4",
+            "Александр",
+            "Викторович",
+            "Смирнов",
+            "м",
+            "04.09.2013",
+            "Херсон",
+        ],
+        [
+            "R5",
+            "Natalia",
+            "Sergeevna",
+            "Kovaleva",
+            "f",
+            "30.11.2012",
+            "Gorlovka",
+        ],
+        [
+            "R6",
+            "Максим",
+            "Олегович",
+            "Шевчук",
+            "м",
+            "15.01.2016",
+            "Донецк",
+        ],
+        [
+            "R7",
+            "Мария",
+            "Николаевна",
+            "Бондаренко",
+            "ж",
+            "21.08.2011",
+            "Луганск",
+        ],
+        [
+            "R8",
+            "Иван",
+            "Васильевич",
+            "Ткаченко",
+            "м",
+            "02.02.2017",
+            "Мелитополь",
+        ],
+        [
+            "R9",
+            "Анна",
+            "Юрьевна",
+            "Мельник",
+            "ж",
+            "10.10.2014",
+            "Краматорск",
+        ],
+        // Distractors: a brother of L10 (different name), and strangers.
+        [
+            "R10",
+            "Богдан",
+            "Дмитриевич",
+            "Бойко",
+            "м",
+            "05.05.2012",
+            "Славянск",
+        ],
+        [
+            "R11",
+            "Олег",
+            "Павлович",
+            "Кравчук",
+            "м",
+            "2010-01-01",
+            "Київ",
+        ],
+        [
+            "R12",
+            "Елена",
+            "Игоревна",
+            "Петренко",
+            "ж",
+            "2013-03-03",
+            "Одесса",
+        ],
+        [
+            "R13",
+            "Ирина",
+            "Андреевна",
+            "Сидоренко",
+            "ж",
+            "2016-09-19",
+            "Харьков",
+        ],
+    ]);
+    (left, right)
+}
+
+fn matched(out: &homeward_linkage::LinkOutput) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = out
+        .pairs
+        .iter()
+        .filter(|p| p.decision == Decision::Match)
+        .map(|p| (p.left_id.clone(), p.right_id.clone()))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn links_across_languages_and_keeps_siblings_apart() {
+    let (left, right) = lists();
+    let out = link(&left, &right, &LinkConfig::default(), None, &|_| {}).unwrap();
+    let m = matched(&out);
+    for p in &out.pairs {
+        eprintln!(
+            "{} {} p={:.4} w={:.2} {:?}",
+            p.left_id, p.right_id, p.probability, p.match_weight, p.decision
+        );
+        for f in &p.explanation.fields {
+            eprintln!(
+                "   {:12} {:18} {:>7.2} {:?} / {:?}",
+                f.field, f.level, f.weight, f.left, f.right
+            );
+        }
+    }
+    let want = |l: &str, r: &str| (l.to_string(), r.to_string());
+    for pair in [
+        want("L1", "R1"),
+        want("L3", "R2"),
+        want("L4", "R4"),
+        want("L5", "R5"),
+        want("L6", "R6"),
+        want("L7", "R7"),
+        want("L8", "R8"),
+        want("L9", "R9"),
+    ] {
+        assert!(m.contains(&pair), "{pair:?} not matched in {m:?}");
+    }
+    // The twin whose sister is on the right, and the brother: not merged.
+    assert!(
+        !out.pairs.iter().any(|p| p.left_id == "L2"),
+        "twin L2 merged"
+    );
+    assert!(
+        !out.pairs.iter().any(|p| p.left_id == "L10"),
+        "brother L10 merged"
+    );
+    // One-to-one.
+    let mut rights: Vec<&str> = out.pairs.iter().map(|p| p.right_id.as_str()).collect();
+    rights.sort();
+    rights.dedup();
+    assert_eq!(rights.len(), out.pairs.len());
+    // Explanations add up.
+    for p in &out.pairs {
+        let sum: f64 =
+            p.explanation.prior + p.explanation.fields.iter().map(|f| f.weight).sum::<f64>();
+        assert!((sum - p.match_weight).abs() < 1e-9);
+        assert_eq!(p.explanation.fields.len(), 6);
+    }
+    let r1 = out.pairs.iter().find(|p| p.left_id == "L1").unwrap();
+    let given = &r1.explanation.fields[0];
+    assert_eq!(
+        (
+            given.level.as_str(),
+            given.left.as_deref(),
+            given.right.as_deref()
+        ),
+        ("equivalent", Some("Дмитро"), Some("Дмитрий"))
+    );
+    assert!(out.stats.candidate_pairs > 0 && out.stats.candidate_pairs < 120);
+
+    // A saved model loads and gives the same result.
+    let json = out.model.to_json().unwrap();
+    let model = Model::from_json(&json).unwrap();
+    let again = link(&left, &right, &LinkConfig::default(), Some(&model), &|_| {}).unwrap();
+    assert_eq!(matched(&again), m);
+}
+
+#[test]
+fn full_names_in_other_order_and_script() {
+    let cols = vec![
+        ("id".into(), FieldKind::Id),
+        ("name".into(), FieldKind::FullName),
+        ("dob".into(), FieldKind::BirthDate),
+    ];
+    let mut left = Table::new(cols.clone()).unwrap();
+    left.push(
+        "a",
+        [
+            Some("a"),
+            Some("Олійник Дмитро Андрійович"),
+            Some("2014-03-07"),
+        ],
+    )
+    .unwrap();
+    left.push(
+        "b",
+        [
+            Some("b"),
+            Some("Коваленко Олена Петрівна"),
+            Some("2015-06-12"),
+        ],
+    )
+    .unwrap();
+    let mut right = Table::new(cols).unwrap();
+    right
+        .push("x", [Some("x"), Some("OLIINYK DMYTRO"), Some("07.03.2014")])
+        .unwrap();
+    right
+        .push(
+            "y",
+            [Some("y"), Some("Olena Kovalenko"), Some("12/06/2015")],
+        )
+        .unwrap();
+    right
+        .push(
+            "z",
+            [Some("z"), Some("Oksana Kovalenko"), Some("12/06/2015")],
+        )
+        .unwrap();
+    let out = link(&left, &right, &LinkConfig::default(), None, &|_| {}).unwrap();
+    let m = matched(&out);
+    assert_eq!(
+        m,
+        vec![
+            ("a".to_string(), "x".to_string()),
+            ("b".to_string(), "y".to_string())
+        ]
+    );
+}
+
+fn one_row_table(rows: &[[String; 7]]) -> Table {
+    let mut t = Table::new(columns()).unwrap();
+    for (i, r) in rows.iter().enumerate() {
+        let id = format!("r{i}");
+        t.push(
+            id.clone(),
+            std::iter::once(Some(id.clone())).chain(r[1..].iter().map(|v| Some(v.clone()))),
+        )
+        .unwrap();
+    }
+    t
+}
+
+const GIVEN: &[&str] = &[
+    "Дмитро",
+    "Дмитрий",
+    "Dmytro",
+    "Олена",
+    "Елена",
+    "Ольга",
+    "Іван",
+    "Иван",
+    "Максим",
+    "Дима",
+];
+const PATRONYMIC: &[&str] = &[
+    "Андрійович",
+    "Андреевич",
+    "Петрівна",
+    "Петровна",
+    "Іванович",
+    "Olehivna",
+];
+const FAMILY: &[&str] = &[
+    "Олійник",
+    "Олейник",
+    "Oliinyk",
+    "Коваленко",
+    "Ковальова",
+    "Ковалева",
+    "Шевчук",
+    "Лысенко",
+];
+const DATES: &[&str] = &[
+    "2014-03-07",
+    "2014-07-03",
+    "2014-03-08",
+    "2014-03",
+    "2014",
+    "2015-06-12",
+    "2013-01-01",
+];
+const PLACES: &[&str] = &[
+    "Київ",
+    "Kiev",
+    "Маріуполь",
+    "Бахмут",
+    "Артемовск",
+    "Підгайці",
+];
+const SEXES: &[&str] = &["m", "f", "ч", "ж"];
+
+fn record() -> impl Strategy<Value = [String; 7]> {
+    (
+        prop::sample::select(GIVEN),
+        prop::sample::select(PATRONYMIC),
+        prop::sample::select(FAMILY),
+        prop::sample::select(SEXES),
+        prop::sample::select(DATES),
+        prop::sample::select(PLACES),
+    )
+        .prop_map(|(g, p, f, s, d, pl)| {
+            [
+                "".to_string(),
+                g.to_string(),
+                p.to_string(),
+                f.to_string(),
+                s.to_string(),
+                d.to_string(),
+                pl.to_string(),
+            ]
+        })
+}
+
+fn trained_model() -> Model {
+    let (left, right) = lists();
+    link(&left, &right, &LinkConfig::default(), None, &|_| {})
+        .unwrap()
+        .model
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn scoring_is_symmetric(a in record(), b in record(), others in prop::collection::vec(record(), 0..4)) {
+        let model = trained_model();
+        let mut rows = vec![a, b];
+        rows.extend(others);
+        let t = one_row_table(&rows);
+        let ab = model.explain(&t, 0, &t, 1).unwrap();
+        let ba = model.explain(&t, 1, &t, 0).unwrap();
+        prop_assert!((ab.match_weight - ba.match_weight).abs() < 1e-9, "{} vs {}", ab.match_weight, ba.match_weight);
+        for (x, y) in ab.fields.iter().zip(&ba.fields) {
+            prop_assert_eq!(&x.level, &y.level);
+        }
+    }
+
+    #[test]
+    fn an_exact_duplicate_scores_above_any_other_record(a in record(), b in record(), others in prop::collection::vec(record(), 0..4)) {
+        prop_assume!(a[1..] != b[1..]);
+        let model = trained_model();
+        let mut rows = vec![a.clone(), a, b];
+        rows.extend(others);
+        let t = one_row_table(&rows);
+        let dup = model.explain(&t, 0, &t, 1).unwrap();
+        let other = model.explain(&t, 0, &t, 2).unwrap();
+        prop_assert!(dup.match_weight > other.match_weight, "duplicate {} <= other {}", dup.match_weight, other.match_weight);
+    }
+}
