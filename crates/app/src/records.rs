@@ -1,9 +1,9 @@
 //! Child records: file, read, change (keeping history), list, soft-delete. Every read is audited.
 
 use crate::{App, AppError, AppResult, Caller};
-use chrono::{SubsecRound, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use homeward_domain::{
-    AuditAction, ChildRecord, ChildRecordInput, PartyId, Permission, RecordDraft, RecordFilter, RecordId,
+    AuditAction, AuditDraft, ChildRecord, ChildRecordInput, PartyId, Permission, RecordDraft, RecordFilter, RecordId,
     RecordKind, RecordVersion, Sex,
 };
 use homeward_store::{NewRecord, RecordChange, RecordDeletion};
@@ -45,6 +45,31 @@ pub(crate) fn search_key(draft: &RecordDraft) -> String {
     }))
 }
 
+/// A record the caller files, as the store takes it, with the audit entry of its creation.
+/// `change` is `create` or `import`, as kept in the record's history.
+pub(crate) fn new_record(
+    caller: &Caller,
+    content: RecordDraft,
+    at: DateTime<Utc>,
+    change: &'static str,
+    details: serde_json::Value,
+) -> (NewRecord, AuditDraft) {
+    let record = ChildRecord {
+        id: RecordId::new(),
+        party_id: caller.party().id,
+        version: 1,
+        content,
+        created_at: at,
+        created_by: caller.user().id,
+        updated_at: at,
+        updated_by: caller.user().id,
+        deleted_at: None,
+        deletion_reason: None,
+    };
+    let audit = caller.audit(AuditAction::RecordCreate).target("record", record.id).details(details);
+    (NewRecord { search_key: search_key(&record.content), record, change }, audit)
+}
+
 /// The kind of record the caller's party files, or why it cannot file any.
 pub(crate) fn filed_kind(caller: &Caller) -> AppResult<RecordKind> {
     caller
@@ -61,23 +86,7 @@ impl App {
         // Databases keep microseconds: answer with the timestamps a later read will return.
         let now = Utc::now().trunc_subsecs(6);
         let content = input.parse(kind, now.date_naive())?;
-        let record = ChildRecord {
-            id: RecordId::new(),
-            party_id: caller.party().id,
-            version: 1,
-            content,
-            created_at: now,
-            created_by: caller.user().id,
-            updated_at: now,
-            updated_by: caller.user().id,
-            deleted_at: None,
-            deletion_reason: None,
-        };
-        let audit = caller
-            .audit(AuditAction::RecordCreate)
-            .target("record", record.id)
-            .details(serde_json::json!({ "kind": kind.as_str() }));
-        let new = NewRecord { search_key: search_key(&record.content), record, change: "create" };
+        let (new, audit) = new_record(caller, content, now, "create", serde_json::json!({ "kind": kind.as_str() }));
         self.store.insert_records(std::slice::from_ref(&new), vec![audit], &|_| {}).await?;
         Ok(new.record)
     }

@@ -1,0 +1,200 @@
+//! Parties and users.
+
+use crate::AppState;
+use crate::auth::Authenticated;
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use homeward_app::Actor;
+use homeward_app::admin::NewUserInput;
+use homeward_domain::{Party, PartyId, PartyKind, Role, User, UserId};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+/// Every party (names and kinds are not confidential: each side must know its counterpart).
+#[utoipa::path(
+    get, path = "/api/v1/parties", tag = "admin",
+    responses((status = 200, body = Vec<Party>), (status = 401, body = ErrorBody))
+)]
+pub async fn list_parties(
+    State(s): State<AppState>,
+    auth: Authenticated,
+) -> ApiResult<Json<Vec<Party>>> {
+    Ok(Json(s.app.list_parties(&auth.caller).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePartyBody {
+    name: String,
+    // Kept as text so that an unknown kind is reported as a field error, like any other value.
+    #[schema(value_type = PartyKind)]
+    kind: String,
+}
+
+/// Creates a party (mediator administrators).
+#[utoipa::path(
+    post, path = "/api/v1/parties", tag = "admin",
+    request_body = CreatePartyBody,
+    responses(
+        (status = 201, body = Party),
+        (status = 403, description = "`forbidden` or `totp_enrolment_required`", body = ErrorBody),
+        (status = 409, description = "A party of this name exists", body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    )
+)]
+pub async fn create_party(
+    State(s): State<AppState>,
+    auth: Authenticated,
+    ApiJson(body): ApiJson<CreatePartyBody>,
+) -> ApiResult<(StatusCode, Json<Party>)> {
+    let party = s
+        .app
+        .create_party(Actor::User(&auth.caller), &body.name, &body.kind)
+        .await?;
+    Ok((StatusCode::CREATED, Json(party)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct UsersQuery {
+    /// Only this party's users.
+    party_id: Option<PartyId>,
+}
+
+/// Users of the parties the caller administers.
+#[utoipa::path(
+    get, path = "/api/v1/users", tag = "admin",
+    params(UsersQuery),
+    responses((status = 200, body = Vec<User>), (status = 403, body = ErrorBody))
+)]
+pub async fn list_users(
+    State(s): State<AppState>,
+    auth: Authenticated,
+    ApiQuery(q): ApiQuery<UsersQuery>,
+) -> ApiResult<Json<Vec<User>>> {
+    Ok(Json(
+        s.app
+            .list_users(Actor::User(&auth.caller), q.party_id)
+            .await?,
+    ))
+}
+
+// Deliberately not `Debug`: it holds a password.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUserBody {
+    party_id: PartyId,
+    username: String,
+    #[serde(default)]
+    display_name: Option<String>,
+    #[schema(value_type = Vec<Role>)]
+    roles: Vec<String>,
+    /// The first password; at least 12 characters. The user should change it.
+    password: String,
+}
+
+/// Creates a user in a party the caller administers.
+#[utoipa::path(
+    post, path = "/api/v1/users", tag = "admin",
+    request_body = CreateUserBody,
+    responses(
+        (status = 201, body = User),
+        (status = 403, body = ErrorBody),
+        (status = 409, description = "The username is taken", body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    )
+)]
+pub async fn create_user(
+    State(s): State<AppState>,
+    auth: Authenticated,
+    ApiJson(body): ApiJson<CreateUserBody>,
+) -> ApiResult<(StatusCode, Json<User>)> {
+    let CreateUserBody {
+        party_id,
+        username,
+        display_name,
+        roles,
+        password,
+    } = body;
+    let input = NewUserInput {
+        party_id,
+        username,
+        display_name,
+        roles,
+        password,
+    };
+    let user = s.app.create_user(Actor::User(&auth.caller), input).await?;
+    Ok((StatusCode::CREATED, Json(user)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUserBody {
+    /// Replaces the user's roles.
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<Role>>)]
+    roles: Option<Vec<String>>,
+    /// Disabling ends the user's sessions and revokes their tokens.
+    #[serde(default)]
+    disabled: Option<bool>,
+}
+
+/// Changes a user's roles or disables the account.
+#[utoipa::path(
+    patch, path = "/api/v1/users/{id}", tag = "admin",
+    params(("id" = UserId, Path, description = "The user's id")),
+    request_body = UpdateUserBody,
+    responses(
+        (status = 200, body = User),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    )
+)]
+pub async fn update_user(
+    State(s): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<UserId>,
+    ApiJson(body): ApiJson<UpdateUserBody>,
+) -> ApiResult<Json<User>> {
+    Ok(Json(
+        s.app
+            .update_user(Actor::User(&auth.caller), id, body.roles, body.disabled)
+            .await?,
+    ))
+}
+
+// Deliberately not `Debug`: it holds a password.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetPasswordBody {
+    new_password: String,
+}
+
+/// Sets a new password for a user the caller administers and ends the user's sessions.
+#[utoipa::path(
+    post, path = "/api/v1/users/{id}/password", tag = "admin",
+    params(("id" = UserId, Path, description = "The user's id")),
+    request_body = ResetPasswordBody,
+    responses(
+        (status = 204, description = "Changed"),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    )
+)]
+pub async fn reset_password(
+    State(s): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<UserId>,
+    ApiJson(body): ApiJson<ResetPasswordBody>,
+) -> ApiResult<StatusCode> {
+    s.app
+        .reset_password(Actor::User(&auth.caller), id, &body.new_password)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,88 @@
+//! Bulk import of child records from a CSV file sent as the request body.
+
+use crate::AppState;
+use crate::auth::Authenticated;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{ApiPath, ApiQuery, CsvBody};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use homeward_app::import::{ImportOptions, ImportReport, parse_column_mapping};
+use homeward_domain::RecordKind;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+/// What the file holds.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ImportKind {
+    TracingRequests,
+    CustodyRecords,
+}
+
+impl From<ImportKind> for RecordKind {
+    fn from(k: ImportKind) -> Self {
+        match k {
+            ImportKind::TracingRequests => Self::TracingRequest,
+            ImportKind::CustodyRecords => Self::CustodyRecord,
+        }
+    }
+}
+
+/// Reads `skip_invalid=true` and any number of `column=HEADER=FIELD`. A plain struct cannot take
+/// a repeated key, so the pairs are walked by hand.
+fn import_options(kind: ImportKind, pairs: Vec<(String, String)>) -> ApiResult<ImportOptions> {
+    let bad = |msg: String| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", msg);
+    let mut skip_invalid = false;
+    let mut columns = Vec::new();
+    for (key, value) in pairs {
+        match key.as_str() {
+            "skip_invalid" => {
+                skip_invalid = value
+                    .parse()
+                    .map_err(|_| bad("skip_invalid is true or false".to_owned()))?;
+            }
+            "column" => columns.push(parse_column_mapping(&value).map_err(bad)?),
+            other => return Err(bad(format!("unknown query parameter `{other}`"))),
+        }
+    }
+    Ok(ImportOptions {
+        kind: Some(kind.into()),
+        skip_invalid,
+        columns,
+    })
+}
+
+/// Imports child records from a CSV file (UTF-8, with or without BOM; comma, semicolon or tab).
+/// By default nothing is imported unless every row is valid.
+#[utoipa::path(
+    post, path = "/api/v1/imports/{kind}", tag = "imports",
+    params(
+        ("kind" = inline(ImportKind), Path, description = "What the file holds"),
+        ("skip_invalid" = Option<bool>, Query, description = "Import the valid rows and report the invalid ones"),
+        ("column" = Option<Vec<String>>, Query, style = Form, explode,
+            description = "`HEADER=FIELD`: read the column HEADER as FIELD (repeat for several)"),
+    ),
+    request_body(content = String, content_type = "text/csv", description = "The file, as the whole body"),
+    responses(
+        (status = 201, description = "Imported", body = ImportReport),
+        (status = 403, body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
+        (status = 422, description = "`import_invalid`: every bad row with its line number; nothing imported", body = ErrorBody),
+    )
+)]
+pub async fn import_records(
+    State(s): State<AppState>,
+    auth: Authenticated,
+    ApiPath(kind): ApiPath<ImportKind>,
+    ApiQuery(pairs): ApiQuery<Vec<(String, String)>>,
+    CsvBody(bytes): CsvBody,
+) -> ApiResult<(StatusCode, Json<ImportReport>)> {
+    let options = import_options(kind, pairs)?;
+    let report = s
+        .app
+        .import_records(&auth.caller, &bytes, &options, &|_| {})
+        .await?;
+    Ok((StatusCode::CREATED, Json(report)))
+}

@@ -1,0 +1,50 @@
+//! Every route, registered together with its OpenAPI description (`routes!` reads each handler's
+//! `#[utoipa::path]`), so the router and the document cannot drift apart.
+
+mod admin;
+mod audit;
+mod imports;
+mod me;
+mod records;
+mod session;
+mod system;
+
+use crate::openapi::ApiDoc;
+use crate::{AppState, WebOptions};
+use axum::extract::DefaultBodyLimit;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub(crate) fn api(opts: &WebOptions) -> OpenApiRouter<AppState> {
+    // Files are far larger than any JSON body; only this route gets the bigger limit.
+    let imports = OpenApiRouter::new()
+        .routes(routes!(imports::import_records))
+        .layer(DefaultBodyLimit::max(opts.max_import_bytes));
+
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(system::healthz))
+        .routes(routes!(system::openapi_json))
+        .routes(routes!(session::login))
+        .routes(routes!(session::logout))
+        .routes(routes!(me::me))
+        .routes(routes!(me::change_password))
+        .routes(routes!(me::begin_totp))
+        .routes(routes!(me::confirm_totp))
+        .routes(routes!(me::list_tokens, me::create_token))
+        .routes(routes!(me::revoke_token))
+        .routes(routes!(admin::list_parties, admin::create_party))
+        .routes(routes!(admin::list_users, admin::create_user))
+        .routes(routes!(admin::update_user))
+        .routes(routes!(admin::reset_password))
+        .routes(routes!(records::list_records, records::create_record))
+        .routes(routes!(
+            records::get_record,
+            records::update_record,
+            records::delete_record
+        ))
+        .routes(routes!(records::record_history))
+        .routes(routes!(audit::list_audit))
+        .routes(routes!(audit::verify_audit))
+        .merge(imports)
+}

@@ -1,0 +1,13 @@
+//! End-to-end tests: the real server on 127.0.0.1:0, a real database (SQLite always, PostgreSQL
+//! when HOMEWARD_TEST_POSTGRES_URL is set), and an HTTP client.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod auth;
+mod errors;
+mod import;
+mod openapi;
+mod records;
+mod scope;
+mod tokens;
