@@ -1,11 +1,10 @@
 //! Blocking: which pairs are compared at all. Several rules, each a combination of keys; a pair is a
 //! candidate when both records share every key of at least one rule.
 
-use crate::features::{RecordFeat, hash_of};
+use crate::features::{FAMILY, GIVEN, PATRONYMIC, Prepared};
 use crate::table::{FieldKind, LinkError, SEX_UNKNOWN};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -82,41 +81,118 @@ impl BlockKey {
 
     /// The values of this key for a record (several for a name in several classes); empty when the
     /// record lacks the field.
-    fn values(self, r: &RecordFeat, out: &mut Vec<u64>) {
-        out.clear();
+    fn values(self, p: &Prepared, i: usize, out: &mut KeySet) {
+        out.n = 0;
+        let r = &p.records[i];
         match self {
             BlockKey::GivenClass | BlockKey::PatronymicClass => {
                 let n = if self == BlockKey::GivenClass {
-                    &r.given
+                    p.name(GIVEN, i)
                 } else {
-                    &r.patronymic
+                    p.name(PATRONYMIC, i)
                 };
                 if let Some(n) = n {
                     if n.classes.is_empty() {
                         out.push(n.phon_hash);
                     } else {
-                        out.extend(n.classes.as_slice().iter().map(|&c| hash_of(&("class", c))));
+                        for &c in n.classes.as_slice() {
+                            out.push(mix(CLASS_TAG, u64::from(c)));
+                        }
                     }
                 }
             }
-            BlockKey::FamilySkeleton => out.extend(r.family.as_ref().map(|f| f.skel_hash)),
-            BlockKey::FamilyPrefix => out.extend(r.family.as_ref().map(|f| f.skel_prefix)),
+            BlockKey::FamilySkeleton => out.extend(p.name(FAMILY, i).map(|f| f.skel_hash)),
+            BlockKey::FamilyPrefix => out.extend(p.name(FAMILY, i).map(|f| f.skel_prefix)),
             BlockKey::FamilyInitial => {
-                out.extend(r.family.as_ref().map(|f| u64::from(f.skel_initial)))
+                out.extend(p.name(FAMILY, i).map(|f| u64::from(f.skel_initial)))
             }
-            BlockKey::BirthYear => out.extend(r.date.map(|d| d.year as u64)),
+            BlockKey::BirthYear => out.extend(r.date.map(|d| d.date.year as u64)),
             BlockKey::BirthDate => out.extend(
                 r.date
+                    .map(|d| d.date)
                     .filter(|d| d.is_full())
-                    .map(|d| hash_of(&(d.year, d.month, d.day))),
+                    .map(|d| date_value(d.year, d.month, d.day)),
             ),
             BlockKey::BirthDateAnyOrder => out.extend(
                 r.date
+                    .map(|d| d.date)
                     .filter(|d| d.is_full())
-                    .map(|d| hash_of(&(d.year, d.month.min(d.day), d.month.max(d.day)))),
+                    .map(|d| date_value(d.year, d.month.min(d.day), d.month.max(d.day))),
             ),
-            BlockKey::BirthPlace => out.extend(r.place.as_ref().map(|p| p.key)),
+            BlockKey::BirthPlace => out.extend(p.place(i).map(|p| p.key)),
             BlockKey::Sex => out.extend(Some(r.sex).filter(|&s| s != SEX_UNKNOWN).map(u64::from)),
+        }
+    }
+}
+
+/// Marks a given-name class value apart from the phonetic hashes of names not in the table.
+const CLASS_TAG: u64 = 0x636c_6173_7300_0000;
+
+fn date_value(year: i16, a: u8, b: u8) -> u64 {
+    (u64::from(year as u16) << 16) | (u64::from(a) << 8) | u64::from(b)
+}
+
+/// Mixes two words into a well-spread one (SplitMix64's finaliser). Block keys live only for one
+/// run, so they need to be distinct, not stable or portable: this is several times cheaper than
+/// hashing the bytes, which matters at a few million keys.
+fn mix(a: u64, b: u64) -> u64 {
+    let mut z = a.rotate_left(29) ^ b.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Most key combinations one record contributes to one rule (products of multi-class names).
+const MAX_KEYS: usize = 8;
+
+/// At most [`MAX_KEYS`] values, without allocating (further values are dropped).
+#[derive(Clone, Copy, Default)]
+struct KeySet {
+    v: [u64; MAX_KEYS],
+    n: u8,
+}
+
+impl KeySet {
+    fn push(&mut self, x: u64) {
+        if let Some(slot) = self.v.get_mut(usize::from(self.n)) {
+            *slot = x;
+            self.n += 1;
+        }
+    }
+    fn extend(&mut self, x: Option<u64>) {
+        if let Some(x) = x {
+            self.push(x);
+        }
+    }
+    fn as_slice(&self) -> &[u64] {
+        &self.v[..usize::from(self.n)]
+    }
+}
+
+/// A record's combined keys for a rule, into `out`: one per combination of its keys' values; none
+/// when it lacks a field the rule needs. Written in place: this runs a few million times.
+fn rule_keys(rule: &BlockingRule, p: &Prepared, i: usize, out: &mut KeySet) {
+    out.n = 0;
+    out.push(0x9e37_79b9_7f4a_7c15);
+    let mut vals = KeySet::default();
+    for k in &rule.keys {
+        k.values(p, i, &mut vals);
+        match (out.n, vals.n) {
+            (_, 0) => {
+                out.n = 0;
+                return;
+            }
+            // The usual case: one value for each key.
+            (1, 1) => out.v[0] = mix(mix(out.v[0], *k as u64), vals.v[0]),
+            _ => {
+                let acc = *out;
+                out.n = 0;
+                for &a in acc.as_slice() {
+                    for &v in vals.as_slice() {
+                        out.push(mix(mix(a, *k as u64), v));
+                    }
+                }
+            }
         }
     }
 }
@@ -186,9 +262,6 @@ pub fn default_rules() -> Vec<BlockingRule> {
     .collect()
 }
 
-/// Most key combinations one record contributes to one rule (products of multi-class names).
-const MAX_KEYS: usize = 8;
-
 /// For one rule, each record's combined keys, stored flat.
 pub(crate) struct RuleKeys {
     offsets: Vec<u32>,
@@ -196,39 +269,32 @@ pub(crate) struct RuleKeys {
 }
 
 impl RuleKeys {
-    pub fn build(rule: &BlockingRule, records: &[RecordFeat]) -> RuleKeys {
-        let per: Vec<Vec<u64>> = records
-            .par_iter()
-            .map_init(
-                || (Vec::with_capacity(8), Vec::with_capacity(8)),
-                |(vals, acc), r| {
-                    acc.clear();
-                    acc.push(0x9e37_79b9_7f4a_7c15u64);
-                    for k in &rule.keys {
-                        k.values(r, vals);
-                        if vals.is_empty() {
-                            return Vec::new();
-                        }
-                        let mut next = Vec::with_capacity(acc.len() * vals.len());
-                        for &a in acc.iter() {
-                            for &v in vals.iter() {
-                                if next.len() < MAX_KEYS {
-                                    next.push(hash_of(&(a, *k as u8, v)));
-                                }
-                            }
-                        }
-                        *acc = next;
-                    }
-                    acc.clone()
-                },
-            )
+    pub fn build(rule: &BlockingRule, p: &Prepared) -> RuleKeys {
+        let chunks: Vec<(Vec<u64>, Vec<u8>)> = (0..p.records.len().div_ceil(CHUNK))
+            .into_par_iter()
+            .map(|c| {
+                let rows = c * CHUNK..((c + 1) * CHUNK).min(p.records.len());
+                let mut keys = Vec::with_capacity(rows.len());
+                let mut counts = Vec::with_capacity(rows.len());
+                let mut k = KeySet::default();
+                for i in rows {
+                    rule_keys(rule, p, i, &mut k);
+                    keys.extend_from_slice(k.as_slice());
+                    counts.push(k.n);
+                }
+                (keys, counts)
+            })
             .collect();
-        let mut offsets = Vec::with_capacity(records.len() + 1);
-        let mut keys = Vec::new();
-        offsets.push(0);
-        for v in per {
-            keys.extend(v);
-            offsets.push(u32::try_from(keys.len()).unwrap_or(u32::MAX));
+        let mut offsets = Vec::with_capacity(p.records.len() + 1);
+        let mut keys = Vec::with_capacity(chunks.iter().map(|c| c.0.len()).sum());
+        offsets.push(0u32);
+        for (k, counts) in chunks {
+            let mut at = keys.len();
+            for n in counts {
+                at += usize::from(n);
+                offsets.push(u32::try_from(at).unwrap_or(u32::MAX));
+            }
+            keys.extend(k);
         }
         RuleKeys { offsets, keys }
     }
@@ -238,58 +304,169 @@ impl RuleKeys {
         &self.keys[a..b]
     }
 
-    pub fn share(&self, i: usize, other: &RuleKeys, j: usize) -> bool {
-        let b = other.of(j);
-        self.of(i).iter().any(|k| b.contains(k))
+    /// Index: each key's records, ascending, each record once per key.
+    fn index(&self) -> KeyIndex {
+        let mut entries: Vec<(u64, u32)> = Vec::with_capacity(self.keys.len());
+        for i in 0..self.offsets.len().saturating_sub(1) {
+            entries.extend(self.of(i).iter().map(|&k| (k, i as u32)));
+        }
+        entries.sort_unstable();
+        // A record with two keys in one block (Саша in two classes) is listed once.
+        entries.dedup();
+        let mut runs: Vec<(u64, u32, u32)> = Vec::new();
+        let mut k = 0;
+        while k < entries.len() {
+            let key = entries[k].0;
+            let start = k;
+            while k < entries.len() && entries[k].0 == key {
+                k += 1;
+            }
+            runs.push((key, start as u32, (k - start) as u32));
+        }
+        KeyIndex::new(&runs, entries.into_iter().map(|e| e.1).collect())
     }
 }
 
-/// Candidate pairs `(left << 32) | right` of one rule.
-pub(crate) fn rule_pairs(
-    left: &RuleKeys,
-    n_left: usize,
-    right: &RuleKeys,
-    n_right: usize,
-) -> Vec<u64> {
-    let mut index: HashMap<u64, Vec<u32>> = HashMap::new();
-    for j in 0..n_right {
-        for &k in right.of(j) {
-            let v = index.entry(k).or_default();
-            // A record with two keys in one block (Саша in two classes) is listed once.
-            if v.last() != Some(&(j as u32)) {
-                v.push(j as u32);
+/// A rule's blocks on one side: key → a run of `records`.
+///
+/// An open-addressing table with each slot holding its key and run together, so that a lookup
+/// (a few million of them, mostly misses) costs one cache line. Keys are [`mix`]ed already, so
+/// their low bits index the table directly.
+struct KeyIndex {
+    /// `(key, start, len)`; `len == 0` marks an empty slot.
+    slots: Vec<(u64, u32, u32)>,
+    mask: usize,
+    records: Vec<u32>,
+}
+
+impl KeyIndex {
+    fn new(runs: &[(u64, u32, u32)], records: Vec<u32>) -> KeyIndex {
+        // At most half full: probe sequences stay short.
+        let size = (runs.len() * 2).next_power_of_two().max(16);
+        let mask = size - 1;
+        let mut slots = vec![(0u64, 0u32, 0u32); size];
+        for &(key, start, len) in runs {
+            let mut at = key as usize & mask;
+            while slots[at].2 != 0 {
+                at = (at + 1) & mask;
             }
+            slots[at] = (key, start, len);
+        }
+        KeyIndex {
+            slots,
+            mask,
+            records,
         }
     }
-    (0..n_left)
-        .into_par_iter()
-        .fold(Vec::new, |mut acc: Vec<u64>, i| {
-            let start = acc.len();
-            for k in left.of(i) {
-                if let Some(rs) = index.get(k) {
-                    acc.extend(rs.iter().map(|&j| ((i as u64) << 32) | u64::from(j)));
-                }
+
+    fn block(&self, key: u64) -> &[u32] {
+        let mut at = key as usize & self.mask;
+        loop {
+            let (k, start, len) = self.slots[at];
+            if len == 0 {
+                return &[];
             }
-            if left.of(i).len() > 1 {
-                acc[start..].sort_unstable();
-                let mut w = start;
-                for r in start..acc.len() {
-                    if r == start || acc[r] != acc[w - 1] {
-                        acc[w] = acc[r];
-                        w += 1;
+            if k == key {
+                return &self.records[start as usize..(start + len) as usize];
+            }
+            at = (at + 1) & self.mask;
+        }
+    }
+}
+
+/// The candidate pairs of all rules, unioned.
+pub(crate) struct Candidates {
+    /// `(left << 32) | right`, distinct, grouped by the record of the larger table (see
+    /// [`candidates`]).
+    pub pairs: Vec<u64>,
+    /// Per pair, bit r set when rule r produced it (EM learns each rule's m from its own pairs).
+    pub masks: Vec<u8>,
+    /// Per rule, the pairs it produced (before removing those other rules also produced).
+    pub per_rule: Vec<u64>,
+}
+
+/// Records per parallel task: enough to amortise the per-task buffers.
+const CHUNK: usize = 4096;
+
+/// Every pair of records that share all keys of at least one rule, with the rules that produced
+/// it.
+///
+/// The smaller table is indexed (its blocks stay in cache) and the larger one streamed: each of
+/// its records looks up its keys, rule by rule, and the rules' partners are merged. So the pairs
+/// come out grouped by the larger table's record, in its order, with no global sort; comparing
+/// them in that order reads the large table once, front to back, while the small one stays in
+/// cache.
+pub(crate) fn candidates(rules: &[BlockingRule], lp: &Prepared, rp: &Prepared) -> Candidates {
+    let n_rules = rules.len().min(8);
+    let rules = &rules[..n_rules];
+    let stream_left = lp.records.len() > rp.records.len();
+    let (small, large) = if stream_left { (rp, lp) } else { (lp, rp) };
+    let index: Vec<KeyIndex> = rules
+        .par_iter()
+        .map(|r| RuleKeys::build(r, small).index())
+        .collect();
+    let (n_small, n_large) = (small.records.len(), large.records.len());
+    let chunks: Vec<(Vec<u64>, Vec<u8>, Vec<u64>)> = (0..n_large.div_ceil(CHUNK))
+        .into_par_iter()
+        // Per partner, the last record it was met for and the rules that met it: dedup and rule
+        // masks without sorting. The small table is small, so these stay in cache. Stamps are
+        // record numbers, so one thread's arrays serve all its chunks without clearing.
+        .map_init(
+            || (vec![u32::MAX; n_small], vec![0u8; n_small]),
+            |(seen, rule_mask), c| {
+                let mut pairs = Vec::new();
+                let mut masks = Vec::new();
+                let mut counts = vec![0u64; n_rules];
+                let mut met: Vec<u32> = Vec::new();
+                let mut keys = KeySet::default();
+                for x in c * CHUNK..((c + 1) * CHUNK).min(n_large) {
+                    met.clear();
+                    for (r, (rule, idx)) in rules.iter().zip(&index).enumerate() {
+                        let bit = 1u8 << r;
+                        rule_keys(rule, large, x, &mut keys);
+                        for &k in keys.as_slice() {
+                            for &y in idx.block(k) {
+                                let y = y as usize;
+                                if seen[y] != x as u32 {
+                                    seen[y] = x as u32;
+                                    rule_mask[y] = 0;
+                                    met.push(y as u32);
+                                }
+                                if rule_mask[y] & bit == 0 {
+                                    rule_mask[y] |= bit;
+                                    counts[r] += 1;
+                                }
+                            }
+                        }
+                    }
+                    for &y in &met {
+                        let (i, j) = if stream_left {
+                            (x as u64, u64::from(y))
+                        } else {
+                            (u64::from(y), x as u64)
+                        };
+                        pairs.push((i << 32) | j);
+                        masks.push(rule_mask[y as usize]);
                     }
                 }
-                acc.truncate(w);
-            }
-            acc
-        })
-        .reduce(Vec::new, |mut a, mut b| {
-            if a.len() < b.len() {
-                std::mem::swap(&mut a, &mut b);
-            }
-            a.extend(b);
-            a
-        })
+                (pairs, masks, counts)
+            },
+        )
+        .collect();
+    let total = chunks.iter().map(|c| c.0.len()).sum();
+    let mut out = Candidates {
+        pairs: Vec::with_capacity(total),
+        masks: Vec::with_capacity(total),
+        per_rule: vec![0; n_rules],
+    };
+    for (p, m, c) in chunks {
+        out.pairs.extend(p);
+        out.masks.extend(m);
+        for (a, b) in out.per_rule.iter_mut().zip(c) {
+            *a += b;
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -309,5 +486,78 @@ mod tests {
                 keys: vec![BlockKey::GivenClass, BlockKey::BirthYear]
             })
         );
+    }
+
+    /// What blocking means, pair by pair: the rules whose combined keys the two records share.
+    fn brute_force(rules: &[BlockingRule], lp: &Prepared, rp: &Prepared) -> Vec<(u64, u8)> {
+        let mut out = Vec::new();
+        for i in 0..lp.records.len() {
+            for j in 0..rp.records.len() {
+                let mut mask = 0u8;
+                for (r, rule) in rules.iter().enumerate() {
+                    let (mut a, mut b) = (KeySet::default(), KeySet::default());
+                    rule_keys(rule, lp, i, &mut a);
+                    rule_keys(rule, rp, j, &mut b);
+                    if a.as_slice().iter().any(|k| b.as_slice().contains(k)) {
+                        mask |= 1 << r;
+                    }
+                }
+                if mask != 0 {
+                    out.push((((i as u64) << 32) | j as u64, mask));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn candidates_are_every_pair_sharing_a_rule_with_its_rules() {
+        use crate::features::fixtures;
+        let (lt, rt) = (fixtures::left(), fixtures::right());
+        let (lp, rp) = (Prepared::build(&lt), Prepared::build(&rt));
+        let mut rules = default_rules();
+        rules.push("patronymic_class+sex".parse().unwrap());
+        rules.push("family_prefix".parse().unwrap());
+        let want = brute_force(&rules, &lp, &rp);
+        assert!(want.len() > 5, "the fixture exercises blocking: {want:?}");
+        // Both orientations: the smaller table is indexed and the larger streamed, either way.
+        for (a, b, swapped) in [(&lp, &rp, false), (&rp, &lp, true)] {
+            let c = candidates(&rules, a, b);
+            let mut got: Vec<(u64, u8)> = c
+                .pairs
+                .iter()
+                .zip(&c.masks)
+                .map(|(&p, &m)| {
+                    if swapped {
+                        (p.rotate_left(32), m)
+                    } else {
+                        (p, m)
+                    }
+                })
+                .collect();
+            got.sort_unstable();
+            let n = got.len();
+            got.dedup_by_key(|g| g.0);
+            assert_eq!(got.len(), n, "each pair once");
+            assert_eq!(got, want);
+            for (r, &count) in c.per_rule.iter().enumerate() {
+                let expected = want.iter().filter(|w| w.1 & (1 << r) != 0).count() as u64;
+                assert_eq!(count, expected, "rule {r}");
+            }
+        }
+        // Russian forms, a swapped date and an adoption-like respelling are still candidates.
+        let has = |i: u64, j: u64| want.iter().any(|w| w.0 == (i << 32) | j);
+        for (i, j) in [
+            (0, 0),
+            (1, 0),
+            (0, 9),
+            (3, 3),
+            (2, 2),
+            (4, 4),
+            (7, 5),
+            (6, 7),
+        ] {
+            assert!(has(i, j), "({i}, {j})");
+        }
     }
 }

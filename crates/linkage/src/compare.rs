@@ -3,10 +3,12 @@
 //! Level 0 is always "null" (a value missing on either side; weight 0). The other levels are
 //! ordered best first. Every comparison is symmetric.
 
-use crate::dates::{DateLevel, compare_dates};
-use crate::features::{NameFeat, Prepared, RecordFeat};
+use crate::dates::DateLevel;
+use crate::features::{ExtraValue, FAMILY, GIVEN, NameFeat, PATRONYMIC, PlaceFeat, Prepared};
 use crate::jw::jaro_winkler;
 use crate::table::{FieldKind, SEX_UNKNOWN, Table};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 
 pub const NULL: u8 = 0;
 
@@ -20,15 +22,19 @@ pub const NAME_LEVELS: [&str; 7] = [
     "jw_0.70",
     "different",
 ];
-pub const DATE_LEVELS: [&str; 7] = [
+pub const DATE_LEVELS: [&str; 9] = [
     "exact",
     "day_month_swapped",
     "one_digit",
     "same_year_month",
+    "same_month_one_side_coarser",
     "within_month",
     "within_year",
+    "same_year_one_side_coarser",
     "different",
 ];
+/// The most levels any field has, counting the null level: sizes per-level count tables.
+pub(crate) const MAX_LEVELS: usize = DATE_LEVELS.len() + 1;
 pub const SEX_LEVELS: [&str; 2] = ["agree", "disagree"];
 pub const PLACE_LEVELS: [&str; 3] = ["same", "similar", "different"];
 pub const EXACT_LEVELS: [&str; 2] = ["exact", "different"];
@@ -53,7 +59,7 @@ pub fn default_m(kind: FieldKind) -> &'static [f64] {
         FieldKind::GivenName | FieldKind::Patronymic | FieldKind::FamilyName => {
             &[0.70, 0.15, 0.04, 0.03, 0.02, 0.03, 0.03]
         }
-        FieldKind::BirthDate => &[0.80, 0.03, 0.05, 0.03, 0.02, 0.03, 0.04],
+        FieldKind::BirthDate => &[0.78, 0.03, 0.05, 0.03, 0.02, 0.02, 0.03, 0.02, 0.02],
         FieldKind::Sex => &[0.97, 0.03],
         FieldKind::BirthPlace => &[0.80, 0.08, 0.12],
         FieldKind::Text => &[0.70, 0.10, 0.10, 0.10],
@@ -68,7 +74,7 @@ pub fn default_u(kind: FieldKind) -> &'static [f64] {
             &[0.01, 0.01, 0.005, 0.005, 0.01, 0.07, 0.89]
         }
         FieldKind::FamilyName => &[0.002, 0.002, 0.003, 0.005, 0.01, 0.08, 0.898],
-        FieldKind::BirthDate => &[0.0003, 0.0001, 0.002, 0.005, 0.005, 0.06, 0.9276],
+        FieldKind::BirthDate => &[0.0003, 0.0001, 0.002, 0.005, 0.002, 0.005, 0.06, 0.02, 0.9056],
         FieldKind::Sex => &[0.5, 0.5],
         FieldKind::BirthPlace => &[0.05, 0.01, 0.94],
         FieldKind::Text => &[0.01, 0.02, 0.1, 0.87],
@@ -85,7 +91,7 @@ pub(crate) enum Source {
     Sex,
     Date,
     Place,
-    /// Index into `RecordFeat::extra`.
+    /// Index into `Prepared::extra`.
     Extra(usize),
     /// Not available in this table.
     Missing,
@@ -211,13 +217,15 @@ pub(crate) fn specs_for_model(
         .collect()
 }
 
-fn name_of(r: &RecordFeat, s: Source) -> Option<&NameFeat> {
-    match s {
-        Source::Given => r.given.as_ref(),
-        Source::Patronymic => r.patronymic.as_ref(),
-        Source::Family => r.family.as_ref(),
-        _ => None,
-    }
+fn name_of(p: &Prepared, i: usize, s: Source) -> Option<(u32, &NameFeat)> {
+    let slot = match s {
+        Source::Given => GIVEN,
+        Source::Patronymic => PATRONYMIC,
+        Source::Family => FAMILY,
+        _ => return None,
+    };
+    let id = p.records[i].names[slot];
+    p.names[slot].get(id as usize).map(|n| (id, n))
 }
 
 /// Names: exact (same folded spelling) → equivalent (same phonetic form in any script or standard,
@@ -258,12 +266,177 @@ pub(crate) fn name_level(a: &NameFeat, b: &NameFeat) -> u8 {
     }
 }
 
-/// The level of one field for a pair.
-pub(crate) fn field_level(spec: &FieldSpec, a: &RecordFeat, b: &RecordFeat) -> u8 {
+fn place_level(x: &PlaceFeat, y: &PlaceFeat) -> u8 {
+    if x.key == y.key || x.phon == y.phon {
+        1
+    } else if jaro_winkler(x.phon.as_bytes(), y.phon.as_bytes()) >= 0.88 {
+        2
+    } else {
+        3
+    }
+}
+
+/// Most cells of one field's dense cache of levels by (left value, right value): a byte each, so
+/// at most 16 MiB a field.
+const CACHE_CELLS: usize = 1 << 24;
+/// Slots of the lossy cache used beyond that (8 MiB a field).
+const LOSSY_SLOTS: usize = 1 << 20;
+/// Value ids the lossy cache can hold: 28 bits each, beside an 8-bit level in one word.
+const LOSSY_ID_LIMIT: u32 = 1 << 28;
+
+/// Levels of one field by pair of distinct values, filled as pairs are compared. Names repeat,
+/// so most candidate pairs find their level here instead of in Jaro–Winkler. Threads race only
+/// to store the same value for a pair, so relaxed atomics suffice.
+enum LevelCache {
+    /// Every pair of values has a cell; 0 means "not yet computed" (a level of two present values
+    /// is never null).
+    Dense {
+        right_len: usize,
+        cells: Vec<AtomicU8>,
+    },
+    /// For tables with too many distinct values for a cell per pair: a direct-mapped table of
+    /// `(left id, right id, level)` words, where a pair may evict another. Frequent pairs stay;
+    /// a miss just computes the level.
+    Lossy { slots: Vec<AtomicU64> },
+}
+
+impl LevelCache {
+    fn new(left_len: usize, right_len: usize) -> Option<LevelCache> {
+        if left_len == 0 || right_len == 0 {
+            return None;
+        }
+        match left_len.checked_mul(right_len) {
+            Some(n) if n <= CACHE_CELLS => Some(LevelCache::Dense {
+                right_len,
+                cells: std::iter::repeat_with(|| AtomicU8::new(0))
+                    .take(n)
+                    .collect(),
+            }),
+            _ => Some(LevelCache::Lossy {
+                slots: std::iter::repeat_with(|| AtomicU64::new(0))
+                    .take(LOSSY_SLOTS)
+                    .collect(),
+            }),
+        }
+    }
+
+    fn get_or(&self, a: u32, b: u32, compute: impl FnOnce() -> u8) -> u8 {
+        match self {
+            LevelCache::Dense { right_len, cells } => {
+                let Some(cell) = cells.get(a as usize * right_len + b as usize) else {
+                    return compute();
+                };
+                let v = cell.load(Ordering::Relaxed);
+                if v != 0 {
+                    return v;
+                }
+                let v = compute();
+                cell.store(v, Ordering::Relaxed);
+                v
+            }
+            LevelCache::Lossy { slots } => {
+                if a >= LOSSY_ID_LIMIT || b >= LOSSY_ID_LIMIT {
+                    return compute();
+                }
+                let key = (u64::from(a) << 28) | u64::from(b);
+                let at = (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 40) as usize % slots.len();
+                let word = slots[at].load(Ordering::Relaxed);
+                if word != 0 && word >> 8 == key {
+                    return (word & 0xFF) as u8;
+                }
+                let v = compute();
+                slots[at].store((key << 8) | u64::from(v), Ordering::Relaxed);
+                v
+            }
+        }
+    }
+}
+
+/// Compares records of two prepared tables field by field, caching name and place levels by pair
+/// of distinct values.
+pub(crate) struct Comparer {
+    specs: Vec<FieldSpec>,
+    lp: Arc<Prepared>,
+    rp: Arc<Prepared>,
+    caches: Vec<Option<LevelCache>>,
+}
+
+impl Comparer {
+    pub fn new(specs: Vec<FieldSpec>, lp: Arc<Prepared>, rp: Arc<Prepared>) -> Comparer {
+        let slot = |s: Source| match s {
+            Source::Given => Some(GIVEN),
+            Source::Patronymic => Some(PATRONYMIC),
+            Source::Family => Some(FAMILY),
+            _ => None,
+        };
+        let caches = specs
+            .iter()
+            .map(|spec| match spec.kind {
+                FieldKind::GivenName | FieldKind::Patronymic | FieldKind::FamilyName => {
+                    let (a, b) = (slot(spec.left)?, slot(spec.right)?);
+                    LevelCache::new(lp.names[a].len(), rp.names[b].len())
+                }
+                FieldKind::BirthPlace
+                    if spec.left != Source::Missing && spec.right != Source::Missing =>
+                {
+                    LevelCache::new(lp.places.len(), rp.places.len())
+                }
+                _ => None,
+            })
+            .collect();
+        Comparer {
+            specs,
+            lp,
+            rp,
+            caches,
+        }
+    }
+
+    /// Levels of every field for left record `i` and right record `j`, into `out` (one byte per
+    /// field).
+    pub fn compare_into(&self, i: usize, j: usize, out: &mut [u8]) {
+        let (lp, rp) = (&*self.lp, &*self.rp);
+        for ((slot, spec), cache) in out.iter_mut().zip(&self.specs).zip(&self.caches) {
+            *slot = match (spec.kind, cache) {
+                (FieldKind::GivenName | FieldKind::Patronymic | FieldKind::FamilyName, Some(c)) => {
+                    match (name_of(lp, i, spec.left), name_of(rp, j, spec.right)) {
+                        (Some((a, x)), Some((b, y))) => c.get_or(a, b, || name_level(x, y)),
+                        _ => NULL,
+                    }
+                }
+                (FieldKind::BirthPlace, Some(c)) => {
+                    let (a, b) = (lp.records[i].place, rp.records[j].place);
+                    match (lp.places.get(a as usize), rp.places.get(b as usize)) {
+                        (Some(x), Some(y)) => c.get_or(a, b, || place_level(x, y)),
+                        _ => NULL,
+                    }
+                }
+                _ => field_level(spec, lp, i, rp, j),
+            };
+        }
+    }
+}
+
+fn extra_value(p: &Prepared, column: usize, row: usize) -> Option<&ExtraValue> {
+    p.extra
+        .get(column)
+        .and_then(|c| c.get(row))
+        .and_then(Option::as_ref)
+}
+
+/// The level of one field for left record `i` and right record `j`, uncached.
+pub(crate) fn field_level(
+    spec: &FieldSpec,
+    lp: &Prepared,
+    i: usize,
+    rp: &Prepared,
+    j: usize,
+) -> u8 {
+    let (a, b) = (&lp.records[i], &rp.records[j]);
     match spec.kind {
         FieldKind::GivenName | FieldKind::Patronymic | FieldKind::FamilyName => {
-            match (name_of(a, spec.left), name_of(b, spec.right)) {
-                (Some(x), Some(y)) => name_level(x, y),
+            match (name_of(lp, i, spec.left), name_of(rp, j, spec.right)) {
+                (Some((_, x)), Some((_, y))) => name_level(x, y),
                 _ => NULL,
             }
         }
@@ -282,38 +455,31 @@ pub(crate) fn field_level(spec: &FieldSpec, a: &RecordFeat, b: &RecordFeat) -> u
         }
         FieldKind::BirthDate => match (a.date.as_ref(), b.date.as_ref()) {
             (Some(x), Some(y)) if spec.left != Source::Missing && spec.right != Source::Missing => {
-                match compare_dates(x, y) {
+                match x.level(y) {
                     DateLevel::Exact => 1,
                     DateLevel::Swapped => 2,
                     DateLevel::OneDigit => 3,
                     DateLevel::SameYearMonth => 4,
-                    DateLevel::WithinMonth => 5,
-                    DateLevel::WithinYear => 6,
-                    DateLevel::Different => 7,
+                    DateLevel::SameMonthCoarser => 5,
+                    DateLevel::WithinMonth => 6,
+                    DateLevel::WithinYear => 7,
+                    DateLevel::SameYearCoarser => 8,
+                    DateLevel::Different => 9,
                 }
             }
             _ => NULL,
         },
-        FieldKind::BirthPlace => match (a.place.as_ref(), b.place.as_ref()) {
+        FieldKind::BirthPlace => match (lp.place(i), rp.place(j)) {
             (Some(x), Some(y)) if spec.left != Source::Missing && spec.right != Source::Missing => {
-                if x.key == y.key || x.phon == y.phon {
-                    1
-                } else if jaro_winkler(x.phon.as_bytes(), y.phon.as_bytes()) >= 0.88 {
-                    2
-                } else {
-                    3
-                }
+                place_level(x, y)
             }
             _ => NULL,
         },
         FieldKind::Identifier | FieldKind::Exact | FieldKind::Text => {
-            let (Source::Extra(i), Source::Extra(j)) = (spec.left, spec.right) else {
+            let (Source::Extra(ci), Source::Extra(cj)) = (spec.left, spec.right) else {
                 return NULL;
             };
-            match (
-                a.extra.get(i).and_then(Option::as_ref),
-                b.extra.get(j).and_then(Option::as_ref),
-            ) {
+            match (extra_value(lp, ci, i), extra_value(rp, cj, j)) {
                 (Some(x), Some(y)) => {
                     if x.0 == y.0 {
                         1
@@ -337,9 +503,86 @@ pub(crate) fn field_level(spec: &FieldSpec, a: &RecordFeat, b: &RecordFeat) -> u
     }
 }
 
-/// Levels of every field for one pair, into `out` (one byte per field).
-pub(crate) fn compare_into(specs: &[FieldSpec], a: &RecordFeat, b: &RecordFeat, out: &mut [u8]) {
-    for (slot, spec) in out.iter_mut().zip(specs) {
-        *slot = field_level(spec, a, b);
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::fixtures;
+
+    /// Cached levels (by pair of distinct values) must be the levels computed afresh, whatever
+    /// order pairs come in.
+    #[test]
+    fn cached_levels_equal_fresh_levels() {
+        let (lt, rt) = (fixtures::left(), fixtures::right());
+        let (lp, rp) = (
+            Arc::new(Prepared::build(&lt)),
+            Arc::new(Prepared::build(&rt)),
+        );
+        let specs = field_specs(&lt, &lp, &rt, &rp);
+        assert!(specs.len() >= 7, "{specs:?}");
+        let comparer = Comparer::new(specs.clone(), lp.clone(), rp.clone());
+        assert!(comparer.caches.iter().filter(|c| c.is_some()).count() >= 4);
+        let mut out = vec![0u8; specs.len()];
+        for round in 0..2 {
+            for i in 0..lt.len() {
+                for j in (0..rt.len()).rev() {
+                    comparer.compare_into(i, j, &mut out);
+                    for (f, spec) in specs.iter().enumerate() {
+                        assert_eq!(
+                            out[f],
+                            field_level(spec, &lp, i, &rp, j),
+                            "round {round} pair ({i}, {j}) field {}",
+                            spec.name
+                        );
+                    }
+                }
+            }
+        }
+        comparer.compare_into(0, 0, &mut out);
+        // Олійник / Олейник: the Ukrainian and Russian vowel spellings meet in the skeleton.
+        assert_eq!(
+            &out[..3],
+            &[2, 2, 3],
+            "Дмитро Андрійович Олійник ~ Дмитрий Андреевич Олейник"
+        );
+    }
+
+    #[test]
+    fn caches_dense_when_small_and_lossy_when_large() {
+        assert!(LevelCache::new(0, 10).is_none());
+        let c = LevelCache::new(3, 4).unwrap();
+        assert!(matches!(c, LevelCache::Dense { .. }));
+        assert_eq!(c.get_or(2, 3, || 5), 5);
+        assert_eq!(c.get_or(2, 3, || 6), 5, "computed once");
+        assert_eq!(
+            c.get_or(9, 9, || 4),
+            4,
+            "out of range: computed, not stored"
+        );
+        for (l, r) in [(1 << 13, 1 << 12), (usize::MAX, 2)] {
+            let c = LevelCache::new(l, r).unwrap();
+            assert!(matches!(c, LevelCache::Lossy { .. }));
+            assert_eq!(c.get_or(7, 9, || 3), 3);
+            assert_eq!(c.get_or(7, 9, || 6), 3, "cached");
+            assert_eq!(c.get_or(9, 7, || 2), 2, "another pair, another level");
+            assert_eq!(c.get_or(LOSSY_ID_LIMIT, 1, || 4), 4);
+            assert_eq!(
+                c.get_or(LOSSY_ID_LIMIT, 1, || 5),
+                5,
+                "too large an id: not stored"
+            );
+        }
+        // A lossy cache never answers for the wrong pair, however many pairs collide.
+        let c = LevelCache::new(usize::MAX, 2).unwrap();
+        let level = |a: u32, b: u32| (1 + (a * 7 + b) % 7) as u8;
+        for a in 0..3000u32 {
+            for b in 0..700u32 {
+                c.get_or(a, b, || level(a, b));
+            }
+        }
+        for a in 0..3000u32 {
+            for b in 0..700u32 {
+                assert_eq!(c.get_or(a, b, || level(a, b)), level(a, b));
+            }
+        }
     }
 }

@@ -1,13 +1,12 @@
 //! Linking two tables end to end: prepare, block, compare, train, score, assign, explain.
 
-use crate::blocking::{BlockingRule, RuleKeys, default_rules, rule_pairs};
-use crate::compare::{FieldSpec, compare_into, field_specs, level_names, specs_for_model};
-use crate::features::{Prepared, RecordFeat, row_names};
+use crate::blocking::{BlockingRule, candidates, default_rules};
+use crate::compare::{Comparer, MAX_LEVELS, FieldSpec, field_level, field_specs, level_names, specs_for_model};
+use crate::features::{FAMILY, FxHashMap, GIVEN, NameFeat, Prepared, row_names};
 use crate::model::{Model, Pattern, Scorer, estimate_u, pack, train_em};
 use crate::table::{FieldKind, LinkError, Table};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 /// Settings of a linkage run.
@@ -187,6 +186,8 @@ pub struct LinkOutput {
 /// Everything computed up to the comparison vectors.
 struct Compared {
     specs: Vec<FieldSpec>,
+    /// Kept for training, whose random pairs reuse the levels cached while comparing.
+    comparer: Comparer,
     lp: std::sync::Arc<Prepared>,
     rp: std::sync::Arc<Prepared>,
     pairs: Vec<u64>,
@@ -250,33 +251,16 @@ fn block_and_compare(
         done: 0,
         total: rules.len() as u64,
     });
-    let keys: Vec<(RuleKeys, RuleKeys)> = rules
-        .par_iter()
-        .map(|r| {
-            rayon::join(
-                || RuleKeys::build(r, &lp.records),
-                || RuleKeys::build(r, &rp.records),
-            )
-        })
-        .collect();
-    let per: Vec<Vec<u64>> = keys
-        .par_iter()
-        .map(|(lk, rk)| rule_pairs(lk, lp.records.len(), rk, rp.records.len()))
-        .collect();
+    let cand = candidates(&rules, &lp, &rp);
     let per_rule: Vec<RuleCount> = rules
         .iter()
-        .zip(&per)
-        .map(|(r, p)| RuleCount {
+        .zip(&cand.per_rule)
+        .map(|(r, &pairs)| RuleCount {
             rule: r.to_string(),
-            pairs: p.len() as u64,
+            pairs,
         })
         .collect();
-    let mut pairs: Vec<u64> = Vec::with_capacity(per.iter().map(Vec::len).max().unwrap_or(0) * 2);
-    for p in per {
-        pairs.extend(p);
-    }
-    pairs.par_sort_unstable();
-    pairs.dedup();
+    let (pairs, masks) = (cand.pairs, cand.masks);
     progress(Progress {
         phase: Phase::Block,
         done: rules.len() as u64,
@@ -292,39 +276,30 @@ fn block_and_compare(
         done: 0,
         total,
     });
+    let comparer = Comparer::new(specs.clone(), lp.clone(), rp.clone());
     let mut levels = vec![0u8; pairs.len() * nf];
-    let mut masks = vec![0u8; pairs.len()];
     const CHUNK: usize = 1 << 20;
-    for (c, (lv, mk)) in levels
-        .chunks_mut(CHUNK * nf)
-        .zip(masks.chunks_mut(CHUNK))
-        .enumerate()
-    {
+    for (c, lv) in levels.chunks_mut(CHUNK * nf).enumerate() {
         let base = c * CHUNK;
-        lv.par_chunks_mut(nf)
-            .zip(mk.par_iter_mut())
-            .enumerate()
-            .for_each(|(k, (out, mask))| {
-                let p = pairs[base + k];
+        // Pairs come grouped by the larger table's record (see `candidates`); tasks take runs of
+        // them in that order so that the large table is read front to back.
+        lv.par_chunks_mut(nf * 64).enumerate().for_each(|(k, out)| {
+            for (n, o) in out.chunks_mut(nf).enumerate() {
+                let p = pairs[base + k * 64 + n];
                 let (i, j) = ((p >> 32) as usize, (p & 0xFFFF_FFFF) as usize);
-                compare_into(&specs, &lp.records[i], &rp.records[j], out);
-                let mut m = 0u8;
-                for (r, (lk, rk)) in keys.iter().enumerate() {
-                    if lk.share(i, rk, j) {
-                        m |= 1 << r;
-                    }
-                }
-                *mask = m;
-            });
+                comparer.compare_into(i, j, o);
+            }
+        });
         progress(Progress {
             phase: Phase::Compare,
-            done: (base + mk.len()) as u64,
+            done: (base + lv.len() / nf) as u64,
             total,
         });
     }
     timings.compare_ms = ms(t2.elapsed());
     Ok(Compared {
         specs,
+        comparer,
         lp,
         rp,
         pairs,
@@ -363,16 +338,25 @@ fn train(c: &Compared, config: &LinkConfig, left_len: usize, right_len: usize) -
             .collect()
     } else {
         let mut rng = SplitMix(config.seed);
-        (0..n)
+        let mut pick: Vec<(usize, usize)> = (0..n)
             .map(|_| (rng.below(left_len), rng.below(right_len)))
-            .collect()
+            .collect();
+        // Only the counts matter, not the order: compared in the larger table's order, the
+        // sample reads it front to back instead of at random.
+        if left_len > right_len {
+            pick.par_sort_unstable();
+        } else {
+            pick.par_sort_unstable_by_key(|&(i, j)| (j, i));
+        }
+        pick
     };
+    let comparer = &c.comparer;
     let counts: Vec<Vec<u64>> = pick
         .par_iter()
         .fold(
-            || (vec![vec![0u64; 8]; nf], vec![0u8; nf]),
+            || (vec![vec![0u64; MAX_LEVELS]; nf], vec![0u8; nf]),
             |(mut acc, mut buf), &(i, j)| {
-                compare_into(&c.specs, &c.lp.records[i], &c.rp.records[j], &mut buf);
+                comparer.compare_into(i, j, &mut buf);
                 for (f, &l) in buf.iter().enumerate() {
                     acc[f][usize::from(l)] += 1;
                 }
@@ -381,7 +365,7 @@ fn train(c: &Compared, config: &LinkConfig, left_len: usize, right_len: usize) -
         )
         .map(|(acc, _)| acc)
         .reduce(
-            || vec![vec![0u64; 8]; nf],
+            || vec![vec![0u64; MAX_LEVELS]; nf],
             |mut a, b| {
                 for (x, y) in a.iter_mut().zip(b) {
                     for (p, q) in x.iter_mut().zip(y) {
@@ -393,23 +377,21 @@ fn train(c: &Compared, config: &LinkConfig, left_len: usize, right_len: usize) -
         );
     estimate_u(&mut model, &counts);
     // m and λ: EM on the candidate pairs' patterns.
-    let patterns: HashMap<Pattern, u64> = c
+    let counted: FxHashMap<Pattern, u64> = c
         .levels
         .par_chunks(nf.max(1))
         .zip(c.masks.par_iter())
-        .fold(HashMap::new, |mut h: HashMap<Pattern, u64>, (lv, &mask)| {
-            *h.entry((pack(lv), mask)).or_insert(0) += 1;
-            h
-        })
-        .reduce(HashMap::new, |mut a, b| {
-            if a.len() < b.len() {
-                return merge(b, a);
-            }
-            for (k, v) in b {
-                *a.entry(k).or_insert(0) += v;
-            }
-            a
-        });
+        .fold(
+            FxHashMap::default,
+            |mut h: FxHashMap<Pattern, u64>, (lv, &mask)| {
+                *h.entry((pack(lv), mask)).or_insert(0) += 1;
+                h
+            },
+        )
+        .reduce(FxHashMap::default, merge);
+    // Sorted, so that EM sums in the same order every run and the model is reproducible.
+    let mut patterns: Vec<(Pattern, u64)> = counted.into_iter().collect();
+    patterns.sort_unstable();
     let rule_fields: Vec<Vec<FieldKind>> = c
         .rules
         .iter()
@@ -433,7 +415,8 @@ fn train(c: &Compared, config: &LinkConfig, left_len: usize, right_len: usize) -
     (model, pick.len() as u64)
 }
 
-fn merge(mut a: HashMap<Pattern, u64>, b: HashMap<Pattern, u64>) -> HashMap<Pattern, u64> {
+fn merge(a: FxHashMap<Pattern, u64>, b: FxHashMap<Pattern, u64>) -> FxHashMap<Pattern, u64> {
+    let (mut a, b) = if a.len() < b.len() { (b, a) } else { (a, b) };
     for (k, v) in b {
         *a.entry(k).or_insert(0) += v;
     }
@@ -447,46 +430,54 @@ struct Tf {
 }
 
 fn term_frequencies(lp: &Prepared, rp: &Prepared) -> Tf {
-    let count = |recs: &[RecordFeat]| {
-        let mut g: HashMap<u64, u32> = HashMap::new();
-        let mut f: HashMap<u64, u32> = HashMap::new();
-        for r in recs {
-            if let Some(n) = &r.given {
-                *g.entry(n.tf_key()).or_insert(0) += 1;
-            }
-            if let Some(n) = &r.family {
-                *f.entry(n.phon_hash).or_insert(0) += 1;
+    // Counted per distinct value first (records hold ids), then per key over the distinct values.
+    let uses = |p: &Prepared, slot: usize| {
+        let mut n = vec![0u32; p.names[slot].len()];
+        for r in &p.records {
+            if let Some(c) = n.get_mut(r.names[slot] as usize) {
+                *c += 1;
             }
         }
-        (g, f)
+        n
     };
-    let ((mut g, mut f), (g2, f2)) = rayon::join(|| count(&lp.records), || count(&rp.records));
-    for (k, v) in g2 {
-        *g.entry(k).or_insert(0) += v;
-    }
-    for (k, v) in f2 {
-        *f.entry(k).or_insert(0) += v;
-    }
+    let given_key = |n: &NameFeat| n.tf_key();
+    let family_key = |n: &NameFeat| n.phon_hash;
+    let key_counts = |slot: usize, key: &dyn Fn(&NameFeat) -> u64| {
+        let mut h: FxHashMap<u64, u32> = FxHashMap::default();
+        for p in [lp, rp] {
+            for (n, c) in p.names[slot].iter().zip(uses(p, slot)) {
+                *h.entry(key(n)).or_insert(0) += c;
+            }
+        }
+        h
+    };
+    let g = key_counts(GIVEN, &given_key);
+    let f = key_counts(FAMILY, &family_key);
     let gt = g.values().map(|&v| f64::from(v)).sum::<f64>().max(1.0);
     let ft = f.values().map(|&v| f64::from(v)).sum::<f64>().max(1.0);
-    let per = |recs: &[RecordFeat]| -> Vec<[f32; 2]> {
-        recs.par_iter()
+    let per = |p: &Prepared| -> Vec<[f32; 2]> {
+        let freq =
+            |slot: usize, h: &FxHashMap<u64, u32>, total: f64, key: &dyn Fn(&NameFeat) -> u64| {
+                p.names[slot]
+                    .iter()
+                    .map(|n| (f64::from(h.get(&key(n)).copied().unwrap_or(0)) / total) as f32)
+                    .collect::<Vec<f32>>()
+            };
+        let gv = freq(GIVEN, &g, gt, &given_key);
+        let fv = freq(FAMILY, &f, ft, &family_key);
+        p.records
+            .par_iter()
             .map(|r| {
-                let gv = r
-                    .given
-                    .as_ref()
-                    .map_or(0.0, |n| f64::from(g[&n.tf_key()]) / gt);
-                let fv = r
-                    .family
-                    .as_ref()
-                    .map_or(0.0, |n| f64::from(f[&n.phon_hash]) / ft);
-                [gv as f32, fv as f32]
+                [
+                    gv.get(r.names[GIVEN] as usize).copied().unwrap_or(0.0),
+                    fv.get(r.names[FAMILY] as usize).copied().unwrap_or(0.0),
+                ]
             })
             .collect()
     };
     Tf {
-        left: per(&lp.records),
-        right: per(&rp.records),
+        left: per(lp),
+        right: per(rp),
     }
 }
 
@@ -642,12 +633,23 @@ pub fn link(
     let scorer = Scorer::new(&model);
     let tf = term_frequencies(&c.lp, &c.rp);
     let review_w = (config.review_threshold / (1.0 - config.review_threshold)).log2();
+    let bounds = scorer.upper_bounds();
     let mut kept: Vec<(f64, u64, usize)> = c
         .levels
         .par_chunks(nf)
         .zip(c.pairs.par_iter())
         .enumerate()
         .filter_map(|(k, (lv, &p))| {
+            // Most candidate pairs are far below the review threshold even with every term
+            // frequency at its most favourable: those need no exact weight.
+            let bound: f64 = scorer.prior
+                + lv.iter()
+                    .zip(&bounds)
+                    .map(|(&l, b)| b.get(usize::from(l)).copied().unwrap_or(0.0))
+                    .sum::<f64>();
+            if bound < review_w {
+                return None;
+            }
             let (i, j) = ((p >> 32) as usize, (p & 0xFFFF_FFFF) as usize);
             let w = pair_weight(&scorer, &c.specs, lv, &tf.left[i], &tf.right[j]);
             (w >= review_w).then_some((w, p, k))
@@ -764,8 +766,11 @@ impl Model {
             .map(|f| (f.name.clone(), f.kind))
             .collect();
         let specs = specs_for_model(&fields, left, &lp, right, &rp);
-        let mut lv = vec![0u8; specs.len()];
-        compare_into(&specs, &lp.records[i], &rp.records[j], &mut lv);
+        // One pair: computed directly, without the caches a Comparer would allocate.
+        let lv: Vec<u8> = specs
+            .iter()
+            .map(|s| field_level(s, &lp, i, &rp, j))
+            .collect();
         let scorer = Scorer::new(self);
         let tf = term_frequencies(&lp, &rp);
         Ok(explain(
@@ -779,5 +784,125 @@ impl Model {
             &tf.left[i],
             &tf.right[j],
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::fixtures;
+
+    /// Term frequencies counted per distinct value must equal counting record by record.
+    #[test]
+    fn term_frequencies_count_every_record() {
+        let (lt, rt) = (fixtures::left(), fixtures::right());
+        let (lp, rp) = (Prepared::build(&lt), Prepared::build(&rt));
+        let tf = term_frequencies(&lp, &rp);
+        let key = |p: &Prepared, slot: usize, i: usize| {
+            p.name(slot, i).map(|n| {
+                if slot == GIVEN {
+                    n.tf_key()
+                } else {
+                    n.phon_hash
+                }
+            })
+        };
+        for (slot, col) in [(GIVEN, 0), (FAMILY, 1)] {
+            let all: Vec<u64> = (0..lp.records.len())
+                .filter_map(|i| key(&lp, slot, i))
+                .chain((0..rp.records.len()).filter_map(|i| key(&rp, slot, i)))
+                .collect();
+            for (p, got) in [(&lp, &tf.left), (&rp, &tf.right)] {
+                for (i, g) in got.iter().enumerate() {
+                    let want = key(p, slot, i).map_or(0.0, |k| {
+                        all.iter().filter(|&&x| x == k).count() as f64 / all.len() as f64
+                    });
+                    assert_eq!(g[col], want as f32, "slot {slot} record {i}");
+                }
+            }
+        }
+        // Саша counts with Александр (one class); Олена appears once.
+        assert!(tf.left[3][0] > tf.left[2][0]);
+    }
+
+    /// The bound that lets scoring skip most pairs is never below a pair's weight.
+    #[test]
+    fn weight_bounds_hold_for_any_frequency() {
+        let (left, right) = (fixtures::left(), fixtures::right());
+        let model = Model::train(&left, &right, &LinkConfig::default()).unwrap();
+        let scorer = Scorer::new(&model);
+        let bounds = scorer.upper_bounds();
+        for (f, b) in bounds.iter().enumerate() {
+            for (l, &bound) in b.iter().enumerate() {
+                for tf in [0.0, 1e-9, 1e-4, 0.01, 0.3, 1.0] {
+                    let (w, _) = scorer.field_weight(f, l as u8, tf);
+                    assert!(w <= bound, "field {f} level {l} tf {tf}: {w} > {bound}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn empty_tables_link_to_nothing() {
+        let (left, right) = (fixtures::left(), fixtures::right());
+        let empty = Table::new(
+            left.columns()
+                .iter()
+                .map(|c| (c.name.clone(), c.kind))
+                .collect(),
+        )
+        .unwrap();
+        for (a, b) in [(&left, &empty), (&empty, &left), (&empty, &empty)] {
+            let out = link(a, b, &LinkConfig::default(), None, &|_| {}).unwrap();
+            assert!(out.pairs.is_empty());
+            assert_eq!(out.stats.candidate_pairs, 0);
+        }
+        let model = Model::train(&left, &right, &LinkConfig::default()).unwrap();
+        let out = link(
+            &empty,
+            &right,
+            &LinkConfig::default(),
+            Some(&model),
+            &|_| {},
+        )
+        .unwrap();
+        assert!(out.pairs.is_empty());
+    }
+
+    /// Which table is indexed and which streamed must not change what is linked.
+    #[test]
+    fn linking_is_the_same_either_way_round() {
+        let (left, right) = (fixtures::left(), fixtures::right());
+        let model = Model::train(&left, &right, &LinkConfig::default()).unwrap();
+        let ab = link(&left, &right, &LinkConfig::default(), Some(&model), &|_| {}).unwrap();
+        let ba = link(&right, &left, &LinkConfig::default(), Some(&model), &|_| {}).unwrap();
+        assert!(!ab.pairs.is_empty());
+        let mut x: Vec<(String, String, i64)> = ab
+            .pairs
+            .iter()
+            .map(|p| {
+                (
+                    p.left_id.clone(),
+                    p.right_id.clone(),
+                    (p.match_weight * 1e6) as i64,
+                )
+            })
+            .collect();
+        let mut y: Vec<(String, String, i64)> = ba
+            .pairs
+            .iter()
+            .map(|p| {
+                (
+                    p.right_id.clone(),
+                    p.left_id.clone(),
+                    (p.match_weight * 1e6) as i64,
+                )
+            })
+            .collect();
+        x.sort();
+        y.sort();
+        assert_eq!(x, y);
+        assert_eq!(ab.stats.candidate_pairs, ba.stats.candidate_pairs);
+        assert_eq!(ab.stats.pairs_per_rule, ba.stats.pairs_per_rule);
     }
 }

@@ -4,10 +4,9 @@
 use crate::compare::{default_m, default_u, level_names};
 use crate::table::{FieldKind, LinkError};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 
 /// The model format version written by this crate; [`Model::from_json`] refuses others.
-pub const MODEL_VERSION: u32 = 1;
+pub const MODEL_VERSION: u32 = 2;
 
 /// Term-frequency adjustments are clamped to ± this many bits, so that no single value's
 /// rarity or commonness outweighs the evidence of a whole field.
@@ -186,6 +185,13 @@ impl Scorer {
                         w[k] = w[k].min(w[k - 1]);
                     }
                 }
+                if f.kind == FieldKind::BirthDate && w.len() == 10 {
+                    // Agreeing with a less precise date says less than agreeing with an identical
+                    // one: "2014" vs "2014-03-07" must weigh less than "2014" vs "2014", or a
+                    // record's own copy could tie with another child's record.
+                    w[5] = w[5].min(w[4] - 0.01);
+                    w[8] = w[8].min(w[7] - 0.01);
+                }
                 if w.len() > 2 {
                     let best_other = w[2..].iter().copied().fold(f64::MIN, f64::max);
                     w[1] = w[1].max(best_other + 0.1).max(0.1);
@@ -255,6 +261,30 @@ impl Scorer {
         let floor = self.floor[f] + if l == 1 { 0.2 } else { 0.1 };
         let w = (base + adj).max(floor);
         (w, w - base)
+    }
+}
+
+impl Scorer {
+    /// Per field and level, the most [`Scorer::field_weight`] can give at that level whatever the
+    /// term frequency: a bound to discard pairs that cannot reach a threshold.
+    pub fn upper_bounds(&self) -> Vec<Vec<f64>> {
+        self.weights
+            .iter()
+            .enumerate()
+            .map(|(f, w)| {
+                w.iter()
+                    .enumerate()
+                    .map(|(l, &base)| {
+                        if self.tf[f] && (l == 1 || l == 2) {
+                            let floor = self.floor[f] + if l == 1 { 0.2 } else { 0.1 };
+                            (base + TF_CLAMP).max(floor)
+                        } else {
+                            base
+                        }
+                    })
+                    .collect()
+            })
+            .collect()
     }
 }
 
@@ -354,7 +384,7 @@ fn em(
 /// their levels and the rules that produced them; `rule_fields[r]` are the fields rule r constrains.
 pub(crate) fn train_em(
     model: &mut Model,
-    patterns: &HashMap<Pattern, u64>,
+    patterns: &[(Pattern, u64)],
     rule_fields: &[Vec<FieldKind>],
     iterations: u32,
     lambda0: f64,
@@ -371,7 +401,7 @@ pub(crate) fn train_em(
         let pats: Vec<(u128, f64)> = patterns
             .iter()
             .filter(|((_, mask), _)| mask & (1 << r) != 0)
-            .map(|((p, _), &c)| (*p, c as f64))
+            .map(|&((p, _), c)| (p, c as f64))
             .collect();
         if pats.is_empty() {
             continue;
@@ -408,7 +438,7 @@ pub(crate) fn train_em(
             level.m = (s / f64::from(runs[f])).max(P_MIN);
         }
     }
-    let all: Vec<(u128, f64)> = patterns.iter().map(|((p, _), &c)| (*p, c as f64)).collect();
+    let all: Vec<(u128, f64)> = patterns.iter().map(|&((p, _), c)| (p, c as f64)).collect();
     let active = vec![true; nf];
     // λ only: m stays as averaged above (zero iterations of m would not move λ, so run EM on a
     // copy and keep its λ).
@@ -472,7 +502,7 @@ mod tests {
         let m = Model::with_defaults(&fields());
         let text = m.to_json().unwrap();
         assert_eq!(Model::from_json(&text).unwrap(), m);
-        let bad = text.replace("\"version\": 1", "\"version\": 99");
+        let bad = text.replace(&format!("\"version\": {MODEL_VERSION}"), "\"version\": 99");
         assert!(Model::from_json(&bad).is_err());
         let bad = text.replace("\"exact\"", "\"same\"");
         assert!(Model::from_json(&bad).is_err());

@@ -488,3 +488,22 @@ proptest! {
         prop_assert!(dup.match_weight > other.match_weight, "duplicate {} <= other {}", dup.match_weight, other.match_weight);
     }
 }
+
+/// Found by the property above: with a year-only date, the record's own copy tied with a record
+/// that had the full date (both compared "within the year").
+#[test]
+fn a_year_only_duplicate_outscores_a_record_with_the_full_date() {
+    let model = trained_model();
+    let a: [String; 7] = ["", "Дима", "Андрійович", "Олійник", "m", "2014", "Бахмут"].map(String::from);
+    let mut b = a.clone();
+    b[4] = "ч".into();
+    b[5] = "2014-03-07".into();
+    let mut c = a.clone();
+    c[5] = "2014-03".into();
+    let t = one_row_table(&[a.clone(), a, b, c]);
+    let dup = model.explain(&t, 0, &t, 1).unwrap();
+    for other in [2, 3] {
+        let o = model.explain(&t, 0, &t, other).unwrap();
+        assert!(dup.match_weight > o.match_weight, "duplicate {} <= {} for row {other}", dup.match_weight, o.match_weight);
+    }
+}
