@@ -10,10 +10,9 @@ use crate::{App, AppError, AppResult, Caller, RowError};
 use chrono::{NaiveDate, Utc};
 use homeward_domain::name::NameInput;
 use homeward_domain::{
-    AuditAction, ChildRecord, ChildRecordInput, FieldError, Permission, RecordDraft, RecordId,
+    AuditAction, ChildRecordInput, FieldError, Permission, RecordDraft,
     RecordKind,
 };
-use homeward_store::NewRecord;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;

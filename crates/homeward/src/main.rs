@@ -4,9 +4,11 @@
 
 mod admin_cmd;
 mod audit_cmd;
+mod bench;
 mod bench_cmd;
 mod demo;
 mod import_cmd;
+mod link_cmd;
 mod serve;
 
 use anyhow::Context;
@@ -53,6 +55,8 @@ enum Command {
         #[command(subcommand)]
         what: audit_cmd::AuditCommand,
     },
+    /// Find the same child in two CSV lists (any script or spelling) and write one-to-one pairs.
+    Link(link_cmd::LinkArgs),
     /// Start a server on a temporary data directory with a synthetic scenario, and print the logins.
     Demo(demo::DemoArgs),
     /// Measure Homeward's speed on synthetic data.
@@ -74,6 +78,9 @@ enum ImportKind {
 enum BenchKind {
     /// Import N synthetic rows into a fresh SQLite store and report the time.
     Import(bench_cmd::BenchImportArgs),
+    /// Link synthetic multilingual lists and report precision, recall, F1, time and memory
+    /// (with --peers, beside Splink on the same data).
+    Link(bench::LinkBenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -123,6 +130,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench { what: BenchKind::Import(args) } => {
             return bench_cmd::run_import_bench(args).await.map(|()| ExitCode::SUCCESS);
         }
+        Command::Link(args) => return link_cmd::run(args),
+        Command::Bench { what: BenchKind::Link(args) } => return bench::run_link_bench(args),
         _ => {}
     }
     let url = database_url(&cli.data, cli.database_url.as_deref())?;
@@ -144,7 +153,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             ImportKind::CustodyRecords(a) => import_cmd::run(&app, RecordKind::CustodyRecord, &a).await,
         },
         Command::Audit { what } => audit_cmd::run(&app, what).await,
-        Command::Demo(_) | Command::Bench { .. } => Ok(ExitCode::SUCCESS),
+        Command::Demo(_) | Command::Link(_) | Command::Bench { .. } => Ok(ExitCode::SUCCESS),
     };
     app.close().await;
     result
