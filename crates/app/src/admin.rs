@@ -5,8 +5,8 @@ use crate::{Actor, App, AppError, AppResult, Caller};
 use chrono::Utc;
 use homeward_domain::user::parse_roles;
 use homeward_domain::{
-    AuditAction, FieldError, Party, PartyId, PartyKind, PartyName, Password, Permission, User, UserId, Username,
-    ValidationErrors,
+    AuditAction, FieldError, Party, PartyId, PartyKind, PartyName, Password, Permission, User,
+    UserId, Username, ValidationErrors,
 };
 use serde::Deserialize;
 
@@ -26,16 +26,28 @@ impl App {
         let mut errs = ValidationErrors::default();
         let name = errs.take(PartyName::parse(name));
         let kind = errs.take(kind.parse::<PartyKind>());
-        let (Some(name), Some(kind)) = (name, kind) else { return Err(errs.into()) };
-        let party = Party { id: PartyId::new(), name, kind, created_at: Utc::now() };
+        let (Some(name), Some(kind)) = (name, kind) else {
+            return Err(errs.into());
+        };
+        let party = Party {
+            id: PartyId::new(),
+            name,
+            kind,
+            created_at: Utc::now(),
+        };
         let audit = actor
             .audit(AuditAction::PartyCreate)
             .target("party", party.id)
             .details(serde_json::json!({ "kind": kind.as_str() }));
-        self.store.create_party(&party, audit).await.map_err(|e| match AppError::from(e) {
-            AppError::Conflict(_) => AppError::Conflict("a party with this name exists".to_owned()),
-            other => other,
-        })?;
+        self.store
+            .create_party(&party, audit)
+            .await
+            .map_err(|e| match AppError::from(e) {
+                AppError::Conflict(_) => {
+                    AppError::Conflict("a party with this name exists".to_owned())
+                }
+                other => other,
+            })?;
         Ok(party)
     }
 
@@ -61,7 +73,9 @@ impl App {
     fn check_manages(&self, actor: Actor<'_>, party: PartyId) -> AppResult<()> {
         actor.require(Permission::UserManage, &self.config)?;
         match actor.managed_party() {
-            Some(own) if own != party => Err(AppError::ForbiddenBecause("admins manage users of their own party only")),
+            Some(own) if own != party => Err(AppError::ForbiddenBecause(
+                "admins manage users of their own party only",
+            )),
             _ => Ok(()),
         }
     }
@@ -72,9 +86,21 @@ impl App {
         let username = errs.take(Username::parse(&input.username));
         let roles = errs.take(parse_roles(&input.roles));
         let password = errs.take(Password::parse(&input.password));
-        let display_name = input.display_name.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
-        if display_name.as_ref().is_some_and(|d| d.chars().count() > 200) {
-            errs.push(FieldError::new("display_name", "too_long", "at most 200 characters"));
+        let display_name = input
+            .display_name
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned);
+        if display_name
+            .as_ref()
+            .is_some_and(|d| d.chars().count() > 200)
+        {
+            errs.push(FieldError::new(
+                "display_name",
+                "too_long",
+                "at most 200 characters",
+            ));
         }
         let (Some(username), Some(roles), Some(password)) = (username, roles, password) else {
             return Err(errs.into());
@@ -82,9 +108,11 @@ impl App {
         if !errs.is_empty() {
             return Err(errs.into());
         }
-        let party = self.store.get_party(input.party_id).await?.ok_or_else(|| {
-            AppError::invalid("party_id", "unknown_party", "no such party")
-        })?;
+        let party = self
+            .store
+            .get_party(input.party_id)
+            .await?
+            .ok_or_else(|| AppError::invalid("party_id", "unknown_party", "no such party"))?;
         let user = User {
             id: UserId::new(),
             party_id: party.id,
@@ -96,23 +124,35 @@ impl App {
             created_at: Utc::now(),
         };
         let hash = hash_password(&password).await?;
-        let audit = actor.audit(AuditAction::UserCreate).target("user", user.id).details(serde_json::json!({
-            "party": party.id.to_string(),
-            "roles": user.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
-        }));
-        self.store.create_user(&user, &hash, audit).await.map_err(|e| match AppError::from(e) {
-            AppError::Conflict(_) => AppError::Conflict("this username is taken".to_owned()),
-            other => other,
-        })?;
+        let audit = actor
+            .audit(AuditAction::UserCreate)
+            .target("user", user.id)
+            .details(serde_json::json!({
+                "party": party.id.to_string(),
+                "roles": user.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+            }));
+        self.store
+            .create_user(&user, &hash, audit)
+            .await
+            .map_err(|e| match AppError::from(e) {
+                AppError::Conflict(_) => AppError::Conflict("this username is taken".to_owned()),
+                other => other,
+            })?;
         Ok(user)
     }
 
     /// Users of one party, or of every party the actor manages when `party` is `None`.
-    pub async fn list_users(&self, actor: Actor<'_>, party: Option<PartyId>) -> AppResult<Vec<User>> {
+    pub async fn list_users(
+        &self,
+        actor: Actor<'_>,
+        party: Option<PartyId>,
+    ) -> AppResult<Vec<User>> {
         actor.require(Permission::UserManage, &self.config)?;
         let party = match (actor.managed_party(), party) {
             (Some(own), Some(p)) if own != p => {
-                return Err(AppError::ForbiddenBecause("admins manage users of their own party only"));
+                return Err(AppError::ForbiddenBecause(
+                    "admins manage users of their own party only",
+                ));
             }
             (Some(own), _) => Some(own),
             (None, p) => p,
@@ -136,33 +176,74 @@ impl App {
             return self.store.get_user(id).await?.ok_or(AppError::NotFound);
         }
         let name = Username::parse(id_or_name)?;
-        Ok(self.store.user_credentials(&name).await?.ok_or(AppError::NotFound)?.user)
+        Ok(self
+            .store
+            .user_credentials(&name)
+            .await?
+            .ok_or(AppError::NotFound)?
+            .user)
     }
 
     /// Sets a new password and ends the user's sessions.
-    pub async fn reset_password(&self, actor: Actor<'_>, user: UserId, new_password: &str) -> AppResult<()> {
+    pub async fn reset_password(
+        &self,
+        actor: Actor<'_>,
+        user: UserId,
+        new_password: &str,
+    ) -> AppResult<()> {
         let u = self.managed_user(actor, user).await?;
         let password = Password::parse(new_password)?;
         let hash = hash_password(&password).await?;
-        self.store.set_password(u.id, &hash, actor.audit(AuditAction::UserPasswordReset).target("user", u.id)).await?;
+        self.store
+            .set_password(
+                u.id,
+                &hash,
+                actor
+                    .audit(AuditAction::UserPasswordReset)
+                    .target("user", u.id),
+            )
+            .await?;
         Ok(())
     }
 
     /// Changes a user's own password after checking the current one.
-    pub async fn change_own_password(&self, caller: &Caller, current: &str, new_password: &str) -> AppResult<()> {
-        let creds = self.store.user_credentials(&caller.user().username).await?.ok_or(AppError::Unauthenticated)?;
+    pub async fn change_own_password(
+        &self,
+        caller: &Caller,
+        current: &str,
+        new_password: &str,
+    ) -> AppResult<()> {
+        let creds = self
+            .store
+            .user_credentials(&caller.user().username)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
         if !crate::auth::verify_password(current.to_owned(), creds.password_hash).await {
-            return Err(AppError::invalid("current_password", "invalid_credentials", "the current password is wrong"));
+            return Err(AppError::invalid(
+                "current_password",
+                "invalid_credentials",
+                "the current password is wrong",
+            ));
         }
         let password = Password::parse(new_password)?;
         let hash = hash_password(&password).await?;
-        let audit = caller.audit(AuditAction::UserPasswordReset).target("user", caller.user().id);
-        self.store.set_password(caller.user().id, &hash, audit).await?;
+        let audit = caller
+            .audit(AuditAction::UserPasswordReset)
+            .target("user", caller.user().id);
+        self.store
+            .set_password(caller.user().id, &hash, audit)
+            .await?;
         Ok(())
     }
 
     /// Changes roles and/or disables the account (which ends its sessions and tokens).
-    pub async fn update_user(&self, actor: Actor<'_>, user: UserId, roles: Option<Vec<String>>, disabled: Option<bool>) -> AppResult<User> {
+    pub async fn update_user(
+        &self,
+        actor: Actor<'_>,
+        user: UserId,
+        roles: Option<Vec<String>>,
+        disabled: Option<bool>,
+    ) -> AppResult<User> {
         let u = self.managed_user(actor, user).await?;
         let roles = match roles {
             Some(r) => parse_roles(&r)?,
@@ -173,13 +254,20 @@ impl App {
             && c.user().id == u.id
             && (disabled || !roles.contains(&homeward_domain::Role::Admin))
         {
-            return Err(AppError::ForbiddenBecause("administrators cannot disable or demote themselves"));
+            return Err(AppError::ForbiddenBecause(
+                "administrators cannot disable or demote themselves",
+            ));
         }
-        let audit = actor.audit(AuditAction::UserUpdate).target("user", u.id).details(serde_json::json!({
-            "roles": roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
-            "disabled": disabled,
-        }));
-        self.store.update_user(u.id, &roles, disabled, audit).await?;
+        let audit = actor
+            .audit(AuditAction::UserUpdate)
+            .target("user", u.id)
+            .details(serde_json::json!({
+                "roles": roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+                "disabled": disabled,
+            }));
+        self.store
+            .update_user(u.id, &roles, disabled, audit)
+            .await?;
         self.store.get_user(u.id).await?.ok_or(AppError::NotFound)
     }
 }

@@ -19,13 +19,20 @@ pub struct ChainReport {
 
 impl App {
     /// Walks the whole chain; fails with `ChainBroken` naming the first bad entry.
-    pub async fn verify_audit(&self, progress: &(dyn Fn(i64) + Send + Sync)) -> AppResult<ChainReport> {
+    pub async fn verify_audit(
+        &self,
+        progress: &(dyn Fn(i64) + Send + Sync),
+    ) -> AppResult<ChainReport> {
         // Read the head first: entries appended while we walk are beyond it and not checked.
         let (head_seq, head_hash) = self.store.audit_head().await?;
         let mut verifier = ChainVerifier::default();
         let mut after = 0;
         loop {
-            let filter = AuditFilter { after_seq: after, limit: VERIFY_PAGE, ..Default::default() };
+            let filter = AuditFilter {
+                after_seq: after,
+                limit: VERIFY_PAGE,
+                ..Default::default()
+            };
             let page = self.store.audit_entries(&filter).await?;
             let Some(last) = page.last() else { break };
             after = last.seq;
@@ -48,12 +55,21 @@ impl App {
     }
 
     /// Entries for an auditor; reading the log is itself audited.
-    pub async fn list_audit(&self, caller: &Caller, filter: AuditFilter) -> AppResult<Vec<AuditEntry>> {
+    pub async fn list_audit(
+        &self,
+        caller: &Caller,
+        filter: AuditFilter,
+    ) -> AppResult<Vec<AuditEntry>> {
         caller.require(Permission::AuditRead, &self.config)?;
-        let filter = AuditFilter { limit: filter.limit.clamp(1, 1000), ..filter };
+        let filter = AuditFilter {
+            limit: filter.limit.clamp(1, 1000),
+            ..filter
+        };
         let entries = self.store.audit_entries(&filter).await?;
         self.store
-            .append_audit(caller.audit(AuditAction::AuditRead).details(serde_json::json!({ "after_seq": filter.after_seq, "count": entries.len() })))
+            .append_audit(caller.audit(AuditAction::AuditRead).details(
+                serde_json::json!({ "after_seq": filter.after_seq, "count": entries.len() }),
+            ))
             .await?;
         Ok(entries)
     }

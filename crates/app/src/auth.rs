@@ -32,7 +32,11 @@ pub async fn hash_password(password: &Password) -> AppResult<String> {
 pub(crate) async fn verify_password(password: String, hash: String) -> bool {
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&hash)
-            .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+            .map(|parsed| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
             .unwrap_or(false)
     })
     .await
@@ -91,8 +95,16 @@ fn totp_for(secret_b32: &str, issuer: &str, account: &str) -> AppResult<TOTP> {
     let bytes = Secret::Encoded(secret_b32.to_owned())
         .to_bytes()
         .map_err(|e| AppError::Internal(format!("stored TOTP secret is invalid: {e:?}")))?;
-    TOTP::new(Algorithm::SHA1, 6, 1, 30, bytes, Some(issuer.to_owned()), account.to_owned())
-        .map_err(|e| AppError::Internal(format!("TOTP setup failed: {e}")))
+    TOTP::new(
+        Algorithm::SHA1,
+        6,
+        1,
+        30,
+        bytes,
+        Some(issuer.to_owned()),
+        account.to_owned(),
+    )
+    .map_err(|e| AppError::Internal(format!("TOTP setup failed: {e}")))
 }
 
 fn totp_matches(totp: &TOTP, code: &str) -> bool {
@@ -106,15 +118,24 @@ impl App {
         let now = Utc::now();
         let since = now - self.config.login_window;
         let username = Username::parse(&req.username).ok();
-        let user_key = format!("user:{}", username.as_ref().map(Username::as_str).unwrap_or(req.username.trim()));
+        let user_key = format!(
+            "user:{}",
+            username
+                .as_ref()
+                .map(Username::as_str)
+                .unwrap_or(req.username.trim())
+        );
         let source_key = source.as_ref().map(|s| format!("ip:{s}"));
 
         let retry_after_secs = self.config.login_window.num_seconds();
-        if self.store.count_login_failures(&user_key, since).await? >= self.config.login_max_failures {
+        if self.store.count_login_failures(&user_key, since).await?
+            >= self.config.login_max_failures
+        {
             return Err(AppError::TooManyAttempts { retry_after_secs });
         }
         if let Some(k) = &source_key
-            && self.store.count_login_failures(k, since).await? >= self.config.login_max_failures_per_source
+            && self.store.count_login_failures(k, since).await?
+                >= self.config.login_max_failures_per_source
         {
             return Err(AppError::TooManyAttempts { retry_after_secs });
         }
@@ -123,7 +144,10 @@ impl App {
             Some(u) => self.store.user_credentials(u).await?,
             None => None,
         };
-        let hash = creds.as_ref().map(|c| c.password_hash.clone()).unwrap_or_else(|| dummy_hash().to_owned());
+        let hash = creds
+            .as_ref()
+            .map(|c| c.password_hash.clone())
+            .unwrap_or_else(|| dummy_hash().to_owned());
         let password_ok = verify_password(req.password.clone(), hash).await;
         let fail = |reason: &'static str, user: Option<&User>| {
             let mut keys = vec![user_key.clone()];
@@ -147,7 +171,11 @@ impl App {
             let Some(code) = req.totp_code.as_deref().filter(|c| !c.trim().is_empty()) else {
                 return Err(AppError::SecondFactorRequired);
             };
-            let totp = totp_for(secret, &self.config.totp_issuer, creds.user.username.as_str())?;
+            let totp = totp_for(
+                secret,
+                &self.config.totp_issuer,
+                creds.user.username.as_str(),
+            )?;
             if !totp_matches(&totp, code) {
                 let (keys, audit) = fail("bad_second_factor", Some(&creds.user));
                 self.store.record_login_failure(&keys, now, audit).await?;
@@ -172,20 +200,39 @@ impl App {
         };
         let caller = Caller::new(creds.user.clone(), party.clone(), source);
         self.store
-            .create_session(&row, caller.audit(AuditAction::Login).target("user", creds.user.id))
+            .create_session(
+                &row,
+                caller
+                    .audit(AuditAction::Login)
+                    .target("user", creds.user.id),
+            )
             .await?;
-        Ok(NewSession { token, csrf_token: row.csrf_token, expires_at: row.expires_at, user: creds.user, party })
+        Ok(NewSession {
+            token,
+            csrf_token: row.csrf_token,
+            expires_at: row.expires_at,
+            user: creds.user,
+            party,
+        })
     }
 
     /// The caller a session cookie stands for, and the session's CSRF token. Slides the idle
     /// expiry forward (at most once a minute, to spare the database a write per request).
-    pub async fn authenticate_session(&self, token: &str, source: Option<String>) -> AppResult<(Caller, String)> {
+    pub async fn authenticate_session(
+        &self,
+        token: &str,
+        source: Option<String>,
+    ) -> AppResult<(Caller, String)> {
         if !token.starts_with(SESSION_PREFIX) {
             return Err(AppError::Unauthenticated);
         }
         let now = Utc::now();
         let hash = token_hash(token);
-        let (row, user) = self.store.session(&hash, now).await?.ok_or(AppError::Unauthenticated)?;
+        let (row, user) = self
+            .store
+            .session(&hash, now)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
         if row.absolute_expires_at <= now {
             return Err(AppError::Unauthenticated);
         }
@@ -193,7 +240,11 @@ impl App {
         if wanted - row.expires_at > Duration::minutes(1) {
             self.store.touch_session(&hash, wanted).await?;
         }
-        let party = self.store.get_party(user.party_id).await?.ok_or(AppError::Unauthenticated)?;
+        let party = self
+            .store
+            .get_party(user.party_id)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
         Ok((Caller::new(user, party, source), row.csrf_token))
     }
 
@@ -205,40 +256,78 @@ impl App {
     pub async fn logout(&self, session_token: &str, source: Option<String>) -> AppResult<()> {
         let (caller, _) = self.authenticate_session(session_token, source).await?;
         self.store
-            .delete_session(&token_hash(session_token), caller.audit(AuditAction::Logout).target("user", caller.user().id))
+            .delete_session(
+                &token_hash(session_token),
+                caller
+                    .audit(AuditAction::Logout)
+                    .target("user", caller.user().id),
+            )
             .await?;
         Ok(())
     }
 
     /// The caller an API bearer token stands for.
-    pub async fn authenticate_token(&self, token: &str, source: Option<String>) -> AppResult<Caller> {
+    pub async fn authenticate_token(
+        &self,
+        token: &str,
+        source: Option<String>,
+    ) -> AppResult<Caller> {
         if !token.starts_with(TOKEN_PREFIX) {
             return Err(AppError::Unauthenticated);
         }
-        let (_, user) = self.store.token_by_hash(&token_hash(token), Utc::now()).await?.ok_or(AppError::Unauthenticated)?;
-        let party = self.store.get_party(user.party_id).await?.ok_or(AppError::Unauthenticated)?;
+        let (_, user) = self
+            .store
+            .token_by_hash(&token_hash(token), Utc::now())
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        let party = self
+            .store
+            .get_party(user.party_id)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
         Ok(Caller::new(user, party, source))
     }
 
     /// The caller for a command run on the server as a named user (e.g. `homeward import --user`).
     pub async fn command_line_caller(&self, username: &str) -> AppResult<Caller> {
         let name = Username::parse(username)?;
-        let creds = self.store.user_credentials(&name).await?.ok_or(AppError::NotFound)?;
+        let creds = self
+            .store
+            .user_credentials(&name)
+            .await?
+            .ok_or(AppError::NotFound)?;
         if creds.user.disabled {
             return Err(AppError::ForbiddenBecause("the user is disabled"));
         }
-        let party = self.store.get_party(creds.user.party_id).await?.ok_or(AppError::NotFound)?;
+        let party = self
+            .store
+            .get_party(creds.user.party_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
         Ok(Caller::new(creds.user, party, Some("cli".to_owned())))
     }
 
     /// Creates an API token for the caller; it expires after `days` days when given.
-    pub async fn create_token(&self, caller: &Caller, name: &str, days: Option<u32>) -> AppResult<NewApiToken> {
+    pub async fn create_token(
+        &self,
+        caller: &Caller,
+        name: &str,
+        days: Option<u32>,
+    ) -> AppResult<NewApiToken> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
-            return Err(AppError::invalid("name", "invalid_token_name", "a token name has 1 to 100 characters"));
+            return Err(AppError::invalid(
+                "name",
+                "invalid_token_name",
+                "a token name has 1 to 100 characters",
+            ));
         }
         if days == Some(0) || days.is_some_and(|d| d > 3660) {
-            return Err(AppError::invalid("expires_in_days", "out_of_range", "between 1 and 3660 days"));
+            return Err(AppError::invalid(
+                "expires_in_days",
+                "out_of_range",
+                "between 1 and 3660 days",
+            ));
         }
         let now = Utc::now();
         let token = random_token(TOKEN_PREFIX);
@@ -251,8 +340,12 @@ impl App {
             last_used_at: None,
             revoked_at: None,
         };
-        let audit = caller.audit(AuditAction::TokenCreate).target("token", meta.id);
-        self.store.create_token(&meta, &token_hash(&token), audit).await?;
+        let audit = caller
+            .audit(AuditAction::TokenCreate)
+            .target("token", meta.id);
+        self.store
+            .create_token(&meta, &token_hash(&token), audit)
+            .await?;
         Ok(NewApiToken { token, meta })
     }
 
@@ -271,7 +364,11 @@ impl App {
                 return Err(AppError::NotFound);
             }
             caller.require(homeward_domain::Permission::TokenRevokeAny, &self.config)?;
-            let owner = self.store.get_user(token.user_id).await?.ok_or(AppError::NotFound)?;
+            let owner = self
+                .store
+                .get_user(token.user_id)
+                .await?
+                .ok_or(AppError::NotFound)?;
             if actor.managed_party().is_some_and(|p| p != owner.party_id) {
                 return Err(AppError::NotFound);
             }
@@ -284,10 +381,22 @@ impl App {
     /// Starts TOTP enrolment: stores a new secret, not yet enabled, and returns it for the app.
     pub async fn begin_totp_enrolment(&self, caller: &Caller) -> AppResult<TotpEnrolment> {
         let secret = Secret::generate_secret().to_encoded().to_string();
-        let totp = totp_for(&secret, &self.config.totp_issuer, caller.user().username.as_str())?;
-        let audit = caller.audit(AuditAction::UserTotpEnable).target("user", caller.user().id).details(serde_json::json!({"step": "begin"}));
-        self.store.set_totp(caller.user().id, Some(&secret), false, audit).await?;
-        Ok(TotpEnrolment { secret, otpauth_url: totp.get_url() })
+        let totp = totp_for(
+            &secret,
+            &self.config.totp_issuer,
+            caller.user().username.as_str(),
+        )?;
+        let audit = caller
+            .audit(AuditAction::UserTotpEnable)
+            .target("user", caller.user().id)
+            .details(serde_json::json!({"step": "begin"}));
+        self.store
+            .set_totp(caller.user().id, Some(&secret), false, audit)
+            .await?;
+        Ok(TotpEnrolment {
+            secret,
+            otpauth_url: totp.get_url(),
+        })
     }
 
     /// Finishes enrolment with the first code the authenticator app shows.
@@ -296,13 +405,30 @@ impl App {
             .store
             .totp_secret(caller.user().id)
             .await?
-            .ok_or(AppError::invalid("code", "no_enrolment", "start TOTP enrolment first"))?;
-        let totp = totp_for(&secret, &self.config.totp_issuer, caller.user().username.as_str())?;
+            .ok_or(AppError::invalid(
+                "code",
+                "no_enrolment",
+                "start TOTP enrolment first",
+            ))?;
+        let totp = totp_for(
+            &secret,
+            &self.config.totp_issuer,
+            caller.user().username.as_str(),
+        )?;
         if !totp_matches(&totp, code) {
-            return Err(AppError::invalid("code", "invalid_second_factor", "the one-time code is wrong or expired"));
+            return Err(AppError::invalid(
+                "code",
+                "invalid_second_factor",
+                "the one-time code is wrong or expired",
+            ));
         }
-        let audit = caller.audit(AuditAction::UserTotpEnable).target("user", caller.user().id).details(serde_json::json!({"step": "confirm"}));
-        self.store.set_totp(caller.user().id, Some(&secret), true, audit).await?;
+        let audit = caller
+            .audit(AuditAction::UserTotpEnable)
+            .target("user", caller.user().id)
+            .details(serde_json::json!({"step": "confirm"}));
+        self.store
+            .set_totp(caller.user().id, Some(&secret), true, audit)
+            .await?;
         Ok(())
     }
 }
@@ -310,5 +436,6 @@ impl App {
 /// The current code for a base32 secret (for tests and the demo, never for checking).
 pub fn current_totp_code(secret_b32: &str) -> AppResult<String> {
     let totp = totp_for(secret_b32, "Homeward", "user")?;
-    totp.generate_current().map_err(|e| AppError::Internal(format!("clock error: {e}")))
+    totp.generate_current()
+        .map_err(|e| AppError::Internal(format!("clock error: {e}")))
 }

@@ -13,7 +13,11 @@ pub struct Caller {
 
 impl Caller {
     pub(crate) fn new(user: User, party: Party, source: Option<String>) -> Self {
-        Self { user, party, source }
+        Self {
+            user,
+            party,
+            source,
+        }
     }
 
     pub fn user(&self) -> &User {
@@ -38,8 +42,15 @@ impl Caller {
         if !self.may(p) {
             return Err(AppError::Forbidden(p));
         }
-        let admin_only = matches!(p, Permission::PartyManage | Permission::UserManage | Permission::TokenRevokeAny);
-        if admin_only && config.require_admin_totp && self.user.has_role(Role::Admin) && !self.user.totp_enabled {
+        let admin_only = matches!(
+            p,
+            Permission::PartyManage | Permission::UserManage | Permission::TokenRevokeAny
+        );
+        if admin_only
+            && config.require_admin_totp
+            && self.user.has_role(Role::Admin)
+            && !self.user.totp_enabled
+        {
             return Err(AppError::TotpEnrolmentRequired);
         }
         Ok(())
@@ -75,14 +86,19 @@ impl Actor<'_> {
     pub(crate) fn audit(&self, action: AuditAction) -> AuditDraft {
         match self {
             Self::User(c) => c.audit(action),
-            Self::CommandLine => AuditDraft { source: Some("cli".to_owned()), ..AuditDraft::new(action) },
+            Self::CommandLine => AuditDraft {
+                source: Some("cli".to_owned()),
+                ..AuditDraft::new(action)
+            },
         }
     }
 
     /// The party whose users this actor may manage: `None` means any party.
     pub(crate) fn managed_party(&self) -> Option<homeward_domain::PartyId> {
         match self {
-            Self::User(c) if c.party.kind != homeward_domain::PartyKind::Mediator => Some(c.party.id),
+            Self::User(c) if c.party.kind != homeward_domain::PartyKind::Mediator => {
+                Some(c.party.id)
+            }
             _ => None,
         }
     }

@@ -93,13 +93,17 @@ impl AppError {
 
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Self::Validation(_) | Self::ImportInvalid(_) | Self::ImportFile(_) => ErrorKind::Invalid,
+            Self::Validation(_) | Self::ImportInvalid(_) | Self::ImportFile(_) => {
+                ErrorKind::Invalid
+            }
             Self::Unauthenticated
             | Self::InvalidCredentials
             | Self::SecondFactorRequired
             | Self::InvalidSecondFactor => ErrorKind::Unauthenticated,
             Self::TooManyAttempts { .. } => ErrorKind::RateLimited,
-            Self::Forbidden(_) | Self::ForbiddenBecause(_) | Self::TotpEnrolmentRequired => ErrorKind::Forbidden,
+            Self::Forbidden(_) | Self::ForbiddenBecause(_) | Self::TotpEnrolmentRequired => {
+                ErrorKind::Forbidden
+            }
             Self::NotFound => ErrorKind::NotFound,
             Self::Conflict(_) | Self::VersionConflict { .. } => ErrorKind::Conflict,
             Self::ChainBroken(_) | Self::Internal(_) | Self::Store(_) => ErrorKind::Internal,

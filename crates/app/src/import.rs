@@ -10,8 +10,7 @@ use crate::{App, AppError, AppResult, Caller, RowError};
 use chrono::{NaiveDate, Utc};
 use homeward_domain::name::NameInput;
 use homeward_domain::{
-    AuditAction, ChildRecordInput, FieldError, Permission, RecordDraft,
-    RecordKind,
+    AuditAction, ChildRecordInput, FieldError, Permission, RecordDraft, RecordKind,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};

@@ -60,7 +60,10 @@ pub struct App {
 
 impl App {
     pub fn new(store: Arc<dyn Store>, config: AppConfig) -> Self {
-        Self { store, config: Arc::new(config) }
+        Self {
+            store,
+            config: Arc::new(config),
+        }
     }
 
     pub fn config(&self) -> &AppConfig {

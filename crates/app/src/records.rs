@@ -3,8 +3,8 @@
 use crate::{App, AppError, AppResult, Caller};
 use chrono::{DateTime, SubsecRound, Utc};
 use homeward_domain::{
-    AuditAction, AuditDraft, ChildRecord, ChildRecordInput, PartyId, Permission, RecordDraft, RecordFilter, RecordId,
-    RecordKind, RecordVersion, Sex,
+    AuditAction, AuditDraft, ChildRecord, ChildRecordInput, PartyId, Permission, RecordDraft,
+    RecordFilter, RecordId, RecordKind, RecordVersion, Sex,
 };
 use homeward_store::{NewRecord, RecordChange, RecordDeletion};
 use serde::{Deserialize, Serialize};
@@ -41,7 +41,12 @@ pub struct Page<T> {
 /// The folded text a record's names are searched by.
 pub(crate) fn search_key(draft: &RecordDraft) -> String {
     homeward_linkage::search_key(draft.names.iter().map(|n| {
-        [n.given.as_deref(), n.patronymic.as_deref(), n.family.as_deref(), Some(n.as_written.as_str())]
+        [
+            n.given.as_deref(),
+            n.patronymic.as_deref(),
+            n.family.as_deref(),
+            Some(n.as_written.as_str()),
+        ]
     }))
 }
 
@@ -66,8 +71,18 @@ pub(crate) fn new_record(
         deleted_at: None,
         deletion_reason: None,
     };
-    let audit = caller.audit(AuditAction::RecordCreate).target("record", record.id).details(details);
-    (NewRecord { search_key: search_key(&record.content), record, change }, audit)
+    let audit = caller
+        .audit(AuditAction::RecordCreate)
+        .target("record", record.id)
+        .details(details);
+    (
+        NewRecord {
+            search_key: search_key(&record.content),
+            record,
+            change,
+        },
+        audit,
+    )
 }
 
 /// The kind of record the caller's party files, or why it cannot file any.
@@ -76,18 +91,32 @@ pub(crate) fn filed_kind(caller: &Caller) -> AppResult<RecordKind> {
         .party()
         .kind
         .files()
-        .ok_or(AppError::ForbiddenBecause("only origin and custody parties file child records"))
+        .ok_or(AppError::ForbiddenBecause(
+            "only origin and custody parties file child records",
+        ))
 }
 
 impl App {
-    pub async fn create_record(&self, caller: &Caller, input: &ChildRecordInput) -> AppResult<ChildRecord> {
+    pub async fn create_record(
+        &self,
+        caller: &Caller,
+        input: &ChildRecordInput,
+    ) -> AppResult<ChildRecord> {
         caller.require(Permission::RecordCreate, &self.config)?;
         let kind = filed_kind(caller)?;
         // Databases keep microseconds: answer with the timestamps a later read will return.
         let now = Utc::now().trunc_subsecs(6);
         let content = input.parse(kind, now.date_naive())?;
-        let (new, audit) = new_record(caller, content, now, "create", serde_json::json!({ "kind": kind.as_str() }));
-        self.store.insert_records(std::slice::from_ref(&new), vec![audit], &|_| {}).await?;
+        let (new, audit) = new_record(
+            caller,
+            content,
+            now,
+            "create",
+            serde_json::json!({ "kind": kind.as_str() }),
+        );
+        self.store
+            .insert_records(std::slice::from_ref(&new), vec![audit], &|_| {})
+            .await?;
         Ok(new.record)
     }
 
@@ -95,21 +124,40 @@ impl App {
     pub async fn get_record(&self, caller: &Caller, id: RecordId) -> AppResult<ChildRecord> {
         caller.require(Permission::RecordRead, &self.config)?;
         let audit = caller.audit(AuditAction::RecordRead).target("record", id);
-        self.store.get_record(caller.scope(), id, audit).await?.ok_or(AppError::NotFound)
+        self.store
+            .get_record(caller.scope(), id, audit)
+            .await?
+            .ok_or(AppError::NotFound)
     }
 
-    pub async fn list_records(&self, caller: &Caller, q: &RecordQuery) -> AppResult<Page<ChildRecord>> {
+    pub async fn list_records(
+        &self,
+        caller: &Caller,
+        q: &RecordQuery,
+    ) -> AppResult<Page<ChildRecord>> {
         caller.require(Permission::RecordRead, &self.config)?;
         let limit = q.limit.unwrap_or(DEFAULT_PAGE);
         if limit == 0 || limit > MAX_PAGE {
-            return Err(AppError::invalid("limit", "out_of_range", format!("between 1 and {MAX_PAGE}")));
+            return Err(AppError::invalid(
+                "limit",
+                "out_of_range",
+                format!("between 1 and {MAX_PAGE}"),
+            ));
         }
         if let (Some(a), Some(b)) = (q.born_from_year, q.born_to_year)
             && a > b
         {
-            return Err(AppError::invalid("born_from_year", "out_of_range", "born_from_year is after born_to_year"));
+            return Err(AppError::invalid(
+                "born_from_year",
+                "out_of_range",
+                "born_from_year is after born_to_year",
+            ));
         }
-        let name = q.name.as_deref().map(homeward_linkage::fold).filter(|n| !n.is_empty());
+        let name = q
+            .name
+            .as_deref()
+            .map(homeward_linkage::fold)
+            .filter(|n| !n.is_empty());
         let filter = RecordFilter {
             kind: q.kind,
             party: q.party,
@@ -137,9 +185,16 @@ impl App {
         .into_iter()
         .filter_map(|(k, on)| on.then_some(k))
         .collect();
-        let audit = caller.audit(AuditAction::RecordList).details(serde_json::json!({ "filters": used }));
-        let items = self.store.list_records(caller.scope(), &filter, audit).await?;
-        let next = (items.len() == limit as usize).then(|| items.last().map(|r| r.id)).flatten();
+        let audit = caller
+            .audit(AuditAction::RecordList)
+            .details(serde_json::json!({ "filters": used }));
+        let items = self
+            .store
+            .list_records(caller.scope(), &filter, audit)
+            .await?;
+        let next = (items.len() == limit as usize)
+            .then(|| items.last().map(|r| r.id))
+            .flatten();
         Ok(Page { items, next })
     }
 
@@ -156,29 +211,65 @@ impl App {
         let now = Utc::now();
         let content = input.parse(kind, now.date_naive())?;
         let key = search_key(&content);
-        let change = RecordChange { id, expected_version, content: &content, search_key: &key, by: caller.user().id, at: now };
+        let change = RecordChange {
+            id,
+            expected_version,
+            content: &content,
+            search_key: &key,
+            by: caller.user().id,
+            at: now,
+        };
         let audit = caller
             .audit(AuditAction::RecordUpdate)
             .target("record", id)
             .details(serde_json::json!({ "from_version": expected_version }));
-        Ok(self.store.update_record(caller.scope(), change, audit).await?)
+        Ok(self
+            .store
+            .update_record(caller.scope(), change, audit)
+            .await?)
     }
 
     /// Soft-deletes a record; the reason is kept with its history.
-    pub async fn delete_record(&self, caller: &Caller, id: RecordId, reason: &str) -> AppResult<ChildRecord> {
+    pub async fn delete_record(
+        &self,
+        caller: &Caller,
+        id: RecordId,
+        reason: &str,
+    ) -> AppResult<ChildRecord> {
         caller.require(Permission::RecordDelete, &self.config)?;
         let reason = reason.trim();
         if reason.is_empty() || reason.chars().count() > 1000 {
-            return Err(AppError::invalid("reason", "required", "say why the record is deleted (1 to 1000 characters)"));
+            return Err(AppError::invalid(
+                "reason",
+                "required",
+                "say why the record is deleted (1 to 1000 characters)",
+            ));
         }
-        let deletion = RecordDeletion { id, reason, by: caller.user().id, at: Utc::now() };
+        let deletion = RecordDeletion {
+            id,
+            reason,
+            by: caller.user().id,
+            at: Utc::now(),
+        };
         let audit = caller.audit(AuditAction::RecordDelete).target("record", id);
-        Ok(self.store.delete_record(caller.scope(), deletion, audit).await?)
+        Ok(self
+            .store
+            .delete_record(caller.scope(), deletion, audit)
+            .await?)
     }
 
-    pub async fn record_history(&self, caller: &Caller, id: RecordId) -> AppResult<Vec<RecordVersion>> {
+    pub async fn record_history(
+        &self,
+        caller: &Caller,
+        id: RecordId,
+    ) -> AppResult<Vec<RecordVersion>> {
         caller.require(Permission::RecordRead, &self.config)?;
-        let audit = caller.audit(AuditAction::RecordHistory).target("record", id);
-        self.store.record_history(caller.scope(), id, audit).await?.ok_or(AppError::NotFound)
+        let audit = caller
+            .audit(AuditAction::RecordHistory)
+            .target("record", id);
+        self.store
+            .record_history(caller.scope(), id, audit)
+            .await?
+            .ok_or(AppError::NotFound)
     }
 }

@@ -81,33 +81,74 @@ pub async fn run(app: &App, cmd: AdminCommand) -> anyhow::Result<()> {
                 println!("{}\t{}\t{}", p.id, p.kind, p.name.as_str());
             }
         }
-        AdminCommand::CreateUser { party, username, display_name, roles, password_stdin } => {
-            let party = app.find_party(&party).await.map_err(|_| BadInput(format!("no party {party:?}")))?;
+        AdminCommand::CreateUser {
+            party,
+            username,
+            display_name,
+            roles,
+            password_stdin,
+        } => {
+            let party = app
+                .find_party(&party)
+                .await
+                .map_err(|_| BadInput(format!("no party {party:?}")))?;
             let password = read_password(password_stdin)?;
-            let input = NewUserInput { party_id: party.id, username, display_name, roles, password };
+            let input = NewUserInput {
+                party_id: party.id,
+                username,
+                display_name,
+                roles,
+                password,
+            };
             let u = app.create_user(actor, input).await?;
             let roles: Vec<&str> = u.roles.iter().map(|r| r.as_str()).collect();
-            println!("created user {} in {} with roles {} id {}", u.username, party.name.as_str(), roles.join(","), u.id);
+            println!(
+                "created user {} in {} with roles {} id {}",
+                u.username,
+                party.name.as_str(),
+                roles.join(","),
+                u.id
+            );
         }
         AdminCommand::ListUsers { party } => {
             let party = match party {
-                Some(p) => Some(app.find_party(&p).await.map_err(|_| BadInput(format!("no party {p:?}")))?.id),
+                Some(p) => Some(
+                    app.find_party(&p)
+                        .await
+                        .map_err(|_| BadInput(format!("no party {p:?}")))?
+                        .id,
+                ),
                 None => None,
             };
             for u in app.list_users(actor, party).await? {
                 let roles: Vec<&str> = u.roles.iter().map(|r| r.as_str()).collect();
                 let flags = if u.disabled { "\tdisabled" } else { "" };
-                println!("{}\t{}\t{}\t{}{}", u.id, u.party_id, u.username, roles.join(","), flags);
+                println!(
+                    "{}\t{}\t{}\t{}{}",
+                    u.id,
+                    u.party_id,
+                    u.username,
+                    roles.join(","),
+                    flags
+                );
             }
         }
-        AdminCommand::ResetPassword { user, password_stdin } => {
-            let u = app.find_user(&user).await.map_err(|_| BadInput(format!("no user {user:?}")))?;
+        AdminCommand::ResetPassword {
+            user,
+            password_stdin,
+        } => {
+            let u = app
+                .find_user(&user)
+                .await
+                .map_err(|_| BadInput(format!("no user {user:?}")))?;
             let password = read_password(password_stdin)?;
             app.reset_password(actor, u.id, &password).await?;
             println!("password of {} reset; their sessions are ended", u.username);
         }
         AdminCommand::RevokeToken { id } => {
-            let id: TokenId = id.parse().map_err(|_| BadInput(format!("{id:?} is not a token id")))?;
+            let id: TokenId = id
+                .parse()
+                .map_err(|_| BadInput(format!("{id:?} is not a token id")))?;
             app.revoke_token(actor, id).await?;
             println!("token {id} revoked");
         }

@@ -16,15 +16,23 @@ pub async fn run(app: &App, cmd: AuditCommand) -> anyhow::Result<ExitCode> {
         AuditCommand::Verify => {
             let bar = ProgressBar::no_length();
             if std::io::stderr().is_terminal() {
-                bar.set_style(ProgressStyle::with_template("{spinner} verified {pos} entries").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+                bar.set_style(
+                    ProgressStyle::with_template("{spinner} verified {pos} entries")
+                        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                );
             } else {
                 bar.set_draw_target(ProgressDrawTarget::hidden());
             }
-            let result = app.verify_audit(&|n| bar.set_position(u64::try_from(n).unwrap_or(0))).await;
+            let result = app
+                .verify_audit(&|n| bar.set_position(u64::try_from(n).unwrap_or(0)))
+                .await;
             bar.finish_and_clear();
             match result {
                 Ok(report) => {
-                    println!("audit log intact: {} entries, head hash {}", report.entries, report.head_hash);
+                    println!(
+                        "audit log intact: {} entries, head hash {}",
+                        report.entries, report.head_hash
+                    );
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(AppError::ChainBroken(b)) => {

@@ -38,29 +38,54 @@ struct Login {
 }
 
 fn random_password() -> String {
-    rand::thread_rng().sample_iter(&Alphanumeric).take(16).map(char::from).collect()
+    rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(16)
+        .map(char::from)
+        .collect()
 }
 
 pub async fn run(args: &DemoArgs) -> anyhow::Result<()> {
-    let dir = tempfile::Builder::new().prefix("homeward-demo-").tempdir().context("cannot create a temporary directory")?;
+    let dir = tempfile::Builder::new()
+        .prefix("homeward-demo-")
+        .tempdir()
+        .context("cannot create a temporary directory")?;
     let store = homeward_store::connect(&homeward_store::sqlite_url_for_dir(dir.path())).await?;
     let app = App::new(store, AppConfig::default());
     let logins = seed(&app, args).await?;
 
     println!();
     println!("Homeward demo: synthetic data only (no real child is in it).");
-    println!("  data directory (deleted on exit): {}", dir.path().display());
+    println!(
+        "  data directory (deleted on exit): {}",
+        dir.path().display()
+    );
     println!("  address:  http://{}", args.listen);
-    println!("  API:      http://{}/api/v1   (OpenAPI: http://{}/api/openapi.json)", args.listen, args.listen);
+    println!(
+        "  API:      http://{}/api/v1   (OpenAPI: http://{}/api/openapi.json)",
+        args.listen, args.listen
+    );
     println!("  logins (passwords are new on every run):");
     for l in &logins {
-        println!("    {:<22} {:<26} {:<22} {}", l.username, l.party, l.roles.join(","), l.password);
+        println!(
+            "    {:<22} {:<26} {:<22} {}",
+            l.username,
+            l.party,
+            l.roles.join(","),
+            l.password
+        );
     }
     println!();
     if let Some(l) = logins.iter().find(|l| l.username == "mediator.caseworker") {
         println!("  try:  curl -s -c jar -H 'content-type: application/json' \\");
-        println!("          -d '{{\"username\":\"{}\",\"password\":\"{}\"}}' http://{}/api/v1/auth/login", l.username, l.password, args.listen);
-        println!("        curl -s -b jar 'http://{}/api/v1/records?limit=5'", args.listen);
+        println!(
+            "          -d '{{\"username\":\"{}\",\"password\":\"{}\"}}' http://{}/api/v1/auth/login",
+            l.username, l.password, args.listen
+        );
+        println!(
+            "        curl -s -b jar 'http://{}/api/v1/records?limit=5'",
+            args.listen
+        );
     }
     println!();
     if args.no_serve {
@@ -69,9 +94,17 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<()> {
     }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
-        .with_context(|| format!("cannot listen on {} (try --listen 127.0.0.1:0)", args.listen))?;
+        .with_context(|| {
+            format!(
+                "cannot listen on {} (try --listen 127.0.0.1:0)",
+                args.listen
+            )
+        })?;
     // Plain HTTP on a loopback address: a Secure cookie would not be sent back by every browser.
-    let opts = WebOptions { secure_cookies: !args.listen.ip().is_loopback(), ..WebOptions::default() };
+    let opts = WebOptions {
+        secure_cookies: !args.listen.ip().is_loopback(),
+        ..WebOptions::default()
+    };
     let result = serve_on(app.clone(), listener, opts).await;
     app.close().await;
     result
@@ -85,15 +118,49 @@ async fn seed(app: &App, args: &DemoArgs) -> anyhow::Result<Vec<Login>> {
     ];
     let mut ids = Vec::new();
     for (name, kind) in parties {
-        ids.push(app.create_party(Actor::CommandLine, name, kind.as_str()).await?.id);
+        ids.push(
+            app.create_party(Actor::CommandLine, name, kind.as_str())
+                .await?
+                .id,
+        );
     }
     let mut logins = vec![
-        Login { username: "mediator.admin", party: "Mediation Task Force", roles: &["admin"], password: String::new() },
-        Login { username: "mediator.caseworker", party: "Mediation Task Force", roles: &["caseworker", "reviewer"], password: String::new() },
-        Login { username: "mediator.auditor", party: "Mediation Task Force", roles: &["auditor"], password: String::new() },
-        Login { username: "origin.caseworker", party: "Origin Ombudsman Office", roles: &["caseworker"], password: String::new() },
-        Login { username: "origin.admin", party: "Origin Ombudsman Office", roles: &["admin"], password: String::new() },
-        Login { username: "custody.caseworker", party: "Custody Authority", roles: &["caseworker"], password: String::new() },
+        Login {
+            username: "mediator.admin",
+            party: "Mediation Task Force",
+            roles: &["admin"],
+            password: String::new(),
+        },
+        Login {
+            username: "mediator.caseworker",
+            party: "Mediation Task Force",
+            roles: &["caseworker", "reviewer"],
+            password: String::new(),
+        },
+        Login {
+            username: "mediator.auditor",
+            party: "Mediation Task Force",
+            roles: &["auditor"],
+            password: String::new(),
+        },
+        Login {
+            username: "origin.caseworker",
+            party: "Origin Ombudsman Office",
+            roles: &["caseworker"],
+            password: String::new(),
+        },
+        Login {
+            username: "origin.admin",
+            party: "Origin Ombudsman Office",
+            roles: &["admin"],
+            password: String::new(),
+        },
+        Login {
+            username: "custody.caseworker",
+            party: "Custody Authority",
+            roles: &["caseworker"],
+            password: String::new(),
+        },
     ];
     for l in &mut logins {
         l.password = random_password();
@@ -112,7 +179,8 @@ async fn seed(app: &App, args: &DemoArgs) -> anyhow::Result<Vec<Login>> {
     // rest are on one list only, as in the real rounds.
     let mut synth = Synthetic::new(args.seed);
     let n = args.children as usize;
-    let (mut sought, mut held): (Vec<ChildRecordInput>, Vec<ChildRecordInput>) = (Vec::new(), Vec::new());
+    let (mut sought, mut held): (Vec<ChildRecordInput>, Vec<ChildRecordInput>) =
+        (Vec::new(), Vec::new());
     for _ in 0..n / 3 {
         let (t, c) = synth.matched_pair();
         sought.push(t);
@@ -132,8 +200,14 @@ async fn seed(app: &App, args: &DemoArgs) -> anyhow::Result<Vec<Login>> {
         let mut csv = Vec::new();
         Synthetic::write_csv(rows, kind, &mut csv)?;
         let caller = app.command_line_caller(user).await?;
-        let report = app.import_records(&caller, &csv, &ImportOptions::default(), &|_| {}).await?;
-        tracing::info!(kind = kind.as_str(), imported = report.imported, "demo records imported");
+        let report = app
+            .import_records(&caller, &csv, &ImportOptions::default(), &|_| {})
+            .await?;
+        tracing::info!(
+            kind = kind.as_str(),
+            imported = report.imported,
+            "demo records imported"
+        );
     }
     Ok(logins)
 }

@@ -72,7 +72,10 @@ fn bad(message: impl Into<String>) -> anyhow::Error {
 pub fn run(args: &LinkArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     if !(args.threshold > 0.0 && args.threshold < 1.0) {
-        return Err(bad(format!("--threshold {} must be between 0 and 1 (exclusive)", args.threshold)));
+        return Err(bad(format!(
+            "--threshold {} must be between 0 and 1 (exclusive)",
+            args.threshold
+        )));
     }
     if args.include_review && !(args.review_threshold > 0.0 && args.review_threshold < 1.0) {
         return Err(bad(format!(
@@ -95,7 +98,11 @@ pub fn run(args: &LinkArgs) -> anyhow::Result<ExitCode> {
     let left_kinds = assign_kinds(&left_csv, &overrides)?;
     let right_kinds = assign_kinds(&right_csv, &overrides)?;
     if let Some(unused) = overrides.keys().find(|h| {
-        !left_csv.header.iter().chain(&right_csv.header).any(|x| x.trim() == h.as_str())
+        !left_csv
+            .header
+            .iter()
+            .chain(&right_csv.header)
+            .any(|x| x.trim() == h.as_str())
     }) {
         return Err(bad(format!(
             "--column {unused}=...: neither {} nor {} has a column {unused:?}",
@@ -115,11 +122,18 @@ pub fn run(args: &LinkArgs) -> anyhow::Result<ExitCode> {
             eprintln!(
                 "note: {}: ignoring columns {} (name them with --column HEADER=KIND to use them)",
                 csv.path.display(),
-                ignored.iter().map(|h| format!("{h:?}")).collect::<Vec<_>>().join(", ")
+                ignored
+                    .iter()
+                    .map(|h| format!("{h:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
         }
         if !kinds.contains(&FieldKind::Id) && !args.quiet {
-            eprintln!("note: {}: no id column; rows are identified by their line number", csv.path.display());
+            eprintln!(
+                "note: {}: no id column; rows are identified by their line number",
+                csv.path.display()
+            );
         }
     }
     let left = build_table(&left_csv, &left_kinds)?;
@@ -128,7 +142,11 @@ pub fn run(args: &LinkArgs) -> anyhow::Result<ExitCode> {
 
     let config = LinkConfig {
         threshold: args.threshold,
-        review_threshold: if args.include_review { args.review_threshold.min(args.threshold) } else { args.threshold },
+        review_threshold: if args.include_review {
+            args.review_threshold.min(args.threshold)
+        } else {
+            args.threshold
+        },
         ..LinkConfig::default()
     };
     let bar = (!args.quiet && std::io::stderr().is_terminal()).then(new_bar);
@@ -139,10 +157,13 @@ pub fn run(args: &LinkArgs) -> anyhow::Result<ExitCode> {
             bar.set_position(p.done);
         }
     };
-    let output = link(&left, &right, &config, model.as_ref(), &on_progress).map_err(|e| match e {
-        LinkError::Config(_) | LinkError::Model(_) | LinkError::NoUsableColumn(_) => bad(e.to_string()),
-        other => anyhow::Error::new(other).context("linkage failed"),
-    })?;
+    let output =
+        link(&left, &right, &config, model.as_ref(), &on_progress).map_err(|e| match e {
+            LinkError::Config(_) | LinkError::Model(_) | LinkError::NoUsableColumn(_) => {
+                bad(e.to_string())
+            }
+            other => anyhow::Error::new(other).context("linkage failed"),
+        })?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
@@ -154,7 +175,10 @@ pub fn run(args: &LinkArgs) -> anyhow::Result<ExitCode> {
     }
     write_whole(&args.out, &body)?;
     if let Some(path) = &args.model_out {
-        let json = output.model.to_json().context("cannot serialise the model")?;
+        let json = output
+            .model
+            .to_json()
+            .context("cannot serialise the model")?;
         write_whole(path, json.as_bytes())?;
     }
     if !args.quiet {
@@ -165,7 +189,11 @@ pub fn run(args: &LinkArgs) -> anyhow::Result<ExitCode> {
             s.right_records,
             s.candidate_pairs,
             s.matches,
-            if args.include_review { format!(", {} for review", s.reviews) } else { String::new() },
+            if args.include_review {
+                format!(", {} for review", s.reviews)
+            } else {
+                String::new()
+            },
             args.out.display(),
             started.elapsed().as_secs_f64()
         );
@@ -175,7 +203,9 @@ pub fn run(args: &LinkArgs) -> anyhow::Result<ExitCode> {
 
 fn new_bar() -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::new(1);
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{msg:>9} [{bar:40}] {pos}/{len} {elapsed}") {
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{msg:>9} [{bar:40}] {pos}/{len} {elapsed}")
+    {
         bar.set_style(style.progress_chars("=> "));
     }
     bar
@@ -199,7 +229,9 @@ fn parse_overrides(items: &[String]) -> anyhow::Result<HashMap<String, FieldKind
         let (header, kind) = item
             .rsplit_once('=')
             .ok_or_else(|| bad(format!("--column {item:?}: expected HEADER=KIND")))?;
-        let kind: FieldKind = kind.parse().map_err(|e: LinkError| bad(format!("--column {item:?}: {e}")))?;
+        let kind: FieldKind = kind
+            .parse()
+            .map_err(|e: LinkError| bad(format!("--column {item:?}: {e}")))?;
         if out.insert(header.trim().to_string(), kind).is_some() {
             return Err(bad(format!("--column names {:?} twice", header.trim())));
         }
@@ -210,7 +242,11 @@ fn parse_overrides(items: &[String]) -> anyhow::Result<HashMap<String, FieldKind
 /// The kind a header names on its own: case, spaces and punctuation do not matter, so
 /// `Date of birth`, `DATE_OF_BIRTH` and `date-of-birth` are one.
 pub fn recognise_header(header: &str) -> Option<FieldKind> {
-    let key: String = header.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect();
+    let key: String = header
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect();
     Some(match key.as_str() {
         "id" | "recordid" => FieldKind::Id,
         "givenname" | "firstname" | "forename" => FieldKind::GivenName,
@@ -233,26 +269,44 @@ struct CsvFile {
 }
 
 fn read_csv(path: &Path) -> anyhow::Result<CsvFile> {
-    let bytes = std::fs::read(path).map_err(|e| bad(format!("cannot read {}: {e}", path.display())))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| bad(format!("cannot read {}: {e}", path.display())))?;
     let text = String::from_utf8(bytes).map_err(|e| {
         let upto = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         let line = upto.iter().filter(|&&b| b == b'\n').count() + 1;
-        bad(format!("{}:{line}: not UTF-8 text (save the file as UTF-8)", path.display()))
+        bad(format!(
+            "{}:{line}: not UTF-8 text (save the file as UTF-8)",
+            path.display()
+        ))
     })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let delimiter = sniff_delimiter(text);
-    let mut records = parse_records(text, delimiter).map_err(|(line, msg)| bad(format!("{}:{line}: {msg}", path.display())))?;
+    let mut records = parse_records(text, delimiter)
+        .map_err(|(line, msg)| bad(format!("{}:{line}: {msg}", path.display())))?;
     if records.is_empty() {
-        return Err(bad(format!("{}: the file is empty; a header line naming the columns is expected", path.display())));
+        return Err(bad(format!(
+            "{}: the file is empty; a header line naming the columns is expected",
+            path.display()
+        )));
     }
     let (_, header) = records.remove(0);
     let mut seen = HashMap::new();
     for (i, h) in header.iter().enumerate() {
         if h.trim().is_empty() {
-            return Err(bad(format!("{}:1: column {} has no header", path.display(), i + 1)));
+            return Err(bad(format!(
+                "{}:1: column {} has no header",
+                path.display(),
+                i + 1
+            )));
         }
         if let Some(first) = seen.insert(h.trim(), i) {
-            return Err(bad(format!("{}:1: columns {} and {} are both called {:?}", path.display(), first + 1, i + 1, h.trim())));
+            return Err(bad(format!(
+                "{}:1: columns {} and {} are both called {:?}",
+                path.display(),
+                first + 1,
+                i + 1,
+                h.trim()
+            )));
         }
     }
     for (line, row) in &records {
@@ -265,7 +319,11 @@ fn read_csv(path: &Path) -> anyhow::Result<CsvFile> {
             )));
         }
     }
-    Ok(CsvFile { path: path.to_path_buf(), header, rows: records })
+    Ok(CsvFile {
+        path: path.to_path_buf(),
+        header,
+        rows: records,
+    })
 }
 
 /// The separator the first line uses most (outside quotes): comma, semicolon or tab. Comma
@@ -285,7 +343,13 @@ fn sniff_delimiter(text: &str) -> char {
             _ => {}
         }
     }
-    counts.iter().fold((',', 0), |best, &(d, n)| if n > best.1 { (d, n) } else { best }).0
+    counts
+        .iter()
+        .fold(
+            (',', 0),
+            |best, &(d, n)| if n > best.1 { (d, n) } else { best },
+        )
+        .0
 }
 
 /// RFC 4180 records (quotes, doubled quotes, separators and line breaks inside quotes; CRLF or
@@ -324,7 +388,13 @@ fn parse_records(text: &str, delimiter: char) -> Result<Records, (usize, String)
                 quoted = true;
                 was_quoted = true;
             }
-            '"' => return Err((line, "a quote inside an unquoted value (quote the whole value and double the quote)".into())),
+            '"' => {
+                return Err((
+                    line,
+                    "a quote inside an unquoted value (quote the whole value and double the quote)"
+                        .into(),
+                ));
+            }
             c if c == delimiter => {
                 fields.push(std::mem::take(&mut field));
                 was_quoted = false;
@@ -358,13 +428,28 @@ fn parse_records(text: &str, delimiter: char) -> Result<Records, (usize, String)
     Ok(records)
 }
 
-fn assign_kinds(csv: &CsvFile, overrides: &HashMap<String, FieldKind>) -> anyhow::Result<Vec<FieldKind>> {
+fn assign_kinds(
+    csv: &CsvFile,
+    overrides: &HashMap<String, FieldKind>,
+) -> anyhow::Result<Vec<FieldKind>> {
     let kinds: Vec<FieldKind> = csv
         .header
         .iter()
-        .map(|h| overrides.get(h.trim()).copied().or_else(|| recognise_header(h)).unwrap_or(FieldKind::Ignore))
+        .map(|h| {
+            overrides
+                .get(h.trim())
+                .copied()
+                .or_else(|| recognise_header(h))
+                .unwrap_or(FieldKind::Ignore)
+        })
         .collect();
-    let ids: Vec<&str> = csv.header.iter().zip(&kinds).filter(|(_, k)| **k == FieldKind::Id).map(|(h, _)| h.as_str()).collect();
+    let ids: Vec<&str> = csv
+        .header
+        .iter()
+        .zip(&kinds)
+        .filter(|(_, k)| **k == FieldKind::Id)
+        .map(|(h, _)| h.as_str())
+        .collect();
     if ids.len() > 1 {
         return Err(bad(format!(
             "{}: several id columns ({}); mark all but one with --column HEADER=ignore",
@@ -373,9 +458,13 @@ fn assign_kinds(csv: &CsvFile, overrides: &HashMap<String, FieldKind>) -> anyhow
         )));
     }
     if !kinds.iter().any(|k| k.is_usable()) {
-        let looks_like_data = csv.header.iter().any(|h| BirthDate::parse(h).is_ok() || h.trim().parse::<f64>().is_ok());
+        let looks_like_data = csv
+            .header
+            .iter()
+            .any(|h| BirthDate::parse(h).is_ok() || h.trim().parse::<f64>().is_ok());
         let what = if looks_like_data {
-            "the first line looks like data, not a header; add a header line naming the columns".to_string()
+            "the first line looks like data, not a header; add a header line naming the columns"
+                .to_string()
         } else {
             format!("no usable column among {:?}", csv.header)
         };
@@ -389,21 +478,32 @@ fn assign_kinds(csv: &CsvFile, overrides: &HashMap<String, FieldKind>) -> anyhow
 }
 
 /// Reads a CSV file into a table the way `homeward link` does (for the benchmark's FEBRL4 run).
-pub(crate) fn load_table(path: &Path, overrides: &HashMap<String, FieldKind>) -> anyhow::Result<Table> {
+pub(crate) fn load_table(
+    path: &Path,
+    overrides: &HashMap<String, FieldKind>,
+) -> anyhow::Result<Table> {
     let csv = read_csv(path)?;
     let kinds = assign_kinds(&csv, overrides)?;
     build_table(&csv, &kinds)
 }
 
 fn build_table(csv: &CsvFile, kinds: &[FieldKind]) -> anyhow::Result<Table> {
-    let columns: Vec<(String, FieldKind)> = csv.header.iter().map(|h| h.trim().to_string()).zip(kinds.iter().copied()).collect();
+    let columns: Vec<(String, FieldKind)> = csv
+        .header
+        .iter()
+        .map(|h| h.trim().to_string())
+        .zip(kinds.iter().copied())
+        .collect();
     let id_col = kinds.iter().position(|k| *k == FieldKind::Id);
     let mut table = Table::new(columns).map_err(|e| bad(format!("{}: {e}", csv.path.display())))?;
     let lines: Vec<usize> = csv.rows.iter().map(|(l, _)| *l).collect();
     let line_of = |row: usize| lines.get(row).copied().unwrap_or(0);
     for (line, values) in &csv.rows {
         let id = match id_col {
-            Some(c) => values.get(c).map(|s| s.trim().to_string()).unwrap_or_default(),
+            Some(c) => values
+                .get(c)
+                .map(|s| s.trim().to_string())
+                .unwrap_or_default(),
             None => line.to_string(),
         };
         // Only the first date column is checked by the table; the others are read here, so that a
@@ -420,19 +520,31 @@ fn build_table(csv: &CsvFile, kinds: &[FieldKind]) -> anyhow::Result<Table> {
                 )));
             }
         }
-        table.push(id, values.iter().map(|v| Some(v.as_str()))).map_err(|e| {
-            let file = csv.path.display();
-            match e {
-                LinkError::DuplicateId { row, id, first } => {
-                    bad(format!("{file}:{}: id {id:?} is already used on line {}", line_of(row), line_of(first)))
+        table
+            .push(id, values.iter().map(|v| Some(v.as_str())))
+            .map_err(|e| {
+                let file = csv.path.display();
+                match e {
+                    LinkError::DuplicateId { row, id, first } => bad(format!(
+                        "{file}:{}: id {id:?} is already used on line {}",
+                        line_of(row),
+                        line_of(first)
+                    )),
+                    LinkError::EmptyId { row } => {
+                        bad(format!("{file}:{}: the id is empty", line_of(row)))
+                    }
+                    LinkError::InvalidValue {
+                        row,
+                        column,
+                        message,
+                        ..
+                    } => bad(format!(
+                        "{file}:{}: column {column:?}: {message}",
+                        line_of(row)
+                    )),
+                    other => bad(format!("{file}:{line}: {other}")),
                 }
-                LinkError::EmptyId { row } => bad(format!("{file}:{}: the id is empty", line_of(row))),
-                LinkError::InvalidValue { row, column, message, .. } => {
-                    bad(format!("{file}:{}: column {column:?}: {message}", line_of(row)))
-                }
-                other => bad(format!("{file}:{line}: {other}")),
-            }
-        })?;
+            })?;
     }
     Ok(table)
 }
@@ -465,7 +577,11 @@ fn write_csv(output: &LinkOutput, with_decision: bool, out: &mut Vec<u8>) {
     out.extend_from_slice(line.join(",").as_bytes());
     out.push(b'\n');
     for p in &output.pairs {
-        let mut row = vec![csv_cell(&p.left_id).into_owned(), csv_cell(&p.right_id).into_owned(), format!("{:.6}", p.probability)];
+        let mut row = vec![
+            csv_cell(&p.left_id).into_owned(),
+            csv_cell(&p.right_id).into_owned(),
+            format!("{:.6}", p.probability),
+        ];
         if with_decision {
             row.push(decision_name(p.decision).into());
         }
@@ -525,9 +641,13 @@ fn write_whole(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         .prefix(".homeward-link-")
         .tempfile_in(dir)
         .map_err(|e| bad(format!("cannot write in {}: {e}", dir.display())))?;
-    tmp.write_all(bytes).with_context(|| format!("cannot write {}", path.display()))?;
-    tmp.as_file().sync_all().with_context(|| format!("cannot write {}", path.display()))?;
-    tmp.persist(path).map_err(|e| anyhow::anyhow!("cannot write {}: {}", path.display(), e.error))?;
+    tmp.write_all(bytes)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    tmp.as_file()
+        .sync_all()
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    tmp.persist(path)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {}", path.display(), e.error))?;
     Ok(())
 }
 
@@ -538,7 +658,10 @@ mod tests {
 
     #[test]
     fn headers_are_recognised_whatever_their_habit() {
-        assert_eq!(recognise_header("Date of Birth"), Some(FieldKind::BirthDate));
+        assert_eq!(
+            recognise_header("Date of Birth"),
+            Some(FieldKind::BirthDate)
+        );
         assert_eq!(recognise_header("FIRST_NAME"), Some(FieldKind::GivenName));
         assert_eq!(recognise_header("record-id"), Some(FieldKind::Id));
         assert_eq!(recognise_header("Last name"), Some(FieldKind::FamilyName));

@@ -19,10 +19,19 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
-#[command(name = "homeward", version, about = "Case system for the mediated return of children across a conflict line")]
+#[command(
+    name = "homeward",
+    version,
+    about = "Case system for the mediated return of children across a conflict line"
+)]
 struct Cli {
     /// Data directory (holds the SQLite database unless --database-url is given).
-    #[arg(long, global = true, env = "HOMEWARD_DATA", default_value = "homeward-data")]
+    #[arg(
+        long,
+        global = true,
+        env = "HOMEWARD_DATA",
+        default_value = "homeward-data"
+    )]
     data: PathBuf,
     /// Database URL: sqlite://PATH or postgres://USER@HOST/DB. Default: SQLite in the data directory.
     #[arg(long, global = true, env = "HOMEWARD_DATABASE_URL")]
@@ -86,7 +95,10 @@ enum BenchKind {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_json);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -106,7 +118,13 @@ fn main() -> ExitCode {
 fn exit_code_for(e: &anyhow::Error) -> ExitCode {
     let bad_input = e.chain().any(|c| {
         c.downcast_ref::<AppError>().is_some_and(|a| {
-            matches!(a.kind(), ErrorKind::Invalid | ErrorKind::NotFound | ErrorKind::Conflict | ErrorKind::Forbidden)
+            matches!(
+                a.kind(),
+                ErrorKind::Invalid
+                    | ErrorKind::NotFound
+                    | ErrorKind::Conflict
+                    | ErrorKind::Forbidden
+            )
         }) || c.downcast_ref::<BadInput>().is_some()
     });
     ExitCode::from(if bad_input { 2 } else { 1 })
@@ -127,30 +145,44 @@ impl std::error::Error for BadInput {}
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::Demo(args) => return demo::run(args).await.map(|()| ExitCode::SUCCESS),
-        Command::Bench { what: BenchKind::Import(args) } => {
-            return bench_cmd::run_import_bench(args).await.map(|()| ExitCode::SUCCESS);
+        Command::Bench {
+            what: BenchKind::Import(args),
+        } => {
+            return bench_cmd::run_import_bench(args)
+                .await
+                .map(|()| ExitCode::SUCCESS);
         }
         Command::Link(args) => return link_cmd::run(args),
-        Command::Bench { what: BenchKind::Link(args) } => return bench::run_link_bench(args),
+        Command::Bench {
+            what: BenchKind::Link(args),
+        } => return bench::run_link_bench(args),
         _ => {}
     }
     let url = database_url(&cli.data, cli.database_url.as_deref())?;
-    let store = homeward_store::connect(&url).await.with_context(|| format!("cannot open the database at {}", redact(&url)))?;
+    let store = homeward_store::connect(&url)
+        .await
+        .with_context(|| format!("cannot open the database at {}", redact(&url)))?;
     let config = match &cli.command {
         Command::Serve(args) => args.app_config(),
         _ => AppConfig::default(),
     };
     let app = App::new(store, config);
     let result = match cli.command {
-        Command::Serve(args) => serve::run(app.clone(), &args).await.map(|()| ExitCode::SUCCESS),
+        Command::Serve(args) => serve::run(app.clone(), &args)
+            .await
+            .map(|()| ExitCode::SUCCESS),
         Command::Migrate => {
             println!("database is up to date ({})", app.backend());
             Ok(ExitCode::SUCCESS)
         }
         Command::Admin { what } => admin_cmd::run(&app, what).await.map(|()| ExitCode::SUCCESS),
         Command::Import { what } => match what {
-            ImportKind::TracingRequests(a) => import_cmd::run(&app, RecordKind::TracingRequest, &a).await,
-            ImportKind::CustodyRecords(a) => import_cmd::run(&app, RecordKind::CustodyRecord, &a).await,
+            ImportKind::TracingRequests(a) => {
+                import_cmd::run(&app, RecordKind::TracingRequest, &a).await
+            }
+            ImportKind::CustodyRecords(a) => {
+                import_cmd::run(&app, RecordKind::CustodyRecord, &a).await
+            }
         },
         Command::Audit { what } => audit_cmd::run(&app, what).await,
         Command::Demo(_) | Command::Link(_) | Command::Bench { .. } => Ok(ExitCode::SUCCESS),
@@ -164,7 +196,8 @@ fn database_url(data: &Path, given: Option<&str>) -> anyhow::Result<String> {
     if let Some(url) = given {
         return Ok(url.to_owned());
     }
-    std::fs::create_dir_all(data).with_context(|| format!("cannot create the data directory {}", data.display()))?;
+    std::fs::create_dir_all(data)
+        .with_context(|| format!("cannot create the data directory {}", data.display()))?;
     Ok(homeward_store::sqlite_url_for_dir(data))
 }
 
@@ -185,7 +218,9 @@ fn redact(url: &str) -> String {
 fn init_logging(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("HOMEWARD_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if json {
         builder.json().init();
     } else {

@@ -48,10 +48,16 @@ pub async fn run(app: App, args: &ServeArgs) -> anyhow::Result<()> {
 }
 
 /// Serves until Ctrl-C or SIGTERM, then lets requests in flight finish.
-pub async fn serve_on(app: App, listener: tokio::net::TcpListener, opts: WebOptions) -> anyhow::Result<()> {
+pub async fn serve_on(
+    app: App,
+    listener: tokio::net::TcpListener,
+    opts: WebOptions,
+) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, backend = app.backend(), "homeward listening");
-    homeward_web::serve(app, listener, opts, shutdown_signal()).await.context("the server stopped with an error")
+    homeward_web::serve(app, listener, opts, shutdown_signal())
+        .await
+        .context("the server stopped with an error")
 }
 
 async fn shutdown_signal() {

@@ -21,14 +21,23 @@ fn homeward(db_url: &str, data: &Path, args: &[&str], stdin: Option<&str>) -> Ou
         .spawn()
         .unwrap();
     if let Some(input) = stdin {
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
     }
     drop(child.stdin.take());
     child.wait_with_output().unwrap()
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 #[track_caller]
@@ -39,10 +48,49 @@ fn ok(o: Output) -> String {
 
 /// A database with a custody party and a caseworker `cw` in it.
 fn setup(url: &str, data: &Path) {
-    ok(homeward(url, data, &["admin", "create-party", "--name", "Mediator", "--kind", "mediator"], None));
-    ok(homeward(url, data, &["admin", "create-party", "--name", "Holder", "--kind", "custody"], None));
+    ok(homeward(
+        url,
+        data,
+        &[
+            "admin",
+            "create-party",
+            "--name",
+            "Mediator",
+            "--kind",
+            "mediator",
+        ],
+        None,
+    ));
+    ok(homeward(
+        url,
+        data,
+        &[
+            "admin",
+            "create-party",
+            "--name",
+            "Holder",
+            "--kind",
+            "custody",
+        ],
+        None,
+    ));
     let pw = Some("a long enough password\n");
-    ok(homeward(url, data, &["admin", "create-user", "--party", "Holder", "--username", "holder.cw", "--role", "caseworker", "--password-stdin"], pw));
+    ok(homeward(
+        url,
+        data,
+        &[
+            "admin",
+            "create-user",
+            "--party",
+            "Holder",
+            "--username",
+            "holder.cw",
+            "--role",
+            "caseworker",
+            "--password-stdin",
+        ],
+        pw,
+    ));
 }
 
 async fn sql(url: &str, statement: &str) {
@@ -84,7 +132,11 @@ async fn audit_verify_passes_on_an_intact_log_and_names_the_first_tampered_entry
         assert!(out.contains("intact: 3 entries"), "{out}");
 
         // Altered content.
-        sql(&db.url, "UPDATE audit_log SET details = '{\"forged\":true}' WHERE seq = 2").await;
+        sql(
+            &db.url,
+            "UPDATE audit_log SET details = '{\"forged\":true}' WHERE seq = 2",
+        )
+        .await;
         let o = homeward(&db.url, data.path(), &["audit", "verify"], None);
         assert_eq!(o.status.code(), Some(1), "{}", text(&o));
         assert!(text(&o).contains("entry 2"), "{}", text(&o));
@@ -124,17 +176,37 @@ async fn a_csv_with_one_bad_row_imports_nothing_unless_told_to_skip_it() {
         std::fs::write(&file, CSV).unwrap();
         let f = file.to_str().unwrap();
 
-        let o = homeward(&db.url, data.path(), &["import", "custody-records", f, "--user", "holder.cw"], None);
+        let o = homeward(
+            &db.url,
+            data.path(),
+            &["import", "custody-records", f, "--user", "holder.cw"],
+            None,
+        );
         assert_eq!(o.status.code(), Some(2), "{}", text(&o));
         assert!(text(&o).contains("line 3"), "{}", text(&o));
         assert!(text(&o).contains("birth_date"), "{}", text(&o));
         assert_eq!(count(&db.url, "records").await, 0);
 
-        let out = ok(homeward(&db.url, data.path(), &["import", "custody-records", f, "--user", "holder.cw", "--skip-invalid"], None));
+        let out = ok(homeward(
+            &db.url,
+            data.path(),
+            &[
+                "import",
+                "custody-records",
+                f,
+                "--user",
+                "holder.cw",
+                "--skip-invalid",
+            ],
+            None,
+        ));
         assert!(out.contains('2'), "{out}");
         assert_eq!(count(&db.url, "records").await, 2);
         let rejects = std::fs::read_to_string(data.path().join("held.rejects.csv")).unwrap();
-        assert!(rejects.contains("C-2") && !rejects.contains("C-1"), "{rejects}");
+        assert!(
+            rejects.contains("C-2") && !rejects.contains("C-1"),
+            "{rejects}"
+        );
         ok(homeward(&db.url, data.path(), &["audit", "verify"], None));
         db.cleanup().await.unwrap();
     }
@@ -144,15 +216,37 @@ async fn a_csv_with_one_bad_row_imports_nothing_unless_told_to_skip_it() {
 fn bad_usage_and_bad_input_exit_with_2() {
     let data = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", data.path().join("h.db").display());
-    let o = homeward(&url, data.path(), &["admin", "create-party", "--name", "X", "--kind", "bogus"], None);
+    let o = homeward(
+        &url,
+        data.path(),
+        &["admin", "create-party", "--name", "X", "--kind", "bogus"],
+        None,
+    );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("unknown party kind"), "{}", text(&o));
     let o = homeward(&url, data.path(), &["no-such-command"], None);
     assert_eq!(o.status.code(), Some(2));
-    let o = homeward(&url, data.path(), &["import", "custody-records", "/nonexistent.csv", "--user", "holder.cw"], None);
+    let o = homeward(
+        &url,
+        data.path(),
+        &[
+            "import",
+            "custody-records",
+            "/nonexistent.csv",
+            "--user",
+            "holder.cw",
+        ],
+        None,
+    );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     ok(homeward(&url, data.path(), &["migrate"], None));
-    for sub in [&["serve", "--help"][..], &["admin", "create-user", "--help"], &["import", "tracing-requests", "--help"], &["audit", "verify", "--help"], &["demo", "--help"]] {
+    for sub in [
+        &["serve", "--help"][..],
+        &["admin", "create-user", "--help"],
+        &["import", "tracing-requests", "--help"],
+        &["audit", "verify", "--help"],
+        &["demo", "--help"],
+    ] {
         ok(homeward(&url, data.path(), sub, None));
     }
 }
@@ -161,7 +255,12 @@ fn bad_usage_and_bad_input_exit_with_2() {
 fn the_demo_seeds_a_scenario_and_prints_its_logins() {
     let data = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", data.path().join("unused.db").display());
-    let out = ok(homeward(&url, data.path(), &["demo", "--no-serve", "--children", "60"], None));
+    let out = ok(homeward(
+        &url,
+        data.path(),
+        &["demo", "--no-serve", "--children", "60"],
+        None,
+    ));
     for login in ["mediator.admin", "origin.caseworker", "custody.caseworker"] {
         assert!(out.contains(login), "{out}");
     }

@@ -5,11 +5,19 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn homeward(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_homeward")).args(args).env("HOMEWARD_LOG", "warn").output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_homeward"))
+        .args(args)
+        .env("HOMEWARD_LOG", "warn")
+        .output()
+        .unwrap()
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 fn p(path: &Path) -> &str {
@@ -37,25 +45,50 @@ fn write(dir: &Path, name: &str, body: &str) -> std::path::PathBuf {
 #[test]
 fn links_across_scripts_one_to_one_with_explanations() {
     let dir = tempfile::tempdir().unwrap();
-    let (l, r) = (write(dir.path(), "left.csv", LEFT), write(dir.path(), "right.csv", RIGHT));
+    let (l, r) = (
+        write(dir.path(), "left.csv", LEFT),
+        write(dir.path(), "right.csv", RIGHT),
+    );
     let out = dir.path().join("pairs.csv");
     let model = dir.path().join("model.json");
-    let o = homeward(&["link", p(&l), p(&r), "--out", p(&out), "--model-out", p(&model)]);
+    let o = homeward(&[
+        "link",
+        p(&l),
+        p(&r),
+        "--out",
+        p(&out),
+        "--model-out",
+        p(&model),
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(text(&o).contains("notes"), "unrecognised columns are named: {}", text(&o));
+    assert!(
+        text(&o).contains("notes"),
+        "unrecognised columns are named: {}",
+        text(&o)
+    );
     let pairs = std::fs::read_to_string(&out).unwrap();
     let mut lines = pairs.lines();
     let header = lines.next().unwrap();
     assert!(header.starts_with("left_id,right_id,score,"), "{header}");
-    assert!(header.contains("given_name_level") && header.contains("given_name_weight") && header.ends_with(",match_weight"), "{header}");
-    let found: Vec<(String, String)> = lines.map(|l| {
-        let c: Vec<&str> = l.split(',').collect();
-        let score: f64 = c[2].parse().unwrap();
-        assert!((0.9..=1.0).contains(&score), "{l}");
-        (c[0].to_string(), c[1].to_string())
-    }).collect();
+    assert!(
+        header.contains("given_name_level")
+            && header.contains("given_name_weight")
+            && header.ends_with(",match_weight"),
+        "{header}"
+    );
+    let found: Vec<(String, String)> = lines
+        .map(|l| {
+            let c: Vec<&str> = l.split(',').collect();
+            let score: f64 = c[2].parse().unwrap();
+            assert!((0.9..=1.0).contains(&score), "{l}");
+            (c[0].to_string(), c[1].to_string())
+        })
+        .collect();
     for want in [("L1", "R7"), ("L2", "R8"), ("L3", "R9")] {
-        assert!(found.contains(&(want.0.into(), want.1.into())), "{want:?} missing from {pairs}");
+        assert!(
+            found.contains(&(want.0.into(), want.1.into())),
+            "{want:?} missing from {pairs}"
+        );
     }
     assert!(!found.iter().any(|(a, _)| a == "L4"), "{pairs}");
     let lefts: std::collections::HashSet<_> = found.iter().map(|x| &x.0).collect();
@@ -65,13 +98,30 @@ fn links_across_scripts_one_to_one_with_explanations() {
 
     // The saved model scores the same lists again, now as JSON lines with the review band.
     let out2 = dir.path().join("pairs.jsonl");
-    let o = homeward(&["link", p(&l), p(&r), "--out", p(&out2), "--model", p(&model), "--format", "jsonl", "--include-review"]);
+    let o = homeward(&[
+        "link",
+        p(&l),
+        p(&r),
+        "--out",
+        p(&out2),
+        "--model",
+        p(&model),
+        "--format",
+        "jsonl",
+        "--include-review",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let jsonl = std::fs::read_to_string(&out2).unwrap();
     for line in jsonl.lines() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
-        assert!(v["decision"] == "match" || v["decision"] == "review", "{line}");
-        assert!(v["fields"].as_array().is_some_and(|f| !f.is_empty()), "{line}");
+        assert!(
+            v["decision"] == "match" || v["decision"] == "review",
+            "{line}"
+        );
+        assert!(
+            v["fields"].as_array().is_some_and(|f| !f.is_empty()),
+            "{line}"
+        );
     }
     assert!(jsonl.lines().count() >= 3);
 }
@@ -79,22 +129,67 @@ fn links_across_scripts_one_to_one_with_explanations() {
 #[test]
 fn review_band_adds_a_decision_column() {
     let dir = tempfile::tempdir().unwrap();
-    let (l, r) = (write(dir.path(), "left.csv", LEFT), write(dir.path(), "right.csv", RIGHT));
+    let (l, r) = (
+        write(dir.path(), "left.csv", LEFT),
+        write(dir.path(), "right.csv", RIGHT),
+    );
     let out = dir.path().join("pairs.csv");
-    let o = homeward(&["link", p(&l), p(&r), "--out", p(&out), "--include-review", "--review-threshold", "0.01"]);
+    let o = homeward(&[
+        "link",
+        p(&l),
+        p(&r),
+        "--out",
+        p(&out),
+        "--include-review",
+        "--review-threshold",
+        "0.01",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let pairs = std::fs::read_to_string(&out).unwrap();
-    assert!(pairs.lines().next().unwrap().starts_with("left_id,right_id,score,decision,"), "{pairs}");
-    assert!(pairs.lines().skip(1).all(|l| l.contains(",match,") || l.contains(",review,")), "{pairs}");
+    assert!(
+        pairs
+            .lines()
+            .next()
+            .unwrap()
+            .starts_with("left_id,right_id,score,decision,"),
+        "{pairs}"
+    );
+    assert!(
+        pairs
+            .lines()
+            .skip(1)
+            .all(|l| l.contains(",match,") || l.contains(",review,")),
+        "{pairs}"
+    );
 }
 
 #[test]
 fn columns_can_be_named_and_tabs_are_read() {
     let dir = tempfile::tempdir().unwrap();
-    let l = write(dir.path(), "l.tsv", "key\tchild\tborn\nA\tОлійник Дмитро Андрійович\t07.03.2014\nB\tКоваль Марія\t2010\n");
-    let r = write(dir.path(), "r.tsv", "key\tchild\tborn\nZ\tОлейник Дмитрий Андреевич\t2014-03-07\n");
+    let l = write(
+        dir.path(),
+        "l.tsv",
+        "key\tchild\tborn\nA\tОлійник Дмитро Андрійович\t07.03.2014\nB\tКоваль Марія\t2010\n",
+    );
+    let r = write(
+        dir.path(),
+        "r.tsv",
+        "key\tchild\tborn\nZ\tОлейник Дмитрий Андреевич\t2014-03-07\n",
+    );
     let out = dir.path().join("pairs.csv");
-    let o = homeward(&["link", p(&l), p(&r), "--out", p(&out), "--column", "key=id", "--column", "child=full_name", "--column", "born=birth_date"]);
+    let o = homeward(&[
+        "link",
+        p(&l),
+        p(&r),
+        "--out",
+        p(&out),
+        "--column",
+        "key=id",
+        "--column",
+        "child=full_name",
+        "--column",
+        "born=birth_date",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let pairs = std::fs::read_to_string(&out).unwrap();
     assert!(pairs.lines().nth(1).unwrap().starts_with("A,Z,"), "{pairs}");
@@ -108,7 +203,10 @@ fn fails_with(args: &[&str], out: &Path, wanted: &[&str]) {
     for w in wanted {
         assert!(t.contains(w), "{w:?} not in {t}");
     }
-    assert!(std::fs::read_to_string(out).unwrap() == "untouched", "the output file was changed");
+    assert!(
+        std::fs::read_to_string(out).unwrap() == "untouched",
+        "the output file was changed"
+    );
 }
 
 #[test]
@@ -118,24 +216,108 @@ fn bad_input_is_named_and_leaves_the_output_alone() {
     let out = write(dir.path(), "pairs.csv", "untouched");
     let o = p(&out);
     let missing = dir.path().join("nope.csv");
-    fails_with(&["link", p(&missing), p(&good), "--out", o], &out, &["nope.csv"]);
+    fails_with(
+        &["link", p(&missing), p(&good), "--out", o],
+        &out,
+        &["nope.csv"],
+    );
     let empty = write(dir.path(), "empty.csv", "");
-    fails_with(&["link", p(&empty), p(&good), "--out", o], &out, &["empty.csv", "header"]);
+    fails_with(
+        &["link", p(&empty), p(&good), "--out", o],
+        &out,
+        &["empty.csv", "header"],
+    );
     let headless = write(dir.path(), "headless.csv", "1,07.03.2014\n2,2015-01-01\n");
-    fails_with(&["link", p(&headless), p(&good), "--out", o], &out, &["headless.csv:1", "header"]);
-    let dup = write(dir.path(), "dup.csv", "id,given_name,dob\nA,Іван,2014\nB,Петро,2015\nA,Марія,2016\n");
-    fails_with(&["link", p(&dup), p(&good), "--out", o], &out, &["dup.csv:4", "\"A\"", "line 2"]);
+    fails_with(
+        &["link", p(&headless), p(&good), "--out", o],
+        &out,
+        &["headless.csv:1", "header"],
+    );
+    let dup = write(
+        dir.path(),
+        "dup.csv",
+        "id,given_name,dob\nA,Іван,2014\nB,Петро,2015\nA,Марія,2016\n",
+    );
+    fails_with(
+        &["link", p(&dup), p(&good), "--out", o],
+        &out,
+        &["dup.csv:4", "\"A\"", "line 2"],
+    );
     let useless = write(dir.path(), "useless.csv", "id,colour\nA,red\n");
-    fails_with(&["link", p(&useless), p(&good), "--out", o], &out, &["useless.csv", "no usable column"]);
-    let bad_date = write(dir.path(), "bad_date.csv", "id,given_name,dob\nA,Іван,2014\nB,Петро,31.02.2015\n");
-    fails_with(&["link", p(&bad_date), p(&good), "--out", o], &out, &["bad_date.csv:3", "dob"]);
-    let bad_sex = write(dir.path(), "bad_sex.csv", "id,given_name,sex\nA,Іван,maybe\n");
-    fails_with(&["link", p(&bad_sex), p(&good), "--out", o], &out, &["bad_sex.csv:2", "sex"]);
+    fails_with(
+        &["link", p(&useless), p(&good), "--out", o],
+        &out,
+        &["useless.csv", "no usable column"],
+    );
+    let bad_date = write(
+        dir.path(),
+        "bad_date.csv",
+        "id,given_name,dob\nA,Іван,2014\nB,Петро,31.02.2015\n",
+    );
+    fails_with(
+        &["link", p(&bad_date), p(&good), "--out", o],
+        &out,
+        &["bad_date.csv:3", "dob"],
+    );
+    let bad_sex = write(
+        dir.path(),
+        "bad_sex.csv",
+        "id,given_name,sex\nA,Іван,maybe\n",
+    );
+    fails_with(
+        &["link", p(&bad_sex), p(&good), "--out", o],
+        &out,
+        &["bad_sex.csv:2", "sex"],
+    );
     let ragged = write(dir.path(), "ragged.csv", "id,given_name\nA,Іван,extra\n");
-    fails_with(&["link", p(&ragged), p(&good), "--out", o], &out, &["ragged.csv:2"]);
-    fails_with(&["link", p(&good), p(&good), "--out", o, "--column", "notes=colour"], &out, &["colour"]);
-    fails_with(&["link", p(&good), p(&good), "--out", o, "--column", "absent=text"], &out, &["absent"]);
-    fails_with(&["link", p(&good), p(&good), "--out", o, "--threshold", "1.5"], &out, &["threshold"]);
+    fails_with(
+        &["link", p(&ragged), p(&good), "--out", o],
+        &out,
+        &["ragged.csv:2"],
+    );
+    fails_with(
+        &[
+            "link",
+            p(&good),
+            p(&good),
+            "--out",
+            o,
+            "--column",
+            "notes=colour",
+        ],
+        &out,
+        &["colour"],
+    );
+    fails_with(
+        &[
+            "link",
+            p(&good),
+            p(&good),
+            "--out",
+            o,
+            "--column",
+            "absent=text",
+        ],
+        &out,
+        &["absent"],
+    );
+    fails_with(
+        &["link", p(&good), p(&good), "--out", o, "--threshold", "1.5"],
+        &out,
+        &["threshold"],
+    );
     let bad_model = write(dir.path(), "model.json", "{}");
-    fails_with(&["link", p(&good), p(&good), "--out", o, "--model", p(&bad_model)], &out, &["model.json"]);
+    fails_with(
+        &[
+            "link",
+            p(&good),
+            p(&good),
+            "--out",
+            o,
+            "--model",
+            p(&bad_model),
+        ],
+        &out,
+        &["model.json"],
+    );
 }

@@ -19,7 +19,12 @@ use std::process::{Command, ExitCode, Stdio};
 use std::time::Instant;
 
 /// The sizes the issue asks for; the last is 1M records in all, split 100k left × 900k right.
-const STANDARD_SIZES: [(usize, usize); 4] = [(1_000, 10_000), (5_000, 100_000), (20_000, 400_000), (100_000, 900_000)];
+const STANDARD_SIZES: [(usize, usize); 4] = [
+    (1_000, 10_000),
+    (5_000, 100_000),
+    (20_000, 400_000),
+    (100_000, 900_000),
+];
 
 #[derive(Debug, clap::Args)]
 pub struct LinkBenchArgs {
@@ -74,7 +79,12 @@ fn rss_bytes() -> Option<u64> {
 fn status_kb(key: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with(key))?;
-    line.trim_start_matches(key).trim().trim_end_matches("kB").trim().parse().ok()
+    line.trim_start_matches(key)
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// Resets VmHWM to the current RSS (Linux ≥ 4.0), so that the peak measured is the linkage's and
@@ -85,22 +95,34 @@ fn reset_peak() -> bool {
 
 pub fn run_link_bench(args: &LinkBenchArgs) -> anyhow::Result<ExitCode> {
     if args.child {
-        let (Some(l), Some(r)) = (args.left, args.right) else { bail!("--child needs --left and --right") };
+        let (Some(l), Some(r)) = (args.left, args.right) else {
+            bail!("--child needs --left and --right")
+        };
         let v = child_run(l, r, args.seed, args.write_dir.as_deref(), args.examples)?;
         println!("{v}");
         return Ok(ExitCode::SUCCESS);
     }
     let sizes: Vec<(usize, usize)> = match (args.left, args.right) {
         (Some(l), Some(r)) => vec![(l, r)],
-        _ => STANDARD_SIZES.iter().copied().filter(|(l, r)| args.max_records.is_none_or(|m| l + r <= m)).collect(),
+        _ => STANDARD_SIZES
+            .iter()
+            .copied()
+            .filter(|(l, r)| args.max_records.is_none_or(|m| l + r <= m))
+            .collect(),
     };
-    let tmp = tempfile::Builder::new().prefix("homeward-bench-link-").tempdir()?;
-    let base = args.keep.clone().unwrap_or_else(|| tmp.path().to_path_buf());
+    let tmp = tempfile::Builder::new()
+        .prefix("homeward-bench-link-")
+        .tempdir()?;
+    let base = args
+        .keep
+        .clone()
+        .unwrap_or_else(|| tmp.path().to_path_buf());
     print_machine();
     let mut rows = Vec::new();
     for &(l, r) in &sizes {
         let dir = base.join(format!("{l}x{r}"));
-        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
         let mut runs = Vec::new();
         for k in 0..args.runs.max(1) {
             eprintln!("homeward {l} × {r}, run {} of {}…", k + 1, args.runs.max(1));
@@ -122,7 +144,10 @@ pub fn run_link_bench(args: &LinkBenchArgs) -> anyhow::Result<ExitCode> {
         print_row("FEBRL4", &home, peer.as_ref());
         rows.push(("febrl4".into(), home, peer));
     }
-    let all: Vec<Value> = rows.iter().map(|(n, h, p)| json!({"size": n, "homeward": h, "splink": p})).collect();
+    let all: Vec<Value> = rows
+        .iter()
+        .map(|(n, h, p)| json!({"size": n, "homeward": h, "splink": p}))
+        .collect();
     println!("\nJSON: {}", Value::Array(all));
     if args.keep.is_some() {
         eprintln!("files kept in {}", base.display());
@@ -130,17 +155,37 @@ pub fn run_link_bench(args: &LinkBenchArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn spawn_child(l: usize, r: usize, args: &LinkBenchArgs, write_dir: Option<&Path>) -> anyhow::Result<Value> {
+fn spawn_child(
+    l: usize,
+    r: usize,
+    args: &LinkBenchArgs,
+    write_dir: Option<&Path>,
+) -> anyhow::Result<Value> {
     let exe = std::env::current_exe().context("cannot find the homeward executable")?;
     let mut cmd = Command::new(exe);
-    cmd.args(["bench", "link", "--child", "--left", &l.to_string(), "--right", &r.to_string()])
-        .args(["--seed", &args.seed.to_string(), "--examples", &args.examples.to_string()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
+    cmd.args([
+        "bench",
+        "link",
+        "--child",
+        "--left",
+        &l.to_string(),
+        "--right",
+        &r.to_string(),
+    ])
+    .args([
+        "--seed",
+        &args.seed.to_string(),
+        "--examples",
+        &args.examples.to_string(),
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::inherit());
     if let Some(d) = write_dir {
         cmd.arg("--write-dir").arg(d);
     }
-    let out = cmd.output().context("cannot run the benchmark child process")?;
+    let out = cmd
+        .output()
+        .context("cannot run the benchmark child process")?;
     if !out.status.success() {
         bail!("the benchmark child for {l} × {r} failed ({})", out.status);
     }
@@ -165,12 +210,25 @@ fn f(v: &Value, key: &str) -> f64 {
 
 fn run_peer(args: &LinkBenchArgs, dir: &Path, febrl: bool) -> Value {
     let (l, r, t) = if febrl {
-        (dir.join("febrl4_a.csv"), dir.join("febrl4_b.csv"), dir.join("febrl4_truth.csv"))
+        (
+            dir.join("febrl4_a.csv"),
+            dir.join("febrl4_b.csv"),
+            dir.join("febrl4_truth.csv"),
+        )
     } else {
-        (dir.join("left_ascii.csv"), dir.join("right_ascii.csv"), dir.join("truth.csv"))
+        (
+            dir.join("left_ascii.csv"),
+            dir.join("right_ascii.csv"),
+            dir.join("truth.csv"),
+        )
     };
     let mut cmd = Command::new(&args.python);
-    cmd.arg(&args.script).arg("link").arg(&l).arg(&r).arg(&t).stderr(Stdio::null());
+    cmd.arg(&args.script)
+        .arg("link")
+        .arg(&l)
+        .arg(&r)
+        .arg(&t)
+        .stderr(Stdio::null());
     if febrl {
         cmd.arg("--febrl");
     }
@@ -178,7 +236,11 @@ fn run_peer(args: &LinkBenchArgs, dir: &Path, febrl: bool) -> Value {
     match cmd.output() {
         Ok(out) if out.status.success() => {
             let text = String::from_utf8_lossy(&out.stdout);
-            match text.lines().rev().find_map(|line| serde_json::from_str::<Value>(line).ok()) {
+            match text
+                .lines()
+                .rev()
+                .find_map(|line| serde_json::from_str::<Value>(line).ok())
+            {
                 Some(mut v) => {
                     if let Some(o) = v.as_object_mut() {
                         o.insert("process_s".into(), json!(started.elapsed().as_secs_f64()));
@@ -189,15 +251,23 @@ fn run_peer(args: &LinkBenchArgs, dir: &Path, febrl: bool) -> Value {
             }
         }
         Ok(out) => json!({"error": format!("splink_bench.py failed ({})", out.status)}),
-        Err(e) => json!({"error": format!("cannot run {}: {e} (run bench/setup.sh)", args.python.display())}),
+        Err(e) => {
+            json!({"error": format!("cannot run {}: {e} (run bench/setup.sh)", args.python.display())})
+        }
     }
 }
 
 fn print_machine() {
-    let cpus = std::thread::available_parallelism().map(usize::from).unwrap_or(1);
+    let cpus = std::thread::available_parallelism()
+        .map(usize::from)
+        .unwrap_or(1);
     let model = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_default();
     let mem = std::fs::read_to_string("/proc/meminfo")
         .ok()
@@ -244,11 +314,26 @@ fn print_row(name: &str, home: &Value, peer: Option<&Value>) {
     }
 }
 
-fn score(pairs: &HashSet<(String, String)>, truth: &HashSet<(String, String)>) -> (usize, f64, f64, f64) {
+fn score(
+    pairs: &HashSet<(String, String)>,
+    truth: &HashSet<(String, String)>,
+) -> (usize, f64, f64, f64) {
     let tp = pairs.intersection(truth).count();
-    let p = if pairs.is_empty() { 1.0 } else { tp as f64 / pairs.len() as f64 };
-    let r = if truth.is_empty() { 1.0 } else { tp as f64 / truth.len() as f64 };
-    let f1 = if p + r > 0.0 { 2.0 * p * r / (p + r) } else { 0.0 };
+    let p = if pairs.is_empty() {
+        1.0
+    } else {
+        tp as f64 / pairs.len() as f64
+    };
+    let r = if truth.is_empty() {
+        1.0
+    } else {
+        tp as f64 / truth.len() as f64
+    };
+    let f1 = if p + r > 0.0 {
+        2.0 * p * r / (p + r)
+    } else {
+        0.0
+    };
     (tp, p, r, f1)
 }
 
@@ -280,10 +365,18 @@ fn figures(out: &LinkOutput, truth: &HashSet<(String, String)>, wall_s: f64) -> 
 }
 
 fn rayon_threads() -> usize {
-    std::thread::available_parallelism().map(usize::from).unwrap_or(1)
+    std::thread::available_parallelism()
+        .map(usize::from)
+        .unwrap_or(1)
 }
 
-fn child_run(n_left: usize, n_right: usize, seed: u64, write_dir: Option<&Path>, examples: usize) -> anyhow::Result<Value> {
+fn child_run(
+    n_left: usize,
+    n_right: usize,
+    seed: u64,
+    write_dir: Option<&Path>,
+    examples: usize,
+) -> anyhow::Result<Value> {
     let t0 = Instant::now();
     let lists = synth::generate(seed, n_left, n_right, &synth::Rates::default());
     let generate_s = t0.elapsed().as_secs_f64();
@@ -292,7 +385,12 @@ fn child_run(n_left: usize, n_right: usize, seed: u64, write_dir: Option<&Path>,
     }
     let columns: Vec<(String, FieldKind)> = synth::COLUMNS
         .iter()
-        .map(|h| ((*h).to_string(), link_cmd::recognise_header(h).unwrap_or(FieldKind::Ignore)))
+        .map(|h| {
+            (
+                (*h).to_string(),
+                link_cmd::recognise_header(h).unwrap_or(FieldKind::Ignore),
+            )
+        })
         .collect();
     let mut left = Table::new(columns.clone())?;
     for r in &lists.left {
@@ -302,8 +400,16 @@ fn child_run(n_left: usize, n_right: usize, seed: u64, write_dir: Option<&Path>,
     for r in &lists.right {
         right.push(r.id.clone(), r.values().map(Some))?;
     }
-    let truth: HashSet<(String, String)> =
-        lists.truth.iter().map(|&(i, j)| (lists.left[i as usize].id.clone(), lists.right[j as usize].id.clone())).collect();
+    let truth: HashSet<(String, String)> = lists
+        .truth
+        .iter()
+        .map(|&(i, j)| {
+            (
+                lists.left[i as usize].id.clone(),
+                lists.right[j as usize].id.clone(),
+            )
+        })
+        .collect();
     let rss_before = rss_bytes();
     let peak_reset = reset_peak();
     let t1 = Instant::now();
@@ -328,13 +434,21 @@ fn child_run(n_left: usize, n_right: usize, seed: u64, write_dir: Option<&Path>,
 fn csv_line(values: &[&str]) -> String {
     let cells: Vec<String> = values
         .iter()
-        .map(|s| if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { (*s).to_string() })
+        .map(|s| {
+            if s.contains([',', '"', '\n']) {
+                format!("\"{}\"", s.replace('"', "\"\""))
+            } else {
+                (*s).to_string()
+            }
+        })
         .collect();
     cells.join(",") + "\n"
 }
 
 fn write_csvs(dir: &Path, lists: &synth::Lists) -> anyhow::Result<()> {
-    let write = |name: &str, body: String| std::fs::write(dir.join(name), body).with_context(|| format!("cannot write {name}"));
+    let write = |name: &str, body: String| {
+        std::fs::write(dir.join(name), body).with_context(|| format!("cannot write {name}"))
+    };
     for (name, recs) in [("left", &lists.left), ("right", &lists.right)] {
         let mut body = csv_line(&synth::COLUMNS);
         let mut ascii = body.clone();
@@ -349,26 +463,62 @@ fn write_csvs(dir: &Path, lists: &synth::Lists) -> anyhow::Result<()> {
     }
     let mut truth = String::from("left_id,right_id\n");
     for &(i, j) in &lists.truth {
-        truth.push_str(&format!("{},{}\n", lists.left[i as usize].id, lists.right[j as usize].id));
+        truth.push_str(&format!(
+            "{},{}\n",
+            lists.left[i as usize].id, lists.right[j as usize].id
+        ));
     }
     write("truth.csv", truth)
 }
 
 /// Missed and false pairs with the engine's explanations, for whoever tunes the engine.
-fn write_examples(dir: &Path, lists: &synth::Lists, left: &Table, right: &Table, out: &LinkOutput, n: usize) -> anyhow::Result<()> {
+fn write_examples(
+    dir: &Path,
+    lists: &synth::Lists,
+    left: &Table,
+    right: &Table,
+    out: &LinkOutput,
+    n: usize,
+) -> anyhow::Result<()> {
     let matched: HashMap<usize, (usize, f64)> = out
         .pairs
         .iter()
         .filter(|p| p.decision == homeward_linkage::Decision::Match)
         .map(|p| (p.left, (p.right, p.probability)))
         .collect();
-    let true_right: HashMap<usize, usize> = lists.truth.iter().map(|&(i, j)| (i as usize, j as usize)).collect();
-    let rec = |r: &synth::Record| format!("{} | {} | {} | {} | {} | {} | {} [{}]", r.id, r.family_name, r.given_name, r.patronymic, r.sex, r.birth_date, r.birth_place, r.notes.join(" "));
+    let true_right: HashMap<usize, usize> = lists
+        .truth
+        .iter()
+        .map(|&(i, j)| (i as usize, j as usize))
+        .collect();
+    let rec = |r: &synth::Record| {
+        format!(
+            "{} | {} | {} | {} | {} | {} | {} [{}]",
+            r.id,
+            r.family_name,
+            r.given_name,
+            r.patronymic,
+            r.sex,
+            r.birth_date,
+            r.birth_place,
+            r.notes.join(" ")
+        )
+    };
     let explain = |i: usize, j: usize| -> String {
         match out.model.explain(left, i, right, j) {
             Ok(e) => {
-                let parts: Vec<String> = e.fields.iter().map(|c| format!("{}={}({:+.1})", c.field, c.level, c.weight)).collect();
-                format!("p={:.3} w={:+.1} prior={:+.1}: {}", e.probability, e.match_weight, e.prior, parts.join(" "))
+                let parts: Vec<String> = e
+                    .fields
+                    .iter()
+                    .map(|c| format!("{}={}({:+.1})", c.field, c.level, c.weight))
+                    .collect();
+                format!(
+                    "p={:.3} w={:+.1} prior={:+.1}: {}",
+                    e.probability,
+                    e.match_weight,
+                    e.prior,
+                    parts.join(" ")
+                )
             }
             Err(e) => format!("(no explanation: {e})"),
         }
@@ -383,9 +533,18 @@ fn write_examples(dir: &Path, lists: &synth::Lists, left: &Table, right: &Table,
             continue;
         }
         missed += 1;
-        text.push_str(&format!("MISSED\n  L {}\n  R {}\n  {}\n", rec(&lists.left[i]), rec(&lists.right[j]), explain(i, j)));
+        text.push_str(&format!(
+            "MISSED\n  L {}\n  R {}\n  {}\n",
+            rec(&lists.left[i]),
+            rec(&lists.right[j]),
+            explain(i, j)
+        ));
         if let Some(&(other, _)) = matched.get(&i) {
-            text.push_str(&format!("  matched instead to R {}\n  {}\n", rec(&lists.right[other]), explain(i, other)));
+            text.push_str(&format!(
+                "  matched instead to R {}\n  {}\n",
+                rec(&lists.right[other]),
+                explain(i, other)
+            ));
         }
     }
     let mut false_pairs = 0;
@@ -397,12 +556,22 @@ fn write_examples(dir: &Path, lists: &synth::Lists, left: &Table, right: &Table,
             continue;
         }
         false_pairs += 1;
-        text.push_str(&format!("FALSE\n  L {}\n  R {}\n  {}\n", rec(&lists.left[i]), rec(&lists.right[j]), explain(i, j)));
+        text.push_str(&format!(
+            "FALSE\n  L {}\n  R {}\n  {}\n",
+            rec(&lists.left[i]),
+            rec(&lists.right[j]),
+            explain(i, j)
+        ));
         if let Some(&t) = true_right.get(&i) {
-            text.push_str(&format!("  true partner R {}\n  {}\n", rec(&lists.right[t]), explain(i, t)));
+            text.push_str(&format!(
+                "  true partner R {}\n  {}\n",
+                rec(&lists.right[t]),
+                explain(i, t)
+            ));
         }
     }
-    let mut file = std::fs::File::create(dir.join("examples.txt")).context("cannot write examples.txt")?;
+    let mut file =
+        std::fs::File::create(dir.join("examples.txt")).context("cannot write examples.txt")?;
     file.write_all(text.as_bytes())?;
     Ok(())
 }
@@ -424,11 +593,15 @@ fn febrl_run(dir: &Path) -> anyhow::Result<Value> {
     let t0 = Instant::now();
     let left = link_cmd::load_table(&dir.join("febrl4_a.csv"), &overrides)?;
     let right = link_cmd::load_table(&dir.join("febrl4_b.csv"), &overrides)?;
-    let truth_text = std::fs::read_to_string(dir.join("febrl4_truth.csv")).context("cannot read febrl4_truth.csv")?;
+    let truth_text = std::fs::read_to_string(dir.join("febrl4_truth.csv"))
+        .context("cannot read febrl4_truth.csv")?;
     let truth: HashSet<(String, String)> = truth_text
         .lines()
         .skip(1)
-        .filter_map(|l| l.split_once(',').map(|(a, b)| (a.to_string(), b.to_string())))
+        .filter_map(|l| {
+            l.split_once(',')
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+        })
         .collect();
     reset_peak();
     let out = link(&left, &right, &LinkConfig::default(), None, &|_| {})?;

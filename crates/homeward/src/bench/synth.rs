@@ -8,8 +8,8 @@
 //! the draws that matter).
 
 use super::tables::{
-    self, COMMON_SURNAMES, FATHERS, GIVEN, PLACES, RU_ADOPTIVE_SURNAMES, RU_TOWNS, RuLatin, SURNAME_STEMS,
-    SURNAME_SUFFIXES,
+    self, COMMON_SURNAMES, FATHERS, GIVEN, PLACES, RU_ADOPTIVE_SURNAMES, RU_TOWNS, RuLatin,
+    SURNAME_STEMS, SURNAME_SUFFIXES,
 };
 
 /// SplitMix64: tiny, fast, and the same sequence forever, which a benchmark's seed promises.
@@ -39,8 +39,10 @@ impl Rng {
     }
     /// An index drawn with weight 1/(i+1)^0.8 over `n` items: a few common values, a long tail.
     pub fn zipf(&mut self, cdf: &[f64]) -> usize {
-        let x = (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64 * cdf.last().copied().unwrap_or(1.0);
-        cdf.partition_point(|&c| c < x).min(cdf.len().saturating_sub(1))
+        let x = (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+            * cdf.last().copied().unwrap_or(1.0);
+        cdf.partition_point(|&c| c < x)
+            .min(cdf.len().saturating_sub(1))
     }
     pub fn shuffle<T>(&mut self, v: &mut [T]) {
         for i in (1..v.len()).rev() {
@@ -175,11 +177,27 @@ pub struct Lists {
     pub truth: Vec<(u32, u32)>,
 }
 
-pub const COLUMNS: [&str; 7] = ["id", "given_name", "patronymic", "family_name", "sex", "birth_date", "birth_place"];
+pub const COLUMNS: [&str; 7] = [
+    "id",
+    "given_name",
+    "patronymic",
+    "family_name",
+    "sex",
+    "birth_date",
+    "birth_place",
+];
 
 impl Record {
     pub fn values(&self) -> [&str; 7] {
-        [&self.id, &self.given_name, &self.patronymic, &self.family_name, &self.sex, &self.birth_date, &self.birth_place]
+        [
+            &self.id,
+            &self.given_name,
+            &self.patronymic,
+            &self.family_name,
+            &self.sex,
+            &self.birth_date,
+            &self.birth_place,
+        ]
     }
 }
 
@@ -216,8 +234,12 @@ fn family_surname(rng: &mut Rng, common_cdf: &[f64], stem_cdf: &[f64]) -> (Strin
 
 impl Population {
     fn generate(rng: &mut Rng, n: usize, rates: &Rates) -> Population {
-        let given_male: Vec<u16> = (0..GIVEN.len() as u16).filter(|&i| GIVEN[i as usize].male).collect();
-        let given_female: Vec<u16> = (0..GIVEN.len() as u16).filter(|&i| !GIVEN[i as usize].male).collect();
+        let given_male: Vec<u16> = (0..GIVEN.len() as u16)
+            .filter(|&i| GIVEN[i as usize].male)
+            .collect();
+        let given_female: Vec<u16> = (0..GIVEN.len() as u16)
+            .filter(|&i| !GIVEN[i as usize].male)
+            .collect();
         let male_cdf = zipf_cdf(given_male.len(), 0.8);
         let female_cdf = zipf_cdf(given_female.len(), 0.8);
         let father_cdf = zipf_cdf(FATHERS.len(), 0.7);
@@ -246,7 +268,11 @@ impl Population {
             let mut last: Option<(i16, u8, u8)> = None;
             for k in 0..size {
                 let male = rng.permille(510);
-                let (pool, cdf) = if male { (&given_male, &male_cdf) } else { (&given_female, &female_cdf) };
+                let (pool, cdf) = if male {
+                    (&given_male, &male_cdf)
+                } else {
+                    (&given_female, &female_cdf)
+                };
                 // Parents do not give two children the same name.
                 let mut given = pool[rng.zipf(cdf)];
                 for _ in 0..20 {
@@ -267,11 +293,19 @@ impl Population {
                     }
                 };
                 last = Some((y, m, d));
-                let place = if k == 0 || rng.permille(850) { home } else { rng.zipf(&place_cdf) as u16 };
+                let place = if k == 0 || rng.permille(850) {
+                    home
+                } else {
+                    rng.zipf(&place_cdf) as u16
+                };
                 children.push(Child {
                     given,
                     father,
-                    surname: if male { surname_m.clone() } else { surname_f.clone() },
+                    surname: if male {
+                        surname_m.clone()
+                    } else {
+                        surname_f.clone()
+                    },
                     male,
                     year: y,
                     month: m,
@@ -286,9 +320,15 @@ impl Population {
 }
 
 /// Letters a typo can bring in, by script.
-const UK_LETTERS: &[char] = &['а', 'о', 'е', 'и', 'і', 'н', 'к', 'р', 'в', 'л', 'с', 'т', 'м', 'д', 'п'];
-const RU_LETTERS: &[char] = &['а', 'о', 'е', 'и', 'ы', 'н', 'к', 'р', 'в', 'л', 'с', 'т', 'м', 'д', 'п'];
-const LATIN_LETTERS: &[char] = &['a', 'o', 'e', 'i', 'y', 'n', 'k', 'r', 'v', 'l', 's', 't', 'm', 'd', 'h'];
+const UK_LETTERS: &[char] = &[
+    'а', 'о', 'е', 'и', 'і', 'н', 'к', 'р', 'в', 'л', 'с', 'т', 'м', 'д', 'п',
+];
+const RU_LETTERS: &[char] = &[
+    'а', 'о', 'е', 'и', 'ы', 'н', 'к', 'р', 'в', 'л', 'с', 'т', 'м', 'д', 'п',
+];
+const LATIN_LETTERS: &[char] = &[
+    'a', 'o', 'e', 'i', 'y', 'n', 'k', 'r', 'v', 'l', 's', 't', 'm', 'd', 'h',
+];
 
 /// One edit (substitution, deletion, insertion or transposition), never on the first letter:
 /// the first letter of a name is the one clerks and readers of handwriting get right most.
@@ -436,7 +476,12 @@ fn one_digit_error(rng: &mut Rng, y: i16, m: u8, d: u8) -> (i16, u8, u8) {
             2 => mm = mm / 10 * 10 + digit,
             _ => yy = yy / 10 * 10 + i16::from(digit),
         }
-        if (yy, mm, dd) != (y, m, d) && (1..=12).contains(&mm) && dd >= 1 && dd <= days_in(yy, mm) && (2000..=2024).contains(&yy) {
+        if (yy, mm, dd) != (y, m, d)
+            && (1..=12).contains(&mm)
+            && dd >= 1
+            && dd <= days_in(yy, mm)
+            && (2000..=2024).contains(&yy)
+        {
             return (yy, mm, dd);
         }
     }
@@ -449,7 +494,13 @@ fn render_right(rng: &mut Rng, c: &Child, rates: &Rates) -> Record {
         let x = rng.below(1000) as u32;
         if x < rates.right_latin {
             let y = rng.below(100);
-            Script::RuLatin(if y < 50 { RuLatin::Icao } else if y < 85 { RuLatin::Bgn } else { RuLatin::GostB })
+            Script::RuLatin(if y < 50 {
+                RuLatin::Icao
+            } else if y < 85 {
+                RuLatin::Bgn
+            } else {
+                RuLatin::GostB
+            })
         } else if x < rates.right_latin + rates.right_ukrainian {
             Script::Ukrainian
         } else {
@@ -469,7 +520,9 @@ fn render_right(rng: &mut Rng, c: &Child, rates: &Rates) -> Record {
         fi = (fi + 1 + rng.below(FATHERS.len() - 1)) % FATHERS.len();
         if rng.permille(rates.adoption_new_given) {
             r.notes.push("adopted_new_given");
-            let same_sex: Vec<usize> = (0..GIVEN.len()).filter(|&i| GIVEN[i].male == c.male && i != gi).collect();
+            let same_sex: Vec<usize> = (0..GIVEN.len())
+                .filter(|&i| GIVEN[i].male == c.male && i != gi)
+                .collect();
             gi = same_sex[rng.below(same_sex.len())];
         }
         if rng.permille(rates.adoption_new_place) {
@@ -484,7 +537,11 @@ fn render_right(rng: &mut Rng, c: &Child, rates: &Rates) -> Record {
     if old {
         r.notes.push("old_place");
     }
-    let ru_given = if rng.permille(rates.right_ru_given) { g.ru.to_string() } else { respell_given(g.uk) };
+    let ru_given = if rng.permille(rates.right_ru_given) {
+        g.ru.to_string()
+    } else {
+        respell_given(g.uk)
+    };
     let ru_patronymic = if rng.permille(rates.right_ru_patronymic) {
         (if c.male { f.ru_m } else { f.ru_f }).to_string()
     } else {
@@ -495,7 +552,9 @@ fn render_right(rng: &mut Rng, c: &Child, rates: &Rates) -> Record {
         (Some(uk), None) => tables::russify_surname(uk, rng.permille(rates.right_surname_by_ear)),
         (None, None) => String::new(),
     };
-    let ru_place = place_ru.map(str::to_string).unwrap_or_else(|| (if old { place.old_ru } else { place.ru }).to_string());
+    let ru_place = place_ru
+        .map(str::to_string)
+        .unwrap_or_else(|| (if old { place.old_ru } else { place.ru }).to_string());
     let (mut given, mut patronymic, mut family, mut place_name) = match script {
         Script::Russian => {
             r.notes.push("russian");
@@ -507,7 +566,9 @@ fn render_right(rng: &mut Rng, c: &Child, rates: &Rates) -> Record {
                 g.uk.to_string(),
                 (if c.male { f.uk_m } else { f.uk_f }).to_string(),
                 surname_uk.clone().unwrap_or(ru_family),
-                place_ru.map(str::to_string).unwrap_or_else(|| (if old { place.old_uk } else { place.uk }).to_string()),
+                place_ru
+                    .map(str::to_string)
+                    .unwrap_or_else(|| (if old { place.old_uk } else { place.uk }).to_string()),
             )
         }
         Script::RuLatin(std) => {
@@ -622,7 +683,10 @@ pub fn generate(seed: u64, n_left: usize, n_right: usize, rates: &Rates) -> List
         position[old as usize] = new as u32;
     }
     let mut slots: Vec<Option<Record>> = right.into_iter().map(Some).collect();
-    let mut right: Vec<Record> = order.iter().filter_map(|&old| slots[old as usize].take()).collect();
+    let mut right: Vec<Record> = order
+        .iter()
+        .filter_map(|&old| slots[old as usize].take())
+        .collect();
     for t in &mut truth {
         t.1 = position[t.1 as usize];
     }
@@ -683,7 +747,11 @@ mod tests {
         let l = generate(3, 2000, 5000, &Rates::default());
         for r in l.left.iter().chain(&l.right) {
             if !r.birth_date.is_empty() {
-                assert!(homeward_linkage::BirthDate::parse(&r.birth_date).is_ok(), "{}", r.birth_date);
+                assert!(
+                    homeward_linkage::BirthDate::parse(&r.birth_date).is_ok(),
+                    "{}",
+                    r.birth_date
+                );
             }
             assert!(homeward_linkage::parse_sex(&r.sex).is_ok(), "{}", r.sex);
         }
