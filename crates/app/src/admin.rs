@@ -206,6 +206,18 @@ impl App {
         Ok(())
     }
 
+    /// Removes a user's TOTP second factor (a lost phone); they enrol again at their next sign-in.
+    /// Ends nothing else: the password still has to be right.
+    pub async fn reset_totp(&self, actor: Actor<'_>, user: UserId) -> AppResult<()> {
+        let u = self.managed_user(actor, user).await?;
+        let audit = actor
+            .audit(AuditAction::UserTotpEnable)
+            .target("user", u.id)
+            .details(serde_json::json!({ "step": "reset" }));
+        self.store.set_totp(u.id, None, false, audit).await?;
+        Ok(())
+    }
+
     /// Changes a user's own password after checking the current one.
     pub async fn change_own_password(
         &self,

@@ -440,6 +440,14 @@ async fn sessions_tokens_and_totp() {
             Err(AppError::Unauthenticated)
         ));
 
+        // A lost phone: an administrator removes the second factor, and the password alone works.
+        w.app
+            .reset_totp(Actor::CommandLine, admin.user().id)
+            .await
+            .unwrap();
+        let again = w.app.login(login(None), None).await.unwrap();
+        assert!(!again.user.totp_enabled);
+
         w.app.logout(&s.token, None).await.unwrap();
         assert!(matches!(
             w.app.authenticate_session(&s.token, None).await,

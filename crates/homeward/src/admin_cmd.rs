@@ -48,6 +48,12 @@ pub enum AdminCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Remove a user's TOTP second factor (lost device); they can enrol a new one after signing in.
+    ResetTotp {
+        /// User id or username.
+        #[arg(long)]
+        user: String,
+    },
     /// Revoke an API token by its id.
     RevokeToken {
         #[arg(long)]
@@ -144,6 +150,14 @@ pub async fn run(app: &App, cmd: AdminCommand) -> anyhow::Result<()> {
             let password = read_password(password_stdin)?;
             app.reset_password(actor, u.id, &password).await?;
             println!("password of {} reset; their sessions are ended", u.username);
+        }
+        AdminCommand::ResetTotp { user } => {
+            let u = app
+                .find_user(&user)
+                .await
+                .map_err(|_| BadInput(format!("no user {user:?}")))?;
+            app.reset_totp(actor, u.id).await?;
+            println!("second factor of {} removed", u.username);
         }
         AdminCommand::RevokeToken { id } => {
             let id: TokenId = id
