@@ -65,3 +65,35 @@ id_type!(
     /// An API token.
     TokenId
 );
+id_type!(
+    /// A case: one child's way from a tracing request to a family, linking the records about it.
+    CaseId
+);
+id_type!(
+    /// A candidate match between a tracing request and a custody record.
+    MatchId
+);
+id_type!(
+    /// One identity-verification step of a case.
+    VerificationStepId
+);
+id_type!(
+    /// A consent (or refusal) record of a case.
+    ConsentId
+);
+id_type!(
+    /// A record of the child's views.
+    ChildViewsId
+);
+id_type!(
+    /// A best-interests assessment or determination.
+    BestInterestsId
+);
+id_type!(
+    /// A disclosure of chosen case fields to the counterpart.
+    DisclosureId
+);
+id_type!(
+    /// A task assigned to a humanitarian party.
+    TaskId
+);

@@ -4,7 +4,12 @@
 //! app and the web layer cannot disagree about it.
 
 pub mod audit;
+pub mod best_interests;
+pub mod case;
+pub mod condition;
+pub mod consent;
 pub mod date;
+pub mod disclosure;
 pub mod error;
 pub mod ids;
 pub mod name;
@@ -12,11 +17,32 @@ pub mod party;
 pub mod record;
 pub mod role;
 pub mod user;
+pub mod verification;
 
 pub use audit::{AuditAction, AuditDraft, AuditEntry, ChainBreak, GENESIS_HASH};
+pub use best_interests::{
+    BestInterestsAssessment, BestInterestsDecision, BestInterestsDetermination,
+    BestInterestsPolicy, PanelMember,
+};
+pub use case::{
+    AftercarePolicy, Case, CasePolicy, CaseState, Custodian, CustodianKind, FollowUp, Handover,
+    ListEntry, MatchConfirmation, MatchLink, MatchPolicy, RefusedTransition, Revalidation,
+    StaleTransition, TransferPlan, Transition, TransitionKind,
+};
+pub use condition::{Condition, ConditionCode};
+pub use consent::{
+    ChildViews, ChildWish, Consent, ConsentDecision, ConsentGiver, ConsentMethod, ConsentPolicy,
+    ConsentScope, ConsentStatus, GiverKind, Withdrawal,
+};
 pub use date::PartialDate;
+pub use disclosure::{
+    DisclosableField, DisclosedField, Disclosure, DisclosureRefused, may_disclose,
+};
 pub use error::{FieldError, ValidationErrors};
-pub use ids::{PartyId, RecordId, TokenId, UserId};
+pub use ids::{
+    BestInterestsId, CaseId, ChildViewsId, ConsentId, DisclosureId, MatchId, PartyId, RecordId,
+    TaskId, TokenId, UserId, VerificationStepId,
+};
 pub use name::{NameEntry, Script};
 pub use party::{Party, PartyKind, PartyName};
 pub use record::{
@@ -25,3 +51,6 @@ pub use record::{
 };
 pub use role::{Permission, Role, Scope};
 pub use user::{Password, User, Username};
+pub use verification::{
+    Resolution, VerificationMethod, VerificationOutcome, VerificationPolicy, VerificationStep,
+};

@@ -85,6 +85,28 @@ pub enum Permission {
     TokenRevokeAny,
     /// Read and verify the audit log.
     AuditRead,
+    /// Confirm or reject candidate matches in the review queue.
+    MatchReview,
+    /// Read cases (the mediator's view of both sides).
+    CaseRead,
+    /// Open cases and move them through their states.
+    CaseManage,
+    /// Record identity-verification steps.
+    VerificationRecord,
+    /// Record consents, refusals and their withdrawal (the origin side records the family's).
+    ConsentRecord,
+    /// Record the child's views, best-interests assessments and determinations.
+    BestInterestsRecord,
+    /// Disclose chosen case fields to the counterpart.
+    Disclose,
+    /// Read what was disclosed to one's own party.
+    DisclosureRead,
+    /// Assign tasks to humanitarian parties and cancel them.
+    TaskManage,
+    /// See the tasks (and only the fields they need) referred to one's party.
+    TaskRead,
+    /// Report the outcome of a task referred to one's party.
+    TaskReport,
 }
 
 use PartyKind as K;
@@ -111,9 +133,67 @@ pub const PERMISSIONS: &[(Permission, &[Role], &[PartyKind])] = &[
         &[R::Auditor, R::Admin],
         &[K::Mediator, K::Observer],
     ),
+    (P::MatchReview, &[R::Reviewer], &[K::Mediator]),
+    (
+        P::CaseRead,
+        &[R::Caseworker, R::Reviewer, R::Logistics, R::Viewer],
+        &[K::Mediator],
+    ),
+    (P::CaseManage, &[R::Caseworker, R::Reviewer], &[K::Mediator]),
+    (P::VerificationRecord, &[R::Caseworker], &[K::Mediator]),
+    (
+        P::ConsentRecord,
+        &[R::Caseworker],
+        &[K::Mediator, K::Origin],
+    ),
+    (
+        P::BestInterestsRecord,
+        &[R::Caseworker, R::Reviewer],
+        &[K::Mediator],
+    ),
+    (P::Disclose, &[R::Caseworker, R::Reviewer], &[K::Mediator]),
+    (
+        P::DisclosureRead,
+        &[R::Caseworker, R::Reviewer, R::Logistics, R::Viewer],
+        &[K::Origin, K::Custody],
+    ),
+    (P::TaskManage, &[R::Caseworker], &[K::Mediator]),
+    (
+        P::TaskRead,
+        &[R::Caseworker, R::Logistics, R::Viewer],
+        &[K::Mediator, K::Humanitarian],
+    ),
+    (
+        P::TaskReport,
+        &[R::Caseworker, R::Logistics],
+        &[K::Humanitarian],
+    ),
 ];
 
 impl Permission {
+    pub const ALL: [Permission; 20] = [
+        Self::RecordRead,
+        Self::RecordCreate,
+        Self::RecordUpdate,
+        Self::RecordDelete,
+        Self::RecordImport,
+        Self::PartyManage,
+        Self::UserManage,
+        Self::TokenRevokeAny,
+        Self::AuditRead,
+        Self::MatchReview,
+        Self::CaseRead,
+        Self::CaseManage,
+        Self::VerificationRecord,
+        Self::ConsentRecord,
+        Self::BestInterestsRecord,
+        Self::Disclose,
+        Self::DisclosureRead,
+        Self::TaskManage,
+        Self::TaskRead,
+        Self::TaskReport,
+    ];
+
     /// Whether any of `roles`, held in a party of `kind`, grants this permission.
     pub fn granted(self, kind: PartyKind, roles: &[Role]) -> bool {
         PERMISSIONS.iter().any(|(p, rs, ks)| {
@@ -132,6 +212,17 @@ impl Permission {
             Self::UserManage => "user_manage",
             Self::TokenRevokeAny => "token_revoke_any",
             Self::AuditRead => "audit_read",
+            Self::MatchReview => "match_review",
+            Self::CaseRead => "case_read",
+            Self::CaseManage => "case_manage",
+            Self::VerificationRecord => "verification_record",
+            Self::ConsentRecord => "consent_record",
+            Self::BestInterestsRecord => "best_interests_record",
+            Self::Disclose => "disclose",
+            Self::DisclosureRead => "disclosure_read",
+            Self::TaskManage => "task_manage",
+            Self::TaskRead => "task_read",
+            Self::TaskReport => "task_report",
         }
     }
 }
@@ -199,17 +290,10 @@ mod tests {
 
     #[test]
     fn every_permission_has_a_row() {
-        for p in [
-            P::RecordRead,
-            P::RecordCreate,
-            P::RecordUpdate,
-            P::RecordDelete,
-            P::RecordImport,
-            P::PartyManage,
-            P::UserManage,
-            P::TokenRevokeAny,
-            P::AuditRead,
-        ] {
+        // With one row per listed permission, equal lengths mean no row names a permission
+        // left out of ALL.
+        assert_eq!(PERMISSIONS.len(), P::ALL.len());
+        for p in P::ALL {
             assert_eq!(
                 PERMISSIONS.iter().filter(|(q, _, _)| *q == p).count(),
                 1,
@@ -217,6 +301,25 @@ mod tests {
                 p.as_str()
             );
         }
+    }
+
+    #[test]
+    fn case_work_stays_with_the_mediator_and_tasks_with_humanitarians() {
+        for p in [P::MatchReview, P::CaseManage, P::Disclose, P::TaskManage] {
+            for k in [K::Origin, K::Custody, K::Humanitarian, K::Observer] {
+                assert!(
+                    !p.granted(k, &Role::ALL),
+                    "{} for {}",
+                    p.as_str(),
+                    k.as_str()
+                );
+            }
+        }
+        assert!(P::ConsentRecord.granted(K::Origin, &[R::Caseworker]));
+        assert!(!P::ConsentRecord.granted(K::Custody, &[R::Caseworker]));
+        assert!(P::TaskReport.granted(K::Humanitarian, &[R::Logistics]));
+        assert!(!P::CaseRead.granted(K::Humanitarian, &Role::ALL));
+        assert!(P::DisclosureRead.granted(K::Origin, &[R::Viewer]));
     }
 
     #[test]
