@@ -31,10 +31,16 @@ pub enum BlockKey {
     /// The same canonical place of birth.
     BirthPlace,
     Sex,
+    /// The same value of the first identifier column (a document or social-security number),
+    /// spaces and case aside.
+    Identifier,
+    /// The given name's and the surname's consonant skeletons as an unordered pair: the same
+    /// two names in either column (a form filled in the wrong order).
+    NameSkeletons,
 }
 
 impl BlockKey {
-    pub const ALL: [BlockKey; 10] = [
+    pub const ALL: [BlockKey; 12] = [
         BlockKey::GivenClass,
         BlockKey::PatronymicClass,
         BlockKey::FamilySkeleton,
@@ -45,6 +51,8 @@ impl BlockKey {
         BlockKey::BirthDateAnyOrder,
         BlockKey::BirthPlace,
         BlockKey::Sex,
+        BlockKey::Identifier,
+        BlockKey::NameSkeletons,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -59,14 +67,16 @@ impl BlockKey {
             BlockKey::BirthDateAnyOrder => "birth_date_any_order",
             BlockKey::BirthPlace => "birth_place",
             BlockKey::Sex => "sex",
+            BlockKey::Identifier => "identifier",
+            BlockKey::NameSkeletons => "name_skeletons",
         }
     }
 
     /// The compared field this key constrains: EM does not learn that field's m from this rule's
-    /// pairs, where it agrees by construction.
+    /// pairs, where it agrees by construction. (`NameSkeletons` constrains the family name too.)
     pub fn field(self) -> FieldKind {
         match self {
-            BlockKey::GivenClass => FieldKind::GivenName,
+            BlockKey::GivenClass | BlockKey::NameSkeletons => FieldKind::GivenName,
             BlockKey::PatronymicClass => FieldKind::Patronymic,
             BlockKey::FamilySkeleton | BlockKey::FamilyPrefix | BlockKey::FamilyInitial => {
                 FieldKind::FamilyName
@@ -76,6 +86,7 @@ impl BlockKey {
             }
             BlockKey::BirthPlace => FieldKind::BirthPlace,
             BlockKey::Sex => FieldKind::Sex,
+            BlockKey::Identifier => FieldKind::Identifier,
         }
     }
 
@@ -121,6 +132,13 @@ impl BlockKey {
             ),
             BlockKey::BirthPlace => out.extend(p.place(i).map(|p| p.key)),
             BlockKey::Sex => out.extend(Some(r.sex).filter(|&s| s != SEX_UNKNOWN).map(u64::from)),
+            BlockKey::Identifier => out.extend(p.identifier(i)),
+            BlockKey::NameSkeletons => {
+                if let (Some(g), Some(f)) = (p.name(GIVEN, i), p.name(FAMILY, i)) {
+                    let (a, b) = (g.skel_hash.min(f.skel_hash), g.skel_hash.max(f.skel_hash));
+                    out.push(mix(a, b));
+                }
+            }
         }
     }
 }
@@ -247,6 +265,8 @@ impl FromStr for BlockingRule {
 /// | family skeleton + birth year | given name changed or not in the table |
 /// | family initial + birth date | given name misspelled and surname respelled |
 /// | given class + birth place + birth year | adopted (new surname) with a date typo |
+/// | identifier | anything else, when both lists carry a document number (none when they do not) |
+/// | given and family skeletons, either order | given name and surname swapped |
 pub fn default_rules() -> Vec<BlockingRule> {
     use BlockKey::*;
     [
@@ -256,6 +276,8 @@ pub fn default_rules() -> Vec<BlockingRule> {
         vec![FamilySkeleton, BirthYear],
         vec![FamilyInitial, BirthDate],
         vec![GivenClass, BirthPlace, BirthYear],
+        vec![Identifier],
+        vec![NameSkeletons],
     ]
     .into_iter()
     .map(|keys| BlockingRule { keys })
@@ -515,14 +537,42 @@ mod tests {
         use crate::features::fixtures;
         let (lt, rt) = (fixtures::left(), fixtures::right());
         let (lp, rp) = (Prepared::build(&lt), Prepared::build(&rt));
+        // The default rules fill the 8 a run may have; further keys are exercised in place of the
+        // last two.
         let mut rules = default_rules();
-        rules.push("patronymic_class+sex".parse().unwrap());
-        rules.push("family_prefix".parse().unwrap());
+        assert_eq!(rules.len(), 8);
+        let mut more = rules.clone();
+        more.truncate(6);
+        more.push("patronymic_class+sex".parse().unwrap());
+        more.push("family_prefix".parse().unwrap());
+        assert!(brute_force(&more, &lp, &rp).len() > 5);
+        for r in [&more, &rules] {
+            check_candidates(r, &lp, &rp);
+        }
+        rules.truncate(6);
         let want = brute_force(&rules, &lp, &rp);
+        // Russian forms, a swapped date and an adoption-like respelling are still candidates.
+        let has = |i: u64, j: u64| want.iter().any(|w| w.0 == (i << 32) | j);
+        for (i, j) in [
+            (0, 0),
+            (1, 0),
+            (0, 9),
+            (3, 3),
+            (2, 2),
+            (4, 4),
+            (7, 5),
+            (6, 7),
+        ] {
+            assert!(has(i, j), "({i}, {j})");
+        }
+    }
+
+    fn check_candidates(rules: &[BlockingRule], lp: &Prepared, rp: &Prepared) {
+        let want = brute_force(rules, lp, rp);
         assert!(want.len() > 5, "the fixture exercises blocking: {want:?}");
         // Both orientations: the smaller table is indexed and the larger streamed, either way.
-        for (a, b, swapped) in [(&lp, &rp, false), (&rp, &lp, true)] {
-            let c = candidates(&rules, a, b);
+        for (a, b, swapped) in [(lp, rp, false), (rp, lp, true)] {
+            let c = candidates(rules, a, b);
             let mut got: Vec<(u64, u8)> = c
                 .pairs
                 .iter()
@@ -544,20 +594,6 @@ mod tests {
                 let expected = want.iter().filter(|w| w.1 & (1 << r) != 0).count() as u64;
                 assert_eq!(count, expected, "rule {r}");
             }
-        }
-        // Russian forms, a swapped date and an adoption-like respelling are still candidates.
-        let has = |i: u64, j: u64| want.iter().any(|w| w.0 == (i << 32) | j);
-        for (i, j) in [
-            (0, 0),
-            (1, 0),
-            (0, 9),
-            (3, 3),
-            (2, 2),
-            (4, 4),
-            (7, 5),
-            (6, 7),
-        ] {
-            assert!(has(i, j), "({i}, {j})");
         }
     }
 }

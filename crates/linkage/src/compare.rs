@@ -22,7 +22,7 @@ pub const NAME_LEVELS: [&str; 7] = [
     "jw_0.70",
     "different",
 ];
-pub const DATE_LEVELS: [&str; 9] = [
+pub const DATE_LEVELS: [&str; 10] = [
     "exact",
     "day_month_swapped",
     "one_digit",
@@ -31,6 +31,7 @@ pub const DATE_LEVELS: [&str; 9] = [
     "within_month",
     "within_year",
     "same_year_one_side_coarser",
+    "same_partial",
     "different",
 ];
 /// The most levels any field has, counting the null level: sizes per-level count tables.
@@ -59,7 +60,7 @@ pub fn default_m(kind: FieldKind) -> &'static [f64] {
         FieldKind::GivenName | FieldKind::Patronymic | FieldKind::FamilyName => {
             &[0.70, 0.15, 0.04, 0.03, 0.02, 0.03, 0.03]
         }
-        FieldKind::BirthDate => &[0.78, 0.03, 0.05, 0.03, 0.02, 0.02, 0.03, 0.02, 0.02],
+        FieldKind::BirthDate => &[0.775, 0.03, 0.05, 0.03, 0.02, 0.02, 0.03, 0.02, 0.005, 0.02],
         FieldKind::Sex => &[0.97, 0.03],
         FieldKind::BirthPlace => &[0.80, 0.08, 0.12],
         FieldKind::Text => &[0.70, 0.10, 0.10, 0.10],
@@ -74,7 +75,9 @@ pub fn default_u(kind: FieldKind) -> &'static [f64] {
             &[0.01, 0.01, 0.005, 0.005, 0.01, 0.07, 0.89]
         }
         FieldKind::FamilyName => &[0.002, 0.002, 0.003, 0.005, 0.01, 0.08, 0.898],
-        FieldKind::BirthDate => &[0.0003, 0.0001, 0.002, 0.005, 0.002, 0.005, 0.06, 0.02, 0.9056],
+        FieldKind::BirthDate => &[
+            0.0003, 0.0001, 0.002, 0.005, 0.002, 0.005, 0.06, 0.02, 0.0002, 0.9054,
+        ],
         FieldKind::Sex => &[0.5, 0.5],
         FieldKind::BirthPlace => &[0.05, 0.01, 0.94],
         FieldKind::Text => &[0.01, 0.02, 0.1, 0.87],
@@ -414,6 +417,52 @@ impl Comparer {
                 _ => field_level(spec, lp, i, rp, j),
             };
         }
+        swap_names(&self.specs, lp, i, rp, j, out);
+    }
+}
+
+/// A given name and a surname written in each other's columns (a form filled in the wrong order,
+/// a list kept surname first): when neither agrees where it stands, but one agrees fully across
+/// (exact or equivalent) and the other at least closely, the levels across replace them. Only
+/// when both disagree as written, so that a child named like another's surname (Богдан /
+/// Богданов) is not helped otherwise.
+pub(crate) fn swap_names(
+    specs: &[FieldSpec],
+    lp: &Prepared,
+    i: usize,
+    rp: &Prepared,
+    j: usize,
+    out: &mut [u8],
+) {
+    let find = |k: FieldKind| specs.iter().position(|s| s.kind == k);
+    let (Some(g), Some(f)) = (find(FieldKind::GivenName), find(FieldKind::FamilyName)) else {
+        return;
+    };
+    // jw_0.70 or worse, as written.
+    if out[g] < 6 || out[f] < 6 {
+        return;
+    }
+    let (Some((_, gl)), Some((_, fr))) = (
+        name_of(lp, i, specs[g].left),
+        name_of(rp, j, specs[f].right),
+    ) else {
+        return;
+    };
+    let (Some((_, fl)), Some((_, gr))) = (
+        name_of(lp, i, specs[f].left),
+        name_of(rp, j, specs[g].right),
+    ) else {
+        return;
+    };
+    let cheap =
+        |x: &NameFeat, y: &NameFeat| x.folded_hash == y.folded_hash || x.phon_hash == y.phon_hash;
+    if !(cheap(gl, fr) || cheap(fl, gr)) {
+        return;
+    }
+    let (a, b) = (name_level(gl, fr), name_level(fl, gr));
+    if a.min(b) <= 2 && a.max(b) <= 5 {
+        out[g] = a;
+        out[f] = b;
     }
 }
 
@@ -464,7 +513,8 @@ pub(crate) fn field_level(
                     DateLevel::WithinMonth => 6,
                     DateLevel::WithinYear => 7,
                     DateLevel::SameYearCoarser => 8,
-                    DateLevel::Different => 9,
+                    DateLevel::SamePartial => 9,
+                    DateLevel::Different => 10,
                 }
             }
             _ => NULL,

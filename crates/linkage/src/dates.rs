@@ -83,18 +83,21 @@ pub enum DateLevel {
     Swapped,
     /// One digit of YYYYMMDD differs (a typo).
     OneDigit,
-    /// Same year and month; or both known only to the month and equal.
+    /// Same year and month, different days.
     SameYearMonth,
     /// The same month, but one side knows the day and the other does not. Kept apart from
     /// `SameYearMonth` so that a record's identical copy always scores above it.
     SameMonthCoarser,
     /// Within 31 days; or months adjacent when a day is unknown.
     WithinMonth,
-    /// Within 366 days; or both known only to the year and equal (within a year either side when
-    /// approximate).
+    /// Within 366 days (a year either side when one is approximate and known only to the year).
     WithinYear,
     /// The same year, but one side knows only the year and the other more.
     SameYearCoarser,
+    /// Both known only to the month, or both only to the year, and equal: all either says agrees.
+    /// Kept apart from `WithinYear` (mostly full dates months apart, evidence against) and from
+    /// the one-side-coarser levels, so that a partial date's identical copy scores above both.
+    SamePartial,
     Different,
 }
 
@@ -129,7 +132,7 @@ pub fn compare_dates(a: &BirthDate, b: &BirthDate) -> DateLevel {
         let mb = i32::from(b.year) * 12 + i32::from(b.month);
         let diff = (ma - mb).abs();
         return if diff == 0 && a.day == b.day {
-            DateLevel::SameYearMonth
+            DateLevel::SamePartial
         } else if diff == 0 {
             DateLevel::SameMonthCoarser
         } else if diff <= 1 {
@@ -143,7 +146,9 @@ pub fn compare_dates(a: &BirthDate, b: &BirthDate) -> DateLevel {
     let dy = (i32::from(a.year) - i32::from(b.year)).abs();
     if dy == 0 && a.month != b.month {
         DateLevel::SameYearCoarser
-    } else if dy == 0 || (approx && dy <= 1) {
+    } else if dy == 0 {
+        DateLevel::SamePartial
+    } else if approx && dy <= 1 {
         DateLevel::WithinYear
     } else {
         DateLevel::Different
@@ -253,9 +258,10 @@ mod tests {
         assert_eq!(level("2014-03-07", "2014-11-19"), WithinYear);
         assert_eq!(level("2014-03-07", "2016-11-19"), Different);
         // Partial dates at their precision.
-        assert_eq!(level("2014-03", "2014-03"), SameYearMonth);
+        assert_eq!(level("2014-03", "2014-03"), SamePartial);
         assert_eq!(level("2014-03", "2014-03-19"), SameMonthCoarser);
-        assert_eq!(level("2014", "2014"), WithinYear);
+        assert_eq!(level("2014", "2014"), SamePartial);
+        assert_eq!(level("~2014", "2014"), SamePartial);
         assert_eq!(level("2014-03", "2014-04"), WithinMonth);
         assert_eq!(level("2014", "2014-03-19"), SameYearCoarser);
         assert_eq!(level("2014", "2014-03"), SameYearCoarser);

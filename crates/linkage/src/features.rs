@@ -147,6 +147,8 @@ pub(crate) struct Prepared {
     pub extra: Vec<Vec<Option<ExtraValue>>>,
     /// Column index of each identifier/text/exact column, in order (indexes `extra`).
     pub extra_columns: Vec<usize>,
+    /// Index into `extra` of the first identifier column, for blocking on it.
+    pub identifier: Option<usize>,
     pub has_given: bool,
     pub has_patronymic: bool,
     pub has_family: bool,
@@ -161,6 +163,12 @@ impl Prepared {
 
     pub fn place(&self, i: usize) -> Option<&PlaceFeat> {
         self.places.get(self.records[i].place as usize)
+    }
+
+    /// The hash of record `i`'s value in the first identifier column.
+    pub fn identifier(&self, i: usize) -> Option<u64> {
+        let col = self.extra.get(self.identifier?)?;
+        col.get(i)?.as_ref().map(|v| v.0)
     }
 }
 
@@ -423,6 +431,9 @@ impl Prepared {
             names: [gn, pn, fnames],
             places: place_kept,
             extra,
+            identifier: extra_columns
+                .iter()
+                .position(|&c| table.columns()[c].kind == FieldKind::Identifier),
             extra_columns,
             has_given: full || table.has_kind(FieldKind::GivenName),
             has_patronymic: full || table.has_kind(FieldKind::Patronymic),

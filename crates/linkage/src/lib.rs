@@ -35,13 +35,20 @@
 //! 2. **Block** ([`blocking`]): several rules, unioned; see [`default_rules`].
 //! 3. **Compare** ([`compare`]): each field gets a level, best first (names: exact, equivalent,
 //!    skeleton, Jaro–Winkler ≥ 0.92 / 0.88 / 0.70, different; dates: exact, day/month swapped, one
-//!    digit, same year-month, within a month, within a year, different; ...), or null when missing.
-//! 4. **Score** ([`Model`]): Fellegi–Sunter. u from seeded random pairs; m by EM on the candidate
-//!    pairs, per blocking rule and leaving out the fields the rule fixes (as Splink does), averaged;
-//!    the prior λ by EM with m fixed. Agreement on a common given name or surname weighs less
-//!    (term-frequency adjustment, clamped to ±3 bits). Guards: an identical value always outweighs a
-//!    different one, and a different given name outweighs all other fields together (siblings and
-//!    twins share everything else).
+//!    digit, same year-month, within a month, within a year, ..., identical partial dates,
+//!    different; ...), or null when missing. A given name and surname written in each other's
+//!    columns are compared across.
+//! 4. **Score** ([`Model`]): Fellegi–Sunter. u from seeded random pairs (less the matches the
+//!    fitted model expects among them, which matters for small lists); m by EM on the candidate
+//!    pairs, per blocking rule and leaving out the fields the rule fixes (as Splink does), each
+//!    rule's fit bounded by one-to-one (no more matches than the smaller list has records) and
+//!    weighted by its fitted λ; m of "different" never above its default; the prior λ is that of
+//!    two random records (not of a candidate pair: u counts the agreement blocking selected for).
+//!    Agreement on a common given name or surname weighs less (term-frequency adjustment,
+//!    clamped to ±3 bits). Guards: an identical value always outweighs a different one; a
+//!    different given name outweighs all other fields together (siblings and twins share
+//!    everything else) unless an identifier agrees; a different patronymic beside a different
+//!    surname counts once (adoption changes both).
 //! 5. **Assign** ([`link`]): one-to-one, greedily by descending match weight.
 //! 6. **Explain**: every output pair carries each field's level, values and weight, and the prior
 //!    ([`Explanation`]), so that a waterfall can be drawn.

@@ -1,9 +1,12 @@
 //! Linking two tables end to end: prepare, block, compare, train, score, assign, explain.
 
 use crate::blocking::{BlockingRule, candidates, default_rules};
-use crate::compare::{Comparer, MAX_LEVELS, FieldSpec, field_level, field_specs, level_names, specs_for_model};
+use crate::compare::{
+    Comparer, FieldSpec, MAX_LEVELS, field_level, field_specs, level_names, specs_for_model,
+    swap_names,
+};
 use crate::features::{FAMILY, FxHashMap, GIVEN, NameFeat, Prepared, row_names};
-use crate::model::{Model, Pattern, Scorer, estimate_u, pack, train_em};
+use crate::model::{Model, Pattern, Scorer, estimate_u, match_mass, pack, train_em};
 use crate::table::{FieldKind, LinkError, Table};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -375,6 +378,10 @@ fn train(c: &Compared, config: &LinkConfig, left_len: usize, right_len: usize) -
                 a
             },
         );
+    let counts: Vec<Vec<f64>> = counts
+        .iter()
+        .map(|c| c.iter().map(|&x| x as f64).collect())
+        .collect();
     estimate_u(&mut model, &counts);
     // m and λ: EM on the candidate pairs' patterns.
     let counted: FxHashMap<Pattern, u64> = c
@@ -395,20 +402,65 @@ fn train(c: &Compared, config: &LinkConfig, left_len: usize, right_len: usize) -
     let rule_fields: Vec<Vec<FieldKind>> = c
         .rules
         .iter()
-        .map(|r| r.keys.iter().map(|k| k.field()).collect())
+        .map(|r| {
+            let mut f: Vec<FieldKind> = r.keys.iter().map(|k| k.field()).collect();
+            // Given names are gendered: pairs sharing a given-name class agree on sex almost
+            // always, so within such a rule sex says nothing about matching and EM, seeing it
+            // agree everywhere, would take the whole block for matches.
+            if r.keys.iter().any(|k| {
+                matches!(
+                    k,
+                    crate::blocking::BlockKey::GivenClass
+                        | crate::blocking::BlockKey::NameSkeletons
+                )
+            }) {
+                f.push(FieldKind::Sex);
+            }
+            if r.keys.contains(&crate::blocking::BlockKey::NameSkeletons) {
+                f.push(FieldKind::FamilyName);
+            }
+            f
+        })
         .collect();
     // Each record of the smaller table has at most one match among its candidates.
-    let max_lambda =
-        (left_len.min(right_len) as f64 / (c.pairs.len().max(1)) as f64).clamp(1e-6, 0.999);
-    let lambda0 = max_lambda.min(0.5);
+    let max_matches = left_len.min(right_len).max(1) as f64;
+    let all_pairs = (left_len as f64 * right_len as f64).max(1.0);
     train_em(
         &mut model,
         &patterns,
         &rule_fields,
         config.em_iterations,
-        lambda0,
-        max_lambda,
+        max_matches,
+        all_pairs,
     );
+    // The random pairs u is counted on include matches: negligibly few in large tables, but in
+    // small ones (every pair compared) they make agreement look common among non-matches and
+    // weaken every agreement weight. Take out the matches the fitted model expects in the sample
+    // and fit once more.
+    let share = pick.len() as f64 / all_pairs;
+    if share > 1e-4 {
+        let mass = match_mass(&model, &patterns);
+        let adjusted: Vec<Vec<f64>> = counts
+            .iter()
+            .zip(&mass)
+            .map(|(c, m)| {
+                c.iter()
+                    .enumerate()
+                    .map(|(l, &x)| (x - share * m.get(l).copied().unwrap_or(0.0)).max(0.0))
+                    .collect()
+            })
+            .collect();
+        estimate_u(&mut model, &adjusted);
+        model.training.notes.clear();
+        train_em(
+            &mut model,
+            &patterns,
+            &rule_fields,
+            config.em_iterations,
+            max_matches,
+            all_pairs,
+        );
+    }
     model.training.candidate_pairs = c.pairs.len() as u64;
     model.training.u_sample_pairs = pick.len() as u64;
     model.training.blocking_rules = c.rules.iter().map(ToString::to_string).collect();
@@ -498,9 +550,9 @@ fn pair_weight(
     tr: &[f32; 2],
 ) -> f64 {
     let mut w = scorer.prior;
-    for (f, (&l, spec)) in lv.iter().zip(specs).enumerate() {
+    for (f, spec) in specs.iter().enumerate() {
         let tf = tf_slot(spec.kind).map_or(0.0, |s| f64::from(tl[s].max(tr[s])));
-        w += scorer.field_weight(f, l, tf).0;
+        w += scorer.weight_in_pair(f, lv, tf).0;
     }
     w
 }
@@ -550,7 +602,7 @@ fn explain(
     let mut total = scorer.prior;
     for (f, (&l, spec)) in lv.iter().zip(specs).enumerate() {
         let tf = tf_slot(spec.kind).map_or(0.0, |s| f64::from(tl[s].max(tr[s])));
-        let (weight, tf_adjustment) = scorer.field_weight(f, l, tf);
+        let (weight, tf_adjustment) = scorer.weight_in_pair(f, lv, tf);
         total += weight;
         let level = if l == 0 {
             "null".to_string()
@@ -767,10 +819,11 @@ impl Model {
             .collect();
         let specs = specs_for_model(&fields, left, &lp, right, &rp);
         // One pair: computed directly, without the caches a Comparer would allocate.
-        let lv: Vec<u8> = specs
+        let mut lv: Vec<u8> = specs
             .iter()
             .map(|s| field_level(s, &lp, i, &rp, j))
             .collect();
+        swap_names(&specs, &lp, i, &rp, j, &mut lv);
         let scorer = Scorer::new(self);
         let tf = term_frequencies(&lp, &rp);
         Ok(explain(

@@ -6,15 +6,16 @@ use crate::table::{FieldKind, LinkError};
 use serde::{Deserialize, Serialize};
 
 /// The model format version written by this crate; [`Model::from_json`] refuses others.
-pub const MODEL_VERSION: u32 = 2;
+pub const MODEL_VERSION: u32 = 3;
 
 /// Term-frequency adjustments are clamped to ± this many bits, so that no single value's
 /// rarity or commonness outweighs the evidence of a whole field.
 pub const TF_CLAMP: f64 = 3.0;
 
-/// Weight of pseudo-pairs pulling m towards its default in each EM step: keeps small or lopsided
-/// blocks from driving a level's m to 0 or 1.
-const M_PRIOR_PAIRS: f64 = 5.0;
+/// Weight of pseudo-pairs pulling m towards its default in each EM step (a Beta prior worth this
+/// many matches): keeps small or lopsided blocks from driving a level's m to 0 or 1, and lets a
+/// list of a few dozen matches lean on general expectations; negligible beside thousands.
+const M_PRIOR_PAIRS: f64 = 50.0;
 /// Weight of pseudo-pairs pulling u towards its default: negligible beside hundreds of thousands of
 /// sampled pairs, decisive when the tables are tiny.
 const U_PRIOR_PAIRS: f64 = 1000.0;
@@ -50,7 +51,9 @@ pub struct FieldModel {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Model {
     pub version: u32,
-    /// Prior probability that a candidate pair (one that passed blocking) is a match.
+    /// Prior probability that two records, one from each table, drawn at random are a match (not
+    /// a candidate pair: the u probabilities are those of random pairs, so the agreement blocking
+    /// selected for is counted in the field weights and must not be counted again in the prior).
     pub lambda: f64,
     pub fields: Vec<FieldModel>,
     /// Facts about training, for the record (pairs seen, iterations, notes).
@@ -138,7 +141,7 @@ impl Model {
         Ok(m)
     }
 
-    /// Prior log2-odds of a match among candidate pairs.
+    /// Prior log2-odds that two random records match.
     pub fn prior_weight(&self) -> f64 {
         (self.lambda / (1.0 - self.lambda)).log2()
     }
@@ -155,6 +158,15 @@ pub(crate) struct Scorer {
     /// Per field: the floor an adjusted agreement weight keeps above the unadjusted levels.
     pub floor: Vec<f64>,
     pub prior: f64,
+    /// (patronymic, family name) field indices, when both are compared: see
+    /// [`Scorer::weight_in_pair`].
+    pub adoption: Option<(usize, usize)>,
+    /// Identifier fields (document numbers).
+    pub identifiers: Vec<usize>,
+    /// Per given-name field, its "different" weight before the sibling guard: what it weighs
+    /// when an identifier agrees (siblings and twins never share a document number, so the guard
+    /// has nothing to protect, and a record with its names swapped or replaced is still the one).
+    pub unguarded: Vec<Option<f64>>,
 }
 
 impl Scorer {
@@ -185,12 +197,13 @@ impl Scorer {
                         w[k] = w[k].min(w[k - 1]);
                     }
                 }
-                if f.kind == FieldKind::BirthDate && w.len() == 10 {
-                    // Agreeing with a less precise date says less than agreeing with an identical
-                    // one: "2014" vs "2014-03-07" must weigh less than "2014" vs "2014", or a
-                    // record's own copy could tie with another child's record.
-                    w[5] = w[5].min(w[4] - 0.01);
-                    w[8] = w[8].min(w[7] - 0.01);
+                if f.kind == FieldKind::BirthDate && w.len() == 11 {
+                    // A partial date's identical copy ("2014" vs "2014", same_partial) must weigh
+                    // more than any level a partial date can reach with another date (coarser,
+                    // within a month or year), or the copy could tie with another child's record.
+                    // Raised rather than the others lowered: all a partial date says agrees.
+                    let best = w[5..=8].iter().copied().fold(f64::MIN, f64::max);
+                    w[9] = w[9].max(best + 0.01);
                 }
                 if w.len() > 2 {
                     let best_other = w[2..].iter().copied().fold(f64::MIN, f64::max);
@@ -200,6 +213,7 @@ impl Scorer {
             })
             .collect();
         let tf: Vec<bool> = model.fields.iter().map(|f| f.tf_adjusted).collect();
+        let mut unguarded: Vec<Option<f64>> = vec![None; model.fields.len()];
         let max_of = |w: &Vec<f64>, t: bool| {
             w.iter().copied().fold(0.0, f64::max) + if t { TF_CLAMP } else { 0.0 }
         };
@@ -217,6 +231,7 @@ impl Scorer {
             // Even with every other field at its best and the prior, the pair stays below 2^-10
             // odds.
             if let Some(last) = weights[i].last_mut() {
+                unguarded[i] = Some(*last);
                 *last = last.min(-others - model.prior_weight().max(0.0) - 10.0);
             }
         }
@@ -239,12 +254,24 @@ impl Scorer {
                 u
             })
             .collect();
+        let find = |k: FieldKind| model.fields.iter().position(|f| f.kind == k);
+        let adoption = find(FieldKind::Patronymic).zip(find(FieldKind::FamilyName));
+        let identifiers = model
+            .fields
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.kind == FieldKind::Identifier)
+            .map(|(i, _)| i)
+            .collect();
         Scorer {
             weights,
             u,
             tf,
             floor,
             prior: model.prior_weight(),
+            adoption,
+            identifiers,
+            unguarded,
         }
     }
 
@@ -265,6 +292,32 @@ impl Scorer {
 }
 
 impl Scorer {
+    /// [`Scorer::field_weight`] of field `f` within a pair whose levels are `levels`. One
+    /// dependence between fields is accounted for: an adopted child gets a new surname and a new
+    /// patronymic together, so when the family name is already different a different patronymic
+    /// is no further evidence (it weighs 0 instead of counting the same event twice).
+    pub fn weight_in_pair(&self, f: usize, levels: &[u8], tf: f64) -> (f64, f64) {
+        let level = levels.get(f).copied().unwrap_or(0);
+        let different = |i: usize| {
+            let l = usize::from(levels.get(i).copied().unwrap_or(0));
+            l > 0 && l + 1 == self.weights[i].len()
+        };
+        if let Some((pat, fam)) = self.adoption
+            && f == pat
+            && different(pat)
+            && different(fam)
+        {
+            return (self.field_weight(f, level, tf).0.max(0.0), 0.0);
+        }
+        if let Some(raw) = self.unguarded.get(f).copied().flatten()
+            && different(f)
+            && self.identifiers.iter().any(|&i| levels.get(i) == Some(&1))
+        {
+            return (raw, 0.0);
+        }
+        self.field_weight(f, level, tf)
+    }
+
     /// Per field and level, the most [`Scorer::field_weight`] can give at that level whatever the
     /// term frequency: a bound to discard pairs that cannot reach a threshold.
     pub fn upper_bounds(&self) -> Vec<Vec<f64>> {
@@ -275,7 +328,14 @@ impl Scorer {
                 w.iter()
                     .enumerate()
                     .map(|(l, &base)| {
-                        if self.tf[f] && (l == 1 || l == 2) {
+                        if self.adoption.is_some_and(|(pat, _)| pat == f) && l + 1 == w.len() {
+                            // See `weight_in_pair`.
+                            base.max(0.0)
+                        } else if let Some(raw) = self.unguarded[f]
+                            .filter(|_| l + 1 == w.len() && !self.identifiers.is_empty())
+                        {
+                            base.max(raw)
+                        } else if self.tf[f] && (l == 1 || l == 2) {
                             let floor = self.floor[f] + if l == 1 { 0.2 } else { 0.1 };
                             (base + TF_CLAMP).max(floor)
                         } else {
@@ -303,16 +363,42 @@ fn unpack(p: u128, i: usize) -> usize {
 }
 
 /// u from random pairs: `counts[f][level]` over sampled pairs, smoothed towards the default.
-pub(crate) fn estimate_u(model: &mut Model, counts: &[Vec<u64>]) {
+pub(crate) fn estimate_u(model: &mut Model, counts: &[Vec<f64>]) {
     for (f, c) in model.fields.iter_mut().zip(counts) {
-        let n: u64 = c.iter().skip(1).sum();
+        let n: f64 = c.iter().skip(1).sum();
         let defaults = default_u(f.kind);
         for (k, level) in f.levels.iter_mut().enumerate() {
-            let count = c.get(k + 1).copied().unwrap_or(0) as f64;
-            level.u =
-                ((count + U_PRIOR_PAIRS * defaults[k]) / (n as f64 + U_PRIOR_PAIRS)).max(P_MIN);
+            let count = c.get(k + 1).copied().unwrap_or(0.0);
+            level.u = ((count + U_PRIOR_PAIRS * defaults[k]) / (n + U_PRIOR_PAIRS)).max(P_MIN);
         }
     }
+}
+
+/// Expected matches among the candidate pairs at each level of each field (`[f][level]`, index 0
+/// the null level), under the model's m, u and λ: what a random sample of pairs holds of matches
+/// in proportion to its share of all pairs.
+pub(crate) fn match_mass(model: &Model, patterns: &[(Pattern, u64)]) -> Vec<Vec<f64>> {
+    let odds = model.lambda / (1.0 - model.lambda);
+    let mut mass: Vec<Vec<f64>> = model
+        .fields
+        .iter()
+        .map(|f| vec![0.0; f.levels.len() + 1])
+        .collect();
+    for &((p, _), c) in patterns {
+        let mut ratio = 1.0;
+        for (f, field) in model.fields.iter().enumerate() {
+            let l = unpack(p, f);
+            if l > 0 {
+                ratio *= field.levels[l - 1].m.max(P_MIN) / field.levels[l - 1].u.max(P_MIN);
+            }
+        }
+        let post = odds * ratio / (1.0 + odds * ratio);
+        let w = if post.is_finite() { post } else { 1.0 } * c as f64;
+        for (f, m) in mass.iter_mut().enumerate() {
+            m[unpack(p, f)] += w;
+        }
+    }
+    mass
 }
 
 /// One EM fit of m and λ on some patterns, over the fields in `active`; returns m per field
@@ -323,6 +409,7 @@ fn em(
     active: &[bool],
     iterations: u32,
     lambda0: f64,
+    max_lambda: f64,
 ) -> (Vec<Vec<f64>>, f64) {
     let nf = model.fields.len();
     let mut m: Vec<Vec<f64>> = model
@@ -336,7 +423,7 @@ fn em(
         .map(|f| f.levels.iter().map(|l| l.u).collect())
         .collect();
     let prior_m: Vec<&[f64]> = model.fields.iter().map(|f| default_m(f.kind)).collect();
-    let mut lambda = lambda0;
+    let mut lambda = lambda0.min(max_lambda);
     let total: f64 = patterns.iter().map(|p| p.1).sum();
     if total <= 0.0 {
         return (m, lambda);
@@ -364,7 +451,7 @@ fn em(
                 }
             }
         }
-        lambda = (matched / total).clamp(1e-7, 0.999);
+        lambda = (matched / total).clamp(1e-7, max_lambda.clamp(1e-7, 0.999));
         for f in 0..nf {
             if !active[f] {
                 continue;
@@ -379,16 +466,18 @@ fn em(
     (m, lambda)
 }
 
-/// Trains m (per blocking rule, leaving out the fields the rule constrains, then averaged, as
-/// Splink does) and λ (on all candidate pairs, with m fixed). `patterns` counts candidate pairs by
-/// their levels and the rules that produced them; `rule_fields[r]` are the fields rule r constrains.
+/// Trains m (per blocking rule, leaving out the fields the rule constrains, as Splink does, then
+/// averaged) and λ (on all candidate pairs, with m fixed). `patterns` counts candidate pairs by
+/// their levels and the rules that produced them; `rule_fields[r]` are the fields rule r
+/// constrains; `max_matches` bounds the matches (the smaller table's size); `all_pairs` is the
+/// number of pairs of records, candidates or not, which λ is a fraction of.
 pub(crate) fn train_em(
     model: &mut Model,
     patterns: &[(Pattern, u64)],
     rule_fields: &[Vec<FieldKind>],
     iterations: u32,
-    lambda0: f64,
-    max_lambda: f64,
+    max_matches: f64,
+    all_pairs: f64,
 ) {
     let nf = model.fields.len();
     let mut sums: Vec<Vec<f64>> = model
@@ -396,7 +485,7 @@ pub(crate) fn train_em(
         .iter()
         .map(|f| vec![0.0; f.levels.len()])
         .collect();
-    let mut runs = vec![0u32; nf];
+    let mut runs = vec![0.0f64; nf];
     for (r, constrained) in rule_fields.iter().enumerate() {
         let pats: Vec<(u128, f64)> = patterns
             .iter()
@@ -414,18 +503,28 @@ pub(crate) fn train_em(
         if !active.iter().any(|&a| a) {
             continue;
         }
-        let (m, _) = em(model, &pats, &active, iterations, lambda0);
+        // A child is one child: no rule's candidates hold more matches than the smaller table
+        // has records. Without this bound EM on a rule whose pairs agree on much (same given
+        // name, initial and year) takes the whole block for one class, and its "matches"
+        // disagree on everything else.
+        let n_r: f64 = pats.iter().map(|p| p.1).sum();
+        let cap = (max_matches / n_r).clamp(1e-7, 0.999);
+        let (m, lam) = em(model, &pats, &active, iterations, cap.min(0.5), cap);
+        // Rules whose candidates are mostly matches (a dense block, high λ) teach m with little
+        // contamination from look-alikes; a sparse block's "matches" include namesakes, cousins
+        // and siblings that share what the rule does not fix. So each rule's m counts in
+        // proportion to its fitted λ.
         for f in 0..nf {
             if active[f] {
                 for (s, v) in sums[f].iter_mut().zip(&m[f]) {
-                    *s += v;
+                    *s += lam * v;
                 }
-                runs[f] += 1;
+                runs[f] += lam;
             }
         }
     }
     for (f, field) in model.fields.iter_mut().enumerate() {
-        if runs[f] == 0 {
+        if runs[f] <= 0.0 {
             field.m_source = "default".into();
             model.training.notes.push(format!(
                 "{}: in every blocking rule, so EM never sees it disagree; m kept at its default",
@@ -435,55 +534,64 @@ pub(crate) fn train_em(
         }
         field.m_source = "em".into();
         for (level, s) in field.levels.iter_mut().zip(&sums[f]) {
-            level.m = (s / f64::from(runs[f])).max(P_MIN);
+            level.m = (s / runs[f]).max(P_MIN);
+        }
+        // A true match whose field is outright different (not a typo, transliteration, swapped
+        // or partial date) is the exception the default already allows for generously (adoption,
+        // a wrong record). EM cannot tell namesakes and siblings that agree on what the blocks
+        // fix from matches, and they inflate this m; so "different" never weighs less against a
+        // pair than the default says.
+        let defaults = default_m(field.kind);
+        if let (Some(level), Some(&d)) = (field.levels.last_mut(), defaults.last())
+            && level.m > d
+        {
+            model.training.notes.push(format!(
+                "{}: m(different) {:.4} capped at {d}",
+                field.name, level.m
+            ));
+            level.m = d;
         }
     }
     let all: Vec<(u128, f64)> = patterns.iter().map(|&((p, _), c)| (p, c as f64)).collect();
-    let active = vec![true; nf];
-    // λ only: m stays as averaged above (zero iterations of m would not move λ, so run EM on a
-    // copy and keep its λ).
-    let (_, lambda) = em_lambda_only(model, &all, &active, iterations.max(10), lambda0);
-    // Each record of the smaller table matches at most once, so at most that many candidates are
-    // matches: on small or tightly blocked data EM would otherwise drift towards λ = 1.
-    model.lambda = lambda.min(max_lambda).max(1e-7);
+    let lambda = em_lambda_only(model, &all, iterations.max(10), max_matches, all_pairs);
+    model.lambda = lambda.clamp(1e-12, 0.999);
     model.training.em_iterations = iterations;
 }
 
+/// λ with m and u fixed: the expected number of matches among the candidates (pairs outside them
+/// are taken as non-matches) over all pairs. The prior is that of a random pair, as u is.
 fn em_lambda_only(
     model: &Model,
     patterns: &[(u128, f64)],
-    active: &[bool],
     iterations: u32,
-    lambda0: f64,
-) -> ((), f64) {
-    let total: f64 = patterns.iter().map(|p| p.1).sum();
+    max_matches: f64,
+    all_pairs: f64,
+) -> f64 {
     // The Bayes factor of each pattern does not change while m and u are fixed.
     let bf: Vec<(f64, f64)> = patterns
         .iter()
         .map(|&(p, c)| {
             let mut ratio = 1.0;
-            for (f, (field, &on)) in model.fields.iter().zip(active).enumerate() {
+            for (f, field) in model.fields.iter().enumerate() {
                 let l = unpack(p, f);
-                if l > 0 && on {
+                if l > 0 {
                     ratio *= field.levels[l - 1].m.max(P_MIN) / field.levels[l - 1].u.max(P_MIN);
                 }
             }
             (ratio, c)
         })
         .collect();
-    let mut lambda = lambda0;
-    if total <= 0.0 {
-        return ((), lambda);
-    }
+    let mut lambda = (max_matches / all_pairs).clamp(1e-12, 0.999);
     for _ in 0..iterations {
         let odds = lambda / (1.0 - lambda);
         let matched: f64 = bf
             .iter()
             .map(|&(r, c)| c * (odds * r) / (1.0 + odds * r))
             .sum();
-        lambda = (matched / total).clamp(1e-7, 0.999);
+        // Each record of the smaller table matches at most once.
+        lambda = (matched.min(max_matches) / all_pairs).clamp(1e-12, 0.999);
     }
-    ((), lambda)
+    lambda
 }
 
 #[cfg(test)]

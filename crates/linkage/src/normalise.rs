@@ -35,7 +35,12 @@ pub fn fold(text: &str) -> String {
 pub fn search_key<'a>(names: impl IntoIterator<Item = [Option<&'a str>; 4]>) -> String {
     let mut parts: Vec<String> = Vec::new();
     for entry in names {
-        let folded: Vec<String> = entry.iter().flatten().map(|s| fold(s)).filter(|s| !s.is_empty()).collect();
+        let folded: Vec<String> = entry
+            .iter()
+            .flatten()
+            .map(|s| fold(s))
+            .filter(|s| !s.is_empty())
+            .collect();
         if !folded.is_empty() {
             parts.push(folded.join(" "));
         }
@@ -60,7 +65,12 @@ mod tests {
     #[test]
     fn search_key_keeps_entries_apart() {
         let k = search_key([
-            [Some("Дмитро"), None, Some("Олійник"), Some("Олійник Дмитро")],
+            [
+                Some("Дмитро"),
+                None,
+                Some("Олійник"),
+                Some("Олійник Дмитро"),
+            ],
             [Some("Dmytro"), None, Some("Oliinyk"), None],
         ]);
         assert_eq!(k, "дмитро оліиник оліиник дмитро | dmytro oliinyk");

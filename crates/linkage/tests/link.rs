@@ -494,7 +494,8 @@ proptest! {
 #[test]
 fn a_year_only_duplicate_outscores_a_record_with_the_full_date() {
     let model = trained_model();
-    let a: [String; 7] = ["", "Дима", "Андрійович", "Олійник", "m", "2014", "Бахмут"].map(String::from);
+    let a: [String; 7] =
+        ["", "Дима", "Андрійович", "Олійник", "m", "2014", "Бахмут"].map(String::from);
     let mut b = a.clone();
     b[4] = "ч".into();
     b[5] = "2014-03-07".into();
@@ -504,6 +505,11 @@ fn a_year_only_duplicate_outscores_a_record_with_the_full_date() {
     let dup = model.explain(&t, 0, &t, 1).unwrap();
     for other in [2, 3] {
         let o = model.explain(&t, 0, &t, other).unwrap();
-        assert!(dup.match_weight > o.match_weight, "duplicate {} <= {} for row {other}", dup.match_weight, o.match_weight);
+        assert!(
+            dup.match_weight > o.match_weight,
+            "duplicate {} <= {} for row {other}",
+            dup.match_weight,
+            o.match_weight
+        );
     }
 }

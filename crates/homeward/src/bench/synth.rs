@@ -215,7 +215,7 @@ fn days_in(year: i16, month: u8) -> u8 {
 }
 
 fn family_surname(rng: &mut Rng, common_cdf: &[f64], stem_cdf: &[f64]) -> (String, String) {
-    if rng.permille(350) {
+    if rng.permille(60) {
         let (m, f) = COMMON_SURNAMES[rng.zipf(common_cdf)];
         return (m.to_string(), f.to_string());
     }
@@ -243,7 +243,7 @@ impl Population {
         let male_cdf = zipf_cdf(given_male.len(), 0.8);
         let female_cdf = zipf_cdf(given_female.len(), 0.8);
         let father_cdf = zipf_cdf(FATHERS.len(), 0.7);
-        let common_cdf = zipf_cdf(COMMON_SURNAMES.len(), 0.9);
+        let common_cdf = zipf_cdf(COMMON_SURNAMES.len(), 0.5);
         let stem_cdf = zipf_cdf(SURNAME_STEMS.len(), 0.5);
         let mut place_cdf = Vec::with_capacity(PLACES.len());
         let mut acc = 0.0;
