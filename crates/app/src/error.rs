@@ -58,6 +58,10 @@ pub enum AppError {
     Conflict(String),
     #[error("the record is at version {current}; reload it and apply the change again")]
     VersionConflict { current: i64 },
+    #[error("this reviewer already confirmed the candidate; a different reviewer must confirm it")]
+    SameReviewer,
+    #[error("the candidate has already been decided")]
+    CandidateDecided,
     #[error("{} row(s) of the import are invalid; nothing was imported", .0.len())]
     ImportInvalid(Vec<RowError>),
     #[error("bad import file: {0}")]
@@ -84,6 +88,8 @@ impl AppError {
             Self::NotFound => "not_found",
             Self::Conflict(_) => "conflict",
             Self::VersionConflict { .. } => "version_conflict",
+            Self::SameReviewer => "second_reviewer_required",
+            Self::CandidateDecided => "candidate_decided",
             Self::ImportInvalid(_) => "import_invalid",
             Self::ImportFile(_) => "import_file_invalid",
             Self::ChainBroken(_) => "audit_chain_broken",
@@ -105,7 +111,10 @@ impl AppError {
                 ErrorKind::Forbidden
             }
             Self::NotFound => ErrorKind::NotFound,
-            Self::Conflict(_) | Self::VersionConflict { .. } => ErrorKind::Conflict,
+            Self::Conflict(_)
+            | Self::VersionConflict { .. }
+            | Self::SameReviewer
+            | Self::CandidateDecided => ErrorKind::Conflict,
             Self::ChainBroken(_) | Self::Internal(_) | Self::Store(_) => ErrorKind::Internal,
         }
     }

@@ -10,7 +10,7 @@ use crate::{App, AppError, AppResult, Caller, RowError};
 use chrono::{NaiveDate, Utc};
 use homeward_domain::name::NameInput;
 use homeward_domain::{
-    AuditAction, ChildRecordInput, FieldError, Permission, RecordDraft, RecordKind,
+    AuditAction, ChildRecord, ChildRecordInput, FieldError, Permission, RecordDraft, RecordKind,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -1306,6 +1306,9 @@ impl App {
         storing(0);
         self.store.insert_records(&records, audit, &storing).await?;
         storing(total);
+        let stored: Vec<ChildRecord> = records.into_iter().map(|n| n.record).collect();
+        self.match_after_commit(caller, &stored, AuditAction::ImportCommit)
+            .await;
         tracing::info!(%import_id, kind = kind.as_str(), imported = total, rejected = rejected.len(), "import committed");
         Ok(ImportReport {
             import_id,

@@ -8,6 +8,7 @@ pub mod auth;
 mod caller;
 pub mod error;
 pub mod import;
+pub mod matching;
 pub mod records;
 mod secret;
 pub mod synthetic;
@@ -35,6 +36,9 @@ pub struct AppConfig {
     pub login_window: Duration,
     /// Name shown in authenticator apps.
     pub totp_issuer: String,
+    /// Four eyes on matches: a candidate is confirmed only when a second, different reviewer
+    /// confirms it too.
+    pub require_second_review: bool,
 }
 
 impl Default for AppConfig {
@@ -47,6 +51,7 @@ impl Default for AppConfig {
             login_max_failures_per_source: 50,
             login_window: Duration::minutes(15),
             totp_issuer: "Homeward".to_owned(),
+            require_second_review: false,
         }
     }
 }

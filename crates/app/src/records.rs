@@ -117,6 +117,12 @@ impl App {
         self.store
             .insert_records(std::slice::from_ref(&new), vec![audit], &|_| {})
             .await?;
+        self.match_after_commit(
+            caller,
+            std::slice::from_ref(&new.record),
+            AuditAction::RecordCreate,
+        )
+        .await;
         Ok(new.record)
     }
 
@@ -223,10 +229,17 @@ impl App {
             .audit(AuditAction::RecordUpdate)
             .target("record", id)
             .details(serde_json::json!({ "from_version": expected_version }));
-        Ok(self
+        let record = self
             .store
             .update_record(caller.scope(), change, audit)
-            .await?)
+            .await?;
+        self.match_after_commit(
+            caller,
+            std::slice::from_ref(&record),
+            AuditAction::RecordUpdate,
+        )
+        .await;
+        Ok(record)
     }
 
     /// Soft-deletes a record; the reason is kept with its history.

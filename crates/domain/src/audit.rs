@@ -50,6 +50,26 @@ pub enum AuditAction {
     ImportCommit,
     #[serde(rename = "audit.read")]
     AuditRead,
+    #[serde(rename = "match.candidate_create")]
+    MatchCandidateCreate,
+    #[serde(rename = "match.queue_read")]
+    MatchQueueRead,
+    #[serde(rename = "match.read")]
+    MatchRead,
+    #[serde(rename = "match.first_confirm")]
+    MatchFirstConfirm,
+    #[serde(rename = "match.confirm")]
+    MatchConfirm,
+    #[serde(rename = "match.reject")]
+    MatchReject,
+    #[serde(rename = "case.create")]
+    CaseCreate,
+    #[serde(rename = "case.join")]
+    CaseJoin,
+    #[serde(rename = "case.read")]
+    CaseRead,
+    #[serde(rename = "linkage.train")]
+    LinkageTrain,
 }
 
 impl AuditAction {
@@ -73,6 +93,16 @@ impl AuditAction {
             Self::RecordDelete => "record.delete",
             Self::ImportCommit => "import.commit",
             Self::AuditRead => "audit.read",
+            Self::MatchCandidateCreate => "match.candidate_create",
+            Self::MatchQueueRead => "match.queue_read",
+            Self::MatchRead => "match.read",
+            Self::MatchFirstConfirm => "match.first_confirm",
+            Self::MatchConfirm => "match.confirm",
+            Self::MatchReject => "match.reject",
+            Self::CaseCreate => "case.create",
+            Self::CaseJoin => "case.join",
+            Self::CaseRead => "case.read",
+            Self::LinkageTrain => "linkage.train",
         }
     }
 }

@@ -71,13 +71,22 @@ pub(crate) fn page_limit(limit: u32, default: u32, cap: u32) -> i64 {
 
 /// Adds the ids a list returned to its audit details, which must then be an object.
 pub(crate) fn with_record_ids(details: serde_json::Value, ids: Vec<String>) -> serde_json::Value {
+    with_ids(details, "record_ids", ids)
+}
+
+/// Adds `key: ids` to audit details, which must then be an object.
+pub(crate) fn with_ids(
+    details: serde_json::Value,
+    key: &str,
+    ids: Vec<String>,
+) -> serde_json::Value {
     let mut obj = match details {
         serde_json::Value::Object(m) => m,
         serde_json::Value::Null => serde_json::Map::new(),
         // Keep whatever the caller said rather than dropping it.
         other => serde_json::Map::from_iter([("details".to_owned(), other)]),
     };
-    obj.insert("record_ids".to_owned(), ids.into());
+    obj.insert(key.to_owned(), ids.into());
     serde_json::Value::Object(obj)
 }
 
@@ -173,30 +182,33 @@ where
 }
 
 /// Implements [`Store`](crate::Store) for `$store`, whose database is `$db`. The type must have a
-/// field `pool: sqlx::Pool<$db>`, constants `BACKEND` and `LOCK_HEAD` (the query reading the
-/// chain head so that no other writer can move it until commit), a `static MIGRATOR` in the
+/// field `pool: sqlx::Pool<$db>`, constants `BACKEND`, `LOCK_HEAD` (the query reading the
+/// chain head so that no other writer can move it until commit) and `LOCK_PAIR` (the same for
+/// two records' rows, `$1` and `$2`), a `static MIGRATOR` in the
 /// invoking module, and `async fn begin_write(&self) -> Result<WriteTx<$db>>`.
 macro_rules! impl_store {
     ($store:ident, $db:ty) => {
         mod store_impl {
             use super::{$store, MIGRATOR};
             use crate::backend::{
-                record_list_query, audit_query, scope_party, with_record_ids, BULK_ROWS,
+                record_list_query, audit_query, scope_party, with_ids, with_record_ids, BULK_ROWS,
             };
             use crate::rows::{
-                audit_columns, convert, opt_ts, record_columns, roles_text, token_columns, ts, user_columns,
-                AuditRow, CredentialsRow, PartyRow, RecordRow, SessionUserRow, TokenRow,
+                audit_columns, candidate_columns, convert, opt_ts, record_columns, roles_text, token_columns, ts, user_columns,
+                AuditRow, CandidateRow, CaseRow, CredentialsRow, PartyRow, RecordRow, SessionUserRow, TokenRow,
                 TokenUserRow, UserRow, VersionRow,
             };
             use crate::{
-                ApiToken, AuditFilter, NewRecord, Progress, RecordChange, RecordDeletion, Result,
-                SessionRow, Store, StoreError, UserCredentials,
+                ApiToken, AuditFilter, CandidateAudit, CandidateDecision, CandidateStatus, Decision,
+                DecisionOutcome, MatchCandidate, NewCandidate, NewRecord, Progress, QueueFilter,
+                RecordChange, RecordDeletion, Result, SessionRow, Store, StoreError, StoredCase,
+                StoredModel, UserCredentials,
             };
             use async_trait::async_trait;
             use chrono::{DateTime, Utc};
             use homeward_domain::{
-                AuditDraft, AuditEntry, ChildRecord, Party, PartyId, RecordFilter, RecordId,
-                RecordVersion, Role, Scope, TokenId, User, UserId, Username,
+                AuditDraft, AuditEntry, CaseId, ChildRecord, MatchId, Party, PartyId, RecordFilter,
+                RecordId, RecordKind, RecordVersion, Role, Scope, TokenId, User, UserId, Username,
             };
             use sqlx::types::Json;
             use sqlx::QueryBuilder;
@@ -252,6 +264,17 @@ macro_rules! impl_store {
                         .execute(&mut *conn)
                         .await?;
                     Ok(last)
+                }
+
+                async fn candidate_in(conn: &mut Conn, id: MatchId) -> Result<Option<MatchCandidate>> {
+                    sqlx::query_as::<Db, CandidateRow>(concat!(
+                        "SELECT ", candidate_columns!(), " FROM match_candidates WHERE id = $1"
+                    ))
+                    .bind(id.0)
+                    .fetch_optional(&mut *conn)
+                    .await?
+                    .map(MatchCandidate::try_from)
+                    .transpose()
                 }
 
                 /// Why an update matched no row: the record is gone, deleted, or at another version.
@@ -796,6 +819,356 @@ macro_rules! impl_store {
                     Self::append(&mut tx, vec![audit]).await?;
                     tx.commit().await?;
                     Ok(Some(rows.into_iter().map(RecordVersion::from).collect()))
+                }
+
+                // ---- matching --------------------------------------------------------------
+
+                async fn put_block_keys(&self, keys: &[(RecordId, RecordKind, Vec<String>)]) -> Result<()> {
+                    let mut tx = self.begin_write().await?;
+                    for chunk in keys.chunks(BULK_ROWS) {
+                        let mut qb = QueryBuilder::<Db>::new("DELETE FROM record_block_keys WHERE record_id IN (");
+                        let mut sep = qb.separated(", ");
+                        for (id, _, _) in chunk {
+                            sep.push_bind(id.0);
+                        }
+                        qb.push(")");
+                        qb.build().execute(&mut *tx).await?;
+                        drop(qb);
+                        let rows: Vec<(uuid::Uuid, &str, &str)> = chunk
+                            .iter()
+                            .flat_map(|(id, kind, ks)| {
+                                let mut ks: Vec<&str> = ks.iter().map(String::as_str).collect();
+                                ks.sort_unstable();
+                                ks.dedup();
+                                ks.into_iter().map(move |k| (id.0, kind.as_str(), k))
+                            })
+                            .collect();
+                        for part in rows.chunks(BULK_ROWS) {
+                            let mut qb = QueryBuilder::<Db>::new("INSERT INTO record_block_keys (record_id, kind, key) ");
+                            qb.push_values(part, |mut b, (id, kind, k)| {
+                                b.push_bind(*id).push_bind(*kind).push_bind(*k);
+                            });
+                            qb.build().execute(&mut *tx).await?;
+                        }
+                    }
+                    tx.commit().await
+                }
+
+                async fn block_keys(&self, record: RecordId) -> Result<Vec<String>> {
+                    Ok(sqlx::query_scalar("SELECT key FROM record_block_keys WHERE record_id = $1 ORDER BY key")
+                        .bind(record.0)
+                        .fetch_all(&self.pool)
+                        .await?)
+                }
+
+                async fn blocked_records(&self, kind: RecordKind, keys: &[String], limit: u32) -> Result<Vec<(String, RecordId)>> {
+                    let mut out = Vec::new();
+                    let cap = usize::try_from(limit).unwrap_or(usize::MAX);
+                    for chunk in keys.chunks(BULK_ROWS) {
+                        if out.len() >= cap {
+                            break;
+                        }
+                        let mut qb = QueryBuilder::<Db>::new(
+                            "SELECT k.key, k.record_id FROM record_block_keys k JOIN records r ON r.id = k.record_id \
+                             WHERE r.deleted_at IS NULL AND k.kind = ",
+                        );
+                        qb.push_bind(kind.as_str()).push(" AND k.key IN (");
+                        let mut sep = qb.separated(", ");
+                        for k in chunk {
+                            sep.push_bind(k.as_str());
+                        }
+                        qb.push(") ORDER BY k.key, k.record_id LIMIT ")
+                            .push_bind(i64::try_from(cap - out.len()).unwrap_or(i64::MAX));
+                        let rows: Vec<(String, uuid::Uuid)> = qb.build_query_as().fetch_all(&self.pool).await?;
+                        out.extend(rows.into_iter().map(|(k, id)| (k, RecordId::from(id))));
+                    }
+                    Ok(out)
+                }
+
+                async fn records_for_linkage(&self, ids: &[RecordId]) -> Result<Vec<ChildRecord>> {
+                    let mut out = Vec::with_capacity(ids.len());
+                    for chunk in ids.chunks(BULK_ROWS) {
+                        let mut qb = QueryBuilder::<Db>::new(concat!(
+                            "SELECT ", record_columns!(), " FROM records WHERE deleted_at IS NULL AND id IN ("
+                        ));
+                        let mut sep = qb.separated(", ");
+                        for id in chunk {
+                            sep.push_bind(id.0);
+                        }
+                        qb.push(") ORDER BY id");
+                        let rows: Vec<RecordRow> = qb.build_query_as().fetch_all(&self.pool).await?;
+                        out.extend(rows.into_iter().map(ChildRecord::from));
+                    }
+                    Ok(out)
+                }
+
+                async fn records_of_kind(&self, kind: RecordKind, after: Option<RecordId>, limit: u32) -> Result<Vec<ChildRecord>> {
+                    let rows = sqlx::query_as::<Db, RecordRow>(concat!(
+                        "SELECT ", record_columns!(), " FROM records WHERE deleted_at IS NULL AND kind = $1 \
+                         AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3"
+                    ))
+                    .bind(kind.as_str())
+                    .bind(after.map(|a| a.0))
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                    Ok(rows.into_iter().map(ChildRecord::from).collect())
+                }
+
+                async fn insert_candidates(&self, candidates: &[NewCandidate], audit: CandidateAudit<'_>) -> Result<Vec<MatchId>> {
+                    let mut tx = self.begin_write().await?;
+                    let mut inserted = Vec::new();
+                    let mut drafts = Vec::new();
+                    // Row by row: which pairs were new decides which get an audit entry, and the
+                    // candidates of one change are few.
+                    for c in candidates {
+                        let n = sqlx::query(
+                            "INSERT INTO match_candidates (id, tracing_record_id, custody_record_id, probability, match_weight, \
+                             explanation, model_version, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8) \
+                             ON CONFLICT (tracing_record_id, custody_record_id) DO NOTHING",
+                        )
+                        .bind(c.id.0)
+                        .bind(c.tracing_record_id.0)
+                        .bind(c.custody_record_id.0)
+                        .bind(c.probability)
+                        .bind(c.match_weight)
+                        .bind(c.explanation.as_str())
+                        .bind(c.model_version.as_str())
+                        .bind(ts(c.created_at))
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                        if n == 1 {
+                            inserted.push(c.id);
+                            drafts.push(audit(c));
+                        }
+                    }
+                    Self::append(&mut tx, drafts).await?;
+                    tx.commit().await?;
+                    Ok(inserted)
+                }
+
+                async fn review_queue(&self, f: &QueueFilter, audit: AuditDraft) -> Result<Vec<MatchCandidate>> {
+                    let mut tx = self.begin_write().await?;
+                    let mut qb = QueryBuilder::<Db>::new(concat!(
+                        "SELECT ", candidate_columns!(), " FROM match_candidates m WHERE status = 'pending' \
+                         AND NOT EXISTS (SELECT 1 FROM records r WHERE r.deleted_at IS NOT NULL \
+                         AND (r.id = m.tracing_record_id OR r.id = m.custody_record_id)) AND probability >= "
+                    ));
+                    qb.push_bind(f.min_probability)
+                        .push(" AND probability <= ")
+                        .push_bind(f.max_probability);
+                    if let Some((p, id)) = f.after {
+                        qb.push(" AND (probability < ")
+                            .push_bind(p)
+                            .push(" OR (probability = ")
+                            .push_bind(p)
+                            .push(" AND id > ")
+                            .push_bind(id.0)
+                            .push("))");
+                    }
+                    qb.push(" ORDER BY probability DESC, id LIMIT ")
+                        .push_bind(crate::backend::page_limit(f.limit, 50, 500));
+                    let rows: Vec<CandidateRow> = qb.build_query_as().fetch_all(&mut *tx).await?;
+                    drop(qb);
+                    let items: Vec<MatchCandidate> = convert(rows)?;
+                    let mut audit = audit;
+                    audit.details = with_ids(audit.details, "match_ids", items.iter().map(|c| c.id.to_string()).collect());
+                    Self::append(&mut tx, vec![audit]).await?;
+                    tx.commit().await?;
+                    Ok(items)
+                }
+
+                async fn get_candidate(&self, id: MatchId, audit: AuditDraft) -> Result<Option<MatchCandidate>> {
+                    let mut tx = self.begin_write().await?;
+                    let Some(c) = Self::candidate_in(&mut tx, id).await? else { return Ok(None) };
+                    Self::append(&mut tx, vec![audit]).await?;
+                    tx.commit().await?;
+                    Ok(Some(c))
+                }
+
+                async fn decide_candidate(
+                    &self,
+                    d: CandidateDecision<'_>,
+                    audit: Vec<AuditDraft>,
+                    case_audit: Option<AuditDraft>,
+                ) -> Result<DecisionOutcome> {
+                    let mut tx = self.begin_write().await?;
+                    let Some(current) = Self::candidate_in(&mut tx, d.id).await? else {
+                        return Err(StoreError::NotFound);
+                    };
+                    let decided = || StoreError::Conflict("candidate decided".to_owned());
+                    if current.status != CandidateStatus::Pending {
+                        return Err(decided());
+                    }
+                    let at = ts(d.at);
+                    // Each UPDATE repeats the state it was decided on, so a concurrent decision on
+                    // PostgreSQL makes this one match no row instead of overwriting it.
+                    let (sql, reason, new_case): (&str, Option<&str>, Option<&homeward_domain::Case>) = match &d.decision {
+                        Decision::Reject { reason } if current.decided_by.is_none() => (
+                            "UPDATE match_candidates SET status = 'rejected', decided_by = $2, decided_at = $3, reason = $4 \
+                             WHERE id = $1 AND status = 'pending' AND decided_by IS NULL",
+                            Some(*reason),
+                            None,
+                        ),
+                        // A second reviewer disagreeing with the first confirmation.
+                        Decision::Reject { reason } => (
+                            "UPDATE match_candidates SET status = 'rejected', second_reviewer = $2, second_decided_at = $3, reason = $4 \
+                             WHERE id = $1 AND status = 'pending' AND decided_by IS NOT NULL",
+                            Some(*reason),
+                            None,
+                        ),
+                        Decision::FirstConfirmation { reason } => {
+                            if current.decided_by.is_some() {
+                                return Err(decided());
+                            }
+                            (
+                                "UPDATE match_candidates SET decided_by = $2, decided_at = $3, reason = $4 \
+                                 WHERE id = $1 AND status = 'pending' AND decided_by IS NULL",
+                                *reason,
+                                None,
+                            )
+                        }
+                        Decision::Confirm { reason, second_of_two: false, new_case } => {
+                            if current.decided_by.is_some() {
+                                return Err(decided());
+                            }
+                            (
+                                "UPDATE match_candidates SET status = 'confirmed', decided_by = $2, decided_at = $3, reason = $4 \
+                                 WHERE id = $1 AND status = 'pending' AND decided_by IS NULL",
+                                *reason,
+                                Some(*new_case),
+                            )
+                        }
+                        Decision::Confirm { reason, second_of_two: true, new_case } => {
+                            match current.decided_by {
+                                None => return Err(decided()),
+                                Some(first) if first == d.by => {
+                                    return Err(StoreError::Conflict("same reviewer".to_owned()))
+                                }
+                                Some(_) => {}
+                            }
+                            (
+                                "UPDATE match_candidates SET status = 'confirmed', second_reviewer = $2, second_decided_at = $3, \
+                                 reason = COALESCE($4, reason) \
+                                 WHERE id = $1 AND status = 'pending' AND decided_by IS NOT NULL AND decided_by <> $2",
+                                *reason,
+                                Some(*new_case),
+                            )
+                        }
+                    };
+                    let n = sqlx::query(sql)
+                        .bind(d.id.0)
+                        .bind(d.by.0)
+                        .bind(at)
+                        .bind(reason)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    if n == 0 {
+                        return Err(decided());
+                    }
+                    let mut case = None;
+                    let mut case_created = false;
+                    let mut drafts = audit;
+                    if let Some(new_case) = new_case {
+                        // Two confirmations sharing a record must not both find no case and open
+                        // two: lock both records' rows until commit (SQLite is serialised anyway).
+                        sqlx::query(Self::LOCK_PAIR)
+                            .bind(current.tracing_record_id.0)
+                            .bind(current.custody_record_id.0)
+                            .fetch_all(&mut *tx)
+                            .await?;
+                        // Either record already in a case: this match joins it rather than
+                        // splitting one child's story over two cases.
+                        let existing = sqlx::query_as::<Db, CaseRow>(
+                            "SELECT content, version, created_at, updated_at FROM cases \
+                             WHERE tracing_record_id = $1 OR custody_record_id = $2 ORDER BY created_at, id LIMIT 1",
+                        )
+                        .bind(current.tracing_record_id.0)
+                        .bind(current.custody_record_id.0)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                        let stored = match existing {
+                            Some(row) => StoredCase::from(row),
+                            None => {
+                                sqlx::query(
+                                    "INSERT INTO cases (id, tracing_record_id, custody_record_id, state, content, version, created_at, updated_at) \
+                                     VALUES ($1, $2, $3, $4, $5, 1, $6, $6)",
+                                )
+                                .bind(new_case.id.0)
+                                .bind(new_case.tracing_request.map(|r| r.0))
+                                .bind(new_case.custody_record.map(|r| r.0))
+                                .bind(new_case.state.as_str())
+                                .bind(Json(new_case))
+                                .bind(at)
+                                .execute(&mut *tx)
+                                .await?;
+                                case_created = true;
+                                StoredCase { case: new_case.clone(), version: 1, created_at: at, updated_at: at }
+                            }
+                        };
+                        sqlx::query("UPDATE match_candidates SET case_id = $2 WHERE id = $1")
+                            .bind(d.id.0)
+                            .bind(stored.case.id.0)
+                            .execute(&mut *tx)
+                            .await?;
+                        if let Some(ca) = case_audit {
+                            let details = match ca.details.clone() {
+                                serde_json::Value::Object(mut m) => {
+                                    m.insert("created".to_owned(), case_created.into());
+                                    serde_json::Value::Object(m)
+                                }
+                                other => serde_json::json!({ "details": other, "created": case_created }),
+                            };
+                            let mut ca = ca.target("case", stored.case.id).details(details);
+                            if !case_created {
+                                ca.action = homeward_domain::AuditAction::CaseJoin;
+                            }
+                            drafts.push(ca);
+                        }
+                        case = Some(stored);
+                    }
+                    Self::append(&mut tx, drafts).await?;
+                    let candidate = Self::candidate_in(&mut tx, d.id).await?.ok_or(StoreError::NotFound)?;
+                    tx.commit().await?;
+                    Ok(DecisionOutcome { candidate, case, case_created })
+                }
+
+                async fn get_case(&self, id: CaseId, audit: AuditDraft) -> Result<Option<StoredCase>> {
+                    let mut tx = self.begin_write().await?;
+                    let row = sqlx::query_as::<Db, CaseRow>(
+                        "SELECT content, version, created_at, updated_at FROM cases WHERE id = $1",
+                    )
+                    .bind(id.0)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let Some(row) = row else { return Ok(None) };
+                    Self::append(&mut tx, vec![audit]).await?;
+                    tx.commit().await?;
+                    Ok(Some(row.into()))
+                }
+
+                async fn linkage_model(&self) -> Result<Option<StoredModel>> {
+                    let row: Option<(String, DateTime<Utc>)> =
+                        sqlx::query_as("SELECT model, trained_at FROM linkage_model WHERE id = 1")
+                            .fetch_optional(&self.pool)
+                            .await?;
+                    Ok(row.map(|(model, trained_at)| StoredModel { model, trained_at }))
+                }
+
+                async fn put_linkage_model(&self, model: &StoredModel, audit: AuditDraft) -> Result<()> {
+                    let mut tx = self.begin_write().await?;
+                    sqlx::query(
+                        "INSERT INTO linkage_model (id, model, trained_at) VALUES (1, $1, $2) \
+                         ON CONFLICT (id) DO UPDATE SET model = excluded.model, trained_at = excluded.trained_at",
+                    )
+                    .bind(model.model.as_str())
+                    .bind(ts(model.trained_at))
+                    .execute(&mut *tx)
+                    .await?;
+                    Self::append(&mut tx, vec![audit]).await?;
+                    tx.commit().await
                 }
 
                 // ---- audit log -------------------------------------------------------------

@@ -24,8 +24,8 @@ pub use types::*;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use homeward_domain::{
-    AuditDraft, AuditEntry, ChildRecord, Party, PartyId, RecordFilter, RecordId, RecordVersion,
-    Role, Scope, TokenId, User, UserId, Username,
+    AuditDraft, AuditEntry, CaseId, ChildRecord, MatchId, Party, PartyId, RecordFilter, RecordId,
+    RecordKind, RecordVersion, Role, Scope, TokenId, User, UserId, Username,
 };
 use std::sync::Arc;
 
@@ -33,6 +33,9 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// Progress of a long write, in records done so far.
 pub type Progress<'a> = &'a (dyn Fn(usize) + Send + Sync);
+
+/// The audit entry for one candidate that was actually inserted.
+pub type CandidateAudit<'a> = &'a (dyn Fn(&NewCandidate) -> AuditDraft + Send + Sync);
 
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug {
@@ -197,6 +200,78 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         id: RecordId,
         audit: AuditDraft,
     ) -> Result<Option<Vec<RecordVersion>>>;
+
+    // ---- matching --------------------------------------------------------------------------------
+    //
+    // The linkage engine's reads below take no scope: they serve the mediator's matching, which by
+    // design compares the records of both sides. They return ids and blocking keys (no content
+    // beyond what `records_for_linkage` hands to the engine), and the app shows their results
+    // (candidates) only to the mediator's reviewers, so no party learns anything of the other
+    // side through them.
+
+    /// Replaces the blocking keys of each record, given with the record's kind (derived data, like
+    /// a record's search key: not audited on its own, the record's own change is).
+    async fn put_block_keys(&self, keys: &[(RecordId, RecordKind, Vec<String>)]) -> Result<()>;
+    /// The record's blocking keys, sorted.
+    async fn block_keys(&self, record: RecordId) -> Result<Vec<String>>;
+    /// The records of `kind`, not deleted, sharing any of `keys`, as `(key, record id)` pairs,
+    /// at most `limit` pairs (a key shared by very many records is a poor key; the cap keeps one
+    /// record's work bounded). Scope-free: see above.
+    async fn blocked_records(
+        &self,
+        kind: RecordKind,
+        keys: &[String],
+        limit: u32,
+    ) -> Result<Vec<(String, RecordId)>>;
+    /// The records with these ids (deleted ones left out), for the linkage engine. Scope-free and
+    /// not audited: the content goes to the engine, never to a caller.
+    async fn records_for_linkage(&self, ids: &[RecordId]) -> Result<Vec<ChildRecord>>;
+    /// Every record of `kind`, not deleted, for training; ordered by id, `limit` at a time.
+    async fn records_of_kind(
+        &self,
+        kind: RecordKind,
+        after: Option<RecordId>,
+        limit: u32,
+    ) -> Result<Vec<ChildRecord>>;
+
+    /// Inserts the candidates whose pair is not stored yet, in any status (so a rejected pair
+    /// never comes back), appending `audit(c)` for each one inserted, in one transaction. Returns
+    /// the ids inserted.
+    async fn insert_candidates(
+        &self,
+        candidates: &[NewCandidate],
+        audit: CandidateAudit<'_>,
+    ) -> Result<Vec<MatchId>>;
+    /// Pending candidates in the filter's probability band, by probability descending then id,
+    /// with keyset paging. `audit` is appended with the ids returned (like `list_records`).
+    async fn review_queue(
+        &self,
+        filter: &QueueFilter,
+        audit: AuditDraft,
+    ) -> Result<Vec<MatchCandidate>>;
+    /// One candidate; `audit` is appended when found.
+    async fn get_candidate(&self, id: MatchId, audit: AuditDraft)
+    -> Result<Option<MatchCandidate>>;
+    /// Applies a reviewer's decision to a pending candidate, in one transaction with `audit` and,
+    /// when a confirmation completes the match, with creating (or joining) the case; `case_audit`
+    /// is then appended too, targeted at the case, with `"created": true|false` in its details and
+    /// its action changed to `case.join` when an existing case was joined.
+    /// `NotFound` when no such candidate; `Conflict("candidate decided")` when it is no longer
+    /// pending (or, four eyes, already confirmed once / not yet confirmed once);
+    /// `Conflict("same reviewer")` when the second confirmation comes from the first reviewer.
+    async fn decide_candidate(
+        &self,
+        decision: CandidateDecision<'_>,
+        audit: Vec<AuditDraft>,
+        case_audit: Option<AuditDraft>,
+    ) -> Result<DecisionOutcome>;
+    /// One case; `audit` is appended when found.
+    async fn get_case(&self, id: CaseId, audit: AuditDraft) -> Result<Option<StoredCase>>;
+
+    /// The trained model, if any.
+    async fn linkage_model(&self) -> Result<Option<StoredModel>>;
+    /// Stores (replaces) the trained model.
+    async fn put_linkage_model(&self, model: &StoredModel, audit: AuditDraft) -> Result<()>;
 
     // ---- audit log -----------------------------------------------------------------------------
 

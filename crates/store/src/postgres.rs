@@ -19,6 +19,9 @@ impl PgStore {
     /// The row lock on the chain head is what serialises appends, across every app server: the
     /// next writer blocks here until this transaction commits or rolls back.
     const LOCK_HEAD: &'static str = "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE";
+    /// Locks two records' rows, in id order so that two transactions cannot deadlock on them.
+    const LOCK_PAIR: &'static str =
+        "SELECT id FROM records WHERE id = $1 OR id = $2 ORDER BY id FOR UPDATE";
 
     /// Connects to the database a `postgres://` URL names. Does not migrate.
     pub async fn open(url: &str) -> Result<Self> {

@@ -1,10 +1,14 @@
 //! Rows as both backends decode them, and their conversion into domain values. The column types
 //! line up (`Uuid`, `DateTime<Utc>`, `Json<RecordDraft>`, `bool`, `i64`) so one struct serves both.
 
-use crate::{ApiToken, Result, SessionRow, StoreError, UserCredentials};
+use crate::{
+    ApiToken, CandidateStatus, MatchCandidate, Result, SessionRow, StoreError, StoredCase,
+    UserCredentials,
+};
 use chrono::{DateTime, SubsecRound, Utc};
 use homeward_domain::{
-    AuditEntry, ChildRecord, Party, PartyName, RecordDraft, RecordVersion, Role, User, Username,
+    AuditEntry, Case, ChildRecord, Party, PartyName, RecordDraft, RecordVersion, Role, User,
+    Username,
 };
 use sqlx::types::Json;
 use uuid::Uuid;
@@ -314,6 +318,77 @@ impl From<AuditRow> for AuditEntry {
             details: r.details,
             prev_hash: r.prev_hash,
             hash: r.hash,
+        }
+    }
+}
+
+/// The columns [`CandidateRow`] decodes.
+macro_rules! candidate_columns {
+    () => {
+        "id, tracing_record_id, custody_record_id, probability, match_weight, explanation, model_version, \
+         status, decided_by, decided_at, reason, second_reviewer, second_decided_at, case_id, created_at"
+    };
+}
+pub(crate) use candidate_columns;
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct CandidateRow {
+    id: Uuid,
+    tracing_record_id: Uuid,
+    custody_record_id: Uuid,
+    probability: f64,
+    match_weight: f64,
+    explanation: String,
+    model_version: String,
+    status: String,
+    decided_by: Option<Uuid>,
+    decided_at: Option<DateTime<Utc>>,
+    reason: Option<String>,
+    second_reviewer: Option<Uuid>,
+    second_decided_at: Option<DateTime<Utc>>,
+    case_id: Option<Uuid>,
+    created_at: DateTime<Utc>,
+}
+
+impl TryFrom<CandidateRow> for MatchCandidate {
+    type Error = StoreError;
+    fn try_from(r: CandidateRow) -> Result<Self> {
+        Ok(MatchCandidate {
+            id: r.id.into(),
+            tracing_record_id: r.tracing_record_id.into(),
+            custody_record_id: r.custody_record_id.into(),
+            probability: r.probability,
+            match_weight: r.match_weight,
+            explanation: r.explanation,
+            model_version: r.model_version,
+            status: CandidateStatus::parse(&r.status)
+                .ok_or_else(|| corrupt("candidate status", &r.status, "unknown"))?,
+            decided_by: r.decided_by.map(Into::into),
+            decided_at: r.decided_at,
+            reason: r.reason,
+            second_reviewer: r.second_reviewer.map(Into::into),
+            second_decided_at: r.second_decided_at,
+            case_id: r.case_id.map(Into::into),
+            created_at: r.created_at,
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct CaseRow {
+    content: Json<Case>,
+    version: i64,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<CaseRow> for StoredCase {
+    fn from(r: CaseRow) -> Self {
+        StoredCase {
+            case: r.content.0,
+            version: r.version,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
         }
     }
 }

@@ -27,6 +27,8 @@ impl SqliteStore {
     const BACKEND: &'static str = "sqlite";
     /// `BEGIN IMMEDIATE` already holds the write lock, so a plain read is enough.
     const LOCK_HEAD: &'static str = "SELECT seq, hash FROM audit_head WHERE id = 1";
+    /// Likewise: the write lock already keeps every other writer out.
+    const LOCK_PAIR: &'static str = "SELECT id FROM records WHERE id = $1 OR id = $2";
 
     /// Opens (creating it if missing) the database a `sqlite://PATH` URL names. Does not migrate.
     pub async fn open(url: &str) -> Result<Self> {

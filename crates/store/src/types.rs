@@ -1,7 +1,9 @@
 //! Rows the store reads and writes that are not domain types of their own.
 
 use chrono::{DateTime, Utc};
-use homeward_domain::{ChildRecord, PartyId, RecordDraft, RecordId, TokenId, User, UserId};
+use homeward_domain::{
+    Case, CaseId, ChildRecord, MatchId, PartyId, RecordDraft, RecordId, TokenId, User, UserId,
+};
 use serde::{Deserialize, Serialize};
 
 /// A user together with the secrets needed to log them in.
@@ -76,4 +78,135 @@ pub struct AuditFilter {
     pub target_id: Option<String>,
     pub actor_user: Option<UserId>,
     pub actor_party: Option<PartyId>,
+}
+
+/// Where a candidate match stands. A decided candidate stays in the table for ever, so that the
+/// pair is never scored again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CandidateStatus {
+    Pending,
+    Confirmed,
+    Rejected,
+}
+
+impl CandidateStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Confirmed => "confirmed",
+            Self::Rejected => "rejected",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pending" => Some(Self::Pending),
+            "confirmed" => Some(Self::Confirmed),
+            "rejected" => Some(Self::Rejected),
+            _ => None,
+        }
+    }
+}
+
+/// A scored pair to store for review.
+#[derive(Clone, Debug)]
+pub struct NewCandidate {
+    pub id: MatchId,
+    pub tracing_record_id: RecordId,
+    pub custody_record_id: RecordId,
+    pub probability: f64,
+    pub match_weight: f64,
+    /// The engine's explanation as JSON text.
+    pub explanation: String,
+    pub model_version: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A stored candidate and the decisions taken on it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MatchCandidate {
+    pub id: MatchId,
+    pub tracing_record_id: RecordId,
+    pub custody_record_id: RecordId,
+    pub probability: f64,
+    pub match_weight: f64,
+    pub explanation: String,
+    pub model_version: String,
+    pub status: CandidateStatus,
+    /// Who confirmed or rejected it; with four eyes, who confirmed first (status still pending).
+    pub decided_by: Option<UserId>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub reason: Option<String>,
+    /// With four eyes: the different reviewer whose confirmation completed it.
+    pub second_reviewer: Option<UserId>,
+    pub second_decided_at: Option<DateTime<Utc>>,
+    /// The case a confirmation created or joined.
+    pub case_id: Option<CaseId>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Which pending candidates to list: probability within `[min, max]`, best first.
+#[derive(Clone, Copy, Debug)]
+pub struct QueueFilter {
+    pub min_probability: f64,
+    pub max_probability: f64,
+    /// The last candidate of the previous page (its probability and id).
+    pub after: Option<(f64, MatchId)>,
+    /// 0 means 50; at most 500.
+    pub limit: u32,
+}
+
+/// What a reviewer decided about a pending candidate.
+#[derive(Clone, Debug)]
+pub enum Decision<'a> {
+    Reject {
+        reason: &'a str,
+    },
+    /// The first of two confirmations (four eyes): the candidate stays pending.
+    FirstConfirmation {
+        reason: Option<&'a str>,
+    },
+    /// The confirmation that makes the match: alone, or the second of two (`second_of_two`, which
+    /// must come from another reviewer than the first). `new_case` is stored unless a case already
+    /// holds either record, in which case that one is joined.
+    Confirm {
+        reason: Option<&'a str>,
+        second_of_two: bool,
+        new_case: &'a Case,
+    },
+}
+
+#[derive(Clone, Debug)]
+pub struct CandidateDecision<'a> {
+    pub id: MatchId,
+    pub by: UserId,
+    pub at: DateTime<Utc>,
+    pub decision: Decision<'a>,
+}
+
+/// A case as stored, with its optimistic-locking version.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredCase {
+    pub case: Case,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What a decision changed.
+#[derive(Clone, Debug)]
+pub struct DecisionOutcome {
+    pub candidate: MatchCandidate,
+    /// After a completing confirmation: the case created or joined.
+    pub case: Option<StoredCase>,
+    /// Whether that case was created by this confirmation (rather than joined).
+    pub case_created: bool,
+}
+
+/// The trained linkage model, as the engine's JSON.
+#[derive(Clone, Debug)]
+pub struct StoredModel {
+    pub model: String,
+    pub trained_at: DateTime<Utc>,
 }

@@ -21,6 +21,8 @@ use utoipa::{Modify, OpenApi};
         (name = "records", description = "Child records: tracing requests and custody records"),
         (name = "imports", description = "Bulk import of child records from CSV"),
         (name = "audit", description = "The audit log"),
+        (name = "matching", description = "Candidate matches for the mediator's reviewers; training the linkage model"),
+        (name = "cases", description = "Cases: one child's way from a tracing request to a family"),
     )
 )]
 pub(crate) struct ApiDoc;

@@ -6,13 +6,14 @@ use chrono::{DateTime, Duration, NaiveDate, SubsecRound, Utc};
 use homeward_domain::audit::ChainVerifier;
 use homeward_domain::name::NameInput;
 use homeward_domain::{
-    AuditAction, AuditDraft, ChainBreak, ChildRecord, ChildRecordInput, Party, PartyId, PartyKind,
-    PartyName, RecordDraft, RecordFilter, RecordId, RecordKind, Role, Scope, Sex, TokenId, User,
-    UserId, Username,
+    AuditAction, AuditDraft, Case, CaseId, CaseState, ChainBreak, ChildRecord, ChildRecordInput,
+    MatchConfirmation, MatchId, MatchLink, Party, PartyId, PartyKind, PartyName, RecordDraft,
+    RecordFilter, RecordId, RecordKind, Role, Scope, Sex, TokenId, User, UserId, Username,
 };
 use homeward_store::testing::TestDatabase;
 use homeward_store::{
-    ApiToken, AuditFilter, NewRecord, RecordChange, RecordDeletion, SessionRow, Store, StoreError,
+    ApiToken, AuditFilter, CandidateDecision, CandidateStatus, Decision, NewRecord, QueueFilter,
+    RecordChange, RecordDeletion, SessionRow, Store, StoreError,
 };
 use serde_json::json;
 use sqlx::Connection;
@@ -51,6 +52,10 @@ macro_rules! conformance_tests {
             tampering_with_details_is_detected,
             deleting_a_middle_entry_is_detected,
             deleting_the_last_entry_is_detected,
+            block_keys_find_the_other_side,
+            candidates_are_stored_once_and_queued_by_probability,
+            confirming_creates_or_joins_a_case,
+            the_linkage_model_is_replaced,
         );
     };
     (@each $run:path; $($case:ident),* $(,)?) => {
@@ -2335,4 +2340,405 @@ pub async fn deleting_the_last_entry_is_detected(cx: Ctx) {
     // The next append still chains from the head, so the gap stays visible.
     s.append_audit(draft(AuditAction::AuditRead)).await.unwrap();
     assert_eq!(verify(s).await.unwrap_err().seq, 7);
+}
+
+// ---- matching ------------------------------------------------------------------------------
+
+/// A tracing request and custody records of the world's parties, stored.
+async fn matching_world(s: &dyn Store, custody: usize) -> (World, RecordId, Vec<RecordId>) {
+    let w = world(s).await;
+    let t = new_record(
+        &w.origin,
+        &w.origin_user,
+        content(
+            RecordKind::TracingRequest,
+            "Дмитро Олійник",
+            "m",
+            Some("2015-03-07"),
+            None,
+        ),
+    );
+    let cs: Vec<NewRecord> = (0..custody)
+        .map(|i| {
+            new_record(
+                &w.custody,
+                &w.custody_user,
+                content(
+                    RecordKind::CustodyRecord,
+                    &format!("Дмитрий Олейник {i}"),
+                    "m",
+                    None,
+                    None,
+                ),
+            )
+        })
+        .collect();
+    insert(s, std::slice::from_ref(&t)).await;
+    insert(s, &cs).await;
+    let ids = cs.iter().map(|c| c.record.id).collect();
+    (w, t.record.id, ids)
+}
+
+fn candidate(t: RecordId, c: RecordId, p: f64) -> homeward_store::NewCandidate {
+    homeward_store::NewCandidate {
+        id: MatchId::new(),
+        tracing_record_id: t,
+        custody_record_id: c,
+        probability: p,
+        match_weight: p * 10.0,
+        explanation: json!({ "probability": p }).to_string(),
+        model_version: "v-test".to_owned(),
+        created_at: now(),
+    }
+}
+
+fn candidate_audit(c: &homeward_store::NewCandidate) -> AuditDraft {
+    draft(AuditAction::MatchCandidateCreate).target("match", c.id)
+}
+
+pub async fn block_keys_find_the_other_side(cx: Ctx) {
+    let s = &*cx.store;
+    let (w, t, cs) = matching_world(s, 3).await;
+    let (tr, cr) = (RecordKind::TracingRequest, RecordKind::CustodyRecord);
+    s.put_block_keys(&[
+        (t, tr, vec!["b".into(), "a".into(), "a".into()]),
+        (cs[0], cr, vec!["a".into()]),
+        (cs[1], cr, vec!["b".into(), "z".into()]),
+        (cs[2], cr, vec!["z".into()]),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(s.block_keys(t).await.unwrap(), vec!["a", "b"]);
+    let keys = s.block_keys(t).await.unwrap();
+    let mut hits = s
+        .blocked_records(RecordKind::CustodyRecord, &keys, 100)
+        .await
+        .unwrap();
+    hits.sort();
+    let mut want = vec![("a".to_owned(), cs[0]), ("b".to_owned(), cs[1])];
+    want.sort();
+    assert_eq!(hits, want);
+    // Only the other side's records, and only as many as asked for.
+    assert!(
+        s.blocked_records(RecordKind::TracingRequest, &["z".into()], 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        s.blocked_records(RecordKind::CustodyRecord, &keys, 1)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // Replacing a record's keys drops the old ones; deleted records are not found.
+    s.put_block_keys(&[(cs[0], cr, vec!["q".into()])])
+        .await
+        .unwrap();
+    s.delete_record(
+        Scope::AllSubmitted,
+        RecordDeletion {
+            id: cs[1],
+            reason: "duplicate",
+            by: w.custody_user.id,
+            at: now(),
+        },
+        draft(AuditAction::RecordDelete),
+    )
+    .await
+    .unwrap();
+    assert!(
+        s.blocked_records(RecordKind::CustodyRecord, &keys, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let found = s.records_for_linkage(&[t, cs[1], cs[2]]).await.unwrap();
+    assert_eq!(
+        found.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![t, cs[2]],
+        "deleted records are not linked"
+    );
+    let all = s
+        .records_of_kind(RecordKind::CustodyRecord, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 2);
+    let rest = s
+        .records_of_kind(RecordKind::CustodyRecord, Some(all[0].id), 10)
+        .await
+        .unwrap();
+    assert_eq!(rest.len(), 1);
+}
+
+pub async fn candidates_are_stored_once_and_queued_by_probability(cx: Ctx) {
+    let s = &*cx.store;
+    let (_, t, cs) = matching_world(s, 4).await;
+    let probs = [0.95, 0.7, 0.7, 0.3];
+    let batch: Vec<_> = cs
+        .iter()
+        .zip(probs)
+        .map(|(c, p)| candidate(t, *c, p))
+        .collect();
+    let before = head_seq(s).await;
+    let ids = s.insert_candidates(&batch, &candidate_audit).await.unwrap();
+    assert_eq!(ids.len(), 4);
+    assert_eq!(
+        head_seq(s).await,
+        before + 4,
+        "one audit entry per candidate"
+    );
+    // The same pairs again (new ids, new scores) are ignored and not audited.
+    let again: Vec<_> = cs.iter().map(|c| candidate(t, *c, 0.99)).collect();
+    assert!(
+        s.insert_candidates(&again, &candidate_audit)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(head_seq(s).await, before + 4);
+
+    let q = |min: f64, max: f64, after, limit| QueueFilter {
+        min_probability: min,
+        max_probability: max,
+        after,
+        limit,
+    };
+    let page = s
+        .review_queue(&q(0.5, 1.0, None, 2), draft(AuditAction::MatchQueueRead))
+        .await
+        .unwrap();
+    assert_eq!(page.len(), 2);
+    assert_eq!(page[0].probability, 0.95);
+    assert_eq!(page[0].status, CandidateStatus::Pending);
+    assert_eq!(page[0].explanation, batch[0].explanation);
+    let last = &page[1];
+    let next = s
+        .review_queue(
+            &q(0.5, 1.0, Some((last.probability, last.id)), 2),
+            draft(AuditAction::MatchQueueRead),
+        )
+        .await
+        .unwrap();
+    assert_eq!(next.len(), 1, "the band leaves out 0.3");
+    assert_eq!(next[0].probability, 0.7);
+    assert_ne!(next[0].id, last.id);
+    let entries = all_entries(s).await;
+    let read = entries.last().unwrap();
+    assert_eq!(read.action, "match.queue_read");
+    let details: serde_json::Value = serde_json::from_str(&read.details).unwrap();
+    assert_eq!(details["match_ids"], json!([next[0].id.to_string()]));
+
+    // A rejected pair stays rejected, and its pair can never be inserted again.
+    let reviewer = UserId::new();
+    s.decide_candidate(
+        CandidateDecision {
+            id: page[0].id,
+            by: reviewer,
+            at: now(),
+            decision: Decision::Reject { reason: "not him" },
+        },
+        vec![draft(AuditAction::MatchReject)],
+        None,
+    )
+    .await
+    .unwrap();
+    let back = candidate(t, cs[0], 0.99);
+    assert!(
+        s.insert_candidates(std::slice::from_ref(&back), &candidate_audit)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let got = s
+        .get_candidate(page[0].id, draft(AuditAction::MatchRead))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.status, CandidateStatus::Rejected);
+    assert_eq!(got.reason.as_deref(), Some("not him"));
+    assert_eq!(got.decided_by, Some(reviewer));
+    assert!(
+        s.get_candidate(MatchId::new(), draft(AuditAction::MatchRead))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // A deleted record's candidates leave the queue.
+    let queued = |f| async move {
+        s.review_queue(&f, draft(AuditAction::MatchQueueRead))
+            .await
+            .unwrap()
+            .iter()
+            .map(|c| c.custody_record_id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        queued(q(0.0, 1.0, None, 10)).await,
+        vec![cs[1], cs[2], cs[3]]
+    );
+    s.delete_record(
+        Scope::AllSubmitted,
+        RecordDeletion {
+            id: cs[1],
+            reason: "entered twice",
+            by: UserId::new(),
+            at: now(),
+        },
+        draft(AuditAction::RecordDelete),
+    )
+    .await
+    .unwrap();
+    assert_eq!(queued(q(0.0, 1.0, None, 10)).await, vec![cs[2], cs[3]]);
+    assert_eq!(verify(s).await, Ok(head_seq(s).await));
+}
+
+fn located(t: RecordId, c: RecordId, m: MatchId, by: UserId) -> Case {
+    let mut case = Case::new(CaseId::new(), by, now());
+    case.tracing_request = Some(t);
+    case.custody_record = Some(c);
+    case.confirmed_match = Some(MatchLink {
+        match_id: m,
+        tracing_request: t,
+        custody_record: c,
+        confirmations: vec![MatchConfirmation { by, at: now() }],
+    });
+    case.state = CaseState::Located;
+    case
+}
+
+pub async fn confirming_creates_or_joins_a_case(cx: Ctx) {
+    let s = &*cx.store;
+    let (_, t, cs) = matching_world(s, 2).await;
+    let batch = vec![candidate(t, cs[0], 0.9), candidate(t, cs[1], 0.8)];
+    s.insert_candidates(&batch, &candidate_audit).await.unwrap();
+    let (first, second) = (UserId::new(), UserId::new());
+
+    // Four eyes: the first confirmation keeps it pending; the same reviewer cannot complete it.
+    let case = located(t, cs[0], batch[0].id, first);
+    let d = |by, decision| CandidateDecision {
+        id: batch[0].id,
+        by,
+        at: now(),
+        decision,
+    };
+    let half = s
+        .decide_candidate(
+            d(
+                first,
+                Decision::FirstConfirmation {
+                    reason: Some("looks right"),
+                },
+            ),
+            vec![draft(AuditAction::MatchFirstConfirm)],
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(half.candidate.status, CandidateStatus::Pending);
+    assert_eq!(half.candidate.decided_by, Some(first));
+    assert!(half.case.is_none());
+    let confirm = |by| {
+        d(
+            by,
+            Decision::Confirm {
+                reason: None,
+                second_of_two: true,
+                new_case: &case,
+            },
+        )
+    };
+    assert!(matches!(
+        s.decide_candidate(confirm(first), vec![draft(AuditAction::MatchConfirm)], None)
+            .await,
+        Err(StoreError::Conflict(w)) if w == "same reviewer"
+    ));
+    let done = s
+        .decide_candidate(
+            confirm(second),
+            vec![draft(AuditAction::MatchConfirm)],
+            Some(draft(AuditAction::CaseCreate)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.candidate.status, CandidateStatus::Confirmed);
+    assert_eq!(done.candidate.second_reviewer, Some(second));
+    assert_eq!(done.candidate.reason.as_deref(), Some("looks right"));
+    assert!(done.case_created);
+    assert_eq!(done.candidate.case_id, Some(case.id));
+    let stored = s
+        .get_case(case.id, draft(AuditAction::CaseRead))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.case, case);
+    assert_eq!(stored.version, 1);
+    assert!(matches!(
+        s.decide_candidate(confirm(UserId::new()), vec![], None).await,
+        Err(StoreError::Conflict(w)) if w == "candidate decided"
+    ));
+
+    // Another custody record of the same request joins the existing case.
+    let other = located(t, cs[1], batch[1].id, first);
+    let joined = s
+        .decide_candidate(
+            CandidateDecision {
+                id: batch[1].id,
+                by: first,
+                at: now(),
+                decision: Decision::Confirm {
+                    reason: Some("a second file on the same child"),
+                    second_of_two: false,
+                    new_case: &other,
+                },
+            },
+            vec![draft(AuditAction::MatchConfirm)],
+            Some(draft(AuditAction::CaseCreate)),
+        )
+        .await
+        .unwrap();
+    assert!(!joined.case_created);
+    assert_eq!(joined.candidate.case_id, Some(case.id));
+    assert!(
+        s.get_case(other.id, draft(AuditAction::CaseRead))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let entries = all_entries(s).await;
+    let actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
+    assert!(actions.contains(&"case.create") && actions.contains(&"case.join"));
+    assert!(matches!(
+        s.decide_candidate(
+            CandidateDecision {
+                id: MatchId::new(),
+                by: first,
+                at: now(),
+                decision: Decision::Reject { reason: "x" },
+            },
+            vec![],
+            None
+        )
+        .await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(verify(s).await, Ok(head_seq(s).await));
+}
+
+pub async fn the_linkage_model_is_replaced(cx: Ctx) {
+    let s = &*cx.store;
+    assert!(s.linkage_model().await.unwrap().is_none());
+    for text in ["{\"v\":1}", "{\"v\":2}"] {
+        s.put_linkage_model(
+            &homeward_store::StoredModel {
+                model: text.to_owned(),
+                trained_at: now(),
+            },
+            draft(AuditAction::LinkageTrain),
+        )
+        .await
+        .unwrap();
+    }
+    assert_eq!(s.linkage_model().await.unwrap().unwrap().model, "{\"v\":2}");
 }

@@ -4,6 +4,7 @@
 mod admin;
 mod audit;
 mod imports;
+mod matches;
 mod me;
 mod records;
 mod session;
@@ -46,5 +47,11 @@ pub(crate) fn api(opts: &WebOptions) -> OpenApiRouter<AppState> {
         .routes(routes!(records::record_history))
         .routes(routes!(audit::list_audit))
         .routes(routes!(audit::verify_audit))
+        .routes(routes!(matches::review_queue))
+        .routes(routes!(matches::get_candidate))
+        .routes(routes!(matches::confirm_candidate))
+        .routes(routes!(matches::reject_candidate))
+        .routes(routes!(matches::train_linkage))
+        .routes(routes!(matches::get_case))
         .merge(imports)
 }

@@ -7,6 +7,7 @@ mod helpers;
 mod auth;
 mod errors;
 mod import;
+mod matching;
 mod openapi;
 mod records;
 mod scope;

@@ -1,0 +1,1005 @@
+//! Matching on stored records: candidate matches between tracing requests and custody records
+//! appear as records are filed, changed or imported; the mediator's reviewers confirm or reject
+//! them; a confirmation opens (or joins) a case.
+//!
+//! Incremental: a changed record gets its blocking keys (the combined keys of the engine's
+//! default blocking rules, computed here from the engine's public normalisers), the store finds
+//! the records of the other side sharing any key through an index, and only those pairs are
+//! scored with the stored model. The work for one record is one indexed lookup per key plus one
+//! comparison per blocked record, whatever the size of the lists; the whole linkage runs only
+//! when a reviewer trains the model ([`App::train_linkage_model`]).
+//!
+//! Nothing here is shown to anyone but the mediator's reviewers: candidates say which child of
+//! one side may be which child of the other, which is exactly what the parties must not learn
+//! from each other.
+
+use crate::{App, AppError, AppResult, Caller};
+use chrono::{DateTime, SubsecRound, Utc};
+use homeward_domain::{
+    AuditAction, Case, CaseId, CasePolicy, CaseState, ChildRecord, MatchConfirmation, MatchId,
+    MatchLink, Permission, RecordDraft, RecordId, RecordKind, UserId,
+};
+use homeward_linkage::{
+    FieldKind, LinkConfig, Model, Table, names, normalise_place, phonetic, split_full_name,
+};
+use homeward_store::{
+    CandidateDecision, CandidateStatus, Decision, MatchCandidate, NewCandidate, QueueFilter,
+    StoreError, StoredCase, StoredModel,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeSet, HashMap};
+
+/// At most this many blocked records are scored per changed record: a key shared by more is a
+/// poor key, and the cap keeps one record's work bounded.
+const MAX_BLOCKED_PER_RECORD: u32 = 500;
+/// Changed records handled per store round trip when many arrive at once (an import).
+const CHUNK: usize = 2_000;
+pub const DEFAULT_QUEUE_PAGE: u32 = 50;
+pub const MAX_QUEUE_PAGE: u32 = 500;
+
+/// The fields the engine compares, in the order [`row_values`] fills them.
+fn linkage_columns() -> Vec<(String, FieldKind)> {
+    [
+        ("given_name", FieldKind::GivenName),
+        ("patronymic", FieldKind::Patronymic),
+        ("family_name", FieldKind::FamilyName),
+        ("sex", FieldKind::Sex),
+        ("birth_date", FieldKind::BirthDate),
+        ("birth_place", FieldKind::BirthPlace),
+    ]
+    .into_iter()
+    .map(|(n, k)| (n.to_owned(), k))
+    .collect()
+}
+
+/// Name parts of every name a record carries; parts not filled in are read from the name as
+/// written, the way the engine splits a full name.
+fn name_parts(draft: &RecordDraft) -> Vec<[Option<String>; 3]> {
+    draft
+        .names
+        .iter()
+        .map(|n| {
+            if n.given.is_some() && n.family.is_some() {
+                return [n.given.clone(), n.patronymic.clone(), n.family.clone()];
+            }
+            let s = split_full_name(&n.as_written);
+            [
+                n.given.clone().or(s.given),
+                n.patronymic.clone().or(s.patronymic),
+                n.family.clone().or(s.family),
+            ]
+        })
+        .collect()
+}
+
+/// One table row per record: its first name (the one on the source document).
+fn row_values(draft: &RecordDraft) -> [Option<String>; 6] {
+    let [given, patronymic, family] = name_parts(draft).into_iter().next().unwrap_or_default();
+    [
+        given,
+        patronymic,
+        family,
+        Some(draft.sex.as_str().to_owned()),
+        draft.birth_date.map(|d| d.to_string()),
+        draft.birth_place.clone(),
+    ]
+}
+
+fn link_error(e: homeward_linkage::LinkError) -> AppError {
+    AppError::Internal(format!("linkage: {e}"))
+}
+
+fn table_of<'a>(records: impl IntoIterator<Item = &'a ChildRecord>) -> AppResult<Table> {
+    let mut t = Table::new(linkage_columns()).map_err(link_error)?;
+    for r in records {
+        t.push(r.id.to_string(), row_values(&r.content))
+            .map_err(link_error)?;
+    }
+    Ok(t)
+}
+
+/// The blocking keys of one record: for each of the engine's default rules that uses only keys
+/// computable from a record alone, the rule's combined key (so two records share a key exactly
+/// when that rule would pair them). Prefixed by the rule, so keys of different rules never meet.
+///
+/// This mirrors `homeward_linkage::default_rules`; a public "blocking keys of one row" in the
+/// engine would keep the two from drifting apart.
+pub fn block_keys(draft: &RecordDraft) -> Vec<String> {
+    let t = names::tables();
+    let mut givens: BTreeSet<String> = BTreeSet::new();
+    let mut skeletons: BTreeSet<String> = BTreeSet::new();
+    let mut given_skeletons: BTreeSet<String> = BTreeSet::new();
+    for [given, _, family] in name_parts(draft) {
+        if let Some(g) = given.as_deref().map(phonetic).filter(|g| !g.is_empty()) {
+            let classes = t.given_classes(&g);
+            if classes.is_empty() {
+                givens.insert(format!("p{g}"));
+            } else {
+                givens.extend(classes.as_slice().iter().map(|c| format!("c{c}")));
+            }
+            given_skeletons.insert(homeward_linkage::skeleton(&g));
+        }
+        if let Some(f) = family.as_deref().map(phonetic).filter(|f| !f.is_empty()) {
+            let sk = names::surname_skeleton(&t.surname_canonical(&f));
+            if !sk.is_empty() {
+                skeletons.insert(sk);
+            }
+        }
+    }
+    let initials: BTreeSet<String> = skeletons
+        .iter()
+        .filter_map(|s| s.chars().next())
+        .map(String::from)
+        .collect();
+    let date = draft.birth_date;
+    let year = date.map(|d| d.year().to_string());
+    let full = date.and_then(|d| Some((d.year(), d.month()?, d.day()?)));
+    let place = draft
+        .birth_place
+        .as_deref()
+        .and_then(normalise_place)
+        .map(|p| match p.known {
+            Some(k) => format!("k{k}"),
+            None => format!("p{}", p.phonetic),
+        });
+
+    let mut keys = BTreeSet::new();
+    for g in &givens {
+        if let Some(y) = &year {
+            for i in &initials {
+                keys.insert(format!("r1:{g}|{i}|{y}"));
+            }
+            if let Some(p) = &place {
+                keys.insert(format!("r6:{g}|{p}|{y}"));
+            }
+        }
+        for s in &skeletons {
+            keys.insert(format!("r2:{g}|{s}"));
+        }
+        if let Some((y, m, d)) = full {
+            keys.insert(format!("r3:{g}|{y}|{}|{}", m.min(d), m.max(d)));
+        }
+    }
+    for s in &skeletons {
+        if let Some(y) = &year {
+            keys.insert(format!("r4:{s}|{y}"));
+        }
+    }
+    if let Some((y, m, d)) = full {
+        for i in &initials {
+            keys.insert(format!("r5:{i}|{y}-{m}-{d}"));
+        }
+    }
+    for g in &given_skeletons {
+        for s in &skeletons {
+            let (a, b) = if g <= s { (g, s) } else { (s, g) };
+            keys.insert(format!("r8:{a}|{b}"));
+        }
+    }
+    keys.into_iter().collect()
+}
+
+fn other_kind(kind: RecordKind) -> RecordKind {
+    match kind {
+        RecordKind::TracingRequest => RecordKind::CustodyRecord,
+        RecordKind::CustodyRecord => RecordKind::TracingRequest,
+    }
+}
+
+/// A candidate as the mediator's reviewers see it.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CandidateView {
+    pub id: MatchId,
+    pub tracing_record_id: RecordId,
+    pub custody_record_id: RecordId,
+    pub probability: f64,
+    pub match_weight: f64,
+    /// The engine's field-by-field explanation: each field's level, both values and its weight,
+    /// and the prior.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub explanation: serde_json::Value,
+    pub model_version: String,
+    /// `pending`, `confirmed` or `rejected`.
+    pub status: String,
+    /// Who confirmed or rejected it (with four eyes: who confirmed first).
+    pub decided_by: Option<UserId>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub reason: Option<String>,
+    /// With four eyes: the second reviewer.
+    pub second_reviewer: Option<UserId>,
+    pub case_id: Option<CaseId>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<MatchCandidate> for CandidateView {
+    fn from(c: MatchCandidate) -> Self {
+        Self {
+            id: c.id,
+            tracing_record_id: c.tracing_record_id,
+            custody_record_id: c.custody_record_id,
+            probability: c.probability,
+            match_weight: c.match_weight,
+            // Written by us from the engine's Explanation; kept as text only if it ever is not JSON.
+            explanation: serde_json::from_str(&c.explanation)
+                .unwrap_or(serde_json::Value::String(c.explanation)),
+            model_version: c.model_version,
+            status: c.status.as_str().to_owned(),
+            decided_by: c.decided_by,
+            decided_at: c.decided_at,
+            reason: c.reason,
+            second_reviewer: c.second_reviewer,
+            case_id: c.case_id,
+            created_at: c.created_at,
+        }
+    }
+}
+
+/// A candidate with both records side by side.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CandidateDetail {
+    pub candidate: CandidateView,
+    pub tracing_request: ChildRecord,
+    pub custody_record: ChildRecord,
+}
+
+/// One page of the review queue.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct QueuePage {
+    pub items: Vec<CandidateView>,
+    /// Pass as `after` to get the next page; absent on the last page.
+    pub next: Option<String>,
+}
+
+/// Which part of the queue to read.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct QueueQuery {
+    /// Default: the review threshold.
+    pub min_probability: Option<f64>,
+    /// Default: 1.
+    pub max_probability: Option<f64>,
+    pub after: Option<String>,
+    pub limit: Option<u32>,
+}
+
+/// What a reviewer's decision did.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DecisionView {
+    pub candidate: CandidateView,
+    /// The case the confirmation created or joined (none after a rejection or a first of two
+    /// confirmations).
+    pub case: Option<CaseView>,
+    pub case_created: bool,
+    /// Four eyes: the confirmation was recorded and another reviewer must confirm too.
+    pub awaiting_second_review: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CaseView {
+    pub case: Case,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<StoredCase> for CaseView {
+    fn from(c: StoredCase) -> Self {
+        Self {
+            case: c.case,
+            version: c.version,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+/// The outcome of training.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TrainReport {
+    pub tracing_requests: usize,
+    pub custody_records: usize,
+    pub candidate_pairs: u64,
+    /// Pairs at or above the review threshold not stored before.
+    pub new_candidates: usize,
+    pub model_version: String,
+}
+
+/// `"<probability>:<id>"`: `{}` prints an f64 so that parsing gives back the same value, which
+/// keyset paging on equality needs.
+fn cursor(c: &CandidateView) -> String {
+    format!("{}:{}", c.probability, c.id)
+}
+
+fn parse_cursor(s: &str) -> AppResult<(f64, MatchId)> {
+    let bad = || {
+        AppError::invalid(
+            "after",
+            "invalid",
+            "use the `next` value of the previous page",
+        )
+    };
+    let (p, id) = s.rsplit_once(':').ok_or_else(bad)?;
+    Ok((
+        p.parse().map_err(|_| bad())?,
+        id.parse().map_err(|_| bad())?,
+    ))
+}
+
+impl App {
+    /// The stored model, or the engine's defaults until one is trained; and its version label.
+    async fn scoring_model(&self) -> AppResult<(Model, String)> {
+        if let Some(stored) = self.store.linkage_model().await? {
+            match Model::from_json(&stored.model) {
+                Ok(m) => {
+                    let v = format!("v{}-trained-{}", m.version, stored.trained_at.timestamp());
+                    return Ok((m, v));
+                }
+                // An engine upgrade can change the model format; scoring must go on until a
+                // reviewer trains again.
+                Err(e) => {
+                    tracing::warn!(error = %e, "stored linkage model unreadable; using defaults")
+                }
+            }
+        }
+        let m = Model::with_defaults(&linkage_columns());
+        let v = format!("v{}-default", m.version);
+        Ok((m, v))
+    }
+
+    /// Finds and stores the candidates of records just filed, changed or imported (all of one
+    /// kind), against the other side. Called after their own transaction has committed.
+    pub(crate) async fn match_changed_records(
+        &self,
+        caller: &Caller,
+        records: &[ChildRecord],
+        trigger: AuditAction,
+    ) -> AppResult<usize> {
+        if records.is_empty() {
+            return Ok(0);
+        }
+        let (model, model_version) = self.scoring_model().await?;
+        let threshold = LinkConfig::default().review_threshold;
+        let mut stored = 0;
+        for chunk in records.chunks(CHUNK) {
+            let keyed: Vec<(RecordId, RecordKind, Vec<String>)> = chunk
+                .iter()
+                .map(|r| (r.id, r.content.kind, block_keys(&r.content)))
+                .collect();
+            self.store.put_block_keys(&keyed).await?;
+            // Grouped by the other side's kind (an import is one kind, but be exact).
+            let mut by_kind: HashMap<RecordKind, Vec<(&ChildRecord, &Vec<String>)>> =
+                HashMap::new();
+            for (r, (_, _, keys)) in chunk.iter().zip(&keyed) {
+                by_kind.entry(r.content.kind).or_default().push((r, keys));
+            }
+            let mut candidates = Vec::new();
+            for (kind, group) in by_kind {
+                let all_keys: Vec<String> = group
+                    .iter()
+                    .flat_map(|(_, k)| k.iter().cloned())
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
+                let hits = self
+                    .store
+                    .blocked_records(
+                        other_kind(kind),
+                        &all_keys,
+                        MAX_BLOCKED_PER_RECORD.saturating_mul(group.len() as u32),
+                    )
+                    .await?;
+                let mut by_key: HashMap<String, Vec<RecordId>> = HashMap::new();
+                for (k, id) in hits {
+                    by_key.entry(k).or_default().push(id);
+                }
+                let wanted: BTreeSet<RecordId> = by_key.values().flatten().copied().collect();
+                let others: HashMap<RecordId, ChildRecord> = self
+                    .store
+                    .records_for_linkage(&wanted.into_iter().collect::<Vec<_>>())
+                    .await?
+                    .into_iter()
+                    .map(|r| (r.id, r))
+                    .collect();
+                for (record, keys) in group {
+                    let mine: BTreeSet<RecordId> = keys
+                        .iter()
+                        .filter_map(|k| by_key.get(k))
+                        .flatten()
+                        .copied()
+                        .take(MAX_BLOCKED_PER_RECORD as usize)
+                        .collect();
+                    let blocked: Vec<&ChildRecord> =
+                        mine.iter().filter_map(|id| others.get(id)).collect();
+                    if blocked.is_empty() {
+                        continue;
+                    }
+                    candidates.extend(score(&model, &model_version, record, &blocked, threshold)?);
+                }
+            }
+            let trigger_code = trigger.code();
+            let audit = |c: &NewCandidate| {
+                caller
+                    .audit(AuditAction::MatchCandidateCreate)
+                    .target("match", c.id)
+                    .details(serde_json::json!({
+                        "tracing_record_id": c.tracing_record_id,
+                        "custody_record_id": c.custody_record_id,
+                        "probability": c.probability,
+                        "model_version": c.model_version,
+                        "trigger": trigger_code,
+                    }))
+            };
+            stored += self
+                .store
+                .insert_candidates(&candidates, &audit)
+                .await?
+                .len();
+        }
+        Ok(stored)
+    }
+
+    /// Runs matching after a change has committed. The change stands whatever happens here, so
+    /// a failure is logged rather than reported as the change failing (which would invite a
+    /// retry that files the record twice); training the model re-scores everything.
+    pub(crate) async fn match_after_commit(
+        &self,
+        caller: &Caller,
+        records: &[ChildRecord],
+        trigger: AuditAction,
+    ) {
+        if let Err(e) = self.match_changed_records(caller, records, trigger).await {
+            tracing::error!(error = %e, records = records.len(), "matching after a change failed");
+        }
+    }
+
+    /// Pending candidates in a probability band, best first. Mediator reviewers only.
+    pub async fn review_queue(&self, caller: &Caller, q: &QueueQuery) -> AppResult<QueuePage> {
+        caller.require(Permission::MatchReview, &self.config)?;
+        let limit = q.limit.unwrap_or(DEFAULT_QUEUE_PAGE);
+        if limit == 0 || limit > MAX_QUEUE_PAGE {
+            return Err(AppError::invalid(
+                "limit",
+                "out_of_range",
+                format!("between 1 and {MAX_QUEUE_PAGE}"),
+            ));
+        }
+        let min = q
+            .min_probability
+            .unwrap_or(LinkConfig::default().review_threshold);
+        let max = q.max_probability.unwrap_or(1.0);
+        for (field, v) in [("min_probability", min), ("max_probability", max)] {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(AppError::invalid(field, "out_of_range", "between 0 and 1"));
+            }
+        }
+        if min > max {
+            return Err(AppError::invalid(
+                "min_probability",
+                "out_of_range",
+                "min_probability is above max_probability",
+            ));
+        }
+        let after = q.after.as_deref().map(parse_cursor).transpose()?;
+        let filter = QueueFilter {
+            min_probability: min,
+            max_probability: max,
+            after,
+            limit,
+        };
+        let audit = caller
+            .audit(AuditAction::MatchQueueRead)
+            .details(serde_json::json!({ "min_probability": min, "max_probability": max }));
+        let items: Vec<CandidateView> = self
+            .store
+            .review_queue(&filter, audit)
+            .await?
+            .into_iter()
+            .map(CandidateView::from)
+            .collect();
+        let next = (items.len() == limit as usize)
+            .then(|| items.last().map(cursor))
+            .flatten();
+        Ok(QueuePage { items, next })
+    }
+
+    /// A candidate with both records side by side (each record read is audited).
+    pub async fn get_candidate(&self, caller: &Caller, id: MatchId) -> AppResult<CandidateDetail> {
+        caller.require(Permission::MatchReview, &self.config)?;
+        let audit = caller.audit(AuditAction::MatchRead).target("match", id);
+        let c = self
+            .store
+            .get_candidate(id, audit)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let read = |rid: RecordId| {
+            let audit = caller
+                .audit(AuditAction::RecordRead)
+                .target("record", rid)
+                .details(serde_json::json!({ "match": id }));
+            self.store.get_record(caller.scope(), rid, audit)
+        };
+        let missing = || AppError::Internal(format!("a record of candidate {id} is missing"));
+        let tracing_request = read(c.tracing_record_id).await?.ok_or_else(missing)?;
+        let custody_record = read(c.custody_record_id).await?.ok_or_else(missing)?;
+        Ok(CandidateDetail {
+            candidate: c.into(),
+            tracing_request,
+            custody_record,
+        })
+    }
+
+    /// Confirms a candidate. Without four eyes this completes the match; with four eyes the
+    /// first confirmation is recorded and a different reviewer's confirmation completes it.
+    /// Completing opens a case in `located` (or joins the case either record is already in).
+    pub async fn confirm_candidate(
+        &self,
+        caller: &Caller,
+        id: MatchId,
+        reason: Option<&str>,
+    ) -> AppResult<DecisionView> {
+        caller.require(Permission::MatchReview, &self.config)?;
+        let reason = check_reason(reason, false)?;
+        let four_eyes = self.config.require_second_review;
+        let audit = caller.audit(AuditAction::MatchRead).target("match", id);
+        let c = self
+            .store
+            .get_candidate(id, audit)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if c.status != CandidateStatus::Pending {
+            return Err(AppError::CandidateDecided);
+        }
+        let now = Utc::now().trunc_subsecs(6);
+        let me = caller.user().id;
+        let first = c.decided_by.zip(c.decided_at);
+        if four_eyes && first.is_some_and(|(by, _)| by == me) {
+            return Err(AppError::SameReviewer);
+        }
+        if four_eyes && first.is_none() {
+            let decision = CandidateDecision {
+                id,
+                by: me,
+                at: now,
+                decision: Decision::FirstConfirmation { reason },
+            };
+            let audit = caller
+                .audit(AuditAction::MatchFirstConfirm)
+                .target("match", id)
+                .details(serde_json::json!({ "reason": reason }));
+            let out = self
+                .store
+                .decide_candidate(decision, vec![audit], None)
+                .await
+                .map_err(decision_error)?;
+            return Ok(DecisionView {
+                candidate: out.candidate.into(),
+                case: None,
+                case_created: false,
+                awaiting_second_review: true,
+            });
+        }
+
+        let mut confirmations: Vec<MatchConfirmation> = first
+            .map(|(by, at)| MatchConfirmation { by, at })
+            .into_iter()
+            .collect();
+        confirmations.push(MatchConfirmation { by: me, at: now });
+        let birth = self
+            .store
+            .records_for_linkage(&[c.tracing_record_id, c.custody_record_id])
+            .await?
+            .iter()
+            .find_map(|r| r.content.birth_date);
+        let mut case = Case::new(CaseId::new(), me, now);
+        case.tracing_request = Some(c.tracing_record_id);
+        case.custody_record = Some(c.custody_record_id);
+        case.child_birth_date = birth;
+        case.confirmed_match = Some(MatchLink {
+            match_id: id,
+            tracing_request: c.tracing_record_id,
+            custody_record: c.custody_record_id,
+            confirmations,
+        });
+        let mut policy = CasePolicy::default();
+        policy.matching.confirmations = if four_eyes { 2 } else { 1 };
+        let t = case
+            .transition(CaseState::Located, None, me, &policy, now)
+            .map_err(|e| AppError::Internal(format!("a confirmed match cannot locate: {e}")))?;
+        case.apply(&t)
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+
+        let decision = CandidateDecision {
+            id,
+            by: me,
+            at: now,
+            decision: Decision::Confirm {
+                reason,
+                second_of_two: four_eyes,
+                new_case: &case,
+            },
+        };
+        let audit = caller
+            .audit(AuditAction::MatchConfirm)
+            .target("match", id)
+            .details(serde_json::json!({
+                "reason": reason,
+                "tracing_record_id": c.tracing_record_id,
+                "custody_record_id": c.custody_record_id,
+                "second_review": four_eyes,
+            }));
+        let case_audit = caller
+            .audit(AuditAction::CaseCreate)
+            .details(serde_json::json!({
+                "match": id,
+                "state": CaseState::Located.as_str(),
+            }));
+        let out = self
+            .store
+            .decide_candidate(decision, vec![audit], Some(case_audit))
+            .await
+            .map_err(decision_error)?;
+        Ok(DecisionView {
+            candidate: out.candidate.into(),
+            case: out.case.map(CaseView::from),
+            case_created: out.case_created,
+            awaiting_second_review: false,
+        })
+    }
+
+    /// Rejects a candidate, with a reason. The pair is never proposed again.
+    pub async fn reject_candidate(
+        &self,
+        caller: &Caller,
+        id: MatchId,
+        reason: &str,
+    ) -> AppResult<DecisionView> {
+        caller.require(Permission::MatchReview, &self.config)?;
+        let reason = check_reason(Some(reason), true)?.unwrap_or_default();
+        let decision = CandidateDecision {
+            id,
+            by: caller.user().id,
+            at: Utc::now(),
+            decision: Decision::Reject { reason },
+        };
+        let audit = caller
+            .audit(AuditAction::MatchReject)
+            .target("match", id)
+            .details(serde_json::json!({ "reason": reason }));
+        let out = self
+            .store
+            .decide_candidate(decision, vec![audit], None)
+            .await
+            .map_err(decision_error)?;
+        Ok(DecisionView {
+            candidate: out.candidate.into(),
+            case: None,
+            case_created: false,
+            awaiting_second_review: false,
+        })
+    }
+
+    /// One case, in the mediator's view.
+    pub async fn get_case(&self, caller: &Caller, id: CaseId) -> AppResult<CaseView> {
+        caller.require(Permission::CaseRead, &self.config)?;
+        let audit = caller.audit(AuditAction::CaseRead).target("case", id);
+        Ok(self
+            .store
+            .get_case(id, audit)
+            .await?
+            .ok_or(AppError::NotFound)?
+            .into())
+    }
+
+    /// Trains the linkage model on every record of both sides, stores it for the incremental
+    /// matching, refreshes every record's blocking keys, and stores the candidates the full run
+    /// finds (pairs already stored, in any status, are left alone). Mediator reviewers only.
+    pub async fn train_linkage_model(&self, caller: &Caller) -> AppResult<TrainReport> {
+        caller.require(Permission::MatchReview, &self.config)?;
+        let tracing = self.all_records(RecordKind::TracingRequest).await?;
+        let custody = self.all_records(RecordKind::CustodyRecord).await?;
+        if tracing.is_empty() || custody.is_empty() {
+            return Err(AppError::invalid(
+                "records",
+                "nothing_to_train_on",
+                "training needs tracing requests and custody records",
+            ));
+        }
+        let (tracing, custody, out) = tokio::task::spawn_blocking(move || {
+            let left = table_of(&tracing)?;
+            let right = table_of(&custody)?;
+            let out = homeward_linkage::link(&left, &right, &LinkConfig::default(), None, &|_| {})
+                .map_err(link_error)?;
+            Ok::<_, AppError>((tracing, custody, out))
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("training stopped: {e}")))??;
+
+        let now = Utc::now().trunc_subsecs(6);
+        let model_json = out.model.to_json().map_err(link_error)?;
+        let model_version = format!("v{}-trained-{}", out.model.version, now.timestamp());
+        let audit = caller
+            .audit(AuditAction::LinkageTrain)
+            .target("linkage_model", 1)
+            .details(serde_json::json!({
+                "tracing_requests": tracing.len(),
+                "custody_records": custody.len(),
+                "candidate_pairs": out.stats.candidate_pairs,
+            }));
+        self.store
+            .put_linkage_model(
+                &StoredModel {
+                    model: model_json,
+                    trained_at: now,
+                },
+                audit,
+            )
+            .await?;
+
+        let keyed: Vec<(RecordId, RecordKind, Vec<String>)> = tracing
+            .iter()
+            .chain(&custody)
+            .map(|r| (r.id, r.content.kind, block_keys(&r.content)))
+            .collect();
+        self.store.put_block_keys(&keyed).await?;
+
+        let id_of = |s: &str| {
+            s.parse::<RecordId>()
+                .map_err(|e| AppError::Internal(e.to_string()))
+        };
+        let mut candidates = Vec::with_capacity(out.pairs.len());
+        for p in &out.pairs {
+            candidates.push(NewCandidate {
+                id: MatchId::new(),
+                tracing_record_id: id_of(&p.left_id)?,
+                custody_record_id: id_of(&p.right_id)?,
+                probability: p.probability,
+                match_weight: p.match_weight,
+                explanation: serde_json::to_string(&p.explanation)
+                    .map_err(|e| AppError::Internal(e.to_string()))?,
+                model_version: model_version.clone(),
+                created_at: now,
+            });
+        }
+        let audit = |c: &NewCandidate| {
+            caller
+                .audit(AuditAction::MatchCandidateCreate)
+                .target("match", c.id)
+                .details(serde_json::json!({
+                    "tracing_record_id": c.tracing_record_id,
+                    "custody_record_id": c.custody_record_id,
+                    "probability": c.probability,
+                    "model_version": c.model_version,
+                    "trigger": AuditAction::LinkageTrain.code(),
+                }))
+        };
+        let new_candidates = self
+            .store
+            .insert_candidates(&candidates, &audit)
+            .await?
+            .len();
+        Ok(TrainReport {
+            tracing_requests: tracing.len(),
+            custody_records: custody.len(),
+            candidate_pairs: out.stats.candidate_pairs,
+            new_candidates,
+            model_version,
+        })
+    }
+
+    async fn all_records(&self, kind: RecordKind) -> AppResult<Vec<ChildRecord>> {
+        const PAGE: u32 = 5_000;
+        let mut out = Vec::new();
+        let mut after = None;
+        loop {
+            let page = self.store.records_of_kind(kind, after, PAGE).await?;
+            let done = page.len() < PAGE as usize;
+            after = page.last().map(|r| r.id);
+            out.extend(page);
+            if done {
+                return Ok(out);
+            }
+        }
+    }
+}
+
+/// Scores one record against its blocked records of the other side; keeps pairs at or above
+/// the review threshold.
+fn score(
+    model: &Model,
+    model_version: &str,
+    record: &ChildRecord,
+    blocked: &[&ChildRecord],
+    threshold: f64,
+) -> AppResult<Vec<NewCandidate>> {
+    let mine = table_of([record])?;
+    let theirs = table_of(blocked.iter().copied())?;
+    let tracing_left = record.content.kind == RecordKind::TracingRequest;
+    let (left, right) = if tracing_left {
+        (&mine, &theirs)
+    } else {
+        (&theirs, &mine)
+    };
+    let now = Utc::now().trunc_subsecs(6);
+    let mut out = Vec::new();
+    for (j, other) in blocked.iter().enumerate() {
+        let (li, ri) = if tracing_left { (0, j) } else { (j, 0) };
+        let e = model.explain(left, li, right, ri).map_err(link_error)?;
+        if e.probability < threshold {
+            continue;
+        }
+        let (t, c) = if tracing_left {
+            (record.id, other.id)
+        } else {
+            (other.id, record.id)
+        };
+        out.push(NewCandidate {
+            id: MatchId::new(),
+            tracing_record_id: t,
+            custody_record_id: c,
+            probability: e.probability,
+            match_weight: e.match_weight,
+            explanation: serde_json::to_string(&e)
+                .map_err(|e| AppError::Internal(e.to_string()))?,
+            model_version: model_version.to_owned(),
+            created_at: now,
+        });
+    }
+    Ok(out)
+}
+
+/// A reason is trimmed; required for a rejection; at most 2000 characters.
+fn check_reason(reason: Option<&str>, required: bool) -> AppResult<Option<&str>> {
+    let r = reason.map(str::trim).filter(|r| !r.is_empty());
+    if required && r.is_none() {
+        return Err(AppError::invalid(
+            "reason",
+            "required",
+            "say why the candidate is rejected",
+        ));
+    }
+    if r.is_some_and(|r| r.chars().count() > 2_000) {
+        return Err(AppError::invalid(
+            "reason",
+            "too_long",
+            "at most 2000 characters",
+        ));
+    }
+    Ok(r)
+}
+
+fn decision_error(e: StoreError) -> AppError {
+    match e {
+        StoreError::Conflict(what) if what == "same reviewer" => AppError::SameReviewer,
+        StoreError::Conflict(what) if what == "candidate decided" => AppError::CandidateDecided,
+        other => other.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use homeward_domain::ChildRecordInput;
+    use homeward_domain::name::NameInput;
+
+    fn draft(
+        kind: RecordKind,
+        given: &str,
+        patronymic: &str,
+        family: &str,
+        dob: &str,
+    ) -> RecordDraft {
+        ChildRecordInput {
+            names: vec![NameInput {
+                given: Some(given.into()),
+                patronymic: Some(patronymic.into()),
+                family: Some(family.into()),
+                ..Default::default()
+            }],
+            birth_date: Some(dob.into()),
+            birth_place: Some("Маріуполь".into()),
+            current_location: (kind == RecordKind::CustodyRecord).then(|| "Home 4".into()),
+            enquirer_name: (kind == RecordKind::TracingRequest).then(|| "Оксана".into()),
+            enquirer_relationship: (kind == RecordKind::TracingRequest).then(|| "mother".into()),
+            ..Default::default()
+        }
+        .parse(kind, chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap())
+        .unwrap()
+    }
+
+    #[test]
+    fn one_child_in_two_spellings_shares_blocking_keys() {
+        let uk = block_keys(&draft(
+            RecordKind::TracingRequest,
+            "Дмитро",
+            "Андрійович",
+            "Олійник",
+            "2015-03-07",
+        ));
+        let ru = block_keys(&draft(
+            RecordKind::CustodyRecord,
+            "Дмитрий",
+            "Андреевич",
+            "Олейник",
+            "07.03.2015",
+        ));
+        let shared: Vec<&String> = uk.iter().filter(|k| ru.contains(k)).collect();
+        assert!(shared.len() >= 3, "{uk:?}\n{ru:?}");
+    }
+
+    fn record(d: RecordDraft) -> ChildRecord {
+        let now = Utc::now();
+        ChildRecord {
+            id: RecordId::new(),
+            party_id: homeward_domain::PartyId::new(),
+            version: 1,
+            content: d,
+            created_at: now,
+            created_by: UserId::new(),
+            updated_at: now,
+            updated_by: UserId::new(),
+            deleted_at: None,
+            deletion_reason: None,
+        }
+    }
+
+    #[test]
+    fn the_child_outscores_his_brother_by_far() {
+        let sought = record(draft(
+            RecordKind::TracingRequest,
+            "Дмитро",
+            "Андрійович",
+            "Олійник",
+            "2015-03-07",
+        ));
+        let held = record(draft(
+            RecordKind::CustodyRecord,
+            "Дмитрий",
+            "Андреевич",
+            "Олейник",
+            "07.03.2015",
+        ));
+        let brother = record(draft(
+            RecordKind::CustodyRecord,
+            "Артём",
+            "Андреевич",
+            "Олейник",
+            "07.03.2015",
+        ));
+        // The brother shares blocking keys (surname, date), so he is scored, not just missed.
+        let sk = block_keys(&sought.content);
+        assert!(block_keys(&brother.content).iter().any(|k| sk.contains(k)));
+        let model = Model::with_defaults(&linkage_columns());
+        let all = score(&model, "t", &sought, &[&held, &brother], 0.0).unwrap();
+        let p = |id| {
+            all.iter()
+                .find(|c| c.custody_record_id == id)
+                .unwrap()
+                .probability
+        };
+        assert!(p(held.id) >= 0.5, "{}", p(held.id));
+        assert!(
+            p(brother.id) < 0.5 && p(brother.id) < p(held.id) / 2.0,
+            "{}",
+            p(brother.id)
+        );
+        // Scored from the custody side, the pair comes out the same way round.
+        let back = score(&model, "t", &held, &[&sought], 0.0).unwrap();
+        assert_eq!(back[0].tracing_record_id, sought.id);
+        assert!((back[0].probability - p(held.id)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn cursors_round_trip() {
+        let p = 0.123_456_789_012_345_67_f64;
+        let id = MatchId::new();
+        let (q, i) = parse_cursor(&format!("{p}:{id}")).unwrap();
+        assert_eq!((q, i), (p, id));
+        assert!(parse_cursor("nonsense").is_err());
+    }
+}
