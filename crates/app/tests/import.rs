@@ -3,87 +3,29 @@
 //! who sees the imported records. Runs on SQLite, and on PostgreSQL too when
 //! HOMEWARD_TEST_POSTGRES_URL is set.
 
-use homeward_app::admin::NewUserInput;
+mod common;
+use common::World;
+
 use homeward_app::import::{ImportOptions, ImportPhase, ImportProgress};
 use homeward_app::records::RecordQuery;
 use homeward_app::synthetic::Synthetic;
-use homeward_app::{Actor, App, AppConfig, AppError, Caller};
-use homeward_domain::{AuditEntry, Party, PartyId, RecordKind};
+use homeward_app::{AppConfig, AppError, Caller};
+use homeward_domain::{AuditEntry, RecordKind};
 use homeward_store::AuditFilter;
-use homeward_store::testing::TestDatabase;
 use std::sync::Mutex;
 
-const PW: &str = "a long enough password";
-
-struct World {
-    app: App,
-    db: TestDatabase,
-    mediator: Party,
-    origin: Party,
-    custody: Party,
-}
-
-impl World {
-    async fn new(db: TestDatabase) -> Self {
-        let app = App::new(db.open().await.unwrap(), AppConfig::default());
-        let mediator = app
-            .create_party(Actor::CommandLine, "Mediator", "mediator")
-            .await
-            .unwrap();
-        let origin = app
-            .create_party(Actor::CommandLine, "Origin", "origin")
-            .await
-            .unwrap();
-        let custody = app
-            .create_party(Actor::CommandLine, "Custody", "custody")
-            .await
-            .unwrap();
-        Self {
-            app,
-            db,
-            mediator,
-            origin,
-            custody,
-        }
-    }
-
-    async fn user(&self, party: PartyId, name: &str, roles: &[&str]) -> Caller {
-        let input = NewUserInput {
-            party_id: party,
-            username: name.into(),
-            display_name: None,
-            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
-            password: PW.into(),
-        };
-        self.app
-            .create_user(Actor::CommandLine, input)
-            .await
-            .unwrap();
-        self.app.command_line_caller(name).await.unwrap()
-    }
-
-    async fn audit(&self, auditor: &Caller, action: &str) -> Vec<AuditEntry> {
-        let filter = AuditFilter {
-            action: Some(action.to_owned()),
-            limit: 1000,
-            ..Default::default()
-        };
-        self.app.list_audit(auditor, filter).await.unwrap()
-    }
-
-    async fn finish(self) {
-        self.app.close().await;
-        self.db.cleanup().await.unwrap();
-    }
+/// The audit entries of one action, as an auditor reads them.
+async fn audit(w: &World, auditor: &Caller, action: &str) -> Vec<AuditEntry> {
+    let filter = AuditFilter {
+        action: Some(action.to_owned()),
+        limit: 1000,
+        ..Default::default()
+    };
+    w.app.list_audit(auditor, filter).await.unwrap()
 }
 
 async fn worlds() -> Vec<World> {
-    let mut out = vec![World::new(TestDatabase::sqlite().await.unwrap()).await];
-    match TestDatabase::postgres().await.unwrap() {
-        Some(pg) => out.push(World::new(pg).await),
-        None => eprintln!("skipped PostgreSQL: HOMEWARD_TEST_POSTGRES_URL not set"),
-    }
-    out
+    common::worlds(AppConfig::default()).await
 }
 
 fn all() -> RecordQuery {
@@ -136,8 +78,8 @@ async fn one_bad_row_imports_nothing_and_names_its_line() {
                 .items
                 .is_empty()
         );
-        assert!(w.audit(&auditor, "record.create").await.is_empty());
-        assert!(w.audit(&auditor, "import.commit").await.is_empty());
+        assert!(audit(&w, &auditor, "record.create").await.is_empty());
+        assert!(audit(&w, &auditor, "import.commit").await.is_empty());
 
         // A dry run says the same and writes nothing either.
         let check = w
@@ -253,14 +195,14 @@ async fn the_audit_chain_has_an_entry_per_record_and_one_commit() {
         );
 
         let import_id = report.import_id.to_string();
-        let creates = w.audit(&auditor, "record.create").await;
+        let creates = audit(&w, &auditor, "record.create").await;
         assert_eq!(creates.len(), 300);
         for e in &creates {
             let details: serde_json::Value = serde_json::from_str(&e.details).unwrap();
             assert_eq!(details["import"], import_id.as_str());
             assert_eq!(e.actor_user, Some(worker.user().id));
         }
-        let commits = w.audit(&auditor, "import.commit").await;
+        let commits = audit(&w, &auditor, "import.commit").await;
         assert_eq!(commits.len(), 1);
         assert_eq!(commits[0].target_id.as_deref(), Some(import_id.as_str()));
         let details: serde_json::Value = serde_json::from_str(&commits[0].details).unwrap();

@@ -4,75 +4,16 @@
 //! four eyes means two different reviewers. Runs on SQLite, and on PostgreSQL too when
 //! HOMEWARD_TEST_POSTGRES_URL is set.
 
-use homeward_app::admin::NewUserInput;
+mod common;
+use common::worlds;
+
 use homeward_app::import::ImportOptions;
 use homeward_app::matching::QueueQuery;
 use homeward_app::records::RecordQuery;
-use homeward_app::{Actor, App, AppConfig, AppError, Caller};
+use homeward_app::{AppConfig, AppError};
 use homeward_domain::name::NameInput;
-use homeward_domain::{CaseState, ChildRecordInput, Party, PartyId, RecordKind};
+use homeward_domain::{CaseState, ChildRecordInput, RecordKind};
 use homeward_store::AuditFilter;
-use homeward_store::testing::TestDatabase;
-
-const PW: &str = "a long enough password";
-
-struct World {
-    app: App,
-    db: TestDatabase,
-    mediator: Party,
-    origin: Party,
-    custody: Party,
-}
-
-impl World {
-    async fn new(db: TestDatabase, config: AppConfig) -> Self {
-        let app = App::new(db.open().await.unwrap(), config);
-        let mk = async |name: &str, kind: &str| {
-            app.create_party(Actor::CommandLine, name, kind)
-                .await
-                .unwrap()
-        };
-        let mediator = mk("Mediator", "mediator").await;
-        let origin = mk("Origin", "origin").await;
-        let custody = mk("Custody", "custody").await;
-        Self {
-            app,
-            db,
-            mediator,
-            origin,
-            custody,
-        }
-    }
-
-    async fn user(&self, party: PartyId, name: &str, roles: &[&str]) -> Caller {
-        let input = NewUserInput {
-            party_id: party,
-            username: name.into(),
-            display_name: None,
-            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
-            password: PW.into(),
-        };
-        self.app
-            .create_user(Actor::CommandLine, input)
-            .await
-            .unwrap();
-        self.app.command_line_caller(name).await.unwrap()
-    }
-
-    async fn finish(self) {
-        self.app.close().await;
-        self.db.cleanup().await.unwrap();
-    }
-}
-
-async fn worlds(config: AppConfig) -> Vec<World> {
-    let mut out = vec![World::new(TestDatabase::sqlite().await.unwrap(), config.clone()).await];
-    match TestDatabase::postgres().await.unwrap() {
-        Some(pg) => out.push(World::new(pg, config).await),
-        None => eprintln!("skipped PostgreSQL: HOMEWARD_TEST_POSTGRES_URL not set"),
-    }
-    out
-}
 
 fn sought() -> ChildRecordInput {
     ChildRecordInput {

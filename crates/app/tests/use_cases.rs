@@ -2,78 +2,16 @@
 //! The use-cases against a real store: who may do what, who sees what, and what gets audited.
 //! Runs on SQLite, and on PostgreSQL too when HOMEWARD_TEST_POSTGRES_URL is set.
 
+mod common;
+use common::{PW, worlds};
+
 use homeward_app::admin::NewUserInput;
 use homeward_app::auth::{LoginRequest, current_totp_code};
 use homeward_app::records::RecordQuery;
-use homeward_app::{Actor, App, AppConfig, AppError, Caller};
+use homeward_app::{Actor, AppConfig, AppError};
 use homeward_domain::name::NameInput;
-use homeward_domain::{ChildRecordInput, Party, PartyId, RecordId};
+use homeward_domain::{ChildRecordInput, RecordId};
 use homeward_store::AuditFilter;
-use homeward_store::testing::TestDatabase;
-
-const PW: &str = "a long enough password";
-
-struct World {
-    app: App,
-    db: TestDatabase,
-    mediator: Party,
-    origin: Party,
-    custody: Party,
-}
-
-impl World {
-    async fn new(db: TestDatabase, config: AppConfig) -> Self {
-        let app = App::new(db.open().await.unwrap(), config);
-        let mediator = app
-            .create_party(Actor::CommandLine, "Mediator", "mediator")
-            .await
-            .unwrap();
-        let origin = app
-            .create_party(Actor::CommandLine, "Origin", "origin")
-            .await
-            .unwrap();
-        let custody = app
-            .create_party(Actor::CommandLine, "Custody", "custody")
-            .await
-            .unwrap();
-        Self {
-            app,
-            db,
-            mediator,
-            origin,
-            custody,
-        }
-    }
-
-    async fn user(&self, party: PartyId, name: &str, roles: &[&str]) -> Caller {
-        let input = NewUserInput {
-            party_id: party,
-            username: name.into(),
-            display_name: None,
-            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
-            password: PW.into(),
-        };
-        self.app
-            .create_user(Actor::CommandLine, input)
-            .await
-            .unwrap();
-        self.app.command_line_caller(name).await.unwrap()
-    }
-
-    async fn finish(self) {
-        self.app.close().await;
-        self.db.cleanup().await.unwrap();
-    }
-}
-
-async fn worlds(config: AppConfig) -> Vec<World> {
-    let mut out = vec![World::new(TestDatabase::sqlite().await.unwrap(), config.clone()).await];
-    match TestDatabase::postgres().await.unwrap() {
-        Some(pg) => out.push(World::new(pg, config).await),
-        None => eprintln!("skipped PostgreSQL: HOMEWARD_TEST_POSTGRES_URL not set"),
-    }
-    out
-}
 
 fn sought() -> ChildRecordInput {
     ChildRecordInput {
