@@ -19,9 +19,7 @@ use homeward_domain::{
     AuditAction, Case, CaseId, CasePolicy, CaseState, ChildRecord, MatchConfirmation, MatchId,
     MatchLink, Permission, RecordDraft, RecordId, RecordKind, UserId,
 };
-use homeward_linkage::{
-    FieldKind, LinkConfig, Model, Table, names, normalise_place, phonetic, split_full_name,
-};
+use homeward_linkage::{FieldKind, LinkConfig, Model, Table, split_full_name};
 use homeward_store::{
     CandidateDecision, CandidateStatus, Decision, MatchCandidate, NewCandidate, QueueFilter,
     StoreError, StoredCase, StoredModel,
@@ -98,85 +96,19 @@ fn table_of<'a>(records: impl IntoIterator<Item = &'a ChildRecord>) -> AppResult
     Ok(t)
 }
 
-/// The blocking keys of one record: for each of the engine's default rules that uses only keys
-/// computable from a record alone, the rule's combined key (so two records share a key exactly
-/// when that rule would pair them). Prefixed by the rule, so keys of different rules never meet.
-///
-/// This mirrors `homeward_linkage::default_rules`; a public "blocking keys of one row" in the
-/// engine would keep the two from drifting apart.
-pub fn block_keys(draft: &RecordDraft) -> Vec<String> {
-    let t = names::tables();
-    let mut givens: BTreeSet<String> = BTreeSet::new();
-    let mut skeletons: BTreeSet<String> = BTreeSet::new();
-    let mut given_skeletons: BTreeSet<String> = BTreeSet::new();
-    for [given, _, family] in name_parts(draft) {
-        if let Some(g) = given.as_deref().map(phonetic).filter(|g| !g.is_empty()) {
-            let classes = t.given_classes(&g);
-            if classes.is_empty() {
-                givens.insert(format!("p{g}"));
-            } else {
-                givens.extend(classes.as_slice().iter().map(|c| format!("c{c}")));
-            }
-            given_skeletons.insert(homeward_linkage::skeleton(&g));
-        }
-        if let Some(f) = family.as_deref().map(phonetic).filter(|f| !f.is_empty()) {
-            let sk = names::surname_skeleton(&t.surname_canonical(&f));
-            if !sk.is_empty() {
-                skeletons.insert(sk);
-            }
-        }
-    }
-    let initials: BTreeSet<String> = skeletons
-        .iter()
-        .filter_map(|s| s.chars().next())
-        .map(String::from)
-        .collect();
-    let date = draft.birth_date;
-    let year = date.map(|d| d.year().to_string());
-    let full = date.and_then(|d| Some((d.year(), d.month()?, d.day()?)));
-    let place = draft
-        .birth_place
-        .as_deref()
-        .and_then(normalise_place)
-        .map(|p| match p.known {
-            Some(k) => format!("k{k}"),
-            None => format!("p{}", p.phonetic),
-        });
-
-    let mut keys = BTreeSet::new();
-    for g in &givens {
-        if let Some(y) = &year {
-            for i in &initials {
-                keys.insert(format!("r1:{g}|{i}|{y}"));
-            }
-            if let Some(p) = &place {
-                keys.insert(format!("r6:{g}|{p}|{y}"));
-            }
-        }
-        for s in &skeletons {
-            keys.insert(format!("r2:{g}|{s}"));
-        }
-        if let Some((y, m, d)) = full {
-            keys.insert(format!("r3:{g}|{y}|{}|{}", m.min(d), m.max(d)));
-        }
-    }
-    for s in &skeletons {
-        if let Some(y) = &year {
-            keys.insert(format!("r4:{s}|{y}"));
-        }
-    }
-    if let Some((y, m, d)) = full {
-        for i in &initials {
-            keys.insert(format!("r5:{i}|{y}-{m}-{d}"));
-        }
-    }
-    for g in &given_skeletons {
-        for s in &skeletons {
-            let (a, b) = if g <= s { (g, s) } else { (s, g) };
-            keys.insert(format!("r8:{a}|{b}"));
-        }
-    }
-    keys.into_iter().collect()
+/// Each record's blocking keys, exactly as the linkage engine's default rules make them (hex text,
+/// the store's key column): the engine's own `row_keys`, so stored keys cannot drift from the
+/// blocking a full `link` run would do.
+pub fn block_keys<'a>(
+    records: impl IntoIterator<Item = &'a ChildRecord>,
+) -> AppResult<Vec<Vec<String>>> {
+    let table = table_of(records)?;
+    Ok(
+        homeward_linkage::row_keys(&table, &homeward_linkage::default_rules())
+            .into_iter()
+            .map(|keys| keys.into_iter().map(|k| format!("{k:016x}")).collect())
+            .collect(),
+    )
 }
 
 fn other_kind(kind: RecordKind) -> RecordKind {
@@ -368,7 +300,8 @@ impl App {
         for chunk in records.chunks(CHUNK) {
             let keyed: Vec<(RecordId, RecordKind, Vec<String>)> = chunk
                 .iter()
-                .map(|r| (r.id, r.content.kind, block_keys(&r.content)))
+                .zip(block_keys(chunk)?)
+                .map(|(r, keys)| (r.id, r.content.kind, keys))
                 .collect();
             self.store.put_block_keys(&keyed).await?;
             // Grouped by the other side's kind (an import is one kind, but be exact).
@@ -743,7 +676,8 @@ impl App {
         let keyed: Vec<(RecordId, RecordKind, Vec<String>)> = tracing
             .iter()
             .chain(&custody)
-            .map(|r| (r.id, r.content.kind, block_keys(&r.content)))
+            .zip(block_keys(tracing.iter().chain(&custody))?)
+            .map(|(r, keys)| (r.id, r.content.kind, keys))
             .collect();
         self.store.put_block_keys(&keyed).await?;
 
@@ -914,14 +848,14 @@ mod tests {
 
     #[test]
     fn one_child_in_two_spellings_shares_blocking_keys() {
-        let uk = block_keys(&draft(
+        let uk = keys_of(draft(
             RecordKind::TracingRequest,
             "Дмитро",
             "Андрійович",
             "Олійник",
             "2015-03-07",
         ));
-        let ru = block_keys(&draft(
+        let ru = keys_of(draft(
             RecordKind::CustodyRecord,
             "Дмитрий",
             "Андреевич",
@@ -930,6 +864,10 @@ mod tests {
         ));
         let shared: Vec<&String> = uk.iter().filter(|k| ru.contains(k)).collect();
         assert!(shared.len() >= 3, "{uk:?}\n{ru:?}");
+    }
+
+    fn keys_of(d: RecordDraft) -> Vec<String> {
+        block_keys([&record(d)]).unwrap().remove(0)
     }
 
     fn record(d: RecordDraft) -> ChildRecord {
@@ -972,8 +910,12 @@ mod tests {
             "07.03.2015",
         ));
         // The brother shares blocking keys (surname, date), so he is scored, not just missed.
-        let sk = block_keys(&sought.content);
-        assert!(block_keys(&brother.content).iter().any(|k| sk.contains(k)));
+        let sk = keys_of(sought.content.clone());
+        assert!(
+            keys_of(brother.content.clone())
+                .iter()
+                .any(|k| sk.contains(k))
+        );
         let model = Model::with_defaults(&linkage_columns());
         let all = score(&model, "t", &sought, &[&held, &brother], 0.0).unwrap();
         let p = |id| {

@@ -66,7 +66,7 @@ pub mod places;
 mod table;
 pub mod translit;
 
-pub use blocking::{BlockKey, BlockingRule, default_rules};
+pub use blocking::{BlockKey, BlockingRule, default_rules, row_keys};
 pub use dates::{BirthDate, DateLevel, compare_dates};
 pub use jw::jaro_winkler;
 pub use link::{
