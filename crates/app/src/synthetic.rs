@@ -795,85 +795,9 @@ pub fn patronymic_uk(father: &str, female: bool) -> String {
 }
 
 /// Ukrainian to Latin by the official passport transliteration (Cabinet of Ministers resolution
-/// No. 55 of 2010): є, ї, й, ю, я are written Ye, Yi, Y, Yu, Ya at the start of a word and ie, i,
-/// i, iu, ia elsewhere; зг is zgh; ь and the apostrophe are dropped.
+/// No. 55 of 2010), as the linkage engine's tables write it.
 pub fn transliterate_uk(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    let mut at_word_start = true;
-    let mut prev_lower: Option<char> = None;
-    let chars: Vec<char> = s.chars().collect();
-    for (i, &c) in chars.iter().enumerate() {
-        let lower = c.to_lowercase().next().unwrap_or(c);
-        let upper = c != lower;
-        // In a word written in capitals (as passports write surnames) every Latin letter is a
-        // capital, not only the first of a digraph: ЩУКА is SHCHUKA, Щука is Shchuka.
-        let is_upper = |j: Option<usize>| {
-            j.and_then(|j| chars.get(j))
-                .is_some_and(|c| c.is_uppercase())
-        };
-        let capitals = upper && (is_upper(Some(i + 1)) || is_upper(i.checked_sub(1)));
-        let t: &str = match lower {
-            'а' => "a",
-            'б' => "b",
-            'в' => "v",
-            'г' if prev_lower == Some('з') => "gh",
-            'г' => "h",
-            'ґ' => "g",
-            'д' => "d",
-            'е' => "e",
-            'є' if at_word_start => "ye",
-            'є' => "ie",
-            'ж' => "zh",
-            'з' => "z",
-            'и' => "y",
-            'і' => "i",
-            'ї' if at_word_start => "yi",
-            'ї' => "i",
-            'й' if at_word_start => "y",
-            'й' => "i",
-            'к' => "k",
-            'л' => "l",
-            'м' => "m",
-            'н' => "n",
-            'о' => "o",
-            'п' => "p",
-            'р' => "r",
-            'с' => "s",
-            'т' => "t",
-            'у' => "u",
-            'ф' => "f",
-            'х' => "kh",
-            'ц' => "ts",
-            'ч' => "ch",
-            'ш' => "sh",
-            'щ' => "shch",
-            'ь' | '\'' | '’' | 'ʼ' => "",
-            'ю' if at_word_start => "yu",
-            'ю' => "iu",
-            'я' if at_word_start => "ya",
-            'я' => "ia",
-            _ => {
-                out.push(c);
-                at_word_start = !c.is_alphabetic();
-                prev_lower = Some(lower);
-                continue;
-            }
-        };
-        if capitals {
-            out.push_str(&t.to_uppercase());
-        } else if upper {
-            let mut chars = t.chars();
-            if let Some(first) = chars.next() {
-                out.extend(first.to_uppercase());
-                out.push_str(chars.as_str());
-            }
-        } else {
-            out.push_str(t);
-        }
-        at_word_start = false;
-        prev_lower = Some(lower);
-    }
-    out
+    homeward_linkage::transliterate(s, homeward_linkage::Standard::Kmu2010)
 }
 
 #[cfg(test)]
