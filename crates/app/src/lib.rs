@@ -15,6 +15,9 @@ pub mod synthetic;
 
 pub use caller::{Actor, Caller};
 pub use error::{AppError, AppResult, ErrorKind, RowError};
+/// Store types that the use-cases take or return, so that callers (the web layer) need not depend
+/// on the store themselves.
+pub use homeward_store::{ApiToken, AuditFilter};
 
 use chrono::Duration;
 use homeward_store::Store;

@@ -6,9 +6,9 @@ use crate::error::{ApiResult, ErrorBody};
 use crate::extract::ApiQuery;
 use axum::Json;
 use axum::extract::State;
+use homeward_app::AuditFilter;
 use homeward_app::audit::ChainReport;
 use homeward_domain::AuditEntry;
-use homeward_store::AuditFilter;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 

@@ -11,10 +11,10 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use chrono::{DateTime, Utc};
 use homeward_app::Actor;
+use homeward_app::ApiToken;
 use homeward_app::auth::TotpEnrolment;
 use homeward_domain::role::PERMISSIONS;
 use homeward_domain::{Party, Permission, Scope, TokenId, User, UserId};
-use homeward_store::ApiToken;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
