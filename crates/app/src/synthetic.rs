@@ -638,54 +638,38 @@ impl Synthetic {
 
     /// The columns written for a kind of record: every field of the kind, named so that the
     /// import recognises them without any `--column`.
-    pub fn csv_columns(kind: RecordKind) -> &'static [&'static str] {
-        match kind {
-            RecordKind::TracingRequest => &[
-                "external_ref",
-                "family_name",
-                "given_name",
-                "patronymic",
-                "full_name",
-                "name_script",
-                "alt_family_name",
-                "alt_given_name",
-                "alt_patronymic",
-                "alt_full_name",
-                "alt_script",
-                "sex",
-                "birth_date",
-                "birth_place",
-                "separation_date",
-                "separation_circumstances",
-                "last_known_location",
-                "enquirer_name",
-                "enquirer_relationship",
-                "enquirer_contact",
-                "notes",
-            ],
-            RecordKind::CustodyRecord => &[
-                "external_ref",
-                "family_name",
-                "given_name",
-                "patronymic",
-                "full_name",
-                "name_script",
-                "alt_family_name",
-                "alt_given_name",
-                "alt_patronymic",
-                "alt_full_name",
-                "alt_script",
-                "sex",
-                "birth_date",
-                "birth_place",
-                "separation_date",
-                "separation_circumstances",
-                "last_known_location",
-                "current_location",
-                "current_carer",
-                "notes",
-            ],
-        }
+    pub fn csv_columns(kind: RecordKind) -> Vec<&'static str> {
+        const SHARED: [&str; 17] = [
+            "external_ref",
+            "family_name",
+            "given_name",
+            "patronymic",
+            "full_name",
+            "name_script",
+            "alt_family_name",
+            "alt_given_name",
+            "alt_patronymic",
+            "alt_full_name",
+            "alt_script",
+            "sex",
+            "birth_date",
+            "birth_place",
+            "separation_date",
+            "separation_circumstances",
+            "last_known_location",
+        ];
+        let own: &[&str] = match kind {
+            RecordKind::TracingRequest => {
+                &["enquirer_name", "enquirer_relationship", "enquirer_contact"]
+            }
+            RecordKind::CustodyRecord => &["current_location", "current_carer"],
+        };
+        SHARED
+            .iter()
+            .chain(own)
+            .chain(&["notes"])
+            .copied()
+            .collect()
     }
 
     /// Writes records as CSV (comma-separated, UTF-8, no byte-order mark). Two name entries fit
@@ -693,12 +677,12 @@ impl Synthetic {
     pub fn write_csv(rows: &[ChildRecordInput], kind: RecordKind, w: impl Write) -> io::Result<()> {
         let mut out = csv::Writer::from_writer(w);
         let columns = Self::csv_columns(kind);
-        out.write_record(columns).map_err(io::Error::other)?;
+        out.write_record(&columns).map_err(io::Error::other)?;
         let mut cells: Vec<&str> = Vec::with_capacity(columns.len());
         for r in rows {
             cells.clear();
             let name = |i: usize| r.names.get(i);
-            for c in columns {
+            for c in &columns {
                 let v: Option<&String> = match *c {
                     "external_ref" => r.external_ref.as_ref(),
                     "family_name" => name(0).and_then(|n| n.family.as_ref()),
