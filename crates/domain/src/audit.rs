@@ -70,6 +70,42 @@ pub enum AuditAction {
     CaseRead,
     #[serde(rename = "linkage.train")]
     LinkageTrain,
+    #[serde(rename = "case.list")]
+    CaseList,
+    #[serde(rename = "case.history")]
+    CaseHistory,
+    #[serde(rename = "case.transition")]
+    CaseTransition,
+    #[serde(rename = "case.revalidate")]
+    CaseRevalidate,
+    #[serde(rename = "case.verification_record")]
+    VerificationRecord,
+    #[serde(rename = "case.verification_resolve")]
+    VerificationResolve,
+    #[serde(rename = "case.consent_record")]
+    ConsentRecord,
+    #[serde(rename = "case.consent_withdraw")]
+    ConsentWithdraw,
+    #[serde(rename = "case.child_views_record")]
+    ChildViewsRecord,
+    #[serde(rename = "case.assessment_record")]
+    AssessmentRecord,
+    #[serde(rename = "case.determination_record")]
+    DeterminationRecord,
+    #[serde(rename = "disclosure.create")]
+    DisclosureCreate,
+    #[serde(rename = "disclosure.list")]
+    DisclosureList,
+    #[serde(rename = "task.create")]
+    TaskCreate,
+    #[serde(rename = "task.list")]
+    TaskList,
+    #[serde(rename = "task.read")]
+    TaskRead,
+    #[serde(rename = "task.report")]
+    TaskReport,
+    #[serde(rename = "task.cancel")]
+    TaskCancel,
 }
 
 impl AuditAction {
@@ -103,6 +139,24 @@ impl AuditAction {
             Self::CaseJoin => "case.join",
             Self::CaseRead => "case.read",
             Self::LinkageTrain => "linkage.train",
+            Self::CaseList => "case.list",
+            Self::CaseHistory => "case.history",
+            Self::CaseTransition => "case.transition",
+            Self::CaseRevalidate => "case.revalidate",
+            Self::VerificationRecord => "case.verification_record",
+            Self::VerificationResolve => "case.verification_resolve",
+            Self::ConsentRecord => "case.consent_record",
+            Self::ConsentWithdraw => "case.consent_withdraw",
+            Self::ChildViewsRecord => "case.child_views_record",
+            Self::AssessmentRecord => "case.assessment_record",
+            Self::DeterminationRecord => "case.determination_record",
+            Self::DisclosureCreate => "disclosure.create",
+            Self::DisclosureList => "disclosure.list",
+            Self::TaskCreate => "task.create",
+            Self::TaskList => "task.list",
+            Self::TaskRead => "task.read",
+            Self::TaskReport => "task.report",
+            Self::TaskCancel => "task.cancel",
         }
     }
 }

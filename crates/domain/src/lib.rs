@@ -16,6 +16,7 @@ pub mod name;
 pub mod party;
 pub mod record;
 pub mod role;
+pub mod task;
 pub mod user;
 pub mod verification;
 
@@ -50,6 +51,9 @@ pub use record::{
     Sex,
 };
 pub use role::{Permission, Role, Scope};
+pub use task::{
+    BriefEntry, BriefField, Task, TaskCancellation, TaskKind, TaskRefused, TaskReport, TaskStatus,
+};
 pub use user::{Password, User, Username};
 pub use verification::{
     Resolution, VerificationMethod, VerificationOutcome, VerificationPolicy, VerificationStep,

@@ -184,31 +184,32 @@ where
 /// Implements [`Store`](crate::Store) for `$store`, whose database is `$db`. The type must have a
 /// field `pool: sqlx::Pool<$db>`, constants `BACKEND`, `LOCK_HEAD` (the query reading the
 /// chain head so that no other writer can move it until commit) and `LOCK_PAIR` (the same for
-/// two records' rows, `$1` and `$2`), a `static MIGRATOR` in the
+/// two records' rows, `$1` and `$2`), `LOCK_CASE` (a case's version, `$1`, locked likewise), a `static MIGRATOR` in the
 /// invoking module, and `async fn begin_write(&self) -> Result<WriteTx<$db>>`.
 macro_rules! impl_store {
     ($store:ident, $db:ty) => {
         mod store_impl {
             use super::{$store, MIGRATOR};
             use crate::backend::{
-                record_list_query, audit_query, scope_party, with_ids, with_record_ids, BULK_ROWS,
+                page_limit, record_list_query, audit_query, scope_party, with_ids, with_record_ids, BULK_ROWS,
             };
             use crate::rows::{
                 audit_columns, candidate_columns, convert, opt_ts, record_columns, roles_text, token_columns, ts, user_columns,
-                AuditRow, CandidateRow, CaseRow, CredentialsRow, PartyRow, RecordRow, SessionUserRow, TokenRow,
+                AuditRow, CandidateRow, CaseRow, CaseVersionRow, TaskRow, CredentialsRow, PartyRow, RecordRow, SessionUserRow, TokenRow,
                 TokenUserRow, UserRow, VersionRow,
             };
             use crate::{
-                ApiToken, AuditFilter, CandidateAudit, CandidateDecision, CandidateStatus, Decision,
-                DecisionOutcome, MatchCandidate, NewCandidate, NewRecord, Progress, QueueFilter,
-                RecordChange, RecordDeletion, Result, SessionRow, Store, StoreError, StoredCase,
-                StoredModel, UserCredentials,
+                ApiToken, AuditFilter, CandidateAudit, CandidateDecision, CandidateStatus, CaseChange,
+                CaseFilter, CaseVersion, Decision, DecisionOutcome, DisclosureFilter, MatchCandidate,
+                NewCandidate, NewRecord, Progress, QueueFilter, RecordChange, RecordDeletion, Result,
+                SessionRow, Store, StoreError, StoredCase, StoredModel, StoredTask, TaskFilter,
+                UserCredentials,
             };
             use async_trait::async_trait;
             use chrono::{DateTime, Utc};
             use homeward_domain::{
-                AuditDraft, AuditEntry, CaseId, ChildRecord, MatchId, Party, PartyId, RecordFilter,
-                RecordId, RecordKind, RecordVersion, Role, Scope, TokenId, User, UserId, Username,
+                AuditDraft, AuditEntry, CaseId, ChildRecord, Disclosure, MatchId, Party, PartyId, RecordFilter,
+                RecordId, RecordKind, RecordVersion, Role, Scope, Task, TaskId, TokenId, User, UserId, Username,
             };
             use sqlx::types::Json;
             use sqlx::QueryBuilder;
@@ -1104,6 +1105,16 @@ macro_rules! impl_store {
                                 .bind(at)
                                 .execute(&mut *tx)
                                 .await?;
+                                sqlx::query(
+                                    "INSERT INTO case_versions (case_id, version, content, change, changed_by, changed_at) \
+                                     VALUES ($1, 1, $2, 'create', $3, $4)",
+                                )
+                                .bind(new_case.id.0)
+                                .bind(Json(new_case))
+                                .bind(d.by.0)
+                                .bind(at)
+                                .execute(&mut *tx)
+                                .await?;
                                 case_created = true;
                                 StoredCase { case: new_case.clone(), version: 1, created_at: at, updated_at: at }
                             }
@@ -1147,6 +1158,259 @@ macro_rules! impl_store {
                     Self::append(&mut tx, vec![audit]).await?;
                     tx.commit().await?;
                     Ok(Some(row.into()))
+                }
+
+                // ---- cases, disclosures, tasks --------------------------------------------
+
+                async fn update_case(&self, change: CaseChange<'_>, audit: Vec<AuditDraft>) -> Result<StoredCase> {
+                    let c = change.case;
+                    let at = ts(change.at);
+                    let mut tx = self.begin_write().await?;
+                    // The version condition makes a concurrent change lose cleanly on PostgreSQL.
+                    let row = sqlx::query_as::<Db, CaseRow>(
+                        "UPDATE cases SET state = $3, tracing_record_id = $4, custody_record_id = $5, content = $6, \
+                         version = version + 1, updated_at = $7 \
+                         WHERE id = $1 AND version = $2 RETURNING content, version, created_at, updated_at",
+                    )
+                    .bind(c.id.0)
+                    .bind(change.expected_version)
+                    .bind(c.state.as_str())
+                    .bind(c.tracing_request.map(|r| r.0))
+                    .bind(c.custody_record.map(|r| r.0))
+                    .bind(Json(c))
+                    .bind(at)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let Some(row) = row else {
+                        let current: Option<i64> = sqlx::query_scalar("SELECT version FROM cases WHERE id = $1")
+                            .bind(c.id.0)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                        return Err(match current {
+                            Some(current) => StoreError::VersionConflict { current },
+                            None => StoreError::NotFound,
+                        });
+                    };
+                    let stored = StoredCase::from(row);
+                    sqlx::query(
+                        "INSERT INTO case_versions (case_id, version, content, change, changed_by, changed_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(c.id.0)
+                    .bind(stored.version)
+                    .bind(Json(c))
+                    .bind(change.change)
+                    .bind(change.by.0)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+                    Self::append(&mut tx, audit).await?;
+                    tx.commit().await?;
+                    Ok(stored)
+                }
+
+                async fn list_cases(&self, filter: &CaseFilter, audit: AuditDraft) -> Result<Vec<StoredCase>> {
+                    let mut tx = self.begin_write().await?;
+                    let mut qb = QueryBuilder::<Db>::new("SELECT content, version, created_at, updated_at FROM cases WHERE 1 = 1");
+                    if let Some(st) = filter.state {
+                        qb.push(" AND state = ").push_bind(st.as_str());
+                    }
+                    if let Some(r) = filter.record {
+                        qb.push(" AND (tracing_record_id = ").push_bind(r.0);
+                        qb.push(" OR custody_record_id = ").push_bind(r.0).push(")");
+                    }
+                    if let Some(after) = filter.after {
+                        qb.push(" AND id > ").push_bind(after.0);
+                    }
+                    qb.push(" ORDER BY id LIMIT ").push_bind(page_limit(filter.limit, 50, 500));
+                    let rows: Vec<CaseRow> = qb.build_query_as().fetch_all(&mut *tx).await?;
+                    drop(qb);
+                    let cases: Vec<StoredCase> = rows.into_iter().map(StoredCase::from).collect();
+                    let ids = cases.iter().map(|c| c.case.id.to_string()).collect();
+                    let audit = AuditDraft { details: with_ids(audit.details.clone(), "case_ids", ids), ..audit };
+                    Self::append(&mut tx, vec![audit]).await?;
+                    tx.commit().await?;
+                    Ok(cases)
+                }
+
+                async fn case_history(&self, id: CaseId, audit: AuditDraft) -> Result<Option<Vec<CaseVersion>>> {
+                    let mut tx = self.begin_write().await?;
+                    let exists: Option<i64> = sqlx::query_scalar("SELECT version FROM cases WHERE id = $1")
+                        .bind(id.0)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    if exists.is_none() {
+                        return Ok(None);
+                    }
+                    let rows = sqlx::query_as::<Db, CaseVersionRow>(
+                        "SELECT version, content, change, changed_by, changed_at FROM case_versions \
+                         WHERE case_id = $1 ORDER BY version",
+                    )
+                    .bind(id.0)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    Self::append(&mut tx, vec![audit]).await?;
+                    tx.commit().await?;
+                    Ok(Some(rows.into_iter().map(CaseVersion::from).collect()))
+                }
+
+                async fn insert_disclosure(&self, d: &Disclosure, case_version: i64, audit: AuditDraft) -> Result<()> {
+                    let mut tx = self.begin_write().await?;
+                    // Read under the write lock (SQLite) or a row lock (PostgreSQL), so a consent
+                    // withdrawn by a concurrent change cannot slip between the check and the insert.
+                    let current: Option<i64> = sqlx::query_scalar(Self::LOCK_CASE)
+                        .bind(d.case_id.0)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    match current {
+                        None => return Err(StoreError::NotFound),
+                        Some(v) if v != case_version => return Err(StoreError::VersionConflict { current: v }),
+                        Some(_) => {}
+                    }
+                    let party: Option<uuid::Uuid> = sqlx::query_scalar("SELECT id FROM parties WHERE id = $1")
+                        .bind(d.to_party.0)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    if party.is_none() {
+                        return Err(StoreError::NotFound);
+                    }
+                    sqlx::query("INSERT INTO disclosures (id, case_id, to_party, content, disclosed_at) VALUES ($1, $2, $3, $4, $5)")
+                        .bind(d.id.0)
+                        .bind(d.case_id.0)
+                        .bind(d.to_party.0)
+                        .bind(Json(d))
+                        .bind(ts(d.disclosed_at))
+                        .execute(&mut *tx)
+                        .await?;
+                    Self::append(&mut tx, vec![audit]).await?;
+                    tx.commit().await
+                }
+
+                async fn list_disclosures(&self, filter: DisclosureFilter, audit: AuditDraft) -> Result<Vec<Disclosure>> {
+                    let mut tx = self.begin_write().await?;
+                    let mut qb = QueryBuilder::<Db>::new("SELECT content FROM disclosures WHERE 1 = 1");
+                    if let Some(c) = filter.case {
+                        qb.push(" AND case_id = ").push_bind(c.0);
+                    }
+                    if let Some(p) = filter.to_party {
+                        qb.push(" AND to_party = ").push_bind(p.0);
+                    }
+                    qb.push(" ORDER BY disclosed_at, id");
+                    let rows: Vec<(Json<Disclosure>,)> = qb.build_query_as().fetch_all(&mut *tx).await?;
+                    drop(qb);
+                    let out: Vec<Disclosure> = rows.into_iter().map(|(d,)| d.0).collect();
+                    let ids = out.iter().map(|d| d.id.to_string()).collect();
+                    let audit = AuditDraft { details: with_ids(audit.details.clone(), "disclosure_ids", ids), ..audit };
+                    Self::append(&mut tx, vec![audit]).await?;
+                    tx.commit().await?;
+                    Ok(out)
+                }
+
+                async fn insert_task(&self, task: &Task, audit: AuditDraft) -> Result<StoredTask> {
+                    let mut tx = self.begin_write().await?;
+                    let case: Option<i64> = sqlx::query_scalar("SELECT version FROM cases WHERE id = $1")
+                        .bind(task.case_id.0)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    let party: Option<uuid::Uuid> = sqlx::query_scalar("SELECT id FROM parties WHERE id = $1")
+                        .bind(task.party.0)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    if case.is_none() || party.is_none() {
+                        return Err(StoreError::NotFound);
+                    }
+                    let at = ts(task.assigned_at);
+                    let row = sqlx::query_as::<Db, TaskRow>(
+                        "INSERT INTO tasks (id, case_id, party_id, status, due, content, version, created_at, updated_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7) RETURNING content, version, created_at, updated_at",
+                    )
+                    .bind(task.id.0)
+                    .bind(task.case_id.0)
+                    .bind(task.party.0)
+                    .bind(task.status.as_str())
+                    .bind(task.due.to_string())
+                    .bind(Json(task))
+                    .bind(at)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    Self::append(&mut tx, vec![audit]).await?;
+                    tx.commit().await?;
+                    Ok(row.into())
+                }
+
+                async fn get_task(&self, id: TaskId, party: Option<PartyId>, audit: AuditDraft) -> Result<Option<StoredTask>> {
+                    let mut tx = self.begin_write().await?;
+                    let row = sqlx::query_as::<Db, TaskRow>(
+                        "SELECT content, version, created_at, updated_at FROM tasks WHERE id = $1 AND ($2 IS NULL OR party_id = $2)",
+                    )
+                    .bind(id.0)
+                    .bind(party.map(|p| p.0))
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let Some(row) = row else { return Ok(None) };
+                    Self::append(&mut tx, vec![audit]).await?;
+                    tx.commit().await?;
+                    Ok(Some(row.into()))
+                }
+
+                async fn list_tasks(&self, filter: &TaskFilter, audit: AuditDraft) -> Result<Vec<StoredTask>> {
+                    let mut tx = self.begin_write().await?;
+                    let mut qb = QueryBuilder::<Db>::new("SELECT content, version, created_at, updated_at FROM tasks WHERE 1 = 1");
+                    if let Some(p) = filter.party {
+                        qb.push(" AND party_id = ").push_bind(p.0);
+                    }
+                    if let Some(c) = filter.case {
+                        qb.push(" AND case_id = ").push_bind(c.0);
+                    }
+                    if let Some(st) = filter.status {
+                        qb.push(" AND status = ").push_bind(st.as_str());
+                    }
+                    if let Some(d) = filter.due_before {
+                        qb.push(" AND due < ").push_bind(d.to_string());
+                    }
+                    qb.push(" ORDER BY due, id LIMIT ").push_bind(page_limit(filter.limit, 100, 1000));
+                    let rows: Vec<TaskRow> = qb.build_query_as().fetch_all(&mut *tx).await?;
+                    drop(qb);
+                    let out: Vec<StoredTask> = rows.into_iter().map(StoredTask::from).collect();
+                    let ids = out.iter().map(|t| t.task.id.to_string()).collect();
+                    let audit = AuditDraft { details: with_ids(audit.details.clone(), "task_ids", ids), ..audit };
+                    Self::append(&mut tx, vec![audit]).await?;
+                    tx.commit().await?;
+                    Ok(out)
+                }
+
+                async fn update_task(&self, task: &Task, expected_version: i64, party: Option<PartyId>, audit: AuditDraft) -> Result<StoredTask> {
+                    let mut tx = self.begin_write().await?;
+                    let row = sqlx::query_as::<Db, TaskRow>(
+                        "UPDATE tasks SET status = $4, due = $5, content = $6, version = version + 1, updated_at = $7 \
+                         WHERE id = $1 AND version = $2 AND ($3 IS NULL OR party_id = $3) \
+                         RETURNING content, version, created_at, updated_at",
+                    )
+                    .bind(task.id.0)
+                    .bind(expected_version)
+                    .bind(party.map(|p| p.0))
+                    .bind(task.status.as_str())
+                    .bind(task.due.to_string())
+                    .bind(Json(task))
+                    .bind(ts(Utc::now()))
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let Some(row) = row else {
+                        let current: Option<i64> = sqlx::query_scalar(
+                            "SELECT version FROM tasks WHERE id = $1 AND ($2 IS NULL OR party_id = $2)",
+                        )
+                        .bind(task.id.0)
+                        .bind(party.map(|p| p.0))
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                        return Err(match current {
+                            Some(current) => StoreError::VersionConflict { current },
+                            None => StoreError::NotFound,
+                        });
+                    };
+                    Self::append(&mut tx, vec![audit]).await?;
+                    tx.commit().await?;
+                    Ok(row.into())
                 }
 
                 async fn linkage_model(&self) -> Result<Option<StoredModel>> {

@@ -24,8 +24,9 @@ pub use types::*;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use homeward_domain::{
-    AuditDraft, AuditEntry, CaseId, ChildRecord, MatchId, Party, PartyId, RecordFilter, RecordId,
-    RecordKind, RecordVersion, Role, Scope, TokenId, User, UserId, Username,
+    AuditDraft, AuditEntry, CaseId, ChildRecord, Disclosure, MatchId, Party, PartyId, RecordFilter,
+    RecordId, RecordKind, RecordVersion, Role, Scope, Task, TaskId, TokenId, User, UserId,
+    Username,
 };
 use std::sync::Arc;
 
@@ -267,6 +268,65 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<DecisionOutcome>;
     /// One case; `audit` is appended when found.
     async fn get_case(&self, id: CaseId, audit: AuditDraft) -> Result<Option<StoredCase>>;
+
+    // ---- cases, disclosures, tasks ---------------------------------------------------------------
+    //
+    // Cases take no scope: they are the mediator's (the app checks the caller may read them, and
+    // gives other parties only disclosures and task briefs, which carry their party).
+
+    /// Stores a new version of a case (its whole content; `state` and the record ids are kept in
+    /// step), keeps it in the case's history and appends `audit`, in one transaction. `NotFound`
+    /// when no such case; `VersionConflict` when the case moved on since `expected_version`.
+    async fn update_case(
+        &self,
+        change: CaseChange<'_>,
+        audit: Vec<AuditDraft>,
+    ) -> Result<StoredCase>;
+    /// Cases matching the filter, ordered by id; `audit` is appended with `"case_ids"`.
+    async fn list_cases(&self, filter: &CaseFilter, audit: AuditDraft) -> Result<Vec<StoredCase>>;
+    /// Every version of a case, oldest first; `None` when no such case. Audited when found.
+    async fn case_history(&self, id: CaseId, audit: AuditDraft)
+    -> Result<Option<Vec<CaseVersion>>>;
+
+    /// Stores a disclosure if the case is still at `case_version` (the consents that allowed it
+    /// were read from that version: a consent withdrawn meanwhile must stop it), with `audit`.
+    /// `VersionConflict` otherwise; `NotFound` when no such case.
+    async fn insert_disclosure(
+        &self,
+        disclosure: &Disclosure,
+        case_version: i64,
+        audit: AuditDraft,
+    ) -> Result<()>;
+    /// Disclosures matching the filter, oldest first; `audit` is appended with
+    /// `"disclosure_ids"`.
+    async fn list_disclosures(
+        &self,
+        filter: DisclosureFilter,
+        audit: AuditDraft,
+    ) -> Result<Vec<Disclosure>>;
+
+    /// Stores a new task (version 1) with `audit`. `NotFound` when the case or party does not
+    /// exist.
+    async fn insert_task(&self, task: &Task, audit: AuditDraft) -> Result<StoredTask>;
+    /// One task, if it exists and (when `party` is given) is referred to that party. Audited
+    /// when found.
+    async fn get_task(
+        &self,
+        id: TaskId,
+        party: Option<PartyId>,
+        audit: AuditDraft,
+    ) -> Result<Option<StoredTask>>;
+    /// Tasks matching the filter, by due date then id; `audit` is appended with `"task_ids"`.
+    async fn list_tasks(&self, filter: &TaskFilter, audit: AuditDraft) -> Result<Vec<StoredTask>>;
+    /// Replaces a task's content if it is at `expected_version` and (when `party` is given)
+    /// referred to that party. `NotFound` / `VersionConflict` otherwise.
+    async fn update_task(
+        &self,
+        task: &Task,
+        expected_version: i64,
+        party: Option<PartyId>,
+        audit: AuditDraft,
+    ) -> Result<StoredTask>;
 
     /// The trained model, if any.
     async fn linkage_model(&self) -> Result<Option<StoredModel>>;

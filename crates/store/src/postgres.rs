@@ -22,6 +22,8 @@ impl PgStore {
     /// Locks two records' rows, in id order so that two transactions cannot deadlock on them.
     const LOCK_PAIR: &'static str =
         "SELECT id FROM records WHERE id = $1 OR id = $2 ORDER BY id FOR UPDATE";
+    /// A case's version, held until commit so the case cannot change under a decision taken on it.
+    const LOCK_CASE: &'static str = "SELECT version FROM cases WHERE id = $1 FOR UPDATE";
 
     /// Connects to the database a `postgres://` URL names. Does not migrate.
     pub async fn open(url: &str) -> Result<Self> {

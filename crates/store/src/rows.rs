@@ -2,12 +2,12 @@
 //! line up (`Uuid`, `DateTime<Utc>`, `Json<RecordDraft>`, `bool`, `i64`) so one struct serves both.
 
 use crate::{
-    ApiToken, CandidateStatus, MatchCandidate, Result, SessionRow, StoreError, StoredCase,
-    UserCredentials,
+    ApiToken, CandidateStatus, CaseVersion, MatchCandidate, Result, SessionRow, StoreError,
+    StoredCase, StoredTask, UserCredentials,
 };
 use chrono::{DateTime, SubsecRound, Utc};
 use homeward_domain::{
-    AuditEntry, Case, ChildRecord, Party, PartyName, RecordDraft, RecordVersion, Role, User,
+    AuditEntry, Case, ChildRecord, Party, PartyName, RecordDraft, RecordVersion, Role, Task, User,
     Username,
 };
 use sqlx::types::Json;
@@ -386,6 +386,46 @@ impl From<CaseRow> for StoredCase {
     fn from(r: CaseRow) -> Self {
         StoredCase {
             case: r.content.0,
+            version: r.version,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct CaseVersionRow {
+    version: i64,
+    content: Json<Case>,
+    change: String,
+    changed_by: Uuid,
+    changed_at: DateTime<Utc>,
+}
+
+impl From<CaseVersionRow> for CaseVersion {
+    fn from(r: CaseVersionRow) -> Self {
+        CaseVersion {
+            version: r.version,
+            case: r.content.0,
+            change: r.change,
+            changed_by: r.changed_by.into(),
+            changed_at: r.changed_at,
+        }
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct TaskRow {
+    content: Json<Task>,
+    version: i64,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<TaskRow> for StoredTask {
+    fn from(r: TaskRow) -> Self {
+        StoredTask {
+            task: r.content.0,
             version: r.version,
             created_at: r.created_at,
             updated_at: r.updated_at,

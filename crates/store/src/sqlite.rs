@@ -29,6 +29,7 @@ impl SqliteStore {
     const LOCK_HEAD: &'static str = "SELECT seq, hash FROM audit_head WHERE id = 1";
     /// Likewise: the write lock already keeps every other writer out.
     const LOCK_PAIR: &'static str = "SELECT id FROM records WHERE id = $1 OR id = $2";
+    const LOCK_CASE: &'static str = "SELECT version FROM cases WHERE id = $1";
 
     /// Opens (creating it if missing) the database a `sqlite://PATH` URL names. Does not migrate.
     pub async fn open(url: &str) -> Result<Self> {

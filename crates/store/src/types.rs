@@ -210,3 +210,65 @@ pub struct StoredModel {
     pub model: String,
     pub trained_at: DateTime<Utc>,
 }
+
+/// A new version of a case: its whole content, replacing the current one if that is still at
+/// `expected_version`. `change` names what happened (kept in the case's history).
+#[derive(Clone, Debug)]
+pub struct CaseChange<'a> {
+    pub case: &'a Case,
+    pub expected_version: i64,
+    pub change: &'a str,
+    pub by: UserId,
+    pub at: DateTime<Utc>,
+}
+
+/// One version of a case, as kept in its history.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CaseVersion {
+    pub version: i64,
+    pub case: Case,
+    pub change: String,
+    pub changed_by: UserId,
+    pub changed_at: DateTime<Utc>,
+}
+
+/// Which cases to list (the caller's permission to read cases is the app's to check: cases are
+/// the mediator's). Ordered by id, keyset-paged.
+#[derive(Clone, Debug, Default)]
+pub struct CaseFilter {
+    pub state: Option<homeward_domain::CaseState>,
+    /// Cases linking this record, on either side.
+    pub record: Option<RecordId>,
+    pub after: Option<CaseId>,
+    /// 0 means 50; at most 500.
+    pub limit: u32,
+}
+
+/// Which disclosures to list: those of one case, those made to one party, or both.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DisclosureFilter {
+    pub case: Option<CaseId>,
+    pub to_party: Option<PartyId>,
+}
+
+/// A task as stored, with its optimistic-locking version.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredTask {
+    pub task: homeward_domain::Task,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Which tasks to list, by due date then id.
+#[derive(Clone, Debug, Default)]
+pub struct TaskFilter {
+    /// Only tasks referred to this party (a humanitarian caller's scope).
+    pub party: Option<PartyId>,
+    pub case: Option<CaseId>,
+    pub status: Option<homeward_domain::TaskStatus>,
+    /// Only tasks due before this date (`YYYY-MM-DD`): with status `assigned`, the overdue ones.
+    pub due_before: Option<chrono::NaiveDate>,
+    /// 0 means 100; at most 1000.
+    pub limit: u32,
+}

@@ -7,13 +7,16 @@ use homeward_domain::audit::ChainVerifier;
 use homeward_domain::name::NameInput;
 use homeward_domain::{
     AuditAction, AuditDraft, Case, CaseId, CaseState, ChainBreak, ChildRecord, ChildRecordInput,
-    MatchConfirmation, MatchId, MatchLink, Party, PartyId, PartyKind, PartyName, RecordDraft,
-    RecordFilter, RecordId, RecordKind, Role, Scope, Sex, TokenId, User, UserId, Username,
+    DisclosableField, DisclosedField, Disclosure, DisclosureId, MatchConfirmation, MatchId,
+    MatchLink, Party, PartyId, PartyKind, PartyName, RecordDraft, RecordFilter, RecordId,
+    RecordKind, Role, Scope, Sex, Task, TaskId, TaskKind, TaskStatus, TokenId, User, UserId,
+    Username,
 };
 use homeward_store::testing::TestDatabase;
 use homeward_store::{
-    ApiToken, AuditFilter, CandidateDecision, CandidateStatus, Decision, NewRecord, QueueFilter,
-    RecordChange, RecordDeletion, SessionRow, Store, StoreError,
+    ApiToken, AuditFilter, CandidateDecision, CandidateStatus, CaseChange, CaseFilter, Decision,
+    DisclosureFilter, NewRecord, QueueFilter, RecordChange, RecordDeletion, SessionRow, Store,
+    StoreError, StoredCase, TaskFilter,
 };
 use serde_json::json;
 use sqlx::Connection;
@@ -56,6 +59,9 @@ macro_rules! conformance_tests {
             candidates_are_stored_once_and_queued_by_probability,
             confirming_creates_or_joins_a_case,
             the_linkage_model_is_replaced,
+            cases_keep_every_version_and_refuse_stale_updates,
+            disclosures_need_the_case_unchanged,
+            tasks_belong_to_their_party,
         );
     };
     (@each $run:path; $($case:ident),* $(,)?) => {
@@ -2741,4 +2747,335 @@ pub async fn the_linkage_model_is_replaced(cx: Ctx) {
         .unwrap();
     }
     assert_eq!(s.linkage_model().await.unwrap().unwrap().model, "{\"v\":2}");
+}
+
+// ---- cases, disclosures, tasks -------------------------------------------------------------------
+
+/// A world with one case in `located`, opened by confirming a match.
+async fn case_world(s: &dyn Store) -> (World, StoredCase) {
+    let (w, t, cs) = matching_world(s, 1).await;
+    let c = candidate(t, cs[0], 0.9);
+    s.insert_candidates(std::slice::from_ref(&c), &candidate_audit)
+        .await
+        .unwrap();
+    let by = UserId::new();
+    let case = located(t, cs[0], c.id, by);
+    let out = s
+        .decide_candidate(
+            CandidateDecision {
+                id: c.id,
+                by,
+                at: now(),
+                decision: Decision::Confirm {
+                    reason: None,
+                    second_of_two: false,
+                    new_case: &case,
+                },
+            },
+            vec![draft(AuditAction::MatchConfirm)],
+            Some(draft(AuditAction::CaseCreate)),
+        )
+        .await
+        .unwrap();
+    (w, out.case.unwrap())
+}
+
+pub async fn cases_keep_every_version_and_refuse_stale_updates(cx: Ctx) {
+    let s = &*cx.store;
+    let (w, stored) = case_world(s).await;
+    let mut next = stored.case.clone();
+    next.state = CaseState::OnHold;
+    next.on_hold_from = Some(CaseState::Located);
+    let by = UserId::new();
+    let change = |case, expected_version| CaseChange {
+        case,
+        expected_version,
+        change: "transition",
+        by,
+        at: now(),
+    };
+    let updated = s
+        .update_case(change(&next, 1), vec![draft(AuditAction::CaseTransition)])
+        .await
+        .unwrap();
+    assert_eq!(updated.version, 2);
+    assert_eq!(updated.case, next);
+    // A change decided on version 1 loses to the one already stored, and changes nothing.
+    let before = head_seq(s).await;
+    assert!(matches!(
+        s.update_case(
+            change(&stored.case, 1),
+            vec![draft(AuditAction::CaseTransition)]
+        )
+        .await,
+        Err(StoreError::VersionConflict { current: 2 })
+    ));
+    assert_eq!(head_seq(s).await, before);
+    let mut ghost = next.clone();
+    ghost.id = CaseId::new();
+    assert_not_found(s.update_case(change(&ghost, 1), vec![]).await);
+
+    let history = s
+        .case_history(stored.case.id, draft(AuditAction::CaseHistory))
+        .await
+        .unwrap()
+        .unwrap();
+    let changes: Vec<(i64, &str, CaseState)> = history
+        .iter()
+        .map(|v| (v.version, v.change.as_str(), v.case.state))
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            (1, "create", CaseState::Located),
+            (2, "transition", CaseState::OnHold)
+        ]
+    );
+    assert_eq!(history[1].changed_by, by);
+    assert!(
+        s.case_history(CaseId::new(), draft(AuditAction::CaseHistory))
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let list = |f: CaseFilter| async move {
+        s.list_cases(&f, draft(AuditAction::CaseList))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| c.case.id)
+            .collect::<Vec<_>>()
+    };
+    let id = stored.case.id;
+    assert_eq!(list(CaseFilter::default()).await, [id]);
+    let on_hold = CaseFilter {
+        state: Some(CaseState::OnHold),
+        ..Default::default()
+    };
+    assert_eq!(list(on_hold).await, [id]);
+    let located = CaseFilter {
+        state: Some(CaseState::Located),
+        ..Default::default()
+    };
+    assert!(list(located).await.is_empty());
+    let by_record = |r| CaseFilter {
+        record: Some(r),
+        ..Default::default()
+    };
+    assert_eq!(list(by_record(next.custody_record.unwrap())).await, [id]);
+    assert_eq!(list(by_record(next.tracing_request.unwrap())).await, [id]);
+    assert!(list(by_record(RecordId::new())).await.is_empty());
+    let after = CaseFilter {
+        after: Some(id),
+        ..Default::default()
+    };
+    assert!(list(after).await.is_empty());
+    let listed = all_entries(s)
+        .await
+        .into_iter()
+        .find(|e| e.action == "case.list")
+        .unwrap();
+    assert!(listed.details.contains(&id.to_string()));
+    drop(w);
+    assert_eq!(verify(s).await, Ok(head_seq(s).await));
+}
+
+fn disclosure(case: CaseId, to: PartyId) -> Disclosure {
+    Disclosure {
+        id: DisclosureId::new(),
+        case_id: case,
+        to_party: to,
+        fields: vec![DisclosedField {
+            field: DisclosableField::StatusFound,
+            value: "found".into(),
+        }],
+        consents: vec![],
+        disclosed_by: UserId::new(),
+        disclosed_at: now(),
+    }
+}
+
+pub async fn disclosures_need_the_case_unchanged(cx: Ctx) {
+    let s = &*cx.store;
+    let (w, stored) = case_world(s).await;
+    let id = stored.case.id;
+    let d = disclosure(id, w.origin.id);
+    s.insert_disclosure(&d, 1, draft(AuditAction::DisclosureCreate))
+        .await
+        .unwrap();
+    // The case moved on (say, a consent was withdrawn): a disclosure decided on version 1 fails.
+    s.update_case(
+        CaseChange {
+            case: &stored.case,
+            expected_version: 1,
+            change: "consent_withdraw",
+            by: UserId::new(),
+            at: now(),
+        },
+        vec![],
+    )
+    .await
+    .unwrap();
+    let late = disclosure(id, w.origin.id);
+    assert!(matches!(
+        s.insert_disclosure(&late, 1, draft(AuditAction::DisclosureCreate))
+            .await,
+        Err(StoreError::VersionConflict { current: 2 })
+    ));
+    assert_not_found(
+        s.insert_disclosure(
+            &disclosure(CaseId::new(), w.origin.id),
+            1,
+            draft(AuditAction::DisclosureCreate),
+        )
+        .await,
+    );
+    assert_not_found(
+        s.insert_disclosure(
+            &disclosure(id, PartyId::new()),
+            2,
+            draft(AuditAction::DisclosureCreate),
+        )
+        .await,
+    );
+    let to_custody = disclosure(id, w.custody.id);
+    s.insert_disclosure(&to_custody, 2, draft(AuditAction::DisclosureCreate))
+        .await
+        .unwrap();
+
+    let list = |f: DisclosureFilter| async move {
+        s.list_disclosures(f, draft(AuditAction::DisclosureList))
+            .await
+            .unwrap()
+    };
+    let origin_sees = list(DisclosureFilter {
+        case: None,
+        to_party: Some(w.origin.id),
+    })
+    .await;
+    assert_eq!(origin_sees, [d.clone()]);
+    let of_case = list(DisclosureFilter {
+        case: Some(id),
+        to_party: None,
+    })
+    .await;
+    assert_eq!(of_case.len(), 2);
+    let none = list(DisclosureFilter {
+        case: Some(CaseId::new()),
+        to_party: None,
+    })
+    .await;
+    assert!(none.is_empty());
+    let entries = all_entries(s).await;
+    let last = entries
+        .iter()
+        .rev()
+        .find(|e| e.action == "disclosure.list")
+        .unwrap();
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&last.details).unwrap()["disclosure_ids"],
+        json!([])
+    );
+    assert_eq!(verify(s).await, Ok(head_seq(s).await));
+}
+
+fn task(case: CaseId, party: PartyId, due: NaiveDate) -> Task {
+    Task {
+        id: TaskId::new(),
+        case_id: case,
+        party,
+        kind: TaskKind::VerificationVisit,
+        instructions: "visit".into(),
+        due,
+        brief: vec![],
+        status: TaskStatus::Assigned,
+        report: None,
+        cancellation: None,
+        assigned_by: UserId::new(),
+        assigned_at: now(),
+    }
+}
+
+pub async fn tasks_belong_to_their_party(cx: Ctx) {
+    let s = &*cx.store;
+    let (w, stored) = case_world(s).await;
+    let ngo = party(s, PartyKind::Humanitarian, "Field NGO").await;
+    let other_ngo = party(s, PartyKind::Humanitarian, "Other NGO").await;
+    let id = stored.case.id;
+    let day = |d| NaiveDate::from_ymd_opt(2025, 5, d).unwrap();
+    let t1 = task(id, ngo.id, day(10));
+    let t2 = task(id, ngo.id, day(3));
+    let t3 = task(id, other_ngo.id, day(1));
+    for t in [&t1, &t2, &t3] {
+        let st = s
+            .insert_task(t, draft(AuditAction::TaskCreate))
+            .await
+            .unwrap();
+        assert_eq!((st.version, &st.task), (1, t));
+    }
+    assert_not_found(
+        s.insert_task(
+            &task(CaseId::new(), ngo.id, day(1)),
+            draft(AuditAction::TaskCreate),
+        )
+        .await,
+    );
+    assert_not_found(
+        s.insert_task(
+            &task(id, PartyId::new(), day(1)),
+            draft(AuditAction::TaskCreate),
+        )
+        .await,
+    );
+
+    let read = |tid, p| async move {
+        s.get_task(tid, p, draft(AuditAction::TaskRead))
+            .await
+            .unwrap()
+    };
+    assert!(read(t1.id, Some(ngo.id)).await.is_some());
+    assert!(read(t1.id, Some(other_ngo.id)).await.is_none());
+    assert!(read(t1.id, None).await.is_some());
+
+    let ids = |f: TaskFilter| async move {
+        s.list_tasks(&f, draft(AuditAction::TaskList))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| t.task.id)
+            .collect::<Vec<_>>()
+    };
+    let mine = TaskFilter {
+        party: Some(ngo.id),
+        ..Default::default()
+    };
+    assert_eq!(ids(mine.clone()).await, [t2.id, t1.id], "by due date");
+    let overdue = TaskFilter {
+        status: Some(TaskStatus::Assigned),
+        due_before: Some(day(5)),
+        ..Default::default()
+    };
+    assert_eq!(ids(overdue.clone()).await, [t3.id, t2.id]);
+
+    let mut done = t2.clone();
+    done.status = TaskStatus::Completed;
+    // Another party cannot touch it, and a stale version loses.
+    assert_not_found(
+        s.update_task(&done, 1, Some(other_ngo.id), draft(AuditAction::TaskReport))
+            .await,
+    );
+    let st = s
+        .update_task(&done, 1, Some(ngo.id), draft(AuditAction::TaskReport))
+        .await
+        .unwrap();
+    assert_eq!((st.version, st.task.status), (2, TaskStatus::Completed));
+    assert!(matches!(
+        s.update_task(&done, 1, None, draft(AuditAction::TaskReport))
+            .await,
+        Err(StoreError::VersionConflict { current: 2 })
+    ));
+    assert_eq!(ids(overdue).await, [t3.id]);
+    drop(w);
+    assert_eq!(verify(s).await, Ok(head_seq(s).await));
 }
