@@ -1,7 +1,7 @@
 //! One error enum for every use-case. Each variant has a stable machine-readable code and a kind
 //! that the web layer maps to an HTTP status; the CLI maps kinds to exit codes.
 
-use homeward_domain::{ChainBreak, FieldError, Permission, ValidationErrors};
+use homeward_domain::{ChainBreak, Condition, FieldError, Permission, ValidationErrors};
 use homeward_store::StoreError;
 use serde::Serialize;
 use thiserror::Error;
@@ -62,6 +62,12 @@ pub enum AppError {
     SameReviewer,
     #[error("the candidate has already been decided")]
     CandidateDecided,
+    #[error(transparent)]
+    TransitionRefused(homeward_domain::RefusedTransition),
+    #[error("the consents to share do not cover this disclosure: {}", .0.iter().filter(|c| !c.met).map(|c| c.message.as_str()).collect::<Vec<_>>().join("; "))]
+    DisclosureNotCovered(Vec<Condition>),
+    #[error("the task is {0}: only an assigned task can be reported on or cancelled")]
+    TaskClosed(homeward_domain::TaskStatus),
     #[error("{} row(s) of the import are invalid; nothing was imported", .0.len())]
     ImportInvalid(Vec<RowError>),
     #[error("bad import file: {0}")]
@@ -90,6 +96,9 @@ impl AppError {
             Self::VersionConflict { .. } => "version_conflict",
             Self::SameReviewer => "second_reviewer_required",
             Self::CandidateDecided => "candidate_decided",
+            Self::TransitionRefused(_) => "transition_refused",
+            Self::DisclosureNotCovered(_) => "disclosure_not_covered",
+            Self::TaskClosed(_) => "task_closed",
             Self::ImportInvalid(_) => "import_invalid",
             Self::ImportFile(_) => "import_file_invalid",
             Self::ChainBroken(_) => "audit_chain_broken",
@@ -114,8 +123,20 @@ impl AppError {
             Self::Conflict(_)
             | Self::VersionConflict { .. }
             | Self::SameReviewer
-            | Self::CandidateDecided => ErrorKind::Conflict,
+            | Self::CandidateDecided
+            | Self::TransitionRefused(_)
+            | Self::DisclosureNotCovered(_)
+            | Self::TaskClosed(_) => ErrorKind::Conflict,
             Self::ChainBroken(_) | Self::Internal(_) | Self::Store(_) => ErrorKind::Internal,
+        }
+    }
+
+    /// The conditions behind a refusal (every one a transition or disclosure still needs).
+    pub fn conditions(&self) -> &[Condition] {
+        match self {
+            Self::TransitionRefused(r) => &r.missing,
+            Self::DisclosureNotCovered(c) => c,
+            _ => &[],
         }
     }
 

@@ -6,12 +6,14 @@ pub mod admin;
 pub mod audit;
 pub mod auth;
 mod caller;
+pub mod cases;
 pub mod error;
 pub mod import;
 pub mod matching;
 pub mod records;
 mod secret;
 pub mod synthetic;
+pub mod tasks;
 
 pub use caller::{Actor, Caller};
 pub use error::{AppError, AppResult, ErrorKind, RowError};
@@ -42,6 +44,8 @@ pub struct AppConfig {
     /// Four eyes on matches: a candidate is confirmed only when a second, different reviewer
     /// confirms it too.
     pub require_second_review: bool,
+    /// The policies the case guards read: verification, consent, best interests, aftercare.
+    pub case_policy: homeward_domain::CasePolicy,
 }
 
 impl Default for AppConfig {
@@ -55,6 +59,7 @@ impl Default for AppConfig {
             login_window: Duration::minutes(15),
             totp_issuer: "Homeward".to_owned(),
             require_second_review: false,
+            case_policy: homeward_domain::CasePolicy::default(),
         }
     }
 }

@@ -16,8 +16,8 @@
 use crate::{App, AppError, AppResult, Caller};
 use chrono::{DateTime, SubsecRound, Utc};
 use homeward_domain::{
-    AuditAction, Case, CaseId, CasePolicy, CaseState, ChildRecord, MatchConfirmation, MatchId,
-    MatchLink, Permission, RecordDraft, RecordId, RecordKind, UserId,
+    AuditAction, Case, CaseId, CaseState, ChildRecord, MatchConfirmation, MatchId, MatchLink,
+    Permission, RecordDraft, RecordId, RecordKind, UserId,
 };
 use homeward_linkage::{FieldKind, LinkConfig, Model, Table, split_full_name};
 use homeward_store::{
@@ -477,7 +477,8 @@ impl App {
     ) -> AppResult<DecisionView> {
         caller.require(Permission::MatchReview, &self.config)?;
         let reason = check_reason(reason, false)?;
-        let four_eyes = self.config.require_second_review;
+        // Four eyes when the deployment asks for it, by the flag or by the case policy.
+        let four_eyes = self.case_policy().matching.confirmations >= 2;
         let audit = caller.audit(AuditAction::MatchRead).target("match", id);
         let c = self
             .store
@@ -538,8 +539,7 @@ impl App {
             custody_record: c.custody_record_id,
             confirmations,
         });
-        let mut policy = CasePolicy::default();
-        policy.matching.confirmations = if four_eyes { 2 } else { 1 };
+        let policy = self.case_policy();
         let t = case
             .transition(CaseState::Located, None, me, &policy, now)
             .map_err(|e| AppError::Internal(format!("a confirmed match cannot locate: {e}")))?;
@@ -614,18 +614,6 @@ impl App {
             case_created: false,
             awaiting_second_review: false,
         })
-    }
-
-    /// One case, in the mediator's view.
-    pub async fn get_case(&self, caller: &Caller, id: CaseId) -> AppResult<CaseView> {
-        caller.require(Permission::CaseRead, &self.config)?;
-        let audit = caller.audit(AuditAction::CaseRead).target("case", id);
-        Ok(self
-            .store
-            .get_case(id, audit)
-            .await?
-            .ok_or(AppError::NotFound)?
-            .into())
     }
 
     /// Trains the linkage model on every record of both sides, stores it for the incremental

@@ -153,7 +153,7 @@ async fn a_candidate_appears_and_a_confirmation_locates_the_child() {
         assert_eq!(decided.candidate.status, "confirmed");
         assert!(decided.case_created);
         let case_id = decided.case.unwrap().case.id;
-        let case = w.app.get_case(&reviewer, case_id).await.unwrap().case;
+        let case = w.app.get_case(&reviewer, case_id).await.unwrap().view.case;
         assert_eq!(case.state, CaseState::Located);
         assert_eq!(case.tracing_request, Some(request.id));
         assert_eq!(case.custody_record, Some(dmitry.id));

@@ -4,7 +4,7 @@
 use crate::condition::{Condition, ConditionCode as C, unmet};
 use crate::consent::{Consent, ConsentScope, ConsentStatus, GiverKind};
 use crate::error::{FieldError, ValidationErrors};
-use crate::ids::{CaseId, ConsentId, DisclosureId, PartyId, UserId};
+use crate::ids::{CaseId, ConsentId, DisclosureId, PartyId, RecordId, UserId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -159,6 +159,10 @@ pub struct Disclosure {
     pub id: DisclosureId,
     pub case_id: CaseId,
     pub to_party: PartyId,
+    /// The receiving party's own record the facts are about (its tracing request or custody
+    /// record in the case), so it knows which of its children they concern.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_id: Option<RecordId>,
     pub fields: Vec<DisclosedField>,
     /// The consents that covered the fields when disclosed.
     pub consents: Vec<ConsentId>,
@@ -331,6 +335,7 @@ mod tests {
             id: DisclosureId::new(),
             case_id: CaseId::new(),
             to_party: PartyId::new(),
+            record_id: None,
             fields: vec![
                 DisclosedField {
                     field: F::StatusFound,

@@ -141,11 +141,9 @@ pub const PERMISSIONS: &[(Permission, &[Role], &[PartyKind])] = &[
     ),
     (P::CaseManage, &[R::Caseworker, R::Reviewer], &[K::Mediator]),
     (P::VerificationRecord, &[R::Caseworker], &[K::Mediator]),
-    (
-        P::ConsentRecord,
-        &[R::Caseworker],
-        &[K::Mediator, K::Origin],
-    ),
+    // The mediator's caseworkers record the consents (the origin side collects the family's and
+    // hands it over): recording one on a case would show the case to the origin side.
+    (P::ConsentRecord, &[R::Caseworker], &[K::Mediator]),
     (
         P::BestInterestsRecord,
         &[R::Caseworker, R::Reviewer],
@@ -315,7 +313,8 @@ mod tests {
                 );
             }
         }
-        assert!(P::ConsentRecord.granted(K::Origin, &[R::Caseworker]));
+        assert!(P::ConsentRecord.granted(K::Mediator, &[R::Caseworker]));
+        assert!(!P::ConsentRecord.granted(K::Origin, &[R::Caseworker]));
         assert!(!P::ConsentRecord.granted(K::Custody, &[R::Caseworker]));
         assert!(P::TaskReport.granted(K::Humanitarian, &[R::Logistics]));
         assert!(!P::CaseRead.granted(K::Humanitarian, &Role::ALL));

@@ -5,7 +5,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use homeward_app::{AppError, ErrorKind, RowError};
-use homeward_domain::FieldError;
+use homeward_domain::{Condition, FieldError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -33,6 +33,10 @@ pub struct ErrorDetail {
     /// On `audit_chain_broken`: the first entry that does not verify.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entry: Option<i64>,
+    /// On `transition_refused` and `disclosure_not_covered`: every condition, each with its
+    /// stable code and whether it is met.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
 }
 
 /// An error on its way to becoming a response.
@@ -54,6 +58,7 @@ impl ApiError {
             rows: Vec::new(),
             current_version: None,
             entry: None,
+            conditions: Vec::new(),
         });
         Self {
             status,
@@ -112,6 +117,7 @@ impl From<AppError> for ApiError {
             );
         }
         let mut err = Self::new(status, code, e.to_string());
+        err.detail.conditions = e.conditions().to_vec();
         match e {
             AppError::Validation(v) => err.detail.fields = v.0,
             AppError::ImportInvalid(rows) => err.detail.rows = rows,

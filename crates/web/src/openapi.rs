@@ -23,6 +23,7 @@ use utoipa::{Modify, OpenApi};
         (name = "audit", description = "The audit log"),
         (name = "matching", description = "Candidate matches for the mediator's reviewers; training the linkage model"),
         (name = "cases", description = "Cases: one child's way from a tracing request to a family"),
+        (name = "tasks", description = "Tasks referred to humanitarian parties"),
     )
 )]
 pub(crate) struct ApiDoc;

@@ -2886,6 +2886,7 @@ fn disclosure(case: CaseId, to: PartyId) -> Disclosure {
         id: DisclosureId::new(),
         case_id: case,
         to_party: to,
+        record_id: None,
         fields: vec![DisclosedField {
             field: DisclosableField::StatusFound,
             value: "found".into(),
@@ -2954,7 +2955,7 @@ pub async fn disclosures_need_the_case_unchanged(cx: Ctx) {
         to_party: Some(w.origin.id),
     })
     .await;
-    assert_eq!(origin_sees, [d.clone()]);
+    assert_eq!(origin_sees, std::slice::from_ref(&d));
     let of_case = list(DisclosureFilter {
         case: Some(id),
         to_party: None,

@@ -8,10 +8,8 @@ use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use axum::Json;
 use axum::extract::State;
-use homeward_app::matching::{
-    CandidateDetail, CaseView, DecisionView, QueuePage, QueueQuery, TrainReport,
-};
-use homeward_domain::{CaseId, MatchId};
+use homeward_app::matching::{CandidateDetail, DecisionView, QueuePage, QueueQuery, TrainReport};
+use homeward_domain::MatchId;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
@@ -163,22 +161,4 @@ pub async fn train_linkage(
     ApiJson(_): ApiJson<TrainBody>,
 ) -> ApiResult<Json<TrainReport>> {
     Ok(Json(s.app.train_linkage_model(&auth.caller).await?))
-}
-
-/// One case, in the mediator's view. Reading it is audited.
-#[utoipa::path(
-    get, path = "/api/v1/cases/{id}", tag = "cases",
-    params(("id" = CaseId, Path, description = "The case's id")),
-    responses(
-        (status = 200, body = CaseView),
-        (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
-    )
-)]
-pub async fn get_case(
-    State(s): State<AppState>,
-    auth: Authenticated,
-    ApiPath(id): ApiPath<CaseId>,
-) -> ApiResult<Json<CaseView>> {
-    Ok(Json(s.app.get_case(&auth.caller, id).await?))
 }

@@ -3,12 +3,14 @@
 
 mod admin;
 mod audit;
+mod cases;
 mod imports;
 mod matches;
 mod me;
 mod records;
 mod session;
 mod system;
+mod tasks;
 
 use crate::openapi::ApiDoc;
 use crate::{AppState, WebOptions};
@@ -52,6 +54,23 @@ pub(crate) fn api(opts: &WebOptions) -> OpenApiRouter<AppState> {
         .routes(routes!(matches::confirm_candidate))
         .routes(routes!(matches::reject_candidate))
         .routes(routes!(matches::train_linkage))
-        .routes(routes!(matches::get_case))
+        .routes(routes!(cases::list_cases))
+        .routes(routes!(cases::get_case))
+        .routes(routes!(cases::case_history))
+        .routes(routes!(cases::transition_case))
+        .routes(routes!(cases::record_verification))
+        .routes(routes!(cases::resolve_verification))
+        .routes(routes!(cases::record_consent))
+        .routes(routes!(cases::withdraw_consent))
+        .routes(routes!(cases::record_child_views))
+        .routes(routes!(cases::record_assessment))
+        .routes(routes!(cases::record_determination))
+        .routes(routes!(cases::disclose, cases::case_disclosures))
+        .routes(routes!(cases::received_disclosures))
+        .routes(routes!(tasks::assign_task))
+        .routes(routes!(tasks::list_tasks))
+        .routes(routes!(tasks::get_task))
+        .routes(routes!(tasks::report_task))
+        .routes(routes!(tasks::cancel_task))
         .merge(imports)
 }

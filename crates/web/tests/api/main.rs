@@ -5,6 +5,7 @@
 mod helpers;
 
 mod auth;
+mod case_workflow;
 mod errors;
 mod import;
 mod matching;
