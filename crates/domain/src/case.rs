@@ -8,6 +8,8 @@
 //!      not_in_best_interests · deceased
 //! ```
 
+use crate::accountability::AccountabilityFact;
+use crate::aftercare::{AftercareService, FollowUp, Reunification};
 use crate::best_interests::{
     BestInterestsAssessment, BestInterestsDecision, BestInterestsDetermination, BestInterestsPolicy,
 };
@@ -19,7 +21,7 @@ use crate::date::PartialDate;
 use crate::error::{FieldError, ValidationErrors};
 use crate::ids::{CaseId, MatchId, PartyId, RecordId, UserId};
 use crate::verification::{VerificationPolicy, VerificationStep};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::fmt;
@@ -238,18 +240,10 @@ pub struct Handover {
     pub receiver: Custodian,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub place: Option<String>,
+    /// Who saw the child pass hands (names as they signed).
+    #[serde(default)]
+    pub witnesses: Vec<String>,
     pub recorded_by: UserId,
-}
-
-/// An aftercare visit after reunification.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct FollowUp {
-    pub due: NaiveDate,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub done_at: Option<DateTime<Utc>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub outcome: Option<String>,
 }
 
 /// Every policy the case guards read, configured per deployment.
@@ -287,11 +281,16 @@ impl Default for MatchPolicy {
 #[serde(default, deny_unknown_fields)]
 pub struct AftercarePolicy {
     pub min_follow_ups: u8,
+    /// Follow-up visits scheduled on reunification, in months after it.
+    pub schedule_months: Vec<u16>,
 }
 
 impl Default for AftercarePolicy {
     fn default() -> Self {
-        Self { min_follow_ups: 1 }
+        Self {
+            min_follow_ups: 1,
+            schedule_months: vec![1, 3, 6, 12],
+        }
     }
 }
 
@@ -356,8 +355,15 @@ pub struct Case {
     /// The custody chain, in the order the child passed hands.
     #[serde(default)]
     pub handovers: Vec<Handover>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reunification: Option<Reunification>,
+    #[serde(default)]
+    pub services: Vec<AftercareService>,
     #[serde(default)]
     pub follow_ups: Vec<FollowUp>,
+    /// How the child was taken and held: evidence, read by observers.
+    #[serde(default)]
+    pub accountability: Vec<AccountabilityFact>,
     pub opened_at: DateTime<Utc>,
     pub opened_by: UserId,
 }
@@ -455,7 +461,10 @@ impl Case {
             listing: None,
             transfer_plan: None,
             handovers: Vec::new(),
+            reunification: None,
+            services: Vec::new(),
             follow_ups: Vec::new(),
+            accountability: Vec::new(),
             opened_at,
             opened_by,
         }
@@ -704,6 +713,15 @@ impl Case {
         }
         if upto(CaseState::Reunified) {
             out.push(self.reception_condition());
+            out.push(Condition::check(
+                C::ReunificationMissing,
+                self.reunification.is_some(),
+                if self.reunification.is_some() {
+                    "the reunification is recorded"
+                } else {
+                    "record the reunification: with whom, where, when, the family environment"
+                },
+            ));
         }
         if upto(CaseState::Closed) {
             out.extend(self.follow_up_conditions(policy, now));
@@ -1040,7 +1058,7 @@ impl Case {
         let outstanding: Vec<String> = self
             .follow_ups
             .iter()
-            .filter(|f| f.done_at.is_none_or(|d| d > now))
+            .filter(|f| f.is_open(now))
             .map(|f| f.due.to_string())
             .collect();
         let need = usize::from(policy.aftercare.min_follow_ups);
@@ -1166,7 +1184,22 @@ mod tests {
             giver,
             receiver,
             place: None,
+            witnesses: vec![],
             recorded_by: UserId::new(),
+        }
+    }
+
+    fn reunification() -> Reunification {
+        Reunification {
+            at: t0(),
+            place: "Kyiv".into(),
+            with_whom: vec![crate::aftercare::Relative {
+                name: "Olena K.".into(),
+                relationship: "mother".into(),
+            }],
+            family_environment: "mother and grandmother".into(),
+            recorded_by: UserId::new(),
+            recorded_at: t0(),
         }
     }
 
@@ -1231,11 +1264,11 @@ mod tests {
                 handover(t0(), auth, med.clone()),
                 handover(later(1), med, mum),
             ];
-            c.follow_ups = vec![FollowUp {
-                due: later(30).date_naive(),
-                done_at: Some(later(1)),
-                outcome: Some("well".into()),
-            }];
+            c.reunification = Some(reunification());
+            let mut visit = FollowUp::scheduled(later(30).date_naive(), None);
+            visit.done_at = Some(later(1));
+            visit.outcome = Some("well".into());
+            c.follow_ups = vec![visit];
         };
         chain(&mut c);
         for to in &S::MAIN_LINE[1..] {
@@ -1577,29 +1610,34 @@ mod tests {
         let auth = custodian(CustodianKind::CustodyAuthority, "Home N");
         let med = custodian(CustodianKind::Mediator, "Embassy");
         c.handovers = vec![handover(t0(), auth, med.clone())];
-        assert_eq!(refused(&c, S::Reunified), [C::ReceptionMissing]);
+        assert_eq!(
+            refused(&c, S::Reunified),
+            [C::ReceptionMissing, C::ReunificationMissing]
+        );
         c.handovers.push(handover(
             t0(),
             med,
             custodian(CustodianKind::Family, "Olena K."),
         ));
+        assert_eq!(refused(&c, S::Reunified), [C::ReunificationMissing]);
+        c.reunification = Some(reunification());
         assert!(go(&c, S::Reunified).is_ok());
 
         c.state = S::Reunified;
         assert_eq!(refused(&c, S::Closed), [C::FollowUpMissing]);
-        c.follow_ups = vec![
-            FollowUp {
-                due: t0().date_naive(),
-                done_at: Some(t0()),
-                outcome: None,
-            },
-            FollowUp {
-                due: later(90).date_naive(),
-                done_at: None,
-                outcome: None,
-            },
-        ];
+        let mut done = FollowUp::scheduled(t0().date_naive(), None);
+        done.done_at = Some(t0());
+        c.follow_ups = vec![done, FollowUp::scheduled(later(90).date_naive(), None)];
         assert_eq!(refused(&c, S::Closed), [C::FollowUpsOutstanding]);
+        // A visit waived in writing no longer holds the case open.
+        c.follow_ups[1]
+            .waive(crate::aftercare::FollowUpWaiver {
+                reason: "the family moved abroad".into(),
+                by: UserId::new(),
+                at: t0(),
+            })
+            .unwrap();
+        assert!(go(&c, S::Closed).is_ok());
     }
 
     #[test]

@@ -51,6 +51,10 @@ pub enum ConditionCode {
     /// A valid refusal to share covers a field chosen for disclosure.
     DisclosureRefused,
     NoFieldsChosen,
+    /// A handover can only be recorded while the child is on its way.
+    HandoverNotAllowed,
+    /// Reunified needs the reunification recorded: with whom, where, when, the home.
+    ReunificationMissing,
 }
 
 impl ConditionCode {
@@ -83,6 +87,8 @@ impl ConditionCode {
             Self::DisclosureNotCovered => "disclosure_not_covered",
             Self::DisclosureRefused => "disclosure_refused",
             Self::NoFieldsChosen => "no_fields_chosen",
+            Self::HandoverNotAllowed => "handover_not_allowed",
+            Self::ReunificationMissing => "reunification_missing",
         }
     }
 }

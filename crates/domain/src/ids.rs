@@ -97,3 +97,15 @@ id_type!(
     /// A task assigned to a humanitarian party.
     TaskId
 );
+id_type!(
+    /// A follow-up visit after reunification.
+    FollowUpId
+);
+id_type!(
+    /// An aftercare service (medical, psychological, schooling, documents, housing).
+    ServiceId
+);
+id_type!(
+    /// One fact of the accountability record: how the child was taken and held.
+    AccountabilityId
+);

@@ -3,6 +3,8 @@
 //! Everything that decides *what is allowed* or *what is valid* lives here, so that the store, the
 //! app and the web layer cannot disagree about it.
 
+pub mod accountability;
+pub mod aftercare;
 pub mod audit;
 pub mod best_interests;
 pub mod case;
@@ -20,15 +22,20 @@ pub mod task;
 pub mod user;
 pub mod verification;
 
+pub use accountability::{AccountabilityFact, Actor, ActorKind, FactKind, Source};
+pub use aftercare::{
+    AftercareService, FollowUp, FollowUpWaiver, Relative, Reunification, ServiceKind,
+    follow_up_schedule,
+};
 pub use audit::{AuditAction, AuditDraft, AuditEntry, ChainBreak, GENESIS_HASH};
 pub use best_interests::{
     BestInterestsAssessment, BestInterestsDecision, BestInterestsDetermination,
     BestInterestsPolicy, PanelMember,
 };
 pub use case::{
-    AftercarePolicy, Case, CasePolicy, CaseState, Custodian, CustodianKind, FollowUp, Handover,
-    ListEntry, MatchConfirmation, MatchLink, MatchPolicy, RefusedTransition, Revalidation,
-    StaleTransition, TransferPlan, Transition, TransitionKind,
+    AftercarePolicy, Case, CasePolicy, CaseState, Custodian, CustodianKind, Handover, ListEntry,
+    MatchConfirmation, MatchLink, MatchPolicy, RefusedTransition, Revalidation, StaleTransition,
+    TransferPlan, Transition, TransitionKind,
 };
 pub use condition::{Condition, ConditionCode};
 pub use consent::{
@@ -41,8 +48,8 @@ pub use disclosure::{
 };
 pub use error::{FieldError, ValidationErrors};
 pub use ids::{
-    BestInterestsId, CaseId, ChildViewsId, ConsentId, DisclosureId, MatchId, PartyId, RecordId,
-    TaskId, TokenId, UserId, VerificationStepId,
+    AccountabilityId, BestInterestsId, CaseId, ChildViewsId, ConsentId, DisclosureId, FollowUpId,
+    MatchId, PartyId, RecordId, ServiceId, TaskId, TokenId, UserId, VerificationStepId,
 };
 pub use name::{NameEntry, Script};
 pub use party::{Party, PartyKind, PartyName};
