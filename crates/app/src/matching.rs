@@ -883,6 +883,7 @@ mod tests {
             updated_by: UserId::new(),
             deleted_at: None,
             deletion_reason: None,
+            merged_into: None,
         }
     }
 

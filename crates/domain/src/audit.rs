@@ -70,6 +70,18 @@ pub enum AuditAction {
     CaseRead,
     #[serde(rename = "linkage.train")]
     LinkageTrain,
+    #[serde(rename = "duplicate.candidate_create")]
+    DuplicateCandidateCreate,
+    #[serde(rename = "duplicate.queue_read")]
+    DuplicateQueueRead,
+    #[serde(rename = "duplicate.read")]
+    DuplicateRead,
+    #[serde(rename = "duplicate.dismiss")]
+    DuplicateDismiss,
+    #[serde(rename = "record.merge")]
+    RecordMerge,
+    #[serde(rename = "case.record_merged")]
+    CaseRecordMerged,
 }
 
 impl AuditAction {
@@ -103,6 +115,12 @@ impl AuditAction {
             Self::CaseJoin => "case.join",
             Self::CaseRead => "case.read",
             Self::LinkageTrain => "linkage.train",
+            Self::DuplicateCandidateCreate => "duplicate.candidate_create",
+            Self::DuplicateQueueRead => "duplicate.queue_read",
+            Self::DuplicateRead => "duplicate.read",
+            Self::DuplicateDismiss => "duplicate.dismiss",
+            Self::RecordMerge => "record.merge",
+            Self::CaseRecordMerged => "case.record_merged",
         }
     }
 }
