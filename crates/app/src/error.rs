@@ -62,6 +62,18 @@ pub enum AppError {
     SameReviewer,
     #[error("the candidate has already been decided")]
     CandidateDecided,
+    #[error("the candidate duplicate has already been decided")]
+    DuplicateDecided,
+    /// One of two records changed at once is stale: names which.
+    #[error("record {record} is at version {current}; reload it and decide again")]
+    RecordVersionConflict {
+        record: homeward_domain::RecordId,
+        current: i64,
+    },
+    #[error(
+        "the two records are in different cases; settle which case goes on before merging them"
+    )]
+    CasesDiffer,
     #[error("{} row(s) of the import are invalid; nothing was imported", .0.len())]
     ImportInvalid(Vec<RowError>),
     #[error("bad import file: {0}")]
@@ -90,6 +102,9 @@ impl AppError {
             Self::VersionConflict { .. } => "version_conflict",
             Self::SameReviewer => "second_reviewer_required",
             Self::CandidateDecided => "candidate_decided",
+            Self::DuplicateDecided => "duplicate_decided",
+            Self::RecordVersionConflict { .. } => "version_conflict",
+            Self::CasesDiffer => "cases_differ",
             Self::ImportInvalid(_) => "import_invalid",
             Self::ImportFile(_) => "import_file_invalid",
             Self::ChainBroken(_) => "audit_chain_broken",
@@ -114,7 +129,10 @@ impl AppError {
             Self::Conflict(_)
             | Self::VersionConflict { .. }
             | Self::SameReviewer
-            | Self::CandidateDecided => ErrorKind::Conflict,
+            | Self::CandidateDecided
+            | Self::DuplicateDecided
+            | Self::RecordVersionConflict { .. }
+            | Self::CasesDiffer => ErrorKind::Conflict,
             Self::ChainBroken(_) | Self::Internal(_) | Self::Store(_) => ErrorKind::Internal,
         }
     }
@@ -130,6 +148,9 @@ impl From<StoreError> for AppError {
             StoreError::NotFound => Self::NotFound,
             StoreError::Conflict(what) => Self::Conflict(what),
             StoreError::VersionConflict { current } => Self::VersionConflict { current },
+            StoreError::RecordVersionConflict { record, current } => {
+                Self::RecordVersionConflict { record, current }
+            }
             other => Self::Store(other),
         }
     }

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod audit;
 pub mod auth;
 mod caller;
+pub mod duplicates;
 pub mod error;
 pub mod import;
 pub mod matching;
