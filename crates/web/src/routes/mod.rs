@@ -3,6 +3,7 @@
 
 mod admin;
 mod audit;
+mod duplicates;
 mod imports;
 mod matches;
 mod me;
@@ -53,5 +54,9 @@ pub(crate) fn api(opts: &WebOptions) -> OpenApiRouter<AppState> {
         .routes(routes!(matches::reject_candidate))
         .routes(routes!(matches::train_linkage))
         .routes(routes!(matches::get_case))
+        .routes(routes!(duplicates::list_duplicates))
+        .routes(routes!(duplicates::get_duplicate))
+        .routes(routes!(duplicates::dismiss_duplicate))
+        .routes(routes!(duplicates::merge_duplicate))
         .merge(imports)
 }

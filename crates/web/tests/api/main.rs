@@ -5,6 +5,7 @@
 mod helpers;
 
 mod auth;
+mod duplicates;
 mod errors;
 mod import;
 mod matching;
