@@ -207,8 +207,7 @@ impl App {
         threshold: f64,
         trigger: AuditAction,
     ) -> AppResult<usize> {
-        let mut groups: HashMap<(PartyId, RecordKind), Vec<(&ChildRecord, &Vec<String>)>> =
-            HashMap::new();
+        let mut groups: HashMap<(PartyId, RecordKind), Vec<Keyed<'_>>> = HashMap::new();
         for (r, (_, _, keys)) in records.iter().zip(keyed) {
             groups
                 .entry((r.party_id, r.content.kind))
@@ -531,6 +530,9 @@ impl App {
         })
     }
 }
+
+/// A changed record with its blocking keys.
+type Keyed<'a> = (&'a ChildRecord, &'a Vec<String>);
 
 fn ordered(a: RecordId, b: RecordId) -> (RecordId, RecordId) {
     if a <= b { (a, b) } else { (b, a) }
