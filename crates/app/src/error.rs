@@ -68,6 +68,18 @@ pub enum AppError {
     DisclosureNotCovered(Vec<Condition>),
     #[error("the task is {0}: only an assigned task can be reported on or cancelled")]
     TaskClosed(homeward_domain::TaskStatus),
+    #[error("the candidate duplicate has already been decided")]
+    DuplicateDecided,
+    /// One of two records changed at once is stale: names which.
+    #[error("record {record} is at version {current}; reload it and decide again")]
+    RecordVersionConflict {
+        record: homeward_domain::RecordId,
+        current: i64,
+    },
+    #[error(
+        "the two records are in different cases; settle which case goes on before merging them"
+    )]
+    CasesDiffer,
     #[error("{} row(s) of the import are invalid; nothing was imported", .0.len())]
     ImportInvalid(Vec<RowError>),
     #[error("bad import file: {0}")]
@@ -99,6 +111,9 @@ impl AppError {
             Self::TransitionRefused(_) => "transition_refused",
             Self::DisclosureNotCovered(_) => "disclosure_not_covered",
             Self::TaskClosed(_) => "task_closed",
+            Self::DuplicateDecided => "duplicate_decided",
+            Self::RecordVersionConflict { .. } => "version_conflict",
+            Self::CasesDiffer => "cases_differ",
             Self::ImportInvalid(_) => "import_invalid",
             Self::ImportFile(_) => "import_file_invalid",
             Self::ChainBroken(_) => "audit_chain_broken",
@@ -127,6 +142,9 @@ impl AppError {
             | Self::TransitionRefused(_)
             | Self::DisclosureNotCovered(_)
             | Self::TaskClosed(_) => ErrorKind::Conflict,
+            Self::DuplicateDecided | Self::RecordVersionConflict { .. } | Self::CasesDiffer => {
+                ErrorKind::Conflict
+            }
             Self::ChainBroken(_) | Self::Internal(_) | Self::Store(_) => ErrorKind::Internal,
         }
     }
@@ -151,6 +169,9 @@ impl From<StoreError> for AppError {
             StoreError::NotFound => Self::NotFound,
             StoreError::Conflict(what) => Self::Conflict(what),
             StoreError::VersionConflict { current } => Self::VersionConflict { current },
+            StoreError::RecordVersionConflict { record, current } => {
+                Self::RecordVersionConflict { record, current }
+            }
             other => Self::Store(other),
         }
     }

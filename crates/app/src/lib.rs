@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 mod caller;
 pub mod cases;
+pub mod duplicates;
 pub mod error;
 pub mod import;
 pub mod matching;

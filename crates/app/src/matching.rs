@@ -19,7 +19,7 @@ use homeward_domain::{
     AuditAction, Case, CaseId, CaseState, ChildRecord, MatchConfirmation, MatchId, MatchLink,
     Permission, RecordDraft, RecordId, RecordKind, UserId,
 };
-use homeward_linkage::{FieldKind, LinkConfig, Model, Table, split_full_name};
+use homeward_linkage::{Explanation, FieldKind, LinkConfig, Model, Table, split_full_name};
 use homeward_store::{
     CandidateDecision, CandidateStatus, Decision, MatchCandidate, NewCandidate, QueueFilter,
     StoreError, StoredCase, StoredModel,
@@ -29,14 +29,14 @@ use std::collections::{BTreeSet, HashMap};
 
 /// At most this many blocked records are scored per changed record: a key shared by more is a
 /// poor key, and the cap keeps one record's work bounded.
-const MAX_BLOCKED_PER_RECORD: u32 = 500;
+pub(crate) const MAX_BLOCKED_PER_RECORD: u32 = 500;
 /// Changed records handled per store round trip when many arrive at once (an import).
 const CHUNK: usize = 2_000;
 pub const DEFAULT_QUEUE_PAGE: u32 = 50;
 pub const MAX_QUEUE_PAGE: u32 = 500;
 
 /// The fields the engine compares, in the order [`row_values`] fills them.
-fn linkage_columns() -> Vec<(String, FieldKind)> {
+pub(crate) fn linkage_columns() -> Vec<(String, FieldKind)> {
     [
         ("given_name", FieldKind::GivenName),
         ("patronymic", FieldKind::Patronymic),
@@ -264,7 +264,7 @@ fn parse_cursor(s: &str) -> AppResult<(f64, MatchId)> {
 
 impl App {
     /// The stored model, or the engine's defaults until one is trained; and its version label.
-    async fn scoring_model(&self) -> AppResult<(Model, String)> {
+    pub(crate) async fn scoring_model(&self) -> AppResult<(Model, String)> {
         if let Some(stored) = self.store.linkage_model().await? {
             match Model::from_json(&stored.model) {
                 Ok(m) => {
@@ -284,7 +284,8 @@ impl App {
     }
 
     /// Finds and stores the candidates of records just filed, changed or imported (all of one
-    /// kind), against the other side. Called after their own transaction has committed.
+    /// kind), against the other side, and their candidate duplicates within their own party
+    /// ([`App::find_duplicates`]). Called after their own transaction has committed.
     pub(crate) async fn match_changed_records(
         &self,
         caller: &Caller,
@@ -304,6 +305,16 @@ impl App {
                 .map(|(r, keys)| (r.id, r.content.kind, keys))
                 .collect();
             self.store.put_block_keys(&keyed).await?;
+            self.find_duplicates(
+                caller,
+                chunk,
+                &keyed,
+                &model,
+                &model_version,
+                threshold,
+                trigger,
+            )
+            .await?;
             // Grouped by the other side's kind (an import is one kind, but be exact).
             let mut by_kind: HashMap<RecordKind, Vec<(&ChildRecord, &Vec<String>)>> =
                 HashMap::new();
@@ -729,6 +740,38 @@ impl App {
     }
 }
 
+/// Explains one record against each of `others` with the model, `record` on the left side when
+/// `record_left` (on the right otherwise); keeps the pairs at or above `threshold`, as the index
+/// into `others` and the explanation. Cross-side candidates and duplicates within a party are
+/// scored by this one function, so both see the same model and the same sibling guard.
+pub(crate) fn explain_pairs(
+    model: &Model,
+    record: &ChildRecord,
+    others: &[&ChildRecord],
+    threshold: f64,
+    record_left: bool,
+) -> AppResult<Vec<(usize, Explanation)>> {
+    if others.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mine = table_of([record])?;
+    let theirs = table_of(others.iter().copied())?;
+    let (left, right) = if record_left {
+        (&mine, &theirs)
+    } else {
+        (&theirs, &mine)
+    };
+    let mut out = Vec::new();
+    for j in 0..others.len() {
+        let (li, ri) = if record_left { (0, j) } else { (j, 0) };
+        let e = model.explain(left, li, right, ri).map_err(link_error)?;
+        if e.probability >= threshold {
+            out.push((j, e));
+        }
+    }
+    Ok(out)
+}
+
 /// Scores one record against its blocked records of the other side; keeps pairs at or above
 /// the review threshold.
 fn score(
@@ -738,22 +781,11 @@ fn score(
     blocked: &[&ChildRecord],
     threshold: f64,
 ) -> AppResult<Vec<NewCandidate>> {
-    let mine = table_of([record])?;
-    let theirs = table_of(blocked.iter().copied())?;
     let tracing_left = record.content.kind == RecordKind::TracingRequest;
-    let (left, right) = if tracing_left {
-        (&mine, &theirs)
-    } else {
-        (&theirs, &mine)
-    };
     let now = Utc::now().trunc_subsecs(6);
     let mut out = Vec::new();
-    for (j, other) in blocked.iter().enumerate() {
-        let (li, ri) = if tracing_left { (0, j) } else { (j, 0) };
-        let e = model.explain(left, li, right, ri).map_err(link_error)?;
-        if e.probability < threshold {
-            continue;
-        }
+    for (j, e) in explain_pairs(model, record, blocked, threshold, tracing_left)? {
+        let other = blocked[j];
         let (t, c) = if tracing_left {
             (record.id, other.id)
         } else {
@@ -871,6 +903,7 @@ mod tests {
             updated_by: UserId::new(),
             deleted_at: None,
             deletion_reason: None,
+            merged_into: None,
         }
     }
 

@@ -70,6 +70,7 @@ pub(crate) fn new_record(
         updated_by: caller.user().id,
         deleted_at: None,
         deletion_reason: None,
+        merged_into: None,
     };
     let audit = caller
         .audit(AuditAction::RecordCreate)

@@ -106,6 +106,18 @@ pub enum AuditAction {
     TaskReport,
     #[serde(rename = "task.cancel")]
     TaskCancel,
+    #[serde(rename = "duplicate.candidate_create")]
+    DuplicateCandidateCreate,
+    #[serde(rename = "duplicate.queue_read")]
+    DuplicateQueueRead,
+    #[serde(rename = "duplicate.read")]
+    DuplicateRead,
+    #[serde(rename = "duplicate.dismiss")]
+    DuplicateDismiss,
+    #[serde(rename = "record.merge")]
+    RecordMerge,
+    #[serde(rename = "case.record_merged")]
+    CaseRecordMerged,
 }
 
 impl AuditAction {
@@ -157,6 +169,12 @@ impl AuditAction {
             Self::TaskRead => "task.read",
             Self::TaskReport => "task.report",
             Self::TaskCancel => "task.cancel",
+            Self::DuplicateCandidateCreate => "duplicate.candidate_create",
+            Self::DuplicateQueueRead => "duplicate.queue_read",
+            Self::DuplicateRead => "duplicate.read",
+            Self::DuplicateDismiss => "duplicate.dismiss",
+            Self::RecordMerge => "record.merge",
+            Self::CaseRecordMerged => "case.record_merged",
         }
     }
 }

@@ -74,6 +74,10 @@ id_type!(
     MatchId
 );
 id_type!(
+    /// A candidate pair of records of one party that may be the same child filed twice.
+    DuplicateId
+);
+id_type!(
     /// One identity-verification step of a case.
     VerificationStepId
 );

@@ -396,6 +396,10 @@ pub struct ChildRecord {
     pub deleted_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deletion_reason: Option<String>,
+    /// Set when the record was merged into another record of its party as a duplicate: the
+    /// survivor, which now carries this child's story (this record is then also deleted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<RecordId>,
 }
 
 /// One past or present version of a record, as kept in its history.
@@ -407,8 +411,12 @@ pub struct RecordVersion {
     pub content: RecordDraft,
     pub changed_at: DateTime<Utc>,
     pub changed_by: UserId,
-    /// `create`, `update`, `delete` or `import`.
+    /// `create`, `update`, `delete`, `import` or `merge`.
     pub change: String,
+    /// On a `merge` version: the other record of the merge (on the survivor's version the record
+    /// it absorbed, on the absorbed record's version the survivor).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_record: Option<RecordId>,
 }
 
 /// Filters for listing records; the store applies them inside the caller's scope.

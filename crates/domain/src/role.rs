@@ -107,6 +107,9 @@ pub enum Permission {
     TaskRead,
     /// Report the outcome of a task referred to one's party.
     TaskReport,
+    /// See the candidate duplicates among records within one's scope (a party's own records;
+    /// the mediator's, all), dismiss them or merge the two records.
+    DuplicateReview,
 }
 
 use PartyKind as K;
@@ -166,10 +169,17 @@ pub const PERMISSIONS: &[(Permission, &[Role], &[PartyKind])] = &[
         &[R::Caseworker, R::Logistics],
         &[K::Humanitarian],
     ),
+    // The parties know their own data best; the mediator's reviewers see every submitted record
+    // anyway. Scope still confines each party to pairs of its own records.
+    (
+        P::DuplicateReview,
+        &[R::Caseworker, R::Reviewer],
+        &[K::Mediator, K::Origin, K::Custody],
+    ),
 ];
 
 impl Permission {
-    pub const ALL: [Permission; 20] = [
+    pub const ALL: [Permission; 21] = [
         Self::RecordRead,
         Self::RecordCreate,
         Self::RecordUpdate,
@@ -190,6 +200,7 @@ impl Permission {
         Self::TaskManage,
         Self::TaskRead,
         Self::TaskReport,
+        Self::DuplicateReview,
     ];
 
     /// Whether any of `roles`, held in a party of `kind`, grants this permission.
@@ -221,6 +232,7 @@ impl Permission {
             Self::TaskManage => "task_manage",
             Self::TaskRead => "task_read",
             Self::TaskReport => "task_report",
+            Self::DuplicateReview => "duplicate_review",
         }
     }
 }
@@ -319,6 +331,20 @@ mod tests {
         assert!(P::TaskReport.granted(K::Humanitarian, &[R::Logistics]));
         assert!(!P::CaseRead.granted(K::Humanitarian, &Role::ALL));
         assert!(P::DisclosureRead.granted(K::Origin, &[R::Viewer]));
+    }
+
+    #[test]
+    fn duplicates_are_reviewed_by_the_owning_sides_and_the_mediator() {
+        for k in [K::Mediator, K::Origin, K::Custody] {
+            assert!(P::DuplicateReview.granted(k, &[R::Caseworker]));
+            assert!(P::DuplicateReview.granted(k, &[R::Reviewer]));
+            for r in [R::Admin, R::Logistics, R::Viewer, R::Auditor] {
+                assert!(!P::DuplicateReview.granted(k, &[r]), "{}", r.as_str());
+            }
+        }
+        for k in [K::Humanitarian, K::Observer] {
+            assert!(!P::DuplicateReview.granted(k, &Role::ALL));
+        }
     }
 
     #[test]

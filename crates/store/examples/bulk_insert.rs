@@ -99,6 +99,7 @@ async fn main() {
                 updated_by: user.id,
                 deleted_at: None,
                 deletion_reason: None,
+                merged_into: None,
             };
             NewRecord {
                 record,

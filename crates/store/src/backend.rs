@@ -194,22 +194,24 @@ macro_rules! impl_store {
                 page_limit, record_list_query, audit_query, scope_party, with_ids, with_record_ids, BULK_ROWS,
             };
             use crate::rows::{
-                audit_columns, candidate_columns, convert, opt_ts, record_columns, roles_text, token_columns, ts, user_columns,
-                AuditRow, CandidateRow, CaseRow, CaseVersionRow, TaskRow, CredentialsRow, PartyRow, RecordRow, SessionUserRow, TokenRow,
-                TokenUserRow, UserRow, VersionRow,
+                audit_columns, candidate_columns, convert, duplicate_columns, opt_ts, record_columns, roles_text, token_columns, ts,
+                user_columns, AuditRow, CandidateRow, CaseRow, CaseVersionRow, TaskRow, CredentialsRow, DuplicateRow, PartyRow, RecordRow,
+                SessionUserRow, TokenRow, TokenUserRow, UserRow, VersionRow,
             };
             use crate::{
                 ApiToken, AuditFilter, CandidateAudit, CandidateDecision, CandidateStatus, CaseChange,
-                CaseFilter, CaseVersion, Decision, DecisionOutcome, DisclosureFilter, MatchCandidate,
-                NewCandidate, NewRecord, Progress, QueueFilter, RecordChange, RecordDeletion, Result,
-                SessionRow, Store, StoreError, StoredCase, StoredModel, StoredTask, TaskFilter,
-                UserCredentials,
+                CaseFilter, CaseVersion, Decision, DecisionOutcome, DisclosureFilter, DuplicateAudit,
+                DuplicateCandidate, DuplicateFilter, DuplicateMerge, DuplicateStatus, MatchCandidate,
+                MergeOutcome, NewCandidate, NewDuplicate, NewRecord, Progress, QueueFilter, RecordChange,
+                RecordDeletion, Result, SessionRow, Store, StoreError, StoredCase, StoredModel, StoredTask,
+                TaskFilter, UserCredentials,
             };
             use async_trait::async_trait;
             use chrono::{DateTime, Utc};
             use homeward_domain::{
-                AuditDraft, AuditEntry, CaseId, ChildRecord, Disclosure, MatchId, Party, PartyId, RecordFilter,
-                RecordId, RecordKind, RecordVersion, Role, Scope, Task, TaskId, TokenId, User, UserId, Username,
+                AuditDraft, AuditEntry, CaseId, ChildRecord, Disclosure, DuplicateId, MatchId, Party, PartyId,
+                RecordFilter, RecordId, RecordKind, RecordVersion, Role, Scope, Task, TaskId, TokenId, User,
+                UserId, Username,
             };
             use sqlx::types::Json;
             use sqlx::QueryBuilder;
@@ -265,6 +267,19 @@ macro_rules! impl_store {
                         .execute(&mut *conn)
                         .await?;
                     Ok(last)
+                }
+
+                /// The candidate duplicate, when it lies within `party` (`None`: any party).
+                async fn duplicate_in(conn: &mut Conn, id: DuplicateId, party: Option<uuid::Uuid>) -> Result<Option<DuplicateCandidate>> {
+                    sqlx::query_as::<Db, DuplicateRow>(concat!(
+                        "SELECT ", duplicate_columns!(), " FROM duplicate_candidates WHERE id = $1 AND ($2 IS NULL OR party_id = $2)"
+                    ))
+                    .bind(id.0)
+                    .bind(party)
+                    .fetch_optional(&mut *conn)
+                    .await?
+                    .map(DuplicateCandidate::try_from)
+                    .transpose()
                 }
 
                 async fn candidate_in(conn: &mut Conn, id: MatchId) -> Result<Option<MatchCandidate>> {
@@ -811,7 +826,7 @@ macro_rules! impl_store {
                         return Ok(None);
                     }
                     let rows = sqlx::query_as::<Db, VersionRow>(
-                        "SELECT record_id, version, content, changed_at, changed_by, change FROM record_versions \
+                        "SELECT record_id, version, content, changed_at, changed_by, change, merged_record FROM record_versions \
                          WHERE record_id = $1 ORDER BY version",
                     )
                     .bind(id.0)
@@ -1433,6 +1448,396 @@ macro_rules! impl_store {
                     .await?;
                     Self::append(&mut tx, vec![audit]).await?;
                     tx.commit().await
+                }
+
+                // ---- duplicates ------------------------------------------------------------
+
+                async fn blocked_records_in_party(
+                    &self,
+                    party: PartyId,
+                    kind: RecordKind,
+                    keys: &[String],
+                    limit: u32,
+                ) -> Result<Vec<(String, RecordId)>> {
+                    let mut out = Vec::new();
+                    let cap = usize::try_from(limit).unwrap_or(usize::MAX);
+                    for chunk in keys.chunks(BULK_ROWS) {
+                        if out.len() >= cap {
+                            break;
+                        }
+                        let mut qb = QueryBuilder::<Db>::new(
+                            "SELECT k.key, k.record_id FROM record_block_keys k JOIN records r ON r.id = k.record_id \
+                             WHERE r.deleted_at IS NULL AND k.kind = ",
+                        );
+                        qb.push_bind(kind.as_str())
+                            .push(" AND r.party_id = ")
+                            .push_bind(party.0)
+                            .push(" AND k.key IN (");
+                        let mut sep = qb.separated(", ");
+                        for k in chunk {
+                            sep.push_bind(k.as_str());
+                        }
+                        qb.push(") ORDER BY k.key, k.record_id LIMIT ")
+                            .push_bind(i64::try_from(cap - out.len()).unwrap_or(i64::MAX));
+                        let rows: Vec<(String, uuid::Uuid)> = qb.build_query_as().fetch_all(&self.pool).await?;
+                        out.extend(rows.into_iter().map(|(k, id)| (k, RecordId::from(id))));
+                    }
+                    Ok(out)
+                }
+
+                async fn insert_duplicates(&self, duplicates: &[NewDuplicate], audit: DuplicateAudit<'_>) -> Result<Vec<DuplicateId>> {
+                    let mut tx = self.begin_write().await?;
+                    let mut inserted = Vec::new();
+                    let mut drafts = Vec::new();
+                    for d in duplicates {
+                        // One row per pair whichever record found the other.
+                        let (first, second) = if d.first_record_id <= d.second_record_id {
+                            (d.first_record_id, d.second_record_id)
+                        } else {
+                            (d.second_record_id, d.first_record_id)
+                        };
+                        let n = sqlx::query(
+                            "INSERT INTO duplicate_candidates (id, party_id, kind, first_record_id, second_record_id, probability, \
+                             match_weight, explanation, model_version, status, created_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10) \
+                             ON CONFLICT (first_record_id, second_record_id) DO NOTHING",
+                        )
+                        .bind(d.id.0)
+                        .bind(d.party_id.0)
+                        .bind(d.kind.as_str())
+                        .bind(first.0)
+                        .bind(second.0)
+                        .bind(d.probability)
+                        .bind(d.match_weight)
+                        .bind(d.explanation.as_str())
+                        .bind(d.model_version.as_str())
+                        .bind(ts(d.created_at))
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                        if n == 1 {
+                            inserted.push(d.id);
+                            drafts.push(audit(d));
+                        }
+                    }
+                    Self::append(&mut tx, drafts).await?;
+                    tx.commit().await?;
+                    Ok(inserted)
+                }
+
+                async fn duplicate_queue(&self, scope: Scope, f: &DuplicateFilter, audit: AuditDraft) -> Result<Vec<DuplicateCandidate>> {
+                    let Some(party) = scope_party(scope) else { return Ok(Vec::new()) };
+                    let mut tx = self.begin_write().await?;
+                    let mut qb = QueryBuilder::<Db>::new(concat!(
+                        "SELECT ", duplicate_columns!(), " FROM duplicate_candidates d WHERE status = 'pending' \
+                         AND NOT EXISTS (SELECT 1 FROM records r WHERE r.deleted_at IS NOT NULL \
+                         AND (r.id = d.first_record_id OR r.id = d.second_record_id))"
+                    ));
+                    if let Some(p) = party {
+                        qb.push(" AND party_id = ").push_bind(p);
+                    }
+                    qb.push(" AND probability >= ").push_bind(f.min_probability);
+                    if let Some((p, id)) = f.after {
+                        qb.push(" AND (probability < ")
+                            .push_bind(p)
+                            .push(" OR (probability = ")
+                            .push_bind(p)
+                            .push(" AND id > ")
+                            .push_bind(id.0)
+                            .push("))");
+                    }
+                    qb.push(" ORDER BY probability DESC, id LIMIT ")
+                        .push_bind(crate::backend::page_limit(f.limit, 50, 500));
+                    let rows: Vec<DuplicateRow> = qb.build_query_as().fetch_all(&mut *tx).await?;
+                    drop(qb);
+                    let items: Vec<DuplicateCandidate> = convert(rows)?;
+                    let mut audit = audit;
+                    audit.details = with_ids(audit.details, "duplicate_ids", items.iter().map(|d| d.id.to_string()).collect());
+                    Self::append(&mut tx, vec![audit]).await?;
+                    tx.commit().await?;
+                    Ok(items)
+                }
+
+                async fn get_duplicate(&self, scope: Scope, id: DuplicateId, audit: AuditDraft) -> Result<Option<DuplicateCandidate>> {
+                    let Some(party) = scope_party(scope) else { return Ok(None) };
+                    let mut tx = self.begin_write().await?;
+                    let Some(d) = Self::duplicate_in(&mut tx, id, party).await? else { return Ok(None) };
+                    Self::append(&mut tx, vec![audit]).await?;
+                    tx.commit().await?;
+                    Ok(Some(d))
+                }
+
+                async fn dismiss_duplicate(
+                    &self,
+                    scope: Scope,
+                    id: DuplicateId,
+                    by: UserId,
+                    at: DateTime<Utc>,
+                    reason: &str,
+                    audit: AuditDraft,
+                ) -> Result<DuplicateCandidate> {
+                    let Some(party) = scope_party(scope) else { return Err(StoreError::NotFound) };
+                    let mut tx = self.begin_write().await?;
+                    if Self::duplicate_in(&mut tx, id, party).await?.is_none() {
+                        return Err(StoreError::NotFound);
+                    }
+                    // The status condition makes a concurrent decision on PostgreSQL match no row
+                    // instead of being overwritten.
+                    let n = sqlx::query(
+                        "UPDATE duplicate_candidates SET status = 'dismissed', decided_by = $2, decided_at = $3, reason = $4 \
+                         WHERE id = $1 AND status = 'pending'",
+                    )
+                    .bind(id.0)
+                    .bind(by.0)
+                    .bind(ts(at))
+                    .bind(reason)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    if n == 0 {
+                        return Err(StoreError::Conflict("duplicate decided".to_owned()));
+                    }
+                    Self::append(&mut tx, vec![audit]).await?;
+                    let d = Self::duplicate_in(&mut tx, id, party).await?.ok_or(StoreError::NotFound)?;
+                    tx.commit().await?;
+                    Ok(d)
+                }
+
+                async fn merge_duplicate(
+                    &self,
+                    scope: Scope,
+                    m: DuplicateMerge<'_>,
+                    audit: Vec<AuditDraft>,
+                    case_audit: Option<AuditDraft>,
+                ) -> Result<MergeOutcome> {
+                    let Some(party) = scope_party(scope) else { return Err(StoreError::NotFound) };
+                    let mut tx = self.begin_write().await?;
+                    let Some(d) = Self::duplicate_in(&mut tx, m.id, party).await? else {
+                        return Err(StoreError::NotFound);
+                    };
+                    let decided = || StoreError::Conflict("duplicate decided".to_owned());
+                    if d.status != DuplicateStatus::Pending {
+                        return Err(decided());
+                    }
+                    let absorbed = if m.survivor == d.first_record_id {
+                        d.second_record_id
+                    } else if m.survivor == d.second_record_id {
+                        d.first_record_id
+                    } else {
+                        return Err(StoreError::Conflict("survivor not in pair".to_owned()));
+                    };
+                    // Nobody may change either record (or open a case on it) until this commits.
+                    sqlx::query(Self::LOCK_PAIR)
+                        .bind(d.first_record_id.0)
+                        .bind(d.second_record_id.0)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    for (id, expected) in [(m.survivor, m.survivor_version), (absorbed, m.absorbed_version)] {
+                        let current: Option<(i64, Option<DateTime<Utc>>)> =
+                            sqlx::query_as("SELECT version, deleted_at FROM records WHERE id = $1")
+                                .bind(id.0)
+                                .fetch_optional(&mut *tx)
+                                .await?;
+                        match current {
+                            None => return Err(StoreError::NotFound),
+                            Some((_, Some(_))) => return Err(StoreError::Conflict("record deleted".to_owned())),
+                            Some((v, None)) if v != expected => {
+                                return Err(StoreError::RecordVersionConflict { record: id, current: v })
+                            }
+                            Some(_) => {}
+                        }
+                    }
+                    // Both records are of the pair's kind: one column of cases and candidates.
+                    let (col, other_col) = match d.kind {
+                        RecordKind::TracingRequest => ("tracing_record_id", "custody_record_id"),
+                        RecordKind::CustodyRecord => ("custody_record_id", "tracing_record_id"),
+                    };
+                    let cases_of = format!(
+                        "SELECT id FROM cases WHERE {col} = $1 \
+                         UNION SELECT case_id FROM match_candidates WHERE case_id IS NOT NULL AND {col} = $1"
+                    );
+                    let mut cases: Vec<uuid::Uuid> = Vec::new();
+                    for id in [absorbed, m.survivor] {
+                        let found: Vec<uuid::Uuid> = sqlx::query_scalar(&cases_of).bind(id.0).fetch_all(&mut *tx).await?;
+                        cases.extend(found);
+                    }
+                    cases.sort_unstable();
+                    cases.dedup();
+                    // One child, two cases: which one goes on is a decision for a person, not
+                    // for a merge.
+                    if cases.len() > 1 {
+                        return Err(StoreError::Conflict("cases differ".to_owned()));
+                    }
+                    let at = ts(m.at);
+
+                    let survivor_row = match m.content {
+                        Some((c, search_key)) => sqlx::query_as::<Db, RecordRow>(concat!(
+                            "UPDATE records SET content = $2, search_key = $3, sex = $4, birth_year = $5, external_ref = $6, \
+                             version = version + 1, updated_at = $7, updated_by = $8 \
+                             WHERE id = $1 AND version = $9 AND deleted_at IS NULL RETURNING ", record_columns!()
+                        ))
+                        .bind(m.survivor.0)
+                        .bind(Json(c))
+                        .bind(search_key)
+                        .bind(c.sex.as_str())
+                        .bind(c.birth_date.map(|b| b.year()))
+                        .bind(c.external_ref.as_deref())
+                        .bind(at)
+                        .bind(m.by.0)
+                        .bind(m.survivor_version)
+                        .fetch_optional(&mut *tx)
+                        .await?,
+                        None => sqlx::query_as::<Db, RecordRow>(concat!(
+                            "UPDATE records SET version = version + 1, updated_at = $2, updated_by = $3 \
+                             WHERE id = $1 AND version = $4 AND deleted_at IS NULL RETURNING ", record_columns!()
+                        ))
+                        .bind(m.survivor.0)
+                        .bind(at)
+                        .bind(m.by.0)
+                        .bind(m.survivor_version)
+                        .fetch_optional(&mut *tx)
+                        .await?,
+                    };
+                    let Some(survivor_row) = survivor_row else {
+                        return Err(match Self::update_refused(&mut tx, m.survivor, None).await {
+                            StoreError::VersionConflict { current } => StoreError::RecordVersionConflict { record: m.survivor, current },
+                            e => e,
+                        });
+                    };
+                    let absorbed_row = sqlx::query_as::<Db, RecordRow>(concat!(
+                        "UPDATE records SET deleted_at = $2, deleted_by = $3, deletion_reason = $4, merged_into = $5, \
+                         version = version + 1, updated_at = $2, updated_by = $3 \
+                         WHERE id = $1 AND version = $6 AND deleted_at IS NULL RETURNING ", record_columns!()
+                    ))
+                    .bind(absorbed.0)
+                    .bind(at)
+                    .bind(m.by.0)
+                    .bind(m.reason)
+                    .bind(m.survivor.0)
+                    .bind(m.absorbed_version)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let Some(absorbed_row) = absorbed_row else {
+                        return Err(match Self::update_refused(&mut tx, absorbed, None).await {
+                            StoreError::VersionConflict { current } => StoreError::RecordVersionConflict { record: absorbed, current },
+                            e => e,
+                        });
+                    };
+                    for (id, other) in [(m.survivor, absorbed), (absorbed, m.survivor)] {
+                        sqlx::query(
+                            "INSERT INTO record_versions (record_id, version, content, changed_at, changed_by, change, reason, merged_record) \
+                             SELECT id, version, content, updated_at, updated_by, 'merge', $2, $3 FROM records WHERE id = $1",
+                        )
+                        .bind(id.0)
+                        .bind(m.reason)
+                        .bind(other.0)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    let n = sqlx::query(
+                        "UPDATE duplicate_candidates SET status = 'merged', decided_by = $2, decided_at = $3, reason = $4, \
+                         survivor_id = $5 WHERE id = $1 AND status = 'pending'",
+                    )
+                    .bind(m.id.0)
+                    .bind(m.by.0)
+                    .bind(at)
+                    .bind(m.reason)
+                    .bind(m.survivor.0)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    if n == 0 {
+                        return Err(decided());
+                    }
+                    let why = format!("record {absorbed} was merged into record {}", m.survivor);
+                    let closed_duplicates: Vec<uuid::Uuid> = sqlx::query_scalar(
+                        "UPDATE duplicate_candidates SET status = 'closed', decided_by = $2, decided_at = $3, reason = $4 \
+                         WHERE status = 'pending' AND (first_record_id = $1 OR second_record_id = $1) RETURNING id",
+                    )
+                    .bind(absorbed.0)
+                    .bind(m.by.0)
+                    .bind(at)
+                    .bind(&why)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    // Where the survivor already has its own candidate with the same record of the
+                    // other side, that one stands; the absorbed record's is closed, not moved.
+                    let closed_matches: Vec<uuid::Uuid> = sqlx::query_scalar(&format!(
+                        "UPDATE match_candidates SET status = 'closed', reason = COALESCE(reason, $3) \
+                         WHERE {col} = $1 AND status = 'pending' AND EXISTS (SELECT 1 FROM match_candidates o \
+                         WHERE o.{col} = $2 AND o.{other_col} = match_candidates.{other_col}) RETURNING id"
+                    ))
+                    .bind(absorbed.0)
+                    .bind(m.survivor.0)
+                    .bind(&why)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    // The rest now propose the survivor: it is the same child, and a reviewer must
+                    // not lose a lead because the record it was found on was merged away.
+                    let repointed_matches: Vec<uuid::Uuid> = sqlx::query_scalar(&format!(
+                        "UPDATE match_candidates SET {col} = $2 WHERE {col} = $1 AND status = 'pending' RETURNING id"
+                    ))
+                    .bind(absorbed.0)
+                    .bind(m.survivor.0)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    let held = sqlx::query_as::<Db, (uuid::Uuid, Json<homeward_domain::Case>)>(&format!(
+                        "SELECT id, content FROM cases WHERE {col} = $1"
+                    ))
+                    .bind(absorbed.0)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let mut repointed_case = None;
+                    if let Some((case_id, Json(mut case))) = held {
+                        match d.kind {
+                            RecordKind::TracingRequest => case.tracing_request = Some(m.survivor),
+                            RecordKind::CustodyRecord => case.custody_record = Some(m.survivor),
+                        }
+                        sqlx::query(&format!(
+                            "UPDATE cases SET {col} = $2, content = $3, version = version + 1, updated_at = $4 WHERE id = $1"
+                        ))
+                        .bind(case_id)
+                        .bind(m.survivor.0)
+                        .bind(Json(&case))
+                        .bind(at)
+                        .execute(&mut *tx)
+                        .await?;
+                        repointed_case = Some(CaseId::from(case_id));
+                    }
+
+                    let strings = |ids: &[uuid::Uuid]| ids.iter().map(ToString::to_string).collect::<Vec<_>>();
+                    let mut drafts: Vec<AuditDraft> = audit
+                        .into_iter()
+                        .map(|mut a| {
+                            a.details = with_ids(a.details, "closed_duplicate_ids", strings(&closed_duplicates));
+                            a.details = with_ids(a.details, "repointed_match_ids", strings(&repointed_matches));
+                            a.details = with_ids(a.details, "closed_match_ids", strings(&closed_matches));
+                            a.details = with_ids(
+                                a.details,
+                                "repointed_case_ids",
+                                repointed_case.iter().map(ToString::to_string).collect(),
+                            );
+                            a
+                        })
+                        .collect();
+                    if let (Some(case_id), Some(ca)) = (repointed_case, case_audit) {
+                        drafts.push(ca.target("case", case_id));
+                    }
+                    Self::append(&mut tx, drafts).await?;
+                    let duplicate = Self::duplicate_in(&mut tx, m.id, None).await?.ok_or(StoreError::NotFound)?;
+                    tx.commit().await?;
+                    fn ids<T: From<uuid::Uuid>>(v: Vec<uuid::Uuid>) -> Vec<T> {
+                        v.into_iter().map(T::from).collect()
+                    }
+                    Ok(MergeOutcome {
+                        duplicate,
+                        survivor: survivor_row.into(),
+                        absorbed: absorbed_row.into(),
+                        closed_duplicates: ids(closed_duplicates),
+                        repointed_matches: ids(repointed_matches),
+                        closed_matches: ids(closed_matches),
+                        repointed_case,
+                    })
                 }
 
                 // ---- audit log -------------------------------------------------------------

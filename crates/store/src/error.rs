@@ -11,6 +11,12 @@ pub enum StoreError {
     /// Someone changed the record since the caller read it.
     #[error("the record is at version {current}, not the version the change was based on")]
     VersionConflict { current: i64 },
+    /// Like `VersionConflict`, in a change to two records at once: names the stale one.
+    #[error("record {record} is at version {current}, not the version the change was based on")]
+    RecordVersionConflict {
+        record: homeward_domain::RecordId,
+        current: i64,
+    },
     #[error("bad database URL: {0}")]
     BadUrl(String),
     /// Data in the database that does not decode into a domain value (should never happen).

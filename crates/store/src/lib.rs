@@ -24,9 +24,9 @@ pub use types::*;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use homeward_domain::{
-    AuditDraft, AuditEntry, CaseId, ChildRecord, Disclosure, MatchId, Party, PartyId, RecordFilter,
-    RecordId, RecordKind, RecordVersion, Role, Scope, Task, TaskId, TokenId, User, UserId,
-    Username,
+    AuditDraft, AuditEntry, CaseId, ChildRecord, Disclosure, DuplicateId, MatchId, Party, PartyId,
+    RecordFilter, RecordId, RecordKind, RecordVersion, Role, Scope, Task, TaskId, TokenId, User,
+    UserId, Username,
 };
 use std::sync::Arc;
 
@@ -37,6 +37,9 @@ pub type Progress<'a> = &'a (dyn Fn(usize) + Send + Sync);
 
 /// The audit entry for one candidate that was actually inserted.
 pub type CandidateAudit<'a> = &'a (dyn Fn(&NewCandidate) -> AuditDraft + Send + Sync);
+
+/// The audit entry for one candidate duplicate that was actually inserted.
+pub type DuplicateAudit<'a> = &'a (dyn Fn(&NewDuplicate) -> AuditDraft + Send + Sync);
 
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug {
@@ -332,6 +335,84 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn linkage_model(&self) -> Result<Option<StoredModel>>;
     /// Stores (replaces) the trained model.
     async fn put_linkage_model(&self, model: &StoredModel, audit: AuditDraft) -> Result<()>;
+
+    // ---- duplicates ----------------------------------------------------------------------------
+    //
+    // The same child filed twice by one party. The lookup for scoring is scope-free like the
+    // matching reads above (ids only, and only of one party's own records); everything that shows
+    // a candidate duplicate takes the caller's scope, and a pair always lies within one party.
+
+    /// The records of `party` and `kind`, not deleted, sharing any of `keys`, as `(key, record
+    /// id)` pairs, at most `limit` pairs. The records whose keys these are come back too, when
+    /// they are stored: the caller leaves each record out of its own candidates (a batch's
+    /// records must still find each other).
+    async fn blocked_records_in_party(
+        &self,
+        party: PartyId,
+        kind: RecordKind,
+        keys: &[String],
+        limit: u32,
+    ) -> Result<Vec<(String, RecordId)>>;
+    /// Inserts the candidate duplicates whose pair (in either order) is not stored yet, in any
+    /// status (so a dismissed pair never comes back), appending `audit(d)` for each one inserted,
+    /// in one transaction. Returns the ids inserted.
+    async fn insert_duplicates(
+        &self,
+        duplicates: &[NewDuplicate],
+        audit: DuplicateAudit<'_>,
+    ) -> Result<Vec<DuplicateId>>;
+    /// Pending candidate duplicates within `scope` whose records are both still there, by
+    /// probability descending then id, with keyset paging. `audit` is appended with the ids
+    /// returned (`"duplicate_ids"`). With [`Scope::Nothing`] nothing is read or audited.
+    async fn duplicate_queue(
+        &self,
+        scope: Scope,
+        filter: &DuplicateFilter,
+        audit: AuditDraft,
+    ) -> Result<Vec<DuplicateCandidate>>;
+    /// One candidate duplicate within `scope`, in any status; `audit` is appended when found.
+    async fn get_duplicate(
+        &self,
+        scope: Scope,
+        id: DuplicateId,
+        audit: AuditDraft,
+    ) -> Result<Option<DuplicateCandidate>>;
+    /// Marks a pending candidate duplicate dismissed (not the same child), for ever.
+    /// `NotFound` outside the scope; `Conflict("duplicate decided")` when no longer pending.
+    async fn dismiss_duplicate(
+        &self,
+        scope: Scope,
+        id: DuplicateId,
+        by: UserId,
+        at: DateTime<Utc>,
+        reason: &str,
+        audit: AuditDraft,
+    ) -> Result<DuplicateCandidate>;
+    /// Merges a pending candidate duplicate, all in one transaction or not at all:
+    /// - the survivor gets a `merge` version naming the absorbed record (its content replaced
+    ///   when the merge carries content);
+    /// - the absorbed record gets a `merge` version naming the survivor, and is deleted with the
+    ///   reason and `merged_into` set;
+    /// - the candidate becomes `merged`, and the absorbed record's other pending candidate
+    ///   duplicates `closed`;
+    /// - the absorbed record's pending cross-side candidates are re-pointed at the survivor (the
+    ///   same child), except where the survivor already has a candidate with the same record, in
+    ///   which case they are `closed`;
+    /// - a case holding the absorbed record is re-pointed at the survivor when the survivor has
+    ///   no case, and `case_audit` is appended targeted at it.
+    ///
+    /// Each of `audit` gets what was closed and re-pointed added to its details.
+    /// `NotFound` outside the scope; `Conflict("duplicate decided")` when no longer pending;
+    /// `Conflict("survivor not in pair")`; `Conflict("record deleted")`;
+    /// `RecordVersionConflict` when either record is not at the version given;
+    /// `Conflict("cases differ")` when both records are in different cases.
+    async fn merge_duplicate(
+        &self,
+        scope: Scope,
+        merge: DuplicateMerge<'_>,
+        audit: Vec<AuditDraft>,
+        case_audit: Option<AuditDraft>,
+    ) -> Result<MergeOutcome>;
 
     // ---- audit log -----------------------------------------------------------------------------
 

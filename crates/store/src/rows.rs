@@ -2,8 +2,8 @@
 //! line up (`Uuid`, `DateTime<Utc>`, `Json<RecordDraft>`, `bool`, `i64`) so one struct serves both.
 
 use crate::{
-    ApiToken, CandidateStatus, CaseVersion, MatchCandidate, Result, SessionRow, StoreError,
-    StoredCase, StoredTask, UserCredentials,
+    ApiToken, CandidateStatus, CaseVersion, DuplicateCandidate, DuplicateStatus, MatchCandidate,
+    Result, SessionRow, StoreError, StoredCase, StoredTask, UserCredentials,
 };
 use chrono::{DateTime, SubsecRound, Utc};
 use homeward_domain::{
@@ -222,7 +222,8 @@ impl TryFrom<TokenUserRow> for (ApiToken, User) {
 /// The columns [`RecordRow`] decodes.
 macro_rules! record_columns {
     () => {
-        "id, party_id, version, content, created_at, created_by, updated_at, updated_by, deleted_at, deletion_reason"
+        "id, party_id, version, content, created_at, created_by, updated_at, updated_by, deleted_at, deletion_reason, \
+         merged_into"
     };
 }
 pub(crate) use record_columns;
@@ -239,6 +240,7 @@ pub(crate) struct RecordRow {
     updated_by: Uuid,
     pub(crate) deleted_at: Option<DateTime<Utc>>,
     deletion_reason: Option<String>,
+    merged_into: Option<Uuid>,
 }
 
 impl From<RecordRow> for ChildRecord {
@@ -254,6 +256,7 @@ impl From<RecordRow> for ChildRecord {
             updated_by: r.updated_by.into(),
             deleted_at: r.deleted_at,
             deletion_reason: r.deletion_reason,
+            merged_into: r.merged_into.map(Into::into),
         }
     }
 }
@@ -266,6 +269,7 @@ pub(crate) struct VersionRow {
     changed_at: DateTime<Utc>,
     changed_by: Uuid,
     change: String,
+    merged_record: Option<Uuid>,
 }
 
 impl From<VersionRow> for RecordVersion {
@@ -277,6 +281,7 @@ impl From<VersionRow> for RecordVersion {
             changed_at: r.changed_at,
             changed_by: r.changed_by.into(),
             change: r.change,
+            merged_record: r.merged_record.map(Into::into),
         }
     }
 }
@@ -369,6 +374,60 @@ impl TryFrom<CandidateRow> for MatchCandidate {
             second_reviewer: r.second_reviewer.map(Into::into),
             second_decided_at: r.second_decided_at,
             case_id: r.case_id.map(Into::into),
+            created_at: r.created_at,
+        })
+    }
+}
+
+/// The columns [`DuplicateRow`] decodes.
+macro_rules! duplicate_columns {
+    () => {
+        "id, party_id, kind, first_record_id, second_record_id, probability, match_weight, explanation, \
+         model_version, status, decided_by, decided_at, reason, survivor_id, created_at"
+    };
+}
+pub(crate) use duplicate_columns;
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct DuplicateRow {
+    id: Uuid,
+    party_id: Uuid,
+    kind: String,
+    first_record_id: Uuid,
+    second_record_id: Uuid,
+    probability: f64,
+    match_weight: f64,
+    explanation: String,
+    model_version: String,
+    status: String,
+    decided_by: Option<Uuid>,
+    decided_at: Option<DateTime<Utc>>,
+    reason: Option<String>,
+    survivor_id: Option<Uuid>,
+    created_at: DateTime<Utc>,
+}
+
+impl TryFrom<DuplicateRow> for DuplicateCandidate {
+    type Error = StoreError;
+    fn try_from(r: DuplicateRow) -> Result<Self> {
+        Ok(DuplicateCandidate {
+            id: r.id.into(),
+            party_id: r.party_id.into(),
+            kind: r.kind.parse().map_err(|e: homeward_domain::FieldError| {
+                corrupt("record kind", &r.kind, e.message)
+            })?,
+            first_record_id: r.first_record_id.into(),
+            second_record_id: r.second_record_id.into(),
+            probability: r.probability,
+            match_weight: r.match_weight,
+            explanation: r.explanation,
+            model_version: r.model_version,
+            status: DuplicateStatus::parse(&r.status)
+                .ok_or_else(|| corrupt("duplicate status", &r.status, "unknown"))?,
+            decided_by: r.decided_by.map(Into::into),
+            decided_at: r.decided_at,
+            reason: r.reason,
+            survivor_id: r.survivor_id.map(Into::into),
             created_at: r.created_at,
         })
     }

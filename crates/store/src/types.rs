@@ -2,7 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use homeward_domain::{
-    Case, CaseId, ChildRecord, MatchId, PartyId, RecordDraft, RecordId, TokenId, User, UserId,
+    Case, CaseId, ChildRecord, DuplicateId, MatchId, PartyId, RecordDraft, RecordId, RecordKind,
+    TokenId, User, UserId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -88,6 +89,9 @@ pub enum CandidateStatus {
     Pending,
     Confirmed,
     Rejected,
+    /// Nothing left to decide: its record was merged into another record of its party that
+    /// already has its own candidate with the same record of the other side.
+    Closed,
 }
 
 impl CandidateStatus {
@@ -96,6 +100,7 @@ impl CandidateStatus {
             Self::Pending => "pending",
             Self::Confirmed => "confirmed",
             Self::Rejected => "rejected",
+            Self::Closed => "closed",
         }
     }
 
@@ -104,6 +109,7 @@ impl CandidateStatus {
             "pending" => Some(Self::Pending),
             "confirmed" => Some(Self::Confirmed),
             "rejected" => Some(Self::Rejected),
+            "closed" => Some(Self::Closed),
             _ => None,
         }
     }
@@ -209,6 +215,122 @@ pub struct DecisionOutcome {
 pub struct StoredModel {
     pub model: String,
     pub trained_at: DateTime<Utc>,
+}
+
+/// Where a candidate duplicate stands. Decided pairs stay for ever, so that a pair is never
+/// scored again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DuplicateStatus {
+    Pending,
+    /// A person said the two records are different children.
+    Dismissed,
+    /// The two records were merged into one.
+    Merged,
+    /// One of its records was merged away in another pair: nothing is left to decide.
+    Closed,
+}
+
+impl DuplicateStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Dismissed => "dismissed",
+            Self::Merged => "merged",
+            Self::Closed => "closed",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pending" => Some(Self::Pending),
+            "dismissed" => Some(Self::Dismissed),
+            "merged" => Some(Self::Merged),
+            "closed" => Some(Self::Closed),
+            _ => None,
+        }
+    }
+}
+
+/// A scored pair of records of one party and kind, to store for review. The store keeps the
+/// pair with the smaller id first, whichever way round it is given here.
+#[derive(Clone, Debug)]
+pub struct NewDuplicate {
+    pub id: DuplicateId,
+    pub party_id: PartyId,
+    pub kind: RecordKind,
+    pub first_record_id: RecordId,
+    pub second_record_id: RecordId,
+    pub probability: f64,
+    pub match_weight: f64,
+    /// The engine's explanation as JSON text, the first record on the left.
+    pub explanation: String,
+    pub model_version: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A stored candidate duplicate and what was decided about it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DuplicateCandidate {
+    pub id: DuplicateId,
+    pub party_id: PartyId,
+    pub kind: RecordKind,
+    /// The smaller of the two ids.
+    pub first_record_id: RecordId,
+    pub second_record_id: RecordId,
+    pub probability: f64,
+    pub match_weight: f64,
+    pub explanation: String,
+    pub model_version: String,
+    pub status: DuplicateStatus,
+    pub decided_by: Option<UserId>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub reason: Option<String>,
+    /// After a merge: the record that survived.
+    pub survivor_id: Option<RecordId>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Which pending candidate duplicates to list (within the caller's scope): best first.
+#[derive(Clone, Copy, Debug)]
+pub struct DuplicateFilter {
+    pub min_probability: f64,
+    /// The last candidate of the previous page (its probability and id).
+    pub after: Option<(f64, DuplicateId)>,
+    /// 0 means 50; at most 500.
+    pub limit: u32,
+}
+
+/// Merging a pending candidate duplicate: `survivor` (one of the pair) absorbs the other record.
+#[derive(Clone, Debug)]
+pub struct DuplicateMerge<'a> {
+    pub id: DuplicateId,
+    pub survivor: RecordId,
+    /// The versions the caller saw; a record at another version refuses the merge.
+    pub survivor_version: i64,
+    pub absorbed_version: i64,
+    /// The survivor's new content, when the caller merged the two; `None` keeps its content.
+    pub content: Option<(&'a RecordDraft, &'a str)>,
+    pub reason: &'a str,
+    pub by: UserId,
+    pub at: DateTime<Utc>,
+}
+
+/// What a merge changed besides the two records.
+#[derive(Clone, Debug)]
+pub struct MergeOutcome {
+    pub duplicate: DuplicateCandidate,
+    pub survivor: ChildRecord,
+    pub absorbed: ChildRecord,
+    /// Other pending duplicates of the absorbed record, closed.
+    pub closed_duplicates: Vec<DuplicateId>,
+    /// The absorbed record's pending cross-side candidates now proposing the survivor.
+    pub repointed_matches: Vec<MatchId>,
+    /// The absorbed record's pending cross-side candidates rejected because the survivor already
+    /// has a candidate with the same record of the other side.
+    pub closed_matches: Vec<MatchId>,
+    /// The case that followed the absorbed record to the survivor.
+    pub repointed_case: Option<CaseId>,
 }
 
 /// A new version of a case: its whole content, replacing the current one if that is still at

@@ -30,6 +30,9 @@ pub struct ErrorDetail {
     /// On `version_conflict`: the record's current version.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_version: Option<i64>,
+    /// On `version_conflict` in a change to two records (a merge): which record is stale.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record_id: Option<homeward_domain::RecordId>,
     /// On `audit_chain_broken`: the first entry that does not verify.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entry: Option<i64>,
@@ -57,6 +60,7 @@ impl ApiError {
             fields: Vec::new(),
             rows: Vec::new(),
             current_version: None,
+            record_id: None,
             entry: None,
             conditions: Vec::new(),
         });
@@ -122,6 +126,10 @@ impl From<AppError> for ApiError {
             AppError::Validation(v) => err.detail.fields = v.0,
             AppError::ImportInvalid(rows) => err.detail.rows = rows,
             AppError::VersionConflict { current } => err.detail.current_version = Some(current),
+            AppError::RecordVersionConflict { record, current } => {
+                err.detail.current_version = Some(current);
+                err.detail.record_id = Some(record);
+            }
             AppError::ChainBroken(b) => err.detail.entry = Some(b.seq),
             AppError::TooManyAttempts { retry_after_secs } => {
                 err.retry_after_secs = Some(retry_after_secs)

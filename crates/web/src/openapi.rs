@@ -22,6 +22,7 @@ use utoipa::{Modify, OpenApi};
         (name = "imports", description = "Bulk import of child records from CSV"),
         (name = "audit", description = "The audit log"),
         (name = "matching", description = "Candidate matches for the mediator's reviewers; training the linkage model"),
+        (name = "duplicates", description = "The same child filed twice by one party: candidate pairs, dismissing and merging"),
         (name = "cases", description = "Cases: one child's way from a tracing request to a family"),
         (name = "tasks", description = "Tasks referred to humanitarian parties"),
     )

@@ -59,6 +59,11 @@ macro_rules! conformance_tests {
             candidates_are_stored_once_and_queued_by_probability,
             confirming_creates_or_joins_a_case,
             the_linkage_model_is_replaced,
+            block_keys_find_duplicates_within_one_party,
+            duplicates_are_stored_once_whichever_way_round,
+            duplicates_are_seen_only_within_scope,
+            a_refused_merge_changes_nothing,
+            a_merge_keeps_both_histories,
             cases_keep_every_version_and_refuse_stale_updates,
             disclosures_need_the_case_unchanged,
             tasks_belong_to_their_party,
@@ -202,6 +207,7 @@ fn new_record(party: &Party, by: &User, content: RecordDraft) -> NewRecord {
             updated_by: by.id,
             deleted_at: None,
             deletion_reason: None,
+            merged_into: None,
         },
         search_key,
         change: "create",
@@ -2747,6 +2753,833 @@ pub async fn the_linkage_model_is_replaced(cx: Ctx) {
         .unwrap();
     }
     assert_eq!(s.linkage_model().await.unwrap().unwrap().model, "{\"v\":2}");
+}
+
+// ---- duplicates --------------------------------------------------------------------------------
+
+fn duplicate(
+    party: &Party,
+    kind: RecordKind,
+    a: RecordId,
+    b: RecordId,
+    p: f64,
+) -> homeward_store::NewDuplicate {
+    homeward_store::NewDuplicate {
+        id: homeward_domain::DuplicateId::new(),
+        party_id: party.id,
+        kind,
+        first_record_id: a,
+        second_record_id: b,
+        probability: p,
+        match_weight: p * 10.0,
+        explanation: json!({ "probability": p }).to_string(),
+        model_version: "v-test".to_owned(),
+        created_at: now(),
+    }
+}
+
+fn duplicate_audit(d: &homeward_store::NewDuplicate) -> AuditDraft {
+    draft(AuditAction::DuplicateCandidateCreate).target("duplicate", d.id)
+}
+
+/// `n` custody records of the world's custody party, stored.
+async fn custody_records(s: &dyn Store, w: &World, n: usize) -> Vec<RecordId> {
+    let rs: Vec<NewRecord> = (0..n)
+        .map(|i| {
+            new_record(
+                &w.custody,
+                &w.custody_user,
+                content(
+                    RecordKind::CustodyRecord,
+                    &format!("Дмитрий Олейник {i}"),
+                    "m",
+                    Some("2015-03-07"),
+                    None,
+                ),
+            )
+        })
+        .collect();
+    insert(s, &rs).await;
+    rs.iter().map(|r| r.record.id).collect()
+}
+
+fn dup_filter(min: f64) -> homeward_store::DuplicateFilter {
+    homeward_store::DuplicateFilter {
+        min_probability: min,
+        after: None,
+        limit: 0,
+    }
+}
+
+async fn queued_duplicates(s: &dyn Store, scope: Scope) -> Vec<homeward_domain::DuplicateId> {
+    s.duplicate_queue(
+        scope,
+        &dup_filter(0.0),
+        draft(AuditAction::DuplicateQueueRead),
+    )
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|d| d.id)
+    .collect()
+}
+
+pub async fn block_keys_find_duplicates_within_one_party(cx: Ctx) {
+    let s = &*cx.store;
+    let w = world(s).await;
+    let mine = custody_records(s, &w, 2).await;
+    let other_custody = party(s, PartyKind::Custody, "Second custody authority").await;
+    let other_user = user(s, other_custody.id, "petro").await;
+    let theirs = new_record(
+        &other_custody,
+        &other_user,
+        content(
+            RecordKind::CustodyRecord,
+            "Дмитрий Олейник",
+            "m",
+            None,
+            None,
+        ),
+    );
+    let request = new_record(
+        &w.origin,
+        &w.origin_user,
+        content(
+            RecordKind::TracingRequest,
+            "Дмитро Олійник",
+            "m",
+            None,
+            None,
+        ),
+    );
+    insert(s, &[theirs.clone(), request.clone()]).await;
+    let (cr, tr) = (RecordKind::CustodyRecord, RecordKind::TracingRequest);
+    s.put_block_keys(&[
+        (mine[0], cr, vec!["a".into()]),
+        (mine[1], cr, vec!["a".into(), "b".into()]),
+        (theirs.record.id, cr, vec!["a".into()]),
+        (request.record.id, tr, vec!["a".into()]),
+    ])
+    .await
+    .unwrap();
+    let mut hits = s
+        .blocked_records_in_party(w.custody.id, cr, &["a".into(), "b".into()], 100)
+        .await
+        .unwrap();
+    hits.sort();
+    let mut want = vec![
+        ("a".to_owned(), mine[0]),
+        ("a".to_owned(), mine[1]),
+        ("b".to_owned(), mine[1]),
+    ];
+    want.sort();
+    assert_eq!(hits, want, "only this party's records of this kind");
+    assert_eq!(
+        s.blocked_records_in_party(w.custody.id, cr, &["a".into()], 1)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        s.blocked_records_in_party(w.custody.id, tr, &["a".into()], 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+pub async fn duplicates_are_stored_once_whichever_way_round(cx: Ctx) {
+    let s = &*cx.store;
+    let w = world(s).await;
+    let rs = custody_records(s, &w, 3).await;
+    let cr = RecordKind::CustodyRecord;
+    let before = head_seq(s).await;
+    // Given larger id first: stored in canonical order.
+    let d = duplicate(&w.custody, cr, rs[1], rs[0], 0.9);
+    let ids = s
+        .insert_duplicates(std::slice::from_ref(&d), &duplicate_audit)
+        .await
+        .unwrap();
+    assert_eq!(ids, vec![d.id]);
+    assert_eq!(head_seq(s).await, before + 1, "one audit entry");
+    let stored = s
+        .get_duplicate(Scope::AllSubmitted, d.id, draft(AuditAction::DuplicateRead))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (stored.first_record_id, stored.second_record_id),
+        (rs[0].min(rs[1]), rs[0].max(rs[1]))
+    );
+    assert_eq!(stored.status, homeward_store::DuplicateStatus::Pending);
+    assert_eq!(stored.party_id, w.custody.id);
+    assert_eq!(stored.kind, cr);
+    assert_eq!(stored.explanation, d.explanation);
+    // The same pair the other way round, and again the same way: ignored, not audited.
+    let head = head_seq(s).await;
+    let again = [
+        duplicate(&w.custody, cr, rs[0], rs[1], 0.99),
+        duplicate(&w.custody, cr, rs[1], rs[0], 0.99),
+    ];
+    assert!(
+        s.insert_duplicates(&again, &duplicate_audit)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(head_seq(s).await, head);
+
+    // Dismissed for ever: the pair is not stored again, and a second decision is refused.
+    let reviewer = w.custody_user.id;
+    let dismissed = s
+        .dismiss_duplicate(
+            Scope::OwnParty(w.custody.id),
+            d.id,
+            reviewer,
+            now(),
+            "twins",
+            draft(AuditAction::DuplicateDismiss),
+        )
+        .await
+        .unwrap();
+    assert_eq!(dismissed.status, homeward_store::DuplicateStatus::Dismissed);
+    assert_eq!(dismissed.reason.as_deref(), Some("twins"));
+    assert_eq!(dismissed.decided_by, Some(reviewer));
+    assert_conflict(
+        s.dismiss_duplicate(
+            Scope::AllSubmitted,
+            d.id,
+            reviewer,
+            now(),
+            "again",
+            draft(AuditAction::DuplicateDismiss),
+        )
+        .await,
+        "duplicate decided",
+    );
+    assert!(
+        s.insert_duplicates(
+            &[duplicate(&w.custody, cr, rs[0], rs[1], 0.99)],
+            &duplicate_audit
+        )
+        .await
+        .unwrap()
+        .is_empty()
+    );
+    assert!(queued_duplicates(s, Scope::AllSubmitted).await.is_empty());
+
+    // The queue: pending only, best first, paged by (probability, id), records not deleted.
+    let batch = [
+        duplicate(&w.custody, cr, rs[0], rs[2], 0.6),
+        duplicate(&w.custody, cr, rs[1], rs[2], 0.8),
+    ];
+    s.insert_duplicates(&batch, &duplicate_audit).await.unwrap();
+    let page = s
+        .duplicate_queue(
+            Scope::AllSubmitted,
+            &homeward_store::DuplicateFilter {
+                min_probability: 0.5,
+                after: None,
+                limit: 1,
+            },
+            draft(AuditAction::DuplicateQueueRead),
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.iter().map(|d| d.id).collect::<Vec<_>>(), [batch[1].id]);
+    let read = all_entries(s).await.pop().unwrap();
+    assert_eq!(read.action, "duplicate.queue_read");
+    let details: serde_json::Value = serde_json::from_str(&read.details).unwrap();
+    assert_eq!(details["duplicate_ids"], json!([batch[1].id.to_string()]));
+    let next = s
+        .duplicate_queue(
+            Scope::AllSubmitted,
+            &homeward_store::DuplicateFilter {
+                min_probability: 0.5,
+                after: Some((page[0].probability, page[0].id)),
+                limit: 1,
+            },
+            draft(AuditAction::DuplicateQueueRead),
+        )
+        .await
+        .unwrap();
+    assert_eq!(next.iter().map(|d| d.id).collect::<Vec<_>>(), [batch[0].id]);
+    assert!(
+        s.duplicate_queue(
+            Scope::AllSubmitted,
+            &dup_filter(0.7),
+            draft(AuditAction::DuplicateQueueRead)
+        )
+        .await
+        .unwrap()
+        .iter()
+        .all(|d| d.probability >= 0.7)
+    );
+    s.delete_record(
+        Scope::AllSubmitted,
+        RecordDeletion {
+            id: rs[1],
+            reason: "filed in error",
+            by: w.custody_user.id,
+            at: now(),
+        },
+        draft(AuditAction::RecordDelete),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        queued_duplicates(s, Scope::AllSubmitted).await,
+        [batch[0].id]
+    );
+    assert_eq!(verify(s).await, Ok(head_seq(s).await));
+}
+
+pub async fn duplicates_are_seen_only_within_scope(cx: Ctx) {
+    let s = &*cx.store;
+    let w = world(s).await;
+    let cr = RecordKind::CustodyRecord;
+    let rs = custody_records(s, &w, 2).await;
+    let second = party(s, PartyKind::Custody, "Second custody authority").await;
+    let second_user = user(s, second.id, "petro").await;
+    let theirs: Vec<NewRecord> = (0..2)
+        .map(|i| {
+            new_record(
+                &second,
+                &second_user,
+                content(cr, &format!("Анна Коваль {i}"), "f", None, None),
+            )
+        })
+        .collect();
+    insert(s, &theirs).await;
+    let mine = duplicate(&w.custody, cr, rs[0], rs[1], 0.9);
+    let other = duplicate(&second, cr, theirs[0].record.id, theirs[1].record.id, 0.9);
+    s.insert_duplicates(&[mine.clone(), other.clone()], &duplicate_audit)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        queued_duplicates(s, Scope::OwnParty(w.custody.id)).await,
+        [mine.id]
+    );
+    assert_eq!(
+        queued_duplicates(s, Scope::OwnParty(second.id)).await,
+        [other.id]
+    );
+    assert!(
+        queued_duplicates(s, Scope::OwnParty(w.origin.id))
+            .await
+            .is_empty()
+    );
+    let mut all = queued_duplicates(s, Scope::AllSubmitted).await;
+    all.sort();
+    let mut both = vec![mine.id, other.id];
+    both.sort();
+    assert_eq!(all, both);
+    let head = head_seq(s).await;
+    assert!(queued_duplicates(s, Scope::Nothing).await.is_empty());
+    assert_eq!(head_seq(s).await, head, "nothing read, nothing audited");
+
+    // Another party's pair is indistinguishable from no pair, for reading and deciding.
+    let read = |scope, id| async move {
+        s.get_duplicate(scope, id, draft(AuditAction::DuplicateRead))
+            .await
+            .unwrap()
+    };
+    assert!(
+        read(Scope::OwnParty(w.custody.id), other.id)
+            .await
+            .is_none()
+    );
+    assert!(read(Scope::OwnParty(w.origin.id), mine.id).await.is_none());
+    assert!(read(Scope::Nothing, mine.id).await.is_none());
+    assert_eq!(head_seq(s).await, head);
+    assert!(read(Scope::OwnParty(w.custody.id), mine.id).await.is_some());
+    assert_not_found(
+        s.dismiss_duplicate(
+            Scope::OwnParty(w.custody.id),
+            other.id,
+            w.custody_user.id,
+            now(),
+            "not mine",
+            draft(AuditAction::DuplicateDismiss),
+        )
+        .await,
+    );
+    let merge = homeward_store::DuplicateMerge {
+        id: other.id,
+        survivor: theirs[0].record.id,
+        survivor_version: 1,
+        absorbed_version: 1,
+        content: None,
+        reason: "same child",
+        by: w.custody_user.id,
+        at: now(),
+    };
+    assert_not_found(
+        s.merge_duplicate(
+            Scope::OwnParty(w.custody.id),
+            merge,
+            vec![draft(AuditAction::RecordMerge)],
+            None,
+        )
+        .await,
+    );
+    let got = read(Scope::AllSubmitted, other.id).await.unwrap();
+    assert_eq!(got.status, homeward_store::DuplicateStatus::Pending);
+}
+
+/// A snapshot of everything a merge may change, to show that a refused merge changed nothing.
+async fn merge_snapshot(
+    s: &dyn Store,
+    records: &[RecordId],
+    duplicates: &[homeward_domain::DuplicateId],
+    matches: &[MatchId],
+) -> String {
+    let mut out = String::new();
+    for r in records {
+        let rec = s
+            .get_record(Scope::AllSubmitted, *r, draft(AuditAction::RecordRead))
+            .await
+            .unwrap();
+        let hist = s
+            .record_history(Scope::AllSubmitted, *r, draft(AuditAction::RecordHistory))
+            .await
+            .unwrap();
+        out.push_str(&format!("{rec:?}\n{hist:?}\n"));
+    }
+    for d in duplicates {
+        let d = s
+            .get_duplicate(Scope::AllSubmitted, *d, draft(AuditAction::DuplicateRead))
+            .await
+            .unwrap();
+        out.push_str(&format!("{d:?}\n"));
+    }
+    for m in matches {
+        let m = s
+            .get_candidate(*m, draft(AuditAction::MatchRead))
+            .await
+            .unwrap();
+        out.push_str(&format!("{m:?}\n"));
+    }
+    out
+}
+
+pub async fn a_refused_merge_changes_nothing(cx: Ctx) {
+    let s = &*cx.store;
+    let (w, t, cs) = matching_world(s, 3).await;
+    let cr = RecordKind::CustodyRecord;
+    let pair = duplicate(&w.custody, cr, cs[0], cs[1], 0.9);
+    let third = duplicate(&w.custody, cr, cs[1], cs[2], 0.7);
+    s.insert_duplicates(&[pair.clone(), third.clone()], &duplicate_audit)
+        .await
+        .unwrap();
+    let m0 = candidate(t, cs[0], 0.8);
+    let m1 = candidate(t, cs[1], 0.7);
+    s.insert_candidates(&[m0.clone(), m1.clone()], &candidate_audit)
+        .await
+        .unwrap();
+    let records = [t, cs[0], cs[1], cs[2]];
+    let dups = [pair.id, third.id];
+    let matches = [m0.id, m1.id];
+    let before = merge_snapshot(s, &records, &dups, &matches).await;
+    let head = head_seq(s).await;
+    let merge = |survivor, sv, av| homeward_store::DuplicateMerge {
+        id: pair.id,
+        survivor,
+        survivor_version: sv,
+        absorbed_version: av,
+        content: None,
+        reason: "same child",
+        by: w.custody_user.id,
+        at: now(),
+    };
+    let attempt = |m| async move {
+        s.merge_duplicate(
+            Scope::AllSubmitted,
+            m,
+            vec![draft(AuditAction::RecordMerge)],
+            Some(draft(AuditAction::CaseRecordMerged)),
+        )
+        .await
+    };
+
+    // A stale version of either record names that record.
+    match attempt(merge(cs[0], 1, 7)).await {
+        Err(StoreError::RecordVersionConflict { record, current }) => {
+            assert_eq!((record, current), (cs[1], 1))
+        }
+        other => panic!("expected a version conflict, got {other:?}"),
+    }
+    match attempt(merge(cs[0], 2, 1)).await {
+        Err(StoreError::RecordVersionConflict { record, current }) => {
+            assert_eq!((record, current), (cs[0], 1))
+        }
+        other => panic!("expected a version conflict, got {other:?}"),
+    }
+    assert_conflict(attempt(merge(cs[2], 1, 1)).await, "survivor not in pair");
+    assert_eq!(head_seq(s).await, head, "a refused merge appends nothing");
+    assert_eq!(merge_snapshot(s, &records, &dups, &matches).await, before);
+
+    // Both records in different cases: refused, for a person to sort out.
+    let c0 = located(t, cs[0], m0.id, w.custody_user.id);
+    s.decide_candidate(
+        CandidateDecision {
+            id: m0.id,
+            by: UserId::new(),
+            at: now(),
+            decision: Decision::Confirm {
+                reason: None,
+                second_of_two: false,
+                new_case: &c0,
+            },
+        },
+        vec![draft(AuditAction::MatchConfirm)],
+        Some(draft(AuditAction::CaseCreate)),
+    )
+    .await
+    .unwrap();
+    let request2 = new_record(
+        &w.origin,
+        &w.origin_user,
+        content(
+            RecordKind::TracingRequest,
+            "Дмитро Олійник",
+            "m",
+            None,
+            None,
+        ),
+    );
+    insert(s, std::slice::from_ref(&request2)).await;
+    let m2 = candidate(request2.record.id, cs[1], 0.9);
+    s.insert_candidates(std::slice::from_ref(&m2), &candidate_audit)
+        .await
+        .unwrap();
+    let c1 = located(request2.record.id, cs[1], m2.id, w.custody_user.id);
+    s.decide_candidate(
+        CandidateDecision {
+            id: m2.id,
+            by: UserId::new(),
+            at: now(),
+            decision: Decision::Confirm {
+                reason: None,
+                second_of_two: false,
+                new_case: &c1,
+            },
+        },
+        vec![draft(AuditAction::MatchConfirm)],
+        Some(draft(AuditAction::CaseCreate)),
+    )
+    .await
+    .unwrap();
+    let before = merge_snapshot(s, &records, &dups, &[m1.id]).await;
+    let head = head_seq(s).await;
+    assert_conflict(attempt(merge(cs[0], 1, 1)).await, "cases differ");
+    assert_eq!(head_seq(s).await, head);
+    assert_eq!(
+        merge_snapshot(s, &records, &dups, &[m1.id]).await,
+        before,
+        "nothing changed"
+    );
+    let case0 = s
+        .get_case(c0.id, draft(AuditAction::CaseRead))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(case0.version, 1);
+    assert_eq!(case0.case.custody_record, Some(cs[0]));
+    assert_eq!(verify(s).await, Ok(head_seq(s).await));
+}
+
+pub async fn a_merge_keeps_both_histories(cx: Ctx) {
+    let s = &*cx.store;
+    let (w, t, cs) = matching_world(s, 3).await;
+    let cr = RecordKind::CustodyRecord;
+    let (survivor, absorbed) = (cs[1], cs[0]);
+    let pair = duplicate(&w.custody, cr, cs[0], cs[1], 0.9);
+    let other_pair = duplicate(&w.custody, cr, cs[0], cs[2], 0.6);
+    s.insert_duplicates(&[pair.clone(), other_pair.clone()], &duplicate_audit)
+        .await
+        .unwrap();
+    // The absorbed record's cross-side candidates: one with a request the survivor has no
+    // candidate with (re-pointed), one with a request it has (closed); and a confirmed one (a
+    // case, which follows the absorbed record to the survivor).
+    let request2 = new_record(
+        &w.origin,
+        &w.origin_user,
+        content(
+            RecordKind::TracingRequest,
+            "Дмитро Олійник",
+            "m",
+            None,
+            None,
+        ),
+    );
+    let request3 = new_record(
+        &w.origin,
+        &w.origin_user,
+        content(
+            RecordKind::TracingRequest,
+            "Дмитро Олійник",
+            "m",
+            None,
+            None,
+        ),
+    );
+    insert(s, &[request2.clone(), request3.clone()]).await;
+    let (r2, r3) = (request2.record.id, request3.record.id);
+    let moved = candidate(r2, absorbed, 0.8);
+    let clash = candidate(r3, absorbed, 0.7);
+    let survivors_own = candidate(r3, survivor, 0.75);
+    let confirmed = candidate(t, absorbed, 0.95);
+    s.insert_candidates(
+        &[
+            moved.clone(),
+            clash.clone(),
+            survivors_own.clone(),
+            confirmed.clone(),
+        ],
+        &candidate_audit,
+    )
+    .await
+    .unwrap();
+    let case = located(t, absorbed, confirmed.id, w.custody_user.id);
+    s.decide_candidate(
+        CandidateDecision {
+            id: confirmed.id,
+            by: UserId::new(),
+            at: now(),
+            decision: Decision::Confirm {
+                reason: None,
+                second_of_two: false,
+                new_case: &case,
+            },
+        },
+        vec![draft(AuditAction::MatchConfirm)],
+        Some(draft(AuditAction::CaseCreate)),
+    )
+    .await
+    .unwrap();
+    // The survivor was edited once: merges name the versions the person saw.
+    let edited = content(
+        cr,
+        "Дмитрий Андреевич Олейник",
+        "m",
+        Some("2015-03-07"),
+        None,
+    );
+    s.update_record(
+        Scope::AllSubmitted,
+        RecordChange {
+            id: survivor,
+            expected_version: 1,
+            content: &edited,
+            search_key: &search_key(&edited),
+            by: w.custody_user.id,
+            at: now(),
+        },
+        draft(AuditAction::RecordUpdate),
+    )
+    .await
+    .unwrap();
+
+    let merged_content = content(
+        cr,
+        "Дмитрий Андреевич Олейник",
+        "m",
+        Some("2015-03-07"),
+        Some("DH4-117"),
+    );
+    let key = search_key(&merged_content);
+    let at = now();
+    let out = s
+        .merge_duplicate(
+            Scope::OwnParty(w.custody.id),
+            homeward_store::DuplicateMerge {
+                id: pair.id,
+                survivor,
+                survivor_version: 2,
+                absorbed_version: 1,
+                content: Some((&merged_content, &key)),
+                reason: "the same boy, filed by two shelters",
+                by: w.custody_user.id,
+                at,
+            },
+            vec![
+                draft(AuditAction::RecordMerge).target("record", absorbed),
+                draft(AuditAction::RecordMerge).target("record", survivor),
+            ],
+            Some(draft(AuditAction::CaseRecordMerged)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        out.duplicate.status,
+        homeward_store::DuplicateStatus::Merged
+    );
+    assert_eq!(out.duplicate.survivor_id, Some(survivor));
+    assert_eq!(out.survivor.version, 3);
+    assert_eq!(out.survivor.content, merged_content);
+    assert_eq!(out.absorbed.version, 2);
+    assert_eq!(out.absorbed.deleted_at, Some(at));
+    assert_eq!(out.absorbed.merged_into, Some(survivor));
+    assert_eq!(
+        out.absorbed.deletion_reason.as_deref(),
+        Some("the same boy, filed by two shelters")
+    );
+    assert_eq!(out.closed_duplicates, vec![other_pair.id]);
+    assert_eq!(out.repointed_matches, vec![moved.id]);
+    assert_eq!(out.closed_matches, vec![clash.id]);
+    assert_eq!(out.repointed_case, Some(case.id));
+
+    // Both histories are whole, and each merge version names the other record.
+    let history = |id| async move {
+        s.record_history(
+            Scope::OwnParty(w.custody.id),
+            id,
+            draft(AuditAction::RecordHistory),
+        )
+        .await
+        .unwrap()
+        .unwrap()
+    };
+    let sh = history(survivor).await;
+    assert_eq!(
+        sh.iter()
+            .map(|v| (v.version, v.change.as_str(), v.merged_record))
+            .collect::<Vec<_>>(),
+        [
+            (1, "create", None),
+            (2, "update", None),
+            (3, "merge", Some(absorbed))
+        ]
+    );
+    assert_eq!(sh[1].content, edited, "the edit before the merge is kept");
+    assert_eq!(sh[2].content, merged_content);
+    let ah = history(absorbed).await;
+    assert_eq!(
+        ah.iter()
+            .map(|v| (v.version, v.change.as_str(), v.merged_record))
+            .collect::<Vec<_>>(),
+        [(1, "create", None), (2, "merge", Some(survivor))]
+    );
+    assert_eq!(ah[0].content, ah[1].content, "the absorbed content is kept");
+
+    // The absorbed record is out of lists and linkage, but still readable in scope.
+    let listed = list(s, Scope::OwnParty(w.custody.id), &filter()).await;
+    assert!(!listed.contains(&absorbed) && listed.contains(&survivor));
+    let read = s
+        .get_record(
+            Scope::OwnParty(w.custody.id),
+            absorbed,
+            draft(AuditAction::RecordRead),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.merged_into, Some(survivor));
+    assert!(s.records_for_linkage(&[absorbed]).await.unwrap().is_empty());
+
+    // The other pair of the absorbed record is closed, not left pending.
+    let closed = s
+        .get_duplicate(
+            Scope::AllSubmitted,
+            other_pair.id,
+            draft(AuditAction::DuplicateRead),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(closed.status, homeward_store::DuplicateStatus::Closed);
+    assert!(queued_duplicates(s, Scope::AllSubmitted).await.is_empty());
+    let m = |id| async move {
+        s.get_candidate(id, draft(AuditAction::MatchRead))
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    let moved_now = m(moved.id).await;
+    assert_eq!(moved_now.custody_record_id, survivor);
+    assert_eq!(moved_now.status, CandidateStatus::Pending);
+    assert_eq!(m(clash.id).await.status, CandidateStatus::Closed);
+    assert_eq!(m(clash.id).await.custody_record_id, absorbed);
+    assert_eq!(m(survivors_own.id).await.status, CandidateStatus::Pending);
+    let confirmed_now = m(confirmed.id).await;
+    assert_eq!(
+        (confirmed_now.status, confirmed_now.custody_record_id),
+        (CandidateStatus::Confirmed, absorbed),
+        "decisions stay as they were taken"
+    );
+    let queue: Vec<MatchId> = s
+        .review_queue(
+            &QueueFilter {
+                min_probability: 0.0,
+                max_probability: 1.0,
+                after: None,
+                limit: 0,
+            },
+            draft(AuditAction::MatchQueueRead),
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    assert!(queue.contains(&moved.id) && !queue.contains(&clash.id));
+
+    let stored = s
+        .get_case(case.id, draft(AuditAction::CaseRead))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.case.custody_record, Some(survivor));
+    assert_eq!(stored.version, 2);
+
+    // Audited in the same transaction, with what the merge closed and re-pointed.
+    let entries = all_entries(s).await;
+    let merges: Vec<&homeward_domain::AuditEntry> = entries
+        .iter()
+        .filter(|e| e.action == "record.merge")
+        .collect();
+    assert_eq!(merges.len(), 2);
+    let details: serde_json::Value = serde_json::from_str(&merges[0].details).unwrap();
+    assert_eq!(
+        details["repointed_match_ids"],
+        json!([moved.id.to_string()])
+    );
+    assert_eq!(details["closed_match_ids"], json!([clash.id.to_string()]));
+    assert_eq!(
+        details["closed_duplicate_ids"],
+        json!([other_pair.id.to_string()])
+    );
+    assert_eq!(details["repointed_case_ids"], json!([case.id.to_string()]));
+    let case_entry = entries
+        .iter()
+        .find(|e| e.action == "case.record_merged")
+        .unwrap();
+    assert_eq!(case_entry.target_id, Some(case.id.to_string()));
+
+    // Decided is decided.
+    assert_conflict(
+        s.merge_duplicate(
+            Scope::AllSubmitted,
+            homeward_store::DuplicateMerge {
+                id: pair.id,
+                survivor,
+                survivor_version: 3,
+                absorbed_version: 2,
+                content: None,
+                reason: "again",
+                by: w.custody_user.id,
+                at: now(),
+            },
+            vec![],
+            None,
+        )
+        .await,
+        "duplicate decided",
+    );
+    assert_eq!(verify(s).await, Ok(head_seq(s).await));
 }
 
 // ---- cases, disclosures, tasks -------------------------------------------------------------------

@@ -4,6 +4,7 @@
 mod admin;
 mod audit;
 mod cases;
+mod duplicates;
 mod imports;
 mod matches;
 mod me;
@@ -72,5 +73,9 @@ pub(crate) fn api(opts: &WebOptions) -> OpenApiRouter<AppState> {
         .routes(routes!(tasks::get_task))
         .routes(routes!(tasks::report_task))
         .routes(routes!(tasks::cancel_task))
+        .routes(routes!(duplicates::list_duplicates))
+        .routes(routes!(duplicates::get_duplicate))
+        .routes(routes!(duplicates::dismiss_duplicate))
+        .routes(routes!(duplicates::merge_duplicate))
         .merge(imports)
 }

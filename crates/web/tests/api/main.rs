@@ -6,6 +6,7 @@ mod helpers;
 
 mod auth;
 mod case_workflow;
+mod duplicates;
 mod errors;
 mod import;
 mod matching;
