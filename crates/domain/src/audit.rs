@@ -70,6 +70,16 @@ pub enum AuditAction {
     CaseRead,
     #[serde(rename = "linkage.train")]
     LinkageTrain,
+    #[serde(rename = "attachment.upload")]
+    AttachmentUpload,
+    /// The content was read (downloaded).
+    #[serde(rename = "attachment.read")]
+    AttachmentRead,
+    /// Only the metadata was read.
+    #[serde(rename = "attachment.metadata_read")]
+    AttachmentMetadataRead,
+    #[serde(rename = "attachment.list")]
+    AttachmentList,
 }
 
 impl AuditAction {
@@ -103,6 +113,10 @@ impl AuditAction {
             Self::CaseJoin => "case.join",
             Self::CaseRead => "case.read",
             Self::LinkageTrain => "linkage.train",
+            Self::AttachmentUpload => "attachment.upload",
+            Self::AttachmentRead => "attachment.read",
+            Self::AttachmentMetadataRead => "attachment.metadata_read",
+            Self::AttachmentList => "attachment.list",
         }
     }
 }
@@ -355,6 +369,19 @@ mod tests {
             v.push(e).unwrap();
         }
         assert_eq!(v.finish(5, &c[4].hash).unwrap_err().seq, 4);
+    }
+
+    #[test]
+    fn attachment_codes_match_their_serde_names() {
+        for a in [
+            AuditAction::AttachmentUpload,
+            AuditAction::AttachmentRead,
+            AuditAction::AttachmentMetadataRead,
+            AuditAction::AttachmentList,
+        ] {
+            assert_eq!(serde_json::to_value(a).unwrap(), a.code());
+        }
+        assert_eq!(AuditAction::AttachmentRead.code(), "attachment.read");
     }
 
     #[test]

@@ -97,3 +97,7 @@ id_type!(
     /// A task assigned to a humanitarian party.
     TaskId
 );
+id_type!(
+    /// A document or photo attached to a child record or a case.
+    AttachmentId
+);

@@ -40,8 +40,8 @@ pub use disclosure::{
 };
 pub use error::{FieldError, ValidationErrors};
 pub use ids::{
-    BestInterestsId, CaseId, ChildViewsId, ConsentId, DisclosureId, MatchId, PartyId, RecordId,
-    TaskId, TokenId, UserId, VerificationStepId,
+    AttachmentId, BestInterestsId, CaseId, ChildViewsId, ConsentId, DisclosureId, MatchId, PartyId,
+    RecordId, TaskId, TokenId, UserId, VerificationStepId,
 };
 pub use name::{NameEntry, Script};
 pub use party::{Party, PartyKind, PartyName};

@@ -107,6 +107,9 @@ pub enum Permission {
     TaskRead,
     /// Report the outcome of a task referred to one's party.
     TaskReport,
+    /// Attach documents and photos to child records the caller can see: whoever may update the
+    /// records of their own side, and the mediator's caseworkers (for the records shared with it).
+    AttachmentUpload,
 }
 
 use PartyKind as K;
@@ -168,10 +171,15 @@ pub const PERMISSIONS: &[(Permission, &[Role], &[PartyKind])] = &[
         &[R::Caseworker, R::Logistics],
         &[K::Humanitarian],
     ),
+    (
+        P::AttachmentUpload,
+        &[R::Caseworker],
+        &[K::Mediator, K::Origin, K::Custody],
+    ),
 ];
 
 impl Permission {
-    pub const ALL: [Permission; 20] = [
+    pub const ALL: [Permission; 21] = [
         Self::RecordRead,
         Self::RecordCreate,
         Self::RecordUpdate,
@@ -192,6 +200,7 @@ impl Permission {
         Self::TaskManage,
         Self::TaskRead,
         Self::TaskReport,
+        Self::AttachmentUpload,
     ];
 
     /// Whether any of `roles`, held in a party of `kind`, grants this permission.
@@ -223,6 +232,7 @@ impl Permission {
             Self::TaskManage => "task_manage",
             Self::TaskRead => "task_read",
             Self::TaskReport => "task_report",
+            Self::AttachmentUpload => "attachment_upload",
         }
     }
 }
@@ -320,6 +330,36 @@ mod tests {
         assert!(P::TaskReport.granted(K::Humanitarian, &[R::Logistics]));
         assert!(!P::CaseRead.granted(K::Humanitarian, &Role::ALL));
         assert!(P::DisclosureRead.granted(K::Origin, &[R::Viewer]));
+    }
+
+    #[test]
+    fn attachments_are_uploaded_by_caseworkers_of_parties_that_see_records() {
+        for k in [K::Mediator, K::Origin, K::Custody] {
+            assert!(
+                P::AttachmentUpload.granted(k, &[R::Caseworker]),
+                "{}",
+                k.as_str()
+            );
+            // Whoever may attach to a record of their side may also change it (mediator aside,
+            // whose caseworkers attach to what is shared with them).
+            if k != K::Mediator {
+                assert!(P::RecordUpdate.granted(k, &[R::Caseworker]));
+            }
+        }
+        for r in [R::Viewer, R::Reviewer, R::Logistics, R::Auditor, R::Admin] {
+            assert!(
+                !P::AttachmentUpload.granted(K::Origin, &[r]),
+                "{}",
+                r.as_str()
+            );
+        }
+        for k in [K::Humanitarian, K::Observer] {
+            assert!(
+                !P::AttachmentUpload.granted(k, &Role::ALL),
+                "{}",
+                k.as_str()
+            );
+        }
     }
 
     #[test]
