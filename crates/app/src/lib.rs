@@ -3,6 +3,7 @@
 //! can only be obtained by authenticating, and it carries the scope every read is filtered by.
 
 pub mod admin;
+pub mod attachments;
 pub mod audit;
 pub mod auth;
 mod caller;
@@ -19,8 +20,11 @@ pub use error::{AppError, AppResult, ErrorKind, RowError};
 /// on the store themselves.
 pub use homeward_store::{ApiToken, AuditFilter};
 
+use attachments::{AttachmentKey, DEFAULT_MAX_ATTACHMENT_BYTES};
 use chrono::Duration;
 use homeward_store::Store;
+use homeward_store::blobs::BlobStore;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Deployment settings that change what the use-cases allow.
@@ -42,6 +46,13 @@ pub struct AppConfig {
     /// Four eyes on matches: a candidate is confirmed only when a second, different reviewer
     /// confirms it too.
     pub require_second_review: bool,
+    /// Largest attachment taken, in bytes.
+    pub max_attachment_bytes: usize,
+    /// The key attachments are encrypted with. Without it (or without `attachment_dir`) uploads
+    /// and downloads answer `attachments_not_configured`.
+    pub attachment_key: Option<AttachmentKey>,
+    /// Where attachment contents are kept: the data directory's `attachments/`.
+    pub attachment_dir: Option<PathBuf>,
 }
 
 impl Default for AppConfig {
@@ -55,6 +66,9 @@ impl Default for AppConfig {
             login_window: Duration::minutes(15),
             totp_issuer: "Homeward".to_owned(),
             require_second_review: false,
+            max_attachment_bytes: DEFAULT_MAX_ATTACHMENT_BYTES,
+            attachment_key: None,
+            attachment_dir: None,
         }
     }
 }
@@ -64,13 +78,20 @@ impl Default for AppConfig {
 pub struct App {
     store: Arc<dyn Store>,
     config: Arc<AppConfig>,
+    /// Attachment contents; `None` when the deployment configured no key or directory.
+    blobs: Option<BlobStore>,
 }
 
 impl App {
     pub fn new(store: Arc<dyn Store>, config: AppConfig) -> Self {
+        let blobs = match (&config.attachment_dir, &config.attachment_key) {
+            (Some(dir), Some(key)) => Some(BlobStore::new(dir, key.bytes())),
+            _ => None,
+        };
         Self {
             store,
             config: Arc::new(config),
+            blobs,
         }
     }
 

@@ -23,6 +23,7 @@ use utoipa::{Modify, OpenApi};
         (name = "audit", description = "The audit log"),
         (name = "matching", description = "Candidate matches for the mediator's reviewers; training the linkage model"),
         (name = "cases", description = "Cases: one child's way from a tracing request to a family"),
+        (name = "attachments", description = "Documents and photos on child records and cases, encrypted at rest; every download audited"),
     )
 )]
 pub(crate) struct ApiDoc;
