@@ -483,3 +483,59 @@ async fn case_documents_stay_with_the_mediator() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_altered_file_on_disk_is_an_error_never_garbage() {
+    on_every_backend(async |t: &TestApp| {
+        // A directory per backend: the blob altered for one must not be the other's.
+        let dir = tempfile::tempdir().unwrap();
+        let app = homeward_app::App::new(
+            homeward_store::connect(t.db_url()).await.unwrap(),
+            config(dir.path()),
+        );
+        let origin = t.cli_party("Ombudsman", "origin").await;
+        t.cli_user(&origin, "olena", &["caseworker"]).await;
+        let caller = app.command_line_caller("olena").await.unwrap();
+        let record = app
+            .create_record(
+                &caller,
+                &serde_json::from_value(tracing_request("Анна")).unwrap(),
+            )
+            .await
+            .unwrap();
+        let photo = png();
+        let upload = homeward_app::attachments::Upload {
+            filename: "a.png",
+            declared_type: Some("image/png"),
+            description: Some("  front  "),
+            bytes: &photo,
+        };
+        let meta = app
+            .upload_record_attachment(&caller, record.id, upload)
+            .await
+            .unwrap();
+        assert_eq!(meta.description.as_deref(), Some("front"));
+        assert_eq!(
+            app.download_attachment(&caller, meta.id)
+                .await
+                .unwrap()
+                .bytes,
+            photo
+        );
+        let blob = files_under(dir.path())
+            .into_iter()
+            .find(|p| p.file_name().unwrap() == meta.sha256.as_str())
+            .unwrap();
+        let mut bytes = std::fs::read(&blob).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0x40;
+        std::fs::write(&blob, bytes).unwrap();
+        let e = app.download_attachment(&caller, meta.id).await.unwrap_err();
+        assert_eq!(e.code(), "attachment_unreadable", "{e}");
+        std::fs::remove_file(&blob).unwrap();
+        let e = app.download_attachment(&caller, meta.id).await.unwrap_err();
+        assert_eq!(e.code(), "attachment_unreadable", "{e}");
+        app.close().await;
+    })
+    .await;
+}
