@@ -20,6 +20,8 @@ pub enum ErrorKind {
     Conflict,
     /// Too many attempts; try later.
     RateLimited,
+    /// The deployment is not set up for this (e.g. no attachment key configured).
+    NotConfigured,
     /// Our fault: storage failure or a broken invariant.
     Internal,
 }
@@ -84,6 +86,28 @@ pub enum AppError {
     ImportInvalid(Vec<RowError>),
     #[error("bad import file: {0}")]
     ImportFile(String),
+    #[error("the file is empty")]
+    AttachmentEmpty,
+    #[error(
+        "the file is larger than the limit of {limit} bytes ({:.1} MiB)",
+        *.limit as f64 / 1048576.0
+    )]
+    AttachmentTooLarge { limit: usize },
+    #[error(
+        "this kind of file is not taken; attach a {} file",
+        crate::attachments::ALLOWED_KINDS
+    )]
+    AttachmentTypeNotAllowed,
+    #[error("the file was declared as {declared:?} but its content is {detected}")]
+    AttachmentTypeMismatch {
+        declared: String,
+        detected: &'static str,
+    },
+    #[error("attachments are not configured on this server (no attachment key)")]
+    AttachmentsNotConfigured,
+    /// The stored content is missing, altered or under another key: never served as garbage.
+    #[error("the attachment's content cannot be read: {0}")]
+    AttachmentUnreadable(homeward_store::blobs::BlobError),
     #[error(transparent)]
     ChainBroken(#[from] ChainBreak),
     #[error("internal error: {0}")]
@@ -116,6 +140,12 @@ impl AppError {
             Self::CasesDiffer => "cases_differ",
             Self::ImportInvalid(_) => "import_invalid",
             Self::ImportFile(_) => "import_file_invalid",
+            Self::AttachmentEmpty => "attachment_empty",
+            Self::AttachmentTooLarge { .. } => "attachment_too_large",
+            Self::AttachmentTypeNotAllowed => "attachment_type_not_allowed",
+            Self::AttachmentTypeMismatch { .. } => "attachment_type_mismatch",
+            Self::AttachmentsNotConfigured => "attachments_not_configured",
+            Self::AttachmentUnreadable(_) => "attachment_unreadable",
             Self::ChainBroken(_) => "audit_chain_broken",
             Self::Internal(_) | Self::Store(_) => "internal",
         }
@@ -123,9 +153,13 @@ impl AppError {
 
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Self::Validation(_) | Self::ImportInvalid(_) | Self::ImportFile(_) => {
-                ErrorKind::Invalid
-            }
+            Self::Validation(_)
+            | Self::ImportInvalid(_)
+            | Self::ImportFile(_)
+            | Self::AttachmentEmpty
+            | Self::AttachmentTooLarge { .. }
+            | Self::AttachmentTypeNotAllowed
+            | Self::AttachmentTypeMismatch { .. } => ErrorKind::Invalid,
             Self::Unauthenticated
             | Self::InvalidCredentials
             | Self::SecondFactorRequired
@@ -145,7 +179,11 @@ impl AppError {
             Self::DuplicateDecided | Self::RecordVersionConflict { .. } | Self::CasesDiffer => {
                 ErrorKind::Conflict
             }
-            Self::ChainBroken(_) | Self::Internal(_) | Self::Store(_) => ErrorKind::Internal,
+            Self::AttachmentsNotConfigured => ErrorKind::NotConfigured,
+            Self::ChainBroken(_)
+            | Self::AttachmentUnreadable(_)
+            | Self::Internal(_)
+            | Self::Store(_) => ErrorKind::Internal,
         }
     }
 

@@ -3,6 +3,7 @@
 //! can only be obtained by authenticating, and it carries the scope every read is filtered by.
 
 pub mod admin;
+pub mod attachments;
 pub mod audit;
 pub mod auth;
 mod caller;
@@ -22,8 +23,11 @@ pub use error::{AppError, AppResult, ErrorKind, RowError};
 /// on the store themselves.
 pub use homeward_store::{ApiToken, AuditFilter};
 
+use attachments::{AttachmentKey, DEFAULT_MAX_ATTACHMENT_BYTES};
 use chrono::Duration;
 use homeward_store::Store;
+use homeward_store::blobs::BlobStore;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Deployment settings that change what the use-cases allow.
@@ -47,6 +51,13 @@ pub struct AppConfig {
     pub require_second_review: bool,
     /// The policies the case guards read: verification, consent, best interests, aftercare.
     pub case_policy: homeward_domain::CasePolicy,
+    /// Largest attachment taken, in bytes.
+    pub max_attachment_bytes: usize,
+    /// The key attachments are encrypted with. Without it (or without `attachment_dir`) uploads
+    /// and downloads answer `attachments_not_configured`.
+    pub attachment_key: Option<AttachmentKey>,
+    /// Where attachment contents are kept: the data directory's `attachments/`.
+    pub attachment_dir: Option<PathBuf>,
 }
 
 impl Default for AppConfig {
@@ -61,6 +72,9 @@ impl Default for AppConfig {
             totp_issuer: "Homeward".to_owned(),
             require_second_review: false,
             case_policy: homeward_domain::CasePolicy::default(),
+            max_attachment_bytes: DEFAULT_MAX_ATTACHMENT_BYTES,
+            attachment_key: None,
+            attachment_dir: None,
         }
     }
 }
@@ -70,13 +84,20 @@ impl Default for AppConfig {
 pub struct App {
     store: Arc<dyn Store>,
     config: Arc<AppConfig>,
+    /// Attachment contents; `None` when the deployment configured no key or directory.
+    blobs: Option<BlobStore>,
 }
 
 impl App {
     pub fn new(store: Arc<dyn Store>, config: AppConfig) -> Self {
+        let blobs = match (&config.attachment_dir, &config.attachment_key) {
+            (Some(dir), Some(key)) => Some(BlobStore::new(dir, key.bytes())),
+            _ => None,
+        };
         Self {
             store,
             config: Arc::new(config),
+            blobs,
         }
     }
 

@@ -160,7 +160,7 @@ mod tests {
         let mut c = fact();
         c.corrects = Some(AccountabilityId::new());
         assert_eq!(
-            c.validate(&[first.clone()]).unwrap_err().0[0].code,
+            c.validate(std::slice::from_ref(&first)).unwrap_err().0[0].code,
             "unknown_fact"
         );
         c.corrects = Some(first.id);

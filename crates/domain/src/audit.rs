@@ -118,6 +118,16 @@ pub enum AuditAction {
     RecordMerge,
     #[serde(rename = "case.record_merged")]
     CaseRecordMerged,
+    #[serde(rename = "attachment.upload")]
+    AttachmentUpload,
+    /// The content was read (downloaded).
+    #[serde(rename = "attachment.read")]
+    AttachmentRead,
+    /// Only the metadata was read.
+    #[serde(rename = "attachment.metadata_read")]
+    AttachmentMetadataRead,
+    #[serde(rename = "attachment.list")]
+    AttachmentList,
 }
 
 impl AuditAction {
@@ -175,6 +185,10 @@ impl AuditAction {
             Self::DuplicateDismiss => "duplicate.dismiss",
             Self::RecordMerge => "record.merge",
             Self::CaseRecordMerged => "case.record_merged",
+            Self::AttachmentUpload => "attachment.upload",
+            Self::AttachmentRead => "attachment.read",
+            Self::AttachmentMetadataRead => "attachment.metadata_read",
+            Self::AttachmentList => "attachment.list",
         }
     }
 }
@@ -427,6 +441,19 @@ mod tests {
             v.push(e).unwrap();
         }
         assert_eq!(v.finish(5, &c[4].hash).unwrap_err().seq, 4);
+    }
+
+    #[test]
+    fn attachment_codes_match_their_serde_names() {
+        for a in [
+            AuditAction::AttachmentUpload,
+            AuditAction::AttachmentRead,
+            AuditAction::AttachmentMetadataRead,
+            AuditAction::AttachmentList,
+        ] {
+            assert_eq!(serde_json::to_value(a).unwrap(), a.code());
+        }
+        assert_eq!(AuditAction::AttachmentRead.code(), "attachment.read");
     }
 
     #[test]

@@ -113,3 +113,7 @@ id_type!(
     /// One fact of the accountability record: how the child was taken and held.
     AccountabilityId
 );
+id_type!(
+    /// A document or photo attached to a child record or a case.
+    AttachmentId
+);

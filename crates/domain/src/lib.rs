@@ -48,8 +48,9 @@ pub use disclosure::{
 };
 pub use error::{FieldError, ValidationErrors};
 pub use ids::{
-    AccountabilityId, BestInterestsId, CaseId, ChildViewsId, ConsentId, DisclosureId, DuplicateId,
-    FollowUpId, MatchId, PartyId, RecordId, ServiceId, TaskId, TokenId, UserId, VerificationStepId,
+    AccountabilityId, AttachmentId, BestInterestsId, CaseId, ChildViewsId, ConsentId, DisclosureId,
+    DuplicateId, FollowUpId, MatchId, PartyId, RecordId, ServiceId, TaskId, TokenId, UserId,
+    VerificationStepId,
 };
 pub use name::{NameEntry, Script};
 pub use party::{Party, PartyKind, PartyName};

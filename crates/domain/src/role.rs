@@ -110,6 +110,9 @@ pub enum Permission {
     /// See the candidate duplicates among records within one's scope (a party's own records;
     /// the mediator's, all), dismiss them or merge the two records.
     DuplicateReview,
+    /// Attach documents and photos to child records the caller can see: whoever may update the
+    /// records of their own side, and the mediator's caseworkers (for the records shared with it).
+    AttachmentUpload,
 }
 
 use PartyKind as K;
@@ -176,10 +179,15 @@ pub const PERMISSIONS: &[(Permission, &[Role], &[PartyKind])] = &[
         &[R::Caseworker, R::Reviewer],
         &[K::Mediator, K::Origin, K::Custody],
     ),
+    (
+        P::AttachmentUpload,
+        &[R::Caseworker],
+        &[K::Mediator, K::Origin, K::Custody],
+    ),
 ];
 
 impl Permission {
-    pub const ALL: [Permission; 21] = [
+    pub const ALL: [Permission; 22] = [
         Self::RecordRead,
         Self::RecordCreate,
         Self::RecordUpdate,
@@ -201,6 +209,7 @@ impl Permission {
         Self::TaskRead,
         Self::TaskReport,
         Self::DuplicateReview,
+        Self::AttachmentUpload,
     ];
 
     /// Whether any of `roles`, held in a party of `kind`, grants this permission.
@@ -233,6 +242,7 @@ impl Permission {
             Self::TaskRead => "task_read",
             Self::TaskReport => "task_report",
             Self::DuplicateReview => "duplicate_review",
+            Self::AttachmentUpload => "attachment_upload",
         }
     }
 }
@@ -344,6 +354,36 @@ mod tests {
         }
         for k in [K::Humanitarian, K::Observer] {
             assert!(!P::DuplicateReview.granted(k, &Role::ALL));
+        }
+    }
+
+    #[test]
+    fn attachments_are_uploaded_by_caseworkers_of_parties_that_see_records() {
+        for k in [K::Mediator, K::Origin, K::Custody] {
+            assert!(
+                P::AttachmentUpload.granted(k, &[R::Caseworker]),
+                "{}",
+                k.as_str()
+            );
+            // Whoever may attach to a record of their side may also change it (mediator aside,
+            // whose caseworkers attach to what is shared with them).
+            if k != K::Mediator {
+                assert!(P::RecordUpdate.granted(k, &[R::Caseworker]));
+            }
+        }
+        for r in [R::Viewer, R::Reviewer, R::Logistics, R::Auditor, R::Admin] {
+            assert!(
+                !P::AttachmentUpload.granted(K::Origin, &[r]),
+                "{}",
+                r.as_str()
+            );
+        }
+        for k in [K::Humanitarian, K::Observer] {
+            assert!(
+                !P::AttachmentUpload.granted(k, &Role::ALL),
+                "{}",
+                k.as_str()
+            );
         }
     }
 

@@ -4,6 +4,7 @@
 use crate::serve::serve_on;
 use anyhow::Context;
 use homeward_app::admin::NewUserInput;
+use homeward_app::attachments::AttachmentKey;
 use homeward_app::import::ImportOptions;
 use homeward_app::synthetic::Synthetic;
 use homeward_app::{Actor, App, AppConfig};
@@ -51,7 +52,13 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<()> {
         .tempdir()
         .context("cannot create a temporary directory")?;
     let store = homeward_store::connect(&homeward_store::sqlite_url_for_dir(dir.path())).await?;
-    let app = App::new(store, AppConfig::default());
+    // A throwaway key for a throwaway directory: the demo's uploads die with it.
+    let config = AppConfig {
+        attachment_key: Some(AttachmentKey::generate()),
+        attachment_dir: Some(dir.path().join("attachments")),
+        ..AppConfig::default()
+    };
+    let app = App::new(store, config);
     let logins = seed(&app, args).await?;
 
     println!();

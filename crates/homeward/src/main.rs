@@ -163,7 +163,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .await
         .with_context(|| format!("cannot open the database at {}", redact(&url)))?;
     let config = match &cli.command {
-        Command::Serve(args) => args.app_config(),
+        Command::Serve(args) => args.app_config(&cli.data)?,
         _ => AppConfig::default(),
     };
     let app = App::new(store, config);

@@ -1,7 +1,15 @@
+use crate::BadInput;
 use anyhow::Context;
+use homeward_app::attachments::{AttachmentKey, DEFAULT_MAX_ATTACHMENT_BYTES};
 use homeward_app::{App, AppConfig};
 use homeward_web::WebOptions;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// The environment variable that may hold the attachment key itself (64 hex digits or base64).
+/// There is deliberately no command-line flag for the key: command lines are visible to every
+/// user of the machine.
+pub const ATTACHMENT_KEY_ENV: &str = "HOMEWARD_ATTACHMENT_KEY";
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
@@ -20,15 +28,36 @@ pub struct ServeArgs {
     /// Minutes without a request after which a session ends.
     #[arg(long, env = "HOMEWARD_SESSION_IDLE_MINUTES", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=1440))]
     pub session_idle_minutes: u32,
+    /// File holding the key attachments are encrypted with: 32 bytes as 64 hex digits or base64
+    /// (e.g. `openssl rand -hex 32`). Or put the key itself in HOMEWARD_ATTACHMENT_KEY. Without a
+    /// key, uploads are refused. Keep the key safe: attachments cannot be read without it.
+    #[arg(long, env = "HOMEWARD_ATTACHMENT_KEY_FILE")]
+    pub attachment_key_file: Option<PathBuf>,
+    /// Largest attachment taken, in bytes.
+    #[arg(long, env = "HOMEWARD_MAX_ATTACHMENT_BYTES", default_value_t = DEFAULT_MAX_ATTACHMENT_BYTES,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=(1 << 30)))]
+    pub max_attachment_bytes: usize,
 }
 
 impl ServeArgs {
-    pub fn app_config(&self) -> AppConfig {
-        AppConfig {
+    /// The app's settings; attachments are kept in `DATA/attachments`. A key that is given but
+    /// unusable is bad input (exit 2), so a server never starts believing it can keep files.
+    pub fn app_config(&self, data: &Path) -> anyhow::Result<AppConfig> {
+        let from_env = std::env::var(ATTACHMENT_KEY_ENV).ok();
+        let attachment_key = attachment_key(self.attachment_key_file.as_deref(), from_env)?;
+        if attachment_key.is_none() {
+            tracing::warn!(
+                "no attachment key configured (--attachment-key-file or {ATTACHMENT_KEY_ENV}): uploads are refused"
+            );
+        }
+        Ok(AppConfig {
             require_admin_totp: self.require_admin_totp,
             session_idle: chrono::Duration::minutes(i64::from(self.session_idle_minutes)),
+            max_attachment_bytes: self.max_attachment_bytes,
+            attachment_key,
+            attachment_dir: Some(data.join("attachments")),
             ..AppConfig::default()
-        }
+        })
     }
 
     pub fn web_options(&self) -> WebOptions {
@@ -38,6 +67,34 @@ impl ServeArgs {
             ..WebOptions::default()
         }
     }
+}
+
+/// The key from the key file or from the environment (not both: which one wins would be a guess).
+fn attachment_key(
+    file: Option<&Path>,
+    from_env: Option<String>,
+) -> anyhow::Result<Option<AttachmentKey>> {
+    let bad = |what: String| anyhow::Error::new(BadInput(what));
+    let text = match (file, from_env) {
+        (Some(_), Some(_)) => {
+            return Err(bad(format!(
+                "give the attachment key either in a file (--attachment-key-file) or in {ATTACHMENT_KEY_ENV}, not both"
+            )));
+        }
+        (Some(path), None) => {
+            zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
+                bad(format!(
+                    "cannot read the attachment key file {}: {e}",
+                    path.display()
+                ))
+            })?)
+        }
+        (None, Some(text)) => zeroize::Zeroizing::new(text),
+        (None, None) => return Ok(None),
+    };
+    AttachmentKey::parse(&text)
+        .map(Some)
+        .map_err(|e| bad(format!("bad attachment key: {e}")))
 }
 
 pub async fn run(app: App, args: &ServeArgs) -> anyhow::Result<()> {
@@ -80,4 +137,36 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEX: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+    #[test]
+    fn the_key_comes_from_a_file_or_the_environment_and_bad_keys_are_bad_input() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("key");
+        std::fs::write(&file, format!("{HEX}\n")).unwrap();
+        assert!(attachment_key(Some(&file), None).unwrap().is_some());
+        assert!(
+            attachment_key(None, Some(HEX.to_owned()))
+                .unwrap()
+                .is_some()
+        );
+        assert!(attachment_key(None, None).unwrap().is_none());
+        for (f, env) in [
+            (Some(file.as_path()), Some(HEX.to_owned())),
+            (None, Some("not a key".to_owned())),
+            (Some(dir.path().join("missing").as_path()), None),
+        ] {
+            let e = attachment_key(f, env).unwrap_err();
+            assert!(e.downcast_ref::<BadInput>().is_some(), "{e}");
+        }
+        std::fs::write(&file, "short").unwrap();
+        let e = attachment_key(Some(&file), None).unwrap_err();
+        assert!(e.to_string().contains("64 hexadecimal digits"), "{e}");
+    }
 }

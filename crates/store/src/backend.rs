@@ -194,24 +194,24 @@ macro_rules! impl_store {
                 page_limit, record_list_query, audit_query, scope_party, with_ids, with_record_ids, BULK_ROWS,
             };
             use crate::rows::{
-                audit_columns, candidate_columns, convert, duplicate_columns, opt_ts, record_columns, roles_text, token_columns, ts,
-                user_columns, AuditRow, CandidateRow, CaseRow, CaseVersionRow, TaskRow, CredentialsRow, DuplicateRow, PartyRow, RecordRow,
-                SessionUserRow, TokenRow, TokenUserRow, UserRow, VersionRow,
+                attachment_columns, audit_columns, candidate_columns, convert, duplicate_columns, opt_ts, record_columns,
+                roles_text, token_columns, ts, user_columns, AttachmentRow, AuditRow, CandidateRow, CaseRow, CaseVersionRow,
+                CredentialsRow, DuplicateRow, PartyRow, RecordRow, SessionUserRow, TaskRow, TokenRow, TokenUserRow, UserRow,
+                VersionRow,
             };
             use crate::{
-                ApiToken, AuditFilter, CandidateAudit, CandidateDecision, CandidateStatus, CaseChange,
-                CaseFilter, CaseVersion, Decision, DecisionOutcome, DisclosureFilter, DuplicateAudit,
-                DuplicateCandidate, DuplicateFilter, DuplicateMerge, DuplicateStatus, MatchCandidate,
-                MergeOutcome, NewCandidate, NewDuplicate, NewRecord, Progress, QueueFilter, RecordChange,
-                RecordDeletion, Result, SessionRow, Store, StoreError, StoredCase, StoredModel, StoredTask,
-                TaskFilter, UserCredentials,
+                ApiToken, Attachment, AttachmentOwner, AttachmentScope, AuditFilter, CandidateAudit, CandidateDecision,
+                CandidateStatus, CaseChange, CaseFilter, CaseVersion, Decision, DecisionOutcome, DisclosureFilter,
+                DuplicateAudit, DuplicateCandidate, DuplicateFilter, DuplicateMerge, DuplicateStatus, MatchCandidate,
+                MergeOutcome, NewCandidate, NewDuplicate, NewRecord, Progress, QueueFilter, RecordChange, RecordDeletion,
+                Result, SessionRow, Store, StoreError, StoredCase, StoredModel, StoredTask, TaskFilter, UserCredentials,
             };
             use async_trait::async_trait;
             use chrono::{DateTime, Utc};
             use homeward_domain::{
-                AuditDraft, AuditEntry, CaseId, ChildRecord, Disclosure, DuplicateId, MatchId, Party, PartyId,
-                RecordFilter, RecordId, RecordKind, RecordVersion, Role, Scope, Task, TaskId, TokenId, User,
-                UserId, Username,
+                AttachmentId, AuditDraft, AuditEntry, CaseId, ChildRecord, Disclosure, DuplicateId, MatchId, Party,
+                PartyId, RecordFilter, RecordId, RecordKind, RecordVersion, Role, Scope, Task, TaskId, TokenId,
+                User, UserId, Username,
             };
             use sqlx::types::Json;
             use sqlx::QueryBuilder;
@@ -280,6 +280,45 @@ macro_rules! impl_store {
                     .await?
                     .map(DuplicateCandidate::try_from)
                     .transpose()
+                }
+
+                /// Whether `owner` is visible within `scope`: a record within the scope (deleted
+                /// ones too, when `deleted` allows them, and of `party` when given), or a case when
+                /// cases are in the scope.
+                async fn owner_visible(
+                    conn: &mut Conn,
+                    scope: AttachmentScope,
+                    owner: AttachmentOwner,
+                    party: Option<PartyId>,
+                    deleted: bool,
+                ) -> Result<bool> {
+                    // EXISTS gives a boolean on both backends (a bare `SELECT 1` is INT4 on one
+                    // and INT8 on the other).
+                    let found: bool = match owner {
+                        AttachmentOwner::Record(id) => {
+                            let Some(scoped) = scope_party(scope.records) else { return Ok(false) };
+                            sqlx::query_scalar(
+                                "SELECT EXISTS (SELECT 1 FROM records WHERE id = $1 AND ($2 IS NULL OR party_id = $2) \
+                                 AND ($3 IS NULL OR party_id = $3) AND ($4 OR deleted_at IS NULL))",
+                            )
+                            .bind(id.0)
+                            .bind(scoped)
+                            .bind(party.map(|p| p.0))
+                            .bind(deleted)
+                            .fetch_one(&mut *conn)
+                            .await?
+                        }
+                        AttachmentOwner::Case(id) => {
+                            if !scope.cases {
+                                return Ok(false);
+                            }
+                            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM cases WHERE id = $1)")
+                                .bind(id.0)
+                                .fetch_one(&mut *conn)
+                                .await?
+                        }
+                    };
+                    Ok(found)
                 }
 
                 async fn candidate_in(conn: &mut Conn, id: MatchId) -> Result<Option<MatchCandidate>> {
@@ -1838,6 +1877,90 @@ macro_rules! impl_store {
                         closed_matches: ids(closed_matches),
                         repointed_case,
                     })
+                }
+
+                // ---- attachments -----------------------------------------------------------
+
+                async fn insert_attachment(&self, scope: AttachmentScope, a: &Attachment, audit: AuditDraft) -> Result<()> {
+                    let mut tx = self.begin_write().await?;
+                    // Checked again here, not only by the caller: the record may have been deleted
+                    // since it was read, and the row must never land outside the owner's scope.
+                    if !Self::owner_visible(&mut tx, scope, a.owner, Some(a.party_id), false).await? {
+                        return Err(StoreError::NotFound);
+                    }
+                    let (record_id, case_id) = match a.owner {
+                        AttachmentOwner::Record(r) => (Some(r.0), None),
+                        AttachmentOwner::Case(c) => (None, Some(c.0)),
+                    };
+                    sqlx::query(concat!(
+                        "INSERT INTO attachments (", attachment_columns!(), ") \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+                    ))
+                    .bind(a.id.0)
+                    .bind(a.sha256.as_str())
+                    .bind(a.owner.kind())
+                    .bind(record_id)
+                    .bind(case_id)
+                    .bind(a.party_id.0)
+                    .bind(a.filename.as_str())
+                    .bind(a.content_type.as_str())
+                    .bind(a.size)
+                    .bind(a.uploaded_by.0)
+                    .bind(ts(a.uploaded_at))
+                    .bind(a.description.as_deref())
+                    .bind(opt_ts(a.deleted_at))
+                    .execute(&mut *tx)
+                    .await?;
+                    Self::append(&mut tx, vec![audit]).await?;
+                    tx.commit().await
+                }
+
+                async fn get_attachment(&self, scope: AttachmentScope, id: AttachmentId, audit: AuditDraft) -> Result<Option<Attachment>> {
+                    let party = scope_party(scope.records);
+                    if party.is_none() && !scope.cases {
+                        return Ok(None);
+                    }
+                    let mut tx = self.begin_write().await?;
+                    let row = sqlx::query_as::<Db, AttachmentRow>(concat!(
+                        "SELECT ", attachment_columns!(), " FROM attachments WHERE id = $1 AND deleted_at IS NULL \
+                         AND ((owner_kind = 'record' AND $2 AND ($3 IS NULL OR party_id = $3)) \
+                         OR (owner_kind = 'case' AND $4))"
+                    ))
+                    .bind(id.0)
+                    .bind(party.is_some())
+                    .bind(party.flatten())
+                    .bind(scope.cases)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let Some(row) = row else { return Ok(None) };
+                    let attachment = Attachment::try_from(row)?;
+                    Self::append(&mut tx, vec![audit]).await?;
+                    tx.commit().await?;
+                    Ok(Some(attachment))
+                }
+
+                async fn list_attachments(&self, scope: AttachmentScope, owner: AttachmentOwner, audit: AuditDraft) -> Result<Option<Vec<Attachment>>> {
+                    let mut tx = self.begin_write().await?;
+                    if !Self::owner_visible(&mut tx, scope, owner, None, true).await? {
+                        return Ok(None);
+                    }
+                    let column = match owner {
+                        AttachmentOwner::Record(_) => "record_id",
+                        AttachmentOwner::Case(_) => "case_id",
+                    };
+                    let mut qb = QueryBuilder::<Db>::new(concat!("SELECT ", attachment_columns!(), " FROM attachments WHERE "));
+                    qb.push(column)
+                        .push(" = ")
+                        .push_bind(owner.id())
+                        .push(" AND deleted_at IS NULL ORDER BY uploaded_at, id");
+                    let rows: Vec<AttachmentRow> = qb.build_query_as().fetch_all(&mut *tx).await?;
+                    drop(qb);
+                    let items: Vec<Attachment> = convert(rows)?;
+                    let mut audit = audit;
+                    audit.details = with_ids(audit.details, "attachment_ids", items.iter().map(|a| a.id.to_string()).collect());
+                    Self::append(&mut tx, vec![audit]).await?;
+                    tx.commit().await?;
+                    Ok(Some(items))
                 }
 
                 // ---- audit log -------------------------------------------------------------

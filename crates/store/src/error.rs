@@ -66,6 +66,7 @@ fn unique_label(d: &dyn DatabaseError) -> &str {
         "parties_pkey" | "parties.id" => "party id",
         "users_pkey" | "users.id" => "user id",
         "records_pkey" | "records.id" => "record id",
+        "attachments_pkey" | "attachments.id" => "attachment id",
         "" => "a unique value",
         other => other,
     }

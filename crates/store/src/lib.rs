@@ -10,6 +10,7 @@
 //!   on the chain head), so the chain never forks.
 
 mod backend;
+pub mod blobs;
 mod error;
 pub mod postgres;
 mod rows;
@@ -24,9 +25,9 @@ pub use types::*;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use homeward_domain::{
-    AuditDraft, AuditEntry, CaseId, ChildRecord, Disclosure, DuplicateId, MatchId, Party, PartyId,
-    RecordFilter, RecordId, RecordKind, RecordVersion, Role, Scope, Task, TaskId, TokenId, User,
-    UserId, Username,
+    AttachmentId, AuditDraft, AuditEntry, CaseId, ChildRecord, Disclosure, DuplicateId, MatchId,
+    Party, PartyId, RecordFilter, RecordId, RecordKind, RecordVersion, Role, Scope, Task, TaskId,
+    TokenId, User, UserId, Username,
 };
 use std::sync::Arc;
 
@@ -413,6 +414,40 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         audit: Vec<AuditDraft>,
         case_audit: Option<AuditDraft>,
     ) -> Result<MergeOutcome>;
+    // ---- attachments -----------------------------------------------------------------------------
+    //
+    // Metadata only: the content is in the blob store, written before the metadata so that a row
+    // never names a blob that is not there.
+
+    /// Stores an attachment's metadata and appends `audit`, in one transaction. The owner must be
+    /// visible within `scope` when the row is written: a record within `scope.records`, not
+    /// deleted, whose party is `attachment.party_id`; a case only with `scope.cases`. `NotFound`
+    /// otherwise (an owner out of scope answers like a missing one); `Conflict("attachment id")`
+    /// for an id already taken.
+    async fn insert_attachment(
+        &self,
+        scope: AttachmentScope,
+        attachment: &Attachment,
+        audit: AuditDraft,
+    ) -> Result<()>;
+    /// The attachment if it exists, is not deleted and is within `scope` (one out of scope is
+    /// indistinguishable from a missing one). When found, `audit` is appended in the same
+    /// transaction as the read.
+    async fn get_attachment(
+        &self,
+        scope: AttachmentScope,
+        id: AttachmentId,
+        audit: AuditDraft,
+    ) -> Result<Option<Attachment>>;
+    /// The owner's attachments (not deleted), oldest first; `None` when the owner does not exist
+    /// or is outside `scope` (a record that is deleted still lists its attachments, as it can
+    /// still be read). `audit` is appended with `"attachment_ids": [...]` (like `list_records`).
+    async fn list_attachments(
+        &self,
+        scope: AttachmentScope,
+        owner: AttachmentOwner,
+        audit: AuditDraft,
+    ) -> Result<Option<Vec<Attachment>>>;
 
     // ---- audit log -----------------------------------------------------------------------------
 

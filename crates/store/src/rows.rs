@@ -2,8 +2,9 @@
 //! line up (`Uuid`, `DateTime<Utc>`, `Json<RecordDraft>`, `bool`, `i64`) so one struct serves both.
 
 use crate::{
-    ApiToken, CandidateStatus, CaseVersion, DuplicateCandidate, DuplicateStatus, MatchCandidate,
-    Result, SessionRow, StoreError, StoredCase, StoredTask, UserCredentials,
+    ApiToken, Attachment, AttachmentOwner, CandidateStatus, CaseVersion, DuplicateCandidate,
+    DuplicateStatus, MatchCandidate, Result, SessionRow, StoreError, StoredCase, StoredTask,
+    UserCredentials,
 };
 use chrono::{DateTime, SubsecRound, Utc};
 use homeward_domain::{
@@ -489,6 +490,62 @@ impl From<TaskRow> for StoredTask {
             created_at: r.created_at,
             updated_at: r.updated_at,
         }
+    }
+}
+
+/// The columns [`AttachmentRow`] decodes.
+macro_rules! attachment_columns {
+    () => {
+        "id, sha256, owner_kind, record_id, case_id, party_id, filename, content_type, size, \
+         uploaded_by, uploaded_at, description, deleted_at"
+    };
+}
+pub(crate) use attachment_columns;
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct AttachmentRow {
+    id: Uuid,
+    sha256: String,
+    owner_kind: String,
+    record_id: Option<Uuid>,
+    case_id: Option<Uuid>,
+    party_id: Uuid,
+    filename: String,
+    content_type: String,
+    size: i64,
+    uploaded_by: Uuid,
+    uploaded_at: DateTime<Utc>,
+    description: Option<String>,
+    deleted_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<AttachmentRow> for Attachment {
+    type Error = StoreError;
+    fn try_from(r: AttachmentRow) -> Result<Self> {
+        let owner = match (r.owner_kind.as_str(), r.record_id, r.case_id) {
+            ("record", Some(id), None) => AttachmentOwner::Record(id.into()),
+            ("case", None, Some(id)) => AttachmentOwner::Case(id.into()),
+            _ => {
+                return Err(corrupt(
+                    "attachment owner",
+                    &r.owner_kind,
+                    "ids do not match",
+                ));
+            }
+        };
+        Ok(Attachment {
+            id: r.id.into(),
+            sha256: r.sha256,
+            owner,
+            party_id: r.party_id.into(),
+            filename: r.filename,
+            content_type: r.content_type,
+            size: r.size,
+            uploaded_by: r.uploaded_by.into(),
+            uploaded_at: r.uploaded_at,
+            description: r.description,
+            deleted_at: r.deleted_at,
+        })
     }
 }
 

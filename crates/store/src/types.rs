@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use homeward_domain::{
-    Case, CaseId, ChildRecord, DuplicateId, MatchId, PartyId, RecordDraft, RecordId, RecordKind,
-    TokenId, User, UserId,
+    AttachmentId, Case, CaseId, ChildRecord, DuplicateId, MatchId, PartyId, RecordDraft, RecordId,
+    RecordKind, Scope, TokenId, User, UserId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -393,4 +393,56 @@ pub struct TaskFilter {
     pub due_before: Option<chrono::NaiveDate>,
     /// 0 means 100; at most 1000.
     pub limit: u32,
+}
+
+/// What an attachment belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum AttachmentOwner {
+    Record(RecordId),
+    Case(CaseId),
+}
+
+impl AttachmentOwner {
+    /// `record` or `case`, as stored and audited.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Self::Record(_) => "record",
+            Self::Case(_) => "case",
+        }
+    }
+
+    pub fn id(self) -> uuid::Uuid {
+        match self {
+            Self::Record(r) => r.0,
+            Self::Case(c) => c.0,
+        }
+    }
+}
+
+/// An attachment's metadata. Its content is the blob named `sha256` in the blob store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attachment {
+    pub id: AttachmentId,
+    pub sha256: String,
+    pub owner: AttachmentOwner,
+    /// Whose scope it is in: the owning record's party, or for a case the mediator's.
+    pub party_id: PartyId,
+    /// As the uploader's client named it.
+    pub filename: String,
+    /// Sniffed from the content.
+    pub content_type: String,
+    pub size: i64,
+    pub uploaded_by: UserId,
+    pub uploaded_at: DateTime<Utc>,
+    pub description: Option<String>,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+/// Which attachments a caller can see: those of the records within `records` (as for the
+/// records themselves), and those of cases only when `cases` (the mediator's case readers).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AttachmentScope {
+    pub records: Scope,
+    pub cases: bool,
 }

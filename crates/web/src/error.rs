@@ -102,6 +102,10 @@ impl From<AppError> for ApiError {
         let status = match (&e, e.kind()) {
             // Verification is the one place a broken chain is an answer rather than our failure.
             (AppError::ChainBroken(_), _) => StatusCode::CONFLICT,
+            (AppError::AttachmentTooLarge { .. }, _) => StatusCode::PAYLOAD_TOO_LARGE,
+            (AppError::AttachmentTypeNotAllowed, _) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            // The server is not set up for it: nothing the client can change, and not a crash.
+            (_, ErrorKind::NotConfigured) => StatusCode::SERVICE_UNAVAILABLE,
             (_, ErrorKind::Invalid) => StatusCode::UNPROCESSABLE_ENTITY,
             (_, ErrorKind::Unauthenticated) => StatusCode::UNAUTHORIZED,
             (_, ErrorKind::Forbidden) => StatusCode::FORBIDDEN,

@@ -58,7 +58,7 @@ pub(crate) struct AppState {
 
 /// The whole HTTP application.
 pub fn router(app: App, opts: WebOptions) -> Router {
-    let (api, openapi) = routes::api(&opts).split_for_parts();
+    let (api, openapi) = routes::api(&opts, app.config().max_attachment_bytes).split_for_parts();
     let api = api
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed);
@@ -72,7 +72,8 @@ pub fn router(app: App, opts: WebOptions) -> Router {
 
 /// The OpenAPI document the server publishes, for tools that want it without starting a server.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    routes::api(&WebOptions::default()).into_openapi()
+    let limit = homeward_app::AppConfig::default().max_attachment_bytes;
+    routes::api(&WebOptions::default(), limit).into_openapi()
 }
 
 /// Serves the application on `listener` until `shutdown` completes, then lets requests in flight

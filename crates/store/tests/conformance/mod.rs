@@ -6,17 +6,17 @@ use chrono::{DateTime, Duration, NaiveDate, SubsecRound, Utc};
 use homeward_domain::audit::ChainVerifier;
 use homeward_domain::name::NameInput;
 use homeward_domain::{
-    AuditAction, AuditDraft, Case, CaseId, CaseState, ChainBreak, ChildRecord, ChildRecordInput,
-    DisclosableField, DisclosedField, Disclosure, DisclosureId, MatchConfirmation, MatchId,
-    MatchLink, Party, PartyId, PartyKind, PartyName, RecordDraft, RecordFilter, RecordId,
-    RecordKind, Role, Scope, Sex, Task, TaskId, TaskKind, TaskStatus, TokenId, User, UserId,
-    Username,
+    AttachmentId, AuditAction, AuditDraft, Case, CaseId, CaseState, ChainBreak, ChildRecord,
+    ChildRecordInput, DisclosableField, DisclosedField, Disclosure, DisclosureId,
+    MatchConfirmation, MatchId, MatchLink, Party, PartyId, PartyKind, PartyName, RecordDraft,
+    RecordFilter, RecordId, RecordKind, Role, Scope, Sex, Task, TaskId, TaskKind, TaskStatus,
+    TokenId, User, UserId, Username,
 };
 use homeward_store::testing::TestDatabase;
 use homeward_store::{
-    ApiToken, AuditFilter, CandidateDecision, CandidateStatus, CaseChange, CaseFilter, Decision,
-    DisclosureFilter, NewRecord, QueueFilter, RecordChange, RecordDeletion, SessionRow, Store,
-    StoreError, StoredCase, TaskFilter,
+    ApiToken, Attachment, AttachmentOwner, AttachmentScope, AuditFilter, CandidateDecision,
+    CandidateStatus, CaseChange, CaseFilter, Decision, DisclosureFilter, NewRecord, QueueFilter,
+    RecordChange, RecordDeletion, SessionRow, Store, StoreError, StoredCase, TaskFilter,
 };
 use serde_json::json;
 use sqlx::Connection;
@@ -67,6 +67,8 @@ macro_rules! conformance_tests {
             cases_keep_every_version_and_refuse_stale_updates,
             disclosures_need_the_case_unchanged,
             tasks_belong_to_their_party,
+            attachments_follow_their_owners_scope,
+            attachment_reads_and_lists_are_audited,
         );
     };
     (@each $run:path; $($case:ident),* $(,)?) => {
@@ -3912,4 +3914,288 @@ pub async fn tasks_belong_to_their_party(cx: Ctx) {
     assert_eq!(ids(overdue).await, [t3.id]);
     drop(w);
     assert_eq!(verify(s).await, Ok(head_seq(s).await));
+}
+
+// ---- attachments -------------------------------------------------------------------------------
+
+fn attachment(owner: AttachmentOwner, party: PartyId, by: &User, sha: char) -> Attachment {
+    Attachment {
+        id: AttachmentId::new(),
+        sha256: sha.to_string().repeat(64),
+        owner,
+        party_id: party,
+        filename: "Свідоцтво про народження (скан).pdf".to_owned(),
+        content_type: "application/pdf".to_owned(),
+        size: 1234,
+        uploaded_by: by.id,
+        uploaded_at: now(),
+        description: Some("birth certificate, both pages".to_owned()),
+        deleted_at: None,
+    }
+}
+
+fn records_only(scope: Scope) -> AttachmentScope {
+    AttachmentScope {
+        records: scope,
+        cases: false,
+    }
+}
+
+const MEDIATOR_VIEW: AttachmentScope = AttachmentScope {
+    records: Scope::AllSubmitted,
+    cases: true,
+};
+
+/// A case between a tracing request and a custody record, opened by confirming their match.
+async fn a_case(s: &dyn Store, t: RecordId, c: RecordId, by: &User) -> CaseId {
+    let cand = candidate(t, c, 0.95);
+    s.insert_candidates(std::slice::from_ref(&cand), &candidate_audit)
+        .await
+        .unwrap();
+    let case = located(t, c, cand.id, by.id);
+    let out = s
+        .decide_candidate(
+            CandidateDecision {
+                id: cand.id,
+                by: by.id,
+                at: now(),
+                decision: Decision::Confirm {
+                    reason: None,
+                    second_of_two: false,
+                    new_case: &case,
+                },
+            },
+            vec![draft(AuditAction::MatchConfirm)],
+            None,
+        )
+        .await
+        .unwrap();
+    out.case.unwrap().case.id
+}
+
+pub async fn attachments_follow_their_owners_scope(cx: Ctx) {
+    let s = &*cx.store;
+    let (w, t, cs) = matching_world(s, 1).await;
+    let mediator_user = user(s, w.mediator.id, "mira").await;
+    let origin_scope = records_only(Scope::OwnParty(w.origin.id));
+    let custody_scope = records_only(Scope::OwnParty(w.custody.id));
+    let rec = AttachmentOwner::Record(t);
+    let a = attachment(rec, w.origin.id, &w.origin_user, 'a');
+    let up = || draft(AuditAction::AttachmentUpload);
+
+    // The other side, a scope that sees nothing, or a wrong owning party cannot attach to it.
+    assert_not_found(s.insert_attachment(custody_scope, &a, up()).await);
+    assert_not_found(
+        s.insert_attachment(records_only(Scope::Nothing), &a, up())
+            .await,
+    );
+    let wrong_party = attachment(rec, w.custody.id, &w.custody_user, 'a');
+    assert_not_found(s.insert_attachment(MEDIATOR_VIEW, &wrong_party, up()).await);
+    let nowhere = attachment(
+        AttachmentOwner::Record(RecordId::new()),
+        w.origin.id,
+        &w.origin_user,
+        'a',
+    );
+    assert_not_found(s.insert_attachment(MEDIATOR_VIEW, &nowhere, up()).await);
+    let before = head_seq(s).await;
+
+    s.insert_attachment(origin_scope, &a, up()).await.unwrap();
+    assert_eq!(
+        head_seq(s).await,
+        before + 1,
+        "the upload is audited with it"
+    );
+    assert_conflict(
+        s.insert_attachment(origin_scope, &a, up()).await,
+        "attachment id",
+    );
+    // The mediator attaches to the origin's record too; the row stays in the origin's scope.
+    let b = attachment(rec, w.origin.id, &mediator_user, 'b');
+    s.insert_attachment(MEDIATOR_VIEW, &b, up()).await.unwrap();
+
+    let read = || draft(AuditAction::AttachmentRead);
+    let got = s.get_attachment(origin_scope, a.id, read()).await.unwrap();
+    assert_eq!(got.as_ref(), Some(&a), "read back as written");
+    assert_eq!(got.unwrap().filename, "Свідоцтво про народження (скан).pdf");
+    assert_eq!(
+        s.get_attachment(MEDIATOR_VIEW, b.id, read()).await.unwrap(),
+        Some(b.clone())
+    );
+    for scope in [custody_scope, records_only(Scope::Nothing)] {
+        assert_eq!(s.get_attachment(scope, a.id, read()).await.unwrap(), None);
+        assert_eq!(
+            s.list_attachments(scope, rec, draft(AuditAction::AttachmentList))
+                .await
+                .unwrap(),
+            None
+        );
+    }
+    let listed = s
+        .list_attachments(origin_scope, rec, draft(AuditAction::AttachmentList))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(listed, vec![a.clone(), b.clone()], "oldest first");
+    let other = AttachmentOwner::Record(cs[0]);
+    assert_eq!(
+        s.list_attachments(MEDIATOR_VIEW, other, draft(AuditAction::AttachmentList))
+            .await
+            .unwrap(),
+        Some(vec![])
+    );
+
+    // Case attachments: only for a scope that sees cases, whatever its record scope.
+    let case = AttachmentOwner::Case(a_case(s, t, cs[0], &mediator_user).await);
+    let c = attachment(case, w.mediator.id, &mediator_user, 'c');
+    let records_of_all = records_only(Scope::AllSubmitted);
+    assert_not_found(s.insert_attachment(records_of_all, &c, up()).await);
+    let missing_case = attachment(
+        AttachmentOwner::Case(CaseId::new()),
+        w.mediator.id,
+        &mediator_user,
+        'c',
+    );
+    assert_not_found(
+        s.insert_attachment(MEDIATOR_VIEW, &missing_case, up())
+            .await,
+    );
+    s.insert_attachment(MEDIATOR_VIEW, &c, up()).await.unwrap();
+    assert_eq!(
+        s.get_attachment(records_of_all, c.id, read())
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        s.get_attachment(origin_scope, c.id, read()).await.unwrap(),
+        None
+    );
+    let cases_only = AttachmentScope {
+        records: Scope::Nothing,
+        cases: true,
+    };
+    assert_eq!(
+        s.get_attachment(cases_only, c.id, read()).await.unwrap(),
+        Some(c.clone())
+    );
+    assert_eq!(
+        s.get_attachment(cases_only, a.id, read()).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        s.list_attachments(MEDIATOR_VIEW, case, draft(AuditAction::AttachmentList))
+            .await
+            .unwrap(),
+        Some(vec![c.clone()])
+    );
+
+    // A deleted record keeps its attachments readable (like the record) but takes no new ones.
+    s.delete_record(
+        Scope::OwnParty(w.origin.id),
+        RecordDeletion {
+            id: t,
+            reason: "duplicate",
+            by: w.origin_user.id,
+            at: now(),
+        },
+        draft(AuditAction::RecordDelete),
+    )
+    .await
+    .unwrap();
+    let late = attachment(rec, w.origin.id, &w.origin_user, 'd');
+    assert_not_found(s.insert_attachment(origin_scope, &late, up()).await);
+    assert_eq!(
+        s.list_attachments(origin_scope, rec, draft(AuditAction::AttachmentList))
+            .await
+            .unwrap()
+            .map(|v| v.len()),
+        Some(2)
+    );
+
+    // A soft-deleted attachment is gone for everyone.
+    let b_id = if cx.url.starts_with("sqlite:") {
+        format!("X'{}'", b.id.0.simple())
+    } else {
+        format!("'{}'", b.id.0)
+    };
+    raw_sql(
+        &cx.url,
+        &format!("UPDATE attachments SET deleted_at = uploaded_at WHERE id = {b_id}"),
+    )
+    .await;
+    assert_eq!(
+        s.get_attachment(MEDIATOR_VIEW, b.id, read()).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        s.list_attachments(MEDIATOR_VIEW, rec, draft(AuditAction::AttachmentList))
+            .await
+            .unwrap(),
+        Some(vec![a])
+    );
+    assert!(verify(s).await.is_ok());
+}
+
+pub async fn attachment_reads_and_lists_are_audited(cx: Ctx) {
+    let s = &*cx.store;
+    let w = world(s).await;
+    let r = new_record(
+        &w.custody,
+        &w.custody_user,
+        content(RecordKind::CustodyRecord, "Анна", "f", None, None),
+    );
+    insert(s, std::slice::from_ref(&r)).await;
+    let owner = AttachmentOwner::Record(r.record.id);
+    let scope = records_only(Scope::OwnParty(w.custody.id));
+    let a = attachment(owner, w.custody.id, &w.custody_user, 'e');
+    s.insert_attachment(
+        scope,
+        &a,
+        draft(AuditAction::AttachmentUpload).target("attachment", a.id),
+    )
+    .await
+    .unwrap();
+
+    let before = head_seq(s).await;
+    let read = draft(AuditAction::AttachmentRead).target("attachment", a.id);
+    s.get_attachment(scope, a.id, read.clone())
+        .await
+        .unwrap()
+        .unwrap();
+    s.get_attachment(scope, a.id, read.clone())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(head_seq(s).await, before + 2, "each read is one entry");
+    // Reads of what the caller cannot see leave no trace (nothing was read).
+    let theirs = records_only(Scope::OwnParty(w.origin.id));
+    assert_eq!(
+        s.get_attachment(theirs, a.id, read.clone()).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        s.get_attachment(scope, AttachmentId::new(), read)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(head_seq(s).await, before + 2);
+
+    s.list_attachments(scope, owner, draft(AuditAction::AttachmentList))
+        .await
+        .unwrap()
+        .unwrap();
+    let entries = all_entries(s).await;
+    let last = entries.last().unwrap();
+    assert_eq!(last.action, "attachment.list");
+    let details: serde_json::Value = serde_json::from_str(&last.details).unwrap();
+    assert_eq!(details["attachment_ids"], json!([a.id.to_string()]));
+    assert_eq!(details["test"], true, "the caller's details are kept");
+    let reads = entries
+        .iter()
+        .filter(|e| e.action == "attachment.read" && e.target_id == Some(a.id.to_string()))
+        .count();
+    assert_eq!(reads, 2);
+    assert_eq!(verify(s).await.unwrap(), head_seq(s).await);
 }

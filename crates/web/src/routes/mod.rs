@@ -2,6 +2,7 @@
 //! `#[utoipa::path]`), so the router and the document cannot drift apart.
 
 mod admin;
+mod attachments;
 mod audit;
 mod cases;
 mod duplicates;
@@ -20,11 +21,28 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub(crate) fn api(opts: &WebOptions) -> OpenApiRouter<AppState> {
+/// Room for the request's own framing above the file: an upload a little over the limit still
+/// reaches the app, which refuses it with the limit in the message.
+const UPLOAD_SLACK: usize = 64 << 10;
+
+pub(crate) fn api(opts: &WebOptions, max_attachment_bytes: usize) -> OpenApiRouter<AppState> {
     // Files are far larger than any JSON body; only this route gets the bigger limit.
     let imports = OpenApiRouter::new()
         .routes(routes!(imports::import_records))
         .layer(DefaultBodyLimit::max(opts.max_import_bytes));
+    // Uploads are raw files up to the configured attachment size.
+    let uploads = OpenApiRouter::new()
+        .routes(routes!(
+            attachments::list_record_attachments,
+            attachments::upload_record_attachment
+        ))
+        .routes(routes!(
+            attachments::list_case_attachments,
+            attachments::upload_case_attachment
+        ))
+        .layer(DefaultBodyLimit::max(
+            max_attachment_bytes.saturating_add(UPLOAD_SLACK),
+        ));
 
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(system::healthz))
@@ -77,5 +95,8 @@ pub(crate) fn api(opts: &WebOptions) -> OpenApiRouter<AppState> {
         .routes(routes!(duplicates::get_duplicate))
         .routes(routes!(duplicates::dismiss_duplicate))
         .routes(routes!(duplicates::merge_duplicate))
+        .routes(routes!(attachments::get_attachment))
+        .routes(routes!(attachments::download_attachment))
         .merge(imports)
+        .merge(uploads)
 }

@@ -69,6 +69,11 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
+    /// The database's URL, for opening another store or app on it.
+    pub fn db_url(&self) -> &str {
+        &self.db.url
+    }
+
     /// Runs SQL on the database directly, bypassing the app (to simulate tampering).
     pub async fn raw_sql(&self, sql: &str) {
         use sqlx::Connection;
