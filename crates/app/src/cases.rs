@@ -240,11 +240,11 @@ pub struct ReceivedDisclosure {
     pub disclosed_at: DateTime<Utc>,
 }
 
-fn now() -> DateTime<Utc> {
+pub(crate) fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }
 
-fn text(field: &str, v: &str, required: bool) -> Result<(), FieldError> {
+pub(crate) fn text(field: &str, v: &str, required: bool) -> Result<(), FieldError> {
     let n = v.trim().chars().count();
     if required && n == 0 {
         Err(FieldError::new(field, "required", "must not be empty"))
@@ -259,7 +259,7 @@ fn text(field: &str, v: &str, required: bool) -> Result<(), FieldError> {
     }
 }
 
-fn opt_text(field: &str, v: &Option<String>) -> Result<Option<String>, FieldError> {
+pub(crate) fn opt_text(field: &str, v: &Option<String>) -> Result<Option<String>, FieldError> {
     match v.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         None => Ok(None),
         Some(t) => text(field, t, false).map(|()| Some(t.to_owned())),
@@ -300,7 +300,7 @@ impl App {
         p
     }
 
-    async fn load_case(&self, caller: &Caller, id: CaseId) -> AppResult<StoredCase> {
+    pub(crate) async fn load_case(&self, caller: &Caller, id: CaseId) -> AppResult<StoredCase> {
         let audit = caller.audit(AuditAction::CaseRead).target("case", id);
         self.store
             .get_case(id, audit)
@@ -326,6 +326,7 @@ impl App {
             record: q.record,
             after: q.after,
             limit,
+            ..Default::default()
         };
         let items: Vec<CaseView> = self
             .store
@@ -407,7 +408,7 @@ impl App {
 
     /// Applies a change of the facts (`edit`), then moves the case back when the facts no longer
     /// support its state, and stores it all as one version.
-    async fn change_facts(
+    pub(crate) async fn change_facts(
         &self,
         caller: &Caller,
         id: CaseId,
@@ -415,8 +416,32 @@ impl App {
         what: FactChange,
         edit: impl FnOnce(&mut Case, &CasePolicy, DateTime<Utc>) -> AppResult<()>,
     ) -> AppResult<CaseChangeOutcome> {
+        let (stored, moved_back_from, unmet) = self
+            .apply_facts(caller, id, Some(expected_version), what, edit)
+            .await?;
+        let policy = self.case_policy();
+        Ok(CaseChangeOutcome {
+            detail: detail_of(stored, &policy, now()),
+            moved_back_from,
+            unmet,
+        })
+    }
+
+    /// The body of `change_facts`, for callers that must not see the whole case (a party
+    /// reporting its follow-up visit): `expected_version` `None` takes the current one, which is
+    /// safe for changes that only add to the case.
+    pub(crate) async fn apply_facts(
+        &self,
+        caller: &Caller,
+        id: CaseId,
+        expected_version: Option<i64>,
+        what: FactChange,
+        edit: impl FnOnce(&mut Case, &CasePolicy, DateTime<Utc>) -> AppResult<()>,
+    ) -> AppResult<(StoredCase, Option<CaseState>, Vec<Condition>)> {
         let stored = self.load_case(caller, id).await?;
-        check_version(&stored, expected_version)?;
+        if let Some(v) = expected_version {
+            check_version(&stored, v)?;
+        }
         let at = now();
         let policy = self.case_policy();
         let mut case = stored.case.clone();
@@ -473,11 +498,7 @@ impl App {
                 audits,
             )
             .await?;
-        Ok(CaseChangeOutcome {
-            detail: detail_of(stored, &policy, at),
-            moved_back_from,
-            unmet,
-        })
+        Ok((stored, moved_back_from, unmet))
     }
 
     pub async fn record_verification(
@@ -809,7 +830,7 @@ impl App {
         .await
     }
 
-    async fn record_parties(&self, case: &Case) -> AppResult<CaseParties> {
+    pub(crate) async fn record_parties(&self, case: &Case) -> AppResult<CaseParties> {
         let ids: Vec<RecordId> = case
             .tracing_request
             .into_iter()
@@ -926,15 +947,15 @@ impl App {
 }
 
 /// What a change of the facts is, for the case's history and the audit log.
-struct FactChange {
-    change: &'static str,
-    action: AuditAction,
-    details: serde_json::Value,
+pub(crate) struct FactChange {
+    pub(crate) change: &'static str,
+    pub(crate) action: AuditAction,
+    pub(crate) details: serde_json::Value,
 }
 
-struct CaseParties {
-    tracing: Option<PartyId>,
-    custody: Option<PartyId>,
+pub(crate) struct CaseParties {
+    pub(crate) tracing: Option<PartyId>,
+    pub(crate) custody: Option<PartyId>,
 }
 
 fn check_version(stored: &StoredCase, expected: i64) -> AppResult<()> {

@@ -68,6 +68,8 @@ pub enum AppError {
     TransitionRefused(homeward_domain::RefusedTransition),
     #[error("the consents to share do not cover this disclosure: {}", .0.iter().filter(|c| !c.met).map(|c| c.message.as_str()).collect::<Vec<_>>().join("; "))]
     DisclosureNotCovered(Vec<Condition>),
+    #[error("the handover would break the custody chain: {}", .0.iter().map(|c| c.message.as_str()).collect::<Vec<_>>().join("; "))]
+    HandoverRefused(Vec<Condition>),
     #[error("the task is {0}: only an assigned task can be reported on or cancelled")]
     TaskClosed(homeward_domain::TaskStatus),
     #[error("the candidate duplicate has already been decided")]
@@ -135,6 +137,7 @@ impl AppError {
             Self::TransitionRefused(_) => "transition_refused",
             Self::DisclosureNotCovered(_) => "disclosure_not_covered",
             Self::TaskClosed(_) => "task_closed",
+            Self::HandoverRefused(_) => "handover_refused",
             Self::DuplicateDecided => "duplicate_decided",
             Self::RecordVersionConflict { .. } => "version_conflict",
             Self::CasesDiffer => "cases_differ",
@@ -175,7 +178,8 @@ impl AppError {
             | Self::CandidateDecided
             | Self::TransitionRefused(_)
             | Self::DisclosureNotCovered(_)
-            | Self::TaskClosed(_) => ErrorKind::Conflict,
+            | Self::TaskClosed(_)
+            | Self::HandoverRefused(_) => ErrorKind::Conflict,
             Self::DuplicateDecided | Self::RecordVersionConflict { .. } | Self::CasesDiffer => {
                 ErrorKind::Conflict
             }
@@ -191,7 +195,7 @@ impl AppError {
     pub fn conditions(&self) -> &[Condition] {
         match self {
             Self::TransitionRefused(r) => &r.missing,
-            Self::DisclosureNotCovered(c) => c,
+            Self::DisclosureNotCovered(c) | Self::HandoverRefused(c) => c,
             _ => &[],
         }
     }

@@ -3,6 +3,7 @@
 //! can only be obtained by authenticating, and it carries the scope every read is filtered by.
 
 pub mod admin;
+pub mod aftercare;
 pub mod attachments;
 pub mod audit;
 pub mod auth;

@@ -128,6 +128,28 @@ pub enum AuditAction {
     AttachmentMetadataRead,
     #[serde(rename = "attachment.list")]
     AttachmentList,
+    #[serde(rename = "case.handover_record")]
+    HandoverRecord,
+    #[serde(rename = "case.custody_chain_read")]
+    CustodyChainRead,
+    #[serde(rename = "case.reunification_record")]
+    ReunificationRecord,
+    #[serde(rename = "case.service_record")]
+    ServiceRecord,
+    #[serde(rename = "case.follow_up_schedule")]
+    FollowUpSchedule,
+    #[serde(rename = "case.follow_up_report")]
+    FollowUpReport,
+    #[serde(rename = "case.follow_up_waive")]
+    FollowUpWaive,
+    #[serde(rename = "follow_up.list")]
+    FollowUpList,
+    #[serde(rename = "accountability.record")]
+    AccountabilityRecord,
+    #[serde(rename = "accountability.read")]
+    AccountabilityRead,
+    #[serde(rename = "accountability.list")]
+    AccountabilityList,
 }
 
 impl AuditAction {
@@ -189,6 +211,17 @@ impl AuditAction {
             Self::AttachmentRead => "attachment.read",
             Self::AttachmentMetadataRead => "attachment.metadata_read",
             Self::AttachmentList => "attachment.list",
+            Self::HandoverRecord => "case.handover_record",
+            Self::CustodyChainRead => "case.custody_chain_read",
+            Self::ReunificationRecord => "case.reunification_record",
+            Self::ServiceRecord => "case.service_record",
+            Self::FollowUpSchedule => "case.follow_up_schedule",
+            Self::FollowUpReport => "case.follow_up_report",
+            Self::FollowUpWaive => "case.follow_up_waive",
+            Self::FollowUpList => "follow_up.list",
+            Self::AccountabilityRecord => "accountability.record",
+            Self::AccountabilityRead => "accountability.read",
+            Self::AccountabilityList => "accountability.list",
         }
     }
 }

@@ -1031,6 +1031,111 @@ impl Case {
         out
     }
 
+    /// Adds a handover to the custody chain, refusing one that would break it: the chain starts
+    /// at the authority that held the child, each giver is the previous receiver, and time runs
+    /// forward. Only while the child is on its way (in transit, or handed over and passing on to
+    /// the family).
+    pub fn record_handover(&mut self, h: Handover) -> Result<(), Vec<Condition>> {
+        let mut refused = Vec::new();
+        if !matches!(self.state, CaseState::InTransit | CaseState::HandedOver) {
+            refused.push(Condition::unmet(
+                C::HandoverNotAllowed,
+                format!(
+                    "the case is {}: handovers are recorded once it is in_transit",
+                    self.state
+                ),
+            ));
+        }
+        match self.handovers.last() {
+            None if h.giver.kind != CustodianKind::CustodyAuthority => {
+                refused.push(Condition::unmet(
+                    C::CustodyChainStart,
+                    format!(
+                        "the first handover must be from the authority that held the child, not {}",
+                        h.giver
+                    ),
+                ))
+            }
+            Some(last) if !last.receiver.same_as(&h.giver) => refused.push(Condition::unmet(
+                C::CustodyChainGap,
+                format!(
+                    "the child is with {} (kind {:?}); a handover from {} would leave a gap",
+                    last.receiver, last.receiver.kind, h.giver
+                ),
+            )),
+            _ => {}
+        }
+        if let Some(last) = self.handovers.last()
+            && h.at < last.at
+        {
+            refused.push(Condition::unmet(
+                C::CustodyChainOrder,
+                format!(
+                    "the handover is dated {} but the last one is dated {}",
+                    h.at, last.at
+                ),
+            ));
+        }
+        if h.giver.same_as(&h.receiver) {
+            refused.push(Condition::unmet(
+                C::CustodyChainGap,
+                "giver and receiver are the same custodian",
+            ));
+        }
+        if !refused.is_empty() {
+            return Err(refused);
+        }
+        self.handovers.push(h);
+        Ok(())
+    }
+
+    /// The custody chain as one document to print and sign: every handover in order, with
+    /// place, time, giver, receiver and witnesses.
+    pub fn chain_document(&self) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
+        let _ = writeln!(out, "CUSTODY CHAIN — case {}", self.id);
+        let _ = writeln!(out, "State: {}", self.state);
+        if let Some(p) = &self.transfer_plan {
+            let _ = writeln!(out, "Transfer plan: {}", p.plan_ref);
+        }
+        let _ = writeln!(out);
+        if self.handovers.is_empty() {
+            let _ = writeln!(out, "No handover recorded.");
+        }
+        for (i, h) in self.handovers.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "{}. {} UTC{}",
+                i + 1,
+                h.at.format("%Y-%m-%d %H:%M"),
+                h.place
+                    .as_deref()
+                    .map(|p| format!(", {p}"))
+                    .unwrap_or_default()
+            );
+            let _ = writeln!(out, "   from: {} ({:?})", h.giver, h.giver.kind);
+            let _ = writeln!(out, "   to:   {} ({:?})", h.receiver, h.receiver.kind);
+            if !h.witnesses.is_empty() {
+                let _ = writeln!(out, "   witnesses: {}", h.witnesses.join(", "));
+            }
+        }
+        let _ = writeln!(out);
+        for c in self.chain_conditions() {
+            let _ = writeln!(out, "[{}] {}", if c.met { "x" } else { " " }, c.message);
+        }
+        out
+    }
+
+    /// The earliest follow-up visit still open at `now`: when the case next needs someone.
+    pub fn next_follow_up_due(&self, now: DateTime<Utc>) -> Option<chrono::NaiveDate> {
+        self.follow_ups
+            .iter()
+            .filter(|f| f.is_open(now))
+            .map(|f| f.due)
+            .min()
+    }
+
     fn reception_condition(&self) -> Condition {
         let received = self.handovers.last().is_some_and(|h| {
             matches!(
@@ -1597,6 +1702,52 @@ mod tests {
         );
         c.handovers = vec![handover(t0(), med, auth)];
         assert_eq!(refused(&c, S::HandedOver), [C::CustodyChainStart]);
+    }
+
+    #[test]
+    fn a_handover_that_breaks_the_chain_is_refused() {
+        let mut c = ready(S::Listed);
+        let auth = custodian(CustodianKind::CustodyAuthority, "Home N");
+        let med = custodian(CustodianKind::Mediator, "Embassy");
+        let esc = custodian(CustodianKind::Escort, "Aunt");
+        let codes = |r: Result<(), Vec<Condition>>| -> Vec<C> {
+            r.unwrap_err().into_iter().map(|c| c.code).collect()
+        };
+        // Not before the child is on its way.
+        assert_eq!(
+            codes(c.record_handover(handover(t0(), auth.clone(), med.clone()))),
+            [C::HandoverNotAllowed]
+        );
+        c.state = S::InTransit;
+        assert_eq!(
+            codes(c.record_handover(handover(t0(), med.clone(), esc.clone()))),
+            [C::CustodyChainStart]
+        );
+        c.record_handover(handover(t0(), auth.clone(), med.clone()))
+            .unwrap();
+        // The aunt never received the child: a gap.
+        assert_eq!(
+            codes(c.record_handover(handover(later(1), esc.clone(), med.clone()))),
+            [C::CustodyChainGap]
+        );
+        assert_eq!(
+            codes(c.record_handover(handover(
+                t0() - chrono::Duration::hours(1),
+                med.clone(),
+                esc.clone()
+            ))),
+            [C::CustodyChainOrder]
+        );
+        let mut h = handover(later(1), med, esc);
+        h.witnesses = vec!["consul".into()];
+        c.record_handover(h).unwrap();
+        assert_eq!(c.handovers.len(), 2);
+        let doc = c.chain_document();
+        assert!(
+            doc.contains("1. ") && doc.contains("2. ") && doc.contains("witnesses: consul"),
+            "{doc}"
+        );
+        assert!(doc.contains("[x] no gap in the custody chain"), "{doc}");
     }
 
     #[test]

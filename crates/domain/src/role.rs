@@ -113,6 +113,17 @@ pub enum Permission {
     /// Attach documents and photos to child records the caller can see: whoever may update the
     /// records of their own side, and the mediator's caseworkers (for the records shared with it).
     AttachmentUpload,
+    /// Record the handovers of the custody chain.
+    HandoverRecord,
+    /// Record the reunification, aftercare services and follow-up visits of a case, and waive
+    /// a visit in writing.
+    AftercareRecord,
+    /// See the follow-up visits one's own party is responsible for and report them done.
+    FollowUpReport,
+    /// Record how the child was taken and held (the accountability record).
+    AccountabilityRecord,
+    /// Read the accountability record (prosecutors, auditors; every read audited).
+    AccountabilityRead,
 }
 
 use PartyKind as K;
@@ -184,10 +195,29 @@ pub const PERMISSIONS: &[(Permission, &[Role], &[PartyKind])] = &[
         &[R::Caseworker],
         &[K::Mediator, K::Origin, K::Custody],
     ),
+    (
+        P::HandoverRecord,
+        &[R::Caseworker, R::Logistics],
+        &[K::Mediator],
+    ),
+    (P::AftercareRecord, &[R::Caseworker], &[K::Mediator]),
+    // The home state's social services and the NGOs do the visits; they see only the visits
+    // they are responsible for.
+    (
+        P::FollowUpReport,
+        &[R::Caseworker, R::Logistics],
+        &[K::Origin, K::Humanitarian],
+    ),
+    (P::AccountabilityRecord, &[R::Caseworker], &[K::Mediator]),
+    (
+        P::AccountabilityRead,
+        &[R::Caseworker, R::Reviewer, R::Viewer, R::Auditor],
+        &[K::Mediator, K::Observer],
+    ),
 ];
 
 impl Permission {
-    pub const ALL: [Permission; 22] = [
+    pub const ALL: [Permission; 27] = [
         Self::RecordRead,
         Self::RecordCreate,
         Self::RecordUpdate,
@@ -210,6 +240,11 @@ impl Permission {
         Self::TaskReport,
         Self::DuplicateReview,
         Self::AttachmentUpload,
+        Self::HandoverRecord,
+        Self::AftercareRecord,
+        Self::FollowUpReport,
+        Self::AccountabilityRecord,
+        Self::AccountabilityRead,
     ];
 
     /// Whether any of `roles`, held in a party of `kind`, grants this permission.
@@ -243,6 +278,11 @@ impl Permission {
             Self::TaskReport => "task_report",
             Self::DuplicateReview => "duplicate_review",
             Self::AttachmentUpload => "attachment_upload",
+            Self::HandoverRecord => "handover_record",
+            Self::AftercareRecord => "aftercare_record",
+            Self::FollowUpReport => "follow_up_report",
+            Self::AccountabilityRecord => "accountability_record",
+            Self::AccountabilityRead => "accountability_read",
         }
     }
 }
@@ -385,6 +425,23 @@ mod tests {
                 k.as_str()
             );
         }
+    }
+
+    #[test]
+    fn observers_read_the_accountability_record_and_nothing_of_the_case() {
+        assert!(P::AccountabilityRead.granted(K::Observer, &[R::Auditor]));
+        assert!(P::AccountabilityRead.granted(K::Observer, &[R::Viewer]));
+        assert!(!P::AccountabilityRecord.granted(K::Observer, &Role::ALL));
+        assert!(!P::CaseRead.granted(K::Observer, &Role::ALL));
+        for k in [K::Origin, K::Custody, K::Humanitarian] {
+            assert!(
+                !P::AccountabilityRead.granted(k, &Role::ALL),
+                "{}",
+                k.as_str()
+            );
+        }
+        assert!(P::FollowUpReport.granted(K::Humanitarian, &[R::Logistics]));
+        assert!(!P::FollowUpReport.granted(K::Custody, &Role::ALL));
     }
 
     #[test]

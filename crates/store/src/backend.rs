@@ -1223,7 +1223,7 @@ macro_rules! impl_store {
                     // The version condition makes a concurrent change lose cleanly on PostgreSQL.
                     let row = sqlx::query_as::<Db, CaseRow>(
                         "UPDATE cases SET state = $3, tracing_record_id = $4, custody_record_id = $5, content = $6, \
-                         version = version + 1, updated_at = $7 \
+                         version = version + 1, updated_at = $7, follow_up_due = $8 \
                          WHERE id = $1 AND version = $2 RETURNING content, version, created_at, updated_at",
                     )
                     .bind(c.id.0)
@@ -1233,6 +1233,7 @@ macro_rules! impl_store {
                     .bind(c.custody_record.map(|r| r.0))
                     .bind(Json(c))
                     .bind(at)
+                    .bind(c.next_follow_up_due(change.at).map(|d| d.to_string()))
                     .fetch_optional(&mut *tx)
                     .await?;
                     let Some(row) = row else {
@@ -1272,6 +1273,9 @@ macro_rules! impl_store {
                     if let Some(r) = filter.record {
                         qb.push(" AND (tracing_record_id = ").push_bind(r.0);
                         qb.push(" OR custody_record_id = ").push_bind(r.0).push(")");
+                    }
+                    if let Some(d) = filter.follow_up_due_before {
+                        qb.push(" AND follow_up_due < ").push_bind(d.to_string());
                     }
                     if let Some(after) = filter.after {
                         qb.push(" AND id > ").push_bind(after.0);

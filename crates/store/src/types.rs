@@ -361,6 +361,8 @@ pub struct CaseFilter {
     pub state: Option<homeward_domain::CaseState>,
     /// Cases linking this record, on either side.
     pub record: Option<RecordId>,
+    /// Cases with a follow-up visit still open that was due before this day: the overdue ones.
+    pub follow_up_due_before: Option<chrono::NaiveDate>,
     pub after: Option<CaseId>,
     /// 0 means 50; at most 500.
     pub limit: u32,

@@ -25,6 +25,7 @@ use utoipa::{Modify, OpenApi};
         (name = "duplicates", description = "The same child filed twice by one party: candidate pairs, dismissing and merging"),
         (name = "cases", description = "Cases: one child's way from a tracing request to a family"),
         (name = "tasks", description = "Tasks referred to humanitarian parties"),
+        (name = "accountability", description = "How each child was taken and held: evidence for prosecutions, every read audited"),
         (name = "attachments", description = "Documents and photos on child records and cases, encrypted at rest; every download audited"),
     )
 )]

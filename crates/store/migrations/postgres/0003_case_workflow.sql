@@ -15,6 +15,9 @@ SELECT id, version, content, 'create', (content ->> 'opened_by')::uuid, created_
 
 CREATE INDEX cases_state ON cases (state, id);
 
+ALTER TABLE cases ADD COLUMN follow_up_due TEXT;
+CREATE INDEX cases_follow_up_due ON cases (follow_up_due) WHERE follow_up_due IS NOT NULL;
+
 CREATE TABLE disclosures (
     id           UUID PRIMARY KEY,
     case_id      UUID NOT NULL REFERENCES cases (id),

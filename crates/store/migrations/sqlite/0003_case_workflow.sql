@@ -19,6 +19,11 @@ FROM cases;
 
 CREATE INDEX cases_state ON cases (state, id);
 
+-- The earliest follow-up visit still open (YYYY-MM-DD), so overdue follow-ups are found without
+-- reading every case.
+ALTER TABLE cases ADD COLUMN follow_up_due TEXT;
+CREATE INDEX cases_follow_up_due ON cases (follow_up_due) WHERE follow_up_due IS NOT NULL;
+
 -- What the counterpart was told, exactly as told; never changed once written.
 CREATE TABLE disclosures (
     id           BLOB NOT NULL PRIMARY KEY,

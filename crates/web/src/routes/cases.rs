@@ -8,13 +8,19 @@ use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use homeward_app::aftercare::{
+    AccountabilityInput, AccountabilityView, FollowUpInput, FollowUpReportInput, FollowUpView,
+    HandoverInput, ReunificationInput, ServiceInput, WaiverInput,
+};
 use homeward_app::cases::{
     AssessmentInput, CaseChangeOutcome, CaseDetail, CasePage, CaseQuery, CaseVersionView,
     ChildViewsInput, ConsentInput, DeterminationInput, DisclosureInput, ReceivedDisclosure,
     ResolutionInput, TransitionInput, VerificationInput, WithdrawalInput,
 };
-use homeward_domain::{CaseId, CaseState, ConsentId, Disclosure, RecordId, VerificationStepId};
+use homeward_domain::{
+    CaseId, CaseState, ConsentId, Disclosure, FollowUpId, RecordId, VerificationStepId,
+};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -347,4 +353,312 @@ pub async fn received_disclosures(
     auth: Authenticated,
 ) -> ApiResult<Json<Vec<ReceivedDisclosure>>> {
     Ok(Json(s.app.received_disclosures(&auth.caller).await?))
+}
+
+/// Records one handover of the custody chain. One that would leave a gap (the giver is not who
+/// has the child), start elsewhere than the holding authority or run back in time is refused
+/// (`handover_refused`, with `conditions`).
+#[utoipa::path(
+    post, path = "/api/v1/cases/{id}/handovers", tag = "cases",
+    params(("id" = CaseId, Path, description = "The case's id")),
+    request_body = HandoverInput,
+    responses(
+        (status = 200, body = CaseChangeOutcome),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "`version_conflict` (reload the case and decide again); `handover_refused` with `conditions`", body = ErrorBody),
+        (status = 422, description = "`validation_failed`, naming each field", body = ErrorBody),
+    )
+)]
+pub async fn record_handover(
+    State(s): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<CaseId>,
+    ApiJson(body): ApiJson<HandoverInput>,
+) -> ApiResult<Json<CaseChangeOutcome>> {
+    Ok(Json(s.app.record_handover(&auth.caller, id, &body).await?))
+}
+
+/// Records the reunification of a handed-over child and schedules the follow-up visits.
+#[utoipa::path(
+    post, path = "/api/v1/cases/{id}/reunification", tag = "cases",
+    params(("id" = CaseId, Path, description = "The case's id")),
+    request_body = ReunificationInput,
+    responses(
+        (status = 200, body = CaseChangeOutcome),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "`version_conflict` (reload the case and decide again); `conflict` when not handed over or already recorded", body = ErrorBody),
+        (status = 422, description = "`validation_failed`, naming each field", body = ErrorBody),
+    )
+)]
+pub async fn record_reunification(
+    State(s): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<CaseId>,
+    ApiJson(body): ApiJson<ReunificationInput>,
+) -> ApiResult<Json<CaseChangeOutcome>> {
+    Ok(Json(
+        s.app.record_reunification(&auth.caller, id, &body).await?,
+    ))
+}
+
+/// Records an aftercare service (medical, psychological, schooling, documents, housing).
+#[utoipa::path(
+    post, path = "/api/v1/cases/{id}/services", tag = "cases",
+    params(("id" = CaseId, Path, description = "The case's id")),
+    request_body = ServiceInput,
+    responses(
+        (status = 200, body = CaseChangeOutcome),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "`version_conflict` (reload the case and decide again)", body = ErrorBody),
+        (status = 422, description = "`validation_failed`, naming each field", body = ErrorBody),
+    )
+)]
+pub async fn record_service(
+    State(s): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<CaseId>,
+    ApiJson(body): ApiJson<ServiceInput>,
+) -> ApiResult<Json<CaseChangeOutcome>> {
+    Ok(Json(s.app.record_service(&auth.caller, id, &body).await?))
+}
+
+/// Schedules one more follow-up visit.
+#[utoipa::path(
+    post, path = "/api/v1/cases/{id}/follow-ups", tag = "cases",
+    params(("id" = CaseId, Path, description = "The case's id")),
+    request_body = FollowUpInput,
+    responses(
+        (status = 200, body = CaseChangeOutcome),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "`version_conflict` (reload the case and decide again)", body = ErrorBody),
+        (status = 422, description = "`validation_failed`, naming each field", body = ErrorBody),
+    )
+)]
+pub async fn schedule_follow_up(
+    State(s): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<CaseId>,
+    ApiJson(body): ApiJson<FollowUpInput>,
+) -> ApiResult<Json<CaseChangeOutcome>> {
+    Ok(Json(
+        s.app.schedule_follow_up(&auth.caller, id, &body).await?,
+    ))
+}
+
+/// Waives a follow-up visit in writing (the family moved abroad, the child came of age).
+#[utoipa::path(
+    post, path = "/api/v1/cases/{id}/follow-ups/{follow_up_id}/waive", tag = "cases",
+    params(("id" = CaseId, Path, description = "The case's id"), ("follow_up_id" = FollowUpId, Path, description = "The follow-up's id")),
+    request_body = WaiverInput,
+    responses(
+        (status = 200, body = CaseChangeOutcome),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "`version_conflict` (reload the case and decide again)", body = ErrorBody),
+        (status = 422, description = "`validation_failed`, naming each field", body = ErrorBody),
+    )
+)]
+pub async fn waive_follow_up(
+    State(s): State<AppState>,
+    auth: Authenticated,
+    ApiPath((id, follow_up_id)): ApiPath<(CaseId, FollowUpId)>,
+    ApiJson(body): ApiJson<WaiverInput>,
+) -> ApiResult<Json<CaseChangeOutcome>> {
+    Ok(Json(
+        s.app
+            .waive_follow_up(&auth.caller, id, follow_up_id, &body)
+            .await?,
+    ))
+}
+
+/// The mediator records a follow-up visit done.
+#[utoipa::path(
+    post, path = "/api/v1/cases/{id}/follow-ups/{follow_up_id}/report", tag = "cases",
+    params(("id" = CaseId, Path, description = "The case's id"), ("follow_up_id" = FollowUpId, Path, description = "The follow-up's id")),
+    request_body = CaseFollowUpReport,
+    responses(
+        (status = 200, body = CaseChangeOutcome),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "`version_conflict` (reload the case and decide again)", body = ErrorBody),
+        (status = 422, description = "`validation_failed`, naming each field", body = ErrorBody),
+    )
+)]
+pub async fn report_follow_up(
+    State(s): State<AppState>,
+    auth: Authenticated,
+    ApiPath((id, follow_up_id)): ApiPath<(CaseId, FollowUpId)>,
+    ApiJson(body): ApiJson<CaseFollowUpReport>,
+) -> ApiResult<Json<CaseChangeOutcome>> {
+    Ok(Json(
+        s.app
+            .report_follow_up(
+                &auth.caller,
+                id,
+                follow_up_id,
+                &body.report(),
+                body.expected_version,
+            )
+            .await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CaseFollowUpReport {
+    outcome: String,
+    /// Default: now.
+    #[serde(default)]
+    done_at: Option<chrono::DateTime<chrono::Utc>>,
+    expected_version: i64,
+}
+
+impl CaseFollowUpReport {
+    fn report(&self) -> FollowUpReportInput {
+        FollowUpReportInput {
+            outcome: self.outcome.clone(),
+            done_at: self.done_at,
+        }
+    }
+}
+
+/// The custody chain as one printable document (plain text, UTF-8). Audited.
+#[utoipa::path(
+    get, path = "/api/v1/cases/{id}/custody-chain", tag = "cases",
+    params(("id" = CaseId, Path, description = "The case's id")),
+    responses(
+        (status = 200, content_type = "text/plain", body = String),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    )
+)]
+pub async fn custody_chain(
+    State(s): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<CaseId>,
+) -> ApiResult<([(header::HeaderName, &'static str); 1], String)> {
+    let doc = s.app.custody_chain_document(&auth.caller, id).await?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], doc))
+}
+
+/// Follow-up visits past due and not done: all of them for the mediator; for the origin side or
+/// an NGO, only those it is responsible for (and nothing else of the case).
+#[utoipa::path(
+    get, path = "/api/v1/follow-ups/overdue", tag = "cases",
+    responses(
+        (status = 200, body = Vec<FollowUpView>),
+        (status = 403, body = ErrorBody),
+    )
+)]
+pub async fn overdue_follow_ups(
+    State(s): State<AppState>,
+    auth: Authenticated,
+) -> ApiResult<Json<Vec<FollowUpView>>> {
+    Ok(Json(s.app.overdue_follow_ups(&auth.caller).await?))
+}
+
+/// The party responsible for a follow-up visit reports it done. Another party's visit answers
+/// like one that does not exist.
+#[utoipa::path(
+    post, path = "/api/v1/follow-ups/{case_id}/{follow_up_id}/report", tag = "cases",
+    params(
+        ("case_id" = CaseId, Path, description = "The case's id"),
+        ("follow_up_id" = FollowUpId, Path, description = "The follow-up's id"),
+    ),
+    request_body = FollowUpReportInput,
+    responses(
+        (status = 200, body = FollowUpView),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 422, description = "`validation_failed`: no outcome, already done", body = ErrorBody),
+    )
+)]
+pub async fn report_own_follow_up(
+    State(s): State<AppState>,
+    auth: Authenticated,
+    ApiPath((case_id, follow_up_id)): ApiPath<(CaseId, FollowUpId)>,
+    ApiJson(body): ApiJson<FollowUpReportInput>,
+) -> ApiResult<Json<FollowUpView>> {
+    Ok(Json(
+        s.app
+            .report_own_follow_up(&auth.caller, case_id, follow_up_id, &body)
+            .await?,
+    ))
+}
+
+/// Adds a fact to the case's accountability record (how the child was taken and held), with
+/// its sources. Facts are never edited; a correction names the fact it corrects.
+#[utoipa::path(
+    post, path = "/api/v1/cases/{id}/accountability", tag = "accountability",
+    params(("id" = CaseId, Path, description = "The case's id")),
+    request_body = AccountabilityInput,
+    responses(
+        (status = 201, body = AccountabilityView),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 422, description = "`validation_failed`: no source, no details, ...", body = ErrorBody),
+    )
+)]
+pub async fn record_accountability(
+    State(s): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<CaseId>,
+    ApiJson(body): ApiJson<AccountabilityInput>,
+) -> ApiResult<(StatusCode, Json<AccountabilityView>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.app.record_accountability(&auth.caller, id, &body).await?),
+    ))
+}
+
+/// One case's accountability record and nothing else of the case: for prosecutors and auditors
+/// (observer parties) and the mediator. Every read is audited.
+#[utoipa::path(
+    get, path = "/api/v1/cases/{id}/accountability", tag = "accountability",
+    params(("id" = CaseId, Path, description = "The case's id")),
+    responses(
+        (status = 200, body = AccountabilityView),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    )
+)]
+pub async fn read_accountability(
+    State(s): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<CaseId>,
+) -> ApiResult<Json<AccountabilityView>> {
+    Ok(Json(s.app.read_accountability(&auth.caller, id).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AccountabilityParams {
+    /// The last case id of the previous page.
+    after: Option<CaseId>,
+}
+
+/// The accountability records of the cases that have one, a page of up to 500 cases scanned at a
+/// time. Audited with the case ids.
+#[utoipa::path(
+    get, path = "/api/v1/accountability", tag = "accountability",
+    params(AccountabilityParams),
+    responses(
+        (status = 200, body = Vec<AccountabilityView>),
+        (status = 400, description = "`invalid_query`", body = ErrorBody),
+        (status = 403, body = ErrorBody),
+    )
+)]
+pub async fn list_accountability(
+    State(s): State<AppState>,
+    auth: Authenticated,
+    ApiQuery(q): ApiQuery<AccountabilityParams>,
+) -> ApiResult<Json<Vec<AccountabilityView>>> {
+    Ok(Json(
+        s.app.list_accountability(&auth.caller, q.after).await?,
+    ))
 }
