@@ -95,7 +95,10 @@ pub(crate) fn api(opts: &WebOptions, max_attachment_bytes: usize) -> OpenApiRout
         .routes(routes!(cases::report_follow_up))
         .routes(routes!(cases::overdue_follow_ups))
         .routes(routes!(cases::report_own_follow_up))
-        .routes(routes!(cases::record_accountability, cases::read_accountability))
+        .routes(routes!(
+            cases::record_accountability,
+            cases::read_accountability
+        ))
         .routes(routes!(cases::list_accountability))
         .routes(routes!(tasks::assign_task))
         .routes(routes!(tasks::list_tasks))

@@ -530,3 +530,120 @@ async fn a_humanitarian_party_sees_only_its_referred_tasks() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn observers_read_the_accountability_record_and_nothing_else() {
+    on_every_backend(async |t: &TestApp| {
+        let w = world(t).await;
+        let (_, case) = located_case(&w).await;
+        let office = t.cli_party("Prosecutor's office", "observer").await;
+        t.cli_user(&office, "prosecutor", &["viewer"]).await;
+        let p = t.login("prosecutor", PASSWORD).await;
+
+        // A fact without a source cannot go before a court.
+        let bad = expect_error(
+            w.cw.post(
+                &path(&case, "/accountability"),
+                &json!({ "kind": "removal", "details": "taken from the hospital", "sources": [] }),
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(bad["error"]["fields"][0]["field"], "sources");
+        let bad_date = expect_error(
+            w.cw.post(
+                &path(&case, "/accountability"),
+                &json!({ "kind": "removal", "when": "autumn", "details": "x", "sources": [{ "description": "y" }] }),
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(bad_date["error"]["fields"][0]["field"], "when");
+
+        let first = expect(
+            w.cw.post(
+                &path(&case, "/accountability"),
+                &json!({
+                    "kind": "removal", "when": "2022-09", "place": "Mariupol, children's hospital",
+                    "actors": [{ "kind": "institution", "name": "Occupation health department", "role": "ordered the transfer" }],
+                    "details": "moved with eleven other children by bus",
+                    "sources": [{ "description": "statement of a nurse" }],
+                }),
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        let fact = first["facts"][0]["id"].as_str().unwrap().to_owned();
+        expect(
+            w.cw.post(
+                &path(&case, "/accountability"),
+                &json!({
+                    "kind": "name_change", "when": "2023",
+                    "details": "registered under a new surname after guardianship",
+                    "sources": [{ "description": "guardianship order" }],
+                    "corrects": null,
+                }),
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        let correction = expect(
+            w.cw.post(
+                &path(&case, "/accountability"),
+                &json!({
+                    "kind": "removal", "when": "2022-10",
+                    "details": "the bus left in October, not September",
+                    "sources": [{ "description": "the bus company's log" }],
+                    "corrects": fact,
+                }),
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        assert_eq!(correction["facts"].as_array().unwrap().len(), 3);
+        assert_eq!(correction["facts"][0]["when"], "2022-09", "the corrected fact is kept");
+
+        let read = expect(p.get(&path(&case, "/accountability")).await, StatusCode::OK).await;
+        assert_eq!(read["facts"], correction["facts"]);
+        let listed = expect(p.get("/api/v1/accountability").await, StatusCode::OK).await;
+        assert_eq!(listed[0]["case_id"], case["id"]);
+        // The prosecutor sees the evidence, not the case, records, matches or tasks.
+        for other in ["", "/history", "/disclosures"] {
+            expect_error(p.get(&path(&case, other)).await, StatusCode::FORBIDDEN, "forbidden").await;
+        }
+        expect_error(p.get("/api/v1/matches").await, StatusCode::FORBIDDEN, "forbidden").await;
+        expect_error(
+            p.post(&path(&case, "/accountability"), &json!({ "kind": "other", "details": "x", "sources": [{ "description": "y" }] }))
+                .await,
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        )
+        .await;
+        // Neither side reads it, nor the NGO.
+        for s in [&w.o, &w.c, &w.ngo] {
+            expect_error(s.get(&path(&case, "/accountability")).await, StatusCode::FORBIDDEN, "forbidden").await;
+        }
+
+        // Every read is in the audit log, by the prosecutor's party.
+        let auditor_party = t.cli_party("Audit office", "observer").await;
+        t.cli_user(&auditor_party, "aud", &["auditor"]).await;
+        let aud = t.login("aud", PASSWORD).await;
+        let log = expect(
+            aud.get("/api/v1/audit?action=accountability.read&limit=100").await,
+            StatusCode::OK,
+        )
+        .await;
+        let reads = log["items"].as_array().unwrap();
+        assert_eq!(reads.len(), 1, "{log}");
+        assert_eq!(reads[0]["actor_party"], office.id.to_string());
+        assert_eq!(reads[0]["target_id"], case["id"]);
+    })
+    .await;
+}
