@@ -37,6 +37,14 @@ pub struct ServeArgs {
     #[arg(long, env = "HOMEWARD_MAX_ATTACHMENT_BYTES", default_value_t = DEFAULT_MAX_ATTACHMENT_BYTES,
         value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=(1 << 30)))]
     pub max_attachment_bytes: usize,
+    /// Four eyes on matches: a candidate is confirmed only when a second, different reviewer
+    /// confirms it too.
+    #[arg(long, env = "HOMEWARD_REQUIRE_SECOND_REVIEW")]
+    pub require_second_review: bool,
+    /// A JSON file with the case policies (verification, consent, best interests, matching,
+    /// aftercare); fields left out keep their defaults. See `CasePolicy` in the API document.
+    #[arg(long, env = "HOMEWARD_CASE_POLICY")]
+    pub case_policy: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -50,8 +58,14 @@ impl ServeArgs {
                 "no attachment key configured (--attachment-key-file or {ATTACHMENT_KEY_ENV}): uploads are refused"
             );
         }
+        let case_policy = match &self.case_policy {
+            Some(path) => read_case_policy(path)?,
+            None => homeward_domain::CasePolicy::default(),
+        };
         Ok(AppConfig {
             require_admin_totp: self.require_admin_totp,
+            require_second_review: self.require_second_review,
+            case_policy,
             session_idle: chrono::Duration::minutes(i64::from(self.session_idle_minutes)),
             max_attachment_bytes: self.max_attachment_bytes,
             attachment_key,
@@ -67,6 +81,32 @@ impl ServeArgs {
             ..WebOptions::default()
         }
     }
+}
+
+/// Reads and checks a case policy file; every problem is bad input (exit 2) naming the field, so
+/// a server never starts with a policy other than the one written.
+fn read_case_policy(path: &Path) -> anyhow::Result<homeward_domain::CasePolicy> {
+    let bad = |what: String| anyhow::Error::new(BadInput(what));
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        bad(format!(
+            "cannot read the case policy {}: {e}",
+            path.display()
+        ))
+    })?;
+    let policy: homeward_domain::CasePolicy = serde_json::from_str(&text)
+        .map_err(|e| bad(format!("case policy {}: {e}", path.display())))?;
+    policy.validate().map_err(|errs| {
+        bad(format!(
+            "case policy {}: {}",
+            path.display(),
+            errs.0
+                .iter()
+                .map(|e| format!("{}: {}", e.field, e.message))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ))
+    })?;
+    Ok(policy)
 }
 
 /// The key from the key file or from the environment (not both: which one wins would be a guess).
@@ -168,5 +208,33 @@ mod tests {
         std::fs::write(&file, "short").unwrap();
         let e = attachment_key(Some(&file), None).unwrap_err();
         assert!(e.to_string().contains("64 hexadecimal digits"), "{e}");
+    }
+
+    #[test]
+    fn a_case_policy_file_is_read_whole_or_refused_naming_the_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("policy.json");
+        std::fs::write(
+            &file,
+            r#"{"verification": {"min_independent_methods": 3}, "aftercare": {"schedule_months": [1, 2]}}"#,
+        )
+        .unwrap();
+        let p = read_case_policy(&file).unwrap();
+        assert_eq!(p.verification.min_independent_methods, 3);
+        assert_eq!(p.aftercare.schedule_months, [1, 2]);
+        assert_eq!(p.consent, homeward_domain::ConsentPolicy::default());
+        for (text, needle) in [
+            (r#"{"verificaton": {}}"#, "unknown field"),
+            (
+                r#"{"matching": {"confirmations": 0}}"#,
+                "matching.confirmations",
+            ),
+            ("not json", "expected"),
+        ] {
+            std::fs::write(&file, text).unwrap();
+            let e = read_case_policy(&file).unwrap_err();
+            assert!(e.downcast_ref::<BadInput>().is_some(), "{e}");
+            assert!(e.to_string().contains(needle), "{e}");
+        }
     }
 }
