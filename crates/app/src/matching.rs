@@ -366,6 +366,10 @@ impl App {
                 }
             }
             let trigger_code = trigger.code();
+            if trigger == AuditAction::RecordUpdate {
+                self.rescore_pending(caller, chunk, &model, &model_version)
+                    .await?;
+            }
             let audit = |c: &NewCandidate| {
                 caller
                     .audit(AuditAction::MatchCandidateCreate)
@@ -385,6 +389,67 @@ impl App {
                 .len();
         }
         Ok(stored)
+    }
+
+    /// Scores again the pending candidates of records whose content changed, so that a reviewer
+    /// never decides on a score computed for what the record said before. A pair that now scores
+    /// below the review threshold keeps its place in the table (it is never proposed twice) but
+    /// drops out of the queue's band.
+    async fn rescore_pending(
+        &self,
+        caller: &Caller,
+        changed: &[ChildRecord],
+        model: &Model,
+        model_version: &str,
+    ) -> AppResult<()> {
+        let ids: Vec<RecordId> = changed.iter().map(|r| r.id).collect();
+        let pairs = self.store.pending_pairs(&ids).await?;
+        if pairs.is_empty() {
+            return Ok(());
+        }
+        let partner_ids: Vec<RecordId> = pairs
+            .iter()
+            .flat_map(|(t, c)| [*t, *c])
+            .filter(|id| !ids.contains(id))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let partners: HashMap<RecordId, ChildRecord> = self
+            .store
+            .records_for_linkage(&partner_ids)
+            .await?
+            .into_iter()
+            .chain(changed.iter().cloned())
+            .map(|r| (r.id, r))
+            .collect();
+        let mut rescored = Vec::new();
+        for r in changed {
+            let others: Vec<&ChildRecord> = pairs
+                .iter()
+                .filter_map(|(t, c)| {
+                    if *t == r.id {
+                        partners.get(c)
+                    } else if *c == r.id {
+                        partners.get(t)
+                    } else {
+                        None
+                    }
+                })
+                .collect();
+            // Threshold 0: every pending pair gets its new score, however low.
+            rescored.extend(score(model, model_version, r, &others, 0.0)?);
+        }
+        let audit = |c: &NewCandidate| {
+            caller
+                .audit(AuditAction::MatchCandidateRescore)
+                .target("match", c.id)
+                .details(serde_json::json!({
+                    "probability": c.probability,
+                    "model_version": c.model_version,
+                }))
+        };
+        self.store.rescore_candidates(&rescored, &audit).await?;
+        Ok(())
     }
 
     /// Runs matching after a change has committed. The change stands whatever happens here, so

@@ -353,3 +353,57 @@ async fn training_stores_a_model_that_later_records_are_scored_with() {
         w.finish().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_changed_record_has_its_pending_candidates_scored_again() {
+    for w in worlds(AppConfig::default()).await {
+        let origin = w.user(w.origin.id, "o.cw", &["caseworker"]).await;
+        let custody = w.user(w.custody.id, "c.cw", &["caseworker"]).await;
+        let reviewer = w.user(w.mediator.id, "m.rev", &["reviewer"]).await;
+        w.app.create_record(&origin, &sought()).await.unwrap();
+        let mut held = sought();
+        held.names[0].given = Some("Дмитрий".into());
+        held.names[0].patronymic = Some("Андреевич".into());
+        held.names[0].family = Some("Олейник".into());
+        held.enquirer_name = None;
+        held.enquirer_relationship = None;
+        held.current_location = Some("Детский дом № 4".into());
+        let record = w.app.create_record(&custody, &held).await.unwrap();
+        let before = w.app.review_queue(&reviewer, &queue()).await.unwrap().items;
+        assert_eq!(before.len(), 1);
+        let high = before[0].probability;
+
+        // The custody side corrects its file: another child's name and birth date. The pending
+        // candidate keeps its place but is scored on what the record says now.
+        let mut corrected = held.clone();
+        corrected.names[0].given = Some("Артём".into());
+        corrected.birth_date = Some("2011-11-20".into());
+        w.app
+            .update_record(&custody, record.id, record.version, &corrected)
+            .await
+            .unwrap();
+        let all = w
+            .app
+            .review_queue(&reviewer, &everything())
+            .await
+            .unwrap()
+            .items;
+        assert_eq!(all.len(), 1, "the pair is kept, never proposed twice");
+        assert_eq!(all[0].id, before[0].id);
+        assert!(
+            all[0].probability < high,
+            "{} !< {high}",
+            all[0].probability
+        );
+        assert!(
+            w.app
+                .review_queue(&reviewer, &queue())
+                .await
+                .unwrap()
+                .items
+                .is_empty(),
+            "below the review band now"
+        );
+        w.finish().await;
+    }
+}

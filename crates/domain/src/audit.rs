@@ -52,6 +52,8 @@ pub enum AuditAction {
     AuditRead,
     #[serde(rename = "match.candidate_create")]
     MatchCandidateCreate,
+    #[serde(rename = "match.candidate_rescore")]
+    MatchCandidateRescore,
     #[serde(rename = "match.queue_read")]
     MatchQueueRead,
     #[serde(rename = "match.read")]
@@ -174,6 +176,7 @@ impl AuditAction {
             Self::ImportCommit => "import.commit",
             Self::AuditRead => "audit.read",
             Self::MatchCandidateCreate => "match.candidate_create",
+            Self::MatchCandidateRescore => "match.candidate_rescore",
             Self::MatchQueueRead => "match.queue_read",
             Self::MatchRead => "match.read",
             Self::MatchFirstConfirm => "match.first_confirm",

@@ -1003,6 +1003,59 @@ macro_rules! impl_store {
                     Ok(inserted)
                 }
 
+                async fn pending_pairs(&self, records: &[RecordId]) -> Result<Vec<(RecordId, RecordId)>> {
+                    let mut out = Vec::new();
+                    for chunk in records.chunks(BULK_ROWS) {
+                        let mut qb = QueryBuilder::<Db>::new(
+                            "SELECT tracing_record_id, custody_record_id FROM match_candidates WHERE status = 'pending' AND (tracing_record_id IN (",
+                        );
+                        let mut sep = qb.separated(", ");
+                        for id in chunk {
+                            sep.push_bind(id.0);
+                        }
+                        qb.push(") OR custody_record_id IN (");
+                        let mut sep = qb.separated(", ");
+                        for id in chunk {
+                            sep.push_bind(id.0);
+                        }
+                        qb.push(")) ORDER BY tracing_record_id, custody_record_id");
+                        let rows: Vec<(uuid::Uuid, uuid::Uuid)> = qb.build_query_as().fetch_all(&self.pool).await?;
+                        out.extend(rows.into_iter().map(|(t, c)| (RecordId(t), RecordId(c))));
+                    }
+                    out.sort();
+                    out.dedup();
+                    Ok(out)
+                }
+
+                async fn rescore_candidates(&self, candidates: &[NewCandidate], audit: CandidateAudit<'_>) -> Result<Vec<MatchId>> {
+                    let mut tx = self.begin_write().await?;
+                    let mut changed = Vec::new();
+                    let mut drafts = Vec::new();
+                    for c in candidates {
+                        let id: Option<uuid::Uuid> = sqlx::query_scalar(
+                            "UPDATE match_candidates SET probability = $3, match_weight = $4, explanation = $5, model_version = $6, \
+                             decided_by = NULL, decided_at = NULL, reason = NULL \
+                             WHERE tracing_record_id = $1 AND custody_record_id = $2 AND status = 'pending' RETURNING id",
+                        )
+                        .bind(c.tracing_record_id.0)
+                        .bind(c.custody_record_id.0)
+                        .bind(c.probability)
+                        .bind(c.match_weight)
+                        .bind(c.explanation.as_str())
+                        .bind(c.model_version.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                        if let Some(id) = id {
+                            changed.push(MatchId(id));
+                            // The audit names the stored candidate, not the draft's fresh id.
+                            drafts.push(audit(&NewCandidate { id: MatchId(id), ..c.clone() }));
+                        }
+                    }
+                    Self::append(&mut tx, drafts).await?;
+                    tx.commit().await?;
+                    Ok(changed)
+                }
+
                 async fn review_queue(&self, f: &QueueFilter, audit: AuditDraft) -> Result<Vec<MatchCandidate>> {
                     let mut tx = self.begin_write().await?;
                     let mut qb = QueryBuilder::<Db>::new(concat!(

@@ -247,6 +247,18 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         candidates: &[NewCandidate],
         audit: CandidateAudit<'_>,
     ) -> Result<Vec<MatchId>>;
+    /// The pending candidate pairs (tracing request, custody record) that involve any of
+    /// `records`: what must be scored again when those records change.
+    async fn pending_pairs(&self, records: &[RecordId]) -> Result<Vec<(RecordId, RecordId)>>;
+    /// Replaces the score and explanation of each pair that is still pending (decided pairs keep
+    /// the score they were decided on), clearing a first confirmation of four eyes (it was given
+    /// on the record as it was), and appends `audit(c)` for each one changed, in one
+    /// transaction. Returns the ids changed.
+    async fn rescore_candidates(
+        &self,
+        candidates: &[NewCandidate],
+        audit: CandidateAudit<'_>,
+    ) -> Result<Vec<MatchId>>;
     /// Pending candidates in the filter's probability band, by probability descending then id,
     /// with keyset paging. `audit` is appended with the ids returned (like `list_records`).
     async fn review_queue(
