@@ -97,3 +97,15 @@ id_type!(
     /// A task assigned to a humanitarian party.
     TaskId
 );
+id_type!(
+    /// A transfer list: the children due to travel in one negotiated round.
+    TransferListId
+);
+id_type!(
+    /// A transfer plan: the route, escorts, documents and costs of children travelling together.
+    TransferPlanId
+);
+id_type!(
+    /// One leg of a transfer plan's route.
+    LegId
+);

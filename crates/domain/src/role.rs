@@ -107,6 +107,16 @@ pub enum Permission {
     TaskRead,
     /// Report the outcome of a task referred to one's party.
     TaskReport,
+    /// Draft transfer lists and move them through their states (the mediator negotiates them).
+    TransferListManage,
+    /// See the transfer lists one's party is on, in terms of its own records.
+    TransferListRead,
+    /// Approve a transfer list's content on behalf of one's party.
+    TransferListApprove,
+    /// Plan how children travel: route, escorts, documents, costs.
+    TransferPlanManage,
+    /// Approve a transfer plan for travel.
+    TransferPlanApprove,
 }
 
 use PartyKind as K;
@@ -166,10 +176,37 @@ pub const PERMISSIONS: &[(Permission, &[Role], &[PartyKind])] = &[
         &[R::Caseworker, R::Logistics],
         &[K::Humanitarian],
     ),
+    (
+        P::TransferListManage,
+        &[R::Caseworker, R::Logistics],
+        &[K::Mediator],
+    ),
+    (
+        P::TransferListRead,
+        &[R::Admin, R::Caseworker, R::Logistics, R::Viewer],
+        &[K::Origin, K::Custody],
+    ),
+    // Approving commits the party to hand over or receive the children: its administrators and
+    // caseworkers, not its viewers or logistics staff.
+    (
+        P::TransferListApprove,
+        &[R::Admin, R::Caseworker],
+        &[K::Origin, K::Custody],
+    ),
+    (
+        P::TransferPlanManage,
+        &[R::Caseworker, R::Logistics],
+        &[K::Mediator],
+    ),
+    (
+        P::TransferPlanApprove,
+        &[R::Caseworker, R::Logistics],
+        &[K::Mediator],
+    ),
 ];
 
 impl Permission {
-    pub const ALL: [Permission; 20] = [
+    pub const ALL: [Permission; 25] = [
         Self::RecordRead,
         Self::RecordCreate,
         Self::RecordUpdate,
@@ -190,6 +227,11 @@ impl Permission {
         Self::TaskManage,
         Self::TaskRead,
         Self::TaskReport,
+        Self::TransferListManage,
+        Self::TransferListRead,
+        Self::TransferListApprove,
+        Self::TransferPlanManage,
+        Self::TransferPlanApprove,
     ];
 
     /// Whether any of `roles`, held in a party of `kind`, grants this permission.
@@ -221,6 +263,11 @@ impl Permission {
             Self::TaskManage => "task_manage",
             Self::TaskRead => "task_read",
             Self::TaskReport => "task_report",
+            Self::TransferListManage => "transfer_list_manage",
+            Self::TransferListRead => "transfer_list_read",
+            Self::TransferListApprove => "transfer_list_approve",
+            Self::TransferPlanManage => "transfer_plan_manage",
+            Self::TransferPlanApprove => "transfer_plan_approve",
         }
     }
 }
@@ -319,6 +366,26 @@ mod tests {
         assert!(P::TaskReport.granted(K::Humanitarian, &[R::Logistics]));
         assert!(!P::CaseRead.granted(K::Humanitarian, &Role::ALL));
         assert!(P::DisclosureRead.granted(K::Origin, &[R::Viewer]));
+    }
+
+    #[test]
+    fn lists_are_negotiated_by_the_mediator_and_approved_by_the_two_sides() {
+        assert!(P::TransferListManage.granted(K::Mediator, &[R::Logistics]));
+        assert!(!P::TransferListManage.granted(K::Mediator, &[R::Viewer]));
+        for k in [K::Origin, K::Custody, K::Humanitarian, K::Observer] {
+            assert!(!P::TransferListManage.granted(k, &Role::ALL));
+            assert!(!P::TransferPlanApprove.granted(k, &Role::ALL));
+        }
+        for k in [K::Origin, K::Custody] {
+            assert!(P::TransferListApprove.granted(k, &[R::Caseworker]));
+            assert!(P::TransferListApprove.granted(k, &[R::Admin]));
+            assert!(!P::TransferListApprove.granted(k, &[R::Viewer, R::Logistics]));
+            assert!(P::TransferListRead.granted(k, &[R::Viewer]));
+        }
+        assert!(!P::TransferListApprove.granted(K::Mediator, &Role::ALL));
+        assert!(!P::TransferListRead.granted(K::Humanitarian, &Role::ALL));
+        assert!(P::TransferPlanApprove.granted(K::Mediator, &[R::Logistics]));
+        assert!(!P::TransferPlanApprove.granted(K::Mediator, &[R::Reviewer, R::Viewer]));
     }
 
     #[test]
