@@ -72,6 +72,12 @@ pub enum AppError {
     ImportInvalid(Vec<RowError>),
     #[error("bad import file: {0}")]
     ImportFile(String),
+    #[error("the transfer list changed since it was read: approve its current content ({current})")]
+    StaleListHash { current: String },
+    #[error(transparent)]
+    TransferRefused(homeward_domain::TransferRefused),
+    #[error("the case cannot go on a transfer list: {}", .0.iter().map(|c| c.message.as_str()).collect::<Vec<_>>().join("; "))]
+    CaseNotListable(Vec<Condition>),
     #[error(transparent)]
     ChainBroken(#[from] ChainBreak),
     #[error("internal error: {0}")]
@@ -101,6 +107,9 @@ impl AppError {
             Self::TaskClosed(_) => "task_closed",
             Self::ImportInvalid(_) => "import_invalid",
             Self::ImportFile(_) => "import_file_invalid",
+            Self::StaleListHash { .. } => "stale_list_hash",
+            Self::TransferRefused(r) => r.code(),
+            Self::CaseNotListable(_) => "case_not_listable",
             Self::ChainBroken(_) => "audit_chain_broken",
             Self::Internal(_) | Self::Store(_) => "internal",
         }
@@ -126,7 +135,10 @@ impl AppError {
             | Self::CandidateDecided
             | Self::TransitionRefused(_)
             | Self::DisclosureNotCovered(_)
-            | Self::TaskClosed(_) => ErrorKind::Conflict,
+            | Self::TaskClosed(_)
+            | Self::StaleListHash { .. }
+            | Self::TransferRefused(_)
+            | Self::CaseNotListable(_) => ErrorKind::Conflict,
             Self::ChainBroken(_) | Self::Internal(_) | Self::Store(_) => ErrorKind::Internal,
         }
     }
@@ -135,7 +147,7 @@ impl AppError {
     pub fn conditions(&self) -> &[Condition] {
         match self {
             Self::TransitionRefused(r) => &r.missing,
-            Self::DisclosureNotCovered(c) => c,
+            Self::DisclosureNotCovered(c) | Self::CaseNotListable(c) => c,
             _ => &[],
         }
     }

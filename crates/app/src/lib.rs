@@ -14,6 +14,7 @@ pub mod records;
 mod secret;
 pub mod synthetic;
 pub mod tasks;
+pub mod transfers;
 
 pub use caller::{Actor, Caller};
 pub use error::{AppError, AppResult, ErrorKind, RowError};
