@@ -24,6 +24,7 @@ use utoipa::{Modify, OpenApi};
         (name = "matching", description = "Candidate matches for the mediator's reviewers; training the linkage model"),
         (name = "cases", description = "Cases: one child's way from a tracing request to a family"),
         (name = "tasks", description = "Tasks referred to humanitarian parties"),
+        (name = "transfers", description = "Transfer lists negotiated between the two sides, and how each group of children travels"),
     )
 )]
 pub(crate) struct ApiDoc;

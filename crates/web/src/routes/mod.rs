@@ -11,6 +11,7 @@ mod records;
 mod session;
 mod system;
 mod tasks;
+mod transfers;
 
 use crate::openapi::ApiDoc;
 use crate::{AppState, WebOptions};
@@ -72,5 +73,28 @@ pub(crate) fn api(opts: &WebOptions) -> OpenApiRouter<AppState> {
         .routes(routes!(tasks::get_task))
         .routes(routes!(tasks::report_task))
         .routes(routes!(tasks::cancel_task))
+        .routes(routes!(
+            transfers::list_transfer_lists,
+            transfers::create_transfer_list
+        ))
+        .routes(routes!(transfers::get_transfer_list))
+        .routes(routes!(transfers::add_list_entry))
+        .routes(routes!(transfers::remove_list_entry))
+        .routes(routes!(transfers::withdraw_list_entry))
+        .routes(routes!(transfers::propose_transfer_list))
+        .routes(routes!(transfers::approve_transfer_list))
+        .routes(routes!(transfers::fix_transfer_list))
+        .routes(routes!(transfers::start_transfer_list))
+        .routes(routes!(transfers::complete_transfer_list))
+        .routes(routes!(transfers::transfer_list_versions))
+        .routes(routes!(transfers::transfer_list_diff))
+        .routes(routes!(transfers::create_transfer_plan))
+        .routes(routes!(transfers::get_transfer_plan))
+        .routes(routes!(transfers::add_plan_leg))
+        .routes(routes!(transfers::update_plan_leg))
+        .routes(routes!(transfers::set_plan_escorts))
+        .routes(routes!(transfers::set_plan_documents))
+        .routes(routes!(transfers::set_plan_costs))
+        .routes(routes!(transfers::approve_transfer_plan))
         .merge(imports)
 }
