@@ -20,8 +20,8 @@
 use crate::{App, AppError, AppResult, Caller};
 use chrono::{DateTime, SubsecRound, Utc};
 use homeward_domain::{
-    AuditAction, AuditDraft, Case, CaseId, CaseState, ConditionCode, Cost, Direction, Escort,
-    Leg, LegId, LegUpdate, ListDiff, ListState, PartyId, PartyKind, PartyListDiff, PartyListView,
+    AuditAction, AuditDraft, Case, CaseId, CaseState, ConditionCode, Cost, Direction, Escort, Leg,
+    LegId, LegUpdate, ListDiff, ListState, PartyId, PartyKind, PartyListDiff, PartyListView,
     Permission, RecordId, Side, TransferList, TransferListEntry, TransferListId, TransferPlanId,
     TransferRefused, TravelDocument, TravelMode, TravelPlan, UserId,
 };
@@ -274,7 +274,12 @@ impl CaseUpdates {
 }
 
 impl App {
-    fn transfer_list_audit(&self, caller: &Caller, action: AuditAction, id: TransferListId) -> AuditDraft {
+    fn transfer_list_audit(
+        &self,
+        caller: &Caller,
+        action: AuditAction,
+        id: TransferListId,
+    ) -> AuditDraft {
         caller.audit(action).target("transfer_list", id)
     }
 
@@ -471,7 +476,9 @@ impl App {
             .update_transfer_list(lc, updates.changes(by, at), audits)
             .await
             .map_err(|e| match e {
-                homeward_store::StoreError::Conflict(what) if what == "case on another open list" => {
+                homeward_store::StoreError::Conflict(what)
+                    if what == "case on another open list" =>
+                {
                     AppError::TransferRefused(TransferRefused::AlreadyOnList)
                 }
                 other => other.into(),
@@ -819,7 +826,11 @@ impl App {
         Ok(stored.into())
     }
 
-    async fn load_plan(&self, caller: &Caller, id: TransferPlanId) -> AppResult<StoredTransferPlan> {
+    async fn load_plan(
+        &self,
+        caller: &Caller,
+        id: TransferPlanId,
+    ) -> AppResult<StoredTransferPlan> {
         let audit = caller
             .audit(AuditAction::TransferPlanRead)
             .target("transfer_plan", id);
@@ -886,16 +897,17 @@ impl App {
         } else {
             AuditAction::TransferPlanChange
         };
-        let mut audits = vec![
-            caller
-                .audit(action)
-                .target("transfer_plan", id)
-                .details(serde_json::json!({
-                    "change": change,
-                    "voided_approval": approval_changed && plan.approval.is_none(),
-                    "details": details,
-                })),
-        ];
+        let mut audits =
+            vec![
+                caller
+                    .audit(action)
+                    .target("transfer_plan", id)
+                    .details(serde_json::json!({
+                        "change": change,
+                        "voided_approval": approval_changed && plan.approval.is_none(),
+                        "details": details,
+                    })),
+            ];
         audits.append(&mut updates.audits);
         let pc = TransferPlanChange {
             plan: &plan,

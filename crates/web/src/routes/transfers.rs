@@ -10,9 +10,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use homeward_app::transfers::{
     ApproveInput, CostsInput, DocumentsInput, EntryInput, EntryWithdrawInput, EscortsInput,
-    LegInput, LegUpdateInput, ListCreateInput, ListDiffView, ListQuery, ListStep,
-    ListVersionView, ListView, PlanCreateInput, TransferListDetail, TransferPlanDetail,
-    VersionInput,
+    LegInput, LegUpdateInput, ListCreateInput, ListDiffView, ListQuery, ListStep, ListVersionView,
+    ListView, PlanCreateInput, TransferListDetail, TransferPlanDetail, VersionInput,
 };
 use homeward_domain::{CaseId, LegId, ListState, PartyListView, TransferListId, TransferPlanId};
 use serde::Deserialize;
@@ -425,9 +424,7 @@ pub async fn update_plan_leg(
     ApiJson(body): ApiJson<LegUpdateInput>,
 ) -> ApiResult<Json<TransferPlanDetail>> {
     Ok(Json(
-        s.app
-            .update_plan_leg(&auth.caller, id, leg, &body)
-            .await?,
+        s.app.update_plan_leg(&auth.caller, id, leg, &body).await?,
     ))
 }
 
@@ -520,8 +517,6 @@ pub async fn approve_transfer_plan(
     ApiJson(body): ApiJson<VersionInput>,
 ) -> ApiResult<Json<TransferPlanDetail>> {
     Ok(Json(
-        s.app
-            .approve_transfer_plan(&auth.caller, id, &body)
-            .await?,
+        s.app.approve_transfer_plan(&auth.caller, id, &body).await?,
     ))
 }

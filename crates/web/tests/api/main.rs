@@ -13,3 +13,4 @@ mod openapi;
 mod records;
 mod scope;
 mod tokens;
+mod transfers;
