@@ -856,11 +856,14 @@ impl App {
         caller: &Caller,
         id: TransferPlanId,
         expected_version: i64,
-        permission: Permission,
-        change: &'static str,
-        details: serde_json::Value,
+        what: PlanEdit,
         edit: impl FnOnce(&mut TravelPlan, DateTime<Utc>) -> AppResult<bool>,
     ) -> AppResult<TransferPlanDetail> {
+        let PlanEdit {
+            permission,
+            change,
+            details,
+        } = what;
         caller.require(permission, &self.config)?;
         let stored = self.load_plan(caller, id).await?;
         check_version(stored.version, expected_version)?;
@@ -949,9 +952,11 @@ impl App {
             caller,
             id,
             input.expected_version,
-            Permission::TransferPlanManage,
-            "leg_add",
-            details,
+            PlanEdit {
+                permission: Permission::TransferPlanManage,
+                change: "leg_add",
+                details,
+            },
             |p, at| Ok(p.add_leg(leg, at)?),
         )
         .await
@@ -970,9 +975,11 @@ impl App {
             caller,
             id,
             input.expected_version,
-            Permission::TransferPlanManage,
-            "leg_update",
-            serde_json::json!({ "leg": leg, "reason": input.reason.trim() }),
+            PlanEdit {
+                permission: Permission::TransferPlanManage,
+                change: "leg_update",
+                details: serde_json::json!({ "leg": leg, "reason": input.reason.trim() }),
+            },
             |p, at| Ok(p.update_leg(leg, &input.changes, &input.reason, by, at)?),
         )
         .await
@@ -988,9 +995,11 @@ impl App {
             caller,
             id,
             input.expected_version,
-            Permission::TransferPlanManage,
-            "escorts",
-            serde_json::json!({ "escorts": input.escorts.len() }),
+            PlanEdit {
+                permission: Permission::TransferPlanManage,
+                change: "escorts",
+                details: serde_json::json!({ "escorts": input.escorts.len() }),
+            },
             |p, at| Ok(p.set_escorts(input.escorts.clone(), at)?),
         )
         .await
@@ -1006,9 +1015,11 @@ impl App {
             caller,
             id,
             input.expected_version,
-            Permission::TransferPlanManage,
-            "documents",
-            serde_json::json!({ "documents": input.documents.len() }),
+            PlanEdit {
+                permission: Permission::TransferPlanManage,
+                change: "documents",
+                details: serde_json::json!({ "documents": input.documents.len() }),
+            },
             |p, at| Ok(p.set_documents(input.documents.clone(), at)?),
         )
         .await
@@ -1024,9 +1035,11 @@ impl App {
             caller,
             id,
             input.expected_version,
-            Permission::TransferPlanManage,
-            "costs",
-            serde_json::json!({ "costs": input.costs.len() }),
+            PlanEdit {
+                permission: Permission::TransferPlanManage,
+                change: "costs",
+                details: serde_json::json!({ "costs": input.costs.len() }),
+            },
             |p, _| {
                 p.set_costs(input.costs.clone())?;
                 Ok(false)
@@ -1048,9 +1061,11 @@ impl App {
             caller,
             id,
             input.expected_version,
-            Permission::TransferPlanApprove,
-            "approve",
-            serde_json::Value::Null,
+            PlanEdit {
+                permission: Permission::TransferPlanApprove,
+                change: "approve",
+                details: serde_json::Value::Null,
+            },
             |p, at| {
                 p.approve(by, at)?;
                 Ok(true)
@@ -1058,6 +1073,13 @@ impl App {
         )
         .await
     }
+}
+
+/// What a plan change is: who may make it, and how the plan's history and audit log name it.
+struct PlanEdit {
+    permission: Permission,
+    change: &'static str,
+    details: serde_json::Value,
 }
 
 /// The list's moves that need nothing but the version.
