@@ -479,7 +479,7 @@ impl App {
                 homeward_store::StoreError::Conflict(what)
                     if what == "case on another open list" =>
                 {
-                    AppError::TransferRefused(TransferRefused::AlreadyOnList)
+                    AppError::TransferRefused(TransferRefused::OnAnotherList)
                 }
                 other => other.into(),
             })?;
@@ -561,7 +561,7 @@ impl App {
         if let Some(other) = self.store.open_list_of_case(case.id).await?
             && other != id
         {
-            return Err(AppError::TransferRefused(TransferRefused::AlreadyOnList));
+            return Err(AppError::TransferRefused(TransferRefused::OnAnotherList));
         }
         let entry = TransferListEntry {
             case_id: case.id,

@@ -199,6 +199,8 @@ pub enum TransferRefused {
     },
     #[error("the case is already on the list in that direction")]
     AlreadyOnList,
+    #[error("the case is on another transfer list that is not completed")]
+    OnAnotherList,
     #[error("the case is not on the list (or was withdrawn from it)")]
     NotOnList,
     #[error("this side already approved the list's current content")]
@@ -219,6 +221,7 @@ impl TransferRefused {
             Self::StaleHash { .. } => "stale_list_hash",
             Self::ListState { .. } => "transfer_list_state",
             Self::AlreadyOnList => "already_on_list",
+            Self::OnAnotherList => "on_another_list",
             Self::NotOnList => "not_on_list",
             Self::AlreadyApproved => "already_approved",
             Self::EmptyList => "transfer_list_empty",

@@ -96,7 +96,7 @@ pub async fn get_transfer_list(
         (status = 200, body = TransferListDetail),
         (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),
-        (status = 409, description = "`case_not_listable` with `conditions`; `already_on_list`; `transfer_list_state`; `version_conflict`", body = ErrorBody),
+        (status = 409, description = "`case_not_listable` with `conditions`; `already_on_list`; `on_another_list`; `transfer_list_state`; `version_conflict`", body = ErrorBody),
         (status = 422, body = ErrorBody),
     )
 )]
