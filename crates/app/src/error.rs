@@ -110,6 +110,12 @@ pub enum AppError {
     /// The stored content is missing, altered or under another key: never served as garbage.
     #[error("the attachment's content cannot be read: {0}")]
     AttachmentUnreadable(homeward_store::blobs::BlobError),
+    #[error("the transfer list changed since it was read: approve its current content ({current})")]
+    StaleListHash { current: String },
+    #[error(transparent)]
+    TransferRefused(homeward_domain::TransferRefused),
+    #[error("the case cannot go on a transfer list: {}", .0.iter().map(|c| c.message.as_str()).collect::<Vec<_>>().join("; "))]
+    CaseNotListable(Vec<Condition>),
     #[error(transparent)]
     ChainBroken(#[from] ChainBreak),
     #[error("internal error: {0}")]
@@ -149,6 +155,9 @@ impl AppError {
             Self::AttachmentTypeMismatch { .. } => "attachment_type_mismatch",
             Self::AttachmentsNotConfigured => "attachments_not_configured",
             Self::AttachmentUnreadable(_) => "attachment_unreadable",
+            Self::StaleListHash { .. } => "stale_list_hash",
+            Self::TransferRefused(r) => r.code(),
+            Self::CaseNotListable(_) => "case_not_listable",
             Self::ChainBroken(_) => "audit_chain_broken",
             Self::Internal(_) | Self::Store(_) => "internal",
         }
@@ -184,6 +193,9 @@ impl AppError {
                 ErrorKind::Conflict
             }
             Self::AttachmentsNotConfigured => ErrorKind::NotConfigured,
+            Self::StaleListHash { .. } | Self::TransferRefused(_) | Self::CaseNotListable(_) => {
+                ErrorKind::Conflict
+            }
             Self::ChainBroken(_)
             | Self::AttachmentUnreadable(_)
             | Self::Internal(_)
@@ -195,7 +207,9 @@ impl AppError {
     pub fn conditions(&self) -> &[Condition] {
         match self {
             Self::TransitionRefused(r) => &r.missing,
-            Self::DisclosureNotCovered(c) | Self::HandoverRefused(c) => c,
+            Self::DisclosureNotCovered(c) | Self::HandoverRefused(c) | Self::CaseNotListable(c) => {
+                c
+            }
             _ => &[],
         }
     }

@@ -17,6 +17,7 @@ pub mod records;
 mod secret;
 pub mod synthetic;
 pub mod tasks;
+pub mod transfers;
 
 pub use caller::{Actor, Caller};
 pub use error::{AppError, AppResult, ErrorKind, RowError};

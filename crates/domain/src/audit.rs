@@ -152,6 +152,28 @@ pub enum AuditAction {
     AccountabilityRead,
     #[serde(rename = "accountability.list")]
     AccountabilityList,
+    #[serde(rename = "transfer_list.create")]
+    TransferListCreate,
+    #[serde(rename = "transfer_list.change")]
+    TransferListChange,
+    #[serde(rename = "transfer_list.approve")]
+    TransferListApprove,
+    #[serde(rename = "transfer_list.read")]
+    TransferListRead,
+    #[serde(rename = "transfer_list.list")]
+    TransferListList,
+    #[serde(rename = "case.listing")]
+    CaseListing,
+    #[serde(rename = "transfer_plan.create")]
+    TransferPlanCreate,
+    #[serde(rename = "transfer_plan.change")]
+    TransferPlanChange,
+    #[serde(rename = "transfer_plan.approve")]
+    TransferPlanApprove,
+    #[serde(rename = "transfer_plan.read")]
+    TransferPlanRead,
+    #[serde(rename = "case.transfer_plan")]
+    CaseTransferPlan,
 }
 
 impl AuditAction {
@@ -225,6 +247,17 @@ impl AuditAction {
             Self::AccountabilityRecord => "accountability.record",
             Self::AccountabilityRead => "accountability.read",
             Self::AccountabilityList => "accountability.list",
+            Self::TransferListCreate => "transfer_list.create",
+            Self::TransferListChange => "transfer_list.change",
+            Self::TransferListApprove => "transfer_list.approve",
+            Self::TransferListRead => "transfer_list.read",
+            Self::TransferListList => "transfer_list.list",
+            Self::CaseListing => "case.listing",
+            Self::TransferPlanCreate => "transfer_plan.create",
+            Self::TransferPlanChange => "transfer_plan.change",
+            Self::TransferPlanApprove => "transfer_plan.approve",
+            Self::TransferPlanRead => "transfer_plan.read",
+            Self::CaseTransferPlan => "case.transfer_plan",
         }
     }
 }

@@ -117,3 +117,15 @@ id_type!(
     /// A document or photo attached to a child record or a case.
     AttachmentId
 );
+id_type!(
+    /// A transfer list: the children due to travel in one negotiated round.
+    TransferListId
+);
+id_type!(
+    /// A transfer plan: the route, escorts, documents and costs of children travelling together.
+    TransferPlanId
+);
+id_type!(
+    /// One leg of a transfer plan's route.
+    LegId
+);

@@ -19,6 +19,7 @@ pub mod party;
 pub mod record;
 pub mod role;
 pub mod task;
+pub mod transfer;
 pub mod user;
 pub mod verification;
 
@@ -49,8 +50,8 @@ pub use disclosure::{
 pub use error::{FieldError, ValidationErrors};
 pub use ids::{
     AccountabilityId, AttachmentId, BestInterestsId, CaseId, ChildViewsId, ConsentId, DisclosureId,
-    DuplicateId, FollowUpId, MatchId, PartyId, RecordId, ServiceId, TaskId, TokenId, UserId,
-    VerificationStepId,
+    DuplicateId, FollowUpId, LegId, MatchId, PartyId, RecordId, ServiceId, TaskId, TokenId,
+    TransferListId, TransferPlanId, UserId, VerificationStepId,
 };
 pub use name::{NameEntry, Script};
 pub use party::{Party, PartyKind, PartyName};
@@ -61,6 +62,12 @@ pub use record::{
 pub use role::{Permission, Role, Scope};
 pub use task::{
     BriefEntry, BriefField, Task, TaskCancellation, TaskKind, TaskRefused, TaskReport, TaskStatus,
+};
+pub use transfer::{
+    Cost, Direction, DirectionChange, DocumentKind, Escort, EscortKind, FieldChange, Leg,
+    LegChange, LegUpdate, ListApproval, ListDiff, ListState, PartyDirectionChange, PartyEntry,
+    PartyListDiff, PartyListView, PlanApproval, Side, TransferList, TransferListEntry,
+    TransferRefused, TravelDocument, TravelMode, TravelPlan, content_hash,
 };
 pub use user::{Password, User, Username};
 pub use verification::{

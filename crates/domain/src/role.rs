@@ -124,6 +124,16 @@ pub enum Permission {
     AccountabilityRecord,
     /// Read the accountability record (prosecutors, auditors; every read audited).
     AccountabilityRead,
+    /// Draft transfer lists and move them through their states (the mediator negotiates them).
+    TransferListManage,
+    /// See the transfer lists one's party is on, in terms of its own records.
+    TransferListRead,
+    /// Approve a transfer list's content on behalf of one's party.
+    TransferListApprove,
+    /// Plan how children travel: route, escorts, documents, costs.
+    TransferPlanManage,
+    /// Approve a transfer plan for travel.
+    TransferPlanApprove,
 }
 
 use PartyKind as K;
@@ -214,10 +224,37 @@ pub const PERMISSIONS: &[(Permission, &[Role], &[PartyKind])] = &[
         &[R::Caseworker, R::Reviewer, R::Viewer, R::Auditor],
         &[K::Mediator, K::Observer],
     ),
+    (
+        P::TransferListManage,
+        &[R::Caseworker, R::Logistics],
+        &[K::Mediator],
+    ),
+    (
+        P::TransferListRead,
+        &[R::Admin, R::Caseworker, R::Logistics, R::Viewer],
+        &[K::Origin, K::Custody],
+    ),
+    // Approving commits the party to hand over or receive the children: its administrators and
+    // caseworkers, not its viewers or logistics staff.
+    (
+        P::TransferListApprove,
+        &[R::Admin, R::Caseworker],
+        &[K::Origin, K::Custody],
+    ),
+    (
+        P::TransferPlanManage,
+        &[R::Caseworker, R::Logistics],
+        &[K::Mediator],
+    ),
+    (
+        P::TransferPlanApprove,
+        &[R::Caseworker, R::Logistics],
+        &[K::Mediator],
+    ),
 ];
 
 impl Permission {
-    pub const ALL: [Permission; 27] = [
+    pub const ALL: [Permission; 32] = [
         Self::RecordRead,
         Self::RecordCreate,
         Self::RecordUpdate,
@@ -245,6 +282,11 @@ impl Permission {
         Self::FollowUpReport,
         Self::AccountabilityRecord,
         Self::AccountabilityRead,
+        Self::TransferListManage,
+        Self::TransferListRead,
+        Self::TransferListApprove,
+        Self::TransferPlanManage,
+        Self::TransferPlanApprove,
     ];
 
     /// Whether any of `roles`, held in a party of `kind`, grants this permission.
@@ -283,6 +325,11 @@ impl Permission {
             Self::FollowUpReport => "follow_up_report",
             Self::AccountabilityRecord => "accountability_record",
             Self::AccountabilityRead => "accountability_read",
+            Self::TransferListManage => "transfer_list_manage",
+            Self::TransferListRead => "transfer_list_read",
+            Self::TransferListApprove => "transfer_list_approve",
+            Self::TransferPlanManage => "transfer_plan_manage",
+            Self::TransferPlanApprove => "transfer_plan_approve",
         }
     }
 }
@@ -442,6 +489,26 @@ mod tests {
         }
         assert!(P::FollowUpReport.granted(K::Humanitarian, &[R::Logistics]));
         assert!(!P::FollowUpReport.granted(K::Custody, &Role::ALL));
+    }
+
+    #[test]
+    fn lists_are_negotiated_by_the_mediator_and_approved_by_the_two_sides() {
+        assert!(P::TransferListManage.granted(K::Mediator, &[R::Logistics]));
+        assert!(!P::TransferListManage.granted(K::Mediator, &[R::Viewer]));
+        for k in [K::Origin, K::Custody, K::Humanitarian, K::Observer] {
+            assert!(!P::TransferListManage.granted(k, &Role::ALL));
+            assert!(!P::TransferPlanApprove.granted(k, &Role::ALL));
+        }
+        for k in [K::Origin, K::Custody] {
+            assert!(P::TransferListApprove.granted(k, &[R::Caseworker]));
+            assert!(P::TransferListApprove.granted(k, &[R::Admin]));
+            assert!(!P::TransferListApprove.granted(k, &[R::Viewer, R::Logistics]));
+            assert!(P::TransferListRead.granted(k, &[R::Viewer]));
+        }
+        assert!(!P::TransferListApprove.granted(K::Mediator, &Role::ALL));
+        assert!(!P::TransferListRead.granted(K::Humanitarian, &Role::ALL));
+        assert!(P::TransferPlanApprove.granted(K::Mediator, &[R::Logistics]));
+        assert!(!P::TransferPlanApprove.granted(K::Mediator, &[R::Reviewer, R::Viewer]));
     }
 
     #[test]

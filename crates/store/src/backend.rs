@@ -194,24 +194,15 @@ macro_rules! impl_store {
                 page_limit, record_list_query, audit_query, scope_party, with_ids, with_record_ids, BULK_ROWS,
             };
             use crate::rows::{
-                attachment_columns, audit_columns, candidate_columns, convert, duplicate_columns, opt_ts, record_columns,
-                roles_text, token_columns, ts, user_columns, AttachmentRow, AuditRow, CandidateRow, CaseRow, CaseVersionRow,
-                CredentialsRow, DuplicateRow, PartyRow, RecordRow, SessionUserRow, TaskRow, TokenRow, TokenUserRow, UserRow,
-                VersionRow,
+                AttachmentRow, AuditRow, CandidateRow, CaseRow, CaseVersionRow, CredentialsRow, DuplicateRow, PartyRow, RecordRow, SessionUserRow, TaskRow, TokenRow, TokenUserRow, TransferListRow, TransferListVersionRow, TransferPlanRow, UserRow, VersionRow, attachment_columns, audit_columns, candidate_columns, convert, duplicate_columns, opt_ts, record_columns, roles_text, token_columns, ts, user_columns,
             };
             use crate::{
-                ApiToken, Attachment, AttachmentOwner, AttachmentScope, AuditFilter, CandidateAudit, CandidateDecision,
-                CandidateStatus, CaseChange, CaseFilter, CaseVersion, Decision, DecisionOutcome, DisclosureFilter,
-                DuplicateAudit, DuplicateCandidate, DuplicateFilter, DuplicateMerge, DuplicateStatus, MatchCandidate,
-                MergeOutcome, NewCandidate, NewDuplicate, NewRecord, Progress, QueueFilter, RecordChange, RecordDeletion,
-                Result, SessionRow, Store, StoreError, StoredCase, StoredModel, StoredTask, TaskFilter, UserCredentials,
+                ApiToken, Attachment, AttachmentOwner, AttachmentScope, AuditFilter, CandidateAudit, CandidateDecision, CandidateStatus, CaseChange, CaseFilter, CaseVersion, Decision, DecisionOutcome, DisclosureFilter, DuplicateAudit, DuplicateCandidate, DuplicateFilter, DuplicateMerge, DuplicateStatus, MatchCandidate, MergeOutcome, NewCandidate, NewDuplicate, NewRecord, Progress, QueueFilter, RecordChange, RecordDeletion, Result, SessionRow, Store, StoreError, StoredCase, StoredModel, StoredTask, StoredTransferList, StoredTransferPlan, TaskFilter, TransferListChange, TransferListFilter, TransferListVersion, TransferPlanChange, UserCredentials,
             };
             use async_trait::async_trait;
             use chrono::{DateTime, Utc};
             use homeward_domain::{
-                AttachmentId, AuditDraft, AuditEntry, CaseId, ChildRecord, Disclosure, DuplicateId, MatchId, Party,
-                PartyId, RecordFilter, RecordId, RecordKind, RecordVersion, Role, Scope, Task, TaskId, TokenId,
-                User, UserId, Username,
+                AttachmentId, AuditDraft, AuditEntry, CaseId, ChildRecord, Disclosure, DuplicateId, ListState, MatchId, Party, PartyId, RecordFilter, RecordId, RecordKind, RecordVersion, Role, Scope, Task, TaskId, TokenId, TransferList, TransferListId, TransferPlanId, TravelPlan, User, UserId, Username,
             };
             use sqlx::types::Json;
             use sqlx::QueryBuilder;
@@ -348,6 +339,96 @@ macro_rules! impl_store {
                         // between the UPDATE and this look, and the caller should re-read anyway.
                         Ok(Some((current, None))) => StoreError::VersionConflict { current },
                     }
+                }
+
+                /// Stores a new version of a case inside the caller's transaction, keeping it in the
+                /// case's history (`update_case`, and lists and plans that change cases with them).
+                async fn case_update_in(conn: &mut Conn, change: CaseChange<'_>) -> Result<StoredCase> {
+                    let c = change.case;
+                    let at = ts(change.at);
+                    // The version condition makes a concurrent change lose cleanly on PostgreSQL.
+                    let row = sqlx::query_as::<Db, CaseRow>(
+                        "UPDATE cases SET state = $3, tracing_record_id = $4, custody_record_id = $5, content = $6, \
+                         version = version + 1, updated_at = $7, follow_up_due = $8 \
+                         WHERE id = $1 AND version = $2 RETURNING content, version, created_at, updated_at",
+                    )
+                    .bind(c.id.0)
+                    .bind(change.expected_version)
+                    .bind(c.state.as_str())
+                    .bind(c.tracing_request.map(|r| r.0))
+                    .bind(c.custody_record.map(|r| r.0))
+                    .bind(Json(c))
+                    .bind(at)
+                    .bind(c.next_follow_up_due(change.at).map(|d| d.to_string()))
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                    let Some(row) = row else {
+                        let current: Option<i64> = sqlx::query_scalar("SELECT version FROM cases WHERE id = $1")
+                            .bind(c.id.0)
+                            .fetch_optional(&mut *conn)
+                            .await?;
+                        return Err(match current {
+                            Some(current) => StoreError::VersionConflict { current },
+                            None => StoreError::NotFound,
+                        });
+                    };
+                    let stored = StoredCase::from(row);
+                    sqlx::query(
+                        "INSERT INTO case_versions (case_id, version, content, change, changed_by, changed_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(c.id.0)
+                    .bind(stored.version)
+                    .bind(Json(c))
+                    .bind(change.change)
+                    .bind(change.by.0)
+                    .bind(at)
+                    .execute(&mut *conn)
+                    .await?;
+                    Ok(stored)
+                }
+
+                /// Keeps `transfer_list_cases` in step with a list's entries: the cases still on it
+                /// while it is not completed. Its primary key refuses a case on two open lists.
+                async fn sync_list_cases(conn: &mut Conn, list: &TransferList) -> Result<()> {
+                    sqlx::query("DELETE FROM transfer_list_cases WHERE list_id = $1")
+                        .bind(list.id.0)
+                        .execute(&mut *conn)
+                        .await?;
+                    if list.state == ListState::Completed {
+                        return Ok(());
+                    }
+                    for e in list.active_entries() {
+                        sqlx::query("INSERT INTO transfer_list_cases (case_id, list_id) VALUES ($1, $2)")
+                            .bind(e.case_id.0)
+                            .bind(list.id.0)
+                            .execute(&mut *conn)
+                            .await?;
+                    }
+                    Ok(())
+                }
+
+                async fn list_version_in(
+                    conn: &mut Conn,
+                    list: &TransferList,
+                    version: i64,
+                    change: &str,
+                    by: UserId,
+                    at: DateTime<Utc>,
+                ) -> Result<()> {
+                    sqlx::query(
+                        "INSERT INTO transfer_list_versions (list_id, version, content, change, changed_by, changed_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(list.id.0)
+                    .bind(version)
+                    .bind(Json(list))
+                    .bind(change)
+                    .bind(by.0)
+                    .bind(ts(at))
+                    .execute(&mut *conn)
+                    .await?;
+                    Ok(())
                 }
             }
 
@@ -1270,48 +1351,8 @@ macro_rules! impl_store {
                 // ---- cases, disclosures, tasks --------------------------------------------
 
                 async fn update_case(&self, change: CaseChange<'_>, audit: Vec<AuditDraft>) -> Result<StoredCase> {
-                    let c = change.case;
-                    let at = ts(change.at);
                     let mut tx = self.begin_write().await?;
-                    // The version condition makes a concurrent change lose cleanly on PostgreSQL.
-                    let row = sqlx::query_as::<Db, CaseRow>(
-                        "UPDATE cases SET state = $3, tracing_record_id = $4, custody_record_id = $5, content = $6, \
-                         version = version + 1, updated_at = $7, follow_up_due = $8 \
-                         WHERE id = $1 AND version = $2 RETURNING content, version, created_at, updated_at",
-                    )
-                    .bind(c.id.0)
-                    .bind(change.expected_version)
-                    .bind(c.state.as_str())
-                    .bind(c.tracing_request.map(|r| r.0))
-                    .bind(c.custody_record.map(|r| r.0))
-                    .bind(Json(c))
-                    .bind(at)
-                    .bind(c.next_follow_up_due(change.at).map(|d| d.to_string()))
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    let Some(row) = row else {
-                        let current: Option<i64> = sqlx::query_scalar("SELECT version FROM cases WHERE id = $1")
-                            .bind(c.id.0)
-                            .fetch_optional(&mut *tx)
-                            .await?;
-                        return Err(match current {
-                            Some(current) => StoreError::VersionConflict { current },
-                            None => StoreError::NotFound,
-                        });
-                    };
-                    let stored = StoredCase::from(row);
-                    sqlx::query(
-                        "INSERT INTO case_versions (case_id, version, content, change, changed_by, changed_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6)",
-                    )
-                    .bind(c.id.0)
-                    .bind(stored.version)
-                    .bind(Json(c))
-                    .bind(change.change)
-                    .bind(change.by.0)
-                    .bind(at)
-                    .execute(&mut *tx)
-                    .await?;
+                    let stored = Self::case_update_in(&mut tx, change).await?;
                     Self::append(&mut tx, audit).await?;
                     tx.commit().await?;
                     Ok(stored)
@@ -1522,6 +1563,215 @@ macro_rules! impl_store {
                     Self::append(&mut tx, vec![audit]).await?;
                     tx.commit().await?;
                     Ok(row.into())
+                }
+
+                // ---- transfer lists and plans ----------------------------------------------
+
+                async fn insert_transfer_list(&self, list: &TransferList, audit: AuditDraft) -> Result<StoredTransferList> {
+                    let at = ts(list.created_at);
+                    let mut tx = self.begin_write().await?;
+                    let row = sqlx::query_as::<Db, TransferListRow>(
+                        "INSERT INTO transfer_lists (id, origin_party, custody_party, state, content, version, created_at, updated_at) \
+                         VALUES ($1, $2, $3, $4, $5, 1, $6, $6) RETURNING content, version, created_at, updated_at",
+                    )
+                    .bind(list.id.0)
+                    .bind(list.origin_party.0)
+                    .bind(list.custody_party.0)
+                    .bind(list.state.as_str())
+                    .bind(Json(list))
+                    .bind(at)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    Self::list_version_in(&mut tx, list, 1, "create", list.created_by, at).await?;
+                    Self::sync_list_cases(&mut tx, list).await?;
+                    Self::append(&mut tx, vec![audit]).await?;
+                    tx.commit().await?;
+                    Ok(row.into())
+                }
+
+                async fn update_transfer_list(
+                    &self,
+                    change: TransferListChange<'_>,
+                    cases: Vec<CaseChange<'_>>,
+                    audit: Vec<AuditDraft>,
+                ) -> Result<StoredTransferList> {
+                    let l = change.list;
+                    let at = ts(change.at);
+                    let mut tx = self.begin_write().await?;
+                    let row = sqlx::query_as::<Db, TransferListRow>(
+                        "UPDATE transfer_lists SET state = $3, content = $4, version = version + 1, updated_at = $5 \
+                         WHERE id = $1 AND version = $2 RETURNING content, version, created_at, updated_at",
+                    )
+                    .bind(l.id.0)
+                    .bind(change.expected_version)
+                    .bind(l.state.as_str())
+                    .bind(Json(l))
+                    .bind(at)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let Some(row) = row else {
+                        let current: Option<i64> = sqlx::query_scalar("SELECT version FROM transfer_lists WHERE id = $1")
+                            .bind(l.id.0)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                        return Err(match current {
+                            Some(current) => StoreError::VersionConflict { current },
+                            None => StoreError::NotFound,
+                        });
+                    };
+                    let stored = StoredTransferList::from(row);
+                    Self::list_version_in(&mut tx, l, stored.version, change.change, change.by, at).await?;
+                    Self::sync_list_cases(&mut tx, l).await?;
+                    for c in cases {
+                        Self::case_update_in(&mut tx, c).await?;
+                    }
+                    Self::append(&mut tx, audit).await?;
+                    tx.commit().await?;
+                    Ok(stored)
+                }
+
+                async fn get_transfer_list(&self, id: TransferListId, party: Option<PartyId>, audit: AuditDraft) -> Result<Option<StoredTransferList>> {
+                    let mut tx = self.begin_write().await?;
+                    let row = sqlx::query_as::<Db, TransferListRow>(
+                        "SELECT content, version, created_at, updated_at FROM transfer_lists \
+                         WHERE id = $1 AND ($2 IS NULL OR origin_party = $2 OR custody_party = $2)",
+                    )
+                    .bind(id.0)
+                    .bind(party.map(|p| p.0))
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let Some(row) = row else { return Ok(None) };
+                    Self::append(&mut tx, vec![audit]).await?;
+                    tx.commit().await?;
+                    Ok(Some(row.into()))
+                }
+
+                async fn list_transfer_lists(&self, filter: &TransferListFilter, audit: AuditDraft) -> Result<Vec<StoredTransferList>> {
+                    let mut tx = self.begin_write().await?;
+                    let mut qb = QueryBuilder::<Db>::new("SELECT content, version, created_at, updated_at FROM transfer_lists WHERE 1 = 1");
+                    if let Some(p) = filter.party {
+                        qb.push(" AND (origin_party = ").push_bind(p.0);
+                        qb.push(" OR custody_party = ").push_bind(p.0).push(")");
+                    }
+                    if let Some(st) = filter.state {
+                        qb.push(" AND state = ").push_bind(st.as_str());
+                    }
+                    qb.push(" ORDER BY id LIMIT ").push_bind(page_limit(filter.limit, 100, 1000));
+                    let rows: Vec<TransferListRow> = qb.build_query_as().fetch_all(&mut *tx).await?;
+                    drop(qb);
+                    let out: Vec<StoredTransferList> = rows.into_iter().map(StoredTransferList::from).collect();
+                    let ids = out.iter().map(|l| l.list.id.to_string()).collect();
+                    let audit = AuditDraft { details: with_ids(audit.details.clone(), "transfer_list_ids", ids), ..audit };
+                    Self::append(&mut tx, vec![audit]).await?;
+                    tx.commit().await?;
+                    Ok(out)
+                }
+
+                async fn transfer_list_versions(&self, id: TransferListId, party: Option<PartyId>, audit: AuditDraft) -> Result<Option<Vec<TransferListVersion>>> {
+                    let mut tx = self.begin_write().await?;
+                    let exists: Option<i64> = sqlx::query_scalar(
+                        "SELECT version FROM transfer_lists WHERE id = $1 AND ($2 IS NULL OR origin_party = $2 OR custody_party = $2)",
+                    )
+                    .bind(id.0)
+                    .bind(party.map(|p| p.0))
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if exists.is_none() {
+                        return Ok(None);
+                    }
+                    let rows = sqlx::query_as::<Db, TransferListVersionRow>(
+                        "SELECT version, content, change, changed_by, changed_at FROM transfer_list_versions \
+                         WHERE list_id = $1 ORDER BY version",
+                    )
+                    .bind(id.0)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    Self::append(&mut tx, vec![audit]).await?;
+                    tx.commit().await?;
+                    Ok(Some(rows.into_iter().map(TransferListVersion::from).collect()))
+                }
+
+                async fn open_list_of_case(&self, case: CaseId) -> Result<Option<TransferListId>> {
+                    let id: Option<uuid::Uuid> = sqlx::query_scalar("SELECT list_id FROM transfer_list_cases WHERE case_id = $1")
+                        .bind(case.0)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    Ok(id.map(TransferListId::from))
+                }
+
+                async fn insert_transfer_plan(&self, plan: &TravelPlan, audit: AuditDraft) -> Result<StoredTransferPlan> {
+                    let at = ts(plan.created_at);
+                    let mut tx = self.begin_write().await?;
+                    let row = sqlx::query_as::<Db, TransferPlanRow>(
+                        "INSERT INTO transfer_plans (id, list_id, content, version, created_at, updated_at) \
+                         VALUES ($1, $2, $3, 1, $4, $4) RETURNING content, version, created_at, updated_at",
+                    )
+                    .bind(plan.id.0)
+                    .bind(plan.list_id.0)
+                    .bind(Json(plan))
+                    .bind(at)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    for c in &plan.cases {
+                        sqlx::query("INSERT INTO transfer_plan_cases (case_id, plan_id) VALUES ($1, $2)")
+                            .bind(c.0)
+                            .bind(plan.id.0)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    Self::append(&mut tx, vec![audit]).await?;
+                    tx.commit().await?;
+                    Ok(row.into())
+                }
+
+                async fn update_transfer_plan(
+                    &self,
+                    change: TransferPlanChange<'_>,
+                    cases: Vec<CaseChange<'_>>,
+                    audit: Vec<AuditDraft>,
+                ) -> Result<StoredTransferPlan> {
+                    let p = change.plan;
+                    let mut tx = self.begin_write().await?;
+                    let row = sqlx::query_as::<Db, TransferPlanRow>(
+                        "UPDATE transfer_plans SET content = $3, version = version + 1, updated_at = $4 \
+                         WHERE id = $1 AND version = $2 RETURNING content, version, created_at, updated_at",
+                    )
+                    .bind(p.id.0)
+                    .bind(change.expected_version)
+                    .bind(Json(p))
+                    .bind(ts(change.at))
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let Some(row) = row else {
+                        let current: Option<i64> = sqlx::query_scalar("SELECT version FROM transfer_plans WHERE id = $1")
+                            .bind(p.id.0)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                        return Err(match current {
+                            Some(current) => StoreError::VersionConflict { current },
+                            None => StoreError::NotFound,
+                        });
+                    };
+                    for c in cases {
+                        Self::case_update_in(&mut tx, c).await?;
+                    }
+                    Self::append(&mut tx, audit).await?;
+                    tx.commit().await?;
+                    Ok(row.into())
+                }
+
+                async fn get_transfer_plan(&self, id: TransferPlanId, audit: AuditDraft) -> Result<Option<StoredTransferPlan>> {
+                    let mut tx = self.begin_write().await?;
+                    let row = sqlx::query_as::<Db, TransferPlanRow>(
+                        "SELECT content, version, created_at, updated_at FROM transfer_plans WHERE id = $1",
+                    )
+                    .bind(id.0)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let Some(row) = row else { return Ok(None) };
+                    Self::append(&mut tx, vec![audit]).await?;
+                    tx.commit().await?;
+                    Ok(Some(row.into()))
                 }
 
                 async fn linkage_model(&self) -> Result<Option<StoredModel>> {

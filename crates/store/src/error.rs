@@ -67,6 +67,10 @@ fn unique_label(d: &dyn DatabaseError) -> &str {
         "users_pkey" | "users.id" => "user id",
         "records_pkey" | "records.id" => "record id",
         "attachments_pkey" | "attachments.id" => "attachment id",
+        "transfer_list_cases_pkey" | "transfer_list_cases.case_id" => "case on another open list",
+        "transfer_plan_cases_pkey" | "transfer_plan_cases.case_id" => "case on another plan",
+        "transfer_lists_pkey" | "transfer_lists.id" => "transfer list id",
+        "transfer_plans_pkey" | "transfer_plans.id" => "transfer plan id",
         "" => "a unique value",
         other => other,
     }

@@ -27,7 +27,7 @@ use chrono::{DateTime, Utc};
 use homeward_domain::{
     AttachmentId, AuditDraft, AuditEntry, CaseId, ChildRecord, Disclosure, DuplicateId, MatchId,
     Party, PartyId, RecordFilter, RecordId, RecordKind, RecordVersion, Role, Scope, Task, TaskId,
-    TokenId, User, UserId, Username,
+    TokenId, TransferListId, TransferPlanId, User, UserId, Username,
 };
 use std::sync::Arc;
 
@@ -343,6 +343,79 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         party: Option<PartyId>,
         audit: AuditDraft,
     ) -> Result<StoredTask>;
+
+    // ---- transfer lists and plans ----------------------------------------------------------------
+    //
+    // Reads of a list take the party asking (`None` for the mediator): a list the party is not on
+    // answers like one that does not exist. What of a list the party may see (its own record
+    // ids) is the app's projection. Changes that touch cases take their new versions too, so a
+    // list or plan and the cases' references to it change in one transaction or not at all.
+
+    /// Stores a new list (version 1, kept in its history) with `audit`. `NotFound` when either
+    /// party does not exist; `Conflict("case on another open list")` when an entry's case is on
+    /// another list that is not completed.
+    async fn insert_transfer_list(
+        &self,
+        list: &homeward_domain::TransferList,
+        audit: AuditDraft,
+    ) -> Result<StoredTransferList>;
+    /// Stores a new version of a list if it is at `expected_version` (keeping it in the list's
+    /// history), each case in `cases` if it is at its own expected version (keeping it in the
+    /// case's history), and `audit`, in one transaction. `VersionConflict` for the list or any
+    /// case moved on; `NotFound` when the list does not exist; `Conflict("case on another open
+    /// list")` as for insertion.
+    async fn update_transfer_list(
+        &self,
+        change: TransferListChange<'_>,
+        cases: Vec<CaseChange<'_>>,
+        audit: Vec<AuditDraft>,
+    ) -> Result<StoredTransferList>;
+    /// One list, if it exists and (when `party` is given) that party is on it. Audited when found.
+    async fn get_transfer_list(
+        &self,
+        id: TransferListId,
+        party: Option<PartyId>,
+        audit: AuditDraft,
+    ) -> Result<Option<StoredTransferList>>;
+    /// Lists matching the filter, by id; `audit` is appended with `"transfer_list_ids"`.
+    async fn list_transfer_lists(
+        &self,
+        filter: &TransferListFilter,
+        audit: AuditDraft,
+    ) -> Result<Vec<StoredTransferList>>;
+    /// Every version of a list, oldest first; `None` when no such list or (when `party` is
+    /// given) the party is not on it. Audited when found.
+    async fn transfer_list_versions(
+        &self,
+        id: TransferListId,
+        party: Option<PartyId>,
+        audit: AuditDraft,
+    ) -> Result<Option<Vec<TransferListVersion>>>;
+    /// The list that is not completed the case is on (and not withdrawn from), if any. Not
+    /// audited: it answers the mediator's "why can't I add this child" with an id only.
+    async fn open_list_of_case(&self, case: CaseId) -> Result<Option<TransferListId>>;
+
+    /// Stores a new plan (version 1) with `audit`. `NotFound` when the list does not exist;
+    /// `Conflict("case on another plan")` when a covered case already travels by another plan.
+    async fn insert_transfer_plan(
+        &self,
+        plan: &homeward_domain::TravelPlan,
+        audit: AuditDraft,
+    ) -> Result<StoredTransferPlan>;
+    /// Stores a new version of a plan if it is at `expected_version`, with the cases in `cases`
+    /// (each at its expected version) and `audit`, in one transaction.
+    async fn update_transfer_plan(
+        &self,
+        change: TransferPlanChange<'_>,
+        cases: Vec<CaseChange<'_>>,
+        audit: Vec<AuditDraft>,
+    ) -> Result<StoredTransferPlan>;
+    /// One plan (plans are the mediator's); audited when found.
+    async fn get_transfer_plan(
+        &self,
+        id: TransferPlanId,
+        audit: AuditDraft,
+    ) -> Result<Option<StoredTransferPlan>>;
 
     /// The trained model, if any.
     async fn linkage_model(&self) -> Result<Option<StoredModel>>;

@@ -4,12 +4,12 @@
 use crate::{
     ApiToken, Attachment, AttachmentOwner, CandidateStatus, CaseVersion, DuplicateCandidate,
     DuplicateStatus, MatchCandidate, Result, SessionRow, StoreError, StoredCase, StoredTask,
-    UserCredentials,
+    StoredTransferList, StoredTransferPlan, TransferListVersion, UserCredentials,
 };
 use chrono::{DateTime, SubsecRound, Utc};
 use homeward_domain::{
-    AuditEntry, Case, ChildRecord, Party, PartyName, RecordDraft, RecordVersion, Role, Task, User,
-    Username,
+    AuditEntry, Case, ChildRecord, Party, PartyName, RecordDraft, RecordVersion, Role, Task,
+    TransferList, TravelPlan, User, Username,
 };
 use sqlx::types::Json;
 use uuid::Uuid;
@@ -546,6 +546,65 @@ impl TryFrom<AttachmentRow> for Attachment {
             description: r.description,
             deleted_at: r.deleted_at,
         })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct TransferListRow {
+    content: Json<TransferList>,
+    version: i64,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<TransferListRow> for StoredTransferList {
+    fn from(r: TransferListRow) -> Self {
+        StoredTransferList {
+            list: r.content.0,
+            version: r.version,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct TransferListVersionRow {
+    version: i64,
+    content: Json<TransferList>,
+    change: String,
+    changed_by: Uuid,
+    changed_at: DateTime<Utc>,
+}
+
+impl From<TransferListVersionRow> for TransferListVersion {
+    fn from(r: TransferListVersionRow) -> Self {
+        TransferListVersion {
+            version: r.version,
+            list: r.content.0,
+            change: r.change,
+            changed_by: r.changed_by.into(),
+            changed_at: r.changed_at,
+        }
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct TransferPlanRow {
+    content: Json<TravelPlan>,
+    version: i64,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<TransferPlanRow> for StoredTransferPlan {
+    fn from(r: TransferPlanRow) -> Self {
+        StoredTransferPlan {
+            plan: r.content.0,
+            version: r.version,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
     }
 }
 

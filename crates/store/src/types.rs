@@ -448,3 +448,59 @@ pub struct AttachmentScope {
     pub records: Scope,
     pub cases: bool,
 }
+
+/// A transfer list as stored, with its optimistic-locking version.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredTransferList {
+    pub list: homeward_domain::TransferList,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One version of a transfer list, as kept in its history.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TransferListVersion {
+    pub version: i64,
+    pub list: homeward_domain::TransferList,
+    pub change: String,
+    pub changed_by: UserId,
+    pub changed_at: DateTime<Utc>,
+}
+
+/// A new version of a list, replacing the current one if that is still at `expected_version`.
+#[derive(Clone, Debug)]
+pub struct TransferListChange<'a> {
+    pub list: &'a homeward_domain::TransferList,
+    pub expected_version: i64,
+    pub change: &'a str,
+    pub by: UserId,
+    pub at: DateTime<Utc>,
+}
+
+/// Which lists to list, by id.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TransferListFilter {
+    /// Only lists this party is on (an origin or custody caller's scope).
+    pub party: Option<PartyId>,
+    pub state: Option<homeward_domain::ListState>,
+    /// 0 means 100; at most 1000.
+    pub limit: u32,
+}
+
+/// A transfer plan as stored, with its optimistic-locking version.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredTransferPlan {
+    pub plan: homeward_domain::TravelPlan,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A new version of a plan, replacing the current one if that is still at `expected_version`.
+#[derive(Clone, Debug)]
+pub struct TransferPlanChange<'a> {
+    pub plan: &'a homeward_domain::TravelPlan,
+    pub expected_version: i64,
+    pub at: DateTime<Utc>,
+}

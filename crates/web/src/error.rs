@@ -33,10 +33,13 @@ pub struct ErrorDetail {
     /// On `version_conflict` in a change to two records (a merge): which record is stale.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub record_id: Option<homeward_domain::RecordId>,
+    /// On `stale_list_hash`: the transfer list's current content hash.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_hash: Option<String>,
     /// On `audit_chain_broken`: the first entry that does not verify.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entry: Option<i64>,
-    /// On `transition_refused` and `disclosure_not_covered`: every condition, each with its
+    /// On `transition_refused`, `disclosure_not_covered` and `case_not_listable`: every condition, each with its
     /// stable code and whether it is met.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
@@ -61,6 +64,7 @@ impl ApiError {
             rows: Vec::new(),
             current_version: None,
             record_id: None,
+            current_hash: None,
             entry: None,
             conditions: Vec::new(),
         });
@@ -135,6 +139,7 @@ impl From<AppError> for ApiError {
                 err.detail.record_id = Some(record);
             }
             AppError::ChainBroken(b) => err.detail.entry = Some(b.seq),
+            AppError::StaleListHash { current } => err.detail.current_hash = Some(current),
             AppError::TooManyAttempts { retry_after_secs } => {
                 err.retry_after_secs = Some(retry_after_secs)
             }

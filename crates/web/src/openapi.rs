@@ -27,6 +27,7 @@ use utoipa::{Modify, OpenApi};
         (name = "tasks", description = "Tasks referred to humanitarian parties"),
         (name = "accountability", description = "How each child was taken and held: evidence for prosecutions, every read audited"),
         (name = "attachments", description = "Documents and photos on child records and cases, encrypted at rest; every download audited"),
+        (name = "transfers", description = "Transfer lists negotiated between the two sides, and how each group of children travels"),
     )
 )]
 pub(crate) struct ApiDoc;

@@ -23,6 +23,9 @@ use sqlx::Connection;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
+mod transfers;
+pub use transfers::*;
+
 /// Generates one `#[tokio::test]` per case, each handing the case to `$run`.
 macro_rules! conformance_tests {
     ($run:path) => {
@@ -69,6 +72,10 @@ macro_rules! conformance_tests {
             tasks_belong_to_their_party,
             attachments_follow_their_owners_scope,
             attachment_reads_and_lists_are_audited,
+            transfer_lists_keep_every_version_and_void_with_their_cases,
+            a_case_is_on_one_open_list,
+            transfer_list_reads_are_scoped_to_its_parties,
+            transfer_plans_move_with_their_cases,
         );
     };
     (@each $run:path; $($case:ident),* $(,)?) => {

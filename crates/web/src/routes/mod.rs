@@ -13,6 +13,7 @@ mod records;
 mod session;
 mod system;
 mod tasks;
+mod transfers;
 
 use crate::openapi::ApiDoc;
 use crate::{AppState, WebOptions};
@@ -111,6 +112,29 @@ pub(crate) fn api(opts: &WebOptions, max_attachment_bytes: usize) -> OpenApiRout
         .routes(routes!(duplicates::merge_duplicate))
         .routes(routes!(attachments::get_attachment))
         .routes(routes!(attachments::download_attachment))
+        .routes(routes!(
+            transfers::list_transfer_lists,
+            transfers::create_transfer_list
+        ))
+        .routes(routes!(transfers::get_transfer_list))
+        .routes(routes!(transfers::add_list_entry))
+        .routes(routes!(transfers::remove_list_entry))
+        .routes(routes!(transfers::withdraw_list_entry))
+        .routes(routes!(transfers::propose_transfer_list))
+        .routes(routes!(transfers::approve_transfer_list))
+        .routes(routes!(transfers::fix_transfer_list))
+        .routes(routes!(transfers::start_transfer_list))
+        .routes(routes!(transfers::complete_transfer_list))
+        .routes(routes!(transfers::transfer_list_versions))
+        .routes(routes!(transfers::transfer_list_diff))
+        .routes(routes!(transfers::create_transfer_plan))
+        .routes(routes!(transfers::get_transfer_plan))
+        .routes(routes!(transfers::add_plan_leg))
+        .routes(routes!(transfers::update_plan_leg))
+        .routes(routes!(transfers::set_plan_escorts))
+        .routes(routes!(transfers::set_plan_documents))
+        .routes(routes!(transfers::set_plan_costs))
+        .routes(routes!(transfers::approve_transfer_plan))
         .merge(imports)
         .merge(uploads)
 }

@@ -15,3 +15,4 @@ mod openapi;
 mod records;
 mod scope;
 mod tokens;
+mod transfers;

@@ -1,0 +1,1103 @@
+//! Transfer lists and transfer plans: negotiating who travels in a round, and how.
+//!
+//! The mediator drafts a list between one origin and one custody party and proposes it; each
+//! party approves the content hash it was shown. Every change stores the list's new version
+//! together with the cases whose reference to it (`Case::listing`) changes, in one transaction:
+//! - both approvals in force put both approval times on every entry's case, so the case guard
+//!   allows `listed`; a change that voids them clears them again (and a case already moved to
+//!   `listed` moves back, like any case whose facts no longer support its state);
+//! - **fixing the list moves every entry's case to `listed`** (the guards are checked for each;
+//!   one refusal refuses the fix), so nobody has to move 29 cases by hand, and no case is listed
+//!   on a list that can still change under it;
+//! - after fixing, a withdrawal is recorded without voiding anything (the other children still
+//!   travel) and clears the withdrawn child's listing, moving a `listed` case back;
+//! - cases already on their way (`in_transit` and later) keep their listing as history.
+//!
+//! A plan covers entries of a fixed list travelling together. Approving it puts the approval on
+//! each covered case (`Case::transfer_plan`), which lets the case move to `in_transit`; a change
+//! that voids it (the route, escorts or documents; not actual times or costs) clears it again.
+
+use crate::{App, AppError, AppResult, Caller};
+use chrono::{DateTime, SubsecRound, Utc};
+use homeward_domain::{
+    AuditAction, AuditDraft, Case, CaseId, CaseState, ConditionCode, Cost, Direction, Escort, Leg,
+    LegId, LegUpdate, ListDiff, ListState, PartyId, PartyKind, PartyListDiff, PartyListView,
+    Permission, RecordId, Side, TransferList, TransferListEntry, TransferListId, TransferPlanId,
+    TransferRefused, TravelDocument, TravelMode, TravelPlan, UserId,
+};
+use homeward_store::{
+    CaseChange, StoredCase, StoredTransferList, StoredTransferPlan, TransferListChange,
+    TransferListFilter, TransferPlanChange,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+impl From<TransferRefused> for AppError {
+    fn from(e: TransferRefused) -> Self {
+        match e {
+            TransferRefused::Invalid(v) => Self::Validation(v),
+            TransferRefused::StaleHash { current } => Self::StaleListHash { current },
+            other => Self::TransferRefused(other),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ListCreateInput {
+    /// The round's name as negotiated.
+    pub round: String,
+    pub origin_party: PartyId,
+    pub custody_party: PartyId,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct EntryInput {
+    pub case_id: CaseId,
+    pub direction: Direction,
+    pub expected_version: i64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct EntryWithdrawInput {
+    pub reason: String,
+    pub expected_version: i64,
+}
+
+/// A change that needs nothing but the version it was decided on.
+#[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct VersionInput {
+    pub expected_version: i64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ApproveInput {
+    /// The content hash the party saw; a list that changed since is refused (`stale_list_hash`).
+    pub hash: String,
+}
+
+/// A list as the mediator sees it: everything.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TransferListDetail {
+    #[serde(flatten)]
+    pub list: TransferList,
+    pub version: i64,
+    pub hash: String,
+    pub approved_by_both: bool,
+}
+
+impl From<StoredTransferList> for TransferListDetail {
+    fn from(s: StoredTransferList) -> Self {
+        Self {
+            hash: s.list.hash(),
+            approved_by_both: s.list.approved_by_both(),
+            version: s.version,
+            list: s.list,
+        }
+    }
+}
+
+/// A list as the caller may see it: the mediator's full view, or a party's own.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(untagged)]
+pub enum ListView {
+    Mediator(TransferListDetail),
+    Party(PartyListView),
+}
+
+/// One version of a list, for the mediator.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ListVersionView {
+    pub version: i64,
+    pub change: String,
+    pub changed_by: UserId,
+    pub changed_at: DateTime<Utc>,
+    pub state: ListState,
+    pub hash: String,
+    pub list: TransferList,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(untagged)]
+pub enum DiffEntries {
+    Mediator(ListDiff),
+    Party(PartyListDiff),
+}
+
+/// What changed between two versions of a list.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ListDiffView {
+    pub from: i64,
+    pub to: i64,
+    pub from_hash: String,
+    pub to_hash: String,
+    #[serde(flatten)]
+    pub changes: DiffEntries,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ListQuery {
+    pub state: Option<ListState>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PlanCreateInput {
+    pub list_id: TransferListId,
+    /// The children travelling together: entries of the (fixed) list.
+    pub cases: Vec<CaseId>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct LegInput {
+    pub from: String,
+    pub to: String,
+    pub mode: TravelMode,
+    pub planned_departure: DateTime<Utc>,
+    pub planned_arrival: DateTime<Utc>,
+    #[serde(default)]
+    pub carrier: Option<String>,
+    pub expected_version: i64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct LegUpdateInput {
+    /// Only the fields that change. Actual times keep the plan's approval; anything else voids it.
+    pub changes: LegUpdate,
+    /// Why (kept in the leg's history).
+    pub reason: String,
+    pub expected_version: i64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct EscortsInput {
+    pub escorts: Vec<Escort>,
+    pub expected_version: i64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DocumentsInput {
+    pub documents: Vec<TravelDocument>,
+    pub expected_version: i64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CostsInput {
+    pub costs: Vec<Cost>,
+    pub expected_version: i64,
+}
+
+/// A plan with what its approval still needs.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TransferPlanDetail {
+    #[serde(flatten)]
+    pub plan: TravelPlan,
+    pub version: i64,
+    /// Empty when the plan may be approved (or is).
+    pub missing_for_approval: Vec<String>,
+}
+
+impl From<StoredTransferPlan> for TransferPlanDetail {
+    fn from(s: StoredTransferPlan) -> Self {
+        Self {
+            missing_for_approval: s.plan.missing_for_approval(),
+            version: s.version,
+            plan: s.plan,
+        }
+    }
+}
+
+fn check_version(current: i64, expected: i64) -> AppResult<()> {
+    if current == expected {
+        Ok(())
+    } else {
+        Err(AppError::VersionConflict { current })
+    }
+}
+
+/// Cases whose new versions go into the same transaction as the list or plan change.
+struct CaseUpdates {
+    cases: Vec<(Case, i64, &'static str)>,
+    audits: Vec<AuditDraft>,
+}
+
+impl CaseUpdates {
+    fn new() -> Self {
+        Self {
+            cases: Vec::new(),
+            audits: Vec::new(),
+        }
+    }
+
+    fn changes(&self, by: UserId, at: DateTime<Utc>) -> Vec<CaseChange<'_>> {
+        self.cases
+            .iter()
+            .map(|(case, expected_version, change)| CaseChange {
+                case,
+                expected_version: *expected_version,
+                change,
+                by,
+                at,
+            })
+            .collect()
+    }
+}
+
+impl App {
+    fn transfer_list_audit(
+        &self,
+        caller: &Caller,
+        action: AuditAction,
+        id: TransferListId,
+    ) -> AuditDraft {
+        caller.audit(action).target("transfer_list", id)
+    }
+
+    /// The caller's party when it is the origin or custody side, `None` for the mediator.
+    fn list_reader(&self, caller: &Caller) -> AppResult<Option<PartyId>> {
+        if caller.party().kind == PartyKind::Mediator {
+            caller.require(Permission::CaseRead, &self.config)?;
+            Ok(None)
+        } else {
+            caller.require(Permission::TransferListRead, &self.config)?;
+            Ok(Some(caller.party().id))
+        }
+    }
+
+    async fn load_list(
+        &self,
+        caller: &Caller,
+        id: TransferListId,
+        party: Option<PartyId>,
+    ) -> AppResult<StoredTransferList> {
+        self.store
+            .get_transfer_list(
+                id,
+                party,
+                self.transfer_list_audit(caller, AuditAction::TransferListRead, id),
+            )
+            .await?
+            .ok_or(AppError::NotFound)
+    }
+
+    async fn load_case_for(&self, caller: &Caller, id: CaseId) -> AppResult<StoredCase> {
+        self.store
+            .get_case(id, caller.audit(AuditAction::CaseRead).target("case", id))
+            .await?
+            .ok_or(AppError::NotFound)
+    }
+
+    fn side_view(list: &TransferList, party: PartyId, version: i64) -> AppResult<PartyListView> {
+        let side = list.side_of(party).ok_or(AppError::NotFound)?;
+        Ok(list.view_for(side, version))
+    }
+
+    pub async fn create_transfer_list(
+        &self,
+        caller: &Caller,
+        input: &ListCreateInput,
+    ) -> AppResult<TransferListDetail> {
+        caller.require(Permission::TransferListManage, &self.config)?;
+        for (field, id, kind) in [
+            ("origin_party", input.origin_party, PartyKind::Origin),
+            ("custody_party", input.custody_party, PartyKind::Custody),
+        ] {
+            let party = self.store.get_party(id).await?;
+            if party.is_none_or(|p| p.kind != kind) {
+                return Err(AppError::invalid(
+                    field,
+                    "wrong_party",
+                    format!("no {} party has this id", kind.as_str()),
+                ));
+            }
+        }
+        let list = TransferList::new(
+            TransferListId::new(),
+            &input.round,
+            input.origin_party,
+            input.custody_party,
+            caller.user().id,
+            now(),
+        )?;
+        let audit = self
+            .transfer_list_audit(caller, AuditAction::TransferListCreate, list.id)
+            .details(serde_json::json!({ "round": list.round }));
+        Ok(self.store.insert_transfer_list(&list, audit).await?.into())
+    }
+
+    /// Stores the list's new version with the cases whose reference to it changes; at `fix`,
+    /// moves the entries' cases to `listed`.
+    async fn save_list(
+        &self,
+        caller: &Caller,
+        stored: &StoredTransferList,
+        list: &TransferList,
+        change: &'static str,
+        details: serde_json::Value,
+    ) -> AppResult<TransferListDetail> {
+        let at = now();
+        let by = caller.user().id;
+        let policy = self.case_policy();
+        let touched: BTreeSet<CaseId> = stored
+            .list
+            .entries
+            .iter()
+            .chain(&list.entries)
+            .map(|e| e.case_id)
+            .collect();
+        let mut updates = CaseUpdates::new();
+        for case_id in touched {
+            let current = self.load_case_for(caller, case_id).await?;
+            let mut case = current.case.clone();
+            // Once the child is on its way the listing is history, not a negotiable fact.
+            let moving = case.state.is_terminal()
+                || case.state.rank() > CaseState::Listed.rank()
+                || (case.state == CaseState::OnHold
+                    && case.on_hold_from.and_then(CaseState::rank) > CaseState::Listed.rank());
+            if moving {
+                continue;
+            }
+            let desired = list.case_listing(case_id);
+            let mut what = None;
+            if case.listing != desired {
+                case.listing = desired;
+                updates.audits.push(
+                    caller
+                        .audit(AuditAction::CaseListing)
+                        .target("case", case_id)
+                        .details(serde_json::json!({
+                            "transfer_list": list.id,
+                            "listing": case.listing,
+                        })),
+                );
+                what = Some("listing");
+            }
+            if case.state == CaseState::Listed
+                && let Some(rv) = case.revalidate(&policy, at)
+                && let Some(back) = rv.fall_back_to
+            {
+                let reason = format!(
+                    "the facts no longer support listed: {}",
+                    rv.unmet
+                        .iter()
+                        .map(|c| c.message.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                );
+                let t = case
+                    .transition(back, Some(&reason), by, &policy, at)
+                    .map_err(AppError::TransitionRefused)?;
+                case.apply(&t)
+                    .map_err(|e| AppError::Conflict(e.to_string()))?;
+                updates.audits.push(
+                    caller
+                        .audit(AuditAction::CaseRevalidate)
+                        .target("case", case_id)
+                        .details(serde_json::json!({
+                            "from": t.from, "to": t.to, "reason": t.reason,
+                        })),
+                );
+                what = Some("listing");
+            }
+            let on_fixed_list = list.state == ListState::Fixed
+                && change == "fix"
+                && case.listing.is_some()
+                && case.state == CaseState::ConsentObtained;
+            if on_fixed_list {
+                let t = case
+                    .transition(CaseState::Listed, None, by, &policy, at)
+                    .map_err(AppError::TransitionRefused)?;
+                case.apply(&t)
+                    .map_err(|e| AppError::Conflict(e.to_string()))?;
+                updates.audits.push(
+                    caller
+                        .audit(AuditAction::CaseTransition)
+                        .target("case", case_id)
+                        .details(serde_json::json!({
+                            "from": t.from, "to": t.to, "kind": t.kind,
+                            "transfer_list": list.id,
+                        })),
+                );
+                what = Some("transition");
+            }
+            if let Some(what) = what {
+                updates.cases.push((case, current.version, what));
+            }
+        }
+        let mut audits = vec![
+            self.transfer_list_audit(caller, AuditAction::TransferListChange, list.id)
+                .details(serde_json::json!({
+                    "change": change,
+                    "state": list.state,
+                    "hash": list.hash(),
+                    "details": details,
+                })),
+        ];
+        audits.append(&mut updates.audits);
+        let lc = TransferListChange {
+            list,
+            expected_version: stored.version,
+            change,
+            by,
+            at,
+        };
+        let saved = self
+            .store
+            .update_transfer_list(lc, updates.changes(by, at), audits)
+            .await
+            .map_err(|e| match e {
+                homeward_store::StoreError::Conflict(what)
+                    if what == "case on another open list" =>
+                {
+                    AppError::TransferRefused(TransferRefused::OnAnotherList)
+                }
+                other => other.into(),
+            })?;
+        Ok(saved.into())
+    }
+
+    async fn change_list(
+        &self,
+        caller: &Caller,
+        id: TransferListId,
+        expected_version: i64,
+        change: &'static str,
+        details: serde_json::Value,
+        edit: impl FnOnce(&mut TransferList, DateTime<Utc>) -> AppResult<()>,
+    ) -> AppResult<TransferListDetail> {
+        caller.require(Permission::TransferListManage, &self.config)?;
+        let stored = self.load_list(caller, id, None).await?;
+        check_version(stored.version, expected_version)?;
+        let mut list = stored.list.clone();
+        edit(&mut list, now())?;
+        self.save_list(caller, &stored, &list, change, details)
+            .await
+    }
+
+    /// Puts a case on the list (or changes its direction). Only a case whose guards allow
+    /// listing but for the agreed list itself, whose records are the two parties', and which is
+    /// on no other open list.
+    pub async fn add_list_entry(
+        &self,
+        caller: &Caller,
+        id: TransferListId,
+        input: &EntryInput,
+    ) -> AppResult<TransferListDetail> {
+        caller.require(Permission::TransferListManage, &self.config)?;
+        let stored = self.load_list(caller, id, None).await?;
+        check_version(stored.version, input.expected_version)?;
+        let case = self.load_case_for(caller, input.case_id).await?.case;
+        let at = now();
+        let mut unmet: Vec<homeward_domain::Condition> = case
+            .requirements(CaseState::Listed, &self.case_policy(), at)
+            .into_iter()
+            .filter(|c| !c.met && c.code != ConditionCode::NotOnAgreedList)
+            .collect();
+        if case.state != CaseState::ConsentObtained {
+            unmet.insert(
+                0,
+                homeward_domain::Condition::unmet(
+                    ConditionCode::IllegalTransition,
+                    format!("the case is {}, not consent_obtained", case.state),
+                ),
+            );
+        }
+        if !unmet.is_empty() {
+            return Err(AppError::CaseNotListable(unmet));
+        }
+        let (Some(tracing_request), Some(custody_record)) =
+            (case.tracing_request, case.custody_record)
+        else {
+            return Err(AppError::invalid(
+                "case_id",
+                "records_missing",
+                "the case links no tracing request and custody record",
+            ));
+        };
+        let records = self
+            .store
+            .records_for_linkage(&[tracing_request, custody_record])
+            .await?;
+        let party_of = |id: RecordId| records.iter().find(|r| r.id == id).map(|r| r.party_id);
+        if party_of(tracing_request) != Some(stored.list.origin_party)
+            || party_of(custody_record) != Some(stored.list.custody_party)
+        {
+            return Err(AppError::invalid(
+                "case_id",
+                "other_parties",
+                "the case's records were not filed by this list's origin and custody parties",
+            ));
+        }
+        if let Some(other) = self.store.open_list_of_case(case.id).await?
+            && other != id
+        {
+            return Err(AppError::TransferRefused(TransferRefused::OnAnotherList));
+        }
+        let entry = TransferListEntry {
+            case_id: case.id,
+            tracing_request,
+            custody_record,
+            direction: input.direction,
+            added_at: at,
+            added_by: caller.user().id,
+            withdrawal: None,
+        };
+        let mut list = stored.list.clone();
+        list.add_entry(entry, at)?;
+        let details = serde_json::json!({ "case": case.id, "direction": input.direction });
+        self.save_list(caller, &stored, &list, "entry_add", details)
+            .await
+    }
+
+    pub async fn remove_list_entry(
+        &self,
+        caller: &Caller,
+        id: TransferListId,
+        case: CaseId,
+        input: &VersionInput,
+    ) -> AppResult<TransferListDetail> {
+        self.change_list(
+            caller,
+            id,
+            input.expected_version,
+            "entry_remove",
+            serde_json::json!({ "case": case }),
+            |l, _| Ok(l.remove_entry(case)?),
+        )
+        .await
+    }
+
+    pub async fn withdraw_list_entry(
+        &self,
+        caller: &Caller,
+        id: TransferListId,
+        case: CaseId,
+        input: &EntryWithdrawInput,
+    ) -> AppResult<TransferListDetail> {
+        let by = caller.user().id;
+        self.change_list(
+            caller,
+            id,
+            input.expected_version,
+            "entry_withdraw",
+            serde_json::json!({ "case": case, "reason": input.reason.trim() }),
+            |l, at| {
+                l.withdraw_entry(case, &input.reason, by, at)?;
+                Ok(())
+            },
+        )
+        .await
+    }
+
+    /// propose, fix, start or complete.
+    pub async fn step_list(
+        &self,
+        caller: &Caller,
+        id: TransferListId,
+        step: ListStep,
+        input: &VersionInput,
+    ) -> AppResult<TransferListDetail> {
+        self.change_list(
+            caller,
+            id,
+            input.expected_version,
+            step.change(),
+            serde_json::Value::Null,
+            |l, _| {
+                match step {
+                    ListStep::Propose => l.propose(),
+                    ListStep::Fix => l.fix(),
+                    ListStep::Start => l.start(),
+                    ListStep::Complete => l.complete(),
+                }?;
+                Ok(())
+            },
+        )
+        .await
+    }
+
+    /// The caller's party approves the content it saw, named by its hash. It sees the result in
+    /// its own terms.
+    pub async fn approve_list(
+        &self,
+        caller: &Caller,
+        id: TransferListId,
+        input: &ApproveInput,
+    ) -> AppResult<PartyListView> {
+        caller.require(Permission::TransferListApprove, &self.config)?;
+        let party = caller.party().id;
+        let stored = self.load_list(caller, id, Some(party)).await?;
+        let side = stored.list.side_of(party).ok_or(AppError::NotFound)?;
+        let mut list = stored.list.clone();
+        list.approve(side, &input.hash, caller.user().id, now())?;
+        let details = serde_json::json!({ "side": side, "hash": input.hash.trim() });
+        let saved = self
+            .save_list(caller, &stored, &list, "approve", details)
+            .await?;
+        Self::side_view(&saved.list, party, saved.version)
+    }
+
+    pub async fn get_transfer_list(
+        &self,
+        caller: &Caller,
+        id: TransferListId,
+    ) -> AppResult<ListView> {
+        let party = self.list_reader(caller)?;
+        let stored = self.load_list(caller, id, party).await?;
+        Ok(match party {
+            None => ListView::Mediator(stored.into()),
+            Some(p) => ListView::Party(Self::side_view(&stored.list, p, stored.version)?),
+        })
+    }
+
+    pub async fn list_transfer_lists(
+        &self,
+        caller: &Caller,
+        q: &ListQuery,
+    ) -> AppResult<Vec<ListView>> {
+        let party = self.list_reader(caller)?;
+        let f = TransferListFilter {
+            party,
+            state: q.state,
+            limit: 0,
+        };
+        let lists = self
+            .store
+            .list_transfer_lists(&f, caller.audit(AuditAction::TransferListList))
+            .await?;
+        lists
+            .into_iter()
+            .map(|s| {
+                Ok(match party {
+                    None => ListView::Mediator(s.into()),
+                    Some(p) => ListView::Party(Self::side_view(&s.list, p, s.version)?),
+                })
+            })
+            .collect()
+    }
+
+    /// Every version of a list, oldest first (the mediator's record of the negotiation).
+    pub async fn transfer_list_versions(
+        &self,
+        caller: &Caller,
+        id: TransferListId,
+    ) -> AppResult<Vec<ListVersionView>> {
+        caller.require(Permission::CaseRead, &self.config)?;
+        let audit = self.transfer_list_audit(caller, AuditAction::TransferListRead, id);
+        let versions = self
+            .store
+            .transfer_list_versions(id, None, audit)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        Ok(versions
+            .into_iter()
+            .map(|v| ListVersionView {
+                version: v.version,
+                change: v.change,
+                changed_by: v.changed_by,
+                changed_at: v.changed_at,
+                state: v.list.state,
+                hash: v.list.hash(),
+                list: v.list,
+            })
+            .collect())
+    }
+
+    /// What changed between two versions: the mediator sees the cases and both records, a party
+    /// only its own records.
+    pub async fn transfer_list_diff(
+        &self,
+        caller: &Caller,
+        id: TransferListId,
+        from: i64,
+        to: i64,
+    ) -> AppResult<ListDiffView> {
+        let party = self.list_reader(caller)?;
+        let audit = self
+            .transfer_list_audit(caller, AuditAction::TransferListRead, id)
+            .details(serde_json::json!({ "diff": [from, to] }));
+        let versions = self
+            .store
+            .transfer_list_versions(id, party, audit)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let pick = |field: &str, n: i64| {
+            versions
+                .iter()
+                .find(|v| v.version == n)
+                .map(|v| &v.list)
+                .ok_or_else(|| AppError::invalid(field, "unknown_version", "no such version"))
+        };
+        let (old, new) = (pick("from", from)?, pick("to", to)?);
+        let diff = ListDiff::between(old, new);
+        let changes = match party {
+            None => DiffEntries::Mediator(diff),
+            Some(p) => {
+                let side: Side = new.side_of(p).ok_or(AppError::NotFound)?;
+                DiffEntries::Party(diff.for_side(side))
+            }
+        };
+        Ok(ListDiffView {
+            from,
+            to,
+            from_hash: old.hash(),
+            to_hash: new.hash(),
+            changes,
+        })
+    }
+
+    // ---- plans -----------------------------------------------------------------------------
+
+    pub async fn create_transfer_plan(
+        &self,
+        caller: &Caller,
+        input: &PlanCreateInput,
+    ) -> AppResult<TransferPlanDetail> {
+        caller.require(Permission::TransferPlanManage, &self.config)?;
+        let list = self.load_list(caller, input.list_id, None).await?.list;
+        if !matches!(list.state, ListState::Fixed | ListState::InProgress) {
+            return Err(AppError::TransferRefused(TransferRefused::ListState {
+                state: list.state,
+                action: "planned (fix it first)",
+            }));
+        }
+        for (i, c) in input.cases.iter().enumerate() {
+            if !list.active_entries().any(|e| e.case_id == *c) {
+                return Err(AppError::invalid(
+                    format!("cases[{i}]").as_str(),
+                    "not_on_list",
+                    "the child is not on the list (or was withdrawn)",
+                ));
+            }
+        }
+        let plan = TravelPlan::new(
+            TransferPlanId::new(),
+            list.id,
+            input.cases.clone(),
+            caller.user().id,
+            now(),
+        )?;
+        let audit = caller
+            .audit(AuditAction::TransferPlanCreate)
+            .target("transfer_plan", plan.id)
+            .details(serde_json::json!({ "transfer_list": list.id, "cases": plan.cases }));
+        let stored = self
+            .store
+            .insert_transfer_plan(&plan, audit)
+            .await
+            .map_err(|e| match e {
+                homeward_store::StoreError::Conflict(what) => AppError::invalid(
+                    "cases",
+                    "on_another_plan",
+                    format!("a child already travels by another plan ({what})"),
+                ),
+                other => other.into(),
+            })?;
+        Ok(stored.into())
+    }
+
+    async fn load_plan(
+        &self,
+        caller: &Caller,
+        id: TransferPlanId,
+    ) -> AppResult<StoredTransferPlan> {
+        let audit = caller
+            .audit(AuditAction::TransferPlanRead)
+            .target("transfer_plan", id);
+        self.store
+            .get_transfer_plan(id, audit)
+            .await?
+            .ok_or(AppError::NotFound)
+    }
+
+    pub async fn get_transfer_plan(
+        &self,
+        caller: &Caller,
+        id: TransferPlanId,
+    ) -> AppResult<TransferPlanDetail> {
+        caller.require(Permission::CaseRead, &self.config)?;
+        Ok(self.load_plan(caller, id).await?.into())
+    }
+
+    /// Applies `edit` (which says whether it voided the approval) and stores the plan; when the
+    /// approval came or went, the covered cases' references change with it.
+    async fn change_plan(
+        &self,
+        caller: &Caller,
+        id: TransferPlanId,
+        expected_version: i64,
+        what: PlanEdit,
+        edit: impl FnOnce(&mut TravelPlan, DateTime<Utc>) -> AppResult<bool>,
+    ) -> AppResult<TransferPlanDetail> {
+        let PlanEdit {
+            permission,
+            change,
+            details,
+        } = what;
+        caller.require(permission, &self.config)?;
+        let stored = self.load_plan(caller, id).await?;
+        check_version(stored.version, expected_version)?;
+        let at = now();
+        let by = caller.user().id;
+        let mut plan = stored.plan.clone();
+        let approval_changed = edit(&mut plan, at)?;
+        let mut updates = CaseUpdates::new();
+        if approval_changed {
+            let desired = plan.case_plan();
+            for case_id in &plan.cases {
+                let current = self.load_case_for(caller, *case_id).await?;
+                if current.case.state.is_terminal()
+                    || current.case.transfer_plan.as_ref() == Some(&desired)
+                {
+                    continue;
+                }
+                let mut case = current.case.clone();
+                case.transfer_plan = Some(desired.clone());
+                updates.audits.push(
+                    caller
+                        .audit(AuditAction::CaseTransferPlan)
+                        .target("case", case_id)
+                        .details(serde_json::json!({
+                            "transfer_plan": plan.id,
+                            "approved": desired.approved_at.is_some(),
+                        })),
+                );
+                updates.cases.push((case, current.version, "transfer_plan"));
+            }
+        }
+        let action = if change == "approve" {
+            AuditAction::TransferPlanApprove
+        } else {
+            AuditAction::TransferPlanChange
+        };
+        let mut audits =
+            vec![
+                caller
+                    .audit(action)
+                    .target("transfer_plan", id)
+                    .details(serde_json::json!({
+                        "change": change,
+                        "voided_approval": approval_changed && plan.approval.is_none(),
+                        "details": details,
+                    })),
+            ];
+        audits.append(&mut updates.audits);
+        let pc = TransferPlanChange {
+            plan: &plan,
+            expected_version: stored.version,
+            at,
+        };
+        Ok(self
+            .store
+            .update_transfer_plan(pc, updates.changes(by, at), audits)
+            .await?
+            .into())
+    }
+
+    pub async fn add_plan_leg(
+        &self,
+        caller: &Caller,
+        id: TransferPlanId,
+        input: &LegInput,
+    ) -> AppResult<TransferPlanDetail> {
+        let leg = Leg {
+            id: LegId::new(),
+            from: input.from.trim().to_owned(),
+            to: input.to.trim().to_owned(),
+            mode: input.mode,
+            planned_departure: input.planned_departure,
+            planned_arrival: input.planned_arrival,
+            actual_departure: None,
+            actual_arrival: None,
+            carrier: input
+                .carrier
+                .as_deref()
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned),
+            history: Vec::new(),
+        };
+        let details = serde_json::json!({ "leg": leg.id, "from": leg.from, "to": leg.to });
+        self.change_plan(
+            caller,
+            id,
+            input.expected_version,
+            PlanEdit {
+                permission: Permission::TransferPlanManage,
+                change: "leg_add",
+                details,
+            },
+            |p, at| Ok(p.add_leg(leg, at)?),
+        )
+        .await
+    }
+
+    /// Records a change to a leg (a delay, a new carrier, a diversion) in the leg's history.
+    pub async fn update_plan_leg(
+        &self,
+        caller: &Caller,
+        id: TransferPlanId,
+        leg: LegId,
+        input: &LegUpdateInput,
+    ) -> AppResult<TransferPlanDetail> {
+        let by = caller.user().id;
+        self.change_plan(
+            caller,
+            id,
+            input.expected_version,
+            PlanEdit {
+                permission: Permission::TransferPlanManage,
+                change: "leg_update",
+                details: serde_json::json!({ "leg": leg, "reason": input.reason.trim() }),
+            },
+            |p, at| Ok(p.update_leg(leg, &input.changes, &input.reason, by, at)?),
+        )
+        .await
+    }
+
+    pub async fn set_plan_escorts(
+        &self,
+        caller: &Caller,
+        id: TransferPlanId,
+        input: &EscortsInput,
+    ) -> AppResult<TransferPlanDetail> {
+        self.change_plan(
+            caller,
+            id,
+            input.expected_version,
+            PlanEdit {
+                permission: Permission::TransferPlanManage,
+                change: "escorts",
+                details: serde_json::json!({ "escorts": input.escorts.len() }),
+            },
+            |p, at| Ok(p.set_escorts(input.escorts.clone(), at)?),
+        )
+        .await
+    }
+
+    pub async fn set_plan_documents(
+        &self,
+        caller: &Caller,
+        id: TransferPlanId,
+        input: &DocumentsInput,
+    ) -> AppResult<TransferPlanDetail> {
+        self.change_plan(
+            caller,
+            id,
+            input.expected_version,
+            PlanEdit {
+                permission: Permission::TransferPlanManage,
+                change: "documents",
+                details: serde_json::json!({ "documents": input.documents.len() }),
+            },
+            |p, at| Ok(p.set_documents(input.documents.clone(), at)?),
+        )
+        .await
+    }
+
+    pub async fn set_plan_costs(
+        &self,
+        caller: &Caller,
+        id: TransferPlanId,
+        input: &CostsInput,
+    ) -> AppResult<TransferPlanDetail> {
+        self.change_plan(
+            caller,
+            id,
+            input.expected_version,
+            PlanEdit {
+                permission: Permission::TransferPlanManage,
+                change: "costs",
+                details: serde_json::json!({ "costs": input.costs.len() }),
+            },
+            |p, _| {
+                p.set_costs(input.costs.clone())?;
+                Ok(false)
+            },
+        )
+        .await
+    }
+
+    /// Approves the plan for travel: every document ready and an escort named. The covered cases
+    /// may then move to `in_transit`.
+    pub async fn approve_transfer_plan(
+        &self,
+        caller: &Caller,
+        id: TransferPlanId,
+        input: &VersionInput,
+    ) -> AppResult<TransferPlanDetail> {
+        let by = caller.user().id;
+        self.change_plan(
+            caller,
+            id,
+            input.expected_version,
+            PlanEdit {
+                permission: Permission::TransferPlanApprove,
+                change: "approve",
+                details: serde_json::Value::Null,
+            },
+            |p, at| {
+                p.approve(by, at)?;
+                Ok(true)
+            },
+        )
+        .await
+    }
+}
+
+/// What a plan change is: who may make it, and how the plan's history and audit log name it.
+struct PlanEdit {
+    permission: Permission,
+    change: &'static str,
+    details: serde_json::Value,
+}
+
+/// The list's moves that need nothing but the version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListStep {
+    Propose,
+    Fix,
+    Start,
+    Complete,
+}
+
+impl ListStep {
+    fn change(self) -> &'static str {
+        match self {
+            Self::Propose => "propose",
+            Self::Fix => "fix",
+            Self::Start => "start",
+            Self::Complete => "complete",
+        }
+    }
+}
