@@ -272,6 +272,13 @@ impl App {
                     recorded_at: at,
                 };
                 r.validate(at)?;
+                if case.handovers.last().is_some_and(|h| r.at < h.at) {
+                    return Err(AppError::invalid(
+                        "at",
+                        "before_handover",
+                        "a reunification cannot predate the handover that brought the child",
+                    ));
+                }
                 for due in follow_up_schedule(r.at.date_naive(), &policy.aftercare.schedule_months)
                 {
                     case.follow_ups

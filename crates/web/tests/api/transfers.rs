@@ -3,7 +3,9 @@
 //! (the approvals void and the case guard refuses `listed` again), re-approved and fixed, which
 //! lists both cases. A three-leg plan is refused while a document is not ready, then approved;
 //! the children move to in_transit, and a late leg is recorded with its history. Each party sees
-//! the list only in its own record ids.
+//! the list only in its own record ids. Then one child's custody chain is recorded without a gap
+//! (a gap is refused), he is reunified, his follow-up visits are scheduled, the overdue one is
+//! listed for the party that does it, and the case closes after the last visit.
 
 use crate::helpers::*;
 use reqwest::StatusCode;
@@ -420,6 +422,147 @@ async fn a_transfer_round_from_draft_to_children_in_transit() {
         assert_eq!(got["legs"][0]["history"], late["legs"][0]["history"]);
         expect_error(w.o.get(&pp("")).await, StatusCode::FORBIDDEN, "forbidden").await;
 
+        // Handovers: the children's home gives the boy to the embassy, the embassy to his aunt
+        // as escort, the aunt to his mother. A handover that leaves a gap is refused.
+        let ago = |d: i64| (chrono::Utc::now() - chrono::Duration::days(d)).to_rfc3339();
+        let home = json!({ "kind": "custody_authority", "name": "Children's home No. 4" });
+        let embassy = json!({ "kind": "mediator", "name": "Embassy" });
+        let aunt = json!({ "kind": "escort", "name": "Halyna Lysenko (aunt)" });
+        let mother = json!({ "kind": "family", "name": "Oksana Lysenko" });
+        let mut v = ok(w.cw.get(&case_path(a, "")).await).await["version"].as_i64().unwrap();
+        let hand = async |giver: &Value, receiver: &Value, days: i64, v: i64| -> i64 {
+            let out = ok(w
+                .logistics
+                .post(&case_path(a, "/handovers"), &json!({
+                    "at": ago(days), "giver": giver, "receiver": receiver,
+                    "place": "Embassy, consular section", "witnesses": ["consul", "ICRC delegate"],
+                    "expected_version": v,
+                }))
+                .await)
+            .await;
+            out["version"].as_i64().unwrap()
+        };
+        v = hand(&home, &embassy, 45, v).await;
+        let gap = expect_error(
+            w.logistics
+                .post(&case_path(a, "/handovers"), &json!({ "at": ago(44), "giver": aunt, "receiver": mother, "expected_version": v }))
+                .await,
+            StatusCode::CONFLICT,
+            "handover_refused",
+        )
+        .await;
+        assert_eq!(unmet(&gap), ["custody_chain_gap"], "{gap}");
+        v = hand(&embassy, &aunt, 44, v).await;
+        let handed = ok(w.cw.post(&case_path(a, "/transitions"), &json!({ "to": "handed_over", "expected_version": v })).await).await;
+        v = handed["version"].as_i64().unwrap();
+        v = hand(&aunt, &mother, 43, v).await;
+        let doc = w.cw.get(&case_path(a, "/custody-chain")).await;
+        assert!(doc.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+        let doc = doc.text().await.unwrap();
+        for line in ["1. ", "2. ", "3. ", "from: Halyna Lysenko (aunt)", "to:   Oksana Lysenko", "witnesses: consul, ICRC delegate"] {
+            assert!(doc.contains(line), "{line} missing from:\n{doc}");
+        }
+        expect_error(w.o.get(&case_path(a, "/custody-chain")).await, StatusCode::FORBIDDEN, "forbidden").await;
+
+        // Reunified needs the reunification recorded; recording it schedules the visits at 1, 3,
+        // 6 and 12 months, the first of them (a month after 42 days ago) already overdue.
+        let refused = expect_error(
+            w.cw.post(&case_path(a, "/transitions"), &json!({ "to": "reunified", "expected_version": v })).await,
+            StatusCode::CONFLICT,
+            "transition_refused",
+        )
+        .await;
+        assert_eq!(unmet(&refused), ["reunification_missing"]);
+        let reunited = ok(w
+            .cw
+            .post(&case_path(a, "/reunification"), &json!({
+                "at": ago(42), "place": "Kyiv",
+                "with_whom": [{ "name": "Oksana Lysenko", "relationship": "mother" }],
+                "family_environment": "lives with his mother and grandmother; school place arranged",
+                "expected_version": v,
+            }))
+            .await)
+        .await;
+        let visits = reunited["case"]["follow_ups"].as_array().unwrap().clone();
+        assert_eq!(visits.len(), 4);
+        assert!(visits.iter().all(|f| f["responsible"] == w.origin_id.as_str()), "{visits:?}");
+        v = reunited["version"].as_i64().unwrap();
+        let service = ok(w
+            .cw
+            .post(&case_path(a, "/services"), &json!({
+                "kind": "psychological", "provider": "Regional child psychology centre",
+                "started_on": chrono::Utc::now().date_naive().to_string(), "expected_version": v,
+            }))
+            .await)
+        .await;
+        v = service["version"].as_i64().unwrap();
+        let reunified = ok(w.cw.post(&case_path(a, "/transitions"), &json!({ "to": "reunified", "expected_version": v })).await).await;
+        v = reunified["version"].as_i64().unwrap();
+
+        // The overdue visit is listed for the origin side, which does the visits, with only its
+        // own record; the custody side has no such list.
+        let overdue = ok(w.o.get("/api/v1/follow-ups/overdue").await).await;
+        assert_eq!(overdue.as_array().unwrap().len(), 1, "{overdue}");
+        assert_eq!(overdue[0]["record_id"], a_req["id"]);
+        assert_eq!(overdue[0]["follow_up"]["id"], visits[0]["id"]);
+        let mediator_view = ok(w.cw.get("/api/v1/follow-ups/overdue").await).await;
+        assert_eq!(mediator_view.as_array().unwrap().len(), 1);
+        expect_error(w.c.get("/api/v1/follow-ups/overdue").await, StatusCode::FORBIDDEN, "forbidden").await;
+        let first = visits[0]["id"].as_str().unwrap();
+        let done = ok(w
+            .o
+            .post(
+                &format!("/api/v1/follow-ups/{}/{first}/report", a["id"].as_str().unwrap()),
+                &json!({ "outcome": "seen at home; sleeping well, back at school" }),
+            )
+            .await)
+        .await;
+        assert!(done["follow_up"]["done_at"].is_string());
+        assert!(ok(w.o.get("/api/v1/follow-ups/overdue").await).await.as_array().unwrap().is_empty());
+        v += 1;
+
+        // The case closes only when every visit is done or waived in writing.
+        let refused = expect_error(
+            w.cw.post(&case_path(a, "/transitions"), &json!({ "to": "closed", "expected_version": v })).await,
+            StatusCode::CONFLICT,
+            "transition_refused",
+        )
+        .await;
+        assert_eq!(unmet(&refused), ["follow_ups_outstanding"]);
+        for f in &visits[1..3] {
+            let out = ok(w
+                .cw
+                .post(
+                    &case_path(a, &format!("/follow-ups/{}/report", f["id"].as_str().unwrap())),
+                    &json!({ "outcome": "visited: well", "expected_version": v }),
+                )
+                .await)
+            .await;
+            v = out["version"].as_i64().unwrap();
+        }
+        let no_reason = expect_error(
+            w.cw.post(
+                &case_path(a, &format!("/follow-ups/{}/waive", visits[3]["id"].as_str().unwrap())),
+                &json!({ "reason": " ", "expected_version": v }),
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(no_reason["error"]["fields"][0]["field"], "reason");
+        let waived = ok(w
+            .cw
+            .post(
+                &case_path(a, &format!("/follow-ups/{}/waive", visits[3]["id"].as_str().unwrap())),
+                &json!({ "reason": "the family moved abroad; handed to the local services there", "expected_version": v }),
+            )
+            .await)
+        .await;
+        v = waived["version"].as_i64().unwrap();
+        let closed = ok(w.cw.post(&case_path(a, "/transitions"), &json!({ "to": "closed", "expected_version": v })).await).await;
+        assert_eq!(closed["case"]["state"], "closed");
+
         // The log has it all, and the chain verifies.
         let observer = t.cli_party("Audit office", "observer").await;
         t.cli_user(&observer, "aud", &["auditor"]).await;
@@ -429,6 +572,8 @@ async fn a_transfer_round_from_draft_to_children_in_transit() {
         for action in [
             "transfer_list.create", "transfer_list.change", "transfer_list.read", "case.listing",
             "transfer_plan.create", "transfer_plan.approve", "case.transfer_plan",
+            "case.handover_record", "case.custody_chain_read", "case.reunification_record",
+            "case.service_record", "case.follow_up_report", "case.follow_up_waive", "follow_up.list",
         ] {
             assert!(actions.contains(&action), "{action} missing");
         }
