@@ -146,6 +146,31 @@ where
     qb
 }
 
+/// Ends a queue query of scored pairs: best first, then by id, after the keyset `after` (the last
+/// pair of the previous page), at most `limit` (0 means 50; at most 500).
+pub(crate) fn probability_page<'a, DB>(
+    qb: &mut QueryBuilder<'a, DB>,
+    after: Option<(f64, Uuid)>,
+    limit: u32,
+) where
+    DB: Database,
+    f64: Encode<'a, DB> + Type<DB>,
+    Uuid: Encode<'a, DB> + Type<DB>,
+    i64: Encode<'a, DB> + Type<DB>,
+{
+    if let Some((p, id)) = after {
+        qb.push(" AND (probability < ")
+            .push_bind(p)
+            .push(" OR (probability = ")
+            .push_bind(p)
+            .push(" AND id > ")
+            .push_bind(id)
+            .push("))");
+    }
+    qb.push(" ORDER BY probability DESC, id LIMIT ")
+        .push_bind(page_limit(limit, 50, 500));
+}
+
 /// The query behind `audit_entries`.
 pub(crate) fn audit_query<'a, DB>(f: &AuditFilter) -> QueryBuilder<'a, DB>
 where
@@ -1147,17 +1172,7 @@ macro_rules! impl_store {
                     qb.push_bind(f.min_probability)
                         .push(" AND probability <= ")
                         .push_bind(f.max_probability);
-                    if let Some((p, id)) = f.after {
-                        qb.push(" AND (probability < ")
-                            .push_bind(p)
-                            .push(" OR (probability = ")
-                            .push_bind(p)
-                            .push(" AND id > ")
-                            .push_bind(id.0)
-                            .push("))");
-                    }
-                    qb.push(" ORDER BY probability DESC, id LIMIT ")
-                        .push_bind(crate::backend::page_limit(f.limit, 50, 500));
+                    crate::backend::probability_page(&mut qb, f.after.map(|(p, id)| (p, id.0)), f.limit);
                     let rows: Vec<CandidateRow> = qb.build_query_as().fetch_all(&mut *tx).await?;
                     drop(qb);
                     let items: Vec<MatchCandidate> = convert(rows)?;
@@ -1883,17 +1898,7 @@ macro_rules! impl_store {
                         qb.push(" AND party_id = ").push_bind(p);
                     }
                     qb.push(" AND probability >= ").push_bind(f.min_probability);
-                    if let Some((p, id)) = f.after {
-                        qb.push(" AND (probability < ")
-                            .push_bind(p)
-                            .push(" OR (probability = ")
-                            .push_bind(p)
-                            .push(" AND id > ")
-                            .push_bind(id.0)
-                            .push("))");
-                    }
-                    qb.push(" ORDER BY probability DESC, id LIMIT ")
-                        .push_bind(crate::backend::page_limit(f.limit, 50, 500));
+                    crate::backend::probability_page(&mut qb, f.after.map(|(p, id)| (p, id.0)), f.limit);
                     let rows: Vec<DuplicateRow> = qb.build_query_as().fetch_all(&mut *tx).await?;
                     drop(qb);
                     let items: Vec<DuplicateCandidate> = convert(rows)?;
