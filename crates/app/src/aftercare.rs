@@ -527,6 +527,13 @@ impl App {
         input: &AccountabilityInput,
     ) -> AppResult<AccountabilityView> {
         caller.require(Permission::AccountabilityRecord, &self.config)?;
+        let attached: Vec<String> = input
+            .sources
+            .iter()
+            .filter_map(|s| s.attachment.clone())
+            .collect();
+        self.check_evidence(caller, id, "sources.attachment", &attached)
+            .await?;
         let fact_id = AccountabilityId::new();
         let what = FactChange {
             change: "accountability_record",

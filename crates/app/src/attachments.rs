@@ -260,7 +260,7 @@ impl From<BlobError> for AppError {
 impl App {
     /// What attachments the caller can see: those of the records it can read, and those of
     /// cases when it reads cases.
-    fn attachment_scope(&self, caller: &Caller) -> AttachmentScope {
+    pub(crate) fn attachment_scope(&self, caller: &Caller) -> AttachmentScope {
         AttachmentScope {
             records: if caller.may(Permission::RecordRead) {
                 caller.scope()

@@ -11,14 +11,16 @@ use crate::matching::CaseView;
 use crate::{App, AppError, AppResult, Caller};
 use chrono::{DateTime, SubsecRound, Utc};
 use homeward_domain::{
-    AuditAction, BestInterestsAssessment, BestInterestsDecision, BestInterestsDetermination,
-    BestInterestsId, Case, CaseId, CasePolicy, CaseState, ChildViews, ChildViewsId, ChildWish,
-    Condition, Consent, ConsentDecision, ConsentGiver, ConsentId, ConsentMethod, ConsentScope,
-    DisclosedField, Disclosure, DisclosureId, FieldError, PanelMember, PartyId, Permission,
-    RecordId, Resolution, ValidationErrors, VerificationMethod, VerificationOutcome,
-    VerificationStep, VerificationStepId, Withdrawal,
+    AttachmentId, AuditAction, BestInterestsAssessment, BestInterestsDecision,
+    BestInterestsDetermination, BestInterestsId, Case, CaseId, CasePolicy, CaseState, ChildViews,
+    ChildViewsId, ChildWish, Condition, Consent, ConsentDecision, ConsentGiver, ConsentId,
+    ConsentMethod, ConsentScope, DisclosedField, Disclosure, DisclosureId, FieldError, PanelMember,
+    PartyId, Permission, RecordId, Resolution, ValidationErrors, VerificationMethod,
+    VerificationOutcome, VerificationStep, VerificationStepId, Withdrawal,
 };
-use homeward_store::{CaseChange, CaseFilter, CaseVersion, DisclosureFilter, StoredCase};
+use homeward_store::{
+    AttachmentOwner, CaseChange, CaseFilter, CaseVersion, DisclosureFilter, StoredCase,
+};
 use serde::{Deserialize, Serialize};
 
 const TEXT_MAX: usize = 4_000;
@@ -501,6 +503,55 @@ impl App {
         Ok((stored, moved_back_from, unmet))
     }
 
+    /// Checks that each evidence id names an attachment of this case or of one of its records
+    /// that the caller can see, so that evidence never points at nothing (or at another child).
+    pub(crate) async fn check_evidence(
+        &self,
+        caller: &Caller,
+        id: CaseId,
+        field: &str,
+        evidence: &[String],
+    ) -> AppResult<()> {
+        if evidence.is_empty() {
+            return Ok(());
+        }
+        let stored = self.load_case(caller, id).await?;
+        let scope = self.attachment_scope(caller);
+        let mut errs = ValidationErrors::default();
+        for (i, e) in evidence.iter().enumerate() {
+            let at = format!("{field}[{i}]");
+            let Ok(aid) = e.trim().parse::<AttachmentId>() else {
+                errs.push(FieldError::new(at, "invalid_id", "not an attachment id"));
+                continue;
+            };
+            let audit = caller
+                .audit(AuditAction::AttachmentMetadataRead)
+                .target("attachment", aid)
+                .details(serde_json::json!({ "purpose": "evidence", "case": id }));
+            let owner = self
+                .store
+                .get_attachment(scope, aid, audit)
+                .await?
+                .map(|a| a.owner);
+            let ours = match owner {
+                Some(AttachmentOwner::Case(c)) => c == id,
+                Some(AttachmentOwner::Record(r)) => {
+                    stored.case.tracing_request == Some(r) || stored.case.custody_record == Some(r)
+                }
+                None => false,
+            };
+            if !ours {
+                errs.push(FieldError::new(
+                    at,
+                    "unknown_attachment",
+                    "no attachment of this case or its records has that id; upload it first",
+                ));
+            }
+        }
+        errs.into_result(|| ())?;
+        Ok(())
+    }
+
     pub async fn record_verification(
         &self,
         caller: &Caller,
@@ -508,6 +559,8 @@ impl App {
         input: &VerificationInput,
     ) -> AppResult<CaseChangeOutcome> {
         caller.require(Permission::VerificationRecord, &self.config)?;
+        self.check_evidence(caller, id, "evidence", &input.evidence)
+            .await?;
         let step_id = VerificationStepId::new();
         self.change_facts(
             caller,
@@ -595,6 +648,8 @@ impl App {
         input: &ConsentInput,
     ) -> AppResult<CaseChangeOutcome> {
         caller.require(Permission::ConsentRecord, &self.config)?;
+        self.check_evidence(caller, id, "evidence", &input.evidence)
+            .await?;
         let consent_id = ConsentId::new();
         self.change_facts(
             caller,
@@ -789,6 +844,8 @@ impl App {
         input: &DeterminationInput,
     ) -> AppResult<CaseChangeOutcome> {
         caller.require(Permission::BestInterestsRecord, &self.config)?;
+        self.check_evidence(caller, id, "evidence", &input.evidence)
+            .await?;
         let bid = BestInterestsId::new();
         self.change_facts(
             caller,

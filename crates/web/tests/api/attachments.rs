@@ -442,6 +442,25 @@ async fn case_documents_stay_with_the_mediator() {
         assert_eq!(meta["party_id"], json!(mediator.id));
         let location = format!("/api/v1/attachments/{}", meta["id"].as_str().unwrap());
 
+        // The signed form is the consent's evidence.
+        t.cli_user(&mediator, "petra", &["caseworker"]).await;
+        let petra = t.login("petra", PASSWORD).await;
+        let consent = expect(
+            petra
+                .post(
+                    &format!("/api/v1/cases/{case_id}/consents"),
+                    &json!({
+                        "giver": { "kind": "legal_guardian", "name": "Оксана Олійник", "relationship": "mother" },
+                        "scope": { "kind": "return" }, "decision": "given", "method": "written",
+                        "evidence": [meta["id"]], "expected_version": 1,
+                    }),
+                )
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(consent["case"]["consents"][0]["evidence"], json!([meta["id"]]));
+
         // The mediator's staff read it; only case managers attach.
         let vik = t.login("vik", PASSWORD).await;
         let got = vik.get(&format!("{location}/content")).await;

@@ -174,6 +174,25 @@ async fn from_a_tracing_request_to_consent_and_back() {
         )
         .await;
         assert_eq!(bad["error"]["fields"][0]["field"], "performed_by");
+        // Evidence names attachments of this case or its records, nothing else.
+        let mut with_evidence = verification("interview", 2);
+        with_evidence["evidence"] = json!(["scan.pdf", uuid::Uuid::now_v7().to_string()]);
+        let bad = expect_error(
+            w.cw.post(&path(&case, "/verifications"), &with_evidence).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+        let fields: Vec<(&str, &str)> = bad["error"]["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| (f["field"].as_str().unwrap(), f["code"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            fields,
+            [("evidence[0]", "invalid_id"), ("evidence[1]", "unknown_attachment")]
+        );
         // Only the mediator's caseworkers record verification.
         expect_error(
             w.o.post(&path(&case, "/verifications"), &verification("interview", 2)).await,
