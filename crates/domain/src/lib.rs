@@ -62,7 +62,7 @@ pub use role::{Permission, Role, Scope};
 pub use task::{
     BriefEntry, BriefField, Task, TaskCancellation, TaskKind, TaskRefused, TaskReport, TaskStatus,
 };
-pub use user::{Password, User, Username};
+pub use user::{Language, Password, User, Username};
 pub use verification::{
     Resolution, VerificationMethod, VerificationOutcome, VerificationPolicy, VerificationStep,
 };
