@@ -7,7 +7,7 @@ use homeward_domain::audit::ChainVerifier;
 use homeward_domain::name::NameInput;
 use homeward_domain::{
     AttachmentId, AuditAction, AuditDraft, Case, CaseId, CaseState, ChainBreak, ChildRecord,
-    ChildRecordInput, DisclosableField, DisclosedField, Disclosure, DisclosureId,
+    ChildRecordInput, DisclosableField, DisclosedField, Disclosure, DisclosureId, Language,
     MatchConfirmation, MatchId, MatchLink, Party, PartyId, PartyKind, PartyName, RecordDraft,
     RecordFilter, RecordId, RecordKind, Role, Scope, Sex, Task, TaskId, TaskKind, TaskStatus,
     TokenId, User, UserId, Username,
