@@ -122,6 +122,7 @@ impl App {
             totp_enabled: false,
             disabled: false,
             created_at: Utc::now(),
+            language: None,
         };
         let hash = hash_password(&password).await?;
         let audit = actor
@@ -246,6 +247,25 @@ impl App {
             .set_password(caller.user().id, &hash, audit)
             .await?;
         Ok(())
+    }
+
+    /// Sets the language of one's own web interface. Returns the user as stored afterwards.
+    pub async fn set_own_language(
+        &self,
+        caller: &Caller,
+        language: homeward_domain::Language,
+    ) -> AppResult<User> {
+        let audit = caller
+            .audit(AuditAction::UserUpdate)
+            .target("user", caller.user().id)
+            .details(serde_json::json!({ "language": language.code() }));
+        self.store
+            .set_user_language(caller.user().id, language, audit)
+            .await?;
+        self.store
+            .get_user(caller.user().id)
+            .await?
+            .ok_or(AppError::NotFound)
     }
 
     /// Changes roles and/or disables the account (which ends its sessions and tokens).

@@ -343,6 +343,23 @@ impl App {
         Ok(CasePage { items, next })
     }
 
+    /// How many cases are in each state, main line first then the side exits; states without
+    /// cases count 0. For the dashboard's chart.
+    pub async fn case_counts(&self, caller: &Caller) -> AppResult<Vec<(CaseState, i64)>> {
+        caller.require(Permission::CaseRead, &self.config)?;
+        let audit = caller
+            .audit(AuditAction::CaseList)
+            .details(serde_json::json!({ "counts": true }));
+        let stored = self.store.count_cases_by_state(audit).await?;
+        Ok(CaseState::ALL
+            .into_iter()
+            .map(|st| {
+                let n = stored.iter().find(|(s, _)| *s == st).map_or(0, |(_, n)| *n);
+                (st, n)
+            })
+            .collect())
+    }
+
     /// Every version of the case, oldest first: the timeline of what happened, who did it, when.
     pub async fn case_history(
         &self,

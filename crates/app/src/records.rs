@@ -160,16 +160,19 @@ impl App {
                 "born_from_year is after born_to_year",
             ));
         }
-        let name = q
+        // Each typed word may match in any script or spelling (linkage's search terms), not just
+        // as the folded text it was typed in.
+        let name_terms = q
             .name
             .as_deref()
-            .map(homeward_linkage::fold)
-            .filter(|n| !n.is_empty());
+            .map(homeward_linkage::search_terms)
+            .unwrap_or_default();
         let filter = RecordFilter {
             kind: q.kind,
             party: q.party,
             sex: q.sex,
-            name,
+            name: None,
+            name_terms,
             born_from_year: q.born_from_year,
             born_to_year: q.born_to_year,
             external_ref: q.external_ref.clone().filter(|s| !s.trim().is_empty()),
@@ -183,7 +186,7 @@ impl App {
             ("kind", filter.kind.is_some()),
             ("party", filter.party.is_some()),
             ("sex", filter.sex.is_some()),
-            ("name", filter.name.is_some()),
+            ("name", !filter.name_terms.is_empty()),
             ("born_from_year", filter.born_from_year.is_some()),
             ("born_to_year", filter.born_to_year.is_some()),
             ("external_ref", filter.external_ref.is_some()),

@@ -69,7 +69,7 @@ pub use transfer::{
     PartyListDiff, PartyListView, PlanApproval, Side, TransferList, TransferListEntry,
     TransferRefused, TravelDocument, TravelMode, TravelPlan, content_hash,
 };
-pub use user::{Password, User, Username};
+pub use user::{Language, Password, User, Username};
 pub use verification::{
     Resolution, VerificationMethod, VerificationOutcome, VerificationPolicy, VerificationStep,
 };

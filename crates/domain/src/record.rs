@@ -427,6 +427,10 @@ pub struct RecordFilter {
     pub sex: Option<Sex>,
     /// Already folded by the caller (see `linkage::fold`); matched against every name entry.
     pub name: Option<String>,
+    /// A name search in any script or spelling (see `linkage::search_terms`): every inner list is
+    /// one typed word, and a record matches when its search key contains, for every word, at
+    /// least one of that word's alternatives.
+    pub name_terms: Vec<Vec<String>>,
     pub born_from_year: Option<i32>,
     pub born_to_year: Option<i32>,
     pub external_ref: Option<String>,

@@ -109,6 +109,43 @@ pub struct User {
     pub totp_enabled: bool,
     pub disabled: bool,
     pub created_at: DateTime<Utc>,
+    /// The language the user chose for the web interface; `None` until they choose one.
+    #[serde(default)]
+    pub language: Option<Language>,
+}
+
+/// A language the web interface is written in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Language {
+    En,
+    Uk,
+    Ru,
+    Ar,
+}
+
+impl Language {
+    pub const ALL: [Language; 4] = [Language::En, Language::Uk, Language::Ru, Language::Ar];
+
+    /// The BCP 47 tag, as stored and as written in `<html lang>`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::En => "en",
+            Self::Uk => "uk",
+            Self::Ru => "ru",
+            Self::Ar => "ar",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|l| l.code() == code)
+    }
+
+    /// Written right to left.
+    pub fn is_rtl(self) -> bool {
+        matches!(self, Self::Ar)
+    }
 }
 
 impl User {

@@ -75,7 +75,7 @@ pub use link::{
 };
 pub use model::{FieldModel, LevelModel, MODEL_VERSION, Model, TrainingInfo};
 pub use names::{SplitName, split_full_name};
-pub use normalise::{fold, search_key};
+pub use normalise::{fold, search_key, search_terms};
 pub use places::{Place, normalise_place};
 pub use table::{Column, FieldKind, LinkError, Table, parse_sex};
 pub use translit::{Standard, phonetic, skeleton, transliterate};

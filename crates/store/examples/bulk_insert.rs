@@ -60,6 +60,7 @@ async fn main() {
         totp_enabled: false,
         disabled: false,
         created_at: now,
+        language: None,
     };
     store
         .create_user(&user, "x", AuditDraft::new(AuditAction::UserCreate))

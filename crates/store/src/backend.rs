@@ -126,6 +126,18 @@ where
             .push_bind(like_escape(n))
             .push(" || '%' ESCAPE '\\'");
     }
+    for alternatives in f.name_terms.iter().filter(|a| !a.is_empty()) {
+        qb.push(" AND (");
+        for (i, a) in alternatives.iter().enumerate() {
+            if i > 0 {
+                qb.push(" OR ");
+            }
+            qb.push("search_key LIKE '%' || ")
+                .push_bind(like_escape(a))
+                .push(" || '%' ESCAPE '\\'");
+        }
+        qb.push(")");
+    }
     if let Some(y) = f.born_from_year {
         qb.push(" AND birth_year >= ").push_bind(y);
     }
@@ -227,7 +239,7 @@ macro_rules! impl_store {
             use async_trait::async_trait;
             use chrono::{DateTime, Utc};
             use homeward_domain::{
-                AttachmentId, AuditDraft, AuditEntry, CaseId, ChildRecord, Disclosure, DuplicateId, ListState, MatchId, Party, PartyId, RecordFilter, RecordId, RecordKind, RecordVersion, Role, Scope, Task, TaskId, TokenId, TransferList, TransferListId, TransferPlanId, TravelPlan, User, UserId, Username,
+                AttachmentId, AuditDraft, AuditEntry, CaseId, ChildRecord, Disclosure, DuplicateId, Language, ListState, MatchId, Party, PartyId, RecordFilter, RecordId, RecordKind, RecordVersion, Role, Scope, Task, TaskId, TokenId, TransferList, TransferListId, TransferPlanId, TravelPlan, User, UserId, Username,
             };
             use sqlx::types::Json;
             use sqlx::QueryBuilder;
@@ -508,8 +520,8 @@ macro_rules! impl_store {
                 async fn create_user(&self, user: &User, password_hash: &str, audit: AuditDraft) -> Result<()> {
                     let mut tx = self.begin_write().await?;
                     sqlx::query(
-                        "INSERT INTO users (id, party_id, username, display_name, roles, password_hash, totp_enabled, disabled, created_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                        "INSERT INTO users (id, party_id, username, display_name, roles, password_hash, totp_enabled, disabled, created_at, language) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                     )
                     .bind(user.id.0)
                     .bind(user.party_id.0)
@@ -520,6 +532,7 @@ macro_rules! impl_store {
                     .bind(user.totp_enabled)
                     .bind(user.disabled)
                     .bind(ts(user.created_at))
+                    .bind(user.language.map(Language::code))
                     .execute(&mut *tx)
                     .await?;
                     Self::append(&mut tx, vec![audit]).await?;
@@ -616,6 +629,21 @@ macro_rules! impl_store {
                             .bind(ts(Utc::now()))
                             .execute(&mut *tx)
                             .await?;
+                    }
+                    Self::append(&mut tx, vec![audit]).await?;
+                    tx.commit().await
+                }
+
+                async fn set_user_language(&self, user: UserId, language: Language, audit: AuditDraft) -> Result<()> {
+                    let mut tx = self.begin_write().await?;
+                    let changed = sqlx::query("UPDATE users SET language = $2 WHERE id = $1")
+                        .bind(user.0)
+                        .bind(language.code())
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    if changed == 0 {
+                        return Err(StoreError::NotFound);
                     }
                     Self::append(&mut tx, vec![audit]).await?;
                     tx.commit().await
@@ -1398,6 +1426,24 @@ macro_rules! impl_store {
                     Self::append(&mut tx, vec![audit]).await?;
                     tx.commit().await?;
                     Ok(cases)
+                }
+
+                async fn count_cases_by_state(&self, audit: AuditDraft) -> Result<Vec<(homeward_domain::CaseState, i64)>> {
+                    let mut tx = self.begin_write().await?;
+                    let rows: Vec<(String, i64)> =
+                        sqlx::query_as("SELECT state, COUNT(*) FROM cases GROUP BY state ORDER BY state")
+                            .fetch_all(&mut *tx)
+                            .await?;
+                    Self::append(&mut tx, vec![audit]).await?;
+                    tx.commit().await?;
+                    rows.into_iter()
+                        .map(|(state, n)| {
+                            state
+                                .parse::<homeward_domain::CaseState>()
+                                .map(|st| (st, n))
+                                .map_err(|_| StoreError::Corrupt(format!("case state {state:?}")))
+                        })
+                        .collect()
                 }
 
                 async fn case_history(&self, id: CaseId, audit: AuditDraft) -> Result<Option<Vec<CaseVersion>>> {
@@ -2351,5 +2397,17 @@ mod tests {
             "{sql}"
         );
         assert!(!sql.contains("deleted_at IS NULL"), "{sql}");
+        let f = RecordFilter {
+            name_terms: vec![vec!["a".into(), "~b".into()], vec!["c".into()]],
+            ..Default::default()
+        };
+        let sql = record_list_query::<sqlx::Postgres>(None, &f).into_sql();
+        assert!(
+            sql.contains(
+                "AND (search_key LIKE '%' || $1 || '%' ESCAPE '\\' OR search_key LIKE '%' || $2 || '%' ESCAPE '\\') \
+                 AND (search_key LIKE '%' || $3 || '%' ESCAPE '\\')"
+            ),
+            "{sql}"
+        );
     }
 }

@@ -25,9 +25,9 @@ pub use types::*;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use homeward_domain::{
-    AttachmentId, AuditDraft, AuditEntry, CaseId, ChildRecord, Disclosure, DuplicateId, MatchId,
-    Party, PartyId, RecordFilter, RecordId, RecordKind, RecordVersion, Role, Scope, Task, TaskId,
-    TokenId, TransferListId, TransferPlanId, User, UserId, Username,
+    AttachmentId, AuditDraft, AuditEntry, CaseId, ChildRecord, Disclosure, DuplicateId, Language,
+    MatchId, Party, PartyId, RecordFilter, RecordId, RecordKind, RecordVersion, Role, Scope, Task,
+    TaskId, TokenId, TransferListId, TransferPlanId, User, UserId, Username,
 };
 use std::sync::Arc;
 
@@ -90,6 +90,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         user: UserId,
         roles: &[Role],
         disabled: bool,
+        audit: AuditDraft,
+    ) -> Result<()>;
+
+    /// Sets the language of the user's web interface. `NotFound` if no such user.
+    async fn set_user_language(
+        &self,
+        user: UserId,
+        language: Language,
         audit: AuditDraft,
     ) -> Result<()>;
 
@@ -299,6 +307,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         audit: Vec<AuditDraft>,
     ) -> Result<StoredCase>;
     /// Cases matching the filter, ordered by id; `audit` is appended with `"case_ids"`.
+    /// How many cases are in each state (states without cases are left out); audited like a list.
+    async fn count_cases_by_state(
+        &self,
+        audit: AuditDraft,
+    ) -> Result<Vec<(homeward_domain::CaseState, i64)>>;
     async fn list_cases(&self, filter: &CaseFilter, audit: AuditDraft) -> Result<Vec<StoredCase>>;
     /// Every version of a case, oldest first; `None` when no such case. Audited when found.
     async fn case_history(&self, id: CaseId, audit: AuditDraft)

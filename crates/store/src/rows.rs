@@ -8,8 +8,8 @@ use crate::{
 };
 use chrono::{DateTime, SubsecRound, Utc};
 use homeward_domain::{
-    AuditEntry, Case, ChildRecord, Party, PartyName, RecordDraft, RecordVersion, Role, Task,
-    TransferList, TravelPlan, User, Username,
+    AuditEntry, Case, ChildRecord, Language, Party, PartyName, RecordDraft, RecordVersion, Role,
+    Task, TransferList, TravelPlan, User, Username,
 };
 use sqlx::types::Json;
 use uuid::Uuid;
@@ -73,7 +73,7 @@ impl TryFrom<PartyRow> for Party {
 /// The columns [`UserRow`] decodes, qualified so they can be joined.
 macro_rules! user_columns {
     () => {
-        "users.id, users.party_id, users.username, users.display_name, users.roles, users.totp_enabled, users.disabled, users.created_at"
+        "users.id, users.party_id, users.username, users.display_name, users.roles, users.totp_enabled, users.disabled, users.created_at, users.language"
     };
 }
 pub(crate) use user_columns;
@@ -88,6 +88,7 @@ pub(crate) struct UserRow {
     totp_enabled: bool,
     disabled: bool,
     created_at: DateTime<Utc>,
+    language: Option<String>,
 }
 
 impl TryFrom<UserRow> for User {
@@ -103,6 +104,12 @@ impl TryFrom<UserRow> for User {
             totp_enabled: r.totp_enabled,
             disabled: r.disabled,
             created_at: r.created_at,
+            language: match r.language.as_deref() {
+                None => None,
+                Some(code) => Some(
+                    Language::parse(code).ok_or_else(|| corrupt("language", code, "unknown"))?,
+                ),
+            },
         })
     }
 }

@@ -83,6 +83,10 @@ impl ApiError {
         self.detail.code
     }
 
+    pub fn message(&self) -> &str {
+        &self.detail.message
+    }
+
     pub(crate) fn csrf_failed() -> Self {
         Self::new(
             StatusCode::FORBIDDEN,

@@ -37,7 +37,9 @@ pub(crate) fn wrap(router: Router<AppState>, opts: &WebOptions) -> Router<AppSta
                     header::REFERRER_POLICY,
                     HeaderValue::from_static("no-referrer"),
                 ))
-                .layer(SetResponseHeaderLayer::overriding(
+                // Pages set their own (they load our stylesheet and script); everything else
+                // loads nothing.
+                .layer(SetResponseHeaderLayer::if_not_present(
                     header::CONTENT_SECURITY_POLICY,
                     HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
                 ))

@@ -1,5 +1,5 @@
 //! Homeward's HTTP layer: the JSON API under `/api/v1`, its OpenAPI 3.1 document at
-//! `/api/openapi.json`, and `/healthz`.
+//! `/api/openapi.json`, `/healthz`, and the web interface's pages (see `pages`).
 //!
 //! This is the only crate that knows HTTP. Handlers find the caller and the input in the request,
 //! call one use-case of [`homeward_app::App`] and turn its answer into a response; who may do what
@@ -10,6 +10,7 @@ mod error;
 mod extract;
 mod layers;
 mod openapi;
+mod pages;
 mod routes;
 
 pub use auth::Authenticated;
@@ -60,6 +61,7 @@ pub(crate) struct AppState {
 pub fn router(app: App, opts: WebOptions) -> Router {
     let (api, openapi) = routes::api(&opts, app.config().max_attachment_bytes).split_for_parts();
     let api = api
+        .merge(pages::router())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed);
     let api = layers::wrap(api, &opts);

@@ -7,7 +7,7 @@ use homeward_domain::audit::ChainVerifier;
 use homeward_domain::name::NameInput;
 use homeward_domain::{
     AttachmentId, AuditAction, AuditDraft, Case, CaseId, CaseState, ChainBreak, ChildRecord,
-    ChildRecordInput, DisclosableField, DisclosedField, Disclosure, DisclosureId,
+    ChildRecordInput, DisclosableField, DisclosedField, Disclosure, DisclosureId, Language,
     MatchConfirmation, MatchId, MatchLink, Party, PartyId, PartyKind, PartyName, RecordDraft,
     RecordFilter, RecordId, RecordKind, Role, Scope, Sex, Task, TaskId, TaskKind, TaskStatus,
     TokenId, User, UserId, Username,
@@ -72,10 +72,7 @@ macro_rules! conformance_tests {
             tasks_belong_to_their_party,
             attachments_follow_their_owners_scope,
             attachment_reads_and_lists_are_audited,
-            transfer_lists_keep_every_version_and_void_with_their_cases,
-            a_case_is_on_one_open_list,
-            transfer_list_reads_are_scoped_to_its_parties,
-            transfer_plans_move_with_their_cases,
+            a_case_is_on_one_open_list, a_users_language_is_kept, transfer_list_reads_are_scoped_to_its_parties, transfer_lists_keep_every_version_and_void_with_their_cases, transfer_plans_move_with_their_cases,
         );
     };
     (@each $run:path; $($case:ident),* $(,)?) => {
@@ -151,6 +148,7 @@ fn new_user(party: PartyId, username: &str, roles: &[Role]) -> User {
         totp_enabled: false,
         disabled: false,
         created_at: now(),
+        language: None,
     }
 }
 
@@ -1079,6 +1077,26 @@ pub async fn list_filters(cx: Ctx) {
         })
         .await,
         vec![id(0), id(3)]
+    );
+    // Name terms: every word must match, by any one of its alternatives; wildcards are literal.
+    assert_eq!(
+        q(RecordFilter {
+            name_terms: vec![
+                vec!["nobody".into(), "kovalenko".into()],
+                vec!["anna".into()]
+            ],
+            ..filter()
+        })
+        .await,
+        vec![id(0), id(3)]
+    );
+    assert_eq!(
+        q(RecordFilter {
+            name_terms: vec![vec!["kovalenko".into()], vec!["%".into()]],
+            ..filter()
+        })
+        .await,
+        Vec::<RecordId>::new()
     );
     // LIKE's wildcards in the name are literal text.
     assert_eq!(
@@ -4205,4 +4223,37 @@ pub async fn attachment_reads_and_lists_are_audited(cx: Ctx) {
         .count();
     assert_eq!(reads, 2);
     assert_eq!(verify(s).await.unwrap(), head_seq(s).await);
+}
+
+pub async fn a_users_language_is_kept(cx: Ctx) {
+    let s = &*cx.store;
+    let p = party(s, PartyKind::Origin, "Origin").await;
+    let anna = user(s, p.id, "anna").await;
+    assert_eq!(anna.language, None);
+    let head = head_seq(s).await;
+    s.set_user_language(anna.id, Language::Ar, draft(AuditAction::UserUpdate))
+        .await
+        .unwrap();
+    assert_eq!(head_seq(s).await, head + 1, "the change is audited");
+    let stored = s.get_user(anna.id).await.unwrap().unwrap();
+    assert_eq!(stored.language, Some(Language::Ar));
+    let creds = s.user_credentials(&anna.username).await.unwrap().unwrap();
+    assert_eq!(creds.user.language, Some(Language::Ar));
+    assert_not_found(
+        s.set_user_language(UserId::new(), Language::Uk, draft(AuditAction::UserUpdate))
+            .await,
+    );
+    assert_eq!(
+        head_seq(s).await,
+        head + 1,
+        "a refused change appends nothing"
+    );
+
+    let mut boris = new_user(p.id, "boris", &[Role::Viewer]);
+    boris.language = Some(Language::Uk);
+    s.create_user(&boris, "h", draft(AuditAction::UserCreate))
+        .await
+        .unwrap();
+    assert_eq!(s.get_user(boris.id).await.unwrap(), Some(boris));
+    assert!(verify(s).await.is_ok());
 }

@@ -1,0 +1,165 @@
+//! Who is looking at a page, in which language, and the CSRF token every form repeats.
+//!
+//! Pages use the same sessions as the API (the app's, with their idle and absolute expiry). A page
+//! request without a valid session is sent to the sign-in page; a form post must carry the
+//! session's CSRF token in its `csrf` field or it is refused before any handler runs, because the
+//! one extractor that reads a form body ([`PostForm`]) checks it.
+
+use super::error::PageError;
+use super::i18n::{self, Tr};
+use crate::AppState;
+use crate::auth::SESSION_COOKIE;
+use crate::extract::client_addr;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum_extra::extract::CookieJar;
+use homeward_app::{App, AppError, Caller};
+use homeward_domain::Permission;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+/// A signed-in person looking at a page.
+#[derive(Debug, Clone)]
+pub(crate) struct PageCtx {
+    pub caller: Caller,
+    pub csrf: String,
+    pub session: String,
+    pub t: &'static Tr,
+    /// The path of this page, for forms that come back to it (the language switcher).
+    pub here: String,
+}
+
+impl PageCtx {
+    pub(crate) async fn from_parts(parts: &Parts, state: &AppState) -> Result<Self, PageError> {
+        let lang_fallback = i18n::choose(None, &parts.headers);
+        let jar = CookieJar::from_headers(&parts.headers);
+        let Some(token) = jar.get(SESSION_COOKIE).map(|c| c.value().to_owned()) else {
+            return Err(PageError::SignIn);
+        };
+        let source = client_addr(parts, state.opts.trust_forwarded_for);
+        let (caller, csrf) = match state.app.authenticate_session(&token, source).await {
+            Ok(v) => v,
+            Err(AppError::Unauthenticated) => return Err(PageError::SessionEnded),
+            Err(e) => return Err(PageError::app(e, i18n::tr(lang_fallback))),
+        };
+        let t = i18n::tr(i18n::choose(caller.user().language, &parts.headers));
+        Ok(Self {
+            caller,
+            csrf,
+            session: token,
+            t,
+            here: parts.uri.path().to_owned(),
+        })
+    }
+
+    /// The frame every page is drawn in.
+    pub fn frame(&self) -> Frame<'_> {
+        let c = &self.caller;
+        let mut nav = vec![("/dashboard", "nav_dashboard")];
+        if c.may(Permission::RecordRead) {
+            nav.push(("/records", "nav_records"));
+        }
+        Frame {
+            t: self.t,
+            csrf: &self.csrf,
+            here: &self.here,
+            user: Some((c.user().display_name.as_str(), c.party().name.as_str())),
+            nav: nav
+                .into_iter()
+                .map(|(href, key)| NavItem {
+                    href,
+                    label: self.t.get(key),
+                    current: self.here == href || self.here.starts_with(&format!("{href}/")),
+                })
+                .collect(),
+        }
+    }
+
+    /// An app failure as a page in this person's language.
+    pub fn fail(&self, e: AppError) -> PageError {
+        PageError::app(e, self.t)
+    }
+}
+
+impl FromRequestParts<AppState> for PageCtx {
+    type Rejection = PageError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Self::from_parts(parts, state).await
+    }
+}
+
+/// What the frame of a page shows: header, navigation, language switcher, sign-out.
+#[derive(Debug)]
+pub(crate) struct Frame<'a> {
+    pub t: &'static Tr,
+    pub csrf: &'a str,
+    pub here: &'a str,
+    /// Display name and party, when signed in.
+    pub user: Option<(&'a str, &'a str)>,
+    pub nav: Vec<NavItem<'a>>,
+}
+
+impl Frame<'_> {
+    /// The languages offered by the switcher: code, own name, whether it is the current one.
+    pub fn languages(&self) -> Vec<(&'static str, &'static str, bool)> {
+        homeward_domain::Language::ALL
+            .into_iter()
+            .map(|l| (l.code(), i18n::tr(l).get("language_name"), l == self.t.lang))
+            .collect()
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct NavItem<'a> {
+    pub href: &'static str,
+    pub label: &'a str,
+    pub current: bool,
+}
+
+#[derive(Deserialize)]
+struct CsrfField {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// A form posted by a signed-in person, its CSRF token checked.
+#[derive(Debug)]
+pub(crate) struct PostForm<T> {
+    pub cx: PageCtx,
+    pub form: T,
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for PostForm<T> {
+    type Rejection = PageError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let cx = PageCtx::from_request_parts(&mut parts, state).await?;
+        let req = Request::from_parts(parts, body);
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|_| PageError::BadForm(cx.t))?;
+        let sent: CsrfField =
+            serde_urlencoded::from_bytes(&bytes).map_err(|_| PageError::Csrf(cx.t))?;
+        if !App::csrf_matches(&cx.csrf, &sent.csrf) {
+            return Err(PageError::Csrf(cx.t));
+        }
+        let form = serde_urlencoded::from_bytes(&bytes).map_err(|_| PageError::BadForm(cx.t))?;
+        Ok(Self { cx, form })
+    }
+}
+
+/// A path to come back to after a form, only if it is one of ours: a full URL or `//host` would
+/// let a crafted form send the person elsewhere.
+pub(crate) fn local_path(p: &str) -> &str {
+    if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && !p.contains("://") {
+        p
+    } else {
+        "/dashboard"
+    }
+}

@@ -1,0 +1,205 @@
+//! The dashboard: what each role needs first. Each panel appears only when the caller's
+//! permissions allow its use-case, so a humanitarian worker sees their tasks, a reviewer the
+//! queue, a mediator caseworker the cases.
+
+use super::context::PageCtx;
+use super::error::{PageResult, html};
+use super::i18n::Tr;
+use super::templates::DashboardPage;
+use crate::AppState;
+use axum::extract::State;
+use homeward_app::matching::{MAX_QUEUE_PAGE, QueueQuery};
+use homeward_app::tasks::{TaskQuery, TaskView};
+use homeward_domain::{CaseState, PartyKind, Permission, TaskStatus};
+
+#[derive(Debug)]
+pub(crate) struct TaskRow {
+    pub kind: String,
+    pub due: String,
+    pub case: String,
+    pub overdue: bool,
+}
+
+fn rows(t: &Tr, tasks: Vec<TaskView>) -> Vec<TaskRow> {
+    tasks
+        .into_iter()
+        .map(|v| TaskRow {
+            kind: t
+                .get(&format!("taskkind_{}", v.task.kind.as_str()))
+                .to_owned(),
+            due: v.task.due.to_string(),
+            case: v.task.case_id.to_string(),
+            overdue: v.overdue,
+        })
+        .collect()
+}
+
+/// The review queue's length, or its first page's when it is longer (`more`).
+#[derive(Debug)]
+pub(crate) struct QueueCount {
+    pub n: usize,
+    pub more: bool,
+}
+
+/// A horizontal bar chart drawn on the server as SVG: one bar per case state.
+#[derive(Debug)]
+pub(crate) struct Chart {
+    pub width: u32,
+    pub height: u32,
+    pub bars: Vec<Bar>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Bar {
+    pub label: String,
+    pub n: i64,
+    pub y: u32,
+    pub text_y: u32,
+    pub label_x: u32,
+    pub bar_x: u32,
+    pub bar_w: u32,
+    pub num_x: u32,
+    /// `start` or `end`, for the count beside the bar.
+    pub num_anchor: &'static str,
+}
+
+const ROW: u32 = 26;
+const LABEL_W: u32 = 230;
+const WIDTH: u32 = 640;
+const NUM_W: u32 = 48;
+
+/// Lays the chart out. Right to left, the labels go on the right and bars grow leftwards.
+pub(crate) fn chart(t: &Tr, counts: &[(CaseState, i64)]) -> Chart {
+    let max = counts.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
+    let room = WIDTH - LABEL_W - NUM_W;
+    let rtl = t.lang.is_rtl();
+    let bars = counts
+        .iter()
+        .enumerate()
+        .map(|(i, (state, n))| {
+            let y = i as u32 * ROW + 4;
+            // Rounded up so that one case still shows a bar.
+            let bar_w = ((*n as u64 * room as u64).div_ceil(max as u64)) as u32;
+            let (label_x, bar_x, num_x, num_anchor) = if rtl {
+                let right = WIDTH - LABEL_W;
+                (WIDTH - 4, right - bar_w, right - bar_w - 6, "end")
+            } else {
+                (LABEL_W - 8, LABEL_W, LABEL_W + bar_w + 6, "start")
+            };
+            Bar {
+                label: t.get(&format!("state_{}", state.as_str())).to_owned(),
+                n: *n,
+                y,
+                text_y: y + 15,
+                label_x,
+                bar_x,
+                bar_w,
+                num_x,
+                num_anchor,
+            }
+        })
+        .collect::<Vec<_>>();
+    Chart {
+        width: WIDTH,
+        height: bars.len() as u32 * ROW + 8,
+        bars,
+    }
+}
+
+pub(crate) async fn dashboard(State(s): State<AppState>, cx: PageCtx) -> PageResult {
+    let c = &cx.caller;
+    let tasks_visible = c.may(Permission::TaskRead)
+        && matches!(
+            c.party().kind,
+            PartyKind::Mediator | PartyKind::Humanitarian
+        );
+    let (tasks, overdue) = if tasks_visible {
+        let open = s
+            .app
+            .list_tasks(
+                c,
+                &TaskQuery {
+                    status: Some(TaskStatus::Assigned),
+                    limit: Some(50),
+                    ..TaskQuery::default()
+                },
+            )
+            .await
+            .map_err(|e| cx.fail(e))?;
+        let late = s
+            .app
+            .list_tasks(
+                c,
+                &TaskQuery {
+                    overdue: true,
+                    limit: Some(50),
+                    ..TaskQuery::default()
+                },
+            )
+            .await
+            .map_err(|e| cx.fail(e))?;
+        (Some(rows(cx.t, open)), Some(rows(cx.t, late)))
+    } else {
+        (None, None)
+    };
+    let queue = if c.may(Permission::MatchReview) && c.party().kind == PartyKind::Mediator {
+        let page = s
+            .app
+            .review_queue(
+                c,
+                &QueueQuery {
+                    limit: Some(MAX_QUEUE_PAGE),
+                    ..QueueQuery::default()
+                },
+            )
+            .await
+            .map_err(|e| cx.fail(e))?;
+        Some(QueueCount {
+            n: page.items.len(),
+            more: page.next.is_some(),
+        })
+    } else {
+        None
+    };
+    let cases = if c.may(Permission::CaseRead) && c.party().kind == PartyKind::Mediator {
+        let counts = s.app.case_counts(c).await.map_err(|e| cx.fail(e))?;
+        let total: i64 = counts.iter().map(|(_, n)| n).sum();
+        Some((chart(cx.t, &counts), total))
+    } else {
+        None
+    };
+    let page = DashboardPage {
+        f: cx.frame(),
+        tasks,
+        overdue,
+        queue,
+        cases,
+    };
+    html(cx.t, &page)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use homeward_domain::Language;
+
+    #[test]
+    fn bars_are_proportional_and_mirror_right_to_left() {
+        let counts = [
+            (CaseState::Open, 10),
+            (CaseState::Located, 5),
+            (CaseState::Closed, 0),
+        ];
+        let en = chart(super::super::i18n::tr(Language::En), &counts);
+        let room = WIDTH - LABEL_W - NUM_W;
+        assert_eq!(en.bars[0].bar_w, room);
+        assert_eq!(en.bars[1].bar_w, room / 2);
+        assert_eq!(en.bars[2].bar_w, 0);
+        assert_eq!(en.bars[0].bar_x, LABEL_W);
+        assert_eq!(en.bars[0].label, "Open");
+        let ar = chart(super::super::i18n::tr(Language::Ar), &counts);
+        assert_eq!(ar.bars[0].bar_x + ar.bars[0].bar_w, WIDTH - LABEL_W);
+        assert!(ar.bars[0].label_x > ar.bars[0].bar_x);
+        assert_eq!(ar.bars[0].label, "مفتوحة");
+    }
+}

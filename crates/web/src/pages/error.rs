@@ -1,0 +1,115 @@
+//! Failures on pages. The status and stable code come from the API's one error mapping
+//! ([`ApiError`]); the page shows a message in the person's language instead of JSON.
+
+use super::i18n::Tr;
+use super::templates::ErrorPage;
+use crate::error::ApiError;
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use homeward_app::AppError;
+
+#[derive(Debug)]
+pub(crate) enum PageError {
+    /// Not signed in: to the sign-in page.
+    SignIn,
+    /// The session cookie no longer stands for a session (expired or signed out elsewhere).
+    SessionEnded,
+    /// A form without the session's CSRF token.
+    Csrf(&'static Tr),
+    /// A form body that is not what the page sent.
+    BadForm(&'static Tr),
+    App(ApiError, &'static Tr),
+}
+
+impl PageError {
+    pub fn app(e: AppError, t: &'static Tr) -> Self {
+        if matches!(e, AppError::Unauthenticated) {
+            return Self::SessionEnded;
+        }
+        Self::App(ApiError::from(e), t)
+    }
+}
+
+fn message_key(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::NOT_FOUND => "error_not_found",
+        StatusCode::FORBIDDEN => "error_forbidden",
+        StatusCode::CONFLICT => "error_conflict",
+        StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => "error_invalid",
+        _ => "error_internal",
+    }
+}
+
+pub(crate) fn render(t: &'static Tr, status: StatusCode, code: &str, message: &str) -> Response {
+    let page = ErrorPage {
+        t,
+        code,
+        message,
+        detail: "",
+    };
+    match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "error page failed to render");
+            status.into_response()
+        }
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        match self {
+            Self::SignIn => Redirect::to("/login").into_response(),
+            Self::SessionEnded => Redirect::to("/login?ended=1").into_response(),
+            Self::Csrf(t) => render(t, StatusCode::FORBIDDEN, "csrf_failed", t.get("error_csrf")),
+            Self::BadForm(t) => render(
+                t,
+                StatusCode::BAD_REQUEST,
+                "bad_form",
+                t.get("error_invalid"),
+            ),
+            Self::App(e, t) => {
+                let status = e.status();
+                let code = e.code();
+                // Validation messages name the field and the rule, which helps the person; for
+                // anything else the translated sentence says enough.
+                let page = ErrorPage {
+                    t,
+                    code,
+                    message: t.get(message_key(status)),
+                    detail: if status == StatusCode::UNPROCESSABLE_ENTITY {
+                        e.message()
+                    } else {
+                        ""
+                    },
+                };
+                match page.render() {
+                    Ok(html) => (status, Html(html)).into_response(),
+                    Err(err) => {
+                        tracing::error!(error = %err, "error page failed to render");
+                        status.into_response()
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub(crate) type PageResult = Result<Response, PageError>;
+
+/// A rendered template as a response, or the failure to render as a logged 500.
+pub(crate) fn html(t: &'static Tr, page: &impl Template) -> PageResult {
+    match page.render() {
+        Ok(s) => Ok(Html(s).into_response()),
+        Err(e) => {
+            tracing::error!(error = %e, "page failed to render");
+            Ok(render(
+                t,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                t.get("error_internal"),
+            ))
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! The web interface: server-rendered pages for people, beside the JSON API for programs.
+//!
+//! Every page reads through the same use-cases as the API (so it is audited and scoped exactly
+//! like it and never shows more), renders an askama template to a string, and sends it with a
+//! strict Content-Security-Policy: no inline script or style, nothing from another origin. The
+//! little JavaScript there is (`static/app.js`) only improves what already works without it.
+
+mod context;
+mod dashboard;
+mod error;
+mod frame;
+mod i18n;
+mod names;
+mod records;
+mod templates;
+
+use crate::AppState;
+use axum::Router;
+use axum::http::{HeaderValue, header};
+use axum::routing::{get, post};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+/// What pages may load: only our own files; no framing; forms post only to us.
+pub(crate) const PAGE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+     img-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(frame::root))
+        .route("/login", get(frame::login_page).post(frame::login_submit))
+        .route("/logout", post(frame::logout))
+        .route("/language", post(frame::set_language))
+        .route("/dashboard", get(dashboard::dashboard))
+        .route("/records", get(records::list).post(records::search))
+        .route("/records/{id}", get(records::show))
+        .route("/static/app.css", get(frame::stylesheet))
+        .route("/static/app.js", get(frame::script))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(PAGE_CSP),
+        ))
+}

@@ -1,0 +1,80 @@
+//! Names as written, with a Latin transliteration beside them in the standard of the script's
+//! country (Ukrainian: KMU 2010, the Ukrainian passport standard; Russian and undetermined
+//! Cyrillic: ICAO 9303, the Russian passport standard since 2014).
+
+use homeward_domain::{ChildRecord, NameEntry, Script};
+use homeward_linkage::{Standard, transliterate};
+
+/// One name for display.
+#[derive(Debug, Clone)]
+pub(crate) struct ShownName {
+    pub written: String,
+    /// The BCP 47 tag of the text as written, so that screen readers pronounce it right.
+    pub lang: &'static str,
+    /// Empty when the name is already in Latin letters or no standard applies.
+    pub latin: String,
+}
+
+fn standard(script: Script) -> Option<Standard> {
+    match script {
+        Script::UkrainianCyrillic => Some(Standard::Kmu2010),
+        Script::RussianCyrillic | Script::BelarusianCyrillic | Script::Cyrillic => {
+            Some(Standard::Icao9303)
+        }
+        Script::Latin | Script::Arabic | Script::Unknown => None,
+    }
+}
+
+fn lang_tag(script: Script) -> &'static str {
+    match script {
+        Script::UkrainianCyrillic => "uk",
+        Script::RussianCyrillic => "ru",
+        Script::BelarusianCyrillic => "be",
+        Script::Latin => "und-Latn",
+        Script::Arabic => "ar",
+        Script::Cyrillic => "und-Cyrl",
+        Script::Unknown => "und",
+    }
+}
+
+pub(crate) fn shown(n: &NameEntry) -> ShownName {
+    let latin = standard(n.script)
+        .map(|s| transliterate(&n.as_written, s))
+        .filter(|l| l != &n.as_written)
+        .unwrap_or_default();
+    ShownName {
+        written: n.as_written.clone(),
+        lang: lang_tag(n.script),
+        latin,
+    }
+}
+
+pub(crate) fn all_names(r: &ChildRecord) -> Vec<ShownName> {
+    r.content.names.iter().map(shown).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(text: &str, script: Script) -> NameEntry {
+        NameEntry {
+            given: None,
+            patronymic: None,
+            family: None,
+            script,
+            as_written: text.to_owned(),
+        }
+    }
+
+    #[test]
+    fn each_script_gets_its_passport_standard() {
+        let uk = shown(&entry("Олійник Григорій", Script::UkrainianCyrillic));
+        assert_eq!(uk.written, "Олійник Григорій");
+        assert_eq!(uk.latin, "Oliinyk Hryhorii");
+        let ru = shown(&entry("Олейник Григорий", Script::RussianCyrillic));
+        assert_eq!(ru.latin, "Oleinik Grigorii");
+        let latin = shown(&entry("Oliinyk Hryhorii", Script::Latin));
+        assert_eq!(latin.latin, "", "nothing to transliterate");
+    }
+}

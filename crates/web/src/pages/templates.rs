@@ -1,0 +1,61 @@
+//! The pages' templates (in `templates/`), checked by askama when the crate compiles: a field a
+//! template names and the struct lacks is a build error, not a blank on the page.
+
+use super::context::Frame;
+use super::i18n::Tr;
+use askama::Template;
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub(crate) struct ErrorPage<'a> {
+    pub t: &'static Tr,
+    pub code: &'a str,
+    pub message: &'a str,
+    pub detail: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+pub(crate) struct LoginPage<'a> {
+    pub f: Frame<'a>,
+    /// The translation key of the message above the form, if any.
+    pub notice: Option<&'static str>,
+    /// Whether the notice is an error (announced at once to screen readers).
+    pub alert: bool,
+    pub username: &'a str,
+    /// Show the one-time code field: the account has a second factor.
+    pub ask_totp: bool,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+pub(crate) struct DashboardPage<'a> {
+    pub f: Frame<'a>,
+    pub tasks: Option<Vec<super::dashboard::TaskRow>>,
+    pub overdue: Option<Vec<super::dashboard::TaskRow>>,
+    pub queue: Option<super::dashboard::QueueCount>,
+    /// The chart and the number of cases.
+    pub cases: Option<(super::dashboard::Chart, i64)>,
+}
+
+#[derive(Template)]
+#[template(path = "records.html")]
+pub(crate) struct RecordsPage<'a> {
+    pub f: Frame<'a>,
+    pub filters: &'a super::records::Filters,
+    pub rows: Vec<super::records::Row>,
+    /// The last id of this page, when there are more.
+    pub next: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "record.html")]
+pub(crate) struct RecordPage<'a> {
+    pub f: Frame<'a>,
+    pub id: String,
+    pub names: Vec<super::names::ShownName>,
+    pub fields: Vec<super::records::Field>,
+    pub deleted: bool,
+    pub version: i64,
+    pub versions: Vec<super::records::VersionRow>,
+}

@@ -1,0 +1,286 @@
+//! A real headless Chromium, driven through WebDriver (chromedriver), against the real server:
+//! sign in with the keyboard, search, open a record, switch to Arabic. Screenshots go to
+//! `target/tmp/screenshots/`. Without Chromium and chromedriver installed the test says so and
+//! passes without running; `.ci/run` installs both, so CI always runs it.
+
+use crate::helpers::*;
+use base64::Engine;
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+const ENTER: &str = "\u{E007}";
+
+fn find_binary(names: &[&str]) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .flat_map(|dir| names.iter().map(move |n| dir.join(n)))
+        .find(|p| p.is_file())
+}
+
+struct Browser {
+    http: Client,
+    base: String,
+    session: String,
+    driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    async fn start() -> Option<Self> {
+        let (Some(chromium), Some(chromedriver)) = (
+            find_binary(&["chromium", "chromium-browser", "google-chrome"]),
+            find_binary(&["chromedriver"]),
+        ) else {
+            println!("skipped: chromium and chromedriver are not installed");
+            return None;
+        };
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let driver = Command::new(chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let base = format!("http://127.0.0.1:{port}");
+        let http = Client::new();
+        for _ in 0..100 {
+            if http.get(format!("{base}/status")).send().await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let profile = tempfile::tempdir().unwrap();
+        let args = vec![
+            "--headless".to_owned(),
+            "--no-sandbox".to_owned(),
+            "--disable-gpu".to_owned(),
+            "--disable-quic".to_owned(),
+            "--no-first-run".to_owned(),
+            "--disable-background-networking".to_owned(),
+            "--disable-component-update".to_owned(),
+            "--disable-sync".to_owned(),
+            "--window-size=1024,900".to_owned(),
+            format!("--user-data-dir={}", profile.path().display()),
+        ];
+        let caps = json!({ "capabilities": { "alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": { "binary": chromium.to_string_lossy(), "args": args }
+        }}});
+        let res: Value = http
+            .post(format!("{base}/session"))
+            .json(&caps)
+            .send()
+            .await
+            .expect("new session")
+            .json()
+            .await
+            .unwrap();
+        let session = res["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no WebDriver session: {res}"))
+            .to_owned();
+        Some(Self {
+            http,
+            base,
+            session,
+            driver,
+            _profile: profile,
+        })
+    }
+
+    async fn cmd(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/session/{}{path}", self.base, self.session);
+        let mut req = self.http.request(method, url);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res: Value = req.send().await.unwrap().json().await.unwrap();
+        assert!(
+            res["value"].get("error").is_none(),
+            "WebDriver {path}: {res}"
+        );
+        res["value"].clone()
+    }
+
+    async fn goto(&self, url: &str) {
+        self.cmd(reqwest::Method::POST, "/url", Some(json!({ "url": url })))
+            .await;
+    }
+
+    async fn find(&self, css: &str) -> String {
+        let v = self
+            .cmd(
+                reqwest::Method::POST,
+                "/element",
+                Some(json!({ "using": "css selector", "value": css })),
+            )
+            .await;
+        v[ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("{css}: {v}"))
+            .to_owned()
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let el = self.find(css).await;
+        self.cmd(
+            reqwest::Method::POST,
+            &format!("/element/{el}/value"),
+            Some(json!({ "text": text })),
+        )
+        .await;
+    }
+
+    async fn click(&self, css: &str) {
+        let el = self.find(css).await;
+        self.cmd(
+            reqwest::Method::POST,
+            &format!("/element/{el}/click"),
+            Some(json!({})),
+        )
+        .await;
+    }
+
+    async fn eval(&self, script: &str) -> Value {
+        self.cmd(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({ "script": script, "args": [] })),
+        )
+        .await
+    }
+
+    async fn page_text(&self) -> String {
+        self.eval("return document.body.innerText;")
+            .await
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    async fn screenshot(&self, name: &str) -> PathBuf {
+        let png = self.cmd(reqwest::Method::GET, "/screenshot", None).await;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(png.as_str().unwrap())
+            .unwrap();
+        assert!(bytes.starts_with(b"\x89PNG"), "a PNG");
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    async fn quit(mut self) {
+        let _ = self
+            .http
+            .delete(format!("{}/session/{}", self.base, self.session))
+            .send()
+            .await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+#[tokio::test]
+async fn a_person_signs_in_searches_and_reads_arabic_right_to_left_in_a_real_browser() {
+    let Some(app) = TestApp::spawn(Backend::Sqlite, Default::default(), test_options()).await
+    else {
+        return;
+    };
+    let Some(b) = Browser::start().await else {
+        app.cleanup().await;
+        return;
+    };
+    let t = &app;
+    let origin = t.cli_party("Ombudsman", "origin").await;
+    let custody = t.cli_party("Custody authority", "custody").await;
+    let mediator = t.cli_party("Task force", "mediator").await;
+    t.cli_user(&origin, "olena", &["caseworker"]).await;
+    t.cli_user(&custody, "kirill", &["caseworker"]).await;
+    t.cli_user(&mediator, "mira", &["caseworker", "reviewer"])
+        .await;
+    for (user, given, family, script) in [
+        ("olena", "Олександр", "Олійник", "uk-Cyrl"),
+        ("olena", "Марія", "Коваленко", "uk-Cyrl"),
+        ("kirill", "Александр", "Олейник", "ru-Cyrl"),
+    ] {
+        let s = t.login(user, PASSWORD).await;
+        let body = crate::child(given, family, script, user == "olena");
+        expect(s.post("/api/v1/records", &body).await, StatusCode::CREATED).await;
+    }
+
+    // Keyboard only: type, and Enter submits.
+    b.goto(&t.url("/login")).await;
+    b.type_into("#username", "mira").await;
+    b.type_into("#password", &format!("{PASSWORD}{ENTER}"))
+        .await;
+    for _ in 0..50 {
+        if b.eval("return location.pathname;").await == "/dashboard" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(b.eval("return location.pathname;").await, "/dashboard");
+    assert!(b.page_text().await.contains("Match review"));
+    b.screenshot("dashboard-en").await;
+
+    b.goto(&t.url("/records")).await;
+    b.type_into("#q-name", &format!("Oleksandr{ENTER}")).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let text = b.page_text().await;
+    assert!(
+        text.contains("Олійник") && text.contains("Олейник"),
+        "{text}"
+    );
+    assert!(!text.contains("Марія"), "{text}");
+    assert_eq!(
+        b.eval("return location.search;").await,
+        "",
+        "the name is not in the URL"
+    );
+    b.screenshot("records-search").await;
+
+    b.click("table.records a").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(b.page_text().await.contains("History"));
+
+    // The switcher submits itself on change (script), the button works without it.
+    b.eval(
+        "const s = document.getElementById('language-select'); s.value = 'ar'; \
+         s.dispatchEvent(new Event('change')); return true;",
+    )
+    .await;
+    for _ in 0..50 {
+        if b.eval("return document.documentElement.lang;").await == "ar" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(b.eval("return document.documentElement.dir;").await, "rtl");
+    let direction = b
+        .eval("return getComputedStyle(document.body).direction;")
+        .await;
+    assert_eq!(direction, "rtl");
+    // Right to left, the navigation starts at the right edge.
+    let nav_right = b
+        .eval("const r = document.querySelector('header nav').getBoundingClientRect(); return r.right > window.innerWidth / 2;")
+        .await;
+    assert_eq!(nav_right, true);
+    assert!(b.page_text().await.contains("السجل التاريخي"));
+    b.screenshot("record-ar").await;
+    // A stylesheet or script blocked by the policy would show here as errors.
+    let sheets = b.eval("return document.styleSheets.length;").await;
+    assert_eq!(sheets, 1, "the stylesheet loads under the CSP");
+
+    b.quit().await;
+    app.cleanup().await;
+}
