@@ -128,6 +128,16 @@ pub struct AccountabilityView {
     pub facts: Vec<AccountabilityFact>,
 }
 
+/// A page of accountability records.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AccountabilityPage {
+    pub items: Vec<AccountabilityView>,
+    /// Pass as `after` for the next page (a page scans a fixed number of cases, so it may hold
+    /// few records or none and still not be the last); absent on the last page.
+    pub next: Option<CaseId>,
+}
+
 /// How many cases a page of the overdue and accountability listings scans at most: they read
 /// whole cases, so a page stays bounded.
 const SCAN_PAGE: u32 = 500;
@@ -624,7 +634,7 @@ impl App {
         &self,
         caller: &Caller,
         after: Option<CaseId>,
-    ) -> AppResult<Vec<AccountabilityView>> {
+    ) -> AppResult<AccountabilityPage> {
         caller.require(Permission::AccountabilityRead, &self.config)?;
         let f = CaseFilter {
             after,
@@ -635,14 +645,18 @@ impl App {
             .store
             .list_cases(&f, caller.audit(AuditAction::AccountabilityList))
             .await?;
-        Ok(page
+        let next = (page.len() == SCAN_PAGE as usize)
+            .then(|| page.last().map(|c| c.case.id))
+            .flatten();
+        let items = page
             .into_iter()
             .filter(|c| !c.case.accountability.is_empty())
             .map(|c| AccountabilityView {
                 case_id: c.case.id,
                 facts: c.case.accountability,
             })
-            .collect())
+            .collect();
+        Ok(AccountabilityPage { items, next })
     }
 }
 

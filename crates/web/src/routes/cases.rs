@@ -10,8 +10,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use homeward_app::aftercare::{
-    AccountabilityInput, AccountabilityView, FollowUpInput, FollowUpReportInput, FollowUpView,
-    HandoverInput, ReunificationInput, ServiceInput, WaiverInput,
+    AccountabilityInput, AccountabilityPage, AccountabilityView, FollowUpInput,
+    FollowUpReportInput, FollowUpView, HandoverInput, ReunificationInput, ServiceInput,
+    WaiverInput,
 };
 use homeward_app::cases::{
     AssessmentInput, CaseChangeOutcome, CaseDetail, CasePage, CaseQuery, CaseVersionView,
@@ -648,7 +649,7 @@ pub struct AccountabilityParams {
     get, path = "/api/v1/accountability", tag = "accountability",
     params(AccountabilityParams),
     responses(
-        (status = 200, body = Vec<AccountabilityView>),
+        (status = 200, body = AccountabilityPage),
         (status = 400, description = "`invalid_query`", body = ErrorBody),
         (status = 403, body = ErrorBody),
     )
@@ -657,7 +658,7 @@ pub async fn list_accountability(
     State(s): State<AppState>,
     auth: Authenticated,
     ApiQuery(q): ApiQuery<AccountabilityParams>,
-) -> ApiResult<Json<Vec<AccountabilityView>>> {
+) -> ApiResult<Json<AccountabilityPage>> {
     Ok(Json(
         s.app.list_accountability(&auth.caller, q.after).await?,
     ))

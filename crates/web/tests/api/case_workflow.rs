@@ -632,7 +632,8 @@ async fn observers_read_the_accountability_record_and_nothing_else() {
         let read = expect(p.get(&path(&case, "/accountability")).await, StatusCode::OK).await;
         assert_eq!(read["facts"], correction["facts"]);
         let listed = expect(p.get("/api/v1/accountability").await, StatusCode::OK).await;
-        assert_eq!(listed[0]["case_id"], case["id"]);
+        assert_eq!(listed["items"][0]["case_id"], case["id"]);
+        assert!(listed["next"].is_null(), "one page: {listed}");
         // The prosecutor sees the evidence, not the case, records, matches or tasks.
         for other in ["", "/history", "/disclosures"] {
             expect_error(p.get(&path(&case, other)).await, StatusCode::FORBIDDEN, "forbidden").await;
