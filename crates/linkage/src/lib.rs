@@ -47,7 +47,7 @@
 //!    Agreement on a common given name or surname weighs less (term-frequency adjustment,
 //!    clamped to ±3 bits). Guards: an identical value always outweighs a different one; a
 //!    different given name outweighs all other fields together (siblings and twins share
-//!    everything else) unless an identifier agrees; a different patronymic beside a different
+//!    everything else) unless an identifier agrees or is one typo off; a different patronymic beside a different
 //!    surname counts once (adoption changes both).
 //! 5. **Assign** ([`link`]): one-to-one, greedily by descending match weight.
 //! 6. **Explain**: every output pair carries each field's level, values and weight, and the prior
