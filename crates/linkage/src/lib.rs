@@ -36,6 +36,7 @@
 //! 3. **Compare** ([`compare`]): each field gets a level, best first (names: exact, equivalent,
 //!    skeleton, Jaro–Winkler ≥ 0.92 / 0.88 / 0.70, different; dates: exact, day/month swapped, one
 //!    digit, same year-month, within a month, within a year, ..., identical partial dates,
+//!    different; identifiers: exact, one typo (a character wrong or two neighbours swapped),
 //!    different; ...), or null when missing. A given name and surname written in each other's
 //!    columns are compared across.
 //! 4. **Score** ([`Model`]): Fellegi–Sunter. u from seeded random pairs (less the matches the
