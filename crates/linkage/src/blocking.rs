@@ -1,6 +1,7 @@
 //! Blocking: which pairs are compared at all. Several rules, each a combination of keys; a pair is a
 //! candidate when both records share every key of at least one rule.
 
+use crate::compare::MIN_TYPO_LEN;
 use crate::features::{FAMILY, GIVEN, PATRONYMIC, Prepared, hash_bytes};
 use crate::table::{FieldKind, LinkError, SEX_UNKNOWN, Table};
 use rayon::prelude::*;
@@ -37,10 +38,22 @@ pub enum BlockKey {
     /// The given name's and the surname's consonant skeletons as an unordered pair: the same
     /// two names in either column (a form filled in the wrong order).
     NameSkeletons,
+    /// The first identifier column's value or any one-character deletion of it (its deletion
+    /// neighbourhood, as in FastSS): two identifiers share a key when they are equal, one
+    /// character differs, two neighbours are swapped, or one character was dropped or added. A
+    /// key is at most [`MAX_KEYS`] characters' worth of deletions, and identifiers shorter than
+    /// `MIN_TYPO_LEN` get only their exact key (their deletions would be short, common codes).
+    IdentifierNeighbourhood,
+    /// The same first letter of the given name's phonetic form (Дмитро, Дмитрий and Dmytro
+    /// agree): what a misspelt given name usually keeps.
+    GivenInitial,
+    /// The same values in every exact-match column (as `homeward link` reads them: a postcode,
+    /// a house number); none when the lists have no such column or a record lacks one.
+    ExactColumns,
 }
 
 impl BlockKey {
-    pub const ALL: [BlockKey; 12] = [
+    pub const ALL: [BlockKey; 15] = [
         BlockKey::GivenClass,
         BlockKey::PatronymicClass,
         BlockKey::FamilySkeleton,
@@ -53,6 +66,9 @@ impl BlockKey {
         BlockKey::Sex,
         BlockKey::Identifier,
         BlockKey::NameSkeletons,
+        BlockKey::IdentifierNeighbourhood,
+        BlockKey::GivenInitial,
+        BlockKey::ExactColumns,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -69,6 +85,9 @@ impl BlockKey {
             BlockKey::Sex => "sex",
             BlockKey::Identifier => "identifier",
             BlockKey::NameSkeletons => "name_skeletons",
+            BlockKey::IdentifierNeighbourhood => "identifier_neighbourhood",
+            BlockKey::GivenInitial => "given_initial",
+            BlockKey::ExactColumns => "exact_columns",
         }
     }
 
@@ -76,7 +95,9 @@ impl BlockKey {
     /// pairs, where it agrees by construction. (`NameSkeletons` constrains the family name too.)
     pub fn field(self) -> FieldKind {
         match self {
-            BlockKey::GivenClass | BlockKey::NameSkeletons => FieldKind::GivenName,
+            BlockKey::GivenClass | BlockKey::NameSkeletons | BlockKey::GivenInitial => {
+                FieldKind::GivenName
+            }
             BlockKey::PatronymicClass => FieldKind::Patronymic,
             BlockKey::FamilySkeleton | BlockKey::FamilyPrefix | BlockKey::FamilyInitial => {
                 FieldKind::FamilyName
@@ -86,7 +107,8 @@ impl BlockKey {
             }
             BlockKey::BirthPlace => FieldKind::BirthPlace,
             BlockKey::Sex => FieldKind::Sex,
-            BlockKey::Identifier => FieldKind::Identifier,
+            BlockKey::Identifier | BlockKey::IdentifierNeighbourhood => FieldKind::Identifier,
+            BlockKey::ExactColumns => FieldKind::Exact,
         }
     }
 
@@ -133,6 +155,15 @@ impl BlockKey {
             BlockKey::BirthPlace => out.extend(p.place(i).map(|p| p.key)),
             BlockKey::Sex => out.extend(Some(r.sex).filter(|&s| s != SEX_UNKNOWN).map(u64::from)),
             BlockKey::Identifier => out.extend(p.identifier(i)),
+            BlockKey::IdentifierNeighbourhood => {
+                if let Some(id) = p.identifier_text(i) {
+                    deletion_neighbourhood(id, out);
+                }
+            }
+            BlockKey::GivenInitial => {
+                out.extend(p.name(GIVEN, i).map(|g| u64::from(g.skel_initial)))
+            }
+            BlockKey::ExactColumns => out.extend(p.exact_key.get(i).copied().flatten()),
             BlockKey::NameSkeletons => {
                 if let (Some(g), Some(f)) = (p.name(GIVEN, i), p.name(FAMILY, i)) {
                     let (a, b) = (g.skel_hash.min(f.skel_hash), g.skel_hash.max(f.skel_hash));
@@ -141,6 +172,30 @@ impl BlockKey {
             }
         }
     }
+}
+
+/// The hash of `s` and of `s` with each one character deleted (up to [`MAX_KEYS`] keys in all),
+/// into `out`. The same hash as [`Prepared::identifier`] for `s` itself, so a deletion of a longer
+/// identifier meets a shorter one whole (a dropped character).
+fn deletion_neighbourhood(s: &str, out: &mut KeySet) {
+    out.push(hash_bytes(s.as_bytes()));
+    if s.chars().count() < MIN_TYPO_LEN {
+        return;
+    }
+    for (at, c) in s.char_indices().take(MAX_KEYS - 1) {
+        let (head, tail) = (&s.as_bytes()[..at], &s.as_bytes()[at + c.len_utf8()..]);
+        out.push(hash_parts(head, tail));
+    }
+}
+
+/// [`hash_bytes`] of `a` followed by `b`, without joining them.
+fn hash_parts(a: &[u8], b: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &x in a.iter().chain(b) {
+        h ^= u64::from(x);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
 }
 
 /// Marks a given-name class value apart from the phonetic hashes of names not in the table.
@@ -160,8 +215,9 @@ fn mix(a: u64, b: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// Most key combinations one record contributes to one rule (products of multi-class names).
-const MAX_KEYS: usize = 8;
+/// Most key combinations one record contributes to one rule (products of multi-class names, an
+/// identifier's deletion neighbourhood).
+const MAX_KEYS: usize = 16;
 
 /// At most [`MAX_KEYS`] values, without allocating (further values are dropped).
 #[derive(Clone, Copy, Default)]
@@ -265,8 +321,10 @@ impl FromStr for BlockingRule {
 /// | family skeleton + birth year | given name changed or not in the table |
 /// | family initial + birth date | given name misspelled and surname respelled |
 /// | given class + birth place + birth year | adopted (new surname) with a date typo |
-/// | identifier | anything else, when both lists carry a document number (none when they do not) |
+/// | identifier, or one typo or dropped character apart | anything else, when both lists carry a document number (none when they do not) |
 /// | given and family skeletons, either order | given name and surname swapped |
+/// | given initial + birth date | given name misspelled and surname missing or changed |
+/// | family skeleton + every exact-match column | given name and date missing or wrong, when the lists carry such columns (an address's postcode; none when they do not) |
 pub fn default_rules() -> Vec<BlockingRule> {
     use BlockKey::*;
     [
@@ -276,8 +334,10 @@ pub fn default_rules() -> Vec<BlockingRule> {
         vec![FamilySkeleton, BirthYear],
         vec![FamilyInitial, BirthDate],
         vec![GivenClass, BirthPlace, BirthYear],
-        vec![Identifier],
+        vec![IdentifierNeighbourhood],
         vec![NameSkeletons],
+        vec![GivenInitial, BirthDate],
+        vec![FamilySkeleton, ExactColumns],
     ]
     .into_iter()
     .map(|keys| BlockingRule { keys })
@@ -422,13 +482,19 @@ impl KeyIndex {
     }
 }
 
+/// Bit r set: rule r produced the pair.
+pub(crate) type RuleMask = u16;
+
+/// Most rules a run may have: one bit each in a [`RuleMask`].
+pub const MAX_RULES: usize = RuleMask::BITS as usize;
+
 /// The candidate pairs of all rules, unioned.
 pub(crate) struct Candidates {
     /// `(left << 32) | right`, distinct, grouped by the record of the larger table (see
     /// [`candidates`]).
     pub pairs: Vec<u64>,
     /// Per pair, bit r set when rule r produced it (EM learns each rule's m from its own pairs).
-    pub masks: Vec<u8>,
+    pub masks: Vec<RuleMask>,
     /// Per rule, the pairs it produced (before removing those other rules also produced).
     pub per_rule: Vec<u64>,
 }
@@ -445,7 +511,7 @@ const CHUNK: usize = 4096;
 /// them in that order reads the large table once, front to back, while the small one stays in
 /// cache.
 pub(crate) fn candidates(rules: &[BlockingRule], lp: &Prepared, rp: &Prepared) -> Candidates {
-    let n_rules = rules.len().min(8);
+    let n_rules = rules.len().min(MAX_RULES);
     let rules = &rules[..n_rules];
     let stream_left = lp.records.len() > rp.records.len();
     let (small, large) = if stream_left { (rp, lp) } else { (lp, rp) };
@@ -454,13 +520,13 @@ pub(crate) fn candidates(rules: &[BlockingRule], lp: &Prepared, rp: &Prepared) -
         .map(|r| RuleKeys::build(r, small).index())
         .collect();
     let (n_small, n_large) = (small.records.len(), large.records.len());
-    let chunks: Vec<(Vec<u64>, Vec<u8>, Vec<u64>)> = (0..n_large.div_ceil(CHUNK))
+    let chunks: Vec<(Vec<u64>, Vec<RuleMask>, Vec<u64>)> = (0..n_large.div_ceil(CHUNK))
         .into_par_iter()
         // Per partner, the last record it was met for and the rules that met it: dedup and rule
         // masks without sorting. The small table is small, so these stay in cache. Stamps are
         // record numbers, so one thread's arrays serve all its chunks without clearing.
         .map_init(
-            || (vec![u32::MAX; n_small], vec![0u8; n_small]),
+            || (vec![u32::MAX; n_small], vec![0 as RuleMask; n_small]),
             |(seen, rule_mask), c| {
                 let mut pairs = Vec::new();
                 let mut masks = Vec::new();
@@ -470,7 +536,7 @@ pub(crate) fn candidates(rules: &[BlockingRule], lp: &Prepared, rp: &Prepared) -
                 for x in c * CHUNK..((c + 1) * CHUNK).min(n_large) {
                     met.clear();
                     for (r, (rule, idx)) in rules.iter().zip(&index).enumerate() {
-                        let bit = 1u8 << r;
+                        let bit: RuleMask = 1 << r;
                         rule_keys(rule, large, x, &mut keys);
                         for &k in keys.as_slice() {
                             for &y in idx.block(k) {
@@ -537,11 +603,11 @@ mod tests {
     }
 
     /// What blocking means, pair by pair: the rules whose combined keys the two records share.
-    fn brute_force(rules: &[BlockingRule], lp: &Prepared, rp: &Prepared) -> Vec<(u64, u8)> {
+    fn brute_force(rules: &[BlockingRule], lp: &Prepared, rp: &Prepared) -> Vec<(u64, RuleMask)> {
         let mut out = Vec::new();
         for i in 0..lp.records.len() {
             for j in 0..rp.records.len() {
-                let mut mask = 0u8;
+                let mut mask: RuleMask = 0;
                 for (r, rule) in rules.iter().enumerate() {
                     let (mut a, mut b) = (KeySet::default(), KeySet::default());
                     rule_keys(rule, lp, i, &mut a);
@@ -563,14 +629,26 @@ mod tests {
         use crate::features::fixtures;
         let (lt, rt) = (fixtures::left(), fixtures::right());
         let (lp, rp) = (Prepared::build(&lt), Prepared::build(&rt));
-        // The default rules fill the 8 a run may have; further keys are exercised in place of the
-        // last two.
+        // The default rules and further keys, up to the most rules a run may have (every bit of
+        // the rule mask in use).
         let mut rules = default_rules();
-        assert_eq!(rules.len(), 8);
+        assert!(rules.len() <= MAX_RULES);
         let mut more = rules.clone();
-        more.truncate(6);
-        more.push("patronymic_class+sex".parse().unwrap());
-        more.push("family_prefix".parse().unwrap());
+        for extra in [
+            "patronymic_class+sex",
+            "family_prefix",
+            "identifier",
+            "given_initial+family_initial",
+        ]
+        .into_iter()
+        .cycle()
+        {
+            if more.len() == MAX_RULES {
+                break;
+            }
+            more.push(extra.parse().unwrap());
+        }
+        assert!(brute_force(&more, &lp, &rp).len() > 5);
         assert!(brute_force(&more, &lp, &rp).len() > 5);
         for r in [&more, &rules] {
             check_candidates(r, &lp, &rp);
@@ -616,13 +694,138 @@ mod tests {
         assert_eq!(row_keys(&lt, &rules), lk);
     }
 
+    fn id_table(ids: &[&str]) -> Prepared {
+        let cols = vec![
+            ("id".to_string(), FieldKind::Id),
+            ("doc".to_string(), FieldKind::Identifier),
+        ];
+        let mut t = Table::new(cols).unwrap();
+        for (n, v) in ids.iter().enumerate() {
+            let id = format!("r{n}");
+            t.push(id.clone(), [Some(id.as_str()), Some(*v)]).unwrap();
+        }
+        Prepared::build(&t)
+    }
+
+    /// The identifier's deletion neighbourhood meets every number one typo or one dropped
+    /// character away, and not two typos away.
+    #[test]
+    fn identifier_neighbourhood_finds_one_typo_and_nothing_further() {
+        let rules = vec![BlockingRule {
+            keys: vec![BlockKey::IdentifierNeighbourhood],
+        }];
+        let left = id_table(&["5304218"]);
+        let right = id_table(&[
+            "5304218",  // the same
+            "5304298",  // one digit
+            "5302418",  // neighbours swapped
+            "530218",   // one dropped
+            "53042818", // one added
+            "5304219",  // the last digit (a consecutive number: compared, scored different)
+            "5904298",  // two digits
+            "3504281",  // two swaps
+            "4066625",  // another
+        ]);
+        let got: Vec<u64> = candidates(&rules, &left, &right)
+            .pairs
+            .iter()
+            .map(|p| p & 0xFFFF_FFFF)
+            .collect();
+        assert_eq!(got.iter().copied().max(), Some(5), "{got:?}");
+        let mut got = got;
+        got.sort_unstable();
+        assert_eq!(got, vec![0, 1, 2, 3, 4, 5]);
+        // Short codes block on their exact value only: their deletions are common short codes.
+        let (a, b) = (id_table(&["A123"]), id_table(&["A123", "A124", "A13"]));
+        let c = candidates(&rules, &a, &b);
+        assert_eq!(c.pairs, vec![0]);
+        // The `identifier` key is the exact value alone.
+        let exact = vec!["identifier".parse::<BlockingRule>().unwrap()];
+        assert_eq!(candidates(&exact, &left, &right).pairs.len(), 1);
+    }
+
+    #[test]
+    fn exact_columns_block_when_all_agree_whatever_their_order() {
+        let table = |cols: [&str; 2], rows: &[[&str; 3]]| {
+            let mut columns = vec![("id".to_string(), FieldKind::Id)];
+            columns.extend(cols.map(|c| (c.to_string(), FieldKind::Exact)));
+            columns.push(("family".to_string(), FieldKind::FamilyName));
+            let mut t = Table::new(columns).unwrap();
+            for (n, r) in rows.iter().enumerate() {
+                let id = format!("r{n}");
+                let v = |s: &str| {
+                    if s.is_empty() {
+                        None
+                    } else {
+                        Some(s.to_string())
+                    }
+                };
+                t.push(
+                    id.clone(),
+                    [Some(id), v(r[0]), v(r[1]), Some(r[2].to_string())],
+                )
+                .unwrap();
+            }
+            Prepared::build(&t)
+        };
+        let left = table(["postcode", "street_number"], &[["4223", "8", "Neumann"]]);
+        // The right list has its columns the other way round.
+        let right = table(
+            ["Street_Number", "postcode"],
+            &[
+                ["8", "4223", "Neumann"],
+                ["8", "4223", "Painter"],
+                ["9", "4223", "Neumann"],
+                ["", "4223", "Neumann"],
+            ],
+        );
+        let rule = vec![
+            "family_skeleton+exact_columns"
+                .parse::<BlockingRule>()
+                .unwrap(),
+        ];
+        assert_eq!(candidates(&rule, &left, &right).pairs, vec![0]);
+        // Lists without exact columns give no keys at all (not one block of everyone).
+        let (lt, rt) = (
+            crate::features::fixtures::left(),
+            crate::features::fixtures::right(),
+        );
+        let only = vec!["exact_columns".parse::<BlockingRule>().unwrap()];
+        let (lp, rp) = (Prepared::build(&lt), Prepared::build(&rt));
+        assert!(candidates(&only, &lp, &rp).pairs.is_empty());
+    }
+
+    #[test]
+    fn given_initial_is_the_same_in_any_script() {
+        let (lt, rt) = (
+            crate::features::fixtures::left(),
+            crate::features::fixtures::right(),
+        );
+        let (lp, rp) = (Prepared::build(&lt), Prepared::build(&rt));
+        let rule = BlockingRule {
+            keys: vec![BlockKey::GivenInitial],
+        };
+        let (mut a, mut b) = (KeySet::default(), KeySet::default());
+        // Дмитро, Дмитрий (in a full name) and Dmytro (Latin, surname first).
+        rule_keys(&rule, &lp, 0, &mut a);
+        assert_eq!(a.n, 1);
+        for j in [0, 1] {
+            rule_keys(&rule, &rp, j, &mut b);
+            assert_eq!(a.as_slice(), b.as_slice(), "right row {j}");
+        }
+        // Дмитро and Марія differ.
+        rule_keys(&rule, &lp, 0, &mut a);
+        rule_keys(&rule, &lp, 6, &mut b);
+        assert_ne!(a.as_slice(), b.as_slice());
+    }
+
     fn check_candidates(rules: &[BlockingRule], lp: &Prepared, rp: &Prepared) {
         let want = brute_force(rules, lp, rp);
         assert!(want.len() > 5, "the fixture exercises blocking: {want:?}");
         // Both orientations: the smaller table is indexed and the larger streamed, either way.
         for (a, b, swapped) in [(lp, rp, false), (rp, lp, true)] {
             let c = candidates(rules, a, b);
-            let mut got: Vec<(u64, u8)> = c
+            let mut got: Vec<(u64, RuleMask)> = c
                 .pairs
                 .iter()
                 .zip(&c.masks)

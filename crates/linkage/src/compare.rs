@@ -39,6 +39,10 @@ pub(crate) const MAX_LEVELS: usize = DATE_LEVELS.len() + 1;
 pub const SEX_LEVELS: [&str; 2] = ["agree", "disagree"];
 pub const PLACE_LEVELS: [&str; 3] = ["same", "similar", "different"];
 pub const EXACT_LEVELS: [&str; 2] = ["exact", "different"];
+/// Document numbers: a typo (one character wrong, or two neighbours swapped) is the commonest way
+/// one child's number comes to be written differently, and it is as good as agreement for telling
+/// the child from a sibling; see [`identifier_level`].
+pub const IDENTIFIER_LEVELS: [&str; 3] = ["exact", "one_typo", "different"];
 pub const TEXT_LEVELS: [&str; 4] = ["exact", "jw_0.88", "jw_0.70", "different"];
 
 /// Level names of a field kind, best first, without the null level.
@@ -49,6 +53,7 @@ pub fn level_names(kind: FieldKind) -> &'static [&'static str] {
         FieldKind::Sex => &SEX_LEVELS,
         FieldKind::BirthPlace => &PLACE_LEVELS,
         FieldKind::Text => &TEXT_LEVELS,
+        FieldKind::Identifier => &IDENTIFIER_LEVELS,
         _ => &EXACT_LEVELS,
     }
 }
@@ -64,6 +69,7 @@ pub fn default_m(kind: FieldKind) -> &'static [f64] {
         FieldKind::Sex => &[0.97, 0.03],
         FieldKind::BirthPlace => &[0.80, 0.08, 0.12],
         FieldKind::Text => &[0.70, 0.10, 0.10, 0.10],
+        FieldKind::Identifier => &[0.88, 0.05, 0.07],
         _ => &[0.90, 0.10],
     }
 }
@@ -81,6 +87,7 @@ pub fn default_u(kind: FieldKind) -> &'static [f64] {
         FieldKind::Sex => &[0.5, 0.5],
         FieldKind::BirthPlace => &[0.05, 0.01, 0.94],
         FieldKind::Text => &[0.01, 0.02, 0.1, 0.87],
+        FieldKind::Identifier => &[0.0001, 0.0005, 0.9994],
         _ => &[0.0001, 0.9999],
     }
 }
@@ -466,6 +473,35 @@ pub(crate) fn swap_names(
     }
 }
 
+/// Shortest identifier that can be `one_typo` from another: in a short code one character decides
+/// little, and two different short codes are often one character apart by chance.
+pub(crate) const MIN_TYPO_LEN: usize = 5;
+
+/// Whether two different identifiers (folded, spaces removed) are one typo apart: the same length,
+/// and either one character differs or two neighbouring characters are swapped.
+///
+/// A difference in the last character alone does not count: documents issued together (twins'
+/// birth certificates registered the same day) carry consecutive numbers, which differ exactly
+/// there, so such a pair is no evidence of a typo and stays `different`.
+pub(crate) fn identifier_one_typo(a: &str, b: &str) -> bool {
+    let n = a.chars().count();
+    if n != b.chars().count() || n < MIN_TYPO_LEN {
+        return false;
+    }
+    let mut diffs = a
+        .chars()
+        .zip(b.chars())
+        .enumerate()
+        .filter(|(_, (x, y))| x != y);
+    let Some((i, (x1, y1))) = diffs.next() else {
+        return false;
+    };
+    match diffs.next() {
+        None => i + 1 < n,
+        Some((j, (x2, y2))) => j == i + 1 && x1 == y2 && x2 == y1 && diffs.next().is_none(),
+    }
+}
+
 fn extra_value(p: &Prepared, column: usize, row: usize) -> Option<&ExtraValue> {
     p.extra
         .get(column)
@@ -533,6 +569,12 @@ pub(crate) fn field_level(
                 (Some(x), Some(y)) => {
                     if x.0 == y.0 {
                         1
+                    } else if spec.kind == FieldKind::Identifier {
+                        if identifier_one_typo(&x.1, &y.1) {
+                            2
+                        } else {
+                            3
+                        }
                     } else if spec.kind != FieldKind::Text {
                         2
                     } else {
@@ -557,6 +599,64 @@ pub(crate) fn field_level(
 mod tests {
     use super::*;
     use crate::features::fixtures;
+
+    #[test]
+    fn identifier_one_typo_is_one_digit_or_a_swap_but_not_a_consecutive_number() {
+        for (a, b) in [
+            ("5304218", "5304298"),   // one digit
+            ("5304218", "5302418"),   // neighbours swapped
+            ("5998949", "5998994"),   // the last two swapped
+            ("ав123456", "аб123456"), // one Cyrillic letter of a series
+        ] {
+            assert!(identifier_one_typo(a, b), "{a} ~ {b}");
+            assert!(identifier_one_typo(b, a), "{b} ~ {a}");
+        }
+        for (a, b) in [
+            ("5304218", "5304218"), // the same: exact, not a typo
+            ("5304218", "5304219"), // consecutive numbers (twins' certificates)
+            ("5304218", "5904298"), // two digits
+            ("5304218", "3504281"), // two swaps
+            ("5304218", "530421"),  // another length
+            ("1234", "1244"),       // too short to tell
+            ("5304218", "5403218"), // a swap of digits that are not neighbours
+        ] {
+            assert!(!identifier_one_typo(a, b), "{a} !~ {b}");
+            assert!(!identifier_one_typo(b, a), "{b} !~ {a}");
+        }
+    }
+
+    #[test]
+    fn identifier_levels_in_a_comparison() {
+        let table = |ids: &[&str]| {
+            let cols = vec![
+                ("id".to_string(), FieldKind::Id),
+                ("doc".to_string(), FieldKind::Identifier),
+            ];
+            let mut t = Table::new(cols).unwrap();
+            for (n, v) in ids.iter().enumerate() {
+                let id = format!("r{n}");
+                t.push(id.clone(), [Some(id.as_str()), Some(*v)]).unwrap();
+            }
+            t
+        };
+        let (lt, rt) = (
+            table(&["AB 1234567"]),
+            table(&["ab1234567", "AB 1243567", "AB 1234568", "CD 7654321", ""]),
+        );
+        let (lp, rp) = (Prepared::build(&lt), Prepared::build(&rt));
+        let specs = field_specs(&lt, &lp, &rt, &rp);
+        assert_eq!(specs.len(), 1);
+        let levels: Vec<&str> = (0..rt.len())
+            .map(|j| match field_level(&specs[0], &lp, 0, &rp, j) {
+                NULL => "null",
+                l => IDENTIFIER_LEVELS[usize::from(l) - 1],
+            })
+            .collect();
+        assert_eq!(
+            levels,
+            ["exact", "one_typo", "different", "different", "null"]
+        );
+    }
 
     /// Cached levels (by pair of distinct values) must be the levels computed afresh, whatever
     /// order pairs come in.

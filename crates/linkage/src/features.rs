@@ -149,6 +149,10 @@ pub(crate) struct Prepared {
     pub extra_columns: Vec<usize>,
     /// Index into `extra` of the first identifier column, for blocking on it.
     pub identifier: Option<usize>,
+    /// Per record, a hash of all its exact-match columns' values (by header, lower-cased, so two
+    /// tables with the same columns in another order agree), or `None` when the table has no
+    /// such column or the record lacks one of them: for blocking on them.
+    pub exact_key: Vec<Option<u64>>,
     pub has_given: bool,
     pub has_patronymic: bool,
     pub has_family: bool,
@@ -169,6 +173,12 @@ impl Prepared {
     pub fn identifier(&self, i: usize) -> Option<u64> {
         let col = self.extra.get(self.identifier?)?;
         col.get(i)?.as_ref().map(|v| v.0)
+    }
+
+    /// Record `i`'s value in the first identifier column, folded and without spaces.
+    pub fn identifier_text(&self, i: usize) -> Option<&str> {
+        let col = self.extra.get(self.identifier?)?;
+        col.get(i)?.as_ref().map(|v| &*v.1)
     }
 }
 
@@ -311,6 +321,27 @@ impl Prepared {
             })
             .collect();
 
+        let mut exact_cols: Vec<(String, usize)> = extra_columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| table.columns()[**c].kind == FieldKind::Exact)
+            .map(|(e, c)| (table.columns()[*c].name.to_lowercase(), e))
+            .collect();
+        exact_cols.sort();
+        let exact_key: Vec<Option<u64>> = (0..table.len())
+            .map(|row| {
+                if exact_cols.is_empty() {
+                    return None;
+                }
+                let mut parts = Vec::with_capacity(exact_cols.len());
+                for (name, e) in &exact_cols {
+                    let (h, _) = extra[*e][row].as_ref()?;
+                    parts.push((name.as_str(), *h));
+                }
+                Some(hash_of(&parts))
+            })
+            .collect();
+
         // Interning is one sequential pass of hash lookups; the costly reductions then run once
         // per distinct value, in parallel. Most names and places repeat many times over.
         let mut slots = [Interner::new(), Interner::new(), Interner::new()];
@@ -434,6 +465,7 @@ impl Prepared {
             identifier: extra_columns
                 .iter()
                 .position(|&c| table.columns()[c].kind == FieldKind::Identifier),
+            exact_key,
             extra_columns,
             has_given: full || table.has_kind(FieldKind::GivenName),
             has_patronymic: full || table.has_kind(FieldKind::Patronymic),

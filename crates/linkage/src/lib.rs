@@ -36,6 +36,7 @@
 //! 3. **Compare** ([`compare`]): each field gets a level, best first (names: exact, equivalent,
 //!    skeleton, Jaro–Winkler ≥ 0.92 / 0.88 / 0.70, different; dates: exact, day/month swapped, one
 //!    digit, same year-month, within a month, within a year, ..., identical partial dates,
+//!    different; identifiers: exact, one typo (a character wrong or two neighbours swapped),
 //!    different; ...), or null when missing. A given name and surname written in each other's
 //!    columns are compared across.
 //! 4. **Score** ([`Model`]): Fellegi–Sunter. u from seeded random pairs (less the matches the
@@ -47,7 +48,7 @@
 //!    Agreement on a common given name or surname weighs less (term-frequency adjustment,
 //!    clamped to ±3 bits). Guards: an identical value always outweighs a different one; a
 //!    different given name outweighs all other fields together (siblings and twins share
-//!    everything else) unless an identifier agrees; a different patronymic beside a different
+//!    everything else) unless an identifier agrees or is one typo off; a different patronymic beside a different
 //!    surname counts once (adoption changes both).
 //! 5. **Assign** ([`link`]): one-to-one, greedily by descending match weight.
 //! 6. **Explain**: every output pair carries each field's level, values and weight, and the prior

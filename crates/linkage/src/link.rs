@@ -1,6 +1,6 @@
 //! Linking two tables end to end: prepare, block, compare, train, score, assign, explain.
 
-use crate::blocking::{BlockingRule, candidates, default_rules};
+use crate::blocking::{BlockingRule, MAX_RULES, candidates, default_rules};
 use crate::compare::{
     Comparer, FieldSpec, MAX_LEVELS, field_level, field_specs, level_names, specs_for_model,
     swap_names,
@@ -57,9 +57,11 @@ impl LinkConfig {
         if self
             .blocking
             .as_ref()
-            .is_some_and(|b| b.is_empty() || b.len() > 8)
+            .is_some_and(|b| b.is_empty() || b.len() > MAX_RULES)
         {
-            return Err(LinkError::Config("between 1 and 8 blocking rules".into()));
+            return Err(LinkError::Config(format!(
+                "between 1 and {MAX_RULES} blocking rules"
+            )));
         }
         Ok(())
     }
@@ -195,7 +197,7 @@ struct Compared {
     rp: std::sync::Arc<Prepared>,
     pairs: Vec<u64>,
     levels: Vec<u8>,
-    masks: Vec<u8>,
+    masks: Vec<crate::blocking::RuleMask>,
     rules: Vec<BlockingRule>,
     per_rule: Vec<RuleCount>,
 }

@@ -5,8 +5,11 @@ use crate::compare::{default_m, default_u, level_names};
 use crate::table::{FieldKind, LinkError};
 use serde::{Deserialize, Serialize};
 
-/// The model format version written by this crate; [`Model::from_json`] refuses others.
-pub const MODEL_VERSION: u32 = 3;
+/// The model format version written by this crate; [`Model::from_json`] reads it and version 3
+/// (upgraded on reading), and refuses others.
+///
+/// 4: identifier fields have a `one_typo` level between `exact` and `different`.
+pub const MODEL_VERSION: u32 = 4;
 
 /// Term-frequency adjustments are clamped to ± this many bits, so that no single value's
 /// rarity or commonness outweighs the evidence of a whole field.
@@ -105,7 +108,11 @@ impl Model {
 
     /// Reads a model written by [`Model::to_json`], checking its version and level lists.
     pub fn from_json(text: &str) -> Result<Model, LinkError> {
-        let m: Model = serde_json::from_str(text).map_err(|e| LinkError::Model(e.to_string()))?;
+        let mut m: Model =
+            serde_json::from_str(text).map_err(|e| LinkError::Model(e.to_string()))?;
+        if m.version == 3 {
+            m.upgrade_from_v3();
+        }
         if m.version != MODEL_VERSION {
             return Err(LinkError::Model(format!(
                 "version {} (this build reads {MODEL_VERSION})",
@@ -141,6 +148,37 @@ impl Model {
         Ok(m)
     }
 
+    /// Version 3 had two identifier levels (exact, different). A stored model stays usable (a
+    /// reviewer's training is not thrown away by an upgrade): `one_typo` gets its default m and u,
+    /// taken out of `different`, which held those pairs before. Fields of other kinds are the same
+    /// in both versions.
+    fn upgrade_from_v3(&mut self) {
+        let names = level_names(FieldKind::Identifier);
+        let (m0, u0) = (
+            default_m(FieldKind::Identifier),
+            default_u(FieldKind::Identifier),
+        );
+        for f in &mut self.fields {
+            if f.kind != FieldKind::Identifier || f.levels.len() != 2 {
+                continue;
+            }
+            let different = &mut f.levels[1];
+            let typo = LevelModel {
+                name: names[1].to_string(),
+                m: m0[1].min(different.m / 2.0),
+                u: u0[1].min(different.u / 2.0),
+            };
+            different.m -= typo.m;
+            different.u -= typo.u;
+            different.name = names[2].to_string();
+            f.levels.insert(1, typo);
+        }
+        self.version = MODEL_VERSION;
+        self.training
+            .notes
+            .push("read from a version 3 model: identifier one_typo level at its default".into());
+    }
+
     /// Prior log2-odds that two random records match.
     pub fn prior_weight(&self) -> f64 {
         (self.lambda / (1.0 - self.lambda)).log2()
@@ -164,7 +202,8 @@ pub(crate) struct Scorer {
     /// Identifier fields (document numbers).
     pub identifiers: Vec<usize>,
     /// Per given-name field, its "different" weight before the sibling guard: what it weighs
-    /// when an identifier agrees (siblings and twins never share a document number, so the guard
+    /// when an identifier agrees or is one typo off (siblings and twins never share a document
+    /// number, so the guard
     /// has nothing to protect, and a record with its names swapped or replaced is still the one).
     pub unguarded: Vec<Option<f64>>,
 }
@@ -309,9 +348,14 @@ impl Scorer {
         {
             return (self.field_weight(f, level, tf).0.max(0.0), 0.0);
         }
+        // One typo in a document number is still the child's own document: siblings' numbers
+        // are not one typo apart (see `identifier_one_typo`).
         if let Some(raw) = self.unguarded.get(f).copied().flatten()
             && different(f)
-            && self.identifiers.iter().any(|&i| levels.get(i) == Some(&1))
+            && self
+                .identifiers
+                .iter()
+                .any(|&i| matches!(levels.get(i), Some(1 | 2)))
         {
             return (raw, 0.0);
         }
@@ -349,7 +393,7 @@ impl Scorer {
 }
 
 /// Levels of a candidate pair packed 4 bits per field, and the rules that produced it.
-pub(crate) type Pattern = (u128, u8);
+pub(crate) type Pattern = (u128, crate::blocking::RuleMask);
 
 pub(crate) fn pack(levels: &[u8]) -> u128 {
     levels
@@ -615,6 +659,70 @@ mod tests {
         let bad = text.replace("\"exact\"", "\"same\"");
         assert!(Model::from_json(&bad).is_err());
         assert!(Model::from_json("{").is_err());
+    }
+
+    #[test]
+    fn a_version_3_model_is_upgraded_on_reading() {
+        let fields = vec![
+            ("given_name".to_string(), FieldKind::GivenName),
+            ("doc".to_string(), FieldKind::Identifier),
+            ("postcode".to_string(), FieldKind::Exact),
+        ];
+        let mut v3 = Model::with_defaults(&fields);
+        v3.version = 3;
+        v3.fields[1].levels = vec![
+            LevelModel {
+                name: "exact".into(),
+                m: 0.9,
+                u: 0.0002,
+            },
+            LevelModel {
+                name: "different".into(),
+                m: 0.1,
+                u: 0.9998,
+            },
+        ];
+        let text = serde_json::to_string(&v3).unwrap();
+        let m = Model::from_json(&text).unwrap();
+        assert_eq!(m.version, MODEL_VERSION);
+        let id = &m.fields[1];
+        let names: Vec<&str> = id.levels.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(names, ["exact", "one_typo", "different"]);
+        let m_sum: f64 = id.levels.iter().map(|l| l.m).sum();
+        let u_sum: f64 = id.levels.iter().map(|l| l.u).sum();
+        assert!((m_sum - 1.0).abs() < 1e-12 && (u_sum - 1.0).abs() < 1e-12);
+        assert_eq!(id.levels[0], v3.fields[1].levels[0], "exact kept");
+        // Other kinds are read as they were.
+        assert_eq!(m.fields[0], v3.fields[0]);
+        assert_eq!(m.fields[2], v3.fields[2]);
+        // It scores: the stored training is used rather than thrown away.
+        let s = Scorer::new(&m);
+        assert!(s.weights[1][2] > 0.0 && s.weights[1][3] < 0.0);
+        // Other versions are still refused.
+        let v2 = text.replace("\"version\":3", "\"version\":2");
+        assert!(Model::from_json(&v2).is_err());
+    }
+
+    /// The sibling guard yields to an identifier that agrees or is one typo off, and only then.
+    #[test]
+    fn one_typo_in_the_identifier_lifts_the_sibling_guard() {
+        let fields = vec![
+            ("given_name".to_string(), FieldKind::GivenName),
+            ("birth_date".to_string(), FieldKind::BirthDate),
+            ("doc".to_string(), FieldKind::Identifier),
+        ];
+        let s = Scorer::new(&Model::with_defaults(&fields));
+        let different = 7u8;
+        let guarded = s.weight_in_pair(0, &[different, 1, 3], 0.0).0;
+        let null_id = s.weight_in_pair(0, &[different, 1, 0], 0.0).0;
+        let typo = s.weight_in_pair(0, &[different, 1, 2], 0.0).0;
+        let exact = s.weight_in_pair(0, &[different, 1, 1], 0.0).0;
+        assert_eq!(guarded, null_id);
+        assert!(guarded < -20.0, "{guarded}");
+        assert_eq!(typo, exact);
+        assert!(typo > guarded + 10.0, "{typo} vs {guarded}");
+        // The bound used to skip pairs still covers the lifted weight.
+        assert!(s.upper_bounds()[0][7] >= typo);
     }
 
     #[test]

@@ -513,3 +513,39 @@ fn a_year_only_duplicate_outscores_a_record_with_the_full_date() {
         );
     }
 }
+
+/// A document number one typo off is the child's own document, so it outweighs a replaced given
+/// name; twins' consecutive birth-certificate numbers are not a typo, so twins stay apart.
+#[test]
+fn a_typo_in_the_document_number_is_not_a_twin() {
+    let cols = vec![
+        ("id".to_string(), FieldKind::Id),
+        ("given_name".to_string(), FieldKind::GivenName),
+        ("family_name".to_string(), FieldKind::FamilyName),
+        ("birth_date".to_string(), FieldKind::BirthDate),
+        ("doc".to_string(), FieldKind::Identifier),
+    ];
+    let fields: Vec<(String, FieldKind)> = cols[1..].to_vec();
+    let mut t = Table::new(cols).unwrap();
+    for r in [
+        ["A", "Олена", "Коваленко", "2015-06-12", "I-АБ 123456"],
+        // A's record with the given name replaced and two digits of the number swapped.
+        ["A2", "Марія", "Коваленко", "2015-06-12", "I-АБ 124356"],
+        // A's twin: the next certificate number.
+        ["B", "Ольга", "Коваленко", "2015-06-12", "I-АБ 123457"],
+        // Another child's number, far from A's.
+        ["C", "Ганна", "Коваленко", "2015-06-12", "I-АБ 654321"],
+    ] {
+        t.push(r[0], r.iter().map(|v| Some(*v))).unwrap();
+    }
+    let model = Model::with_defaults(&fields);
+    let typo = model.explain(&t, 0, &t, 1).unwrap();
+    let twin = model.explain(&t, 0, &t, 2).unwrap();
+    let other = model.explain(&t, 0, &t, 3).unwrap();
+    let level = |e: &homeward_linkage::Explanation| e.fields[3].level.clone();
+    assert_eq!(level(&typo), "one_typo");
+    assert_eq!(level(&twin), "different");
+    assert!(typo.probability > 0.9, "{typo:?}");
+    assert!(twin.probability < 1e-6, "{twin:?}");
+    assert!(other.probability < 1e-6, "{other:?}");
+}

@@ -139,7 +139,11 @@ pub fn run_link_bench(args: &LinkBenchArgs) -> anyhow::Result<ExitCode> {
         rows.push((format!("{l}x{r}"), home, peer));
     }
     if let Some(dir) = &args.febrl {
-        let home = febrl_run(dir)?;
+        let examples_dir = args.keep.as_ref().map(|k| k.join("febrl4"));
+        if let Some(d) = &examples_dir {
+            std::fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
+        }
+        let home = febrl_run(dir, examples_dir.as_deref(), args.examples)?;
         let peer = args.peers.then(|| run_peer(args, dir, true));
         print_row("FEBRL4", &home, peer.as_ref());
         rows.push(("febrl4".into(), home, peer));
@@ -576,8 +580,9 @@ fn write_examples(
     Ok(())
 }
 
-/// FEBRL4 through the same reading as `homeward link`, with its columns named as a user would.
-fn febrl_run(dir: &Path) -> anyhow::Result<Value> {
+/// FEBRL4 through the same reading as `homeward link`, with its columns named as a user would;
+/// with `examples_dir`, its missed and false pairs are written there as for the synthetic lists.
+fn febrl_run(dir: &Path, examples_dir: Option<&Path>, examples: usize) -> anyhow::Result<Value> {
     let overrides: HashMap<String, FieldKind> = [
         ("soc_sec_id", FieldKind::Identifier),
         ("street_number", FieldKind::Exact),
@@ -610,5 +615,105 @@ fn febrl_run(dir: &Path) -> anyhow::Result<Value> {
     if let Some(o) = v.as_object_mut() {
         o.insert("peak_rss_bytes".into(), json!(peak_rss_bytes()));
     }
+    if let Some(d) = examples_dir
+        && examples > 0
+    {
+        write_table_examples(d, &left, &right, &truth, &out, examples)?;
+    }
     Ok(v)
+}
+
+/// Missed and false pairs of a linkage of two tables with known truth (by record id), each with
+/// its records' values and the engine's explanation.
+fn write_table_examples(
+    dir: &Path,
+    left: &Table,
+    right: &Table,
+    truth: &HashSet<(String, String)>,
+    out: &LinkOutput,
+    n: usize,
+) -> anyhow::Result<()> {
+    let row = |t: &Table, i: usize| {
+        let cells: Vec<&str> = (0..t.columns().len())
+            .map(|c| t.value(i, c).unwrap_or(""))
+            .collect();
+        cells.join(" | ")
+    };
+    let explain = |i: usize, j: usize| match out.model.explain(left, i, right, j) {
+        Ok(e) => {
+            let parts: Vec<String> = e
+                .fields
+                .iter()
+                .map(|c| format!("{}={}({:+.1})", c.field, c.level, c.weight))
+                .collect();
+            format!(
+                "p={:.3} w={:+.1} prior={:+.1}: {}",
+                e.probability,
+                e.match_weight,
+                e.prior,
+                parts.join(" ")
+            )
+        }
+        Err(e) => format!("(no explanation: {e})"),
+    };
+    let matched: HashSet<(String, String)> = out
+        .pairs
+        .iter()
+        .filter(|p| p.decision == homeward_linkage::Decision::Match)
+        .map(|p| (p.left_id.clone(), p.right_id.clone()))
+        .collect();
+    let found: HashMap<&str, (&str, f64)> = out
+        .pairs
+        .iter()
+        .map(|p| (p.left_id.as_str(), (p.right_id.as_str(), p.probability)))
+        .collect();
+    // Whether blocking compared a missed pair at all (the engine's own keys, as stored matching
+    // uses them), to tell blocking misses from scoring misses.
+    let rules = homeward_linkage::default_rules();
+    let (lk, rk) = (
+        homeward_linkage::row_keys(left, &rules),
+        homeward_linkage::row_keys(right, &rules),
+    );
+    let blocked = |i: usize, j: usize| lk[i].iter().any(|k| rk[j].binary_search(k).is_ok());
+    let mut missed: Vec<&(String, String)> = truth.difference(&matched).collect();
+    missed.sort();
+    let mut text = format!("{} missed, ", missed.len());
+    let mut false_pairs: Vec<&(String, String)> = matched.difference(truth).collect();
+    false_pairs.sort();
+    text.push_str(&format!("{} false\n", false_pairs.len()));
+    for (l, r) in missed.into_iter().take(n) {
+        let (Some(i), Some(j)) = (left.row_of(l), right.row_of(r)) else {
+            continue;
+        };
+        text.push_str(&format!(
+            "MISSED{}\n  L {}\n  R {}\n  {}\n",
+            if blocked(i, j) {
+                ""
+            } else {
+                " (not a candidate)"
+            },
+            row(left, i),
+            row(right, j),
+            explain(i, j)
+        ));
+        match found.get(l.as_str()) {
+            Some((other, p)) if *other != r.as_str() => {
+                text.push_str(&format!("  paired instead with {other} (p={p:.3})\n"))
+            }
+            Some((_, p)) => text.push_str(&format!("  output for review (p={p:.3})\n")),
+            None => {}
+        }
+    }
+    for (l, r) in false_pairs.into_iter().take(n) {
+        let (Some(i), Some(j)) = (left.row_of(l), right.row_of(r)) else {
+            continue;
+        };
+        text.push_str(&format!(
+            "FALSE\n  L {}\n  R {}\n  {}\n",
+            row(left, i),
+            row(right, j),
+            explain(i, j)
+        ));
+    }
+    std::fs::write(dir.join("examples.txt"), text).context("cannot write examples.txt")
 }
