@@ -10,6 +10,7 @@ mod dashboard;
 mod error;
 mod frame;
 mod i18n;
+mod matches;
 mod names;
 mod records;
 mod templates;
@@ -33,6 +34,10 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/dashboard", get(dashboard::dashboard))
         .route("/records", get(records::list).post(records::search))
         .route("/records/{id}", get(records::show))
+        .route("/matches", get(matches::queue))
+        .route("/matches/{id}", get(matches::show))
+        .route("/matches/{id}/confirm", post(matches::confirm))
+        .route("/matches/{id}/reject", post(matches::reject))
         .route("/static/app.css", get(frame::stylesheet))
         .route("/static/app.js", get(frame::script))
         .layer(SetResponseHeaderLayer::overriding(

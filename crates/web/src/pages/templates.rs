@@ -59,3 +59,35 @@ pub(crate) struct RecordPage<'a> {
     pub version: i64,
     pub versions: Vec<super::records::VersionRow>,
 }
+
+#[derive(Template)]
+#[template(path = "matches.html")]
+pub(crate) struct QueuePage<'a> {
+    pub f: Frame<'a>,
+    pub rows: Vec<super::matches::QueueRow>,
+    /// The queue's cursor for the next page, when there is one.
+    pub next: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "candidate.html")]
+pub(crate) struct CandidatePage<'a> {
+    pub f: Frame<'a>,
+    pub id: String,
+    /// `pending`, `confirmed` or `rejected` (a class name), and its label.
+    pub status: String,
+    pub status_label: String,
+    pub pending: bool,
+    /// Four eyes: one reviewer confirmed, another must.
+    pub awaiting_second: bool,
+    pub reason: String,
+    pub case: Option<String>,
+    pub percent: String,
+    pub weight: String,
+    pub model: String,
+    /// The tracing request, then the custody record, each with its heading.
+    pub sides: Vec<(&'static str, super::matches::Side)>,
+    pub wf: super::matches::Waterfall,
+    pub prev: Option<String>,
+    pub next: Option<String>,
+}
