@@ -5,6 +5,7 @@
 //! strict Content-Security-Policy: no inline script or style, nothing from another origin. The
 //! little JavaScript there is (`static/app.js`) only improves what already works without it.
 
+mod cases;
 mod context;
 mod dashboard;
 mod error;
@@ -38,6 +39,12 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/matches/{id}", get(matches::show))
         .route("/matches/{id}/confirm", post(matches::confirm))
         .route("/matches/{id}/reject", post(matches::reject))
+        .route("/cases/{id}", get(cases::show))
+        .route(
+            "/cases/{id}/verifications",
+            post(cases::record_verification),
+        )
+        .route("/cases/{id}/transitions", post(cases::transition))
         .route("/static/app.css", get(frame::stylesheet))
         .route("/static/app.js", get(frame::script))
         .layer(SetResponseHeaderLayer::overriding(

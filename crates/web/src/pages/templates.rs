@@ -91,3 +91,28 @@ pub(crate) struct CandidatePage<'a> {
     pub prev: Option<String>,
     pub next: Option<String>,
 }
+
+#[derive(Template)]
+#[template(path = "case.html")]
+pub(crate) struct CasePage<'a> {
+    pub f: Frame<'a>,
+    pub id: String,
+    /// The version the forms' changes are decided on.
+    pub version: i64,
+    pub state: String,
+    pub state_label: String,
+    pub state_reason: Option<String>,
+    pub on_hold_from: Option<String>,
+    pub opened_at: String,
+    pub tracing: Option<String>,
+    pub custody: Option<String>,
+    pub next: Vec<super::cases::Next>,
+    pub timeline: Vec<super::cases::Event>,
+    pub verifications: Vec<super::cases::Fact>,
+    pub consents: Vec<super::cases::Fact>,
+    pub views: Vec<super::cases::Fact>,
+    pub disclosed: Vec<super::cases::Fact>,
+    /// Code and label of each verification method, and of each outcome.
+    pub methods: Vec<(&'static str, String)>,
+    pub outcomes: Vec<(String, String)>,
+}

@@ -120,7 +120,82 @@ async fn a_reviewer_confirms_a_pair_from_the_queue_and_the_case_opens() {
         assert!(done.contains("Confirmed"), "{done}");
         assert!(!done.contains("id=\"confirm-form\""), "decided: no forms");
         assert!(done.contains("names, date and place agree"));
-        assert!(done.contains("id=\"case-link\""), "the case it opened");
+        let case = first_link(&done, "cases");
+        let here = format!("/cases/{case}");
+        let (status, page) = get(&c, t, &here).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_every_form_has_csrf(&page);
+        assert!(page.contains("data-state=\"located\""));
+        // The checklist names what identity_verified still needs, unmet.
+        let item = &page[page
+            .find("data-next=\"identity_verified\"")
+            .expect("a next state")..];
+        assert!(item[..item.find("</li>\n").unwrap_or(item.len())].contains("class=\"unmet\""));
+        // A move the guards refuse is refused and changes nothing.
+        let res = post_form(
+            &c,
+            t,
+            &format!("{here}/transitions"),
+            &[
+                ("csrf", &csrf),
+                ("to", "identity_verified"),
+                ("expected_version", "1"),
+            ],
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::CONFLICT);
+        for (v, method) in [
+            ("1", "document_check"),
+            ("2", "photo_recognition_by_relative"),
+        ] {
+            let res = post_form(
+                &c,
+                t,
+                &format!("{here}/verifications"),
+                &[
+                    ("csrf", &csrf),
+                    ("expected_version", v),
+                    ("method", method),
+                    ("performed_by", "ICRC delegate"),
+                    ("outcome", "positive"),
+                    ("notes", ""),
+                ],
+            )
+            .await;
+            assert_eq!(res.status(), StatusCode::SEE_OTHER, "{method}");
+        }
+        // A form decided on an old version loses.
+        let res = post_form(
+            &c,
+            t,
+            &format!("{here}/verifications"),
+            &[
+                ("csrf", &csrf),
+                ("expected_version", "1"),
+                ("method", "interview"),
+                ("performed_by", "x"),
+                ("outcome", "positive"),
+            ],
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::CONFLICT);
+        let res = post_form(
+            &c,
+            t,
+            &format!("{here}/transitions"),
+            &[
+                ("csrf", &csrf),
+                ("to", "identity_verified"),
+                ("reason", ""),
+                ("expected_version", "3"),
+            ],
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        let (_, page) = get(&c, t, &here).await;
+        assert!(page.contains("data-state=\"identity_verified\""), "{page}");
+        assert!(page.contains("Document check") && page.contains("Photo recognised by a relative"));
+        assert!(page.contains("State changed"), "the timeline");
         let (_, queue) = get(&c, t, "/matches").await;
         assert!(!queue.contains(&id), "a decided pair leaves the queue");
 
