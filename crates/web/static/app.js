@@ -7,4 +7,34 @@ document.addEventListener("DOMContentLoaded", function () {
       if (sel.form) { sel.form.submit(); }
     });
   });
+
+  // Review shortcuts. A key typed into a field is text, never a shortcut.
+  var queueItems = Array.prototype.slice.call(document.querySelectorAll("[data-queue-item]"));
+  function keyed(k) { return document.querySelector('[data-key="' + k + '"]'); }
+  document.addEventListener("keydown", function (e) {
+    if (e.ctrlKey || e.metaKey || e.altKey || e.isComposing) { return; }
+    var t = e.target;
+    var typing = t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable);
+    if (typing) { return; }
+    var k = e.key;
+    if (queueItems.length > 0 && (k === "j" || k === "k")) {
+      // On the queue: move focus from row to row; Enter then opens the pair.
+      var i = queueItems.indexOf(document.activeElement);
+      var n = k === "j" ? (i < 0 ? 0 : Math.min(i + 1, queueItems.length - 1)) : Math.max(i - 1, 0);
+      queueItems[n].focus();
+      e.preventDefault();
+      return;
+    }
+    var el = keyed(k);
+    if (!el) { return; }
+    e.preventDefault();
+    if (el.tagName === "A") {
+      window.location.assign(el.href);
+    } else if (el.tagName === "BUTTON") {
+      // The first c focuses the button (so a stray key does not decide); the second submits.
+      if (document.activeElement === el) { el.form.requestSubmit(el); } else { el.focus(); }
+    } else {
+      el.focus();
+    }
+  });
 });

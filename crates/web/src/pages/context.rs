@@ -60,6 +60,10 @@ impl PageCtx {
         if c.may(Permission::RecordRead) {
             nav.push(("/records", "nav_records"));
         }
+        if c.may(Permission::MatchReview) && c.party().kind == homeward_domain::PartyKind::Mediator
+        {
+            nav.push(("/matches", "nav_matches"));
+        }
         Frame {
             t: self.t,
             csrf: &self.csrf,

@@ -5,11 +5,13 @@
 //! strict Content-Security-Policy: no inline script or style, nothing from another origin. The
 //! little JavaScript there is (`static/app.js`) only improves what already works without it.
 
+mod cases;
 mod context;
 mod dashboard;
 mod error;
 mod frame;
 mod i18n;
+mod matches;
 mod names;
 mod records;
 mod templates;
@@ -33,6 +35,16 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/dashboard", get(dashboard::dashboard))
         .route("/records", get(records::list).post(records::search))
         .route("/records/{id}", get(records::show))
+        .route("/matches", get(matches::queue))
+        .route("/matches/{id}", get(matches::show))
+        .route("/matches/{id}/confirm", post(matches::confirm))
+        .route("/matches/{id}/reject", post(matches::reject))
+        .route("/cases/{id}", get(cases::show))
+        .route(
+            "/cases/{id}/verifications",
+            post(cases::record_verification),
+        )
+        .route("/cases/{id}/transitions", post(cases::transition))
         .route("/static/app.css", get(frame::stylesheet))
         .route("/static/app.js", get(frame::script))
         .layer(SetResponseHeaderLayer::overriding(

@@ -59,3 +59,60 @@ pub(crate) struct RecordPage<'a> {
     pub version: i64,
     pub versions: Vec<super::records::VersionRow>,
 }
+
+#[derive(Template)]
+#[template(path = "matches.html")]
+pub(crate) struct QueuePage<'a> {
+    pub f: Frame<'a>,
+    pub rows: Vec<super::matches::QueueRow>,
+    /// The queue's cursor for the next page, when there is one.
+    pub next: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "candidate.html")]
+pub(crate) struct CandidatePage<'a> {
+    pub f: Frame<'a>,
+    pub id: String,
+    /// `pending`, `confirmed` or `rejected` (a class name), and its label.
+    pub status: String,
+    pub status_label: String,
+    pub pending: bool,
+    /// Four eyes: one reviewer confirmed, another must.
+    pub awaiting_second: bool,
+    pub reason: String,
+    pub case: Option<String>,
+    pub percent: String,
+    pub weight: String,
+    pub model: String,
+    /// The tracing request, then the custody record, each with its heading.
+    pub sides: Vec<(&'static str, super::matches::Side)>,
+    pub wf: super::matches::Waterfall,
+    pub prev: Option<String>,
+    pub next: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "case.html")]
+pub(crate) struct CasePage<'a> {
+    pub f: Frame<'a>,
+    pub id: String,
+    /// The version the forms' changes are decided on.
+    pub version: i64,
+    pub state: String,
+    pub state_label: String,
+    pub state_reason: Option<String>,
+    pub on_hold_from: Option<String>,
+    pub opened_at: String,
+    pub tracing: Option<String>,
+    pub custody: Option<String>,
+    pub next: Vec<super::cases::Next>,
+    pub timeline: Vec<super::cases::Event>,
+    pub verifications: Vec<super::cases::Fact>,
+    pub consents: Vec<super::cases::Fact>,
+    pub views: Vec<super::cases::Fact>,
+    pub disclosed: Vec<super::cases::Fact>,
+    /// Code and label of each verification method, and of each outcome.
+    pub methods: Vec<(&'static str, String)>,
+    pub outcomes: Vec<(String, String)>,
+}

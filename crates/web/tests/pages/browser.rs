@@ -284,3 +284,128 @@ async fn a_person_signs_in_searches_and_reads_arabic_right_to_left_in_a_real_bro
     b.quit().await;
     app.cleanup().await;
 }
+
+impl Browser {
+    /// Presses one key on whatever has the focus, as a person would.
+    async fn press(&self, key: &str) {
+        let actions = json!({ "actions": [{ "type": "key", "id": "keyboard", "actions": [
+            { "type": "keyDown", "value": key }, { "type": "keyUp", "value": key }
+        ]}]});
+        self.cmd(reqwest::Method::POST, "/actions", Some(actions))
+            .await;
+    }
+
+    /// Waits until a script returns true (a page load after a form or a link).
+    async fn wait_for(&self, script: &str) {
+        for _ in 0..50 {
+            if self.eval(script).await == true {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("never true: {script}");
+    }
+}
+
+#[tokio::test]
+async fn a_reviewer_confirms_a_match_with_the_keyboard_and_verifies_identity_in_a_real_browser() {
+    let Some(app) = TestApp::spawn(Backend::Sqlite, Default::default(), test_options()).await
+    else {
+        return;
+    };
+    let Some(b) = Browser::start().await else {
+        app.cleanup().await;
+        return;
+    };
+    let t = &app;
+    crate::review::one_candidate(t).await;
+
+    b.goto(&t.url("/login")).await;
+    b.type_into("#username", "mira").await;
+    b.type_into("#password", &format!("{PASSWORD}{ENTER}"))
+        .await;
+    b.wait_for("return location.pathname === '/dashboard';")
+        .await;
+    b.click("#open-queue").await;
+    b.wait_for("return location.pathname === '/matches';").await;
+    // j focuses the first pair, Enter opens it.
+    b.press("j").await;
+    b.press(ENTER).await;
+    b.wait_for("return location.pathname.startsWith('/matches/');")
+        .await;
+    let text = b.page_text().await;
+    assert!(
+        text.contains("Лысенко") && text.contains("Aleksandr"),
+        "{text}"
+    );
+    let bars = b
+        .eval("return document.querySelectorAll('#waterfall rect.bar').length;")
+        .await;
+    assert!(bars.as_u64().unwrap() >= 4, "prior, fields, total: {bars}");
+    b.screenshot("review").await;
+
+    // c focuses the confirm button, the second c submits it.
+    b.press("c").await;
+    assert_eq!(b.eval("return document.activeElement.id;").await, "confirm");
+    b.press("c").await;
+    b.wait_for("return document.getElementById('case-link') !== null;")
+        .await;
+    assert_eq!(
+        b.eval("return document.getElementById('match-status').textContent;")
+            .await,
+        "Confirmed"
+    );
+    b.click("#case-link").await;
+    b.wait_for("return location.pathname.startsWith('/cases/');")
+        .await;
+
+    for method in ["document_check", "photo_recognition_by_relative"] {
+        b.eval(&format!(
+            "document.getElementById('v-method').value = '{method}'; return true;"
+        ))
+        .await;
+        b.type_into("#v-by", "ICRC delegate").await;
+        let before = b
+            .eval("return document.querySelectorAll('dl.verification').length;")
+            .await;
+        b.click("#v-submit").await;
+        let n = before.as_u64().unwrap() + 1;
+        b.wait_for(&format!(
+            "return document.querySelectorAll('dl.verification').length === {n};"
+        ))
+        .await;
+    }
+    b.eval("document.getElementById('t-to').value = 'identity_verified'; return true;")
+        .await;
+    b.click("#t-submit").await;
+    b.wait_for(
+        "return document.getElementById('case-state').dataset.state === 'identity_verified';",
+    )
+    .await;
+    let text = b.page_text().await;
+    assert!(text.contains("Identity verified"), "{text}");
+    assert!(text.contains("Photo recognised by a relative"));
+    b.screenshot("case").await;
+
+    b.eval(
+        "const s = document.getElementById('language-select'); s.value = 'ar'; \
+         s.dispatchEvent(new Event('change')); return true;",
+    )
+    .await;
+    b.wait_for("return document.documentElement.lang === 'ar';")
+        .await;
+    assert_eq!(b.eval("return document.documentElement.dir;").await, "rtl");
+    assert_eq!(
+        b.eval("return getComputedStyle(document.getElementById('checklist')).direction;")
+            .await,
+        "rtl"
+    );
+    assert!(
+        b.page_text().await.contains("تم التحقق من الهوية"),
+        "the state in Arabic"
+    );
+    b.screenshot("case-ar").await;
+
+    b.quit().await;
+    app.cleanup().await;
+}

@@ -10,6 +10,7 @@ mod helpers;
 mod browser;
 mod frame;
 mod records;
+mod review;
 
 use helpers::TestApp;
 use reqwest::{Client, StatusCode, redirect};
