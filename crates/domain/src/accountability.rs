@@ -3,9 +3,8 @@
 //! so each fact names its sources and nothing is edited once recorded: a correction is a new
 //! fact that says what it corrects.
 
-use crate::aftercare::check_text;
 use crate::date::PartialDate;
-use crate::error::{FieldError, ValidationErrors};
+use crate::error::{FieldError, ValidationErrors, check_text};
 use crate::ids::{AccountabilityId, UserId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

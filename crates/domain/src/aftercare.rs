@@ -2,25 +2,10 @@
 //! follow-up visits that show the child is safe and cared for. A case closes only when its
 //! follow-ups are done or waived in writing.
 
-use crate::error::{FieldError, ValidationErrors};
+use crate::error::{FieldError, ValidationErrors, check_text};
 use crate::ids::{FollowUpId, PartyId, ServiceId, UserId};
 use chrono::{DateTime, Months, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-
-const TEXT_MAX: usize = 4_000;
-
-pub(crate) fn check_text(errs: &mut ValidationErrors, field: &str, text: &str, required: bool) {
-    let n = text.trim().chars().count();
-    if required && n == 0 {
-        errs.push(FieldError::new(field, "required", "must not be empty"));
-    } else if n > TEXT_MAX {
-        errs.push(FieldError::new(
-            field,
-            "too_long",
-            format!("at most {TEXT_MAX} characters"),
-        ));
-    }
-}
 
 /// A person the child was reunited with.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

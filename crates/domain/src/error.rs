@@ -76,3 +76,21 @@ impl fmt::Display for ValidationErrors {
         f.write_str(&parts.join("; "))
     }
 }
+
+/// The longest free text a form field takes (a task's instructions, a visit's outcome, a fact's
+/// details).
+const TEXT_MAX: usize = 4_000;
+
+/// Adds an error for `field` when the text is empty (and `required`) or longer than [`TEXT_MAX`].
+pub(crate) fn check_text(errs: &mut ValidationErrors, field: &str, text: &str, required: bool) {
+    let n = text.trim().chars().count();
+    if required && n == 0 {
+        errs.push(FieldError::new(field, "required", "must not be empty"));
+    } else if n > TEXT_MAX {
+        errs.push(FieldError::new(
+            field,
+            "too_long",
+            format!("at most {TEXT_MAX} characters"),
+        ));
+    }
+}

@@ -2,7 +2,7 @@
 //! psychological support. The party doing the work sees the task and a brief the mediator chose
 //! for it (only the facts the work needs), never the case or the records behind it.
 
-use crate::error::{FieldError, ValidationErrors};
+use crate::error::{FieldError, ValidationErrors, check_text};
 use crate::ids::{CaseId, PartyId, TaskId, UserId};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -176,21 +176,6 @@ pub struct Task {
     pub cancellation: Option<TaskCancellation>,
     pub assigned_by: UserId,
     pub assigned_at: DateTime<Utc>,
-}
-
-const TEXT_MAX: usize = 4_000;
-
-fn check_text(errs: &mut ValidationErrors, field: &str, text: &str, required: bool) {
-    let n = text.trim().chars().count();
-    if required && n == 0 {
-        errs.push(FieldError::new(field, "required", "must not be empty"));
-    } else if n > TEXT_MAX {
-        errs.push(FieldError::new(
-            field,
-            "too_long",
-            format!("at most {TEXT_MAX} characters"),
-        ));
-    }
 }
 
 /// Why a task cannot change the way asked.
