@@ -158,6 +158,102 @@ impl<T: DeserializeOwned> FromRequest<AppState> for PostForm<T> {
     }
 }
 
+/// One file of a multipart form.
+#[derive(Debug)]
+pub(crate) struct UploadedFile {
+    /// The form field it came in.
+    pub field: String,
+    /// The name the browser gave; shown back to the person, never logged or put in a URL.
+    pub filename: Option<String>,
+    pub content_type: Option<String>,
+    pub bytes: Bytes,
+}
+
+/// A multipart form (a file upload) posted by a signed-in person, its CSRF token checked before
+/// any handler sees a byte of it, exactly as [`PostForm`] does for plain forms. The whole body is
+/// read first because browsers may send the token after the file; the route's body limit bounds it.
+#[derive(Debug)]
+pub(crate) struct PostMultipart {
+    pub cx: PageCtx,
+    /// The text fields, in the order sent (a field may repeat), without the CSRF token.
+    pub fields: Vec<(String, String)>,
+    pub files: Vec<UploadedFile>,
+}
+
+impl PostMultipart {
+    /// The first value of a text field.
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The first file sent in a field, if it is not empty (a browser sends an empty part when
+    /// nothing was chosen).
+    pub fn file(&self, name: &str) -> Option<&UploadedFile> {
+        self.files
+            .iter()
+            .find(|f| f.field == name && !f.bytes.is_empty())
+    }
+}
+
+impl FromRequest<AppState> for PostMultipart {
+    type Rejection = PageError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let cx = PageCtx::from_request_parts(&mut parts, state).await?;
+        let req = Request::from_parts(parts, body);
+        let t = cx.t;
+        let mut multipart = axum::extract::Multipart::from_request(req, state)
+            .await
+            .map_err(|_| PageError::BadForm(t))?;
+        let mut fields = Vec::new();
+        let mut files = Vec::new();
+        let mut csrf = None;
+        loop {
+            let part = match multipart.next_field().await {
+                Ok(Some(part)) => part,
+                Ok(None) => break,
+                Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                    return Err(PageError::TooLarge(t));
+                }
+                Err(_) => return Err(PageError::BadForm(t)),
+            };
+            let name = part.name().unwrap_or_default().to_owned();
+            let filename = part.file_name().map(str::to_owned);
+            let content_type = part.content_type().map(str::to_owned);
+            let bytes = part.bytes().await.map_err(|e| {
+                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    PageError::TooLarge(t)
+                } else {
+                    PageError::BadForm(t)
+                }
+            })?;
+            if filename.is_some() {
+                files.push(UploadedFile {
+                    field: name,
+                    filename,
+                    content_type,
+                    bytes,
+                });
+            } else {
+                let text = String::from_utf8(bytes.to_vec()).map_err(|_| PageError::BadForm(t))?;
+                if name == "csrf" {
+                    csrf.get_or_insert(text);
+                } else {
+                    fields.push((name, text));
+                }
+            }
+        }
+        if !csrf.is_some_and(|sent| App::csrf_matches(&cx.csrf, &sent)) {
+            return Err(PageError::Csrf(t));
+        }
+        Ok(Self { cx, fields, files })
+    }
+}
+
 /// A path to come back to after a form, only if it is one of ours: a full URL or `//host` would
 /// let a crafted form send the person elsewhere.
 pub(crate) fn local_path(p: &str) -> &str {

@@ -19,6 +19,8 @@ pub(crate) enum PageError {
     Csrf(&'static Tr),
     /// A form body that is not what the page sent.
     BadForm(&'static Tr),
+    /// An upload larger than the route takes.
+    TooLarge(&'static Tr),
     App(ApiError, &'static Tr),
 }
 
@@ -68,6 +70,12 @@ impl IntoResponse for PageError {
                 StatusCode::BAD_REQUEST,
                 "bad_form",
                 t.get("error_invalid"),
+            ),
+            Self::TooLarge(t) => render(
+                t,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "upload_too_large",
+                t.get("error_too_large"),
             ),
             Self::App(e, t) => {
                 let status = e.status();

@@ -1,6 +1,7 @@
-//! The interface's words in four languages. Each language is one JSON file in `i18n/`, compiled in
-//! and parsed once; the tests check that every file has every key, so a page never falls back to a
-//! key's name in production.
+//! The interface's words in four languages. Each language is a folder in `i18n/` with one JSON file
+//! per area of the interface (so work on one area does not touch another's words), compiled in and
+//! parsed once; the tests check that every language has every key, and that no key is in two
+//! areas, so a page never falls back to a key's name in production.
 
 use axum::http::HeaderMap;
 use axum::http::header::ACCEPT_LANGUAGE;
@@ -11,12 +12,28 @@ use std::sync::OnceLock;
 /// The cookie that keeps the language of someone not signed in (the sign-in page).
 pub(crate) const LANGUAGE_COOKIE: &str = "homeward_lang";
 
-pub(crate) fn source(lang: Language) -> &'static str {
+/// The areas of the interface, each a file in every language's folder.
+pub(crate) const AREAS: [&str; 5] = ["core", "case", "import", "transfers", "admin"];
+
+macro_rules! area_files {
+    ($lang:literal) => {
+        [
+            include_str!(concat!("../../i18n/", $lang, "/core.json")),
+            include_str!(concat!("../../i18n/", $lang, "/case.json")),
+            include_str!(concat!("../../i18n/", $lang, "/import.json")),
+            include_str!(concat!("../../i18n/", $lang, "/transfers.json")),
+            include_str!(concat!("../../i18n/", $lang, "/admin.json")),
+        ]
+    };
+}
+
+/// One language's files, in the order of [`AREAS`].
+pub(crate) fn sources(lang: Language) -> [&'static str; 5] {
     match lang {
-        Language::En => include_str!("../../i18n/en.json"),
-        Language::Uk => include_str!("../../i18n/uk.json"),
-        Language::Ru => include_str!("../../i18n/ru.json"),
-        Language::Ar => include_str!("../../i18n/ar.json"),
+        Language::En => area_files!("en"),
+        Language::Uk => area_files!("uk"),
+        Language::Ru => area_files!("ru"),
+        Language::Ar => area_files!("ar"),
     }
 }
 
@@ -42,8 +59,23 @@ impl Tr {
     }
 }
 
-pub(crate) fn parse(text: &str) -> Result<HashMap<String, String>, serde_json::Error> {
-    serde_json::from_str(text)
+/// A language's words from all its area files. A key found in two areas is an error: one would
+/// silently hide the other.
+pub(crate) fn parse(lang: Language) -> Result<HashMap<String, String>, String> {
+    let mut all = HashMap::new();
+    for (area, text) in AREAS.iter().zip(sources(lang)) {
+        let words: HashMap<String, String> = serde_json::from_str(text)
+            .map_err(|e| format!("i18n/{}/{area}.json: {e}", lang.code()))?;
+        for (k, v) in words {
+            if all.insert(k.clone(), v).is_some() {
+                return Err(format!(
+                    "i18n/{}/{area}.json: {k} is in two areas",
+                    lang.code()
+                ));
+            }
+        }
+    }
+    Ok(all)
 }
 
 pub(crate) fn tr(lang: Language) -> &'static Tr {
@@ -53,7 +85,7 @@ pub(crate) fn tr(lang: Language) -> &'static Tr {
             lang,
             // A file that does not parse is caught by the tests; at run time the page shows keys
             // rather than refusing to serve.
-            words: parse(source(lang)).unwrap_or_default(),
+            words: parse(lang).unwrap_or_default(),
         })
     });
     let i = Language::ALL.iter().position(|l| *l == lang).unwrap_or(0);
@@ -96,10 +128,10 @@ mod tests {
 
     #[test]
     fn every_language_has_every_key_and_nothing_else() {
-        let en = parse(source(Language::En)).expect("en.json parses");
+        let en = parse(Language::En).expect("English parses");
         assert!(en.len() > 50);
         for lang in Language::ALL {
-            let words = parse(source(lang)).unwrap_or_else(|e| panic!("{lang:?}: {e}"));
+            let words = parse(lang).unwrap_or_else(|e| panic!("{lang:?}: {e}"));
             let mut missing: Vec<_> = en.keys().filter(|k| !words.contains_key(*k)).collect();
             let mut extra: Vec<_> = words.keys().filter(|k| !en.contains_key(*k)).collect();
             missing.sort();
@@ -113,11 +145,28 @@ mod tests {
     }
 
     #[test]
+    fn each_key_is_in_the_same_area_in_every_language() {
+        for (i, area) in AREAS.iter().enumerate() {
+            let keys = |lang| {
+                let words: HashMap<String, String> =
+                    serde_json::from_str(sources(lang)[i]).expect("parses");
+                let mut k: Vec<_> = words.into_keys().collect();
+                k.sort();
+                k
+            };
+            let en = keys(Language::En);
+            for lang in Language::ALL {
+                assert_eq!(keys(lang), en, "{lang:?}: the keys of {area}.json differ");
+            }
+        }
+    }
+
+    #[test]
     fn translations_differ_from_english() {
         // A copied-over English file would pass the key check; most labels must change.
-        let en = parse(source(Language::En)).expect("en");
+        let en = parse(Language::En).expect("en");
         for lang in [Language::Uk, Language::Ru, Language::Ar] {
-            let words = parse(source(lang)).expect("parses");
+            let words = parse(lang).expect("parses");
             let same = en.iter().filter(|(k, v)| words.get(*k) == Some(v)).count();
             assert!(
                 same * 10 < en.len(),
@@ -128,7 +177,7 @@ mod tests {
 
     #[test]
     fn every_key_the_templates_use_exists() {
-        let en = parse(source(Language::En)).expect("en");
+        let en = parse(Language::En).expect("en");
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
         let mut used = 0;
         for entry in std::fs::read_dir(dir).expect("templates") {

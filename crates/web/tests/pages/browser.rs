@@ -11,17 +11,17 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
-const ENTER: &str = "\u{E007}";
+pub(crate) const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+pub(crate) const ENTER: &str = "\u{E007}";
 
-fn find_binary(names: &[&str]) -> Option<PathBuf> {
+pub(crate) fn find_binary(names: &[&str]) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .flat_map(|dir| names.iter().map(move |n| dir.join(n)))
         .find(|p| p.is_file())
 }
 
-struct Browser {
+pub(crate) struct Browser {
     http: Client,
     base: String,
     session: String,
@@ -30,7 +30,7 @@ struct Browser {
 }
 
 impl Browser {
-    async fn start() -> Option<Self> {
+    pub(crate) async fn start() -> Option<Self> {
         let (Some(chromium), Some(chromedriver)) = (
             find_binary(&["chromium", "chromium-browser", "google-chrome"]),
             find_binary(&["chromedriver"]),
@@ -96,7 +96,12 @@ impl Browser {
         })
     }
 
-    async fn cmd(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+    pub(crate) async fn cmd(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Value {
         let url = format!("{}/session/{}{path}", self.base, self.session);
         let mut req = self.http.request(method, url);
         if let Some(b) = body {
@@ -110,12 +115,12 @@ impl Browser {
         res["value"].clone()
     }
 
-    async fn goto(&self, url: &str) {
+    pub(crate) async fn goto(&self, url: &str) {
         self.cmd(reqwest::Method::POST, "/url", Some(json!({ "url": url })))
             .await;
     }
 
-    async fn find(&self, css: &str) -> String {
+    pub(crate) async fn find(&self, css: &str) -> String {
         let v = self
             .cmd(
                 reqwest::Method::POST,
@@ -129,7 +134,7 @@ impl Browser {
             .to_owned()
     }
 
-    async fn type_into(&self, css: &str, text: &str) {
+    pub(crate) async fn type_into(&self, css: &str, text: &str) {
         let el = self.find(css).await;
         self.cmd(
             reqwest::Method::POST,
@@ -139,7 +144,7 @@ impl Browser {
         .await;
     }
 
-    async fn click(&self, css: &str) {
+    pub(crate) async fn click(&self, css: &str) {
         let el = self.find(css).await;
         self.cmd(
             reqwest::Method::POST,
@@ -149,7 +154,7 @@ impl Browser {
         .await;
     }
 
-    async fn eval(&self, script: &str) -> Value {
+    pub(crate) async fn eval(&self, script: &str) -> Value {
         self.cmd(
             reqwest::Method::POST,
             "/execute/sync",
@@ -158,7 +163,7 @@ impl Browser {
         .await
     }
 
-    async fn page_text(&self) -> String {
+    pub(crate) async fn page_text(&self) -> String {
         self.eval("return document.body.innerText;")
             .await
             .as_str()
@@ -166,7 +171,7 @@ impl Browser {
             .to_owned()
     }
 
-    async fn screenshot(&self, name: &str) -> PathBuf {
+    pub(crate) async fn screenshot(&self, name: &str) -> PathBuf {
         let png = self.cmd(reqwest::Method::GET, "/screenshot", None).await;
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(png.as_str().unwrap())
@@ -179,7 +184,7 @@ impl Browser {
         path
     }
 
-    async fn quit(mut self) {
+    pub(crate) async fn quit(mut self) {
         let _ = self
             .http
             .delete(format!("{}/session/{}", self.base, self.session))
@@ -287,7 +292,7 @@ async fn a_person_signs_in_searches_and_reads_arabic_right_to_left_in_a_real_bro
 
 impl Browser {
     /// Presses one key on whatever has the focus, as a person would.
-    async fn press(&self, key: &str) {
+    pub(crate) async fn press(&self, key: &str) {
         let actions = json!({ "actions": [{ "type": "key", "id": "keyboard", "actions": [
             { "type": "keyDown", "value": key }, { "type": "keyUp", "value": key }
         ]}]});
@@ -296,7 +301,7 @@ impl Browser {
     }
 
     /// Waits until a script returns true (a page load after a form or a link).
-    async fn wait_for(&self, script: &str) {
+    pub(crate) async fn wait_for(&self, script: &str) {
         for _ in 0..50 {
             if self.eval(script).await == true {
                 return;
