@@ -498,6 +498,7 @@ impl App {
             min_probability: min,
             max_probability: max,
             after,
+            before: false,
             limit,
         };
         let audit = caller
@@ -514,6 +515,43 @@ impl App {
             .then(|| items.last().map(cursor))
             .flatten();
         Ok(QueuePage { items, next })
+    }
+
+    /// How many pairs wait in the review queue (the default band), for the dashboard.
+    pub async fn review_queue_count(&self, caller: &Caller) -> AppResult<u64> {
+        caller.require(Permission::MatchReview, &self.config)?;
+        Ok(self
+            .store
+            .review_queue_count(LinkConfig::default().review_threshold, 1.0)
+            .await?)
+    }
+
+    /// The pairs before and after `c` in the review queue (the default band), for going through
+    /// it one pair after another without reading whole pages.
+    pub async fn queue_neighbours(
+        &self,
+        caller: &Caller,
+        c: &CandidateView,
+    ) -> AppResult<(Option<MatchId>, Option<MatchId>)> {
+        caller.require(Permission::MatchReview, &self.config)?;
+        let mut around = [None, None];
+        for (slot, before) in around.iter_mut().zip([true, false]) {
+            let filter = QueueFilter {
+                min_probability: LinkConfig::default().review_threshold,
+                max_probability: 1.0,
+                after: Some((c.probability, c.id)),
+                before,
+                limit: 1,
+            };
+            let audit = caller.audit(AuditAction::MatchQueueRead);
+            *slot = self
+                .store
+                .review_queue(&filter, audit)
+                .await?
+                .first()
+                .map(|n| n.id);
+        }
+        Ok((around[0], around[1]))
     }
 
     /// A candidate with both records side by side (each record read is audited).

@@ -9,7 +9,7 @@ use homeward_app::import::ImportOptions;
 use homeward_app::synthetic::Synthetic;
 use homeward_app::{Actor, App, AppConfig};
 use homeward_domain::{ChildRecordInput, PartyKind, RecordKind};
-use homeward_web::WebOptions;
+use homeward_web::{DemoLogin, WebOptions};
 use rand::Rng;
 use rand::distributions::Alphanumeric;
 use std::net::SocketAddr;
@@ -29,6 +29,9 @@ pub struct DemoArgs {
     #[arg(long)]
     pub no_serve: bool,
 }
+
+/// The account a newcomer should start with: it reviews the matches the demo's data yields.
+const SUGGESTED: &str = "mediator.caseworker";
 
 /// A demo login, printed for the person trying Homeward.
 struct Login {
@@ -67,7 +70,10 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<()> {
         "  data directory (deleted on exit): {}",
         dir.path().display()
     );
-    println!("  address:  http://{}", args.listen);
+    println!(
+        "  address:  http://{}   (open it in a browser: the sign-in page lists these accounts)",
+        args.listen
+    );
     println!(
         "  API:      http://{}/api/v1   (OpenAPI: http://{}/api/openapi.json)",
         args.listen, args.listen
@@ -108,8 +114,21 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<()> {
             )
         })?;
     // Plain HTTP on a loopback address: a Secure cookie would not be sent back by every browser.
+    // The accounts go on the sign-in page too, the one that reviews matches first: someone
+    // trying Homeward should need nothing but the browser.
+    let mut demo_logins: Vec<DemoLogin> = logins
+        .iter()
+        .map(|l| DemoLogin {
+            username: l.username.to_owned(),
+            party: l.party.to_owned(),
+            password: l.password.clone(),
+            suggested: l.username == SUGGESTED,
+        })
+        .collect();
+    demo_logins.sort_by_key(|d| !d.suggested);
     let opts = WebOptions {
         secure_cookies: !args.listen.ip().is_loopback(),
+        demo_logins,
         ..WebOptions::default()
     };
     let result = serve_on(app.clone(), listener, opts).await;

@@ -6,6 +6,7 @@ mod admin_cmd;
 mod audit_cmd;
 mod bench;
 mod bench_cmd;
+mod bench_pages;
 mod demo;
 mod import_cmd;
 mod link_cmd;
@@ -90,6 +91,8 @@ enum BenchKind {
     /// Link synthetic multilingual lists and report precision, recall, F1, time and memory
     /// (with --peers, beside Splink on the same data).
     Link(bench::LinkBenchArgs),
+    /// Store N synthetic records, start the server and time every kind of page (goal: 100 ms).
+    Pages(bench_pages::BenchPagesArgs),
 }
 
 fn main() -> ExitCode {
@@ -149,6 +152,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             what: BenchKind::Import(args),
         } => {
             return bench_cmd::run_import_bench(args)
+                .await
+                .map(|()| ExitCode::SUCCESS);
+        }
+        Command::Bench {
+            what: BenchKind::Pages(args),
+        } => {
+            return bench_pages::run_pages_bench(args)
                 .await
                 .map(|()| ExitCode::SUCCESS);
         }

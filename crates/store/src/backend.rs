@@ -163,6 +163,7 @@ where
 pub(crate) fn probability_page<'a, DB>(
     qb: &mut QueryBuilder<'a, DB>,
     after: Option<(f64, Uuid)>,
+    before: bool,
     limit: u32,
 ) where
     DB: Database,
@@ -170,17 +171,25 @@ pub(crate) fn probability_page<'a, DB>(
     Uuid: Encode<'a, DB> + Type<DB>,
     i64: Encode<'a, DB> + Type<DB>,
 {
+    // Backwards is the same keyset with every comparison and the order turned round, so that
+    // the nearest neighbour comes first.
+    let (further, id_further, order) = if before {
+        (" > ", " < ", " ORDER BY probability ASC, id DESC LIMIT ")
+    } else {
+        (" < ", " > ", " ORDER BY probability DESC, id LIMIT ")
+    };
     if let Some((p, id)) = after {
-        qb.push(" AND (probability < ")
+        qb.push(" AND (probability")
+            .push(further)
             .push_bind(p)
             .push(" OR (probability = ")
             .push_bind(p)
-            .push(" AND id > ")
+            .push(" AND id")
+            .push(id_further)
             .push_bind(id)
             .push("))");
     }
-    qb.push(" ORDER BY probability DESC, id LIMIT ")
-        .push_bind(page_limit(limit, 50, 500));
+    qb.push(order).push_bind(page_limit(limit, 50, 500));
 }
 
 /// The query behind `audit_entries`.
@@ -1200,7 +1209,7 @@ macro_rules! impl_store {
                     qb.push_bind(f.min_probability)
                         .push(" AND probability <= ")
                         .push_bind(f.max_probability);
-                    crate::backend::probability_page(&mut qb, f.after.map(|(p, id)| (p, id.0)), f.limit);
+                    crate::backend::probability_page(&mut qb, f.after.map(|(p, id)| (p, id.0)), f.before, f.limit);
                     let rows: Vec<CandidateRow> = qb.build_query_as().fetch_all(&mut *tx).await?;
                     drop(qb);
                     let items: Vec<MatchCandidate> = convert(rows)?;
@@ -1209,6 +1218,20 @@ macro_rules! impl_store {
                     Self::append(&mut tx, vec![audit]).await?;
                     tx.commit().await?;
                     Ok(items)
+                }
+
+                async fn review_queue_count(&self, min_probability: f64, max_probability: f64) -> Result<u64> {
+                    let n: i64 = sqlx::query_scalar(concat!(
+                        "SELECT COUNT(*) FROM match_candidates m WHERE status = 'pending' \
+                         AND NOT EXISTS (SELECT 1 FROM records r WHERE r.deleted_at IS NOT NULL \
+                         AND (r.id = m.tracing_record_id OR r.id = m.custody_record_id)) \
+                         AND probability >= $1 AND probability <= $2"
+                    ))
+                    .bind(min_probability)
+                    .bind(max_probability)
+                    .fetch_one(&self.pool)
+                    .await?;
+                    Ok(u64::try_from(n).unwrap_or(0))
                 }
 
                 async fn get_candidate(&self, id: MatchId, audit: AuditDraft) -> Result<Option<MatchCandidate>> {
@@ -1944,7 +1967,7 @@ macro_rules! impl_store {
                         qb.push(" AND party_id = ").push_bind(p);
                     }
                     qb.push(" AND probability >= ").push_bind(f.min_probability);
-                    crate::backend::probability_page(&mut qb, f.after.map(|(p, id)| (p, id.0)), f.limit);
+                    crate::backend::probability_page(&mut qb, f.after.map(|(p, id)| (p, id.0)), false, f.limit);
                     let rows: Vec<DuplicateRow> = qb.build_query_as().fetch_all(&mut *tx).await?;
                     drop(qb);
                     let items: Vec<DuplicateCandidate> = convert(rows)?;

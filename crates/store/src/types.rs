@@ -159,6 +159,8 @@ pub struct QueueFilter {
     pub max_probability: f64,
     /// The last candidate of the previous page (its probability and id).
     pub after: Option<(f64, MatchId)>,
+    /// Read the candidates before `after` instead, nearest first (going back through the queue).
+    pub before: bool,
     /// 0 means 50; at most 500.
     pub limit: u32,
 }

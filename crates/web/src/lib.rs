@@ -36,6 +36,19 @@ pub struct WebOptions {
     /// Mark the session cookie `Secure` (browsers then send it over HTTPS only). Turn off only for
     /// plain-HTTP development on localhost.
     pub secure_cookies: bool,
+    /// A demo server's throwaway accounts, shown on the sign-in page so that someone trying
+    /// Homeward needs nothing but the page. Empty on a real server.
+    pub demo_logins: Vec<DemoLogin>,
+}
+
+/// One account of a demo server (synthetic data, passwords new on every run).
+#[derive(Debug, Clone)]
+pub struct DemoLogin {
+    pub username: String,
+    pub party: String,
+    pub password: String,
+    /// The first account to try (the one that reviews matches), shown first with a hint.
+    pub suggested: bool,
 }
 
 impl Default for WebOptions {
@@ -45,6 +58,7 @@ impl Default for WebOptions {
             max_body_bytes: 1 << 20,
             max_import_bytes: 64 << 20,
             secure_cookies: true,
+            demo_logins: Vec::new(),
         }
     }
 }

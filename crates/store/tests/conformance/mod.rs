@@ -2542,6 +2542,7 @@ pub async fn candidates_are_stored_once_and_queued_by_probability(cx: Ctx) {
         min_probability: min,
         max_probability: max,
         after,
+        before: false,
         limit,
     };
     let page = s
@@ -2568,6 +2569,23 @@ pub async fn candidates_are_stored_once_and_queued_by_probability(cx: Ctx) {
     assert_eq!(read.action, "match.queue_read");
     let details: serde_json::Value = serde_json::from_str(&read.details).unwrap();
     assert_eq!(details["match_ids"], json!([next[0].id.to_string()]));
+    // Going back from the last one gives its neighbours nearest first.
+    let back = s
+        .review_queue(
+            &QueueFilter {
+                before: true,
+                ..q(0.5, 1.0, Some((next[0].probability, next[0].id)), 5)
+            },
+            draft(AuditAction::MatchQueueRead),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        back.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![page[1].id, page[0].id]
+    );
+    assert_eq!(s.review_queue_count(0.5, 1.0).await.unwrap(), 3);
+    assert_eq!(s.review_queue_count(0.0, 1.0).await.unwrap(), 4);
 
     // A rejected pair stays rejected, and its pair can never be inserted again.
     let reviewer = UserId::new();
@@ -3543,6 +3561,7 @@ pub async fn a_merge_keeps_both_histories(cx: Ctx) {
                 min_probability: 0.0,
                 max_probability: 1.0,
                 after: None,
+                before: false,
                 limit: 0,
             },
             draft(AuditAction::MatchQueueRead),

@@ -8,7 +8,6 @@ use super::i18n::Tr;
 use super::templates::DashboardPage;
 use crate::AppState;
 use axum::extract::State;
-use homeward_app::matching::{MAX_QUEUE_PAGE, QueueQuery};
 use homeward_app::tasks::{TaskQuery, TaskView};
 use homeward_domain::{CaseState, PartyKind, Permission, TaskStatus};
 
@@ -34,11 +33,22 @@ fn rows(t: &Tr, tasks: Vec<TaskView>) -> Vec<TaskRow> {
         .collect()
 }
 
-/// The review queue's length, or its first page's when it is longer (`more`).
+/// A follow-up visit past its due date.
+#[derive(Debug)]
+pub(crate) struct FollowUpRow {
+    pub due: String,
+    pub days_late: i64,
+    /// The party's own record id, or for the mediator the case id.
+    pub record: String,
+    /// A link to the case, for those who may read it.
+    pub case: Option<String>,
+    pub party: String,
+}
+
+/// The review queue's length.
 #[derive(Debug)]
 pub(crate) struct QueueCount {
-    pub n: usize,
-    pub more: bool,
+    pub n: u64,
 }
 
 /// A horizontal bar chart drawn on the server as SVG: one bar per case state.
@@ -143,20 +153,8 @@ pub(crate) async fn dashboard(State(s): State<AppState>, cx: PageCtx) -> PageRes
         (None, None)
     };
     let queue = if c.may(Permission::MatchReview) && c.party().kind == PartyKind::Mediator {
-        let page = s
-            .app
-            .review_queue(
-                c,
-                &QueueQuery {
-                    limit: Some(MAX_QUEUE_PAGE),
-                    ..QueueQuery::default()
-                },
-            )
-            .await
-            .map_err(|e| cx.fail(e))?;
         Some(QueueCount {
-            n: page.items.len(),
-            more: page.next.is_some(),
+            n: s.app.review_queue_count(c).await.map_err(|e| cx.fail(e))?,
         })
     } else {
         None
@@ -168,12 +166,46 @@ pub(crate) async fn dashboard(State(s): State<AppState>, cx: PageCtx) -> PageRes
     } else {
         None
     };
+    let follow_ups_visible = match c.party().kind {
+        PartyKind::Mediator => c.may(Permission::CaseRead),
+        PartyKind::Origin | PartyKind::Humanitarian => c.may(Permission::FollowUpReport),
+        _ => false,
+    };
+    let follow_ups = if follow_ups_visible {
+        let late = s.app.overdue_follow_ups(c).await.map_err(|e| cx.fail(e))?;
+        let parties = s.app.list_parties(c).await.map_err(|e| cx.fail(e))?;
+        let today = chrono::Utc::now().date_naive();
+        let mediator = c.party().kind == PartyKind::Mediator;
+        Some(
+            late.into_iter()
+                .take(50)
+                .map(|v| FollowUpRow {
+                    due: v.follow_up.due.to_string(),
+                    days_late: (today - v.follow_up.due).num_days(),
+                    record: v
+                        .record_id
+                        .map_or_else(|| v.case_id.to_string(), |r| r.to_string()),
+                    case: mediator.then(|| v.case_id.to_string()),
+                    party: v
+                        .follow_up
+                        .responsible
+                        .and_then(|p| parties.iter().find(|x| x.id == p))
+                        .map(|p| p.name.as_str().to_owned())
+                        .unwrap_or_default(),
+                })
+                .collect(),
+        )
+    } else {
+        None
+    };
     let page = DashboardPage {
         f: cx.frame(),
         tasks,
         overdue,
+        demo_tour: !s.opts.demo_logins.is_empty() && queue.is_some(),
         queue,
         cases,
+        follow_ups,
     };
     html(cx.t, &page)
 }

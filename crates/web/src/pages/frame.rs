@@ -51,6 +51,7 @@ fn language_cookie(lang: Language, secure: bool) -> Cookie<'static> {
 
 /// The sign-in form, with its pre-session token (the one in the cookie if there is one).
 fn login_form(
+    demo: &[crate::DemoLogin],
     jar: CookieJar,
     headers: &HeaderMap,
     secure: bool,
@@ -78,6 +79,7 @@ fn login_form(
         alert,
         username,
         ask_totp,
+        demo,
     };
     let res = html(t, &page)?;
     Ok((jar, res).into_response())
@@ -105,6 +107,7 @@ pub(crate) async fn login_page(
         None
     };
     login_form(
+        &s.opts.demo_logins,
         jar,
         &headers,
         s.opts.secure_cookies,
@@ -143,6 +146,7 @@ pub(crate) async fn login_submit(
     let expected = jar.get(PRELOGIN_COOKIE).map(|c| c.value().to_owned());
     if !expected.is_some_and(|e| App::csrf_matches(&e, &form.csrf)) {
         return login_form(
+            &s.opts.demo_logins,
             jar,
             &headers,
             secure,
@@ -159,6 +163,7 @@ pub(crate) async fn login_submit(
     };
     let failed = |key, ask_totp| {
         login_form(
+            &s.opts.demo_logins,
             jar.clone(),
             &headers,
             secure,

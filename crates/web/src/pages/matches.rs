@@ -14,7 +14,7 @@ use crate::AppState;
 use crate::extract::ApiPath;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect};
-use homeward_app::matching::{CandidateView, MAX_QUEUE_PAGE, QueueQuery};
+use homeward_app::matching::{CandidateView, QueueQuery};
 use homeward_domain::{ChildRecord, MatchId};
 use serde::Deserialize;
 
@@ -265,26 +265,26 @@ pub(crate) async fn show(
         .get_candidate(&cx.caller, id)
         .await
         .map_err(|e| cx.fail(e))?;
-    // The neighbours in the queue, for going through it one pair after another.
-    let queue = s
-        .app
-        .review_queue(
-            &cx.caller,
-            &QueueQuery {
-                limit: Some(MAX_QUEUE_PAGE),
-                ..QueueQuery::default()
-            },
-        )
-        .await
-        .map_err(|e| cx.fail(e))?;
-    let ids: Vec<MatchId> = queue.items.iter().map(|c| c.id).collect();
-    let (prev, next) = match ids.iter().position(|x| *x == id) {
-        Some(i) => (
-            i.checked_sub(1).and_then(|j| ids.get(j)).copied(),
-            ids.get(i + 1).copied(),
-        ),
-        // Decided already: the queue's first pair is the next one to look at.
-        None => (None, ids.first().copied()),
+    // The neighbours in the queue, for going through it one pair after another; once a pair is
+    // decided it has left the queue, and the queue's first pair is the next one to look at.
+    let (prev, next) = if d.candidate.status == "pending" {
+        s.app
+            .queue_neighbours(&cx.caller, &d.candidate)
+            .await
+            .map_err(|e| cx.fail(e))?
+    } else {
+        let first = s
+            .app
+            .review_queue(
+                &cx.caller,
+                &QueueQuery {
+                    limit: Some(1),
+                    ..QueueQuery::default()
+                },
+            )
+            .await
+            .map_err(|e| cx.fail(e))?;
+        (None, first.items.first().map(|c| c.id))
     };
     let c = &d.candidate;
     let tpl = CandidatePage {

@@ -25,6 +25,8 @@ pub(crate) struct LoginPage<'a> {
     pub username: &'a str,
     /// Show the one-time code field: the account has a second factor.
     pub ask_totp: bool,
+    /// On a demo server: its accounts, each with a one-click sign-in.
+    pub demo: &'a [crate::DemoLogin],
 }
 
 #[derive(Template)]
@@ -36,6 +38,9 @@ pub(crate) struct DashboardPage<'a> {
     pub queue: Option<super::dashboard::QueueCount>,
     /// The chart and the number of cases.
     pub cases: Option<(super::dashboard::Chart, i64)>,
+    pub follow_ups: Option<Vec<super::dashboard::FollowUpRow>>,
+    /// On a demo server, for someone who may review: the steps to a confirmed match.
+    pub demo_tour: bool,
 }
 
 #[derive(Template)]

@@ -243,3 +243,70 @@ async fn the_language_is_kept_per_user_and_arabic_is_right_to_left() {
     })
     .await;
 }
+
+/// A demo server lists its accounts on the sign-in page, each signs in with one button, and a
+/// reviewer's dashboard then leads to the review queue; a real server shows none of it.
+#[tokio::test]
+async fn a_demo_server_leads_a_newcomer_from_the_sign_in_page_to_the_review_queue() {
+    let demo = vec![homeward_web::DemoLogin {
+        username: "mira".to_owned(),
+        party: "Task force".to_owned(),
+        password: PASSWORD.to_owned(),
+        suggested: true,
+    }];
+    let opts = homeward_web::WebOptions {
+        demo_logins: demo,
+        ..test_options()
+    };
+    on_every_backend_with(
+        homeward_app::AppConfig::default(),
+        opts,
+        async |t: &TestApp| {
+            let mediator = t.cli_party("Task force", "mediator").await;
+            t.cli_user(&mediator, "mira", &["caseworker", "reviewer"])
+                .await;
+            let c = browser_client();
+            let (_, page) = get(&c, t, "/login").await;
+            assert!(page.contains("id=\"demo-logins\""), "{page}");
+            assert!(page.contains("data-demo-user=\"mira\""));
+            assert_every_form_has_csrf(&page);
+            // The one-button form carries exactly what the person would type.
+            let token = csrf_of(&page);
+            let res = post_form(
+                &c,
+                t,
+                "/login",
+                &[
+                    ("csrf", &token),
+                    ("username", "mira"),
+                    ("password", PASSWORD),
+                ],
+            )
+            .await;
+            assert_eq!(res.status(), StatusCode::SEE_OTHER);
+            let (status, dash) = get(&c, t, "/dashboard").await;
+            assert_eq!(status, StatusCode::OK);
+            assert!(dash.contains("id=\"demo-tour\""), "{dash}");
+            assert!(dash.contains("href=\"/matches\" class=\"button\" id=\"tour-start\""));
+        },
+    )
+    .await;
+
+    on_every_backend(async |t: &TestApp| {
+        let mediator = t.cli_party("Task force", "mediator").await;
+        t.cli_user(&mediator, "mira", &["caseworker", "reviewer"])
+            .await;
+        let c = browser_client();
+        let (_, page) = get(&c, t, "/login").await;
+        assert!(!page.contains("demo-logins"));
+        assert!(!page.contains(PASSWORD));
+        let (c, _) = sign_in(t, "mira").await;
+        let (_, dash) = get(&c, t, "/dashboard").await;
+        assert!(!dash.contains("demo-tour"));
+        assert!(
+            dash.contains("id=\"followups-h\""),
+            "the mediator sees overdue visits"
+        );
+    })
+    .await;
+}

@@ -8,6 +8,7 @@
 mod helpers;
 
 mod browser;
+mod browser_demo;
 mod frame;
 mod records;
 mod review;
