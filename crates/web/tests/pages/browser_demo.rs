@@ -26,17 +26,29 @@ async fn a_newcomer_reaches_a_confirmed_match_from_the_demo_sign_in_page() {
     let t = &app;
     crate::review::one_candidate(t).await;
 
+    // A tablet held upright: every page on the way must fit its width (nothing to scroll
+    // sideways to find a button).
+    b.cmd(
+        reqwest::Method::POST,
+        "/window/rect",
+        Some(serde_json::json!({ "width": 768, "height": 1024 })),
+    )
+    .await;
+    let fits = "return document.documentElement.scrollWidth <= window.innerWidth;";
     b.goto(&t.url("/")).await;
     b.wait_for("return location.pathname === '/login';").await;
+    assert_eq!(b.eval(fits).await, true, "the sign-in page fits a tablet");
     b.click("button[data-demo-user='mira']").await;
     b.wait_for("return location.pathname === '/dashboard';")
         .await;
+    assert_eq!(b.eval(fits).await, true, "the dashboard fits a tablet");
     b.screenshot("demo-dashboard").await;
     b.click("#tour-start").await;
     b.wait_for("return location.pathname === '/matches';").await;
     b.click("table a[href^='/matches/']").await;
     b.wait_for("return location.pathname.startsWith('/matches/');")
         .await;
+    assert_eq!(b.eval(fits).await, true, "the review page fits a tablet");
     b.click("#confirm").await;
     b.wait_for("return document.getElementById('case-link') !== null;")
         .await;
