@@ -14,6 +14,7 @@ pub mod error;
 pub mod import;
 pub mod matching;
 pub mod records;
+pub mod reindex;
 mod secret;
 pub mod synthetic;
 pub mod tasks;

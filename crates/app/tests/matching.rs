@@ -407,3 +407,47 @@ async fn a_changed_record_has_its_pending_candidates_scored_again() {
         w.finish().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn derived_keys_are_recomputed_once_when_the_code_computes_them_differently() {
+    use homeward_app::reindex::Refresh;
+    for w in worlds(AppConfig::default()).await {
+        let custody = w.user(w.custody.id, "c.cw", &["caseworker"]).await;
+        w.app
+            .import_records(
+                &custody,
+                CUSTODY_CSV.as_bytes(),
+                &ImportOptions::default(),
+                &|_| {},
+            )
+            .await
+            .unwrap();
+        // No label stored yet: the keys of the four records are recomputed, and then not again.
+        let seen = std::sync::atomic::AtomicUsize::new(0);
+        let refreshed = w
+            .app
+            .refresh_derived_keys(&|n| seen.store(n, std::sync::atomic::Ordering::Relaxed))
+            .await
+            .unwrap();
+        assert_eq!(refreshed, Refresh::Recomputed(4));
+        assert_eq!(seen.load(std::sync::atomic::Ordering::Relaxed), 4);
+        assert_eq!(
+            w.app.refresh_derived_keys(&|_| {}).await.unwrap(),
+            Refresh::UpToDate
+        );
+        // The recomputed keys still find the child in another script.
+        let found = w
+            .app
+            .list_records(
+                &custody,
+                &RecordQuery {
+                    name: Some("Oleinik".into()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(found.items.len(), 2, "both Олейник children");
+        w.finish().await;
+    }
+}

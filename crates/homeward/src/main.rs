@@ -182,7 +182,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .await
             .map(|()| ExitCode::SUCCESS),
         Command::Migrate => {
-            println!("database is up to date ({})", app.backend());
+            // The schema is migrated on connecting; what is left is the derived keys, which a
+            // new version may compute differently from the one that stored them.
+            let refreshed = app
+                .refresh_derived_keys(&|n| tracing::info!(records = n, "recomputing derived keys"))
+                .await?;
+            match refreshed {
+                homeward_app::reindex::Refresh::UpToDate => {
+                    println!("database is up to date ({})", app.backend());
+                }
+                homeward_app::reindex::Refresh::Recomputed(n) => println!(
+                    "database is up to date ({}); search and blocking keys recomputed for {n} records",
+                    app.backend()
+                ),
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Admin { what } => admin_cmd::run(&app, what).await.map(|()| ExitCode::SUCCESS),

@@ -1021,6 +1021,35 @@ macro_rules! impl_store {
 
                 // ---- matching --------------------------------------------------------------
 
+                async fn put_search_keys(&self, keys: &[(RecordId, String)]) -> Result<()> {
+                    let mut tx = self.begin_write().await?;
+                    for (id, key) in keys {
+                        sqlx::query("UPDATE records SET search_key = $1 WHERE id = $2")
+                            .bind(key.as_str())
+                            .bind(id.0)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    tx.commit().await
+                }
+
+                async fn derived_keys_version(&self) -> Result<Option<String>> {
+                    Ok(sqlx::query_scalar("SELECT version FROM derived_keys WHERE id = 1")
+                        .fetch_optional(&self.pool)
+                        .await?)
+                }
+
+                async fn set_derived_keys_version(&self, version: &str) -> Result<()> {
+                    sqlx::query(
+                        "INSERT INTO derived_keys (id, version) VALUES (1, $1) \
+                         ON CONFLICT (id) DO UPDATE SET version = excluded.version",
+                    )
+                    .bind(version)
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(())
+                }
+
                 async fn put_block_keys(&self, keys: &[(RecordId, RecordKind, Vec<String>)]) -> Result<()> {
                     let mut tx = self.begin_write().await?;
                     for chunk in keys.chunks(BULK_ROWS) {

@@ -227,6 +227,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn put_block_keys(&self, keys: &[(RecordId, RecordKind, Vec<String>)]) -> Result<()>;
     /// The record's blocking keys, sorted.
     async fn block_keys(&self, record: RecordId) -> Result<Vec<String>>;
+    /// Replaces the search key of each record (derived data, not audited: see `put_block_keys`).
+    async fn put_search_keys(&self, keys: &[(RecordId, String)]) -> Result<()>;
+    /// The label of how the stored derived keys were computed, if one was ever stored.
+    async fn derived_keys_version(&self) -> Result<Option<String>>;
+    async fn set_derived_keys_version(&self, version: &str) -> Result<()>;
     /// The records of `kind`, not deleted, sharing any of `keys`, as `(key, record id)` pairs,
     /// at most `limit` pairs (a key shared by very many records is a poor key; the cap keeps one
     /// record's work bounded). Scope-free: see above.

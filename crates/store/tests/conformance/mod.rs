@@ -73,6 +73,7 @@ macro_rules! conformance_tests {
             attachments_follow_their_owners_scope,
             attachment_reads_and_lists_are_audited,
             a_case_is_on_one_open_list, a_users_language_is_kept, transfer_list_reads_are_scoped_to_its_parties, transfer_lists_keep_every_version_and_void_with_their_cases, transfer_plans_move_with_their_cases,
+            derived_keys_are_replaced_and_their_version_kept,
         );
     };
     (@each $run:path; $($case:ident),* $(,)?) => {
@@ -2433,6 +2434,35 @@ fn candidate(t: RecordId, c: RecordId, p: f64) -> homeward_store::NewCandidate {
 
 fn candidate_audit(c: &homeward_store::NewCandidate) -> AuditDraft {
     draft(AuditAction::MatchCandidateCreate).target("match", c.id)
+}
+
+pub async fn derived_keys_are_replaced_and_their_version_kept(cx: Ctx) {
+    let s = &*cx.store;
+    let (_, t, cs) = matching_world(s, 1).await;
+    assert_eq!(s.derived_keys_version().await.unwrap(), None);
+    let search = |name: &'static str| async move {
+        list(
+            s,
+            Scope::AllSubmitted,
+            &RecordFilter {
+                name: Some(name.into()),
+                ..filter()
+            },
+        )
+        .await
+    };
+    assert!(search("zzqx").await.is_empty());
+    s.put_search_keys(&[(t, "zzqx folded".into()), (cs[0], "other".into())])
+        .await
+        .unwrap();
+    assert_eq!(search("zzqx").await, vec![t]);
+    assert_eq!(search("other").await, vec![cs[0]]);
+    s.set_derived_keys_version("keys-1").await.unwrap();
+    s.set_derived_keys_version("keys-2").await.unwrap();
+    assert_eq!(
+        s.derived_keys_version().await.unwrap().as_deref(),
+        Some("keys-2")
+    );
 }
 
 pub async fn block_keys_find_the_other_side(cx: Ctx) {
