@@ -8,9 +8,11 @@
 mod helpers;
 
 mod browser;
+mod case_forms;
 mod frame;
 mod records;
 mod review;
+mod tasks;
 
 use helpers::TestApp;
 use reqwest::{Client, StatusCode, redirect};
