@@ -164,10 +164,42 @@ impl FormData {
     }
 }
 
+/// The label a form shows for a field the app names (`evidence[1]` is the evidence list).
+fn field_label(t: &Tr, field: &str) -> String {
+    let base = field.split('[').next().unwrap_or(field);
+    let key = match base {
+        "giver.name" => "giver_name",
+        "giver.kind" => "giver_kind",
+        "scope.fields" => "share_fields",
+        "withdrawal.reason" => "reason",
+        "summary" => "views_summary",
+        "language" => "views_language",
+        "to_party" => "disclosed_to",
+        "fields" => "disclose_fields",
+        "due" => "task_due",
+        "party" => "task_party",
+        "kind" => "task_kind",
+        "outcome" => "task_outcome",
+        "done" => "task_done",
+        "to" => "to_state",
+        "expected_version" => "version",
+        other => other,
+    };
+    let v = t.get(key);
+    // Without a label of that name, the field's own name still says which it is.
+    if v == key {
+        field.to_owned()
+    } else {
+        v.to_owned()
+    }
+}
+
 /// A wrong field, for the form that sent it.
 #[derive(Debug)]
 pub(crate) struct FieldMsg {
     pub field: String,
+    /// The form's label for it.
+    pub label: String,
     pub code: String,
     pub message: String,
 }
@@ -202,6 +234,7 @@ pub(crate) fn refusal_of(t: &Tr, e: &AppError) -> Refusal {
             v.0.iter()
                 .map(|f| FieldMsg {
                     field: f.field.clone(),
+                    label: field_label(t, &f.field),
                     code: f.code.to_owned(),
                     message: {
                         let k = format!("fielderr_{}", f.code);
@@ -221,6 +254,7 @@ pub(crate) fn refusal_of(t: &Tr, e: &AppError) -> Refusal {
         | AppError::AttachmentTypeNotAllowed
         | AppError::AttachmentEmpty => vec![FieldMsg {
             field: "file".to_owned(),
+            label: t.get("file").to_owned(),
             code: code.clone(),
             message: e.to_string(),
         }],
