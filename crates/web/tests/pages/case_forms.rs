@@ -194,7 +194,10 @@ async fn the_workflow_through_the_case_page_forms() {
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         let form = part(&bad, "id=\"consent-form\"", "</form>");
         assert!(form.contains("data-field=\"witness\""), "{form}");
-        assert!(form.contains("<strong>Witness</strong>"), "named by its label: {form}");
+        assert!(
+            form.contains("<strong>Witness</strong>"),
+            "named by its label: {form}"
+        );
         assert!(
             form.contains("value=\"Оксана Лисенко\""),
             "the name is kept: {form}"
