@@ -69,9 +69,20 @@ pub struct CaseVersionView {
     pub version: i64,
     pub change: String,
     pub changed_by: homeward_domain::UserId,
+    /// Who that is, so that a timeline can say who did what; absent if the user is gone.
+    pub changed_by_user: Option<ActorName>,
     pub changed_at: DateTime<Utc>,
     pub state: CaseState,
     pub case: Case,
+}
+
+/// A user as the case's readers see them in its timeline: a name and a party, nothing more.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ActorName {
+    pub display_name: String,
+    pub party_id: PartyId,
+    pub party_name: String,
 }
 
 impl From<CaseVersion> for CaseVersionView {
@@ -80,6 +91,7 @@ impl From<CaseVersion> for CaseVersionView {
             version: v.version,
             change: v.change,
             changed_by: v.changed_by,
+            changed_by_user: None,
             changed_at: v.changed_at,
             state: v.case.state,
             case: v.case,
@@ -368,14 +380,41 @@ impl App {
     ) -> AppResult<Vec<CaseVersionView>> {
         caller.require(Permission::CaseRead, &self.config)?;
         let audit = caller.audit(AuditAction::CaseHistory).target("case", id);
-        Ok(self
+        let mut versions: Vec<CaseVersionView> = self
             .store
             .case_history(id, audit)
             .await?
             .ok_or(AppError::NotFound)?
             .into_iter()
             .map(CaseVersionView::from)
-            .collect())
+            .collect();
+        // Only the people who changed this case are named: a handful of lookups, not a directory.
+        let mut ids: Vec<homeward_domain::UserId> = versions.iter().map(|v| v.changed_by).collect();
+        ids.sort();
+        ids.dedup();
+        let parties = self.store.list_parties().await?;
+        let mut names = std::collections::HashMap::new();
+        for uid in ids {
+            if let Some(u) = self.store.get_user(uid).await? {
+                let party_name = parties
+                    .iter()
+                    .find(|p| p.id == u.party_id)
+                    .map(|p| p.name.as_str().to_owned())
+                    .unwrap_or_default();
+                names.insert(
+                    uid,
+                    ActorName {
+                        display_name: u.display_name,
+                        party_id: u.party_id,
+                        party_name,
+                    },
+                );
+            }
+        }
+        for v in &mut versions {
+            v.changed_by_user = names.get(&v.changed_by).cloned();
+        }
+        Ok(versions)
     }
 
     /// Moves the case to another state if its guards allow; a refusal lists every missing

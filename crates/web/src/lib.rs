@@ -75,7 +75,7 @@ pub(crate) struct AppState {
 pub fn router(app: App, opts: WebOptions) -> Router {
     let (api, openapi) = routes::api(&opts, app.config().max_attachment_bytes).split_for_parts();
     let api = api
-        .merge(pages::router())
+        .merge(pages::router(app.config().max_attachment_bytes))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed);
     let api = layers::wrap(api, &opts);

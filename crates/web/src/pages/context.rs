@@ -64,6 +64,11 @@ impl PageCtx {
         {
             nav.push(("/matches", "nav_matches"));
         }
+        // Case work: a humanitarian organisation's way in is its tasks, never the cases.
+        if c.may(Permission::TaskRead) && c.party().kind == homeward_domain::PartyKind::Humanitarian
+        {
+            nav.push(("/tasks", "my_tasks"));
+        }
         Frame {
             t: self.t,
             csrf: &self.csrf,

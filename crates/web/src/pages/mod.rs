@@ -14,10 +14,12 @@ mod i18n;
 mod matches;
 mod names;
 mod records;
+mod tasks;
 mod templates;
 
 use crate::AppState;
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, header};
 use axum::routing::{get, post};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -26,7 +28,10 @@ use tower_http::set_header::SetResponseHeaderLayer;
 pub(crate) const PAGE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
      img-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
-pub(crate) fn router() -> Router<AppState> {
+/// Room for a multipart form's framing and text fields above the file itself.
+const UPLOAD_SLACK: usize = 64 << 10;
+
+pub(crate) fn router(max_attachment_bytes: usize) -> Router<AppState> {
     Router::new()
         .route("/", get(frame::root))
         .route("/login", get(frame::login_page).post(frame::login_submit))
@@ -45,6 +50,39 @@ pub(crate) fn router() -> Router<AppState> {
             post(cases::record_verification),
         )
         .route("/cases/{id}/transitions", post(cases::transition))
+        // Case work (area `case`): the forms of the case page, attachments, tasks.
+        .route(
+            "/cases/{id}/verifications/{step}/resolve",
+            post(cases::resolve_verification),
+        )
+        .route("/cases/{id}/consents", post(cases::record_consent))
+        .route(
+            "/cases/{id}/consents/{consent}/withdraw",
+            post(cases::withdraw_consent),
+        )
+        .route("/cases/{id}/child-views", post(cases::record_child_views))
+        .route("/cases/{id}/assessments", post(cases::record_assessment))
+        .route(
+            "/cases/{id}/determinations",
+            post(cases::record_determination),
+        )
+        .route("/cases/{id}/disclosures", post(cases::disclose))
+        .route(
+            "/cases/{id}/attachments",
+            post(cases::upload_attachment).layer(DefaultBodyLimit::max(
+                max_attachment_bytes.saturating_add(UPLOAD_SLACK),
+            )),
+        )
+        .route(
+            "/attachments/{id}/download",
+            post(cases::download_attachment),
+        )
+        .route("/cases/{id}/tasks", post(cases::assign_task))
+        .route("/cases/{id}/tasks/{task}/cancel", post(cases::cancel_task))
+        .route("/tasks", get(tasks::list))
+        .route("/tasks/{id}", get(tasks::show))
+        .route("/tasks/{id}/report", post(tasks::report))
+        // End of case work.
         .route("/static/app.css", get(frame::stylesheet))
         .route("/static/app.js", get(frame::script))
         .layer(SetResponseHeaderLayer::overriding(

@@ -113,10 +113,12 @@ pub(crate) struct CasePage<'a> {
     pub custody: Option<String>,
     pub next: Vec<super::cases::Next>,
     pub timeline: Vec<super::cases::Event>,
-    pub verifications: Vec<super::cases::Fact>,
-    pub consents: Vec<super::cases::Fact>,
+    pub verifications: Vec<super::cases::Item>,
+    pub consents: Vec<super::cases::Item>,
     pub views: Vec<super::cases::Fact>,
     pub disclosed: Vec<super::cases::Fact>,
+    /// The work forms and what they need (the case area's, in `cases.rs`).
+    pub work: super::cases::CaseWork,
     /// Code and label of each verification method, and of each outcome.
     pub methods: Vec<(&'static str, String)>,
     pub outcomes: Vec<(String, String)>,

@@ -2,7 +2,7 @@
 //! `#[utoipa::path]`), so the router and the document cannot drift apart.
 
 mod admin;
-mod attachments;
+pub(crate) mod attachments;
 mod audit;
 mod cases;
 mod duplicates;

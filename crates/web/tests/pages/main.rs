@@ -9,9 +9,11 @@ mod helpers;
 
 mod browser;
 mod browser_demo;
+mod case_forms;
 mod frame;
 mod records;
 mod review;
+mod tasks;
 
 use helpers::TestApp;
 use reqwest::{Client, StatusCode, redirect};
