@@ -13,16 +13,24 @@ use homeward_domain::{CaseState, PartyKind, Permission, TaskStatus};
 
 #[derive(Debug)]
 pub(crate) struct TaskRow {
+    /// Where the row leads: the task's own page for the organisation doing it (which never sees
+    /// the case), the case for the mediator.
+    pub href: String,
     pub kind: String,
     pub due: String,
     pub case: String,
     pub overdue: bool,
 }
 
-fn rows(t: &Tr, tasks: Vec<TaskView>) -> Vec<TaskRow> {
+fn rows(t: &Tr, tasks: Vec<TaskView>, mediator: bool) -> Vec<TaskRow> {
     tasks
         .into_iter()
         .map(|v| TaskRow {
+            href: if mediator {
+                format!("/cases/{}", v.task.case_id)
+            } else {
+                format!("/tasks/{}", v.task.id)
+            },
             kind: t
                 .get(&format!("taskkind_{}", v.task.kind.as_str()))
                 .to_owned(),
@@ -148,7 +156,11 @@ pub(crate) async fn dashboard(State(s): State<AppState>, cx: PageCtx) -> PageRes
             )
             .await
             .map_err(|e| cx.fail(e))?;
-        (Some(rows(cx.t, open)), Some(rows(cx.t, late)))
+        let mediator = c.party().kind == PartyKind::Mediator;
+        (
+            Some(rows(cx.t, open, mediator)),
+            Some(rows(cx.t, late, mediator)),
+        )
     } else {
         (None, None)
     };
