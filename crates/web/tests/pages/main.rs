@@ -11,6 +11,8 @@ mod browser;
 mod frame;
 mod records;
 mod review;
+mod transfers;
+mod transfers_browser;
 
 use helpers::TestApp;
 use reqwest::{Client, StatusCode, redirect};
