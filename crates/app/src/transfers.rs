@@ -849,6 +849,22 @@ impl App {
         Ok(self.load_plan(caller, id).await?.into())
     }
 
+    /// The plans made for one list (the mediator's, like each plan).
+    pub async fn transfer_plans_of_list(
+        &self,
+        caller: &Caller,
+        list: TransferListId,
+    ) -> AppResult<Vec<TransferPlanDetail>> {
+        caller.require(Permission::CaseRead, &self.config)?;
+        // The list must exist: an unknown id answers 404, not an empty list.
+        self.load_list(caller, list, None).await?;
+        let audit = caller
+            .audit(AuditAction::TransferPlanRead)
+            .target("transfer_list", list);
+        let plans = self.store.transfer_plans_of_list(list, audit).await?;
+        Ok(plans.into_iter().map(Into::into).collect())
+    }
+
     /// Applies `edit` (which says whether it voided the approval) and stores the plan; when the
     /// approval came or went, the covered cases' references change with it.
     async fn change_plan(

@@ -1887,6 +1887,23 @@ macro_rules! impl_store {
                     Ok(Some(row.into()))
                 }
 
+                async fn transfer_plans_of_list(&self, list: TransferListId, audit: AuditDraft) -> Result<Vec<StoredTransferPlan>> {
+                    let mut tx = self.begin_write().await?;
+                    let rows = sqlx::query_as::<Db, TransferPlanRow>(
+                        "SELECT content, version, created_at, updated_at FROM transfer_plans \
+                         WHERE list_id = $1 ORDER BY created_at, id",
+                    )
+                    .bind(list.0)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    let out: Vec<StoredTransferPlan> = rows.into_iter().map(StoredTransferPlan::from).collect();
+                    let ids = out.iter().map(|p| p.plan.id.to_string()).collect();
+                    let audit = AuditDraft { details: with_ids(audit.details.clone(), "transfer_plan_ids", ids), ..audit };
+                    Self::append(&mut tx, vec![audit]).await?;
+                    tx.commit().await?;
+                    Ok(out)
+                }
+
                 async fn linkage_model(&self) -> Result<Option<StoredModel>> {
                     let row: Option<(String, DateTime<Utc>)> =
                         sqlx::query_as("SELECT model, trained_at FROM linkage_model WHERE id = 1")

@@ -437,6 +437,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         id: TransferPlanId,
         audit: AuditDraft,
     ) -> Result<Option<StoredTransferPlan>>;
+    /// The plans of one list, oldest first; audited with their ids.
+    async fn transfer_plans_of_list(
+        &self,
+        list: TransferListId,
+        audit: AuditDraft,
+    ) -> Result<Vec<StoredTransferPlan>>;
 
     /// The trained model, if any.
     async fn linkage_model(&self) -> Result<Option<StoredModel>>;

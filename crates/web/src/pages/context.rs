@@ -69,6 +69,15 @@ impl PageCtx {
         {
             nav.push(("/tasks", "my_tasks"));
         }
+        // Transfers area: the rounds for the mediator's staff and the two sides; the overdue
+        // visits for the mediator and for whoever does the visits.
+        let mediator = c.party().kind == homeward_domain::PartyKind::Mediator;
+        if (mediator && c.may(Permission::CaseRead)) || c.may(Permission::TransferListRead) {
+            nav.push(("/transfer-lists", "tr_nav_lists"));
+        }
+        if (mediator && c.may(Permission::CaseRead)) || c.may(Permission::FollowUpReport) {
+            nav.push(("/follow-ups", "tr_nav_visits"));
+        }
         Frame {
             t: self.t,
             csrf: &self.csrf,

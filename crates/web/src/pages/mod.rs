@@ -16,6 +16,10 @@ mod names;
 mod records;
 mod tasks;
 mod templates;
+// Transfers area: lists, plans, custody chain, aftercare.
+mod aftercare;
+mod refusal;
+mod transfers;
 
 use crate::AppState;
 use axum::Router;
@@ -83,6 +87,66 @@ pub(crate) fn router(max_attachment_bytes: usize) -> Router<AppState> {
         .route("/tasks/{id}", get(tasks::show))
         .route("/tasks/{id}/report", post(tasks::report))
         // End of case work.
+        // Transfers area: transfer lists and plans, the custody chain, reunification and aftercare.
+        .route(
+            "/transfer-lists",
+            get(transfers::rounds).post(transfers::create),
+        )
+        .route("/transfer-lists/{id}", get(transfers::show))
+        .route("/transfer-lists/{id}/entries", post(transfers::add_entry))
+        .route(
+            "/transfer-lists/{id}/entries/{case_id}/remove",
+            post(transfers::remove_entry),
+        )
+        .route(
+            "/transfer-lists/{id}/entries/{case_id}/withdraw",
+            post(transfers::withdraw_entry),
+        )
+        .route("/transfer-lists/{id}/step", post(transfers::step))
+        .route("/transfer-lists/{id}/approve", post(transfers::approve))
+        .route("/transfer-lists/{id}/plans", post(transfers::create_plan))
+        .route("/transfer-plans/{id}", get(transfers::show_plan))
+        .route("/transfer-plans/{id}/legs", post(transfers::add_leg))
+        .route(
+            "/transfer-plans/{id}/legs/{leg_id}",
+            post(transfers::update_leg),
+        )
+        .route("/transfer-plans/{id}/escorts", post(transfers::set_escorts))
+        .route(
+            "/transfer-plans/{id}/documents",
+            post(transfers::set_documents),
+        )
+        .route("/transfer-plans/{id}/costs", post(transfers::set_costs))
+        .route(
+            "/transfer-plans/{id}/approve",
+            post(transfers::approve_plan),
+        )
+        .route("/cases/{id}/custody", get(aftercare::show))
+        .route("/cases/{id}/custody-chain", get(aftercare::chain_document))
+        .route("/cases/{id}/handovers", post(aftercare::record_handover))
+        .route(
+            "/cases/{id}/reunification",
+            post(aftercare::record_reunification),
+        )
+        .route("/cases/{id}/services", post(aftercare::record_service))
+        .route(
+            "/cases/{id}/follow-ups",
+            post(aftercare::schedule_follow_up),
+        )
+        .route(
+            "/cases/{id}/follow-ups/{follow_up_id}/report",
+            post(aftercare::report_follow_up),
+        )
+        .route(
+            "/cases/{id}/follow-ups/{follow_up_id}/waive",
+            post(aftercare::waive_follow_up),
+        )
+        .route("/follow-ups", get(aftercare::visits))
+        .route(
+            "/follow-ups/{case_id}/{follow_up_id}/report",
+            post(aftercare::report_own),
+        )
+        // End of the transfers area.
         .route("/static/app.css", get(frame::stylesheet))
         .route("/static/app.js", get(frame::script))
         .layer(SetResponseHeaderLayer::overriding(

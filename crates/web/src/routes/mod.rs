@@ -127,6 +127,7 @@ pub(crate) fn api(opts: &WebOptions, max_attachment_bytes: usize) -> OpenApiRout
         .routes(routes!(transfers::complete_transfer_list))
         .routes(routes!(transfers::transfer_list_versions))
         .routes(routes!(transfers::transfer_list_diff))
+        .routes(routes!(transfers::transfer_plans_of_list))
         .routes(routes!(transfers::create_transfer_plan))
         .routes(routes!(transfers::get_transfer_plan))
         .routes(routes!(transfers::add_plan_leg))

@@ -360,6 +360,24 @@ pub async fn create_transfer_plan(
     ))
 }
 
+/// The plans made for a list, oldest first. Mediator staff.
+#[utoipa::path(
+    get, path = "/api/v1/transfer-lists/{id}/plans", tag = "transfers",
+    params(("id" = TransferListId, Path, description = "The list's id")),
+    responses(
+        (status = 200, body = Vec<TransferPlanDetail>),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    )
+)]
+pub async fn transfer_plans_of_list(
+    State(s): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<TransferListId>,
+) -> ApiResult<Json<Vec<TransferPlanDetail>>> {
+    Ok(Json(s.app.transfer_plans_of_list(&auth.caller, id).await?))
+}
+
 /// One plan, with what its approval still needs. Mediator staff.
 #[utoipa::path(
     get, path = "/api/v1/transfer-plans/{id}", tag = "transfers",

@@ -288,6 +288,10 @@ async fn a_transfer_round_from_draft_to_children_in_transit() {
         )
         .await;
         let pp = |rest: &str| format!("/api/v1/transfer-plans/{}{rest}", plan["id"].as_str().unwrap());
+        let plans = ok(w.cw.get(&lp("/plans")).await).await;
+        assert_eq!(plans.as_array().unwrap().len(), 1);
+        assert_eq!(plans[0]["id"], plan["id"]);
+        expect_error(w.o.get(&lp("/plans")).await, StatusCode::FORBIDDEN, "forbidden").await;
         let legs = [
             ("Rostov-on-Don", "Moscow", "rail", "2030-04-01T08:00:00Z", "2030-04-01T20:00:00Z"),
             ("Moscow", "Minsk", "air", "2030-04-02T09:00:00Z", "2030-04-02T11:00:00Z"),

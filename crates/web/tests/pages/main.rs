@@ -14,6 +14,8 @@ mod frame;
 mod records;
 mod review;
 mod tasks;
+mod transfers;
+mod transfers_browser;
 
 use helpers::TestApp;
 use reqwest::{Client, StatusCode, redirect};

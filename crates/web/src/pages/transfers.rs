@@ -1,0 +1,1241 @@
+//! Transfer lists and plans as pages: the rounds, one list with its entries in both directions,
+//! each party's approval, the versions and the diff between two of them, and the plan of the
+//! children travelling together.
+//!
+//! Every read and change is the JSON API's use-case, so a party sees a list exactly as the API
+//! shows it to that party: its own record ids and the directions, nothing of the other side's.
+
+use super::context::{Frame, PageCtx, PostForm};
+use super::error::{PageResult, html};
+use super::i18n::Tr;
+use super::refusal::{Fields, Refusal, RefusalItem, plan_reasons, refusal, word_or};
+use crate::AppState;
+use crate::extract::ApiPath;
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{DateTime, Utc};
+use homeward_app::cases::CaseQuery;
+use homeward_app::transfers::{
+    ApproveInput, CostsInput, DiffEntries, DocumentsInput, EntryInput, EntryWithdrawInput,
+    EscortsInput, LegInput, LegUpdateInput, ListCreateInput, ListQuery, ListStep, ListView,
+    PlanCreateInput, TransferPlanDetail, VersionInput,
+};
+use homeward_app::{AppError, AppResult};
+use homeward_domain::{
+    CaseId, CaseState, Cost, Direction, DocumentKind, Escort, EscortKind, LegId, LegUpdate,
+    ListState, PartyKind, Permission, TransferListEntry, TransferListId, TransferPlanId,
+    TravelDocument, TravelMode,
+};
+use serde::{Deserialize, Serialize};
+
+pub(crate) fn when(at: &DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// An enum's snake_case code as serde writes it.
+pub(crate) fn code<T: Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+/// The first characters of a hash, enough to tell two apart on screen (the full one is beside).
+fn short(hash: &str) -> String {
+    hash.chars().take(12).collect()
+}
+
+fn direction_label(t: &Tr, d: Direction) -> String {
+    t.get(&format!("tr_dir_{}", d.as_str())).to_owned()
+}
+
+fn list_state_label(t: &Tr, s: ListState) -> String {
+    t.get(&format!("tr_ls_{}", s.as_str())).to_owned()
+}
+
+pub(crate) const DIRECTIONS: [Direction; 2] = [Direction::ToOrigin, Direction::ToCustody];
+
+/// A page drawn again after a refusal answers with the refusal's status, so a client (and a
+/// test) can tell it from a success.
+pub(crate) fn answer(
+    t: &'static Tr,
+    page: &impl Template,
+    refused: Option<&Refusal>,
+) -> PageResult {
+    let res = html(t, page)?;
+    Ok(match refused {
+        Some(r) => (r.status, res).into_response(),
+        None => res,
+    })
+}
+
+pub(crate) fn to(path: String) -> Response {
+    Redirect::to(&path).into_response()
+}
+
+// ---- the rounds ---------------------------------------------------------------------------
+
+#[derive(Debug)]
+pub(crate) struct RoundRow {
+    pub id: String,
+    pub round: String,
+    pub state: String,
+    pub state_label: String,
+    pub entries: usize,
+    pub hash: String,
+    /// The mediator's view: how many of the two sides approved the current content.
+    pub approvals: Option<usize>,
+}
+
+#[derive(Template)]
+#[template(path = "transfer_lists.html")]
+pub(crate) struct RoundsPage<'a> {
+    pub f: Frame<'a>,
+    pub rows: Vec<RoundRow>,
+    pub may_create: bool,
+    /// Code and label of each origin party, and of each custody party.
+    pub origins: Vec<(String, String)>,
+    pub custodies: Vec<(String, String)>,
+    pub refusal: Option<Refusal>,
+    pub kept: Fields,
+}
+
+async fn rounds_page(
+    s: &AppState,
+    cx: &PageCtx,
+    refused: Option<Refusal>,
+    kept: Fields,
+) -> PageResult {
+    let t = cx.t;
+    let lists = s
+        .app
+        .list_transfer_lists(&cx.caller, &ListQuery::default())
+        .await
+        .map_err(|e| cx.fail(e))?;
+    let rows = lists
+        .iter()
+        .map(|l| match l {
+            ListView::Mediator(d) => RoundRow {
+                id: d.list.id.to_string(),
+                round: d.list.round.clone(),
+                state: d.list.state.as_str().to_owned(),
+                state_label: list_state_label(t, d.list.state),
+                entries: d.list.active_entries().count(),
+                hash: short(&d.hash),
+                approvals: Some(
+                    [
+                        homeward_domain::Side::Origin,
+                        homeward_domain::Side::Custody,
+                    ]
+                    .iter()
+                    .filter(|side| d.list.approval(**side).is_some())
+                    .count(),
+                ),
+            },
+            ListView::Party(p) => RoundRow {
+                id: p.id.to_string(),
+                round: p.round.clone(),
+                state: p.state.as_str().to_owned(),
+                state_label: list_state_label(t, p.state),
+                entries: p.entries.len(),
+                hash: short(&p.hash),
+                approvals: None,
+            },
+        })
+        .collect();
+    let may_create = cx.caller.may(Permission::TransferListManage);
+    let (mut origins, mut custodies) = (Vec::new(), Vec::new());
+    if may_create {
+        for p in s
+            .app
+            .list_parties(&cx.caller)
+            .await
+            .map_err(|e| cx.fail(e))?
+        {
+            let row = (p.id.to_string(), p.name.as_str().to_owned());
+            match p.kind {
+                PartyKind::Origin => origins.push(row),
+                PartyKind::Custody => custodies.push(row),
+                _ => {}
+            }
+        }
+    }
+    let page = RoundsPage {
+        f: cx.frame(),
+        rows,
+        may_create,
+        origins,
+        custodies,
+        refusal: refused,
+        kept,
+    };
+    answer(t, &page, page.refusal.as_ref())
+}
+
+pub(crate) async fn rounds(State(s): State<AppState>, cx: PageCtx) -> PageResult {
+    rounds_page(&s, &cx, None, Fields::default()).await
+}
+
+pub(crate) async fn create(
+    State(s): State<AppState>,
+    PostForm { cx, form }: PostForm<Fields>,
+) -> PageResult {
+    let done = async {
+        let input = ListCreateInput {
+            round: form.text("round"),
+            origin_party: form.parse("origin_party")?,
+            custody_party: form.parse("custody_party")?,
+        };
+        s.app.create_transfer_list(&cx.caller, &input).await
+    }
+    .await;
+    match done {
+        Ok(list) => Ok(to(format!("/transfer-lists/{}", list.list.id))),
+        Err(e) => {
+            let r = refusal(cx.t, "create-list", e).map_err(|e| cx.fail(e))?;
+            rounds_page(&s, &cx, Some(r), form).await
+        }
+    }
+}
+
+// ---- one list ---------------------------------------------------------------------------------
+
+#[derive(Debug)]
+pub(crate) struct EntryRow {
+    /// The mediator's view: the case and both records.
+    pub case_id: Option<String>,
+    pub tracing: Option<String>,
+    pub custody: Option<String>,
+    /// A party's view: its own record.
+    pub record: Option<String>,
+    pub direction: String,
+    pub direction_label: String,
+    /// The other direction, for the form that turns it.
+    pub other_direction: String,
+    pub other_label: String,
+    pub added_at: String,
+    /// When, by whom and why it was withdrawn.
+    pub withdrawn: Option<String>,
+}
+
+#[derive(Debug)]
+pub(crate) struct DirectionGroup {
+    pub code: &'static str,
+    pub label: String,
+    pub rows: Vec<EntryRow>,
+}
+
+#[derive(Debug)]
+pub(crate) struct ApprovalRow {
+    pub side: String,
+    pub hash: String,
+    pub by: String,
+    pub at: String,
+    /// When voided, when and why.
+    pub voided: Option<String>,
+}
+
+#[derive(Debug)]
+pub(crate) struct VersionRow {
+    pub version: i64,
+    pub change: String,
+    pub by: String,
+    pub at: String,
+    pub state: String,
+    pub hash: String,
+    pub current: bool,
+}
+
+/// One line of the diff: what happened to which child, told in words and by a mark, so it reads
+/// without colour.
+#[derive(Debug)]
+pub(crate) struct DiffRow {
+    /// `added`, `removed`, `withdrawn` or `direction_changed` (a class name).
+    pub kind: &'static str,
+    pub mark: &'static str,
+    pub label: String,
+    /// The case (the mediator's view) or the party's own record.
+    pub subject: String,
+    /// `/cases/..` or `/records/..`.
+    pub href: String,
+    pub detail: String,
+}
+
+#[derive(Debug)]
+pub(crate) struct DiffView {
+    pub from: i64,
+    pub to: i64,
+    pub from_hash: String,
+    pub to_hash: String,
+    pub rows: Vec<DiffRow>,
+}
+
+#[derive(Debug)]
+pub(crate) struct PlanRow {
+    pub id: String,
+    pub children: usize,
+    pub legs: usize,
+    pub approved: bool,
+}
+
+#[derive(Template)]
+#[template(path = "transfer_list.html")]
+pub(crate) struct ListPage<'a> {
+    pub f: Frame<'a>,
+    pub id: String,
+    pub round: String,
+    pub state: String,
+    pub state_label: String,
+    pub hash: String,
+    pub version: i64,
+    pub mediator: bool,
+    pub origin: String,
+    pub custody: String,
+    pub groups: Vec<DirectionGroup>,
+    pub withdrawn: Vec<EntryRow>,
+    pub approvals: Vec<ApprovalRow>,
+    pub approved_by_both: bool,
+    pub versions: Vec<VersionRow>,
+    pub diff: Option<DiffView>,
+    /// Versions after the first, each a link to what it changed.
+    pub version_steps: Vec<i64>,
+    pub plans: Vec<PlanRow>,
+    /// The active entries, for the plan form: case id and the direction's label.
+    pub plan_cases: Vec<(String, String)>,
+    pub may_manage: bool,
+    pub may_approve: bool,
+    pub may_plan: bool,
+    pub negotiable: bool,
+    pub draft: bool,
+    pub completed: bool,
+    /// The steps the list may take now: code and label.
+    pub steps: Vec<(&'static str, String)>,
+    /// Cases at consent_obtained, offered when adding an entry.
+    pub listable: Vec<String>,
+    pub directions: Vec<(&'static str, String)>,
+    pub refusal: Option<Refusal>,
+    pub kept: Fields,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct DiffParams {
+    #[serde(default)]
+    from: Option<String>,
+    #[serde(default)]
+    to: Option<String>,
+}
+
+impl DiffParams {
+    fn pick(v: &Option<String>) -> Option<i64> {
+        v.as_deref().and_then(|s| s.trim().parse().ok())
+    }
+}
+
+fn entry_row(t: &Tr, e: &TransferListEntry) -> EntryRow {
+    let other = match e.direction {
+        Direction::ToOrigin => Direction::ToCustody,
+        Direction::ToCustody => Direction::ToOrigin,
+    };
+    EntryRow {
+        case_id: Some(e.case_id.to_string()),
+        tracing: Some(e.tracing_request.to_string()),
+        custody: Some(e.custody_record.to_string()),
+        record: None,
+        direction: e.direction.as_str().to_owned(),
+        direction_label: direction_label(t, e.direction),
+        other_direction: other.as_str().to_owned(),
+        other_label: direction_label(t, other),
+        added_at: when(&e.added_at),
+        withdrawn: e
+            .withdrawal
+            .as_ref()
+            .map(|w| format!("{} · {}", when(&w.at), w.reason)),
+    }
+}
+
+fn diff_rows(t: &Tr, changes: &DiffEntries) -> Vec<DiffRow> {
+    let mut rows = Vec::new();
+    let mut push = |kind: &'static str, mark, subject: String, href: String, detail: String| {
+        rows.push(DiffRow {
+            kind,
+            mark,
+            label: t.get(&format!("tr_diff_{kind}")).to_owned(),
+            subject,
+            href,
+            detail,
+        });
+    };
+    match changes {
+        DiffEntries::Mediator(d) => {
+            for (kind, mark, es) in [
+                ("added", "+", &d.added),
+                ("removed", "−", &d.removed),
+                ("withdrawn", "⊘", &d.withdrawn),
+            ] {
+                for e in es {
+                    let mut detail = direction_label(t, e.direction);
+                    if let Some(w) = &e.withdrawal {
+                        detail = format!("{detail} · {}", w.reason);
+                    }
+                    push(
+                        kind,
+                        mark,
+                        e.case_id.to_string(),
+                        format!("/cases/{}", e.case_id),
+                        detail,
+                    );
+                }
+            }
+            for c in &d.direction_changed {
+                push(
+                    "direction_changed",
+                    "⇄",
+                    c.case_id.to_string(),
+                    format!("/cases/{}", c.case_id),
+                    format!(
+                        "{} → {}",
+                        direction_label(t, c.from),
+                        direction_label(t, c.to)
+                    ),
+                );
+            }
+        }
+        DiffEntries::Party(d) => {
+            for (kind, mark, es) in [
+                ("added", "+", &d.added),
+                ("removed", "−", &d.removed),
+                ("withdrawn", "⊘", &d.withdrawn),
+            ] {
+                for e in es {
+                    push(
+                        kind,
+                        mark,
+                        e.record_id.to_string(),
+                        format!("/records/{}", e.record_id),
+                        direction_label(t, e.direction),
+                    );
+                }
+            }
+            for c in &d.direction_changed {
+                push(
+                    "direction_changed",
+                    "⇄",
+                    c.record_id.to_string(),
+                    format!("/records/{}", c.record_id),
+                    format!(
+                        "{} → {}",
+                        direction_label(t, c.from),
+                        direction_label(t, c.to)
+                    ),
+                );
+            }
+        }
+    }
+    rows
+}
+
+fn steps_for(t: &Tr, state: ListState) -> Vec<(&'static str, String)> {
+    let step = |code: &'static str| (code, t.get(&format!("tr_step_{code}")).to_owned());
+    match state {
+        ListState::Draft => vec![step("propose")],
+        ListState::Proposed | ListState::Approved => vec![step("fix")],
+        ListState::Fixed => vec![step("start")],
+        ListState::InProgress => vec![step("complete")],
+        ListState::Completed => Vec::new(),
+    }
+}
+
+async fn list_page(
+    s: &AppState,
+    cx: &PageCtx,
+    id: TransferListId,
+    q: DiffParams,
+    refused: Option<Refusal>,
+    kept: Fields,
+) -> PageResult {
+    let t = cx.t;
+    let c = &cx.caller;
+    let view = s
+        .app
+        .get_transfer_list(c, id)
+        .await
+        .map_err(|e| cx.fail(e))?;
+    let (version, state) = match &view {
+        ListView::Mediator(d) => (d.version, d.list.state),
+        ListView::Party(p) => (p.version, p.state),
+    };
+    // By default the last change: what the newest version did to the one before.
+    let to_v = DiffParams::pick(&q.to)
+        .unwrap_or(version)
+        .clamp(1, version.max(1));
+    let from_v = DiffParams::pick(&q.from)
+        .unwrap_or(to_v - 1)
+        .clamp(1, version.max(1));
+    let diff = if from_v != to_v {
+        let d = s
+            .app
+            .transfer_list_diff(c, id, from_v, to_v)
+            .await
+            .map_err(|e| cx.fail(e))?;
+        Some(DiffView {
+            from: d.from,
+            to: d.to,
+            from_hash: d.from_hash.clone(),
+            to_hash: d.to_hash.clone(),
+            rows: diff_rows(t, &d.changes),
+        })
+    } else {
+        None
+    };
+    let parties = s.app.list_parties(c).await.map_err(|e| cx.fail(e))?;
+    let name_of = |p: homeward_domain::PartyId| {
+        parties
+            .iter()
+            .find(|x| x.id == p)
+            .map(|x| x.name.as_str().to_owned())
+            .unwrap_or_else(|| p.to_string())
+    };
+    let side_label =
+        |side: homeward_domain::Side| t.get(&format!("tr_side_{}", side.as_str())).to_owned();
+    let mut page = ListPage {
+        f: cx.frame(),
+        id: id.to_string(),
+        round: String::new(),
+        state: state.as_str().to_owned(),
+        state_label: list_state_label(t, state),
+        hash: String::new(),
+        version,
+        mediator: false,
+        origin: String::new(),
+        custody: String::new(),
+        groups: Vec::new(),
+        withdrawn: Vec::new(),
+        approvals: Vec::new(),
+        approved_by_both: state == ListState::Approved,
+        versions: Vec::new(),
+        diff,
+        version_steps: (2..=version).rev().collect(),
+        plans: Vec::new(),
+        plan_cases: Vec::new(),
+        may_manage: c.may(Permission::TransferListManage),
+        may_approve: c.may(Permission::TransferListApprove)
+            && matches!(state, ListState::Proposed | ListState::Approved),
+        may_plan: c.may(Permission::TransferPlanManage)
+            && matches!(state, ListState::Fixed | ListState::InProgress),
+        negotiable: state.is_negotiable(),
+        draft: state == ListState::Draft,
+        completed: state == ListState::Completed,
+        steps: Vec::new(),
+        listable: Vec::new(),
+        directions: DIRECTIONS
+            .iter()
+            .map(|d| (d.as_str(), direction_label(t, *d)))
+            .collect(),
+        refusal: refused,
+        kept,
+    };
+    match view {
+        ListView::Mediator(d) => {
+            let l = &d.list;
+            page.mediator = true;
+            page.round = l.round.clone();
+            page.hash = d.hash.clone();
+            page.approved_by_both = d.approved_by_both;
+            page.origin = name_of(l.origin_party);
+            page.custody = name_of(l.custody_party);
+            page.groups = DIRECTIONS
+                .iter()
+                .map(|dir| DirectionGroup {
+                    code: dir.as_str(),
+                    label: direction_label(t, *dir),
+                    rows: l
+                        .active_entries()
+                        .filter(|e| e.direction == *dir)
+                        .map(|e| entry_row(t, e))
+                        .collect(),
+                })
+                .collect();
+            page.withdrawn = l
+                .entries
+                .iter()
+                .filter(|e| !e.is_active())
+                .map(|e| entry_row(t, e))
+                .collect();
+            page.plan_cases = l
+                .active_entries()
+                .map(|e| (e.case_id.to_string(), direction_label(t, e.direction)))
+                .collect();
+            page.approvals = l
+                .approvals
+                .iter()
+                .map(|a| ApprovalRow {
+                    side: side_label(a.side),
+                    hash: a.hash.clone(),
+                    by: a.by.to_string(),
+                    at: when(&a.at),
+                    voided: None,
+                })
+                .chain(l.voided_approvals.iter().rev().map(|v| ApprovalRow {
+                    side: side_label(v.approval.side),
+                    hash: v.approval.hash.clone(),
+                    by: v.approval.by.to_string(),
+                    at: when(&v.approval.at),
+                    voided: Some(format!("{} · {}", when(&v.voided_at), v.reason)),
+                }))
+                .collect();
+            page.versions = s
+                .app
+                .transfer_list_versions(c, id)
+                .await
+                .map_err(|e| cx.fail(e))?
+                .into_iter()
+                .rev()
+                .map(|v| VersionRow {
+                    version: v.version,
+                    change: word_or(t, &format!("tr_change_{}", v.change), &v.change),
+                    by: v.changed_by.to_string(),
+                    at: when(&v.changed_at),
+                    state: list_state_label(t, v.state),
+                    current: v.version == version,
+                    hash: v.hash,
+                })
+                .collect();
+            page.plans = s
+                .app
+                .transfer_plans_of_list(c, id)
+                .await
+                .map_err(|e| cx.fail(e))?
+                .into_iter()
+                .map(|p| PlanRow {
+                    id: p.plan.id.to_string(),
+                    children: p.plan.cases.len(),
+                    legs: p.plan.legs.len(),
+                    approved: p.plan.approval.is_some(),
+                })
+                .collect();
+            if page.may_manage {
+                page.steps = steps_for(t, state);
+                if state.is_negotiable() {
+                    let q = CaseQuery {
+                        state: Some(CaseState::ConsentObtained),
+                        limit: Some(200),
+                        ..CaseQuery::default()
+                    };
+                    page.listable = s
+                        .app
+                        .list_cases(c, &q)
+                        .await
+                        .map_err(|e| cx.fail(e))?
+                        .items
+                        .into_iter()
+                        .filter(|v| l.entry(v.case.id).is_none_or(|e| !e.is_active()))
+                        .map(|v| v.case.id.to_string())
+                        .collect();
+                }
+            }
+        }
+        ListView::Party(p) => {
+            page.round = p.round.clone();
+            page.hash = p.hash.clone();
+            page.groups = DIRECTIONS
+                .iter()
+                .map(|dir| DirectionGroup {
+                    code: dir.as_str(),
+                    label: direction_label(t, *dir),
+                    rows: p
+                        .entries
+                        .iter()
+                        .filter(|e| e.direction == *dir)
+                        .map(|e| EntryRow {
+                            case_id: None,
+                            tracing: None,
+                            custody: None,
+                            record: Some(e.record_id.to_string()),
+                            direction: e.direction.as_str().to_owned(),
+                            direction_label: direction_label(t, e.direction),
+                            other_direction: String::new(),
+                            other_label: String::new(),
+                            added_at: String::new(),
+                            withdrawn: None,
+                        })
+                        .collect(),
+                })
+                .collect();
+        }
+    }
+    answer(t, &page, page.refusal.as_ref())
+}
+
+pub(crate) async fn show(
+    State(s): State<AppState>,
+    cx: PageCtx,
+    ApiPath(id): ApiPath<TransferListId>,
+    Query(q): Query<DiffParams>,
+) -> PageResult {
+    list_page(&s, &cx, id, q, None, Fields::default()).await
+}
+
+/// After a change: the list again, or the list with the refusal and the form as it was sent.
+async fn after_list_change<T>(
+    s: &AppState,
+    cx: PageCtx,
+    id: TransferListId,
+    form_id: &'static str,
+    form: Fields,
+    done: AppResult<T>,
+) -> PageResult {
+    match done {
+        Ok(_) => Ok(to(format!("/transfer-lists/{id}"))),
+        Err(e) => {
+            let r = refusal(cx.t, form_id, e).map_err(|e| cx.fail(e))?;
+            list_page(s, &cx, id, DiffParams::default(), Some(r), form).await
+        }
+    }
+}
+
+pub(crate) async fn add_entry(
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<TransferListId>,
+    PostForm { cx, form }: PostForm<Fields>,
+) -> PageResult {
+    let done = async {
+        let input = EntryInput {
+            case_id: form.parse("case_id")?,
+            direction: form.parse("direction")?,
+            expected_version: form.int("expected_version")?,
+        };
+        s.app.add_list_entry(&cx.caller, id, &input).await
+    }
+    .await;
+    after_list_change(&s, cx, id, "add-entry", form, done).await
+}
+
+pub(crate) async fn remove_entry(
+    State(s): State<AppState>,
+    ApiPath((id, case)): ApiPath<(TransferListId, CaseId)>,
+    PostForm { cx, form }: PostForm<Fields>,
+) -> PageResult {
+    let done = async {
+        let input = VersionInput {
+            expected_version: form.int("expected_version")?,
+        };
+        s.app.remove_list_entry(&cx.caller, id, case, &input).await
+    }
+    .await;
+    after_list_change(&s, cx, id, "entries", form, done).await
+}
+
+pub(crate) async fn withdraw_entry(
+    State(s): State<AppState>,
+    ApiPath((id, case)): ApiPath<(TransferListId, CaseId)>,
+    PostForm { cx, form }: PostForm<Fields>,
+) -> PageResult {
+    let done = async {
+        let input = EntryWithdrawInput {
+            reason: form.text("reason"),
+            expected_version: form.int("expected_version")?,
+        };
+        s.app
+            .withdraw_list_entry(&cx.caller, id, case, &input)
+            .await
+    }
+    .await;
+    after_list_change(&s, cx, id, "entries", form, done).await
+}
+
+pub(crate) async fn step(
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<TransferListId>,
+    PostForm { cx, form }: PostForm<Fields>,
+) -> PageResult {
+    let done = async {
+        let step = match form.text("step").as_str() {
+            "propose" => ListStep::Propose,
+            "fix" => ListStep::Fix,
+            "start" => ListStep::Start,
+            "complete" => ListStep::Complete,
+            _ => {
+                return Err(AppError::invalid(
+                    "step",
+                    "invalid",
+                    "propose, fix, start or complete",
+                ));
+            }
+        };
+        let input = VersionInput {
+            expected_version: form.int("expected_version")?,
+        };
+        s.app.step_list(&cx.caller, id, step, &input).await
+    }
+    .await;
+    after_list_change(&s, cx, id, "steps", form, done).await
+}
+
+pub(crate) async fn approve(
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<TransferListId>,
+    PostForm { cx, form }: PostForm<Fields>,
+) -> PageResult {
+    let input = ApproveInput {
+        hash: form.text("hash"),
+    };
+    let done = s.app.approve_list(&cx.caller, id, &input).await;
+    after_list_change(&s, cx, id, "approve", form, done).await
+}
+
+pub(crate) async fn create_plan(
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<TransferListId>,
+    PostForm { cx, form }: PostForm<Fields>,
+) -> PageResult {
+    let done = async {
+        let mut cases = Vec::new();
+        for i in form.rows("case") {
+            if let Some(c) = form.opt_parse::<CaseId>(&format!("case{i}"))? {
+                cases.push(c);
+            }
+        }
+        let input = PlanCreateInput { list_id: id, cases };
+        s.app.create_transfer_plan(&cx.caller, &input).await
+    }
+    .await;
+    match done {
+        Ok(p) => Ok(to(format!("/transfer-plans/{}", p.plan.id))),
+        Err(e) => {
+            let r = refusal(cx.t, "create-plan", e).map_err(|e| cx.fail(e))?;
+            list_page(&s, &cx, id, DiffParams::default(), Some(r), form).await
+        }
+    }
+}
+
+// ---- one plan ---------------------------------------------------------------------------------
+
+#[derive(Debug)]
+pub(crate) struct LegRow {
+    pub id: String,
+    pub n: usize,
+    pub from: String,
+    pub to: String,
+    pub mode: String,
+    pub mode_label: String,
+    pub planned_departure: String,
+    pub planned_arrival: String,
+    pub actual_departure: String,
+    pub actual_arrival: String,
+    /// Departed or arrived later than planned.
+    pub late: bool,
+    pub carrier: String,
+    /// Each change: when, why, what (field: before → after), whether it voided the approval.
+    pub history: Vec<(String, String, String, bool)>,
+}
+
+#[derive(Debug)]
+pub(crate) struct DocRow {
+    pub case_id: String,
+    pub kind: String,
+    pub kind_label: String,
+    pub ready: bool,
+    pub note: String,
+}
+
+#[derive(Template)]
+#[template(path = "transfer_plan.html")]
+pub(crate) struct PlanPage<'a> {
+    pub f: Frame<'a>,
+    pub id: String,
+    pub list_id: String,
+    pub version: i64,
+    pub cases: Vec<String>,
+    pub legs: Vec<LegRow>,
+    /// Where the next leg starts: where the last one ends.
+    pub next_from: String,
+    /// Kind code, kind label, name; then empty rows to add more.
+    pub escorts: Vec<(String, String, String)>,
+    pub documents: Vec<DocRow>,
+    pub costs: Vec<(String, String, String, String)>,
+    pub approved: Option<String>,
+    pub voided: Vec<String>,
+    pub missing: Vec<RefusalItem>,
+    pub may_manage: bool,
+    pub may_approve: bool,
+    pub modes: Vec<(&'static str, String)>,
+    pub escort_kinds: Vec<(String, String)>,
+    pub doc_kinds: Vec<(String, String)>,
+    /// How many blank rows each repeating form offers.
+    pub blank: Vec<usize>,
+    pub refusal: Option<Refusal>,
+    pub kept: Fields,
+}
+
+/// The minor units of an amount as written (`1200.50`), from the currency's two decimals; the
+/// form asks for the amount as people write it.
+fn amount_text(minor: i64) -> String {
+    format!("{}.{:02}", minor / 100, (minor % 100).abs())
+}
+
+fn parse_amount(form: &Fields, k: &str) -> AppResult<i64> {
+    let v = form.text(k).replace([' ', '\u{a0}'], "").replace(',', ".");
+    let bad = || AppError::invalid(k, "invalid_amount", "an amount such as 1200 or 1200.50");
+    let (whole, frac) = v.split_once('.').unwrap_or((&v, ""));
+    if whole.is_empty() || frac.len() > 2 {
+        return Err(bad());
+    }
+    let whole: i64 = whole.parse().map_err(|_| bad())?;
+    let frac: i64 = if frac.is_empty() {
+        0
+    } else {
+        format!("{frac:0<2}").parse().map_err(|_| bad())?
+    };
+    whole
+        .checked_mul(100)
+        .and_then(|w| w.checked_add(frac))
+        .ok_or_else(bad)
+}
+
+async fn plan_page(
+    s: &AppState,
+    cx: &PageCtx,
+    id: TransferPlanId,
+    refused: Option<Refusal>,
+    kept: Fields,
+) -> PageResult {
+    let t = cx.t;
+    let d: TransferPlanDetail = s
+        .app
+        .get_transfer_plan(&cx.caller, id)
+        .await
+        .map_err(|e| cx.fail(e))?;
+    let p = &d.plan;
+    let legs = p
+        .legs
+        .iter()
+        .enumerate()
+        .map(|(i, l)| LegRow {
+            id: l.id.to_string(),
+            n: i + 1,
+            from: l.from.clone(),
+            to: l.to.clone(),
+            mode: l.mode.as_str().to_owned(),
+            mode_label: t.get(&format!("tr_mode_{}", l.mode.as_str())).to_owned(),
+            planned_departure: when(&l.planned_departure),
+            planned_arrival: when(&l.planned_arrival),
+            actual_departure: l.actual_departure.as_ref().map(when).unwrap_or_default(),
+            actual_arrival: l.actual_arrival.as_ref().map(when).unwrap_or_default(),
+            late: l.actual_departure.is_some_and(|a| a > l.planned_departure)
+                || l.actual_arrival.is_some_and(|a| a > l.planned_arrival),
+            carrier: l.carrier.clone().unwrap_or_default(),
+            history: l
+                .history
+                .iter()
+                .map(|h| {
+                    let what = h
+                        .changes
+                        .iter()
+                        .map(|c| {
+                            format!(
+                                "{}: {} → {}",
+                                word_or(t, &format!("tr_leg_{}", c.field), &c.field),
+                                c.before.as_deref().unwrap_or("—"),
+                                c.after.as_deref().unwrap_or("—")
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("; ");
+                    (when(&h.at), h.reason.clone(), what, h.voided_approval)
+                })
+                .collect(),
+        })
+        .collect();
+    let kind_label = |prefix: &str, c: &str| word_or(t, &format!("{prefix}{c}"), c);
+    let page = PlanPage {
+        f: cx.frame(),
+        id: id.to_string(),
+        list_id: p.list_id.to_string(),
+        version: d.version,
+        cases: p.cases.iter().map(ToString::to_string).collect(),
+        next_from: p.legs.last().map(|l| l.to.clone()).unwrap_or_default(),
+        legs,
+        escorts: p
+            .escorts
+            .iter()
+            .map(|e| {
+                let c = code(&e.kind);
+                (c.clone(), kind_label("tr_escort_", &c), e.name.clone())
+            })
+            .collect(),
+        documents: p
+            .documents
+            .iter()
+            .map(|doc| {
+                let c = code(&doc.kind);
+                DocRow {
+                    case_id: doc.case_id.to_string(),
+                    kind_label: kind_label("tr_doc_", &c),
+                    kind: c,
+                    ready: doc.ready,
+                    note: doc.note.clone().unwrap_or_default(),
+                }
+            })
+            .collect(),
+        costs: p
+            .costs
+            .iter()
+            .map(|c| {
+                (
+                    amount_text(c.amount_minor),
+                    c.currency.clone(),
+                    c.funded_by.clone(),
+                    c.purpose.clone().unwrap_or_default(),
+                )
+            })
+            .collect(),
+        approved: p
+            .approval
+            .as_ref()
+            .map(|a| format!("{} · {}", when(&a.at), a.by)),
+        voided: p
+            .voided_approvals
+            .iter()
+            .map(|v| format!("{} · {}", when(&v.voided_at), v.reason))
+            .collect(),
+        missing: plan_reasons(t, &d.missing_for_approval),
+        may_manage: cx.caller.may(Permission::TransferPlanManage),
+        may_approve: cx.caller.may(Permission::TransferPlanApprove) && p.approval.is_none(),
+        modes: [
+            TravelMode::Road,
+            TravelMode::Rail,
+            TravelMode::Air,
+            TravelMode::Foot,
+            TravelMode::Other,
+        ]
+        .iter()
+        .map(|m| {
+            (
+                m.as_str(),
+                t.get(&format!("tr_mode_{}", m.as_str())).to_owned(),
+            )
+        })
+        .collect(),
+        escort_kinds: [
+            EscortKind::Relative,
+            EscortKind::Diplomat,
+            EscortKind::NgoWorker,
+            EscortKind::Other,
+        ]
+        .iter()
+        .map(|k| {
+            let c = code(k);
+            (c.clone(), kind_label("tr_escort_", &c))
+        })
+        .collect(),
+        doc_kinds: [
+            DocumentKind::Passport,
+            DocumentKind::BirthCertificate,
+            DocumentKind::TravelDocument,
+            DocumentKind::Other,
+        ]
+        .iter()
+        .map(|k| {
+            let c = code(k);
+            (c.clone(), kind_label("tr_doc_", &c))
+        })
+        .collect(),
+        blank: vec![0, 1],
+        refusal: refused,
+        kept,
+    };
+    answer(t, &page, page.refusal.as_ref())
+}
+
+pub(crate) async fn show_plan(
+    State(s): State<AppState>,
+    cx: PageCtx,
+    ApiPath(id): ApiPath<TransferPlanId>,
+) -> PageResult {
+    plan_page(&s, &cx, id, None, Fields::default()).await
+}
+
+async fn after_plan_change<T>(
+    s: &AppState,
+    cx: PageCtx,
+    id: TransferPlanId,
+    form_id: &'static str,
+    form: Fields,
+    done: AppResult<T>,
+) -> PageResult {
+    match done {
+        Ok(_) => Ok(to(format!("/transfer-plans/{id}"))),
+        Err(e) => {
+            let r = refusal(cx.t, form_id, e).map_err(|e| cx.fail(e))?;
+            plan_page(s, &cx, id, Some(r), form).await
+        }
+    }
+}
+
+pub(crate) async fn add_leg(
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<TransferPlanId>,
+    PostForm { cx, form }: PostForm<Fields>,
+) -> PageResult {
+    let done = async {
+        let input = LegInput {
+            from: form.text("from"),
+            to: form.text("to"),
+            mode: form.parse("mode")?,
+            planned_departure: form.required_time("planned_departure")?,
+            planned_arrival: form.required_time("planned_arrival")?,
+            carrier: form.opt("carrier"),
+            expected_version: form.int("expected_version")?,
+        };
+        s.app.add_plan_leg(&cx.caller, id, &input).await
+    }
+    .await;
+    after_plan_change(&s, cx, id, "add-leg", form, done).await
+}
+
+pub(crate) async fn update_leg(
+    State(s): State<AppState>,
+    ApiPath((id, leg)): ApiPath<(TransferPlanId, LegId)>,
+    PostForm { cx, form }: PostForm<Fields>,
+) -> PageResult {
+    let done = async {
+        let changes = LegUpdate {
+            from: form.opt("from"),
+            to: form.opt("to"),
+            mode: form.opt_parse("mode")?,
+            planned_departure: form.time("planned_departure")?,
+            planned_arrival: form.time("planned_arrival")?,
+            actual_departure: form.time("actual_departure")?,
+            actual_arrival: form.time("actual_arrival")?,
+            carrier: form.opt("carrier"),
+        };
+        let input = LegUpdateInput {
+            changes,
+            reason: form.text("reason"),
+            expected_version: form.int("expected_version")?,
+        };
+        s.app.update_plan_leg(&cx.caller, id, leg, &input).await
+    }
+    .await;
+    after_plan_change(&s, cx, id, "legs", form, done).await
+}
+
+pub(crate) async fn set_escorts(
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<TransferPlanId>,
+    PostForm { cx, form }: PostForm<Fields>,
+) -> PageResult {
+    let done = async {
+        let mut escorts = Vec::new();
+        for i in form.rows("escort") {
+            // A row left blank is no escort; a name without a kind is asked for.
+            let Some(name) = form.opt(&format!("escort{i}_name")) else {
+                continue;
+            };
+            escorts.push(Escort {
+                kind: form.parse(&format!("escort{i}_kind"))?,
+                name,
+                party: None,
+            });
+        }
+        let input = EscortsInput {
+            escorts,
+            expected_version: form.int("expected_version")?,
+        };
+        s.app.set_plan_escorts(&cx.caller, id, &input).await
+    }
+    .await;
+    after_plan_change(&s, cx, id, "escorts", form, done).await
+}
+
+pub(crate) async fn set_documents(
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<TransferPlanId>,
+    PostForm { cx, form }: PostForm<Fields>,
+) -> PageResult {
+    let done = async {
+        let mut documents = Vec::new();
+        for i in form.rows("doc") {
+            let Some(case_id) = form.opt_parse::<CaseId>(&format!("doc{i}_case"))? else {
+                continue;
+            };
+            documents.push(TravelDocument {
+                case_id,
+                kind: form.parse(&format!("doc{i}_kind"))?,
+                ready: form.on(&format!("doc{i}_ready")),
+                note: form.opt(&format!("doc{i}_note")),
+            });
+        }
+        let input = DocumentsInput {
+            documents,
+            expected_version: form.int("expected_version")?,
+        };
+        s.app.set_plan_documents(&cx.caller, id, &input).await
+    }
+    .await;
+    after_plan_change(&s, cx, id, "documents", form, done).await
+}
+
+pub(crate) async fn set_costs(
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<TransferPlanId>,
+    PostForm { cx, form }: PostForm<Fields>,
+) -> PageResult {
+    let done = async {
+        let mut costs = Vec::new();
+        for i in form.rows("cost") {
+            if form.text(&format!("cost{i}_amount")).is_empty() {
+                continue;
+            }
+            costs.push(Cost {
+                amount_minor: parse_amount(&form, &format!("cost{i}_amount"))?,
+                currency: form.text(&format!("cost{i}_currency")).to_uppercase(),
+                funded_by: form.text(&format!("cost{i}_funded_by")),
+                purpose: form.opt(&format!("cost{i}_purpose")),
+            });
+        }
+        let input = CostsInput {
+            costs,
+            expected_version: form.int("expected_version")?,
+        };
+        s.app.set_plan_costs(&cx.caller, id, &input).await
+    }
+    .await;
+    after_plan_change(&s, cx, id, "costs", form, done).await
+}
+
+pub(crate) async fn approve_plan(
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<TransferPlanId>,
+    PostForm { cx, form }: PostForm<Fields>,
+) -> PageResult {
+    let done = async {
+        let input = VersionInput {
+            expected_version: form.int("expected_version")?,
+        };
+        s.app.approve_transfer_plan(&cx.caller, id, &input).await
+    }
+    .await;
+    after_plan_change(&s, cx, id, "approve-plan", form, done).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_are_read_as_written() {
+        let f = |v: &str| {
+            let mut m = std::collections::HashMap::new();
+            m.insert("a".to_owned(), v.to_owned());
+            parse_amount(&Fields(m), "a")
+        };
+        assert_eq!(f("1200").ok(), Some(120_000));
+        assert_eq!(f("1200.5").ok(), Some(120_050));
+        assert_eq!(f("1 200,05").ok(), Some(120_005));
+        assert!(f("12.345").is_err());
+        assert!(f("abc").is_err());
+        assert_eq!(amount_text(120_005), "1200.05");
+    }
+}

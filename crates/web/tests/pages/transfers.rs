@@ -1,0 +1,962 @@
+//! The transfer pages driven through their forms, as a browser posts them: the round of
+//! `tests/api/transfers.rs` from a draft list to a reported follow-up visit, with the cases
+//! brought to consent_obtained through the API first. Then the scopes: a party sees only its own
+//! record ids, and the NGO and the observer get what the API gives them.
+
+use crate::helpers::*;
+use crate::*;
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+
+const CUSTODY_CSV: &str = "Фамилия,Имя,Отчество,Дата рождения,Пол,Место рождения,Местонахождение\n\
+    Лысенко,Александр,Андреевич,07.03.2015,м,Мариуполь,Детский дом № 4 (Ростовская область)\n\
+    Коваленко,Мария,Ивановна,14.05.2013,ж,Бердянск,Детский дом № 2 (Ростовская область)\n\
+    Бондаренко,Пётр,Сергеевич,21.11.2012,м,Херсон,Детский дом № 7 (Ростовская область)\n";
+
+pub(crate) struct World {
+    pub origin_id: String,
+    pub custody_id: String,
+    pub cw: Session,
+    /// (tracing request, case) per child; the third is left at located.
+    pub cases: Vec<(Value, Value)>,
+}
+
+async fn ok(res: reqwest::Response) -> Value {
+    expect(res, StatusCode::OK).await
+}
+
+fn case_path(case: &Value, rest: &str) -> String {
+    format!("/api/v1/cases/{}{rest}", case["id"].as_str().unwrap())
+}
+
+pub(crate) fn id_of(v: &Value) -> &str {
+    v["id"].as_str().unwrap()
+}
+
+/// Three children filed, imported and confirmed; the first two brought to consent_obtained.
+pub(crate) async fn world(t: &TestApp) -> World {
+    let origin = t.cli_party("Ombudsman", "origin").await;
+    let custody = t.cli_party("Custody authority", "custody").await;
+    let mediator = t.cli_party("Task force", "mediator").await;
+    t.cli_user(&origin, "olena", &["caseworker"]).await;
+    t.cli_user(&custody, "ivan", &["caseworker"]).await;
+    t.cli_user(&mediator, "maria", &["reviewer"]).await;
+    t.cli_user(&mediator, "petra", &["caseworker"]).await;
+    t.cli_user(&mediator, "lev", &["logistics"]).await;
+    let o = t.login("olena", PASSWORD).await;
+    let c = t.login("ivan", PASSWORD).await;
+    let reviewer = t.login("maria", PASSWORD).await;
+    let cw = t.login("petra", PASSWORD).await;
+    let requests = [
+        (
+            "Олександр",
+            "Андрійович",
+            "Лисенко",
+            "male",
+            "2015-03-07",
+            "Маріуполь",
+        ),
+        (
+            "Марія",
+            "Іванівна",
+            "Коваленко",
+            "female",
+            "2013-05-14",
+            "Бердянськ",
+        ),
+        (
+            "Петро",
+            "Сергійович",
+            "Бондаренко",
+            "male",
+            "2012-11-21",
+            "Херсон",
+        ),
+    ];
+    let mut filed = Vec::new();
+    for (given, patronymic, family, sex, born, place) in requests {
+        let body = json!({
+            "names": [{ "given": given, "patronymic": patronymic, "family": family }],
+            "sex": sex, "birth_date": born, "birth_place": place,
+            "enquirer_name": "Оксана", "enquirer_relationship": "mother",
+        });
+        filed.push(expect(o.post("/api/v1/records", &body).await, StatusCode::CREATED).await);
+    }
+    let res = c
+        .client
+        .post(c.url("/api/v1/imports/custody-records"))
+        .header("x-csrf-token", &c.csrf)
+        .header("content-type", "text/csv")
+        .body(CUSTODY_CSV)
+        .send()
+        .await
+        .unwrap();
+    expect(res, StatusCode::CREATED).await;
+    let queue = ok(reviewer.get("/api/v1/matches").await).await;
+    let mut cases = Vec::new();
+    for f in filed {
+        let candidate = queue["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["tracing_record_id"] == f["id"])
+            .unwrap_or_else(|| panic!("no candidate for {}: {queue}", f["id"]))
+            .clone();
+        let decided = ok(reviewer
+            .post(
+                &format!("/api/v1/matches/{}/confirm", id_of(&candidate)),
+                &json!({ "reason": "agree" }),
+            )
+            .await)
+        .await;
+        cases.push((f, decided["case"]["case"].clone()));
+    }
+    for (_, case) in &cases[..2] {
+        let mut version = 1;
+        let mut post = async |rest: &str, mut body: Value| {
+            body["expected_version"] = json!(version);
+            let out = ok(cw.post(&case_path(case, rest), &body).await).await;
+            version = out["version"].as_i64().unwrap();
+        };
+        for method in ["document_check", "photo_recognition_by_relative"] {
+            post(
+                "/verifications",
+                json!({ "method": method, "performed_by": "ICRC delegate", "outcome": "positive" }),
+            )
+            .await;
+        }
+        post("/transitions", json!({ "to": "identity_verified" })).await;
+        post(
+            "/consents",
+            json!({
+                "giver": { "kind": "legal_guardian", "name": "Guardian", "relationship": "parent" },
+                "scope": { "kind": "return" }, "decision": "given", "method": "written",
+            }),
+        )
+        .await;
+        post("/child-views", json!({ "heard_by": "psychologist", "wish": "wants_return", "summary": "wants to go home" })).await;
+        post("/transitions", json!({ "to": "consent_obtained" })).await;
+    }
+    World {
+        origin_id: origin.id.to_string(),
+        custody_id: custody.id.to_string(),
+        cw,
+        cases,
+    }
+}
+
+/// Posts a page form with the session's CSRF token.
+pub(crate) async fn submit(
+    c: &Client,
+    t: &TestApp,
+    csrf: &str,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut form: Vec<(&str, &str)> = vec![("csrf", csrf)];
+    form.extend_from_slice(fields);
+    post_form(c, t, path, &form).await
+}
+
+/// A form that succeeded sends the person back to a page; returns where.
+pub(crate) async fn redirected(res: reqwest::Response) -> String {
+    let status = res.status();
+    let location = res
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_owned());
+    let body = res.text().await.unwrap();
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    location.unwrap()
+}
+
+/// A refused form comes back as its page with the refusal, in the given status.
+async fn refused(res: reqwest::Response, want: StatusCode, code: &str) -> String {
+    let status = res.status();
+    let body = res.text().await.unwrap();
+    assert_eq!(status, want, "{body}");
+    assert!(
+        body.contains(&format!("id=\"refusal\" data-code=\"{code}\"")),
+        "no {code} refusal on: {body}"
+    );
+    body
+}
+
+/// The text of the element with this id (its first text, up to the next tag).
+pub(crate) fn text_of<'a>(html: &'a str, id: &str) -> &'a str {
+    let at = html
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no #{id}"));
+    let start = at + html[at..].find('>').unwrap() + 1;
+    &html[start..start + html[start..].find('<').unwrap()]
+}
+
+fn local(days_ago: i64) -> String {
+    (chrono::Utc::now() - chrono::Duration::days(days_ago))
+        .format("%Y-%m-%dT%H:%M")
+        .to_string()
+}
+
+/// Drafts, fills and proposes a round through the pages; returns the list's page path.
+pub(crate) async fn proposed_list(t: &TestApp, w: &World, c: &Client, csrf: &str) -> String {
+    let (a, b) = (&w.cases[0].1, &w.cases[1].1);
+    let list = redirected(
+        submit(
+            c,
+            t,
+            csrf,
+            "/transfer-lists",
+            &[
+                ("round", "Round 7 (March)"),
+                ("origin_party", &w.origin_id),
+                ("custody_party", &w.custody_id),
+            ],
+        )
+        .await,
+    )
+    .await;
+    assert!(list.starts_with("/transfer-lists/"), "{list}");
+    let entries = format!("{list}/entries");
+    for (case, direction, v) in [(a, "to_origin", "1"), (b, "to_custody", "2")] {
+        redirected(
+            submit(
+                c,
+                t,
+                csrf,
+                &entries,
+                &[
+                    ("case_id", id_of(case)),
+                    ("direction", direction),
+                    ("expected_version", v),
+                ],
+            )
+            .await,
+        )
+        .await;
+    }
+    redirected(
+        submit(
+            c,
+            t,
+            csrf,
+            &format!("{list}/step"),
+            &[("step", "propose"), ("expected_version", "3")],
+        )
+        .await,
+    )
+    .await;
+    list
+}
+
+#[tokio::test]
+async fn a_transfer_round_through_the_pages_from_draft_to_a_reported_visit() {
+    on_every_backend(async |t: &TestApp| {
+        let w = world(t).await;
+        let (a_req, a) = &w.cases[0];
+        let (b_req, b) = &w.cases[1];
+        let (_, located) = &w.cases[2];
+        let (cw, cw_csrf) = sign_in(t, "petra").await;
+
+        // The rounds: the mediator's caseworker may draft one; a list without a round is
+        // refused with the field named, the parties chosen kept.
+        let (status, page) = get(&cw, t, "/transfer-lists").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            page.contains("href=\"/transfer-lists\" aria-current=\"page\""),
+            "nav entry"
+        );
+        assert_every_form_has_csrf(&page);
+        let bad = refused(
+            submit(
+                &cw,
+                t,
+                &cw_csrf,
+                "/transfer-lists",
+                &[
+                    ("round", " "),
+                    ("origin_party", &w.origin_id),
+                    ("custody_party", &w.custody_id),
+                ],
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+        assert!(
+            bad.contains("<code>round</code>: must be filled in"),
+            "{bad}"
+        );
+        assert!(
+            bad.contains(&format!("<option value=\"{}\" selected>", w.origin_id)),
+            "kept"
+        );
+
+        let list = proposed_list(t, &w, &cw, &cw_csrf).await;
+        let entries = format!("{list}/entries");
+
+        // A case that is not listable is refused with each unmet condition, in words, and the
+        // form keeps the case typed in.
+        let not_listable = refused(
+            submit(
+                &cw,
+                t,
+                &cw_csrf,
+                &entries,
+                &[
+                    ("case_id", id_of(located)),
+                    ("direction", "to_origin"),
+                    ("expected_version", "4"),
+                ],
+            )
+            .await,
+            StatusCode::CONFLICT,
+            "case_not_listable",
+        )
+        .await;
+        assert!(not_listable.contains("This case cannot go on a transfer list yet"));
+        assert!(
+            not_listable.contains("data-code=\"identity_not_verified\""),
+            "{not_listable}"
+        );
+        assert!(not_listable.contains("Identity is not verified."));
+        assert!(
+            not_listable.contains(&format!("value=\"{}\"", id_of(located))),
+            "kept"
+        );
+
+        // The mediator sees the cases in both directions, and the hash.
+        let (_, page) = get(&cw, t, &list).await;
+        assert_eq!(text_of(&page, "list-state"), "Proposed");
+        assert!(page.contains("data-direction=\"to_origin\""));
+        assert!(page.contains("data-direction=\"to_custody\""));
+        assert!(page.contains(id_of(a)) && page.contains(id_of(b)));
+        assert_every_form_has_csrf(&page);
+        let h1 = text_of(&page, "list-hash").to_owned();
+        assert_eq!(h1.len(), 64);
+
+        // Each side approves the hash it saw; an old one is refused with the current hash.
+        let (o, o_csrf) = sign_in(t, "olena").await;
+        let (ivan, ivan_csrf) = sign_in(t, "ivan").await;
+        let (status, seen) = get(&o, t, &list).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_every_form_has_csrf(&seen);
+        assert_eq!(text_of(&seen, "list-hash"), h1);
+        let approve = format!("{list}/approve");
+        let stale = refused(
+            submit(&ivan, t, &ivan_csrf, &approve, &[("hash", &"0".repeat(64))]).await,
+            StatusCode::CONFLICT,
+            "stale_list_hash",
+        )
+        .await;
+        assert!(stale.contains("The list changed since you read it"));
+        assert_eq!(text_of(&stale, "current-hash"), h1);
+        redirected(submit(&o, t, &o_csrf, &approve, &[("hash", &h1)]).await).await;
+        refused(
+            submit(&o, t, &o_csrf, &approve, &[("hash", &h1)]).await,
+            StatusCode::CONFLICT,
+            "already_approved",
+        )
+        .await;
+        redirected(submit(&ivan, t, &ivan_csrf, &approve, &[("hash", &h1)]).await).await;
+        let (_, page) = get(&cw, t, &list).await;
+        assert_eq!(text_of(&page, "list-state"), "Approved by both");
+        assert_eq!(page.matches("<tr class=\"in-force\">").count(), 2, "{page}");
+
+        // An edit voids both approvals, and the diff between those versions shows it.
+        for (direction, v) in [("to_origin", "6"), ("to_custody", "7")] {
+            redirected(
+                submit(
+                    &cw,
+                    t,
+                    &cw_csrf,
+                    &entries,
+                    &[
+                        ("case_id", id_of(b)),
+                        ("direction", direction),
+                        ("expected_version", v),
+                    ],
+                )
+                .await,
+            )
+            .await;
+        }
+        let (_, page) = get(&cw, t, &format!("{list}?from=6&to=7")).await;
+        assert_eq!(text_of(&page, "list-state"), "Proposed");
+        assert_eq!(page.matches("<tr class=\"voided\">").count(), 2, "{page}");
+        assert_eq!(page.matches("<tr class=\"in-force\">").count(), 0);
+        assert!(
+            page.contains(
+                "<tr class=\"diff-direction_changed\" data-change=\"direction_changed\">"
+            ),
+            "{page}"
+        );
+        assert!(page.contains("Direction changed"));
+        assert!(page.contains("To the custody side → To the origin side"));
+        assert!(page.contains(&format!(
+            "<a href=\"/cases/{}\"><code>{}</code></a></td>",
+            id_of(b),
+            id_of(b)
+        )));
+        // The origin side reads the same diff in its own record ids.
+        let (_, theirs) = get(&o, t, &format!("{list}?from=6&to=7")).await;
+        assert!(
+            theirs.contains(&format!("/records/{}", id_of(b_req))),
+            "{theirs}"
+        );
+        assert!(!theirs.contains(b["custody_record"].as_str().unwrap()));
+        assert!(!theirs.contains(id_of(b)), "no case id for a party");
+
+        // Re-approved and fixed through the step form: both children are listed.
+        redirected(submit(&o, t, &o_csrf, &approve, &[("hash", &h1)]).await).await;
+        redirected(submit(&ivan, t, &ivan_csrf, &approve, &[("hash", &h1)]).await).await;
+        redirected(
+            submit(
+                &cw,
+                t,
+                &cw_csrf,
+                &format!("{list}/step"),
+                &[("step", "fix"), ("expected_version", "10")],
+            )
+            .await,
+        )
+        .await;
+        for case in [a, b] {
+            let c = ok(w.cw.get(&case_path(case, "")).await).await;
+            assert_eq!(c["case"]["state"], "listed", "{c}");
+        }
+
+        // The plan, by the logistics officer: three legs that chain; a fourth that does not is
+        // refused with its field, the places typed kept.
+        let (lev, lev_csrf) = sign_in(t, "lev").await;
+        let plan = redirected(
+            submit(
+                &lev,
+                t,
+                &lev_csrf,
+                &format!("{list}/plans"),
+                &[("case0", id_of(a)), ("case1", id_of(b))],
+            )
+            .await,
+        )
+        .await;
+        assert!(plan.starts_with("/transfer-plans/"), "{plan}");
+        let legs = [
+            (
+                "Rostov-on-Don",
+                "Moscow",
+                "rail",
+                "2030-04-01T08:00",
+                "2030-04-01T20:00",
+            ),
+            (
+                "Moscow",
+                "Minsk",
+                "air",
+                "2030-04-02T09:00",
+                "2030-04-02T11:00",
+            ),
+            (
+                "Minsk",
+                "Kyiv",
+                "road",
+                "2030-04-02T13:00",
+                "2030-04-03T01:00",
+            ),
+        ];
+        for (i, (from, to, mode, dep, arr)) in legs.iter().enumerate() {
+            let v = (i + 1).to_string();
+            redirected(
+                submit(
+                    &lev,
+                    t,
+                    &lev_csrf,
+                    &format!("{plan}/legs"),
+                    &[
+                        ("from", from),
+                        ("to", to),
+                        ("mode", mode),
+                        ("planned_departure", dep),
+                        ("planned_arrival", arr),
+                        ("carrier", "Embassy convoy"),
+                        ("expected_version", &v),
+                    ],
+                )
+                .await,
+            )
+            .await;
+        }
+        let unchained = refused(
+            submit(
+                &lev,
+                t,
+                &lev_csrf,
+                &format!("{plan}/legs"),
+                &[
+                    ("from", "Warsaw"),
+                    ("to", "Lviv"),
+                    ("mode", "road"),
+                    ("planned_departure", "2030-04-03T02:00"),
+                    ("planned_arrival", "2030-04-03T08:00"),
+                    ("expected_version", "4"),
+                ],
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+        assert!(
+            unchained.contains(
+                "<code>legs[3].from</code>: each leg must start where the one before ends"
+            ),
+            "{unchained}"
+        );
+        assert!(unchained.contains("value=\"Warsaw\""), "kept");
+        redirected(
+            submit(
+                &lev,
+                t,
+                &lev_csrf,
+                &format!("{plan}/escorts"),
+                &[
+                    ("escort0_kind", "diplomat"),
+                    ("escort0_name", "Consul N."),
+                    ("expected_version", "4"),
+                ],
+            )
+            .await,
+        )
+        .await;
+        redirected(
+            submit(
+                &lev,
+                t,
+                &lev_csrf,
+                &format!("{plan}/costs"),
+                &[
+                    ("cost0_amount", "1200"),
+                    ("cost0_currency", "eur"),
+                    ("cost0_funded_by", "Mediator"),
+                    ("expected_version", "5"),
+                ],
+            )
+            .await,
+        )
+        .await;
+        let documents = |b_ready: bool, v: &'static str| {
+            let mut f = vec![
+                ("doc0_case", id_of(a).to_owned()),
+                ("doc0_kind", "passport".to_owned()),
+                ("doc0_ready", "1".to_owned()),
+                ("doc1_case", id_of(b).to_owned()),
+                ("doc1_kind", "birth_certificate".to_owned()),
+                ("expected_version", v.to_owned()),
+            ];
+            if b_ready {
+                f.push(("doc1_ready", "1".to_owned()));
+            }
+            f
+        };
+        let form = documents(false, "6");
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        redirected(submit(&lev, t, &lev_csrf, &format!("{plan}/documents"), &form).await).await;
+        let (_, page) = get(&lev, t, &plan).await;
+        assert_every_form_has_csrf(&page);
+        assert!(page.contains("1200.00 EUR"));
+        assert!(
+            page.contains("A document is not ready: Birth certificate"),
+            "{page}"
+        );
+        let blocked = refused(
+            submit(
+                &lev,
+                t,
+                &lev_csrf,
+                &format!("{plan}/approve"),
+                &[("expected_version", "7")],
+            )
+            .await,
+            StatusCode::CONFLICT,
+            "plan_not_ready",
+        )
+        .await;
+        assert!(blocked.contains("The plan cannot be approved yet"));
+        assert!(blocked.contains("A document is not ready: Birth certificate"));
+        let form = documents(true, "7");
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        redirected(submit(&lev, t, &lev_csrf, &format!("{plan}/documents"), &form).await).await;
+        redirected(
+            submit(
+                &lev,
+                t,
+                &lev_csrf,
+                &format!("{plan}/approve"),
+                &[("expected_version", "8")],
+            )
+            .await,
+        )
+        .await;
+        let (_, page) = get(&lev, t, &plan).await;
+        assert!(text_of(&page, "plan-status").contains("approved"), "{page}");
+        let (_, page) = get(&cw, t, &list).await;
+        assert!(
+            page.contains(&format!("href=\"{plan}\"")),
+            "the list links its plan"
+        );
+
+        // The children go; the first leg leaves late, recorded in its history.
+        for case in [a, b] {
+            let c = ok(w.cw.get(&case_path(case, "")).await).await;
+            ok(w.cw
+                .post(
+                    &case_path(case, "/transitions"),
+                    &json!({ "to": "in_transit", "expected_version": c["version"] }),
+                )
+                .await)
+            .await;
+        }
+        let plan_id = plan.trim_start_matches("/transfer-plans/");
+        let leg = ok(w.cw.get(&format!("/api/v1/transfer-plans/{plan_id}")).await).await["legs"][0]
+            ["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        redirected(
+            submit(
+                &lev,
+                t,
+                &lev_csrf,
+                &format!("{plan}/legs/{leg}"),
+                &[
+                    ("actual_departure", "2030-04-01T10:00"),
+                    ("reason", "the train was held at the border"),
+                    ("expected_version", "9"),
+                ],
+            )
+            .await,
+        )
+        .await;
+        let (_, page) = get(&lev, t, &plan).await;
+        assert!(page.contains("the train was held at the border"));
+        assert!(
+            page.contains("actual departure: — → 2030-04-01 10:00:00 UTC"),
+            "{page}"
+        );
+        assert!(page.contains("<tr class=\"late\">"));
+        assert!(
+            text_of(&page, "plan-status").contains("approved"),
+            "a delay keeps the approval"
+        );
+
+        // The custody chain through its page; a handover that leaves a gap is refused with its
+        // condition in words, and what was typed stays.
+        let custody = format!("/cases/{}/custody", id_of(a));
+        let handovers = format!("/cases/{}/handovers", id_of(a));
+        let (status, page) = get(&lev, t, &custody).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_every_form_has_csrf(&page);
+        let version = |page: &str| {
+            let at = page.find("name=\"expected_version\" value=\"").unwrap() + 31;
+            page[at..at + page[at..].find('"').unwrap()].to_owned()
+        };
+        let hand = async |giver: (&str, &str), receiver: (&str, &str), days: i64, v: &str| {
+            submit(
+                &lev,
+                t,
+                &lev_csrf,
+                &handovers,
+                &[
+                    ("at", &local(days)),
+                    ("giver_kind", giver.0),
+                    ("giver_name", giver.1),
+                    ("receiver_kind", receiver.0),
+                    ("receiver_name", receiver.1),
+                    ("place", "Embassy, consular section"),
+                    ("witnesses", "consul\nICRC delegate"),
+                    ("expected_version", v),
+                ],
+            )
+            .await
+        };
+        let home = ("custody_authority", "Children's home No. 4");
+        let embassy = ("mediator", "Embassy");
+        let aunt = ("escort", "Halyna Lysenko (aunt)");
+        let mother = ("family", "Oksana Lysenko");
+        redirected(hand(home, embassy, 45, &version(&page)).await).await;
+        let (_, page) = get(&lev, t, &custody).await;
+        assert!(
+            page.contains("value=\"Embassy\""),
+            "the next giver is the last receiver"
+        );
+        let gap = refused(
+            hand(aunt, mother, 44, &version(&page)).await,
+            StatusCode::CONFLICT,
+            "handover_refused",
+        )
+        .await;
+        assert!(gap.contains("This handover would break the custody chain"));
+        assert!(gap.contains("data-code=\"custody_chain_gap\""));
+        assert!(
+            gap.contains("this would leave a gap in the custody chain"),
+            "{gap}"
+        );
+        assert!(gap.contains("value=\"Oksana Lysenko\""), "kept");
+        redirected(hand(embassy, aunt, 44, &version(&page)).await).await;
+        let c = ok(w.cw.get(&case_path(a, "")).await).await;
+        ok(w.cw
+            .post(
+                &case_path(a, "/transitions"),
+                &json!({ "to": "handed_over", "expected_version": c["version"] }),
+            )
+            .await)
+        .await;
+        let (_, page) = get(&lev, t, &custody).await;
+        redirected(hand(aunt, mother, 43, &version(&page)).await).await;
+        let (_, page) = get(&lev, t, &custody).await;
+        assert_eq!(page.matches("<li><time>").count(), 3, "{page}");
+        let doc = lev
+            .get(t.url(&format!("/cases/{}/custody-chain", id_of(a))))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            doc.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/plain")
+        );
+        let doc = doc.text().await.unwrap();
+        for line in [
+            "1. ",
+            "2. ",
+            "3. ",
+            "from: Halyna Lysenko (aunt)",
+            "to:   Oksana Lysenko",
+            "witnesses: consul, ICRC delegate",
+        ] {
+            assert!(doc.contains(line), "{line} missing from:\n{doc}");
+        }
+        // The case page has the slot that leads here.
+        let (_, case_page) = get(&cw, t, &format!("/cases/{}", id_of(a))).await;
+        assert!(case_page.contains(&format!("href=\"{custody}\" id=\"custody-link\"")));
+
+        // Reunification through the form schedules four visits, the first already overdue.
+        let (_, page) = get(&cw, t, &custody).await;
+        redirected(
+            submit(
+                &cw,
+                t,
+                &cw_csrf,
+                &format!("/cases/{}/reunification", id_of(a)),
+                &[
+                    ("at", &local(42)),
+                    ("place", "Kyiv"),
+                    ("with0_name", "Oksana Lysenko"),
+                    ("with0_relationship", "mother"),
+                    ("with1_name", ""),
+                    ("with1_relationship", ""),
+                    (
+                        "family_environment",
+                        "lives with his mother and grandmother; school place arranged",
+                    ),
+                    ("follow_up_party", ""),
+                    ("expected_version", &version(&page)),
+                ],
+            )
+            .await,
+        )
+        .await;
+        let (_, page) = get(&cw, t, &custody).await;
+        assert_every_form_has_csrf(&page);
+        assert_eq!(page.matches("data-status=\"overdue\"").count(), 1, "{page}");
+        assert_eq!(page.matches("data-status=\"scheduled\"").count(), 3);
+        assert!(
+            page.contains("Ombudsman"),
+            "the origin side does the visits"
+        );
+        // A waiver needs a reason.
+        let last = {
+            let at = page.rfind("data-follow-up=\"").unwrap() + 16;
+            page[at..at + 36].to_owned()
+        };
+        let no_reason = refused(
+            submit(
+                &cw,
+                t,
+                &cw_csrf,
+                &format!("/cases/{}/follow-ups/{last}/waive", id_of(a)),
+                &[("reason", " "), ("expected_version", &version(&page))],
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+        assert!(no_reason.contains("<code>reason</code>"), "{no_reason}");
+        redirected(
+            submit(
+                &cw,
+                t,
+                &cw_csrf,
+                &format!("/cases/{}/follow-ups/{last}/waive", id_of(a)),
+                &[
+                    ("reason", "the family moved abroad"),
+                    ("expected_version", &version(&page)),
+                ],
+            )
+            .await,
+        )
+        .await;
+        let (_, page) = get(&cw, t, &custody).await;
+        assert_eq!(page.matches("data-status=\"waived\"").count(), 1);
+
+        // The origin side reports its overdue visit from its own list, which names its own
+        // record and nothing of the custody side.
+        let (status, visits) = get(&o, t, "/follow-ups").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(visits.contains("href=\"/follow-ups\" aria-current=\"page\""));
+        assert_every_form_has_csrf(&visits);
+        assert_eq!(
+            visits.matches("class=\"card fu-overdue\"").count(),
+            1,
+            "{visits}"
+        );
+        assert!(visits.contains(&format!("/records/{}", id_of(a_req))));
+        assert!(!visits.contains(a["custody_record"].as_str().unwrap()));
+        let action = {
+            let at = visits.find("action=\"/follow-ups/").unwrap() + 8;
+            visits[at..at + visits[at..].find('"').unwrap()].to_owned()
+        };
+        let location = redirected(
+            submit(
+                &o,
+                t,
+                &o_csrf,
+                &action,
+                &[
+                    ("outcome", "seen at home; sleeping well, back at school"),
+                    ("done_at", ""),
+                ],
+            )
+            .await,
+        )
+        .await;
+        let (_, visits) = get(&o, t, &location).await;
+        assert!(visits.contains("id=\"reported\""));
+        assert!(visits.contains("id=\"no-visits\""), "{visits}");
+        let (_, page) = get(&cw, t, &custody).await;
+        assert_eq!(page.matches("data-status=\"done\"").count(), 1);
+        assert!(page.contains("sleeping well, back at school"));
+        assert_eq!(page.matches("data-status=\"overdue\"").count(), 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn each_party_sees_the_list_as_the_api_shows_it() {
+    on_every_backend(async |t: &TestApp| {
+        let w = world(t).await;
+        let (a_req, a) = &w.cases[0];
+        let (b_req, b) = &w.cases[1];
+        let (cw, cw_csrf) = sign_in(t, "petra").await;
+        let list = proposed_list(t, &w, &cw, &cw_csrf).await;
+        let list_id = list.trim_start_matches("/transfer-lists/");
+        let a_custody = a["custody_record"].as_str().unwrap();
+        let b_custody = b["custody_record"].as_str().unwrap();
+
+        // The origin side: its own tracing requests, the directions, and no case or custody id.
+        let (o, _) = sign_in(t, "olena").await;
+        let (status, page) = get(&o, t, &list).await;
+        assert_eq!(status, StatusCode::OK);
+        for own in [id_of(a_req), id_of(b_req)] {
+            assert!(page.contains(&format!("/records/{own}")), "{own} missing");
+        }
+        for hidden in [a_custody, b_custody, id_of(a), id_of(b)] {
+            assert!(!page.contains(hidden), "{hidden} shown to the origin side");
+        }
+        assert!(
+            !page.contains("id=\"versions\""),
+            "the versions are the mediator's"
+        );
+        assert!(
+            !page.contains("id=\"add-entry\""),
+            "a party does not edit the list"
+        );
+        assert!(page.contains("id=\"approve\""));
+        let (_, index) = get(&o, t, "/transfer-lists").await;
+        assert!(index.contains(&format!("href=\"{list}\"")));
+        assert!(!index.contains("id=\"create-list\""));
+
+        // The custody side: its own custody records.
+        let (ivan, _) = sign_in(t, "ivan").await;
+        let (_, page) = get(&ivan, t, &list).await;
+        assert!(page.contains(a_custody) && page.contains(b_custody));
+        for hidden in [id_of(a_req), id_of(b_req), id_of(a), id_of(b)] {
+            assert!(!page.contains(hidden), "{hidden} shown to the custody side");
+        }
+        // The visits are done by the origin side: the custody side has no such list.
+        assert_eq!(get(&ivan, t, "/follow-ups").await.0, StatusCode::FORBIDDEN);
+
+        // A party not on the list gets the API's 404; the plan and the case are the mediator's.
+        let other = t.cli_party("Other ombudsman", "origin").await;
+        t.cli_user(&other, "otto", &["caseworker"]).await;
+        let (otto, _) = sign_in(t, "otto").await;
+        assert_eq!(get(&otto, t, &list).await.0, StatusCode::NOT_FOUND);
+        let api = t.login("otto", PASSWORD).await;
+        expect_error(
+            api.get(&format!("/api/v1/transfer-lists/{list_id}")).await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        )
+        .await;
+        let (_, index) = get(&otto, t, "/transfer-lists").await;
+        assert!(!index.contains(list_id));
+        assert_eq!(
+            get(&o, t, &format!("/cases/{}/custody", id_of(a))).await.0,
+            StatusCode::FORBIDDEN
+        );
+
+        // A humanitarian party does visits but reads no list; an observer neither.
+        let ngo = t.cli_party("Field NGO", "humanitarian").await;
+        t.cli_user(&ngo, "nadia", &["caseworker"]).await;
+        let (nadia, _) = sign_in(t, "nadia").await;
+        let (status, visits) = get(&nadia, t, "/follow-ups").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(visits.contains("id=\"no-visits\""));
+        assert_eq!(get(&nadia, t, &list).await.0, StatusCode::FORBIDDEN);
+        assert_eq!(
+            get(&nadia, t, "/transfer-lists").await.0,
+            StatusCode::FORBIDDEN
+        );
+        let nadia_api = t.login("nadia", PASSWORD).await;
+        expect_error(
+            nadia_api.get("/api/v1/transfer-lists").await,
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        )
+        .await;
+        let observer = t.cli_party("Audit office", "observer").await;
+        t.cli_user(&observer, "aud", &["auditor"]).await;
+        let (aud, _) = sign_in(t, "aud").await;
+        for path in [list.as_str(), "/transfer-lists", "/follow-ups"] {
+            assert_eq!(get(&aud, t, path).await.0, StatusCode::FORBIDDEN, "{path}");
+        }
+        let (_, dash) = get(&aud, t, "/dashboard").await;
+        assert!(
+            !dash.contains("href=\"/transfer-lists\""),
+            "no nav entry without access"
+        );
+
+        // Forms without the session's token are refused before anything changes.
+        let res = post_form(
+            &cw,
+            t,
+            &format!("{list}/step"),
+            &[("step", "fix"), ("expected_version", "4")],
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    })
+    .await;
+}

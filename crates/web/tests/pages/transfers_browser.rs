@@ -1,0 +1,85 @@
+//! The transfer list in a real headless Chromium: a round approved by both sides, then edited,
+//! read by the mediator with the diff of the edit. Saves `transfer-list.png` (the README's
+//! `docs/screenshots/transfer-list.png` is a copy). Without Chromium the test says so and passes.
+
+use crate::browser::{Browser, ENTER};
+use crate::helpers::*;
+use crate::transfers::{id_of, proposed_list, redirected, submit, text_of, world};
+use crate::{get, sign_in};
+use std::time::Duration;
+
+#[tokio::test]
+async fn the_mediator_reads_a_list_and_the_diff_of_an_edit_in_a_real_browser() {
+    let Some(app) = TestApp::spawn(Backend::Sqlite, Default::default(), test_options()).await
+    else {
+        return;
+    };
+    let Some(b) = Browser::start().await else {
+        app.cleanup().await;
+        return;
+    };
+    let t = &app;
+    let w = world(t).await;
+    let (cw, cw_csrf) = sign_in(t, "petra").await;
+    let list = proposed_list(t, &w, &cw, &cw_csrf).await;
+    let (_, page) = get(&cw, t, &list).await;
+    let hash = text_of(&page, "list-hash").to_owned();
+    for user in ["olena", "ivan"] {
+        let (c, csrf) = sign_in(t, user).await;
+        redirected(submit(&c, t, &csrf, &format!("{list}/approve"), &[("hash", &hash)]).await)
+            .await;
+    }
+    // The edit after both approvals: one child turned, then withdrawn.
+    let second = id_of(&w.cases[1].1).to_owned();
+    redirected(
+        submit(
+            &cw,
+            t,
+            &cw_csrf,
+            &format!("{list}/entries"),
+            &[
+                ("case_id", &second),
+                ("direction", "to_origin"),
+                ("expected_version", "6"),
+            ],
+        )
+        .await,
+    )
+    .await;
+
+    b.goto(&t.url("/login")).await;
+    b.type_into("#username", "petra").await;
+    b.type_into("#password", &format!("{PASSWORD}{ENTER}"))
+        .await;
+    for _ in 0..50 {
+        if b.eval("return location.pathname;").await == "/dashboard" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // From the navigation, by keyboard-reachable links.
+    b.click("header nav a[href='/transfer-lists']").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    b.click("#rounds a").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let text = b.page_text().await;
+    assert!(text.contains("Round 7 (March)"), "{text}");
+    assert!(
+        text.contains("Direction changed"),
+        "the last change is shown: {text}"
+    );
+    assert!(text.contains("Voided"), "{text}");
+    // The diff reads without colour: a word and a mark on each line.
+    let marks = b
+        .eval("return Array.from(document.querySelectorAll('#diff-table tbody th')).map(e => e.textContent.trim());")
+        .await;
+    assert_eq!(marks, serde_json::json!(["⇄ Direction changed"]));
+    let sheets = b.eval("return document.styleSheets.length;").await;
+    assert_eq!(sheets, 1, "the stylesheet loads under the CSP");
+    b.eval("document.getElementById('approvals').scrollIntoView(); return true;")
+        .await;
+    let path = b.screenshot("transfer-list").await;
+    println!("screenshot: {}", path.display());
+    b.quit().await;
+    app.cleanup().await;
+}
