@@ -11,6 +11,7 @@ mod dashboard;
 mod error;
 mod frame;
 mod i18n;
+mod import;
 mod matches;
 mod names;
 mod records;
@@ -18,6 +19,7 @@ mod templates;
 
 use crate::AppState;
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, header};
 use axum::routing::{get, post};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -45,6 +47,17 @@ pub(crate) fn router() -> Router<AppState> {
             post(cases::record_verification),
         )
         .route("/cases/{id}/transitions", post(cases::transition))
+        // Import: upload, map the columns, check every row, confirm.
+        .route(
+            "/import",
+            get(import::upload_page)
+                .merge(post(import::upload).layer(DefaultBodyLimit::max(import::BODY_LIMIT))),
+        )
+        .route("/import/{token}", get(import::columns).post(import::remap))
+        .route("/import/{token}/preview", post(import::preview))
+        .route("/import/{token}/rejects", post(import::rejects))
+        .route("/import/{token}/confirm", post(import::confirm))
+        .route("/import/{token}/done", get(import::done))
         .route("/static/app.css", get(frame::stylesheet))
         .route("/static/app.js", get(frame::script))
         .layer(SetResponseHeaderLayer::overriding(

@@ -8,7 +8,9 @@
 mod helpers;
 
 mod browser;
+mod browser_import;
 mod frame;
+mod import;
 mod records;
 mod review;
 
