@@ -98,8 +98,12 @@ fn staged() -> MutexGuard<'static, HashMap<String, Staged>> {
 }
 
 fn purge(map: &mut HashMap<String, Staged>) {
-    // A file being committed stays until its import ends, however long that takes.
-    map.retain(|_, s| s.created.elapsed() < STAGE_TTL || matches!(s.stage, Stage::Committing));
+    // A file being committed stays until its import ends; only an import task that died
+    // without ending (a panic) leaves one behind, and that goes in the end too.
+    map.retain(|_, s| {
+        let age = s.created.elapsed();
+        age < STAGE_TTL || (matches!(s.stage, Stage::Committing) && age < 4 * STAGE_TTL)
+    });
 }
 
 fn new_token() -> String {
@@ -596,18 +600,24 @@ fn columns_page(
 /// The staged file of this session, or the page to show instead.
 type Ready = (Bytes, String, Vec<(String, Field)>);
 
-fn ready(cx: &PageCtx, token: &str) -> Result<Ready, PageResult> {
+/// A page shown instead of the step asked for (boxed: a response is large).
+type Detour = Box<Response>;
+
+fn detour(r: PageResult) -> Detour {
+    Box::new(r.unwrap_or_else(IntoResponse::into_response))
+}
+
+fn ready(cx: &PageCtx, token: &str) -> Result<Ready, Detour> {
     match find(&cx.session, token) {
         Found::Ready {
             bytes,
             filename,
             preset,
         } => Ok((bytes, filename, preset)),
-        Found::Done(_) | Found::Committing => Err(Ok(Redirect::to(&format!(
-            "/import/{token}/done"
-        ))
-        .into_response())),
-        Found::Gone => Err(Ok(gone(cx.t))),
+        Found::Done(_) | Found::Committing => Err(Box::new(
+            Redirect::to(&format!("/import/{token}/done")).into_response(),
+        )),
+        Found::Gone => Err(Box::new(gone(cx.t))),
     }
 }
 
@@ -620,7 +630,7 @@ pub(crate) async fn columns(
     s.app.import_target(&cx.caller).map_err(|e| cx.fail(e))?;
     let (bytes, filename, preset) = match ready(&cx, &token) {
         Ok(v) => v,
-        Err(page) => return page,
+        Err(page) => return Ok(*page),
     };
     let layout = s
         .app
@@ -645,17 +655,17 @@ fn step(
     cx: &PageCtx,
     token: &str,
     form: &[(String, String)],
-) -> Result<Step, PageResult> {
+) -> Result<Step, Detour> {
     let kind = s
         .app
         .import_target(&cx.caller)
-        .map_err(|e| Err(cx.fail(e)))?;
+        .map_err(|e| detour(Err(cx.fail(e))))?;
     let (bytes, filename, preset) = ready(cx, token)?;
     let layout = s
         .app
         .describe_import(&cx.caller, &bytes, SAMPLES)
-        .map_err(|e| Err(cx.fail(e)))?;
-    let map = chosen(&layout, form, &preset).map_err(|()| Err(PageError::BadForm(cx.t)))?;
+        .map_err(|e| detour(Err(cx.fail(e))))?;
+    let map = chosen(&layout, form, &preset).map_err(|()| detour(Err(PageError::BadForm(cx.t))))?;
     Ok(Step {
         kind,
         bytes,
@@ -673,7 +683,7 @@ pub(crate) async fn remap(
 ) -> PageResult {
     let st = match step(&s, &cx, &token, &form) {
         Ok(v) => v,
-        Err(page) => return page,
+        Err(page) => return Ok(*page),
     };
     columns_page(&cx, &token, &st.filename, &st.layout, &st.map, Vec::new())
 }
@@ -684,13 +694,13 @@ async fn dry_run(
     cx: &PageCtx,
     token: &str,
     st: &Step,
-) -> Result<ImportCheck, PageResult> {
+) -> Result<ImportCheck, Detour> {
     let problems = mapping_problems(cx.t, &st.layout, &st.map);
     let again = |problems| {
-        Err(with_status(
+        Err(detour(with_status(
             StatusCode::UNPROCESSABLE_ENTITY,
             columns_page(cx, token, &st.filename, &st.layout, &st.map, problems),
-        ))
+        )))
     };
     if !problems.is_empty() {
         return again(problems);
@@ -703,7 +713,7 @@ async fn dry_run(
     {
         Ok(check) => Ok(check),
         Err(AppError::ImportFile(m)) => again(vec![format!("{} {m}", cx.t.get("imp_unreadable"))]),
-        Err(e) => Err(Err(cx.fail(e))),
+        Err(e) => Err(detour(Err(cx.fail(e)))),
     }
 }
 
@@ -802,11 +812,11 @@ pub(crate) async fn preview(
 ) -> PageResult {
     let st = match step(&s, &cx, &token, &form) {
         Ok(v) => v,
-        Err(page) => return page,
+        Err(page) => return Ok(*page),
     };
     let check = match dry_run(&s, &cx, &token, &st).await {
         Ok(c) => c,
-        Err(page) => return page,
+        Err(page) => return Ok(*page),
     };
     let (errors, cut) = error_rows(cx.t, &st.layout, &st.map, &check.rejected);
     let page = PreviewPage {
@@ -837,11 +847,11 @@ pub(crate) async fn rejects(
 ) -> PageResult {
     let st = match step(&s, &cx, &token, &form) {
         Ok(v) => v,
-        Err(page) => return page,
+        Err(page) => return Ok(*page),
     };
     let check = match dry_run(&s, &cx, &token, &st).await {
         Ok(c) => c,
-        Err(page) => return page,
+        Err(page) => return Ok(*page),
     };
     let csv = check.reject_csv.unwrap_or_default();
     let mut res = csv.into_response();
@@ -886,27 +896,37 @@ pub(crate) async fn confirm(
     };
     let only_valid = form.iter().any(|(k, v)| k == "only_valid" && v == "1");
     let options = options(kind, &layout, &map, only_valid);
-    match s
-        .app
-        .import_records(&cx.caller, &bytes, &options, &|_| {})
-        .await
-    {
-        Ok(report) => {
-            set_stage(
-                &token,
+    // On its own task, so that a browser closing the connection mid-import cannot cancel it
+    // between the commit and the bookkeeping that makes a second confirm a no-op.
+    let (app, caller, key) = (s.app.clone(), cx.caller.clone(), token.clone());
+    let job = tokio::spawn(async move {
+        let result = app.import_records(&caller, &bytes, &options, &|_| {}).await;
+        match &result {
+            Ok(report) => set_stage(
+                &key,
                 Stage::Done(Outcome {
                     kind,
                     imported: report.imported,
                     left_out: report.rejected.len(),
                     repeated: false,
                 }),
-            );
-            Ok(done)
-        }
-        Err(e) => {
+            ),
             // Nothing was stored (all or nothing): the file can be mapped and tried again.
-            set_stage(&token, Stage::Ready(bytes));
-            Err(cx.fail(e))
+            Err(_) => set_stage(&key, Stage::Ready(bytes)),
+        }
+        result
+    });
+    match job.await {
+        Ok(Ok(_)) => Ok(done),
+        Ok(Err(e)) => Err(cx.fail(e)),
+        Err(e) => {
+            tracing::error!(error = %e, "the import task failed");
+            Ok(render(
+                cx.t,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                cx.t.get("error_internal"),
+            ))
         }
     }
 }

@@ -75,6 +75,7 @@ async fn a_custody_caseworker_imports_a_list_through_the_page_in_a_real_browser(
         "family_name",
         "the header Фамилия is recognised"
     );
+    b.screenshot("import-columns").await;
     b.click("#check").await;
     b.wait_for("return document.getElementById('import-counts') !== null;")
         .await;
