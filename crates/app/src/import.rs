@@ -1243,6 +1243,24 @@ async fn parse_csv_async(
     Ok(session.out)
 }
 
+/// One column of a file, for a person to map: its header, what Homeward reads it as unless told
+/// otherwise, and the first values under it.
+#[derive(Clone, Debug)]
+pub struct ColumnSample {
+    pub header: String,
+    /// `None` when the header is not one Homeward knows (the import then needs a mapping).
+    pub recognised: Option<Field>,
+    pub samples: Vec<String>,
+}
+
+/// How a file is laid out, read before any mapping is chosen.
+#[derive(Clone, Debug)]
+pub struct ImportLayout {
+    /// The kind of record the file would be filed as (the caller's party decides).
+    pub kind: RecordKind,
+    pub columns: Vec<ColumnSample>,
+}
+
 impl App {
     /// Imports a CSV file of the records the caller's party files. Nothing is stored unless the
     /// whole file is valid, or `skip_invalid` is set, in which case the valid rows are stored and
@@ -1316,6 +1334,58 @@ impl App {
             rejected,
             reject_csv,
         })
+    }
+
+    /// The kind of record the caller would import, or the refusal an import would meet.
+    pub fn import_target(&self, caller: &Caller) -> AppResult<RecordKind> {
+        caller.require(Permission::RecordImport, &self.config)?;
+        import_kind(caller, &ImportOptions::default())
+    }
+
+    /// Reads a file's header and its first `samples` rows, for choosing how to map its columns.
+    /// The delimiter is sniffed as the import sniffs it; nothing is validated or stored.
+    pub fn describe_import(
+        &self,
+        caller: &Caller,
+        bytes: &[u8],
+        samples: usize,
+    ) -> AppResult<ImportLayout> {
+        let kind = self.import_target(caller)?;
+        let (text, _) = decode(bytes)?;
+        let mut reader = CsvReader::new(text, sniff_delimiter(text, &[]));
+        let header = match reader.next_row()? {
+            Some((_, cells)) if cells.iter().any(|c| !c.trim().is_empty()) => cells,
+            _ => {
+                return Err(AppError::ImportFile(
+                    "the file is empty: there is no header line".to_owned(),
+                ));
+            }
+        };
+        let mut columns: Vec<ColumnSample> = header
+            .iter()
+            .map(|h| ColumnSample {
+                header: h.trim().to_owned(),
+                recognised: recognise_header(h),
+                samples: Vec::new(),
+            })
+            .collect();
+        let mut read = 0;
+        while read < samples {
+            let Some((_, cells)) = reader.next_row()? else {
+                break;
+            };
+            if cells.iter().all(|c| c.trim().is_empty()) {
+                continue;
+            }
+            read += 1;
+            for (column, cell) in columns.iter_mut().zip(cells) {
+                let cell = cell.trim();
+                if !cell.is_empty() {
+                    column.samples.push(cell.to_owned());
+                }
+            }
+        }
+        Ok(ImportLayout { kind, columns })
     }
 
     /// Checks a file as [`App::import_records`] would, and stores nothing (a dry run).

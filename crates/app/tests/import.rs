@@ -320,3 +320,46 @@ async fn only_caseworkers_of_the_filing_party_may_import() {
         w.finish().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_layout_shows_headers_their_defaults_and_samples_to_importers_only() {
+    for w in worlds().await {
+        let worker = w.user(w.custody.id, "c.worker", &["caseworker"]).await;
+        let viewer = w.user(w.custody.id, "c.viewer", &["viewer"]).await;
+        let text =
+            "\u{feff}Прізвище;Колір очей;Стать\n\nОлійник;карі;ч\n;;\nЛисенко;;ж\nКоваль;сірі;ч\n";
+        let layout = w.app.describe_import(&worker, text.as_bytes(), 2).unwrap();
+        assert_eq!(layout.kind, RecordKind::CustodyRecord);
+        let cols: Vec<_> = layout
+            .columns
+            .iter()
+            .map(|c| {
+                (
+                    c.header.as_str(),
+                    c.recognised.map(|f| f.as_str()),
+                    c.samples.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            cols,
+            vec![
+                (
+                    "Прізвище",
+                    Some("family_name"),
+                    vec!["Олійник".to_owned(), "Лисенко".to_owned()]
+                ),
+                ("Колір очей", None, vec!["карі".to_owned()]),
+                ("Стать", Some("sex"), vec!["ч".to_owned(), "ж".to_owned()]),
+            ]
+        );
+        assert!(matches!(
+            w.app.describe_import(&viewer, text.as_bytes(), 2),
+            Err(AppError::Forbidden(_))
+        ));
+        assert!(matches!(
+            w.app.describe_import(&worker, b"\n\n", 2),
+            Err(AppError::ImportFile(_))
+        ));
+    }
+}

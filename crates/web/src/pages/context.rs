@@ -60,6 +60,9 @@ impl PageCtx {
         if c.may(Permission::RecordRead) {
             nav.push(("/records", "nav_records"));
         }
+        if c.may(Permission::RecordImport) {
+            nav.push(("/import", "nav_import"));
+        }
         if c.may(Permission::MatchReview) && c.party().kind == homeward_domain::PartyKind::Mediator
         {
             nav.push(("/matches", "nav_matches"));

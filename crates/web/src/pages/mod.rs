@@ -11,6 +11,7 @@ mod dashboard;
 mod error;
 mod frame;
 mod i18n;
+mod import;
 mod matches;
 mod names;
 mod records;
@@ -147,6 +148,17 @@ pub(crate) fn router(max_attachment_bytes: usize) -> Router<AppState> {
             post(aftercare::report_own),
         )
         // End of the transfers area.
+        // Import: upload, map the columns, check every row, confirm.
+        .route(
+            "/import",
+            get(import::upload_page)
+                .merge(post(import::upload).layer(DefaultBodyLimit::max(import::BODY_LIMIT))),
+        )
+        .route("/import/{token}", get(import::columns).post(import::remap))
+        .route("/import/{token}/preview", post(import::preview))
+        .route("/import/{token}/rejects", post(import::rejects))
+        .route("/import/{token}/confirm", post(import::confirm))
+        .route("/import/{token}/done", get(import::done))
         .route("/static/app.css", get(frame::stylesheet))
         .route("/static/app.js", get(frame::script))
         .layer(SetResponseHeaderLayer::overriding(

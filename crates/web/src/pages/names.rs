@@ -49,6 +49,20 @@ pub(crate) fn shown(n: &NameEntry) -> ShownName {
     }
 }
 
+/// A name that is only text so far (a cell of a file being imported), its script guessed.
+pub(crate) fn shown_text(text: &str) -> ShownName {
+    let script = Script::detect(text);
+    let latin = standard(script)
+        .map(|s| transliterate(text, s))
+        .filter(|l| l != text)
+        .unwrap_or_default();
+    ShownName {
+        written: text.to_owned(),
+        lang: lang_tag(script),
+        latin,
+    }
+}
+
 pub(crate) fn all_names(r: &ChildRecord) -> Vec<ShownName> {
     r.content.names.iter().map(shown).collect()
 }
