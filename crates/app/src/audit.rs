@@ -1,8 +1,8 @@
 //! Reading and verifying the audit log.
 
-use crate::{App, AppResult, Caller};
+use crate::{App, AppError, AppResult, Caller};
 use homeward_domain::audit::ChainVerifier;
-use homeward_domain::{AuditAction, AuditEntry, Permission};
+use homeward_domain::{AuditAction, AuditEntry, Permission, UserId, Username};
 use homeward_store::AuditFilter;
 use serde::Serialize;
 
@@ -54,6 +54,22 @@ impl App {
         self.verify_audit(&|_| {}).await
     }
 
+    /// The user an auditor names by username (or id) in a filter. Someone who may not read the
+    /// log learns nothing about which usernames exist.
+    pub async fn audit_actor(&self, caller: &Caller, who: &str) -> AppResult<UserId> {
+        caller.require(Permission::AuditRead, &self.config)?;
+        let who = who.trim();
+        if let Ok(id) = who.parse::<UserId>() {
+            return Ok(id);
+        }
+        let unknown = || AppError::invalid("actor", "unknown_user", "no user has this username");
+        let name = Username::parse(who).map_err(|_| unknown())?;
+        match self.store.user_credentials(&name).await? {
+            Some(c) => Ok(c.user.id),
+            None => Err(unknown()),
+        }
+    }
+
     /// Entries for an auditor; reading the log is itself audited.
     pub async fn list_audit(
         &self,
@@ -67,9 +83,15 @@ impl App {
         };
         let entries = self.store.audit_entries(&filter).await?;
         self.store
-            .append_audit(caller.audit(AuditAction::AuditRead).details(
-                serde_json::json!({ "after_seq": filter.after_seq, "count": entries.len() }),
-            ))
+            .append_audit(
+                caller
+                    .audit(AuditAction::AuditRead)
+                    .details(serde_json::json!({
+                        "after_seq": filter.after_seq,
+                        "before_seq": filter.before_seq,
+                        "count": entries.len(),
+                    })),
+            )
             .await?;
         Ok(entries)
     }

@@ -64,6 +64,14 @@ impl PageCtx {
         {
             nav.push(("/matches", "nav_matches"));
         }
+        // Administration, the audit viewer and one's own account (web-admin).
+        if c.may(Permission::UserManage) {
+            nav.push(("/admin", "nav_admin"));
+        }
+        if c.may(Permission::AuditRead) {
+            nav.push(("/audit", "nav_audit"));
+        }
+        nav.push(("/account", "nav_account"));
         Frame {
             t: self.t,
             csrf: &self.csrf,

@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use homeward_app::Actor;
 use homeward_app::admin::NewUserInput;
-use homeward_domain::{Party, PartyId, PartyKind, Role, User, UserId};
+use homeward_domain::{Language, Party, PartyId, PartyKind, Role, User, UserId};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
@@ -95,6 +95,9 @@ pub struct CreateUserBody {
     roles: Vec<String>,
     /// The first password; at least 12 characters. The user should change it.
     password: String,
+    /// The language of the user's web interface (`en`, `uk`, `ru`, `ar`).
+    #[serde(default)]
+    language: Option<Language>,
 }
 
 /// Creates a user in a party the caller administers.
@@ -119,6 +122,7 @@ pub async fn create_user(
         display_name,
         roles,
         password,
+        language,
     } = body;
     let input = NewUserInput {
         party_id,
@@ -126,6 +130,7 @@ pub async fn create_user(
         display_name,
         roles,
         password,
+        language,
     };
     let user = s.app.create_user(Actor::User(&auth.caller), input).await?;
     Ok((StatusCode::CREATED, Json(user)))
