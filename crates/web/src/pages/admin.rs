@@ -395,12 +395,15 @@ async fn users_page(
     let t = cx.t;
     let party = if q.party.is_empty() {
         None
+    } else if let Ok(p) = q.party.parse::<PartyId>() {
+        Some(p)
     } else {
-        Some(
-            q.party
-                .parse::<PartyId>()
-                .map_err(|_| PageError::BadForm(t))?,
-        )
+        // A malformed id is a bad request, but only for someone who may list users at all.
+        s.app
+            .list_users(Actor::User(&cx.caller), None)
+            .await
+            .map_err(|e| cx.fail(e))?;
+        return Err(PageError::BadForm(t));
     };
     let users = s
         .app
@@ -602,7 +605,6 @@ pub(crate) async fn create_user(
     State(s): State<AppState>,
     PostForm { cx, form }: PostForm<Pairs>,
 ) -> PageResult {
-    let t = cx.t;
     let new = NewUserForm {
         username: field(&form, "username").trim().to_owned(),
         display_name: field(&form, "display_name").trim().to_owned(),
@@ -610,10 +612,12 @@ pub(crate) async fn create_user(
         roles: all(&form, "roles"),
         language: field(&form, "language").to_owned(),
     };
-    let Ok(party_id) = new.party.parse::<PartyId>() else {
-        let p = Problems::one(t, "party_id", "unknown_party", "choose a party");
-        return users_page(&s, &cx, UserFilters::default(), p, new).await;
-    };
+    // No party chosen stands for one that does not exist: the app then refuses it as it
+    // refuses any unknown party, after checking who is asking.
+    let party_id = new
+        .party
+        .parse::<PartyId>()
+        .unwrap_or_else(|_| PartyId::new());
     let typed = field(&form, "password");
     let generated = typed.is_empty().then(generated_password);
     let input = NewUserInput {

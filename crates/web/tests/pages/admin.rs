@@ -105,6 +105,25 @@ async fn an_administrator_manages_parties_and_users_through_the_pages() {
             !page.contains("value=\"short\""),
             "a password is never sent back"
         );
+        let res = post_form(
+            &c,
+            t,
+            "/admin/users",
+            &[
+                ("csrf", &csrf),
+                ("username", "olena"),
+                ("party_id", ""),
+                ("roles", "viewer"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+        assert!(
+            res.text()
+                .await
+                .unwrap()
+                .contains("<code>unknown_party</code>")
+        );
 
         // Without a password one is made and shown once, in a page no cache keeps.
         let res = post_form(
@@ -269,6 +288,16 @@ async fn an_administrator_manages_parties_and_users_through_the_pages() {
         let (_, page) = get(&c, t, &olena_page).await;
         assert!(page.contains("nightly export"), "{page}");
         let id = token["id"].as_str().unwrap();
+        let admin_api = t.login("admin", PASSWORD).await;
+        let listed = expect(
+            admin_api
+                .get(&format!("/api/v1/users/{}/tokens", olena.id))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(listed[0]["id"], id);
+        assert!(listed[0].get("token").is_none(), "never the secret");
         let res = post_form(
             &c,
             t,
@@ -380,6 +409,14 @@ async fn a_party_administrator_manages_only_their_own_party() {
         let (status, page) = get(&c, t, &format!("/admin/users/{}", mira.id)).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert!(page.contains("<code>not_found</code>"));
+        for path in ["", "/tokens"] {
+            expect_error(
+                api.get(&format!("/api/v1/users/{}{path}", mira.id)).await,
+                StatusCode::NOT_FOUND,
+                "not_found",
+            )
+            .await;
+        }
         expect_error(
             api.patch(
                 &format!("/api/v1/users/{}", mira.id),
@@ -449,6 +486,21 @@ async fn someone_who_is_not_an_administrator_gets_the_apis_refusal_everywhere() 
         let api = t.login("mira", PASSWORD).await;
         expect_error(
             api.get("/api/v1/users").await,
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        )
+        .await;
+        for path in ["", "/tokens"] {
+            expect_error(
+                api.get(&format!("/api/v1/users/{}{path}", admin.id)).await,
+                StatusCode::FORBIDDEN,
+                "forbidden",
+            )
+            .await;
+        }
+        expect_error(
+            api.delete(&format!("/api/v1/users/{}/totp", admin.id), &json!({}))
+                .await,
             StatusCode::FORBIDDEN,
             "forbidden",
         )
