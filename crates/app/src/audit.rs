@@ -5,6 +5,7 @@ use homeward_domain::audit::ChainVerifier;
 use homeward_domain::{AuditAction, AuditEntry, Permission, UserId, Username};
 use homeward_store::AuditFilter;
 use serde::Serialize;
+use std::collections::HashMap;
 
 const VERIFY_PAGE: u32 = 5_000;
 
@@ -68,6 +69,26 @@ impl App {
             Some(c) => Ok(c.user.id),
             None => Err(unknown()),
         }
+    }
+
+    /// The usernames of the actors on a page of entries, for an auditor (who may read who did
+    /// what, but not manage users). A user since removed is left out.
+    pub async fn audit_actor_names(
+        &self,
+        caller: &Caller,
+        ids: &[UserId],
+    ) -> AppResult<HashMap<UserId, String>> {
+        caller.require(Permission::AuditRead, &self.config)?;
+        let mut names = HashMap::new();
+        for id in ids {
+            if names.contains_key(id) {
+                continue;
+            }
+            if let Some(u) = self.store.get_user(*id).await? {
+                names.insert(*id, u.username.to_string());
+            }
+        }
+        Ok(names)
     }
 
     /// Entries for an auditor; reading the log is itself audited.

@@ -15,7 +15,8 @@ use askama::Template;
 use axum::extract::State;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use homeward_app::{AppError, AuditFilter};
-use homeward_domain::AuditEntry;
+use homeward_domain::{AuditEntry, UserId};
+use std::collections::HashMap;
 
 const PAGE: u32 = 50;
 
@@ -105,18 +106,14 @@ fn moment(text: &str) -> Option<DateTime<Utc>> {
         .or_else(|| DateTime::parse_from_rfc3339(t).ok().map(|d| d.to_utc()))
 }
 
-fn short(id: &str) -> String {
-    id.chars().take(8).collect()
-}
-
-fn row(e: &AuditEntry, parties: &[homeward_domain::Party]) -> Row {
+fn row(e: &AuditEntry, parties: &[homeward_domain::Party], names: &HashMap<UserId, String>) -> Row {
     Row {
         seq: e.seq,
         at: e.at.format("%Y-%m-%d %H:%M:%S").to_string(),
         action: e.action.clone(),
         actor: e
             .actor_user
-            .map(|u| short(&u.to_string()))
+            .map(|u| names.get(&u).cloned().unwrap_or_else(|| u.to_string()))
             .unwrap_or_default(),
         party: e
             .actor_party
@@ -125,11 +122,11 @@ fn row(e: &AuditEntry, parties: &[homeward_domain::Party]) -> Row {
                     .iter()
                     .find(|x| x.id == p)
                     .map(|x| x.name.as_str().to_owned())
-                    .unwrap_or_else(|| short(&p.to_string()))
+                    .unwrap_or_else(|| p.to_string())
             })
             .unwrap_or_default(),
         target: match (&e.target_kind, &e.target_id) {
-            (Some(k), Some(id)) => format!("{k} {}", short(id)),
+            (Some(k), Some(id)) => format!("{k} {id}"),
             (Some(k), None) => k.clone(),
             _ => String::new(),
         },
@@ -235,7 +232,13 @@ async fn list_page(
         next = (entries.len() == PAGE as usize)
             .then(|| entries.last().map(|e| e.seq))
             .flatten();
-        rows = entries.iter().map(|e| row(e, &parties)).collect();
+        let actors: Vec<UserId> = entries.iter().filter_map(|e| e.actor_user).collect();
+        let names = s
+            .app
+            .audit_actor_names(&cx.caller, &actors)
+            .await
+            .map_err(|e| cx.fail(e))?;
+        rows = entries.iter().map(|e| row(e, &parties, &names)).collect();
     } else {
         // A filter that cannot be read is not run. The permission is checked all the same (an
         // empty, audited read), so that someone who may not read the log gets the API's refusal
@@ -360,7 +363,20 @@ pub(crate) async fn entry(
         seq: e.seq,
         at: when(&e.at),
         action: e.action.clone(),
-        actor_user: e.actor_user.map(|u| u.to_string()).unwrap_or_default(),
+        actor_user: match e.actor_user {
+            Some(u) => {
+                let names = s
+                    .app
+                    .audit_actor_names(&cx.caller, &[u])
+                    .await
+                    .map_err(|e| cx.fail(e))?;
+                match names.get(&u) {
+                    Some(n) => format!("{n} ({u})"),
+                    None => u.to_string(),
+                }
+            }
+            None => String::new(),
+        },
         actor_party: party,
         target_kind: e.target_kind.clone().unwrap_or_default(),
         target_id: e.target_id.clone().unwrap_or_default(),

@@ -95,6 +95,10 @@ async fn an_auditor_pages_filters_opens_and_verifies_the_log() {
         .collect();
         assert_eq!(by_admin, api);
         assert!(!by_admin.is_empty() && page.contains("value=\"admin\""));
+        assert!(
+            page.contains("<td><code>admin</code></td>"),
+            "actors by username"
+        );
         let res = post_form(
             &c,
             t,
