@@ -11,6 +11,10 @@ use homeward_domain::{
 use homeward_store::ApiToken;
 use serde::Deserialize;
 
+/// The permission table: each permission, the roles that grant it and the kinds of party in
+/// which they do.
+pub type PermissionTable = &'static [(Permission, &'static [Role], &'static [PartyKind])];
+
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct NewUserInput {
     pub party_id: PartyId,
@@ -194,10 +198,7 @@ impl App {
 
     /// The one permission table, for the administrators who hand out roles: which roles grant
     /// each permission, and in which kinds of party.
-    pub fn permission_table(
-        &self,
-        caller: &Caller,
-    ) -> AppResult<&'static [(Permission, &'static [Role], &'static [PartyKind])]> {
+    pub fn permission_table(&self, caller: &Caller) -> AppResult<PermissionTable> {
         caller.require(Permission::UserManage, &self.config)?;
         Ok(homeward_domain::role::PERMISSIONS)
     }
