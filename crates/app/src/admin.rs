@@ -5,10 +5,15 @@ use crate::{Actor, App, AppError, AppResult, Caller};
 use chrono::Utc;
 use homeward_domain::user::parse_roles;
 use homeward_domain::{
-    AuditAction, FieldError, Party, PartyId, PartyKind, PartyName, Password, Permission, User,
-    UserId, Username, ValidationErrors,
+    AuditAction, FieldError, Language, Party, PartyId, PartyKind, PartyName, Password, Permission,
+    Role, User, UserId, Username, ValidationErrors,
 };
+use homeward_store::ApiToken;
 use serde::Deserialize;
+
+/// The permission table: each permission, the roles that grant it and the kinds of party in
+/// which they do.
+pub type PermissionTable = &'static [(Permission, &'static [Role], &'static [PartyKind])];
 
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct NewUserInput {
@@ -18,6 +23,9 @@ pub struct NewUserInput {
     pub display_name: Option<String>,
     pub roles: Vec<String>,
     pub password: String,
+    /// The language of the user's web interface; their browser's until they choose.
+    #[serde(default)]
+    pub language: Option<Language>,
 }
 
 impl App {
@@ -122,7 +130,7 @@ impl App {
             totp_enabled: false,
             disabled: false,
             created_at: Utc::now(),
-            language: None,
+            language: input.language,
         };
         let hash = hash_password(&password).await?;
         let audit = actor
@@ -169,6 +177,30 @@ impl App {
             return Err(AppError::NotFound);
         }
         Ok(u)
+    }
+
+    /// One user the actor manages; another party's user answers as missing.
+    pub async fn get_managed_user(&self, actor: Actor<'_>, user: UserId) -> AppResult<User> {
+        self.managed_user(actor, user).await
+    }
+
+    /// The API tokens of a user the actor manages, for revoking them (their secrets are never
+    /// kept, so nothing here can be used to sign in).
+    pub async fn list_user_tokens(
+        &self,
+        actor: Actor<'_>,
+        user: UserId,
+    ) -> AppResult<Vec<ApiToken>> {
+        let u = self.managed_user(actor, user).await?;
+        actor.require(Permission::TokenRevokeAny, &self.config)?;
+        Ok(self.store.list_tokens(u.id).await?)
+    }
+
+    /// The one permission table, for the administrators who hand out roles: which roles grant
+    /// each permission, and in which kinds of party.
+    pub fn permission_table(&self, caller: &Caller) -> AppResult<PermissionTable> {
+        caller.require(Permission::UserManage, &self.config)?;
+        Ok(homeward_domain::role::PERMISSIONS)
     }
 
     /// Finds a user by id or username (for the command line).

@@ -1,10 +1,11 @@
 //! Reading and verifying the audit log.
 
-use crate::{App, AppResult, Caller};
+use crate::{App, AppError, AppResult, Caller};
 use homeward_domain::audit::ChainVerifier;
-use homeward_domain::{AuditAction, AuditEntry, Permission};
+use homeward_domain::{AuditAction, AuditEntry, Permission, UserId, Username};
 use homeward_store::AuditFilter;
 use serde::Serialize;
+use std::collections::HashMap;
 
 const VERIFY_PAGE: u32 = 5_000;
 
@@ -54,6 +55,42 @@ impl App {
         self.verify_audit(&|_| {}).await
     }
 
+    /// The user an auditor names by username (or id) in a filter. Someone who may not read the
+    /// log learns nothing about which usernames exist.
+    pub async fn audit_actor(&self, caller: &Caller, who: &str) -> AppResult<UserId> {
+        caller.require(Permission::AuditRead, &self.config)?;
+        let who = who.trim();
+        if let Ok(id) = who.parse::<UserId>() {
+            return Ok(id);
+        }
+        let unknown = || AppError::invalid("actor", "unknown_user", "no user has this username");
+        let name = Username::parse(who).map_err(|_| unknown())?;
+        match self.store.user_credentials(&name).await? {
+            Some(c) => Ok(c.user.id),
+            None => Err(unknown()),
+        }
+    }
+
+    /// The usernames of the actors on a page of entries, for an auditor (who may read who did
+    /// what, but not manage users). A user since removed is left out.
+    pub async fn audit_actor_names(
+        &self,
+        caller: &Caller,
+        ids: &[UserId],
+    ) -> AppResult<HashMap<UserId, String>> {
+        caller.require(Permission::AuditRead, &self.config)?;
+        let mut names = HashMap::new();
+        for id in ids {
+            if names.contains_key(id) {
+                continue;
+            }
+            if let Some(u) = self.store.get_user(*id).await? {
+                names.insert(*id, u.username.to_string());
+            }
+        }
+        Ok(names)
+    }
+
     /// Entries for an auditor; reading the log is itself audited.
     pub async fn list_audit(
         &self,
@@ -67,9 +104,15 @@ impl App {
         };
         let entries = self.store.audit_entries(&filter).await?;
         self.store
-            .append_audit(caller.audit(AuditAction::AuditRead).details(
-                serde_json::json!({ "after_seq": filter.after_seq, "count": entries.len() }),
-            ))
+            .append_audit(
+                caller
+                    .audit(AuditAction::AuditRead)
+                    .details(serde_json::json!({
+                        "after_seq": filter.after_seq,
+                        "before_seq": filter.before_seq,
+                        "count": entries.len(),
+                    })),
+            )
             .await?;
         Ok(entries)
     }

@@ -125,6 +125,7 @@ async fn the_role_table_decides_who_may_file_and_administer() {
             username: "spy".into(),
             roles: vec!["viewer".into()],
             password: PW.into(),
+            language: None,
             display_name: None,
         };
         assert!(matches!(
@@ -136,6 +137,7 @@ async fn the_role_table_decides_who_may_file_and_administer() {
             username: "o.new".into(),
             roles: vec!["viewer".into()],
             password: PW.into(),
+            language: None,
             display_name: None,
         };
         w.app

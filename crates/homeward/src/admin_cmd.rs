@@ -105,6 +105,7 @@ pub async fn run(app: &App, cmd: AdminCommand) -> anyhow::Result<()> {
                 display_name,
                 roles,
                 password,
+                language: None,
             };
             let u = app.create_user(actor, input).await?;
             let roles: Vec<&str> = u.roles.iter().map(|r| r.as_str()).collect();

@@ -85,6 +85,7 @@ pub async fn run_import_bench(args: &BenchImportArgs) -> anyhow::Result<()> {
             display_name: None,
             roles: vec!["caseworker".to_owned()],
             password,
+            language: None,
         },
     )
     .await?;

@@ -197,6 +197,7 @@ async fn seed(app: &App, args: &DemoArgs) -> anyhow::Result<Vec<Login>> {
             display_name: None,
             roles: l.roles.iter().map(|r| (*r).to_owned()).collect(),
             password: l.password.clone(),
+            language: None,
         };
         app.create_user(Actor::CommandLine, input).await?;
     }

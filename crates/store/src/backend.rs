@@ -9,6 +9,7 @@
 use crate::like_escape;
 use crate::rows::{audit_columns, record_columns};
 use crate::{AuditFilter, Result};
+use chrono::{DateTime, Utc};
 use homeward_domain::{RecordFilter, Scope};
 use sqlx::{Database, Encode, QueryBuilder, Transaction, Type};
 use std::ops::{Deref, DerefMut};
@@ -200,6 +201,7 @@ where
     Uuid: Encode<'a, DB> + Type<DB>,
     String: Encode<'a, DB> + Type<DB>,
     i64: Encode<'a, DB> + Type<DB>,
+    DateTime<Utc>: Encode<'a, DB> + Type<DB>,
 {
     let mut qb = QueryBuilder::new(concat!(
         "SELECT ",
@@ -222,8 +224,21 @@ where
     if let Some(p) = f.actor_party {
         qb.push(" AND actor_party = ").push_bind(p.0);
     }
-    qb.push(" ORDER BY seq LIMIT ")
-        .push_bind(page_limit(f.limit, 1000, 10_000));
+    // SQLite keeps `at` as RFC 3339 text in UTC, which sorts as the moments do; a bound
+    // `DateTime<Utc>` is written in the same form.
+    if let Some(t) = f.from {
+        qb.push(" AND at >= ").push_bind(t);
+    }
+    if let Some(t) = f.until {
+        qb.push(" AND at < ").push_bind(t);
+    }
+    if let Some(b) = f.before_seq {
+        qb.push(" AND seq < ").push_bind(b);
+        qb.push(" ORDER BY seq DESC LIMIT ");
+    } else {
+        qb.push(" ORDER BY seq LIMIT ");
+    }
+    qb.push_bind(page_limit(f.limit, 1000, 10_000));
     qb
 }
 

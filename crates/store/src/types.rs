@@ -79,6 +79,13 @@ pub struct AuditFilter {
     pub target_id: Option<String>,
     pub actor_user: Option<UserId>,
     pub actor_party: Option<PartyId>,
+    /// Entries at or after this moment.
+    pub from: Option<DateTime<Utc>>,
+    /// Entries before this moment.
+    pub until: Option<DateTime<Utc>>,
+    /// Reads backwards instead: entries with `seq` below this, newest first (the audit viewer
+    /// opens on the latest entries; `after_seq` still bounds the page from below).
+    pub before_seq: Option<i64>,
 }
 
 /// Where a candidate match stands. A decided candidate stays in the table for ever, so that the

@@ -46,6 +46,7 @@ impl World {
             display_name: None,
             roles: roles.iter().map(|r| (*r).to_owned()).collect(),
             password: PW.into(),
+            language: None,
         };
         self.app
             .create_user(Actor::CommandLine, input)

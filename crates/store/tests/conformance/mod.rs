@@ -2340,7 +2340,50 @@ pub async fn audit_entries_filters(cx: Ctx) {
         })
         .await
         .unwrap();
-    assert_eq!(page, vec![e1, e2]);
+    assert_eq!(page, vec![e1.clone(), e2.clone()]);
+
+    // Backwards from a bound, newest first: the viewer's pages.
+    let back = s
+        .audit_entries(&AuditFilter {
+            before_seq: Some(i64::MAX),
+            limit: 3,
+            ..f()
+        })
+        .await
+        .unwrap();
+    assert_eq!(back.iter().map(|e| e.seq).collect::<Vec<_>>(), [7, 6, 5]);
+    let back = s
+        .audit_entries(&AuditFilter {
+            before_seq: Some(6),
+            action: Some("party.create".into()),
+            ..f()
+        })
+        .await
+        .unwrap();
+    assert!(back.windows(2).all(|w| w[0].seq > w[1].seq) && back.len() == 3);
+
+    // A time range: from is inclusive, until exclusive.
+    let at = |from, until| AuditFilter { from, until, ..f() };
+    let only = s.audit_entries(&at(Some(e2.at), None)).await.unwrap();
+    assert_eq!(only.last(), Some(&e2));
+    assert!(only.iter().all(|e| e.at >= e2.at));
+    let before = s.audit_entries(&at(None, Some(e1.at))).await.unwrap();
+    assert!(before.iter().all(|e| e.at < e1.at) && !before.contains(&e1));
+    let window = s
+        .audit_entries(&at(
+            Some(e1.at),
+            Some(e2.at + chrono::Duration::microseconds(1)),
+        ))
+        .await
+        .unwrap();
+    assert!(window.contains(&e1) && window.contains(&e2));
+    let later = e2.at + chrono::Duration::days(1);
+    assert!(
+        s.audit_entries(&at(Some(later), None))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 /// Seven entries to tamper with.

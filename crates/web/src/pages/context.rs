@@ -81,6 +81,14 @@ impl PageCtx {
         if (mediator && c.may(Permission::CaseRead)) || c.may(Permission::FollowUpReport) {
             nav.push(("/follow-ups", "tr_nav_visits"));
         }
+        // Administration, the audit viewer and one's own account (web-admin).
+        if c.may(Permission::UserManage) {
+            nav.push(("/admin", "nav_admin"));
+        }
+        if c.may(Permission::AuditRead) {
+            nav.push(("/audit", "nav_audit"));
+        }
+        nav.push(("/account", "nav_account"));
         Frame {
             t: self.t,
             csrf: &self.csrf,

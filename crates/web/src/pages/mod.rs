@@ -5,6 +5,9 @@
 //! strict Content-Security-Policy: no inline script or style, nothing from another origin. The
 //! little JavaScript there is (`static/app.js`) only improves what already works without it.
 
+mod account;
+mod admin;
+mod audit;
 mod cases;
 mod context;
 mod dashboard;
@@ -159,6 +162,36 @@ pub(crate) fn router(max_attachment_bytes: usize) -> Router<AppState> {
         .route("/import/{token}/rejects", post(import::rejects))
         .route("/import/{token}/confirm", post(import::confirm))
         .route("/import/{token}/done", get(import::done))
+        // Administration, my account and the audit viewer (web-admin).
+        .route("/admin", get(admin::hub))
+        .route(
+            "/admin/parties",
+            get(admin::parties).post(admin::create_party),
+        )
+        .route("/admin/users", get(admin::users).post(admin::create_user))
+        .route("/admin/users/search", post(admin::search_users))
+        .route("/admin/users/{id}", get(admin::user))
+        .route("/admin/users/{id}/roles", post(admin::set_roles))
+        .route("/admin/users/{id}/status", post(admin::set_status))
+        .route("/admin/users/{id}/password", post(admin::reset_password))
+        .route("/admin/users/{id}/totp", post(admin::reset_totp))
+        .route(
+            "/admin/users/{id}/tokens/{token}/revoke",
+            post(admin::revoke_user_token),
+        )
+        .route("/admin/roles", get(admin::roles))
+        .route("/account", get(account::page))
+        .route("/account/password", post(account::change_password))
+        .route("/account/totp", post(account::begin_totp))
+        .route("/account/totp/confirm", post(account::confirm_totp))
+        .route(
+            "/account/tokens",
+            get(account::tokens).post(account::create_token),
+        )
+        .route("/tokens/{id}/revoke", post(account::revoke_token))
+        .route("/audit", get(audit::list).post(audit::search))
+        .route("/audit/verify", post(audit::verify))
+        .route("/audit/{seq}", get(audit::entry))
         .route("/static/app.css", get(frame::stylesheet))
         .route("/static/app.js", get(frame::script))
         .layer(SetResponseHeaderLayer::overriding(

@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use homeward_app::Actor;
 use homeward_app::admin::NewUserInput;
-use homeward_domain::{Party, PartyId, PartyKind, Role, User, UserId};
+use homeward_domain::{Language, Party, PartyId, PartyKind, Role, User, UserId};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
@@ -95,6 +95,9 @@ pub struct CreateUserBody {
     roles: Vec<String>,
     /// The first password; at least 12 characters. The user should change it.
     password: String,
+    /// The language of the user's web interface (`en`, `uk`, `ru`, `ar`).
+    #[serde(default)]
+    language: Option<Language>,
 }
 
 /// Creates a user in a party the caller administers.
@@ -119,6 +122,7 @@ pub async fn create_user(
         display_name,
         roles,
         password,
+        language,
     } = body;
     let input = NewUserInput {
         party_id,
@@ -126,9 +130,75 @@ pub async fn create_user(
         display_name,
         roles,
         password,
+        language,
     };
     let user = s.app.create_user(Actor::User(&auth.caller), input).await?;
     Ok((StatusCode::CREATED, Json(user)))
+}
+
+/// One user the caller administers.
+#[utoipa::path(
+    get, path = "/api/v1/users/{id}", tag = "admin",
+    params(("id" = UserId, Path, description = "The user's id")),
+    responses(
+        (status = 200, body = User),
+        (status = 403, body = ErrorBody),
+        (status = 404, description = "No such user, or one of another party", body = ErrorBody),
+    )
+)]
+pub async fn get_user(
+    State(s): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<UserId>,
+) -> ApiResult<Json<User>> {
+    Ok(Json(
+        s.app
+            .get_managed_user(Actor::User(&auth.caller), id)
+            .await?,
+    ))
+}
+
+/// Removes a user's second factor (a lost phone); they sign in with the password and enrol again.
+#[utoipa::path(
+    delete, path = "/api/v1/users/{id}/totp", tag = "admin",
+    params(("id" = UserId, Path, description = "The user's id")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    )
+)]
+pub async fn reset_totp(
+    State(s): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<UserId>,
+) -> ApiResult<StatusCode> {
+    s.app.reset_totp(Actor::User(&auth.caller), id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The API tokens of a user the caller administers (metadata only), for revoking them.
+#[utoipa::path(
+    get, path = "/api/v1/users/{id}/tokens", tag = "admin",
+    params(("id" = UserId, Path, description = "The user's id")),
+    responses(
+        (status = 200, body = Vec<super::me::TokenView>),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    )
+)]
+pub async fn list_user_tokens(
+    State(s): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<UserId>,
+) -> ApiResult<Json<Vec<super::me::TokenView>>> {
+    let tokens = s
+        .app
+        .list_user_tokens(Actor::User(&auth.caller), id)
+        .await?;
+    Ok(Json(
+        tokens.into_iter().map(super::me::TokenView::from).collect(),
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

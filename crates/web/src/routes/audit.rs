@@ -6,9 +6,10 @@ use crate::error::{ApiResult, ErrorBody};
 use crate::extract::ApiQuery;
 use axum::Json;
 use axum::extract::State;
+use chrono::{DateTime, Utc};
 use homeward_app::AuditFilter;
 use homeward_app::audit::ChainReport;
-use homeward_domain::AuditEntry;
+use homeward_domain::{AuditEntry, UserId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -28,6 +29,12 @@ pub struct AuditParams {
     /// e.g. `record`, `user`, `party`, `token`.
     target_kind: Option<String>,
     target_id: Option<String>,
+    /// Only entries by this user.
+    actor_user: Option<UserId>,
+    /// Entries at or after this moment (RFC 3339).
+    from: Option<DateTime<Utc>>,
+    /// Entries before this moment (RFC 3339).
+    until: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -55,6 +62,9 @@ pub async fn list_audit(
         action: q.action,
         target_kind: q.target_kind,
         target_id: q.target_id,
+        actor_user: q.actor_user,
+        from: q.from,
+        until: q.until,
         ..AuditFilter::default()
     };
     let items = s.app.list_audit(&auth.caller, filter).await?;

@@ -58,8 +58,10 @@ pub(crate) fn api(opts: &WebOptions, max_attachment_bytes: usize) -> OpenApiRout
         .routes(routes!(me::revoke_token))
         .routes(routes!(admin::list_parties, admin::create_party))
         .routes(routes!(admin::list_users, admin::create_user))
-        .routes(routes!(admin::update_user))
+        .routes(routes!(admin::get_user, admin::update_user))
         .routes(routes!(admin::reset_password))
+        .routes(routes!(admin::reset_totp))
+        .routes(routes!(admin::list_user_tokens))
         .routes(routes!(records::list_records, records::create_record))
         .routes(routes!(
             records::get_record,

@@ -118,6 +118,7 @@ impl TestApp {
             display_name: None,
             roles: roles.iter().map(|r| (*r).to_owned()).collect(),
             password: PASSWORD.to_owned(),
+            language: None,
         };
         self.app
             .create_user(Actor::CommandLine, input)

@@ -7,6 +7,8 @@
 #[allow(dead_code, missing_debug_implementations)]
 mod helpers;
 
+mod admin;
+mod audit;
 mod browser;
 mod browser_demo;
 mod case_forms;
