@@ -38,6 +38,15 @@ pub struct BenchPagesArgs {
     pub database: Option<String>,
 }
 
+/// A page to time: its label, who looks at it, its path, and the form it is posted with (a
+/// search), if it is a form.
+type Page = (
+    &'static str,
+    &'static str,
+    String,
+    Option<Vec<(&'static str, &'static str)>>,
+);
+
 /// Median, 95th percentile and the slowest, of one page.
 struct Timing {
     median: Duration,
@@ -94,6 +103,7 @@ pub async fn run_pages_bench(args: &BenchPagesArgs) -> anyhow::Result<()> {
             display_name: None,
             roles: roles.iter().map(|r| (*r).to_owned()).collect(),
             password: PASSWORD.to_owned(),
+            language: None,
         };
         app.create_user(Actor::CommandLine, input).await?;
     }
@@ -170,7 +180,7 @@ pub async fn run_pages_bench(args: &BenchPagesArgs) -> anyhow::Result<()> {
     println!();
     println!("| page | as | status | median ms | p95 ms | max ms | under 100 ms |");
     println!("|---|---|---|---|---|---|---|");
-    let pages: Vec<(&str, &str, String, Option<Vec<(&str, &str)>>)> = vec![
+    let pages: Vec<Page> = vec![
         ("dashboard", "reviewer", "/dashboard".into(), None),
         ("records list", "reviewer", "/records".into(), None),
         ("records list", "origin", "/records".into(), None),

@@ -1265,12 +1265,12 @@ macro_rules! impl_store {
                 }
 
                 async fn review_queue_count(&self, min_probability: f64, max_probability: f64) -> Result<u64> {
-                    let n: i64 = sqlx::query_scalar(concat!(
+                    let n: i64 = sqlx::query_scalar(
                         "SELECT COUNT(*) FROM match_candidates m WHERE status = 'pending' \
                          AND NOT EXISTS (SELECT 1 FROM records r WHERE r.deleted_at IS NOT NULL \
                          AND (r.id = m.tracing_record_id OR r.id = m.custody_record_id)) \
-                         AND probability >= $1 AND probability <= $2"
-                    ))
+                         AND probability >= $1 AND probability <= $2",
+                    )
                     .bind(min_probability)
                     .bind(max_probability)
                     .fetch_one(&self.pool)

@@ -51,10 +51,9 @@ fn language_cookie(lang: Language, secure: bool) -> Cookie<'static> {
 
 /// The sign-in form, with its pre-session token (the one in the cookie if there is one).
 fn login_form(
-    demo: &[crate::DemoLogin],
+    opts: &crate::WebOptions,
     jar: CookieJar,
     headers: &HeaderMap,
-    secure: bool,
     notice: Option<&'static str>,
     alert: bool,
     username: &str,
@@ -65,7 +64,7 @@ fn login_form(
         .map(|c| c.value().to_owned())
         .filter(|v| v.len() == 48)
         .unwrap_or_else(random_token);
-    let jar = jar.add(prelogin_cookie(token.clone(), secure));
+    let jar = jar.add(prelogin_cookie(token.clone(), opts.secure_cookies));
     let t = i18n::tr(i18n::choose(None, headers));
     let page = LoginPage {
         f: Frame {
@@ -79,7 +78,7 @@ fn login_form(
         alert,
         username,
         ask_totp,
-        demo,
+        demo: &opts.demo_logins,
     };
     let res = html(t, &page)?;
     Ok((jar, res).into_response())
@@ -106,16 +105,7 @@ pub(crate) async fn login_page(
     } else {
         None
     };
-    login_form(
-        &s.opts.demo_logins,
-        jar,
-        &headers,
-        s.opts.secure_cookies,
-        notice,
-        false,
-        "",
-        false,
-    )
+    login_form(&s.opts, jar, &headers, notice, false, "", false)
 }
 
 // Deliberately not `Debug`: it holds a password.
@@ -146,10 +136,9 @@ pub(crate) async fn login_submit(
     let expected = jar.get(PRELOGIN_COOKIE).map(|c| c.value().to_owned());
     if !expected.is_some_and(|e| App::csrf_matches(&e, &form.csrf)) {
         return login_form(
-            &s.opts.demo_logins,
+            &s.opts,
             jar,
             &headers,
-            secure,
             Some("form_expired"),
             true,
             &form.username,
@@ -163,10 +152,9 @@ pub(crate) async fn login_submit(
     };
     let failed = |key, ask_totp| {
         login_form(
-            &s.opts.demo_logins,
+            &s.opts,
             jar.clone(),
             &headers,
-            secure,
             Some(key),
             true,
             &form.username,
