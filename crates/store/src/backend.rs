@@ -1265,11 +1265,17 @@ macro_rules! impl_store {
                 }
 
                 async fn review_queue_count(&self, min_probability: f64, max_probability: f64) -> Result<u64> {
+                    // All pending pairs in the band (read off the queue index alone), less those
+                    // that involve a deleted record (found from the deleted records' side).
                     let n: i64 = sqlx::query_scalar(
-                        "SELECT COUNT(*) FROM match_candidates m WHERE status = 'pending' \
-                         AND NOT EXISTS (SELECT 1 FROM records r WHERE r.deleted_at IS NOT NULL \
-                         AND (r.id = m.tracing_record_id OR r.id = m.custody_record_id)) \
-                         AND probability >= $1 AND probability <= $2",
+                        "SELECT (SELECT COUNT(*) FROM match_candidates WHERE status = 'pending' \
+                         AND probability >= $1 AND probability <= $2) - \
+                         (SELECT COUNT(*) FROM match_candidates m WHERE m.id IN ( \
+                         SELECT c.id FROM records r JOIN match_candidates c ON c.tracing_record_id = r.id \
+                         WHERE r.deleted_at IS NOT NULL UNION \
+                         SELECT c.id FROM records r JOIN match_candidates c ON c.custody_record_id = r.id \
+                         WHERE r.deleted_at IS NOT NULL) \
+                         AND m.status = 'pending' AND m.probability >= $1 AND m.probability <= $2)",
                     )
                     .bind(min_probability)
                     .bind(max_probability)

@@ -2721,6 +2721,11 @@ pub async fn candidates_are_stored_once_and_queued_by_probability(cx: Ctx) {
     .await
     .unwrap();
     assert_eq!(queued(q(0.0, 1.0, None, 10)).await, vec![cs[2], cs[3]]);
+    assert_eq!(
+        s.review_queue_count(0.0, 1.0).await.unwrap(),
+        2,
+        "the count leaves out the deleted record's pairs like the queue"
+    );
     assert_eq!(verify(s).await, Ok(head_seq(s).await));
 }
 
