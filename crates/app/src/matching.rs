@@ -185,6 +185,10 @@ pub struct QueuePage {
     pub next: Option<String>,
 }
 
+/// How far the dashboard counts the review queue: counting is reading, and a reviewer needs to
+/// know "thousands", not the exact figure.
+pub const QUEUE_COUNT_CAP: u64 = 10_000;
+
 /// Which part of the queue to read.
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct QueueQuery {
@@ -517,12 +521,17 @@ impl App {
         Ok(QueuePage { items, next })
     }
 
-    /// How many pairs wait in the review queue (the default band), for the dashboard.
+    /// How many pairs wait in the review queue (the default band), for the dashboard, counted up
+    /// to [`QUEUE_COUNT_CAP`] (beyond it the dashboard says "more than").
     pub async fn review_queue_count(&self, caller: &Caller) -> AppResult<u64> {
         caller.require(Permission::MatchReview, &self.config)?;
         Ok(self
             .store
-            .review_queue_count(LinkConfig::default().review_threshold, 1.0)
+            .review_queue_count(
+                LinkConfig::default().review_threshold,
+                1.0,
+                QUEUE_COUNT_CAP + 1,
+            )
             .await?)
     }
 

@@ -1264,21 +1264,21 @@ macro_rules! impl_store {
                     Ok(items)
                 }
 
-                async fn review_queue_count(&self, min_probability: f64, max_probability: f64) -> Result<u64> {
-                    // All pending pairs in the band (read off the queue index alone), less those
-                    // that involve a deleted record (found from the deleted records' side).
+                async fn review_queue_count(&self, min_probability: f64, max_probability: f64, cap: u64) -> Result<u64> {
+                    // Counting stops at `cap`: a whole count reads every pending pair in the band
+                    // (about a second at 100,000 records), and past a few thousand the number only
+                    // says "many". The deleted records' pairs come from a partial index, once.
                     let n: i64 = sqlx::query_scalar(
-                        "SELECT (SELECT COUNT(*) FROM match_candidates WHERE status = 'pending' \
-                         AND probability >= $1 AND probability <= $2) - \
-                         (SELECT COUNT(*) FROM match_candidates m WHERE m.id IN ( \
+                        "SELECT COUNT(*) FROM (SELECT m.id FROM match_candidates m WHERE m.status = 'pending' \
+                         AND m.probability >= $1 AND m.probability <= $2 AND m.id NOT IN ( \
                          SELECT c.id FROM records r JOIN match_candidates c ON c.tracing_record_id = r.id \
                          WHERE r.deleted_at IS NOT NULL UNION \
                          SELECT c.id FROM records r JOIN match_candidates c ON c.custody_record_id = r.id \
-                         WHERE r.deleted_at IS NOT NULL) \
-                         AND m.status = 'pending' AND m.probability >= $1 AND m.probability <= $2)",
+                         WHERE r.deleted_at IS NOT NULL) LIMIT $3) AS counted",
                     )
                     .bind(min_probability)
                     .bind(max_probability)
+                    .bind(i64::try_from(cap).unwrap_or(i64::MAX))
                     .fetch_one(&self.pool)
                     .await?;
                     Ok(u64::try_from(n).unwrap_or(0))

@@ -279,9 +279,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         filter: &QueueFilter,
         audit: AuditDraft,
     ) -> Result<Vec<MatchCandidate>>;
-    /// How many candidates [`Store::review_queue`] would list in this band, all pages together. A
-    /// count names no child, so it is not audited.
-    async fn review_queue_count(&self, min_probability: f64, max_probability: f64) -> Result<u64>;
+    /// How many candidates [`Store::review_queue`] would list in this band, all pages together,
+    /// counting no further than `cap`. A count names no child, so it is not audited.
+    async fn review_queue_count(
+        &self,
+        min_probability: f64,
+        max_probability: f64,
+        cap: u64,
+    ) -> Result<u64>;
     /// One candidate; `audit` is appended when found.
     async fn get_candidate(&self, id: MatchId, audit: AuditDraft)
     -> Result<Option<MatchCandidate>>;

@@ -2657,8 +2657,13 @@ pub async fn candidates_are_stored_once_and_queued_by_probability(cx: Ctx) {
         back.iter().map(|c| c.id).collect::<Vec<_>>(),
         vec![page[1].id, page[0].id]
     );
-    assert_eq!(s.review_queue_count(0.5, 1.0).await.unwrap(), 3);
-    assert_eq!(s.review_queue_count(0.0, 1.0).await.unwrap(), 4);
+    assert_eq!(s.review_queue_count(0.5, 1.0, 100).await.unwrap(), 3);
+    assert_eq!(
+        s.review_queue_count(0.5, 1.0, 2).await.unwrap(),
+        2,
+        "capped"
+    );
+    assert_eq!(s.review_queue_count(0.0, 1.0, 100).await.unwrap(), 4);
 
     // A rejected pair stays rejected, and its pair can never be inserted again.
     let reviewer = UserId::new();
@@ -2722,7 +2727,7 @@ pub async fn candidates_are_stored_once_and_queued_by_probability(cx: Ctx) {
     .unwrap();
     assert_eq!(queued(q(0.0, 1.0, None, 10)).await, vec![cs[2], cs[3]]);
     assert_eq!(
-        s.review_queue_count(0.0, 1.0).await.unwrap(),
+        s.review_queue_count(0.0, 1.0, 100).await.unwrap(),
         2,
         "the count leaves out the deleted record's pairs like the queue"
     );

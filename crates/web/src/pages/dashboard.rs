@@ -8,6 +8,7 @@ use super::i18n::Tr;
 use super::templates::DashboardPage;
 use crate::AppState;
 use axum::extract::State;
+use homeward_app::matching::QUEUE_COUNT_CAP;
 use homeward_app::tasks::{TaskQuery, TaskView};
 use homeward_domain::{CaseState, PartyKind, Permission, TaskStatus};
 
@@ -53,10 +54,11 @@ pub(crate) struct FollowUpRow {
     pub party: String,
 }
 
-/// The review queue's length.
+/// The review queue's length, or the cap when it is longer (`more`).
 #[derive(Debug)]
 pub(crate) struct QueueCount {
     pub n: u64,
+    pub more: bool,
 }
 
 /// A horizontal bar chart drawn on the server as SVG: one bar per case state.
@@ -165,8 +167,10 @@ pub(crate) async fn dashboard(State(s): State<AppState>, cx: PageCtx) -> PageRes
         (None, None)
     };
     let queue = if c.may(Permission::MatchReview) && c.party().kind == PartyKind::Mediator {
+        let n = s.app.review_queue_count(c).await.map_err(|e| cx.fail(e))?;
         Some(QueueCount {
-            n: s.app.review_queue_count(c).await.map_err(|e| cx.fail(e))?,
+            n: n.min(QUEUE_COUNT_CAP),
+            more: n > QUEUE_COUNT_CAP,
         })
     } else {
         None
