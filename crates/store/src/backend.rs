@@ -1267,14 +1267,16 @@ macro_rules! impl_store {
                 async fn review_queue_count(&self, min_probability: f64, max_probability: f64, cap: u64) -> Result<u64> {
                     // Counting stops at `cap`: a whole count reads every pending pair in the band
                     // (about a second at 100,000 records), and past a few thousand the number only
-                    // says "many". The deleted records' pairs come from a partial index, once.
+                    // says "many". The deleted records' pairs come from a partial index, once: written
+                    // as `IN (deleted records)` so that SQLite drives from that index and looks the
+                    // pairs up by record, rather than scanning every pair for a deleted record.
                     let n: i64 = sqlx::query_scalar(
                         "SELECT COUNT(*) FROM (SELECT m.id FROM match_candidates m WHERE m.status = 'pending' \
                          AND m.probability >= $1 AND m.probability <= $2 AND m.id NOT IN ( \
-                         SELECT c.id FROM records r JOIN match_candidates c ON c.tracing_record_id = r.id \
-                         WHERE r.deleted_at IS NOT NULL UNION \
-                         SELECT c.id FROM records r JOIN match_candidates c ON c.custody_record_id = r.id \
-                         WHERE r.deleted_at IS NOT NULL) LIMIT $3) AS counted",
+                         SELECT c.id FROM match_candidates c WHERE c.tracing_record_id IN ( \
+                         SELECT r.id FROM records r WHERE r.deleted_at IS NOT NULL) UNION ALL \
+                         SELECT c.id FROM match_candidates c WHERE c.custody_record_id IN ( \
+                         SELECT r.id FROM records r WHERE r.deleted_at IS NOT NULL)) LIMIT $3) AS counted",
                     )
                     .bind(min_probability)
                     .bind(max_probability)
