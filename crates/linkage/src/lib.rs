@@ -48,8 +48,11 @@
 //!    Agreement on a common given name or surname weighs less (term-frequency adjustment,
 //!    clamped to ±3 bits). Guards: an identical value always outweighs a different one; a
 //!    different given name outweighs all other fields together (siblings and twins share
-//!    everything else) unless an identifier agrees or is one typo off; a different patronymic beside a different
-//!    surname counts once (adoption changes both).
+//!    everything else) unless an identifier agrees or is one typo off, or the birth dates are
+//!    the same and the lists show that such pairs are mostly one child renamed rather than twins
+//!    (then the pair is weighed as one child or twins, against the twin rate measured within
+//!    the lists: see [`Model::twin_rate`]); a different patronymic beside a different surname
+//!    counts once (adoption changes both).
 //! 5. **Assign** ([`link`]): one-to-one, greedily by descending match weight.
 //! 6. **Explain**: every output pair carries each field's level, values and weight, and the prior
 //!    ([`Explanation`]), so that a waterfall can be drawn.
@@ -66,6 +69,7 @@ pub mod normalise;
 pub mod places;
 mod table;
 pub mod translit;
+mod twins;
 
 pub use blocking::{BlockKey, BlockingRule, default_rules, row_keys};
 pub use dates::{BirthDate, DateLevel, compare_dates};

@@ -463,6 +463,15 @@ fn train(c: &Compared, config: &LinkConfig, left_len: usize, right_len: usize) -
             all_pairs,
         );
     }
+    if let (Some(a), Some(b)) = (
+        crate::twins::count_within(&c.specs, &c.lp, 0),
+        crate::twins::count_within(&c.specs, &c.rp, 1),
+    ) {
+        let cross = crate::twins::count_across(&c.specs, &c.levels);
+        let (rate, note) = crate::twins::rate_if_renamed_outnumber_twins(a, b, cross, all_pairs);
+        model.twin_rate = rate;
+        model.training.notes.push(note);
+    }
     model.training.candidate_pairs = c.pairs.len() as u64;
     model.training.u_sample_pairs = pick.len() as u64;
     model.training.blocking_rules = c.rules.iter().map(ToString::to_string).collect();
@@ -556,7 +565,7 @@ fn pair_weight(
         let tf = tf_slot(spec.kind).map_or(0.0, |s| f64::from(tl[s].max(tr[s])));
         w += scorer.weight_in_pair(f, lv, tf).0;
     }
-    w
+    scorer.twin_adjusted(lv, w)
 }
 
 fn probability(w: f64) -> f64 {
@@ -624,6 +633,15 @@ fn explain(
             weight,
             tf_adjustment,
         });
+    }
+    // What the pair loses for possibly being twins is the given name's doing: it is the field
+    // that differs.
+    let adjusted = scorer.twin_adjusted(lv, total);
+    if adjusted != total
+        && let Some(given) = specs.iter().position(|s| s.kind == FieldKind::GivenName)
+    {
+        fields[given].weight += adjusted - total;
+        total = adjusted;
     }
     Explanation {
         prior: scorer.prior,

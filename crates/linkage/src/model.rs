@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 /// The model format version written by this crate; [`Model::from_json`] reads it and version 3
 /// (upgraded on reading), and refuses others.
 ///
-/// 4: identifier fields have a `one_typo` level between `exact` and `different`.
+/// 4: identifier fields have a `one_typo` level between `exact` and `different`; a model may
+/// carry `twin_rate` (models written before it was measured lack it and keep the sibling guard
+/// at full strength, as they scored when written).
 pub const MODEL_VERSION: u32 = 4;
 
 /// Term-frequency adjustments are clamped to ± this many bits, so that no single value's
@@ -59,6 +61,14 @@ pub struct Model {
     /// selected for is counted in the field weights and must not be counted again in the prior).
     pub lambda: f64,
     pub fields: Vec<FieldModel>,
+    /// The chance that two records of one list drawn at random are twin-like (same family name
+    /// and full birth date, different given names, everything else agreeing): how often a pair
+    /// that differs only in the given name is two children rather than one. Measured within the
+    /// lists trained on (see the `twins` module); `None` when they lack a given name, family name
+    /// or birth date, and in models written before it was measured: then a different given name
+    /// outweighs everything else, whatever the lists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub twin_rate: Option<f64>,
     /// Facts about training, for the record (pairs seen, iterations, notes).
     pub training: TrainingInfo,
 }
@@ -97,6 +107,7 @@ impl Model {
                     m_source: "default".into(),
                 })
                 .collect(),
+            twin_rate: None,
             training: TrainingInfo::default(),
         }
     }
@@ -123,6 +134,13 @@ impl Model {
             return Err(LinkError::Model(format!(
                 "lambda {} is not a probability",
                 m.lambda
+            )));
+        }
+        if let Some(r) = m.twin_rate
+            && !(r > 0.0 && r < 1.0)
+        {
+            return Err(LinkError::Model(format!(
+                "twin_rate {r} is not a probability"
             )));
         }
         for f in &m.fields {
@@ -206,6 +224,27 @@ pub(crate) struct Scorer {
     /// number, so the guard
     /// has nothing to protect, and a record with its names swapped or replaced is still the one).
     pub unguarded: Vec<Option<f64>>,
+    /// With the lists' twin rate known: the two-hypothesis weight of a pair that looks like
+    /// twins; see [`Scorer::twin_adjusted`].
+    pub twin: Option<TwinTerm>,
+}
+
+/// A pair whose given names are different and whose birth dates are the same (and whose
+/// document numbers, if any, do not agree) is either one child, whose given name was replaced,
+/// or twins. Its odds are λ·m(x) / ((1 − λ)·u(x) + t·P(x | twins)), t the lists' twin rate;
+/// twins agree on every other field as often as one child's two records do, except that their
+/// given names and document numbers always differ, so P(x | twins) / m(x) = 1 / (m(given
+/// different) · m(identifier level)) and the second term alone gives the cap
+/// C = log2 λ + log2 m(given different) + log2 m(identifier level) − log2 t. The pair's weight is
+/// −log2(2^−W + 2^−C), W its Fellegi–Sunter weight without the guard.
+#[derive(Clone, Debug)]
+pub(crate) struct TwinTerm {
+    pub given: usize,
+    pub date: usize,
+    /// log2 λ + log2 m(given different) − log2 t.
+    pub base: f64,
+    /// Per identifier field: its index and log2 m per level (index 0, null: 0.0).
+    pub identifiers: Vec<(usize, Vec<f64>)>,
 }
 
 impl Scorer {
@@ -302,6 +341,28 @@ impl Scorer {
             .filter(|(_, f)| f.kind == FieldKind::Identifier)
             .map(|(i, _)| i)
             .collect();
+        let twin = model.twin_rate.and_then(|t| {
+            let given = find(FieldKind::GivenName)?;
+            let date = find(FieldKind::BirthDate)?;
+            let m_different = model.fields[given].levels.last()?.m.max(P_MIN);
+            let log_m = |f: &FieldModel| {
+                let mut v = vec![0.0];
+                v.extend(f.levels.iter().map(|l| l.m.max(P_MIN).log2()));
+                v
+            };
+            Some(TwinTerm {
+                given,
+                date,
+                base: model.prior_weight() + m_different.log2() - t.log2(),
+                identifiers: model
+                    .fields
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, f)| f.kind == FieldKind::Identifier)
+                    .map(|(i, f)| (i, log_m(f)))
+                    .collect(),
+            })
+        });
         Scorer {
             weights,
             u,
@@ -311,6 +372,43 @@ impl Scorer {
             adoption,
             identifiers,
             unguarded,
+            twin,
+        }
+    }
+
+    /// Whether the pair with these levels is weighed as one child or twins (see [`TwinTerm`]),
+    /// and if so the cap C.
+    fn twin_cap(&self, levels: &[u8]) -> Option<f64> {
+        let t = self.twin.as_ref()?;
+        let level = |i: usize| usize::from(levels.get(i).copied().unwrap_or(0));
+        let given_different =
+            level(t.given) > 0 && level(t.given) + 1 == self.weights[t.given].len();
+        if !given_different || level(t.date) != 1 {
+            return None;
+        }
+        let mut cap = t.base;
+        for (i, log_m) in &t.identifiers {
+            let l = level(*i);
+            // An identifier that agrees or is one typo off already lifts the guard.
+            if matches!(l, 1 | 2) {
+                return None;
+            }
+            cap += log_m.get(l).copied().unwrap_or(0.0);
+        }
+        Some(cap)
+    }
+
+    /// The weight of a pair whose field weights (from [`Scorer::weight_in_pair`]) and prior sum
+    /// to `w`: `w` itself unless the pair could be twins, then `w` lowered towards the cap C
+    /// (see [`TwinTerm`]). Never above `w`.
+    pub fn twin_adjusted(&self, levels: &[u8], w: f64) -> f64 {
+        match self.twin_cap(levels) {
+            None => w,
+            Some(c) => {
+                let (a, b) = (-w, -c);
+                let hi = a.max(b);
+                -(hi + (1.0 + (-(a - b).abs()).exp2()).log2())
+            }
         }
     }
 
@@ -352,11 +450,14 @@ impl Scorer {
         // are not one typo apart (see `identifier_one_typo`).
         if let Some(raw) = self.unguarded.get(f).copied().flatten()
             && different(f)
-            && self
+            && (self
                 .identifiers
                 .iter()
                 .any(|&i| matches!(levels.get(i), Some(1 | 2)))
+                || self.twin.as_ref().is_some_and(|t| t.given == f)
+                    && self.twin_cap(levels).is_some())
         {
+            // Weighed as one child or twins instead: see `Scorer::twin_adjusted`.
             return (raw, 0.0);
         }
         self.field_weight(f, level, tf)
@@ -375,9 +476,10 @@ impl Scorer {
                         if self.adoption.is_some_and(|(pat, _)| pat == f) && l + 1 == w.len() {
                             // See `weight_in_pair`.
                             base.max(0.0)
-                        } else if let Some(raw) = self.unguarded[f]
-                            .filter(|_| l + 1 == w.len() && !self.identifiers.is_empty())
-                        {
+                        } else if let Some(raw) = self.unguarded[f].filter(|_| {
+                            l + 1 == w.len()
+                                && (!self.identifiers.is_empty() || self.twin.is_some())
+                        }) {
                             base.max(raw)
                         } else if self.tf[f] && (l == 1 || l == 2) {
                             let floor = self.floor[f] + if l == 1 { 0.2 } else { 0.1 };
@@ -723,6 +825,47 @@ mod tests {
         assert!(typo > guarded + 10.0, "{typo} vs {guarded}");
         // The bound used to skip pairs still covers the lifted weight.
         assert!(s.upper_bounds()[0][7] >= typo);
+    }
+
+    /// With the twin rate known, a pair that could be twins weighs the lesser of its evidence
+    /// and the cap, smoothly; other pairs keep the guard or their plain weight.
+    #[test]
+    fn a_pair_that_could_be_twins_is_weighed_against_the_twin_rate() {
+        let fields = vec![
+            ("given_name".to_string(), FieldKind::GivenName),
+            ("birth_date".to_string(), FieldKind::BirthDate),
+            ("doc".to_string(), FieldKind::Identifier),
+        ];
+        let mut m = Model::with_defaults(&fields);
+        m.twin_rate = Some(1e-9);
+        let s = Scorer::new(&m);
+        let different = 7u8;
+        let twin_like = [different, 1, 3];
+        let cap = s.twin_cap(&twin_like).unwrap();
+        let expected = m.prior_weight() + 0.03f64.log2() + 0.07f64.log2() - 1e-9f64.log2();
+        assert!((cap - expected).abs() < 1e-9, "{cap} vs {expected}");
+        // Unguarded: the given name weighs its raw "different" weight, the pair is capped.
+        let raw = s.weight_in_pair(0, &twin_like, 0.0).0;
+        assert!(raw > -10.0, "{raw}");
+        for w in [-30.0, cap - 5.0, cap, cap + 5.0, 80.0] {
+            let adjusted = s.twin_adjusted(&twin_like, w);
+            assert!(adjusted <= w.min(cap) + 1e-12, "{w} -> {adjusted}");
+            assert!(adjusted >= w.min(cap) - 1.0, "{w} -> {adjusted}");
+        }
+        assert!((s.twin_adjusted(&twin_like, 80.0) - cap).abs() < 1e-9);
+        assert!((s.twin_adjusted(&twin_like, -30.0) + 30.0).abs() < 1e-9);
+        // Another birth date, or an agreeing document: not twin-like, nothing changes.
+        for levels in [[different, 3, 3], [different, 1, 1], [1, 1, 3]] {
+            assert_eq!(s.twin_cap(&levels), None);
+            assert_eq!(s.twin_adjusted(&levels, 12.0), 12.0);
+        }
+        assert!(s.weight_in_pair(0, &[different, 3, 3], 0.0).0 < -20.0);
+        // The bound used to skip pairs covers the unguarded weight.
+        assert!(s.upper_bounds()[0][7] >= raw);
+        // Many twins in the lists: the cap is far below any match.
+        m.twin_rate = Some(0.01);
+        let s = Scorer::new(&m);
+        assert!(s.twin_adjusted(&twin_like, 80.0) < -5.0);
     }
 
     #[test]

@@ -549,3 +549,144 @@ fn a_typo_in_the_document_number_is_not_a_twin() {
     assert!(twin.probability < 1e-6, "{twin:?}");
     assert!(other.probability < 1e-6, "{other:?}");
 }
+
+/// Two lists of `n` different children each (Latin names, so that nothing depends on the
+/// tables), the first `overlap` of them on both; then `twins` twin pairs added to the left list
+/// (a sister born the same day, everything else shared); ten children on both lists (L0–L9 and
+/// R0–R9) have their given name replaced on the right.
+fn lists_with_a_renamed_child(n: usize, overlap: usize, twins: usize) -> (Table, Table) {
+    const GIVEN: [&str; 24] = [
+        "Anton", "Bohdan", "Danylo", "Denys", "Yehor", "Ihor", "Kyrylo", "Maksym", "Mykola",
+        "Nazar", "Oleh", "Pavlo", "Roman", "Serhii", "Taras", "Vadym", "Viktor", "Yurii", "Zakhar",
+        "Artem", "Borys", "Fedir", "Hlib", "Lev",
+    ];
+    const SISTERS: [&str; 6] = ["Olha", "Iryna", "Sofiia", "Zlata", "Daryna", "Vira"];
+    const STEMS: [&str; 30] = [
+        "Bond", "Tkach", "Kravch", "Melnych", "Shevch", "Koval", "Boyk", "Lys", "Moroz", "Pon",
+        "Savch", "Rudn", "Kuz", "Hon", "Dmytr", "Prokop", "Fed", "Hryts", "Stepan", "Oles",
+        "Marchuk", "Kost", "Semen", "Tymosh", "Yakym", "Zin", "Vlas", "Lukash", "Ost", "Nazar",
+    ];
+    const ENDINGS: [&str; 6] = ["enko", "uk", "yshyn", "ovych", "ak", "iv"];
+    const PLACES: [&str; 8] = [
+        "Kyiv",
+        "Kharkiv",
+        "Odesa",
+        "Dnipro",
+        "Lviv",
+        "Poltava",
+        "Sumy",
+        "Chernihiv",
+    ];
+    let mut state = 0x9e37_79b9_u64;
+    let mut next = move |k: usize| {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((state >> 33) as usize) % k
+    };
+    let child = |next: &mut dyn FnMut(usize) -> usize, id: String| {
+        [
+            id,
+            GIVEN[next(GIVEN.len())].to_string(),
+            String::new(),
+            format!(
+                "{}{}",
+                STEMS[next(STEMS.len())],
+                ENDINGS[next(ENDINGS.len())]
+            ),
+            "m".to_string(),
+            format!(
+                "{}-{:02}-{:02}",
+                2006 + next(16),
+                1 + next(12),
+                1 + next(28)
+            ),
+            PLACES[next(PLACES.len())].to_string(),
+        ]
+    };
+    let mut left: Vec<[String; 7]> = (0..n).map(|i| child(&mut next, format!("L{i}"))).collect();
+    let mut right: Vec<[String; 7]> = (0..n)
+        .map(|i| {
+            if i < overlap {
+                let mut r = left[i].clone();
+                r[0] = format!("R{i}");
+                r
+            } else {
+                child(&mut next, format!("R{i}"))
+            }
+        })
+        .collect();
+    for r in &mut right[..10] {
+        r[1] = "Ostap".to_string();
+    }
+    for k in 0..twins {
+        let mut sister = left[10 + k].clone();
+        sister[0] = format!("T{k}");
+        sister[1] = SISTERS[k % SISTERS.len()].to_string();
+        sister[4] = "f".to_string();
+        left.push(sister);
+    }
+    let columns = columns();
+    let build = |rows: &[[String; 7]]| {
+        let mut t = Table::new(columns.clone()).unwrap();
+        for r in rows {
+            t.push(
+                &r[0],
+                r.iter().map(|v| (!v.is_empty()).then_some(v.as_str())),
+            )
+            .unwrap();
+        }
+        t
+    };
+    (build(&left), build(&right))
+}
+
+/// A different given name with everything else the same is a twin or a renamed record: which,
+/// the lists say. Without a single twin-like pair among millions of pairs within them, the
+/// renamed child is linked; with twins common in them, the same pair is kept apart.
+#[test]
+fn a_renamed_child_is_linked_unless_the_lists_hold_twins() {
+    let renamed = |out: &homeward_linkage::LinkOutput| {
+        out.pairs
+            .iter()
+            .filter(|p| {
+                p.left_id[1..] == p.right_id[1..]
+                    && p.left_id[1..].parse::<u32>().is_ok_and(|i| i < 10)
+            })
+            .map(|p| (p.probability, p.decision, p.explanation.clone()))
+            .collect::<Vec<_>>()
+    };
+    let (left, right) = lists_with_a_renamed_child(2000, 1500, 0);
+    let out = link(&left, &right, &LinkConfig::default(), None, &|_| {}).unwrap();
+    let rate = out.model.twin_rate.expect("twin rate not used");
+    assert!(rate < 1e-6, "twin rate {rate}");
+    let found = renamed(&out);
+    assert_eq!(found.len(), 10, "{found:?}");
+    for (p, decision, explanation) in &found {
+        assert_eq!(*decision, Decision::Match, "p = {p}");
+        assert_eq!(explanation.fields[0].level, "different");
+        let sum: f64 = explanation.prior + explanation.fields.iter().map(|f| f.weight).sum::<f64>();
+        assert!((sum - explanation.match_weight).abs() < 1e-9);
+    }
+
+    let (left, right) = lists_with_a_renamed_child(2000, 1500, 300);
+    let out = link(&left, &right, &LinkConfig::default(), None, &|_| {}).unwrap();
+    assert_eq!(out.model.twin_rate, None, "{:?}", out.model.training.notes);
+    assert!(
+        renamed(&out).is_empty(),
+        "renamed children output though twins are common"
+    );
+    // The twins themselves are never one child.
+    assert!(!out.pairs.iter().any(|p| p.left_id.starts_with('T')));
+
+    // A model saved before the twin rate was measured keeps the guard at full strength.
+    let (left, right) = lists_with_a_renamed_child(2000, 1500, 0);
+    let mut model = Model::train(&left, &right, &LinkConfig::default()).unwrap();
+    assert!(model.twin_rate.is_some());
+    model.twin_rate = None;
+    let json = model.to_json().unwrap();
+    assert!(!json.contains("twin_rate"));
+    let old = Model::from_json(&json).unwrap();
+    let out = link(&left, &right, &LinkConfig::default(), Some(&old), &|_| {}).unwrap();
+    assert!(renamed(&out).is_empty());
+}
