@@ -486,8 +486,9 @@ fn describe(t: &Tr, prev: Option<&Case>, v: &CaseVersionView) -> Vec<String> {
     }
     if prev.state != case.state {
         let mut moved = format!(
-            "{} → {}",
+            "{} {} {}",
             state_label(t, prev.state),
+            t.arrow(),
             state_label(t, case.state)
         );
         if let Some(r) = &case.state_reason {

@@ -54,6 +54,12 @@ impl Tr {
         self.lang.code()
     }
 
+    /// An arrow pointing the way the page reads ("from → to" reads "to ← from" right to left),
+    /// for text laid out in the page's direction.
+    pub fn arrow(&self) -> &'static str {
+        if self.lang.is_rtl() { "←" } else { "→" }
+    }
+
     pub fn dir(&self) -> &'static str {
         if self.lang.is_rtl() { "rtl" } else { "ltr" }
     }

@@ -394,8 +394,9 @@ fn diff_rows(t: &Tr, changes: &DiffEntries) -> Vec<DiffRow> {
                     c.case_id.to_string(),
                     format!("/cases/{}", c.case_id),
                     format!(
-                        "{} → {}",
+                        "{} {} {}",
                         direction_label(t, c.from),
+                        t.arrow(),
                         direction_label(t, c.to)
                     ),
                 );
@@ -424,8 +425,9 @@ fn diff_rows(t: &Tr, changes: &DiffEntries) -> Vec<DiffRow> {
                     c.record_id.to_string(),
                     format!("/records/{}", c.record_id),
                     format!(
-                        "{} → {}",
+                        "{} {} {}",
                         direction_label(t, c.from),
+                        t.arrow(),
                         direction_label(t, c.to)
                     ),
                 );
@@ -934,9 +936,10 @@ async fn plan_page(
                         .iter()
                         .map(|c| {
                             format!(
-                                "{}: {} → {}",
+                                "{}: {} {} {}",
                                 word_or(t, &format!("tr_leg_{}", c.field), &c.field),
                                 c.before.as_deref().unwrap_or("—"),
+                                t.arrow(),
                                 c.after.as_deref().unwrap_or("—")
                             )
                         })

@@ -30,6 +30,31 @@ pub(crate) struct Browser {
 }
 
 impl Browser {
+    /// A fresh SQLite app with these options and a browser to drive it, or `None` (the test then
+    /// passes, saying why) when PostgreSQL-only runs or a machine without Chromium leave either
+    /// out.
+    pub(crate) async fn with_app(opts: homeward_web::WebOptions) -> Option<(TestApp, Browser)> {
+        let app = TestApp::spawn(Backend::Sqlite, Default::default(), opts).await?;
+        match Browser::start().await {
+            Some(b) => Some((app, b)),
+            None => {
+                app.cleanup().await;
+                None
+            }
+        }
+    }
+
+    /// Signs `user` in through the sign-in page, with the keyboard (Enter submits), and waits
+    /// for the dashboard.
+    pub(crate) async fn sign_in(&self, t: &TestApp, user: &str) {
+        self.goto(&t.url("/login")).await;
+        self.type_into("#username", user).await;
+        self.type_into("#password", &format!("{PASSWORD}{ENTER}"))
+            .await;
+        self.wait_for("return location.pathname === '/dashboard';")
+            .await;
+    }
+
     pub(crate) async fn start() -> Option<Self> {
         let (Some(chromium), Some(chromedriver)) = (
             find_binary(&["chromium", "chromium-browser", "google-chrome"]),
@@ -197,22 +222,11 @@ impl Browser {
 
 #[tokio::test]
 async fn a_person_signs_in_searches_and_reads_arabic_right_to_left_in_a_real_browser() {
-    let Some(app) = TestApp::spawn(Backend::Sqlite, Default::default(), test_options()).await
-    else {
-        return;
-    };
-    let Some(b) = Browser::start().await else {
-        app.cleanup().await;
+    let Some((app, b)) = Browser::with_app(test_options()).await else {
         return;
     };
     let t = &app;
-    let origin = t.cli_party("Ombudsman", "origin").await;
-    let custody = t.cli_party("Custody authority", "custody").await;
-    let mediator = t.cli_party("Task force", "mediator").await;
-    t.cli_user(&origin, "olena", &["caseworker"]).await;
-    t.cli_user(&custody, "kirill", &["caseworker"]).await;
-    t.cli_user(&mediator, "mira", &["caseworker", "reviewer"])
-        .await;
+    crate::review::three_sides(t).await;
     for (user, given, family, script) in [
         ("olena", "Олександр", "Олійник", "uk-Cyrl"),
         ("olena", "Марія", "Коваленко", "uk-Cyrl"),
@@ -224,17 +238,7 @@ async fn a_person_signs_in_searches_and_reads_arabic_right_to_left_in_a_real_bro
     }
 
     // Keyboard only: type, and Enter submits.
-    b.goto(&t.url("/login")).await;
-    b.type_into("#username", "mira").await;
-    b.type_into("#password", &format!("{PASSWORD}{ENTER}"))
-        .await;
-    for _ in 0..50 {
-        if b.eval("return location.pathname;").await == "/dashboard" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(b.eval("return location.pathname;").await, "/dashboard");
+    b.sign_in(t, "mira").await;
     assert!(b.page_text().await.contains("Match review"));
     b.screenshot("dashboard-en").await;
 
@@ -314,23 +318,13 @@ impl Browser {
 
 #[tokio::test]
 async fn a_reviewer_confirms_a_match_with_the_keyboard_and_verifies_identity_in_a_real_browser() {
-    let Some(app) = TestApp::spawn(Backend::Sqlite, Default::default(), test_options()).await
-    else {
-        return;
-    };
-    let Some(b) = Browser::start().await else {
-        app.cleanup().await;
+    let Some((app, b)) = Browser::with_app(test_options()).await else {
         return;
     };
     let t = &app;
     crate::review::one_candidate(t).await;
 
-    b.goto(&t.url("/login")).await;
-    b.type_into("#username", "mira").await;
-    b.type_into("#password", &format!("{PASSWORD}{ENTER}"))
-        .await;
-    b.wait_for("return location.pathname === '/dashboard';")
-        .await;
+    b.sign_in(t, "mira").await;
     b.click("#open-queue").await;
     b.wait_for("return location.pathname === '/matches';").await;
     // j focuses the first pair, Enter opens it.
@@ -409,6 +403,11 @@ async fn a_reviewer_confirms_a_match_with_the_keyboard_and_verifies_identity_in_
         b.page_text().await.contains("تم التحقق من الهوية"),
         "the state in Arabic"
     );
+    // The timeline's "change → state" points the way the page reads.
+    let timeline = "return document.getElementById('timeline').textContent;";
+    let arrows = b.eval(timeline).await;
+    let arrows = arrows.as_str().unwrap_or_default();
+    assert!(arrows.contains('←') && !arrows.contains('→'), "{arrows}");
     b.screenshot("case-ar").await;
 
     b.quit().await;

@@ -16,11 +16,7 @@ async fn a_newcomer_reaches_a_confirmed_match_from_the_demo_sign_in_page() {
         }],
         ..test_options()
     };
-    let Some(app) = TestApp::spawn(Backend::Sqlite, Default::default(), opts).await else {
-        return;
-    };
-    let Some(b) = Browser::start().await else {
-        app.cleanup().await;
+    let Some((app, b)) = Browser::with_app(opts).await else {
         return;
     };
     let t = &app;

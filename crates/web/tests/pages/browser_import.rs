@@ -6,7 +6,6 @@
 use crate::browser::Browser;
 use crate::helpers::*;
 use reqwest::StatusCode;
-use serde_json::json;
 
 impl Browser {
     /// Chooses a local file in an `<input type=file>`: WebDriver takes its path as typed text.
@@ -17,36 +16,12 @@ impl Browser {
 
 #[tokio::test]
 async fn a_custody_caseworker_imports_a_list_through_the_page_in_a_real_browser() {
-    let Some(app) = TestApp::spawn(Backend::Sqlite, Default::default(), test_options()).await
-    else {
-        return;
-    };
-    let Some(b) = Browser::start().await else {
-        app.cleanup().await;
+    let Some((app, b)) = Browser::with_app(test_options()).await else {
         return;
     };
     let t = &app;
-    let origin = t.cli_party("Ombudsman", "origin").await;
-    let custody = t.cli_party("Custody authority", "custody").await;
-    let mediator = t.cli_party("Task force", "mediator").await;
-    t.cli_user(&origin, "olena", &["caseworker"]).await;
-    t.cli_user(&custody, "kirill", &["caseworker"]).await;
-    t.cli_user(&mediator, "mira", &["caseworker", "reviewer"])
-        .await;
-    let o = t.login("olena", PASSWORD).await;
-    let request = json!({
-        "names": [{ "given": "Олександр", "patronymic": "Андрійович", "family": "Лисенко" }],
-        "sex": "male",
-        "birth_date": "2015-03-07",
-        "birth_place": "Маріуполь",
-        "enquirer_name": "Оксана Лисенко",
-        "enquirer_relationship": "mother",
-    });
-    expect(
-        o.post("/api/v1/records", &request).await,
-        StatusCode::CREATED,
-    )
-    .await;
+    crate::review::three_sides(t).await;
+    crate::review::origin_seeks_oleksandr(t).await;
 
     // The custody side's list, with one child whose birth date is in the future.
     let dir = tempfile::tempdir().unwrap();
@@ -57,12 +32,7 @@ async fn a_custody_caseworker_imports_a_list_through_the_page_in_a_real_browser(
     );
     std::fs::write(&file, list).unwrap();
 
-    b.goto(&t.url("/login")).await;
-    b.type_into("#username", "kirill").await;
-    b.type_into("#password", &format!("{PASSWORD}{}", crate::browser::ENTER))
-        .await;
-    b.wait_for("return location.pathname === '/dashboard';")
-        .await;
+    b.sign_in(t, "kirill").await;
     b.click("header nav a[href='/import']").await;
     b.wait_for("return location.pathname === '/import';").await;
     b.choose_file("#import-file", &file).await;

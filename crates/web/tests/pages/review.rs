@@ -9,10 +9,9 @@ use reqwest::StatusCode;
 pub const CUSTODY_CSV: &str = "Фамилия,Имя,Отчество,Дата рождения,Пол,Место рождения,Местонахождение\n\
     Лысенко,Александр,Андреевич,07.03.2015,м,Мариуполь,Детский дом № 4 (Ростовская область)\n";
 
-/// A tracing request by the origin and a custody list with the same child in Russian: one
-/// candidate in the queue. `mira` is the mediator's reviewer and caseworker; `kirill` the custody
-/// side's caseworker.
-pub async fn one_candidate(t: &TestApp) {
+/// The three sides: `olena` the origin's caseworker, `kirill` the custody side's, `mira` the
+/// mediator's reviewer and caseworker.
+pub async fn three_sides(t: &TestApp) {
     let origin = t.cli_party("Ombudsman", "origin").await;
     let custody = t.cli_party("Custody authority", "custody").await;
     let mediator = t.cli_party("Task force", "mediator").await;
@@ -20,6 +19,10 @@ pub async fn one_candidate(t: &TestApp) {
     t.cli_user(&custody, "kirill", &["caseworker"]).await;
     t.cli_user(&mediator, "mira", &["caseworker", "reviewer"])
         .await;
+}
+
+/// The origin's tracing request for Олександр Лисенко, the child [`CUSTODY_CSV`] holds.
+pub async fn origin_seeks_oleksandr(t: &TestApp) {
     let o = t.login("olena", PASSWORD).await;
     let request = serde_json::json!({
         "names": [{ "given": "Олександр", "patronymic": "Андрійович", "family": "Лисенко" }],
@@ -34,6 +37,13 @@ pub async fn one_candidate(t: &TestApp) {
         StatusCode::CREATED,
     )
     .await;
+}
+
+/// A tracing request by the origin and a custody list with the same child in Russian: one
+/// candidate in the queue, between the [`three_sides`].
+pub async fn one_candidate(t: &TestApp) {
+    three_sides(t).await;
+    origin_seeks_oleksandr(t).await;
     let k = t.login("kirill", PASSWORD).await;
     let res = k
         .client

@@ -2,7 +2,7 @@
 //! read by the mediator with the diff of the edit. Saves `transfer-list.png` (the README's
 //! `docs/screenshots/transfer-list.png` is a copy). Without Chromium the test says so and passes.
 
-use crate::browser::{Browser, ENTER};
+use crate::browser::Browser;
 use crate::helpers::*;
 use crate::transfers::{id_of, proposed_list, redirected, submit, text_of, world};
 use crate::{get, sign_in};
@@ -10,12 +10,7 @@ use std::time::Duration;
 
 #[tokio::test]
 async fn the_mediator_reads_a_list_and_the_diff_of_an_edit_in_a_real_browser() {
-    let Some(app) = TestApp::spawn(Backend::Sqlite, Default::default(), test_options()).await
-    else {
-        return;
-    };
-    let Some(b) = Browser::start().await else {
-        app.cleanup().await;
+    let Some((app, b)) = Browser::with_app(test_options()).await else {
         return;
     };
     let t = &app;
@@ -47,16 +42,7 @@ async fn the_mediator_reads_a_list_and_the_diff_of_an_edit_in_a_real_browser() {
     )
     .await;
 
-    b.goto(&t.url("/login")).await;
-    b.type_into("#username", "petra").await;
-    b.type_into("#password", &format!("{PASSWORD}{ENTER}"))
-        .await;
-    for _ in 0..50 {
-        if b.eval("return location.pathname;").await == "/dashboard" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    b.sign_in(t, "petra").await;
     // From the navigation, by keyboard-reachable links.
     b.click("header nav a[href='/transfer-lists']").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
