@@ -437,6 +437,14 @@ fn report_input(form: &Fields) -> AppResult<FollowUpReportInput> {
     })
 }
 
+/// Marks which visit's form `form` came from, so that a refused report or waiver comes back
+/// in that visit's row with what was typed.
+fn for_visit(mut form: Fields, fu: FollowUpId, which: &str) -> Fields {
+    form.0.insert("visit".to_owned(), fu.to_string());
+    form.0.insert("visit_form".to_owned(), which.to_owned());
+    form
+}
+
 pub(crate) async fn report_follow_up(
     State(s): State<AppState>,
     ApiPath((id, fu)): ApiPath<(CaseId, FollowUpId)>,
@@ -448,7 +456,15 @@ pub(crate) async fn report_follow_up(
         s.app.report_follow_up(&cx.caller, id, fu, &input, v).await
     }
     .await;
-    after_change(&s, cx, id, "follow-ups", form, done).await
+    after_change(
+        &s,
+        cx,
+        id,
+        "follow-ups",
+        for_visit(form, fu, "report"),
+        done,
+    )
+    .await
 }
 
 pub(crate) async fn waive_follow_up(
@@ -464,7 +480,7 @@ pub(crate) async fn waive_follow_up(
         s.app.waive_follow_up(&cx.caller, id, fu, &input).await
     }
     .await;
-    after_change(&s, cx, id, "follow-ups", form, done).await
+    after_change(&s, cx, id, "follow-ups", for_visit(form, fu, "waive"), done).await
 }
 
 // ---- the visits a party does ------------------------------------------------------------------

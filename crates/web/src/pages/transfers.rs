@@ -832,7 +832,7 @@ pub(crate) struct LegRow {
     pub history: Vec<(String, String, String, bool)>,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct DocRow {
     pub case_id: String,
     pub kind: String,
@@ -856,6 +856,11 @@ pub(crate) struct PlanPage<'a> {
     pub escorts: Vec<(String, String, String)>,
     pub documents: Vec<DocRow>,
     pub costs: Vec<(String, String, String, String)>,
+    /// The rows the forms start from: what is stored, or after a refusal of that form, what was
+    /// typed (so that nothing typed is lost).
+    pub escort_rows: Vec<(String, String, String)>,
+    pub document_rows: Vec<DocRow>,
+    pub cost_rows: Vec<(String, String, String, String)>,
     pub approved: Option<String>,
     pub voided: Vec<String>,
     pub missing: Vec<RefusalItem>,
@@ -951,6 +956,81 @@ async fn plan_page(
         })
         .collect();
     let kind_label = |prefix: &str, c: &str| word_or(t, &format!("{prefix}{c}"), c);
+    let typed = |form: &str| refused.as_ref().is_some_and(|r| r.form == form);
+    let escorts: Vec<(String, String, String)> = p
+        .escorts
+        .iter()
+        .map(|e| {
+            let c = code(&e.kind);
+            (c.clone(), kind_label("tr_escort_", &c), e.name.clone())
+        })
+        .collect();
+    let escort_rows = if typed("escorts") {
+        kept.rows("escort")
+            .into_iter()
+            .map(|i| {
+                let c = kept.text(&format!("escort{i}_kind"));
+                let label = kind_label("tr_escort_", &c);
+                (c, label, kept.text(&format!("escort{i}_name")))
+            })
+            .collect()
+    } else {
+        escorts.clone()
+    };
+    let documents: Vec<DocRow> = p
+        .documents
+        .iter()
+        .map(|doc| {
+            let c = code(&doc.kind);
+            DocRow {
+                case_id: doc.case_id.to_string(),
+                kind_label: kind_label("tr_doc_", &c),
+                kind: c,
+                ready: doc.ready,
+                note: doc.note.clone().unwrap_or_default(),
+            }
+        })
+        .collect();
+    let document_rows = if typed("documents") {
+        kept.rows("doc")
+            .into_iter()
+            .map(|i| {
+                let c = kept.text(&format!("doc{i}_kind"));
+                DocRow {
+                    case_id: kept.text(&format!("doc{i}_case")),
+                    kind_label: kind_label("tr_doc_", &c),
+                    kind: c,
+                    ready: kept.on(&format!("doc{i}_ready")),
+                    note: kept.text(&format!("doc{i}_note")),
+                }
+            })
+            .collect()
+    } else {
+        documents.clone()
+    };
+    let costs: Vec<(String, String, String, String)> = p
+        .costs
+        .iter()
+        .map(|c| {
+            (
+                amount_text(c.amount_minor),
+                c.currency.clone(),
+                c.funded_by.clone(),
+                c.purpose.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let cost_rows = if typed("costs") {
+        kept.rows("cost")
+            .into_iter()
+            .map(|i| {
+                let f = |k: &str| kept.text(&format!("cost{i}_{k}"));
+                (f("amount"), f("currency"), f("funded_by"), f("purpose"))
+            })
+            .collect()
+    } else {
+        costs.clone()
+    };
     let page = PlanPage {
         f: cx.frame(),
         id: id.to_string(),
@@ -959,40 +1039,12 @@ async fn plan_page(
         cases: p.cases.iter().map(ToString::to_string).collect(),
         next_from: p.legs.last().map(|l| l.to.clone()).unwrap_or_default(),
         legs,
-        escorts: p
-            .escorts
-            .iter()
-            .map(|e| {
-                let c = code(&e.kind);
-                (c.clone(), kind_label("tr_escort_", &c), e.name.clone())
-            })
-            .collect(),
-        documents: p
-            .documents
-            .iter()
-            .map(|doc| {
-                let c = code(&doc.kind);
-                DocRow {
-                    case_id: doc.case_id.to_string(),
-                    kind_label: kind_label("tr_doc_", &c),
-                    kind: c,
-                    ready: doc.ready,
-                    note: doc.note.clone().unwrap_or_default(),
-                }
-            })
-            .collect(),
-        costs: p
-            .costs
-            .iter()
-            .map(|c| {
-                (
-                    amount_text(c.amount_minor),
-                    c.currency.clone(),
-                    c.funded_by.clone(),
-                    c.purpose.clone().unwrap_or_default(),
-                )
-            })
-            .collect(),
+        escorts,
+        documents,
+        costs,
+        escort_rows,
+        document_rows,
+        cost_rows,
         approved: p
             .approval
             .as_ref()

@@ -528,6 +528,29 @@ async fn a_transfer_round_through_the_pages_from_draft_to_a_reported_visit() {
             .await,
         )
         .await;
+        // A refused cost comes back with what was typed in its rows.
+        let bad_cost = refused(
+            submit(
+                &lev,
+                t,
+                &lev_csrf,
+                &format!("{plan}/costs"),
+                &[
+                    ("cost0_amount", "12x"),
+                    ("cost0_currency", "eur"),
+                    ("cost0_funded_by", "Mediator fund"),
+                    ("cost0_purpose", "fuel for the second leg"),
+                    ("expected_version", "5"),
+                ],
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+        for typed in ["value=\"12x\"", "value=\"Mediator fund\"", "fuel for the second leg"] {
+            assert!(bad_cost.contains(typed), "{typed} not kept: {bad_cost}");
+        }
         redirected(
             submit(
                 &lev,
@@ -794,6 +817,30 @@ async fn a_transfer_round_through_the_pages_from_draft_to_a_reported_visit() {
         )
         .await;
         assert!(no_reason.contains("<code>reason</code>"), "{no_reason}");
+        // A refused visit report comes back in that visit's row with the outcome typed.
+        let bad_report = refused(
+            submit(
+                &cw,
+                t,
+                &cw_csrf,
+                &format!("/cases/{}/follow-ups/{last}/report", id_of(a)),
+                &[
+                    ("outcome", "seen at school, settled"),
+                    ("done_at", "last tuesday"),
+                    ("expected_version", &version(&page)),
+                ],
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+        assert!(
+            bad_report.contains(&format!(
+                "id=\"fo-{last}\" name=\"outcome\" rows=\"2\" required dir=\"auto\">seen at school, settled</textarea>"
+            )),
+            "outcome not kept: {bad_report}"
+        );
         redirected(
             submit(
                 &cw,
