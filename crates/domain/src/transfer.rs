@@ -549,6 +549,7 @@ impl TransferList {
             hash: self.hash(),
             version,
             entries,
+            approved: self.approval(side).cloned(),
         }
     }
 }
@@ -572,6 +573,9 @@ pub struct PartyListView {
     pub hash: String,
     pub version: i64,
     pub entries: Vec<PartyEntry>,
+    /// This side's own approval in force, if it has approved the content as it is now. The other
+    /// side's approval is not shown: each side answers the mediator, not the other side.
+    pub approved: Option<ListApproval>,
 }
 
 /// A child whose direction changed between two versions.

@@ -305,6 +305,9 @@ pub(crate) struct ListPage<'a> {
     pub plan_cases: Vec<(String, String)>,
     pub may_manage: bool,
     pub may_approve: bool,
+    /// For a party: its own approval of the content as it is now (when, and the hash), or
+    /// `None` while it has not approved it.
+    pub own_approval: Option<(String, String)>,
     pub may_plan: bool,
     pub negotiable: bool,
     pub draft: bool,
@@ -523,6 +526,7 @@ async fn list_page(
         may_manage: c.may(Permission::TransferListManage),
         may_approve: c.may(Permission::TransferListApprove)
             && matches!(state, ListState::Proposed | ListState::Approved),
+        own_approval: None,
         may_plan: c.may(Permission::TransferPlanManage)
             && matches!(state, ListState::Fixed | ListState::InProgress),
         negotiable: state.is_negotiable(),
@@ -640,6 +644,9 @@ async fn list_page(
         ListView::Party(p) => {
             page.round = p.round.clone();
             page.hash = p.hash.clone();
+            page.own_approval = p.approved.as_ref().map(|a| (when(&a.at), a.hash.clone()));
+            // Approving again would be refused with `already_approved`: the form is not offered.
+            page.may_approve &= p.approved.is_none();
             page.groups = DIRECTIONS
                 .iter()
                 .map(|dir| DirectionGroup {

@@ -204,7 +204,7 @@ async fn a_transfer_round_from_draft_to_children_in_transit() {
             seen,
             json!({
                 "id": list["id"], "round": "Round 7", "state": "proposed", "hash": h1,
-                "version": 4, "entries": own,
+                "version": 4, "entries": own, "approved": null,
             })
         );
         let text = seen.to_string();
@@ -222,7 +222,11 @@ async fn a_transfer_round_from_draft_to_children_in_transit() {
         // Both approve the hash they saw; a wrong hash is stale and says the current one.
         let stale = expect_error(w.c.post(&lp("/approve"), &json!({ "hash": "0".repeat(64) })).await, StatusCode::CONFLICT, "stale_list_hash").await;
         assert_eq!(stale["error"]["current_hash"], h1);
-        ok(w.o.post(&lp("/approve"), &json!({ "hash": h1 })).await).await;
+        let mine = ok(w.o.post(&lp("/approve"), &json!({ "hash": h1 })).await).await;
+        assert_eq!((mine["approved"]["side"].as_str(), mine["approved"]["hash"].as_str()), (Some("origin"), Some(h1.as_str())), "{mine}");
+        // Each side sees its own approval only: custody has not approved, and is not shown the origin's.
+        let theirs = ok(w.c.get(&lp("")).await).await;
+        assert_eq!(theirs["approved"], json!(null), "{theirs}");
         expect_error(w.o.post(&lp("/approve"), &json!({ "hash": h1 })).await, StatusCode::CONFLICT, "already_approved").await;
         let approved = ok(w.c.post(&lp("/approve"), &json!({ "hash": h1 })).await).await;
         assert_eq!((approved["state"].as_str(), approved["version"].as_i64()), (Some("approved"), Some(6)));

@@ -351,7 +351,21 @@ async fn a_transfer_round_through_the_pages_from_draft_to_a_reported_visit() {
         .await;
         assert!(stale.contains("The list changed since you read it"));
         assert_eq!(text_of(&stale, "current-hash"), h1);
+        let own_approval = |html: &str| {
+            let at = html.find("id=\"own-approval\"").expect("no #own-approval");
+            html[at..at + html[at..].find("</dd>").unwrap()].to_owned()
+        };
+        let (_, before) = get(&o, t, &list).await;
+        assert!(own_approval(&before).contains("has not approved"), "{before}");
         redirected(submit(&o, t, &o_csrf, &approve, &[("hash", &h1)]).await).await;
+        // Each side sees its own approval, not the other's, and is not offered to approve again.
+        let (_, mine) = get(&o, t, &list).await;
+        let own = own_approval(&mine);
+        assert!(own.contains("Your side approved this content") && own.contains(&h1), "{own}");
+        assert!(!mine.contains("id=\"approve\""), "approve offered again: {mine}");
+        let (_, theirs) = get(&ivan, t, &list).await;
+        assert!(own_approval(&theirs).contains("has not approved"), "{theirs}");
+        assert!(theirs.contains("id=\"approve\""));
         refused(
             submit(&o, t, &o_csrf, &approve, &[("hash", &h1)]).await,
             StatusCode::CONFLICT,
