@@ -15,4 +15,5 @@ mod openapi;
 mod records;
 mod scope;
 mod tokens;
+mod transfer_world;
 mod transfers;

@@ -11,47 +11,7 @@ use crate::helpers::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-const CUSTODY_CSV: &str = "Фамилия,Имя,Отчество,Дата рождения,Пол,Место рождения,Местонахождение\n\
-    Лысенко,Александр,Андреевич,07.03.2015,м,Мариуполь,Детский дом № 4 (Ростовская область)\n\
-    Коваленко,Мария,Ивановна,14.05.2013,ж,Бердянск,Детский дом № 2 (Ростовская область)\n";
-
-struct World {
-    origin_id: String,
-    custody_id: String,
-    o: Session,
-    c: Session,
-    reviewer: Session,
-    cw: Session,
-    logistics: Session,
-}
-
-async fn world(t: &TestApp) -> World {
-    let origin = t.cli_party("Ombudsman", "origin").await;
-    let custody = t.cli_party("Custody authority", "custody").await;
-    let mediator = t.cli_party("Task force", "mediator").await;
-    t.cli_user(&origin, "olena", &["caseworker"]).await;
-    t.cli_user(&custody, "ivan", &["caseworker"]).await;
-    t.cli_user(&mediator, "maria", &["reviewer"]).await;
-    t.cli_user(&mediator, "petra", &["caseworker"]).await;
-    t.cli_user(&mediator, "lev", &["logistics"]).await;
-    World {
-        origin_id: origin.id.to_string(),
-        custody_id: custody.id.to_string(),
-        o: t.login("olena", PASSWORD).await,
-        c: t.login("ivan", PASSWORD).await,
-        reviewer: t.login("maria", PASSWORD).await,
-        cw: t.login("petra", PASSWORD).await,
-        logistics: t.login("lev", PASSWORD).await,
-    }
-}
-
-async fn ok(res: reqwest::Response) -> Value {
-    expect(res, StatusCode::OK).await
-}
-
-fn case_path(case: &Value, rest: &str) -> String {
-    format!("/api/v1/cases/{}{rest}", case["id"].as_str().unwrap())
-}
+use crate::transfer_world::{case_path, located_cases, ok, people, to_consent_obtained};
 
 fn unmet(err: &Value) -> Vec<String> {
     err["error"]["conditions"]
@@ -63,100 +23,11 @@ fn unmet(err: &Value) -> Vec<String> {
         .collect()
 }
 
-/// Files both tracing requests, imports the custody list and confirms each child's candidate;
-/// returns (tracing request, case) per child.
-async fn located_cases(w: &World) -> Vec<(Value, Value)> {
-    let requests = [
-        json!({
-            "names": [{ "given": "Олександр", "patronymic": "Андрійович", "family": "Лисенко" }],
-            "sex": "male", "birth_date": "2015-03-07", "birth_place": "Маріуполь",
-            "enquirer_name": "Оксана Лисенко", "enquirer_relationship": "mother",
-        }),
-        json!({
-            "names": [{ "given": "Марія", "patronymic": "Іванівна", "family": "Коваленко" }],
-            "sex": "female", "birth_date": "2013-05-14", "birth_place": "Бердянськ",
-            "enquirer_name": "Іван Коваленко", "enquirer_relationship": "father",
-        }),
-    ];
-    let mut filed = Vec::new();
-    for r in &requests {
-        filed.push(expect(w.o.post("/api/v1/records", r).await, StatusCode::CREATED).await);
-    }
-    let res =
-        w.c.client
-            .post(w.c.url("/api/v1/imports/custody-records"))
-            .header("x-csrf-token", &w.c.csrf)
-            .header("content-type", "text/csv")
-            .body(CUSTODY_CSV)
-            .send()
-            .await
-            .unwrap();
-    expect(res, StatusCode::CREATED).await;
-    let queue = ok(w.reviewer.get("/api/v1/matches").await).await;
-    let mut out = Vec::new();
-    for f in filed {
-        let candidate = queue["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["tracing_record_id"] == f["id"])
-            .unwrap_or_else(|| panic!("no candidate for {}: {queue}", f["id"]))
-            .clone();
-        let id = candidate["id"].as_str().unwrap();
-        let decided = ok(w
-            .reviewer
-            .post(
-                &format!("/api/v1/matches/{id}/confirm"),
-                &json!({ "reason": "agree" }),
-            )
-            .await)
-        .await;
-        out.push((f, decided["case"]["case"].clone()));
-    }
-    out
-}
-
-/// Verification, the guardian's consent and the child's views: the case reaches
-/// consent_obtained. Returns the case's version.
-async fn to_consent_obtained(w: &World, case: &Value) -> i64 {
-    let mut version = 1;
-    let mut post = async |rest: &str, mut body: Value| {
-        body["expected_version"] = json!(version);
-        let out = ok(w.cw.post(&case_path(case, rest), &body).await).await;
-        version = out["version"].as_i64().unwrap();
-        out
-    };
-    for method in ["document_check", "photo_recognition_by_relative"] {
-        post(
-            "/verifications",
-            json!({ "method": method, "performed_by": "ICRC delegate", "outcome": "positive" }),
-        )
-        .await;
-    }
-    post("/transitions", json!({ "to": "identity_verified" })).await;
-    post(
-        "/consents",
-        json!({
-            "giver": { "kind": "legal_guardian", "name": "Guardian", "relationship": "parent" },
-            "scope": { "kind": "return" }, "decision": "given", "method": "written",
-        }),
-    )
-    .await;
-    post(
-        "/child-views",
-        json!({ "heard_by": "psychologist", "wish": "wants_return", "summary": "wants to go home" }),
-    )
-    .await;
-    let out = post("/transitions", json!({ "to": "consent_obtained" })).await;
-    assert_eq!(out["case"]["state"], "consent_obtained");
-    version
-}
-
 #[tokio::test]
 async fn a_transfer_round_from_draft_to_children_in_transit() {
     on_every_backend(async |t: &TestApp| {
-        let w = world(t).await;
-        let cases = located_cases(&w).await;
+        let w = people(t).await;
+        let cases = located_cases(&w, 2).await;
         let mut versions = Vec::new();
         for (_, case) in &cases {
             versions.push(to_consent_obtained(&w, case).await);

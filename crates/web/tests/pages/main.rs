@@ -6,6 +6,9 @@
 #[path = "../api/helpers.rs"]
 #[allow(dead_code, missing_debug_implementations)]
 mod helpers;
+#[path = "../api/transfer_world.rs"]
+#[allow(dead_code)]
+mod transfer_world;
 
 mod admin;
 mod audit;

@@ -4,14 +4,10 @@
 //! record ids, and the NGO and the observer get what the API gives them.
 
 use crate::helpers::*;
+use crate::transfer_world::{case_path, located_cases, ok, people, to_consent_obtained};
 use crate::*;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
-
-const CUSTODY_CSV: &str = "Фамилия,Имя,Отчество,Дата рождения,Пол,Место рождения,Местонахождение\n\
-    Лысенко,Александр,Андреевич,07.03.2015,м,Мариуполь,Детский дом № 4 (Ростовская область)\n\
-    Коваленко,Мария,Ивановна,14.05.2013,ж,Бердянск,Детский дом № 2 (Ростовская область)\n\
-    Бондаренко,Пётр,Сергеевич,21.11.2012,м,Херсон,Детский дом № 7 (Ростовская область)\n";
 
 pub(crate) struct World {
     pub origin_id: String,
@@ -21,126 +17,21 @@ pub(crate) struct World {
     pub cases: Vec<(Value, Value)>,
 }
 
-async fn ok(res: reqwest::Response) -> Value {
-    expect(res, StatusCode::OK).await
-}
-
-fn case_path(case: &Value, rest: &str) -> String {
-    format!("/api/v1/cases/{}{rest}", case["id"].as_str().unwrap())
-}
-
 pub(crate) fn id_of(v: &Value) -> &str {
     v["id"].as_str().unwrap()
 }
 
 /// Three children filed, imported and confirmed; the first two brought to consent_obtained.
 pub(crate) async fn world(t: &TestApp) -> World {
-    let origin = t.cli_party("Ombudsman", "origin").await;
-    let custody = t.cli_party("Custody authority", "custody").await;
-    let mediator = t.cli_party("Task force", "mediator").await;
-    t.cli_user(&origin, "olena", &["caseworker"]).await;
-    t.cli_user(&custody, "ivan", &["caseworker"]).await;
-    t.cli_user(&mediator, "maria", &["reviewer"]).await;
-    t.cli_user(&mediator, "petra", &["caseworker"]).await;
-    t.cli_user(&mediator, "lev", &["logistics"]).await;
-    let o = t.login("olena", PASSWORD).await;
-    let c = t.login("ivan", PASSWORD).await;
-    let reviewer = t.login("maria", PASSWORD).await;
-    let cw = t.login("petra", PASSWORD).await;
-    let requests = [
-        (
-            "Олександр",
-            "Андрійович",
-            "Лисенко",
-            "male",
-            "2015-03-07",
-            "Маріуполь",
-        ),
-        (
-            "Марія",
-            "Іванівна",
-            "Коваленко",
-            "female",
-            "2013-05-14",
-            "Бердянськ",
-        ),
-        (
-            "Петро",
-            "Сергійович",
-            "Бондаренко",
-            "male",
-            "2012-11-21",
-            "Херсон",
-        ),
-    ];
-    let mut filed = Vec::new();
-    for (given, patronymic, family, sex, born, place) in requests {
-        let body = json!({
-            "names": [{ "given": given, "patronymic": patronymic, "family": family }],
-            "sex": sex, "birth_date": born, "birth_place": place,
-            "enquirer_name": "Оксана", "enquirer_relationship": "mother",
-        });
-        filed.push(expect(o.post("/api/v1/records", &body).await, StatusCode::CREATED).await);
-    }
-    let res = c
-        .client
-        .post(c.url("/api/v1/imports/custody-records"))
-        .header("x-csrf-token", &c.csrf)
-        .header("content-type", "text/csv")
-        .body(CUSTODY_CSV)
-        .send()
-        .await
-        .unwrap();
-    expect(res, StatusCode::CREATED).await;
-    let queue = ok(reviewer.get("/api/v1/matches").await).await;
-    let mut cases = Vec::new();
-    for f in filed {
-        let candidate = queue["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["tracing_record_id"] == f["id"])
-            .unwrap_or_else(|| panic!("no candidate for {}: {queue}", f["id"]))
-            .clone();
-        let decided = ok(reviewer
-            .post(
-                &format!("/api/v1/matches/{}/confirm", id_of(&candidate)),
-                &json!({ "reason": "agree" }),
-            )
-            .await)
-        .await;
-        cases.push((f, decided["case"]["case"].clone()));
-    }
+    let p = people(t).await;
+    let cases = located_cases(&p, 3).await;
     for (_, case) in &cases[..2] {
-        let mut version = 1;
-        let mut post = async |rest: &str, mut body: Value| {
-            body["expected_version"] = json!(version);
-            let out = ok(cw.post(&case_path(case, rest), &body).await).await;
-            version = out["version"].as_i64().unwrap();
-        };
-        for method in ["document_check", "photo_recognition_by_relative"] {
-            post(
-                "/verifications",
-                json!({ "method": method, "performed_by": "ICRC delegate", "outcome": "positive" }),
-            )
-            .await;
-        }
-        post("/transitions", json!({ "to": "identity_verified" })).await;
-        post(
-            "/consents",
-            json!({
-                "giver": { "kind": "legal_guardian", "name": "Guardian", "relationship": "parent" },
-                "scope": { "kind": "return" }, "decision": "given", "method": "written",
-            }),
-        )
-        .await;
-        post("/child-views", json!({ "heard_by": "psychologist", "wish": "wants_return", "summary": "wants to go home" })).await;
-        post("/transitions", json!({ "to": "consent_obtained" })).await;
+        to_consent_obtained(&p, case).await;
     }
     World {
-        origin_id: origin.id.to_string(),
-        custody_id: custody.id.to_string(),
-        cw,
+        origin_id: p.origin_id,
+        custody_id: p.custody_id,
+        cw: p.cw,
         cases,
     }
 }
