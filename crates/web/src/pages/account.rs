@@ -1,10 +1,12 @@
 //! My account, for every signed-in person: password, second factor, language, and the API
 //! tokens for their scripts. The same use-cases as `/api/v1/me/…`.
 
-use super::admin::{Pairs, Problems, field, no_store, problems, when, word_or};
+use super::admin::{Problems, no_store, problems};
 use super::context::{Frame, PageCtx, PostForm};
 use super::error::{PageResult, html};
 use super::i18n::Tr;
+use super::refusal::Fields;
+use super::show::when;
 use crate::AppState;
 use crate::auth::expired_session_cookie;
 use crate::extract::ApiPath;
@@ -98,7 +100,7 @@ fn account_page(
         roles: u
             .roles
             .iter()
-            .map(|r| word_or(t, &format!("adm_role_{}", r.as_str()), r.as_str()))
+            .map(|r| t.get_or(&format!("adm_role_{}", r.as_str()), r.as_str()))
             .collect::<Vec<_>>()
             .join(", "),
         totp: u.totp_enabled,
@@ -122,10 +124,10 @@ pub(crate) async fn page(cx: PageCtx, Query(d): Query<Done>) -> PageResult {
 pub(crate) async fn change_password(
     State(s): State<AppState>,
     jar: CookieJar,
-    PostForm { cx, form }: PostForm<Pairs>,
+    PostForm { cx, form }: PostForm<Fields>,
 ) -> PageResult {
-    let new = field(&form, "new_password");
-    if new != field(&form, "repeat_password") {
+    let new = form.get("new_password");
+    if new != form.get("repeat_password") {
         let p = Problems::one(
             cx.t,
             "repeat_password",
@@ -136,7 +138,7 @@ pub(crate) async fn change_password(
     }
     match s
         .app
-        .change_own_password(&cx.caller, field(&form, "current_password"), new)
+        .change_own_password(&cx.caller, form.get("current_password"), new)
         .await
     {
         Ok(()) => {
@@ -182,7 +184,7 @@ pub(crate) fn qr_svg(text: &str, label: &str) -> String {
 /// shows it as a QR code, as the `otpauth://` text and as the key to type in.
 pub(crate) async fn begin_totp(
     State(s): State<AppState>,
-    PostForm { cx, .. }: PostForm<Pairs>,
+    PostForm { cx, .. }: PostForm<Fields>,
 ) -> PageResult {
     let e = s
         .app
@@ -204,11 +206,11 @@ pub(crate) async fn begin_totp(
 
 pub(crate) async fn confirm_totp(
     State(s): State<AppState>,
-    PostForm { cx, form }: PostForm<Pairs>,
+    PostForm { cx, form }: PostForm<Fields>,
 ) -> PageResult {
     match s
         .app
-        .confirm_totp_enrolment(&cx.caller, field(&form, "code"))
+        .confirm_totp_enrolment(&cx.caller, form.get("code"))
         .await
     {
         Ok(()) => Ok(Redirect::to("/account?done=totp").into_response()),
@@ -283,10 +285,10 @@ pub(crate) async fn tokens(
 /// Makes a token and shows its secret in the answer to the form (never in a URL, never again).
 pub(crate) async fn create_token(
     State(s): State<AppState>,
-    PostForm { cx, form }: PostForm<Pairs>,
+    PostForm { cx, form }: PostForm<Fields>,
 ) -> PageResult {
-    let name = field(&form, "name").to_owned();
-    let days_text = field(&form, "expires_in_days").trim().to_owned();
+    let name = form.get("name").to_owned();
+    let days_text = form.get("expires_in_days").trim().to_owned();
     let days = if days_text.is_empty() {
         None
     } else {
@@ -329,7 +331,7 @@ pub(crate) async fn create_token(
 pub(crate) async fn revoke_token(
     State(s): State<AppState>,
     ApiPath(id): ApiPath<TokenId>,
-    PostForm { cx, .. }: PostForm<Pairs>,
+    PostForm { cx, .. }: PostForm<Fields>,
 ) -> PageResult {
     s.app
         .revoke_token(Actor::User(&cx.caller), id)

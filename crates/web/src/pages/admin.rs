@@ -10,6 +10,8 @@
 use super::context::{Frame, PageCtx, PostForm};
 use super::error::{PageError, PageResult, html};
 use super::i18n::Tr;
+use super::refusal::Fields;
+use super::show::when;
 use crate::AppState;
 use crate::extract::ApiPath;
 use askama::Template;
@@ -21,38 +23,6 @@ use homeward_app::{Actor, ApiToken, AppError};
 use homeward_domain::{Language, Party, PartyId, PartyKind, Permission, Role, User, UserId};
 use rand::Rng;
 use serde::Deserialize;
-
-/// A posted form as its pairs, in order: checkboxes repeat a name, which plain structs cannot
-/// take.
-pub(crate) type Pairs = Vec<(String, String)>;
-
-pub(crate) fn field<'a>(p: &'a Pairs, name: &str) -> &'a str {
-    p.iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or_default()
-}
-
-fn all(p: &Pairs, name: &str) -> Vec<String> {
-    p.iter()
-        .filter(|(k, _)| k == name)
-        .map(|(_, v)| v.clone())
-        .collect()
-}
-
-/// A translation when the file has one, else the fallback (a code or the app's message).
-pub(crate) fn word_or(t: &Tr, key: &str, fallback: &str) -> String {
-    let v = t.get(key);
-    if v == key {
-        fallback.to_owned()
-    } else {
-        v.to_owned()
-    }
-}
-
-pub(crate) fn when(at: &chrono::DateTime<chrono::Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M UTC").to_string()
-}
 
 /// One problem with a posted form: the field it is about, the app's code and what to do.
 #[derive(Debug, Clone)]
@@ -80,7 +50,7 @@ impl Problems {
         Self(vec![Problem {
             field: field.to_owned(),
             code: code.to_owned(),
-            message: word_or(t, &format!("adm_fe_{code}"), fallback),
+            message: t.get_or(&format!("adm_fe_{code}"), fallback),
         }])
     }
 }
@@ -93,7 +63,7 @@ pub(crate) fn problems(cx: &PageCtx, e: AppError) -> Result<Problems, PageError>
         AppError::Validation(v) => Ok(Problems(
             v.0.into_iter()
                 .map(|f| Problem {
-                    message: word_or(t, &format!("adm_fe_{}", f.code), &f.message),
+                    message: t.get_or(&format!("adm_fe_{}", f.code), &f.message),
                     code: f.code.to_owned(),
                     field: f.field,
                 })
@@ -110,10 +80,6 @@ pub(crate) fn no_store(res: Response) -> Response {
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
-}
-
-fn render(t: &'static Tr, page: &impl Template) -> PageResult {
-    html(t, page)
 }
 
 /// A first password for a new account, or after a reset: 20 characters from an alphabet
@@ -134,11 +100,11 @@ fn generated_password() -> String {
 }
 
 fn role_label(t: &Tr, r: Role) -> String {
-    word_or(t, &format!("adm_role_{}", r.as_str()), r.as_str())
+    t.get_or(&format!("adm_role_{}", r.as_str()), r.as_str())
 }
 
 fn kind_label(t: &Tr, k: PartyKind) -> String {
-    word_or(t, &format!("adm_partykind_{}", k.as_str()), k.as_str())
+    t.get_or(&format!("adm_partykind_{}", k.as_str()), k.as_str())
 }
 
 /// The sub-navigation of the administration pages, for what the person may open.
@@ -251,7 +217,7 @@ async fn parties_page(
         kind,
         created,
     };
-    render(t, &page)
+    html(t, &page)
 }
 
 pub(crate) async fn parties(State(s): State<AppState>, cx: PageCtx) -> PageResult {
@@ -268,10 +234,10 @@ pub(crate) async fn parties(State(s): State<AppState>, cx: PageCtx) -> PageResul
 
 pub(crate) async fn create_party(
     State(s): State<AppState>,
-    PostForm { cx, form }: PostForm<Pairs>,
+    PostForm { cx, form }: PostForm<Fields>,
 ) -> PageResult {
-    let name = field(&form, "name").to_owned();
-    let kind = field(&form, "kind").to_owned();
+    let name = form.get("name").to_owned();
+    let kind = form.get("kind").to_owned();
     match s
         .app
         .create_party(Actor::User(&cx.caller), &name, &kind)
@@ -450,7 +416,7 @@ async fn users_page(
         problems,
         new,
     };
-    render(t, &page)
+    html(t, &page)
 }
 
 pub(crate) async fn users(
@@ -465,12 +431,12 @@ pub(crate) async fn users(
 /// its CSRF token in the URL). A link may still name a party by id in the query string.
 pub(crate) async fn search_users(
     State(s): State<AppState>,
-    PostForm { cx, form }: PostForm<Pairs>,
+    PostForm { cx, form }: PostForm<Fields>,
 ) -> PageResult {
     let q = UserFilters {
-        party: field(&form, "party").to_owned(),
-        role: field(&form, "role").to_owned(),
-        status: field(&form, "status").to_owned(),
+        party: form.get("party").to_owned(),
+        role: form.get("role").to_owned(),
+        status: form.get("status").to_owned(),
     };
     users_page(&s, &cx, q, Problems::default(), NewUserForm::default()).await
 }
@@ -563,7 +529,7 @@ async fn user_page(
         problems,
         tokens,
     };
-    render(t, &page)
+    html(t, &page)
 }
 
 /// `?done=` on a user page after a change: which sentence says what happened.
@@ -603,14 +569,18 @@ fn back_to(id: UserId, done: &str) -> Response {
 
 pub(crate) async fn create_user(
     State(s): State<AppState>,
-    PostForm { cx, form }: PostForm<Pairs>,
+    PostForm { cx, form }: PostForm<Fields>,
 ) -> PageResult {
     let new = NewUserForm {
-        username: field(&form, "username").trim().to_owned(),
-        display_name: field(&form, "display_name").trim().to_owned(),
-        party: field(&form, "party_id").to_owned(),
-        roles: all(&form, "roles"),
-        language: field(&form, "language").to_owned(),
+        username: form.get("username").trim().to_owned(),
+        display_name: form.get("display_name").trim().to_owned(),
+        party: form.get("party_id").to_owned(),
+        roles: form
+            .all("roles")
+            .into_iter()
+            .map(str::to_owned)
+            .collect::<Vec<_>>(),
+        language: form.get("language").to_owned(),
     };
     // No party chosen stands for one that does not exist: the app then refuses it as it
     // refuses any unknown party, after checking who is asking.
@@ -618,7 +588,7 @@ pub(crate) async fn create_user(
         .party
         .parse::<PartyId>()
         .unwrap_or_else(|_| PartyId::new());
-    let typed = field(&form, "password");
+    let typed = form.get("password");
     let generated = typed.is_empty().then(generated_password);
     let input = NewUserInput {
         party_id,
@@ -651,9 +621,13 @@ pub(crate) async fn create_user(
 pub(crate) async fn set_roles(
     State(s): State<AppState>,
     ApiPath(id): ApiPath<UserId>,
-    PostForm { cx, form }: PostForm<Pairs>,
+    PostForm { cx, form }: PostForm<Fields>,
 ) -> PageResult {
-    let roles = all(&form, "roles");
+    let roles = form
+        .all("roles")
+        .into_iter()
+        .map(str::to_owned)
+        .collect::<Vec<_>>();
     match s
         .app
         .update_user(Actor::User(&cx.caller), id, Some(roles), None)
@@ -682,15 +656,15 @@ pub(crate) struct ConfirmPage<'a> {
 pub(crate) async fn set_status(
     State(s): State<AppState>,
     ApiPath(id): ApiPath<UserId>,
-    PostForm { cx, form }: PostForm<Pairs>,
+    PostForm { cx, form }: PostForm<Fields>,
 ) -> PageResult {
-    let disable = match field(&form, "disabled") {
+    let disable = match form.get("disabled") {
         "true" => true,
         "false" => false,
         _ => return Err(PageError::BadForm(cx.t)),
     };
     let actor = Actor::User(&cx.caller);
-    if disable && field(&form, "confirm") != "yes" {
+    if disable && form.get("confirm") != "yes" {
         // Read through the use-case so that a user out of reach is the same 404 as anywhere.
         let u = s
             .app
@@ -704,7 +678,7 @@ pub(crate) async fn set_status(
             username: u.username.to_string(),
             display_name: u.display_name.clone(),
         };
-        return render(cx.t, &page);
+        return html(cx.t, &page);
     }
     s.app
         .update_user(actor, id, None, Some(disable))
@@ -718,10 +692,10 @@ pub(crate) async fn set_status(
 pub(crate) async fn reset_password(
     State(s): State<AppState>,
     ApiPath(id): ApiPath<UserId>,
-    PostForm { cx, form }: PostForm<Pairs>,
+    PostForm { cx, form }: PostForm<Fields>,
 ) -> PageResult {
     let t = cx.t;
-    if field(&form, "confirm") != "yes" {
+    if form.get("confirm") != "yes" {
         let p = Problems::one(
             t,
             "confirm",
@@ -730,7 +704,7 @@ pub(crate) async fn reset_password(
         );
         return user_page(&s, &cx, id, None, p).await;
     }
-    let typed = field(&form, "new_password");
+    let typed = form.get("new_password");
     let generated = typed.is_empty().then(generated_password);
     let password = generated.clone().unwrap_or_else(|| typed.to_owned());
     match s
@@ -756,7 +730,7 @@ pub(crate) async fn reset_password(
 pub(crate) async fn reset_totp(
     State(s): State<AppState>,
     ApiPath(id): ApiPath<UserId>,
-    PostForm { cx, .. }: PostForm<Pairs>,
+    PostForm { cx, .. }: PostForm<Fields>,
 ) -> PageResult {
     s.app
         .reset_totp(Actor::User(&cx.caller), id)
@@ -795,7 +769,7 @@ pub(crate) async fn roles(State(s): State<AppState>, cx: PageCtx) -> PageResult 
         .iter()
         .map(|(p, rs, ks)| MatrixRow {
             code: p.as_str(),
-            label: word_or(t, &format!("adm_perm_{}", p.as_str()), p.as_str()),
+            label: t.get_or(&format!("adm_perm_{}", p.as_str()), p.as_str()),
             cells: Role::ALL.iter().map(|r| rs.contains(r)).collect(),
             kinds: ks
                 .iter()
@@ -829,14 +803,14 @@ pub(crate) async fn roles(State(s): State<AppState>, cx: PageCtx) -> PageResult 
         rows,
         role_kinds,
     };
-    render(t, &page)
+    html(t, &page)
 }
 
 /// Revokes one of a managed user's tokens from their page.
 pub(crate) async fn revoke_user_token(
     State(s): State<AppState>,
     ApiPath((id, token)): ApiPath<(UserId, homeward_domain::TokenId)>,
-    PostForm { cx, .. }: PostForm<Pairs>,
+    PostForm { cx, .. }: PostForm<Fields>,
 ) -> PageResult {
     let actor = Actor::User(&cx.caller);
     // The token must belong to this user: the page never revokes by a bare id from elsewhere.

@@ -8,8 +8,9 @@
 
 use super::context::{Frame, PageCtx, PostForm};
 use super::error::PageResult;
-use super::refusal::{Fields, Refusal, refusal, word_or};
-use super::transfers::{answer, code, to, when};
+use super::refusal::{Fields, Refusal, refusal};
+use super::show::{code_of, when};
+use super::transfers::{answer, to};
 use crate::AppState;
 use crate::extract::ApiPath;
 use askama::Template;
@@ -99,8 +100,8 @@ pub(crate) struct CustodyPage<'a> {
 }
 
 fn custodian_label(t: &super::i18n::Tr, k: CustodianKind) -> String {
-    let c = code(&k);
-    word_or(t, &format!("tr_custodian_{c}"), &c)
+    let c = code_of(&k);
+    t.get_or(&format!("tr_custodian_{c}"), &c)
 }
 
 async fn custody_page(
@@ -154,7 +155,7 @@ async fn custody_page(
             let text = if c.met {
                 c.message.clone()
             } else {
-                word_or(t, &key, &c.message)
+                t.get_or(&key, &c.message)
             };
             (c.met, text, c.message)
         })
@@ -162,8 +163,8 @@ async fn custody_page(
     let holder = case
         .handovers
         .last()
-        .map(|h| (code(&h.receiver.kind), h.receiver.name.clone()))
-        .unwrap_or_else(|| (code(&CustodianKind::CustodyAuthority), String::new()));
+        .map(|h| (code_of(&h.receiver.kind), h.receiver.name.clone()))
+        .unwrap_or_else(|| (code_of(&CustodianKind::CustodyAuthority), String::new()));
     let reunification = case
         .reunification
         .as_ref()
@@ -190,11 +191,11 @@ async fn custody_page(
         .services
         .iter()
         .map(|sv| {
-            let c = code(&sv.kind);
+            let c = code_of(&sv.kind);
             let mut f = vec![
                 (
                     t.get("tr_service_kind").to_owned(),
-                    word_or(t, &format!("tr_service_{c}"), &c),
+                    t.get_or(&format!("tr_service_{c}"), &c),
                 ),
                 (t.get("tr_provider").to_owned(), sv.provider.clone()),
                 (t.get("tr_started_on").to_owned(), sv.started_on.to_string()),
@@ -261,13 +262,13 @@ async fn custody_page(
             && case.state == CaseState::HandedOver,
         custodian_kinds: CUSTODIAN_KINDS
             .iter()
-            .map(|k| (code(k), custodian_label(t, *k)))
+            .map(|k| (code_of(k), custodian_label(t, *k)))
             .collect(),
         service_kinds: SERVICE_KINDS
             .iter()
             .map(|k| {
-                let c = code(k);
-                (c.clone(), word_or(t, &format!("tr_service_{c}"), &c))
+                let c = code_of(k);
+                (c.clone(), t.get_or(&format!("tr_service_{c}"), &c))
             })
             .collect(),
         visitors: parties
@@ -440,8 +441,8 @@ fn report_input(form: &Fields) -> AppResult<FollowUpReportInput> {
 /// Marks which visit's form `form` came from, so that a refused report or waiver comes back
 /// in that visit's row with what was typed.
 fn for_visit(mut form: Fields, fu: FollowUpId, which: &str) -> Fields {
-    form.0.insert("visit".to_owned(), fu.to_string());
-    form.0.insert("visit_form".to_owned(), which.to_owned());
+    form.insert("visit", fu.to_string());
+    form.insert("visit_form", which.to_owned());
     form
 }
 

@@ -6,9 +6,11 @@
 //! Filters travel in POST bodies, not query strings: an actor is named by username, and names
 //! stay out of URLs (and so out of proxy logs and browser history).
 
-use super::admin::{Pairs, Problems, field, problems, when};
+use super::admin::{Problems, problems};
 use super::context::{Frame, PageCtx, PostForm};
 use super::error::{PageError, PageResult, html};
+use super::refusal::Fields;
+use super::show::when;
 use crate::AppState;
 use crate::extract::ApiPath;
 use askama::Template;
@@ -32,8 +34,8 @@ pub(crate) struct Filters {
 }
 
 impl Filters {
-    fn from_form(p: &Pairs) -> Self {
-        let f = |n| field(p, n).trim().to_owned();
+    fn from_form(p: &Fields) -> Self {
+        let f = |n| p.get(n).trim().to_owned();
         Self {
             actor: f("actor"),
             action: f("action"),
@@ -273,10 +275,10 @@ pub(crate) async fn list(State(s): State<AppState>, cx: PageCtx) -> PageResult {
 
 pub(crate) async fn search(
     State(s): State<AppState>,
-    PostForm { cx, form }: PostForm<Pairs>,
+    PostForm { cx, form }: PostForm<Fields>,
 ) -> PageResult {
     let filters = Filters::from_form(&form);
-    let before = match field(&form, "before") {
+    let before = match form.get("before") {
         "" => None,
         b => Some(b.parse::<i64>().map_err(|_| PageError::BadForm(cx.t))?),
     };
@@ -286,7 +288,7 @@ pub(crate) async fn search(
 /// Walks the whole chain now and shows how far it holds.
 pub(crate) async fn verify(
     State(s): State<AppState>,
-    PostForm { cx, .. }: PostForm<Pairs>,
+    PostForm { cx, .. }: PostForm<Fields>,
 ) -> PageResult {
     let verified = match s.app.verify_audit_as(&cx.caller).await {
         Ok(r) => Verified::Intact {

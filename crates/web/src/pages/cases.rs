@@ -12,6 +12,8 @@ use super::context::{PageCtx, PostForm, PostMultipart};
 use super::error::{PageError, PageResult, html};
 use super::i18n::Tr;
 use super::names::{ShownName, all_names};
+use super::refusal::Fields;
+use super::show::{code_of, when};
 use super::templates::CasePage;
 use crate::AppState;
 use crate::error::ApiError;
@@ -35,38 +37,10 @@ use homeward_domain::{
     Permission, TaskId, TaskKind, ValidationErrors, VerificationMethod, VerificationOutcome,
     VerificationStepId, may_disclose,
 };
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 use std::borrow::Borrow;
 use std::collections::BTreeSet;
-
-/// An enum's snake_case code as serde writes it (a tagged enum's tag).
-pub(crate) fn code_of<T: Serialize>(v: &T) -> String {
-    match serde_json::to_value(v) {
-        Ok(serde_json::Value::String(s)) => s,
-        Ok(serde_json::Value::Object(o)) => o
-            .get("kind")
-            .and_then(serde_json::Value::as_str)
-            .unwrap_or_default()
-            .to_owned(),
-        _ => String::new(),
-    }
-}
-
-/// A translation if the files have one, else the code itself.
-pub(crate) fn word(t: &Tr, prefix: &str, code: &str) -> String {
-    let key = format!("{prefix}{code}");
-    let v = t.get(&key);
-    if v == key {
-        code.to_owned()
-    } else {
-        v.to_owned()
-    }
-}
-
-pub(crate) fn when(at: &DateTime<Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M UTC").to_string()
-}
 
 fn state_label(t: &Tr, s: CaseState) -> String {
     t.get(&format!("state_{}", s.as_str())).to_owned()
@@ -87,11 +61,11 @@ pub(crate) struct Cond {
 pub(crate) fn cond(t: &Tr, c: &Condition) -> Cond {
     let code = c.code.as_str();
     let prefix = if c.met { "condok_" } else { "cond_" };
-    let mut label = word(t, prefix, code);
+    let mut label = t.word(prefix, code);
     if let Some((field, _)) = c.message.split_once(':')
         && let Some(f) = DisclosableField::ALL.iter().find(|f| f.as_str() == field)
     {
-        label = format!("{}: {label}", word(t, "dfield_", f.as_str()));
+        label = format!("{}: {label}", t.word("dfield_", f.as_str()));
     }
     Cond {
         met: c.met,
@@ -133,37 +107,6 @@ pub(crate) struct Item {
     pub id: String,
 }
 
-/// The fields of a posted form exactly as sent, kept to fill the form again when the app
-/// refuses it.
-#[derive(Debug, Default, Deserialize)]
-#[serde(transparent)]
-pub(crate) struct FormData(Vec<(String, String)>);
-
-impl FormData {
-    pub fn get(&self, name: &str) -> &str {
-        self.0
-            .iter()
-            .find(|(k, _)| k == name)
-            .map_or("", |(_, v)| v.as_str())
-    }
-
-    pub fn all(&self, name: &str) -> Vec<&str> {
-        self.0
-            .iter()
-            .filter(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .collect()
-    }
-
-    fn opt(&self, name: &str) -> Option<String> {
-        Some(self.get(name).trim().to_owned()).filter(|v| !v.is_empty())
-    }
-
-    fn from_multipart(m: &PostMultipart) -> Self {
-        Self(m.fields.clone())
-    }
-}
-
 /// The label a form shows for a field the app names (`evidence[1]` is the evidence list).
 fn field_label(t: &Tr, field: &str) -> String {
     let base = field.split('[').next().unwrap_or(field);
@@ -185,13 +128,8 @@ fn field_label(t: &Tr, field: &str) -> String {
         "expected_version" => "version",
         other => other,
     };
-    let v = t.get(key);
     // Without a label of that name, the field's own name still says which it is.
-    if v == key {
-        field.to_owned()
-    } else {
-        v.to_owned()
-    }
+    t.get_or(key, field)
 }
 
 /// A wrong field, for the form that sent it.
@@ -215,20 +153,14 @@ pub(crate) struct Refusal {
 
 pub(crate) fn refusal_of(t: &Tr, e: &AppError) -> Refusal {
     let code = e.code().to_owned();
-    let message = {
-        let key = format!("refusal_{code}");
-        let v = t.get(&key);
-        if v == key {
-            t.get(match e.kind() {
-                ErrorKind::Invalid => "error_invalid",
-                ErrorKind::Conflict => "error_conflict",
-                _ => "error_internal",
-            })
-            .to_owned()
-        } else {
-            v.to_owned()
-        }
-    };
+    let message = t.get_or(
+        &format!("refusal_{code}"),
+        t.get(match e.kind() {
+            ErrorKind::Invalid => "error_invalid",
+            ErrorKind::Conflict => "error_conflict",
+            _ => "error_internal",
+        }),
+    );
     let fields = match e {
         AppError::Validation(v) => {
             v.0.iter()
@@ -236,15 +168,7 @@ pub(crate) fn refusal_of(t: &Tr, e: &AppError) -> Refusal {
                     field: f.field.clone(),
                     label: field_label(t, &f.field),
                     code: f.code.to_owned(),
-                    message: {
-                        let k = format!("fielderr_{}", f.code);
-                        let v = t.get(&k);
-                        if v == k {
-                            f.message.clone()
-                        } else {
-                            v.to_owned()
-                        }
-                    },
+                    message: t.get_or(&format!("fielderr_{}", f.code), &f.message),
                 })
                 .collect()
         }
@@ -277,7 +201,7 @@ pub(crate) fn refusal_of(t: &Tr, e: &AppError) -> Refusal {
 #[derive(Debug)]
 pub(crate) struct Posted {
     pub form: String,
-    pub data: FormData,
+    pub data: Fields,
     pub refusal: Refusal,
 }
 
@@ -391,7 +315,7 @@ fn choices<T: Serialize>(t: &Tr, prefix: &str, all: &[T]) -> Vec<Choice> {
     all.iter()
         .map(|v| {
             let c = code_of(v);
-            let l = word(t, prefix, &c);
+            let l = t.word(prefix, &c);
             (c, l)
         })
         .collect()
@@ -419,15 +343,15 @@ fn describe(t: &Tr, prev: Option<&Case>, v: &CaseVersionView) -> Vec<String> {
         match prev.verification_steps.iter().find(|p| p.id == s.id) {
             None => out.push(format!(
                 "{}: {} · {}",
-                word(t, "vm_", s.method.as_str()),
-                word(t, "outcome_", &code_of(&s.outcome)),
+                t.word("vm_", s.method.as_str()),
+                t.word("outcome_", &code_of(&s.outcome)),
                 s.performed_by
             )),
             Some(p) if p.resolution.is_none() => {
                 if let Some(r) = &s.resolution {
                     out.push(format!(
                         "{}: {} · {}",
-                        word(t, "vm_", s.method.as_str()),
+                        t.word("vm_", s.method.as_str()),
                         t.get("resolved"),
                         r.reason
                     ));
@@ -440,9 +364,9 @@ fn describe(t: &Tr, prev: Option<&Case>, v: &CaseVersionView) -> Vec<String> {
         let what = format!(
             "{} ({}) · {} · {}",
             c.giver.name,
-            word(t, "giver_", &code_of(&c.giver.kind)),
+            t.word("giver_", &code_of(&c.giver.kind)),
             scope_words(t, &c.scope),
-            word(t, "decision_", &code_of(&c.decision)),
+            t.word("decision_", &code_of(&c.decision)),
         );
         match prev.consents.iter().find(|p| p.id == c.id) {
             None => out.push(what),
@@ -459,7 +383,7 @@ fn describe(t: &Tr, prev: Option<&Case>, v: &CaseVersionView) -> Vec<String> {
             out.push(format!(
                 "{}: {} · {}",
                 t.get("wish"),
-                word(t, "wish_", &code_of(&cv.wish)),
+                t.word("wish_", &code_of(&cv.wish)),
                 cv.heard_by
             ));
         }
@@ -470,7 +394,7 @@ fn describe(t: &Tr, prev: Option<&Case>, v: &CaseVersionView) -> Vec<String> {
                 "{}: {}",
                 a.assessed_by,
                 a.recommendation
-                    .map(|r| word(t, "bid_", &code_of(&r)))
+                    .map(|r| t.word("bid_", &code_of(&r)))
                     .unwrap_or_else(|| t.get("not_given").to_owned())
             ));
         }
@@ -480,7 +404,7 @@ fn describe(t: &Tr, prev: Option<&Case>, v: &CaseVersionView) -> Vec<String> {
             out.push(format!(
                 "{}: {}",
                 t.get("decision"),
-                word(t, "bid_", &code_of(&d.decision))
+                t.word("bid_", &code_of(&d.decision))
             ));
         }
     }
@@ -500,13 +424,13 @@ fn describe(t: &Tr, prev: Option<&Case>, v: &CaseVersionView) -> Vec<String> {
 }
 
 fn scope_words(t: &Tr, s: &ConsentScope) -> String {
-    let kind = word(t, "scope_", &code_of(s));
+    let kind = t.word("scope_", &code_of(s));
     match s {
         ConsentScope::DataSharing { fields } => format!(
             "{kind}: {}",
             fields
                 .iter()
-                .map(|f| word(t, "dfield_", f.as_str()))
+                .map(|f| t.word("dfield_", f.as_str()))
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
@@ -524,7 +448,7 @@ fn timeline(t: &Tr, history: &[CaseVersionView]) -> Vec<Event> {
         };
         out.push(Event {
             version: v.version,
-            change: word(t, "casechange_", &v.change),
+            change: t.word("casechange_", &v.change),
             state: state_label(t, v.state),
             by,
             by_party,
@@ -605,8 +529,8 @@ async fn render(
         .iter()
         .map(|v| {
             let mut f: Fact = vec![
-                (t.get("method"), word(t, "vm_", v.method.as_str())),
-                (t.get("outcome"), word(t, "outcome_", &code_of(&v.outcome))),
+                (t.get("method"), t.word("vm_", v.method.as_str())),
+                (t.get("outcome"), t.word("outcome_", &code_of(&v.outcome))),
                 (t.get("performed_by"), v.performed_by.clone()),
                 (t.get("performed_at"), when(&v.performed_at)),
             ];
@@ -638,23 +562,23 @@ async fn render(
                         Some(r) => format!(
                             "{} ({}, {r})",
                             x.giver.name,
-                            word(t, "giver_", &code_of(&x.giver.kind))
+                            t.word("giver_", &code_of(&x.giver.kind))
                         ),
                         None => format!(
                             "{} ({})",
                             x.giver.name,
-                            word(t, "giver_", &code_of(&x.giver.kind))
+                            t.word("giver_", &code_of(&x.giver.kind))
                         ),
                     },
                 ),
                 (t.get("scope"), scope_words(t, &x.scope)),
                 (
                     t.get("decision"),
-                    word(t, "decision_", &code_of(&x.decision)),
+                    t.word("decision_", &code_of(&x.decision)),
                 ),
                 (
                     t.get("consent_method"),
-                    word(t, "cmethod_", &code_of(&x.method)),
+                    t.word("cmethod_", &code_of(&x.method)),
                 ),
                 (t.get("given_at"), when(&x.given_at)),
             ];
@@ -684,7 +608,7 @@ async fn render(
             let mut f = vec![
                 (t.get("heard_by"), v.heard_by.clone()),
                 (t.get("heard_at"), when(&v.heard_at)),
-                (t.get("wish"), word(t, "wish_", &code_of(&v.wish))),
+                (t.get("wish"), t.word("wish_", &code_of(&v.wish))),
                 (t.get("summary"), v.summary.clone()),
             ];
             if !v.present.is_empty() {
@@ -707,7 +631,7 @@ async fn render(
                 (
                     t.get("recommendation"),
                     a.recommendation
-                        .map(|r| word(t, "bid_", &code_of(&r)))
+                        .map(|r| t.word("bid_", &code_of(&r)))
                         .unwrap_or_else(|| t.get("not_given").to_owned()),
                 ),
             ]
@@ -728,7 +652,7 @@ async fn render(
         .iter()
         .map(|x| {
             vec![
-                (t.get("decision"), word(t, "bid_", &code_of(&x.decision))),
+                (t.get("decision"), t.word("bid_", &code_of(&x.decision))),
                 (t.get("decided_at"), when(&x.decided_at)),
                 (
                     t.get("panel"),
@@ -752,7 +676,7 @@ async fn render(
             for df in &x.fields {
                 f.push((
                     t.get("disclosed_fields"),
-                    format!("{}: {}", word(t, "dfield_", df.field.as_str()), df.value),
+                    format!("{}: {}", t.word("dfield_", df.field.as_str()), df.value),
                 ));
             }
             f
@@ -769,8 +693,8 @@ async fn render(
             };
             let mut shown = cond(t, &c);
             // The field is in its own column here.
-            shown.label = word(t, if c.met { "condok_" } else { "cond_" }, c.code.as_str());
-            (f.as_str().to_owned(), word(t, "dfield_", f.as_str()), shown)
+            shown.label = t.word(if c.met { "condok_" } else { "cond_" }, c.code.as_str());
+            (f.as_str().to_owned(), t.word("dfield_", f.as_str()), shown)
         })
         .collect();
     if c.may(Permission::CaseRead) {
@@ -805,11 +729,11 @@ async fn render(
                 id: v.task.id.to_string(),
                 form: format!("cancel-{}", v.task.id),
                 version: v.version,
-                kind: word(t, "taskkind_", v.task.kind.as_str()),
+                kind: t.word("taskkind_", v.task.kind.as_str()),
                 party: party_name(v.task.party),
                 due: v.task.due.to_string(),
                 status: v.task.status.as_str().to_owned(),
-                status_label: word(t, "taskstatus_", v.task.status.as_str()),
+                status_label: t.word("taskstatus_", v.task.status.as_str()),
                 overdue: v.overdue,
                 open: v.task.status.is_open(),
                 outcome: v
@@ -838,7 +762,7 @@ async fn render(
     );
     work.scopes = ["return", "data_sharing", "media"]
         .iter()
-        .map(|c| ((*c).to_owned(), word(t, "scope_", c)))
+        .map(|c| ((*c).to_owned(), t.word("scope_", c)))
         .collect();
     work.decisions = choices(
         t,
@@ -856,7 +780,7 @@ async fn render(
     );
     work.fields = DisclosableField::ALL
         .iter()
-        .map(|f| (f.as_str().to_owned(), word(t, "dfield_", f.as_str())))
+        .map(|f| (f.as_str().to_owned(), t.word("dfield_", f.as_str())))
         .collect();
     work.wishes = choices(
         t,
@@ -946,7 +870,7 @@ async fn render(
         work,
         methods: VerificationMethod::ALL
             .iter()
-            .map(|m| (m.as_str(), word(t, "vm_", m.as_str())))
+            .map(|m| (m.as_str(), t.word("vm_", m.as_str())))
             .collect(),
         outcomes: [
             VerificationOutcome::Positive,
@@ -956,7 +880,7 @@ async fn render(
         .iter()
         .map(|o| {
             let c = code_of(o);
-            let l = word(t, "outcome_", &c);
+            let l = t.word("outcome_", &c);
             (c, l)
         })
         .collect(),
@@ -992,7 +916,7 @@ async fn settle<T>(
     cx: PageCtx,
     id: CaseId,
     form: &str,
-    data: FormData,
+    data: Fields,
     r: AppResult<T>,
 ) -> PageResult {
     match r {
@@ -1014,7 +938,7 @@ async fn settle<T>(
 // Reading a form into the app's input: each problem becomes a field error of the same shape the
 // app gives, so the person sees them all together on the form.
 
-fn choice<T: DeserializeOwned>(errs: &mut ValidationErrors, d: &FormData, name: &str) -> Option<T> {
+fn choice<T: DeserializeOwned>(errs: &mut ValidationErrors, d: &Fields, name: &str) -> Option<T> {
     let v = d.get(name).trim();
     if v.is_empty() {
         errs.push(FieldError::new(name, "required", "choose one"));
@@ -1033,7 +957,7 @@ fn choice<T: DeserializeOwned>(errs: &mut ValidationErrors, d: &FormData, name: 
     }
 }
 
-fn version(errs: &mut ValidationErrors, d: &FormData) -> i64 {
+fn version(errs: &mut ValidationErrors, d: &Fields) -> i64 {
     match d.get("expected_version").trim().parse() {
         Ok(v) => v,
         Err(_) => {
@@ -1050,7 +974,7 @@ fn version(errs: &mut ValidationErrors, d: &FormData) -> i64 {
 /// A moment typed in a `datetime-local` field, read as UTC (the label says so).
 pub(crate) fn read_moment(
     errs: &mut ValidationErrors,
-    d: &FormData,
+    d: &Fields,
     name: &str,
 ) -> Option<DateTime<Utc>> {
     let v = d.get(name).trim();
@@ -1078,7 +1002,7 @@ pub(crate) fn read_moment(
     }
 }
 
-fn day(errs: &mut ValidationErrors, d: &FormData, name: &str) -> Option<NaiveDate> {
+fn day(errs: &mut ValidationErrors, d: &Fields, name: &str) -> Option<NaiveDate> {
     let v = d.get(name).trim();
     if v.is_empty() {
         errs.push(FieldError::new(name, "required", "choose a date"));
@@ -1097,7 +1021,7 @@ fn day(errs: &mut ValidationErrors, d: &FormData, name: &str) -> Option<NaiveDat
     }
 }
 
-fn attachment_ids(d: &FormData) -> Vec<String> {
+fn attachment_ids(d: &Fields) -> Vec<String> {
     d.all("evidence")
         .into_iter()
         .filter(|v| !v.trim().is_empty())
@@ -1114,7 +1038,7 @@ fn checked<T>(errs: ValidationErrors, input: Option<T>) -> AppResult<T> {
 pub(crate) async fn record_verification(
     State(s): State<AppState>,
     ApiPath(id): ApiPath<CaseId>,
-    PostForm { cx, form }: PostForm<FormData>,
+    PostForm { cx, form }: PostForm<Fields>,
 ) -> PageResult {
     let mut errs = ValidationErrors::default();
     let method = choice(&mut errs, &form, "method");
@@ -1142,7 +1066,7 @@ pub(crate) async fn record_verification(
 pub(crate) async fn resolve_verification(
     State(s): State<AppState>,
     ApiPath((id, step)): ApiPath<(CaseId, VerificationStepId)>,
-    PostForm { cx, form }: PostForm<FormData>,
+    PostForm { cx, form }: PostForm<Fields>,
 ) -> PageResult {
     let mut errs = ValidationErrors::default();
     let expected_version = version(&mut errs, &form);
@@ -1160,7 +1084,7 @@ pub(crate) async fn resolve_verification(
 pub(crate) async fn transition(
     State(s): State<AppState>,
     ApiPath(id): ApiPath<CaseId>,
-    PostForm { cx, form }: PostForm<FormData>,
+    PostForm { cx, form }: PostForm<Fields>,
 ) -> PageResult {
     let mut errs = ValidationErrors::default();
     let to = choice(&mut errs, &form, "to");
@@ -1180,7 +1104,7 @@ pub(crate) async fn transition(
 pub(crate) async fn record_consent(
     State(s): State<AppState>,
     ApiPath(id): ApiPath<CaseId>,
-    PostForm { cx, form }: PostForm<FormData>,
+    PostForm { cx, form }: PostForm<Fields>,
 ) -> PageResult {
     let mut errs = ValidationErrors::default();
     let kind: Option<GiverKind> = choice(&mut errs, &form, "giver_kind");
@@ -1250,7 +1174,7 @@ pub(crate) async fn record_consent(
 pub(crate) async fn withdraw_consent(
     State(s): State<AppState>,
     ApiPath((id, consent)): ApiPath<(CaseId, ConsentId)>,
-    PostForm { cx, form }: PostForm<FormData>,
+    PostForm { cx, form }: PostForm<Fields>,
 ) -> PageResult {
     let mut errs = ValidationErrors::default();
     let at = read_moment(&mut errs, &form, "at");
@@ -1270,7 +1194,7 @@ pub(crate) async fn withdraw_consent(
 pub(crate) async fn record_child_views(
     State(s): State<AppState>,
     ApiPath(id): ApiPath<CaseId>,
-    PostForm { cx, form }: PostForm<FormData>,
+    PostForm { cx, form }: PostForm<Fields>,
 ) -> PageResult {
     let mut errs = ValidationErrors::default();
     let wish = choice(&mut errs, &form, "wish");
@@ -1300,7 +1224,7 @@ pub(crate) async fn record_child_views(
 
 fn optional_choice<T: DeserializeOwned>(
     errs: &mut ValidationErrors,
-    d: &FormData,
+    d: &Fields,
     name: &str,
 ) -> Option<T> {
     if d.get(name).trim().is_empty() {
@@ -1313,7 +1237,7 @@ fn optional_choice<T: DeserializeOwned>(
 pub(crate) async fn record_assessment(
     State(s): State<AppState>,
     ApiPath(id): ApiPath<CaseId>,
-    PostForm { cx, form }: PostForm<FormData>,
+    PostForm { cx, form }: PostForm<Fields>,
 ) -> PageResult {
     let mut errs = ValidationErrors::default();
     let recommendation = optional_choice(&mut errs, &form, "recommendation");
@@ -1336,7 +1260,7 @@ pub(crate) async fn record_assessment(
 pub(crate) async fn record_determination(
     State(s): State<AppState>,
     ApiPath(id): ApiPath<CaseId>,
-    PostForm { cx, form }: PostForm<FormData>,
+    PostForm { cx, form }: PostForm<Fields>,
 ) -> PageResult {
     let mut errs = ValidationErrors::default();
     let decision = choice(&mut errs, &form, "decision");
@@ -1376,7 +1300,7 @@ pub(crate) async fn record_determination(
 pub(crate) async fn disclose(
     State(s): State<AppState>,
     ApiPath(id): ApiPath<CaseId>,
-    PostForm { cx, form }: PostForm<FormData>,
+    PostForm { cx, form }: PostForm<Fields>,
 ) -> PageResult {
     let mut errs = ValidationErrors::default();
     let to_party: Option<PartyId> = match form.get("to_party").trim().parse() {
@@ -1420,7 +1344,7 @@ pub(crate) async fn disclose(
 pub(crate) async fn assign_task(
     State(s): State<AppState>,
     ApiPath(id): ApiPath<CaseId>,
-    PostForm { cx, form }: PostForm<FormData>,
+    PostForm { cx, form }: PostForm<Fields>,
 ) -> PageResult {
     let mut errs = ValidationErrors::default();
     let party: Option<PartyId> = match form.get("party").trim().parse() {
@@ -1468,7 +1392,7 @@ pub(crate) async fn assign_task(
 pub(crate) async fn cancel_task(
     State(s): State<AppState>,
     ApiPath((id, task)): ApiPath<(CaseId, TaskId)>,
-    PostForm { cx, form }: PostForm<FormData>,
+    PostForm { cx, form }: PostForm<Fields>,
 ) -> PageResult {
     let mut errs = ValidationErrors::default();
     let expected_version = version(&mut errs, &form);
@@ -1496,7 +1420,7 @@ pub(crate) async fn upload_attachment(
     ApiPath(id): ApiPath<CaseId>,
     m: PostMultipart,
 ) -> PageResult {
-    let data = FormData::from_multipart(&m);
+    let data = Fields(m.fields.clone());
     let r = match m.file("file") {
         None => Err(AppError::invalid("file", "required", "choose a file")),
         Some(f) => {
@@ -1517,7 +1441,7 @@ pub(crate) async fn upload_attachment(
 pub(crate) async fn download_attachment(
     State(s): State<AppState>,
     ApiPath(id): ApiPath<AttachmentId>,
-    PostForm { cx, .. }: PostForm<FormData>,
+    PostForm { cx, .. }: PostForm<Fields>,
 ) -> Result<Response, PageError> {
     let download = s
         .app
@@ -1557,7 +1481,7 @@ mod tests {
 
     #[test]
     fn a_form_keeps_every_value_sent() {
-        let d: FormData = serde_urlencoded::from_str("a=1&share=x&share=y&b=").expect("parses");
+        let d: Fields = serde_urlencoded::from_str("a=1&share=x&share=y&b=").expect("parses");
         assert_eq!(d.get("a"), "1");
         assert_eq!(d.all("share"), ["x", "y"]);
         assert_eq!(d.opt("b"), None);

@@ -50,6 +50,19 @@ impl Tr {
         self.words.get(key).map(String::as_str).unwrap_or(key)
     }
 
+    /// The text for `key` when the files have one, else `fallback` (an engine's own word, an
+    /// app message, a code: things that may have no translation).
+    pub fn get_or(&self, key: &str, fallback: &str) -> String {
+        self.words
+            .get(key)
+            .map_or_else(|| fallback.to_owned(), String::clone)
+    }
+
+    /// The translation of the code `code` under `prefix`, else the code itself.
+    pub fn word(&self, prefix: &str, code: &str) -> String {
+        self.get_or(&format!("{prefix}{code}"), code)
+    }
+
     pub fn code(&self) -> &'static str {
         self.lang.code()
     }

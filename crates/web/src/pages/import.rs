@@ -17,6 +17,7 @@ use super::context::{Frame, PageCtx, PostForm, PostMultipart};
 use super::error::{PageError, PageResult, html, render};
 use super::i18n::Tr;
 use super::names::{ShownName, shown_text};
+use super::refusal::Fields;
 use crate::AppState;
 use askama::Template;
 use axum::body::Bytes;
@@ -259,10 +260,11 @@ fn is_name(f: Field) -> bool {
 /// only checks they are empty.
 fn chosen(
     layout: &ImportLayout,
-    form: &[(String, String)],
+    form: &Fields,
     preset: &[(String, Field)],
 ) -> Result<Vec<Option<Field>>, ()> {
     let sent: HashMap<&str, &str> = form
+        .0
         .iter()
         .filter(|(k, _)| k.starts_with("map_"))
         .map(|(k, v)| (k.as_str(), v.as_str()))
@@ -636,7 +638,8 @@ pub(crate) async fn columns(
         .app
         .describe_import(&cx.caller, &bytes, SAMPLES)
         .map_err(|e| cx.fail(e))?;
-    let map = chosen(&layout, &[], &preset).map_err(|()| PageError::BadForm(cx.t))?;
+    let map =
+        chosen(&layout, &Fields::default(), &preset).map_err(|()| PageError::BadForm(cx.t))?;
     columns_page(&cx, &token, &filename, &layout, &map, Vec::new())
 }
 
@@ -650,12 +653,7 @@ struct Step {
     map: Vec<Option<Field>>,
 }
 
-fn step(
-    s: &AppState,
-    cx: &PageCtx,
-    token: &str,
-    form: &[(String, String)],
-) -> Result<Step, Detour> {
+fn step(s: &AppState, cx: &PageCtx, token: &str, form: &Fields) -> Result<Step, Detour> {
     let kind = s
         .app
         .import_target(&cx.caller)
@@ -679,7 +677,7 @@ fn step(
 pub(crate) async fn remap(
     State(s): State<AppState>,
     Path(token): Path<String>,
-    PostForm { cx, form }: PostForm<Vec<(String, String)>>,
+    PostForm { cx, form }: PostForm<Fields>,
 ) -> PageResult {
     let st = match step(&s, &cx, &token, &form) {
         Ok(v) => v,
@@ -715,6 +713,19 @@ async fn dry_run(
         Err(AppError::ImportFile(m)) => again(vec![format!("{} {m}", cx.t.get("imp_unreadable"))]),
         Err(e) => Err(detour(Err(cx.fail(e)))),
     }
+}
+
+/// The staged file with the form's mapping, checked row by row: what the preview and the
+/// rejected rows both start from.
+async fn checked(
+    s: &AppState,
+    cx: &PageCtx,
+    token: &str,
+    form: &Fields,
+) -> Result<(Step, ImportCheck), Detour> {
+    let st = step(s, cx, token, form)?;
+    let check = dry_run(s, cx, token, &st).await?;
+    Ok((st, check))
 }
 
 /// Where a row error points, in the words of the file: its header, and the field it was read as.
@@ -808,14 +819,10 @@ fn mapping_fields(layout: &ImportLayout, map: &[Option<Field>]) -> Vec<(String, 
 pub(crate) async fn preview(
     State(s): State<AppState>,
     Path(token): Path<String>,
-    PostForm { cx, form }: PostForm<Vec<(String, String)>>,
+    PostForm { cx, form }: PostForm<Fields>,
 ) -> PageResult {
-    let st = match step(&s, &cx, &token, &form) {
+    let (st, check) = match checked(&s, &cx, &token, &form).await {
         Ok(v) => v,
-        Err(page) => return Ok(*page),
-    };
-    let check = match dry_run(&s, &cx, &token, &st).await {
-        Ok(c) => c,
         Err(page) => return Ok(*page),
     };
     let (errors, cut) = error_rows(cx.t, &st.layout, &st.map, &check.rejected);
@@ -843,14 +850,10 @@ pub(crate) async fn preview(
 pub(crate) async fn rejects(
     State(s): State<AppState>,
     Path(token): Path<String>,
-    PostForm { cx, form }: PostForm<Vec<(String, String)>>,
+    PostForm { cx, form }: PostForm<Fields>,
 ) -> PageResult {
-    let st = match step(&s, &cx, &token, &form) {
+    let (_, check) = match checked(&s, &cx, &token, &form).await {
         Ok(v) => v,
-        Err(page) => return Ok(*page),
-    };
-    let check = match dry_run(&s, &cx, &token, &st).await {
-        Ok(c) => c,
         Err(page) => return Ok(*page),
     };
     let csv = check.reject_csv.unwrap_or_default();
@@ -874,7 +877,7 @@ pub(crate) async fn rejects(
 pub(crate) async fn confirm(
     State(s): State<AppState>,
     Path(token): Path<String>,
-    PostForm { cx, form }: PostForm<Vec<(String, String)>>,
+    PostForm { cx, form }: PostForm<Fields>,
 ) -> PageResult {
     let kind = s.app.import_target(&cx.caller).map_err(|e| cx.fail(e))?;
     let done = Redirect::to(&format!("/import/{token}/done")).into_response();
@@ -894,7 +897,7 @@ pub(crate) async fn confirm(
         set_stage(&token, Stage::Ready(bytes));
         return Err(PageError::BadForm(cx.t));
     };
-    let only_valid = form.iter().any(|(k, v)| k == "only_valid" && v == "1");
+    let only_valid = form.all("only_valid").contains(&"1");
     let options = options(kind, &layout, &map, only_valid);
     // On its own task, so that a browser closing the connection mid-import cannot cancel it
     // between the commit and the bookkeeping that makes a second confirm a no-op.
@@ -1001,7 +1004,7 @@ mod tests {
     fn the_form_overrides_the_headers_and_unnamed_columns_get_nothing() {
         let l = layout(&["Прізвище", "Колір очей", "", "Стать"]);
         assert_eq!(
-            chosen(&l, &[], &[]).unwrap(),
+            chosen(&l, &Fields::default(), &[]).unwrap(),
             vec![
                 Some(Field::FamilyName),
                 Some(Field::Ignore),
@@ -1009,24 +1012,25 @@ mod tests {
                 Some(Field::Sex)
             ]
         );
-        let form = vec![
+        let form = Fields(vec![
             ("csrf".to_owned(), "x".to_owned()),
             ("map_1".to_owned(), "notes".to_owned()),
             ("map_2".to_owned(), "notes".to_owned()),
-        ];
+        ]);
         let map = chosen(&l, &form, &[]).unwrap();
         assert_eq!(map[1], Some(Field::Notes));
         assert_eq!(map[2], None, "a column without a header cannot be mapped");
         let o = options(RecordKind::CustodyRecord, &l, &map, true);
         assert_eq!(o.columns.len(), 3);
-        assert!(chosen(&l, &[("map_0".to_owned(), "eye_colour".to_owned())], &[]).is_err());
+        let wrong = Fields(vec![("map_0".to_owned(), "eye_colour".to_owned())]);
+        assert!(chosen(&l, &wrong, &[]).is_err());
     }
 
     #[test]
     fn a_field_read_twice_and_a_missing_name_are_named() {
         let t = super::super::i18n::tr(Language::En);
         let l = layout(&["Surname", "Last name", "Sex"]);
-        let map = chosen(&l, &[], &[]).unwrap();
+        let map = chosen(&l, &Fields::default(), &[]).unwrap();
         let p = mapping_problems(t, &l, &map);
         assert_eq!(p.len(), 1, "{p:?}");
         assert!(p[0].contains("Surname, Last name"), "{p:?}");
@@ -1041,7 +1045,7 @@ mod tests {
     fn errors_point_at_the_files_own_headers() {
         let t = super::super::i18n::tr(Language::En);
         let l = layout(&["Прізвище", "Дата народження", ""]);
-        let map = chosen(&l, &[], &[]).unwrap();
+        let map = chosen(&l, &Fields::default(), &[]).unwrap();
         assert_eq!(
             locate(t, &l, &map, "birth_date"),
             ("Дата народження".to_owned(), "Date of birth".to_owned())

@@ -9,6 +9,7 @@ use super::context::{PageCtx, PostForm};
 use super::error::{PageResult, html};
 use super::i18n::Tr;
 use super::names::{ShownName, all_names};
+use super::show::when;
 use super::templates::{CandidatePage, QueuePage};
 use crate::AppState;
 use crate::extract::ApiPath;
@@ -42,7 +43,7 @@ fn row(c: &CandidateView) -> QueueRow {
         id: c.id.to_string(),
         percent: percent(c.probability),
         weight: format!("{:+.1}", c.match_weight),
-        created: c.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        created: when(&c.created_at),
     }
 }
 
@@ -103,18 +104,6 @@ const LABEL_W: u32 = 250;
 const WIDTH: u32 = 720;
 const NUM_W: u32 = 56;
 
-/// A translation if the file has one, else the engine's own word (a custom column header has
-/// no translation).
-fn word(t: &Tr, prefix: &str, code: &str) -> String {
-    let key = format!("{prefix}{code}");
-    let v = t.get(&key);
-    if v == key {
-        code.to_owned()
-    } else {
-        v.to_owned()
-    }
-}
-
 fn num(v: &serde_json::Value, k: &str) -> f64 {
     v.get(k).and_then(serde_json::Value::as_f64).unwrap_or(0.0)
 }
@@ -150,8 +139,8 @@ pub(crate) fn waterfall(t: &Tr, explanation: &serde_json::Value) -> Waterfall {
     for f in fields {
         let w = num(f, "weight");
         raw.push((
-            word(t, "field_", &text(f, "field")),
-            word(t, "level_", &text(f, "level")),
+            t.word("field_", &text(f, "field")),
+            t.word("level_", &text(f, "level")),
             text(f, "left"),
             text(f, "right"),
             at,

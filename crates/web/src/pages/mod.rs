@@ -18,6 +18,7 @@ mod import;
 mod matches;
 mod names;
 mod records;
+mod show;
 mod tasks;
 mod templates;
 // Transfers area: lists, plans, custody chain, aftercare.

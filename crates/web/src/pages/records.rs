@@ -8,6 +8,7 @@ use super::context::{PageCtx, PostForm};
 use super::error::{PageResult, html};
 use super::i18n::Tr;
 use super::names::{ShownName, all_names};
+use super::show::when;
 use super::templates::{RecordPage, RecordsPage};
 use crate::AppState;
 use crate::extract::ApiPath;
@@ -191,7 +192,7 @@ pub(crate) async fn show(
         .map(|v| VersionRow {
             version: v.version,
             change: cx.t.get(&format!("change_{}", v.change)).to_owned(),
-            at: v.changed_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            at: when(&v.changed_at),
         })
         .collect();
     let tpl = RecordPage {

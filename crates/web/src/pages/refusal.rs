@@ -11,20 +11,41 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use homeward_app::error::ErrorKind;
 use homeward_app::{AppError, AppResult};
 use serde::de::DeserializeOwned;
-use std::collections::HashMap;
 
-/// The fields of a posted form, as sent (a form's fields are named by the page that drew it).
+/// The fields of a posted form exactly as sent, in order (a name may come more than once: a set
+/// of checkboxes), read with errors that name the field, and kept to fill the form again when
+/// the app refuses it. The one form type of every page.
 #[derive(Debug, Default, Clone, serde::Deserialize)]
 #[serde(transparent)]
-pub(crate) struct Fields(pub HashMap<String, String>);
+pub(crate) struct Fields(pub Vec<(String, String)>);
 
 impl Fields {
+    /// A field as sent (the first of that name); empty when absent.
+    pub fn get(&self, k: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(n, _)| n == k)
+            .map_or("", |(_, v)| v.as_str())
+    }
+
+    /// Every value sent under a name (checkboxes, a multiple select), in order.
+    pub fn all(&self, k: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// Sets a field, replacing what was sent under that name.
+    pub fn insert(&mut self, k: &str, v: String) {
+        self.0.retain(|(n, _)| n != k);
+        self.0.push((k.to_owned(), v));
+    }
+
     /// A field's text as typed, trimmed; empty when absent.
     pub fn text(&self, k: &str) -> String {
-        self.0
-            .get(k)
-            .map(|v| v.trim().to_owned())
-            .unwrap_or_default()
+        self.get(k).trim().to_owned()
     }
 
     pub fn opt(&self, k: &str) -> Option<String> {
@@ -99,20 +120,20 @@ impl Fields {
 
     /// What the form showed in a field, to draw it again as it was.
     pub fn v(&self, k: &str) -> &str {
-        self.0.get(k).map(String::as_str).unwrap_or_default()
+        self.get(k)
     }
 
     /// Whether a checkbox was ticked.
     pub fn on(&self, k: &str) -> bool {
-        self.0.contains_key(k)
+        self.0.iter().any(|(n, _)| n == k)
     }
 
     /// Rows of a repeating part of a form (`prefix0_name`, `prefix1_name`, ...), in order.
     pub fn rows(&self, prefix: &str) -> Vec<usize> {
         let mut out: Vec<usize> = self
             .0
-            .keys()
-            .filter_map(|k| k.strip_prefix(prefix))
+            .iter()
+            .filter_map(|(k, _)| k.strip_prefix(prefix))
             .filter_map(|rest| rest.split('_').next()?.parse().ok())
             .collect();
         out.sort_unstable();
@@ -147,16 +168,6 @@ pub(crate) struct Refusal {
     pub current_hash: Option<String>,
 }
 
-/// A translation of `prefix + code` when there is one, else `fallback`.
-pub(crate) fn word_or(t: &Tr, key: &str, fallback: &str) -> String {
-    let v = t.get(key);
-    if v == key {
-        fallback.to_owned()
-    } else {
-        v.to_owned()
-    }
-}
-
 /// The plan's reasons for not being approvable are sentences, not codes: these are the ones the
 /// domain writes, each with its translation.
 fn plan_reason(t: &Tr, reason: &str) -> String {
@@ -176,7 +187,7 @@ fn plan_reason(t: &Tr, reason: &str) -> String {
         return format!(
             "{}: {} ({case})",
             t.get("tr_plan_document_not_ready"),
-            word_or(t, &format!("tr_doc_{doc}"), doc)
+            t.get_or(&format!("tr_doc_{doc}"), doc)
         );
     }
     reason.to_owned()
@@ -217,7 +228,7 @@ pub(crate) fn refusal(t: &Tr, form: &'static str, e: AppError) -> Result<Refusal
         .map(|c| RefusalItem {
             code: c.code.as_str().to_owned(),
             field: String::new(),
-            text: word_or(t, &format!("tr_cond_{}", c.code.as_str()), &c.message),
+            text: t.get_or(&format!("tr_cond_{}", c.code.as_str()), &c.message),
             detail: c.message.clone(),
         })
         .collect();
@@ -228,7 +239,7 @@ pub(crate) fn refusal(t: &Tr, form: &'static str, e: AppError) -> Result<Refusal
                 .map(|f| RefusalItem {
                     code: f.code.to_owned(),
                     field: f.field.clone(),
-                    text: word_or(t, &format!("tr_fe_{}", f.code), &f.message),
+                    text: t.get_or(&format!("tr_fe_{}", f.code), &f.message),
                     detail: f.message.clone(),
                 })
                 .collect()
@@ -252,7 +263,7 @@ pub(crate) fn refusal(t: &Tr, form: &'static str, e: AppError) -> Result<Refusal
         status,
         code,
         form,
-        summary: word_or(t, &format!("tr_err_{code}"), t.get("tr_err_refused")),
+        summary: t.get_or(&format!("tr_err_{code}"), t.get("tr_err_refused")),
         items,
         current_hash,
     })

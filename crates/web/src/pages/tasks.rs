@@ -3,9 +3,11 @@
 //! outcome. Another party's task is the API's 404, because the page reads through the same
 //! use-case.
 
-use super::cases::{FormData, Posted, Refusal, when, word};
+use super::cases::{Posted, Refusal};
 use super::context::{Frame, PageCtx, PostForm};
 use super::error::{PageResult, html};
+use super::refusal::Fields;
+use super::show::when;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::ApiPath;
@@ -84,10 +86,10 @@ pub(crate) async fn list(State(s): State<AppState>, cx: PageCtx) -> PageResult {
         .into_iter()
         .map(|v| Row {
             id: v.task.id.to_string(),
-            kind: word(t, "taskkind_", v.task.kind.as_str()),
+            kind: t.word("taskkind_", v.task.kind.as_str()),
             due: v.task.due.to_string(),
             status: v.task.status.as_str().to_owned(),
-            status_label: word(t, "taskstatus_", v.task.status.as_str()),
+            status_label: t.word("taskstatus_", v.task.status.as_str()),
             overdue: v.overdue,
         })
         .collect();
@@ -131,16 +133,16 @@ async fn render(
         f: cx.frame(),
         id: task.id.to_string(),
         version: v.version,
-        kind: word(t, "taskkind_", task.kind.as_str()),
+        kind: t.word("taskkind_", task.kind.as_str()),
         due: task.due.to_string(),
         status: task.status.as_str().to_owned(),
-        status_label: word(t, "taskstatus_", task.status.as_str()),
+        status_label: t.word("taskstatus_", task.status.as_str()),
         overdue: v.overdue,
         instructions: task.instructions.clone(),
         brief: task
             .brief
             .iter()
-            .map(|b| (word(t, "brief_", b.field.as_str()), b.value.clone()))
+            .map(|b| (t.word("brief_", b.field.as_str()), b.value.clone()))
             .collect(),
         outcome,
         may_report: cx.caller.may(Permission::TaskReport) && task.status.is_open(),
@@ -168,7 +170,7 @@ pub(crate) async fn show(
 pub(crate) async fn report(
     State(s): State<AppState>,
     ApiPath(id): ApiPath<TaskId>,
-    PostForm { cx, form }: PostForm<FormData>,
+    PostForm { cx, form }: PostForm<Fields>,
 ) -> PageResult {
     let mut errs = ValidationErrors::default();
     let done = match form.get("done") {

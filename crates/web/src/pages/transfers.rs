@@ -8,13 +8,13 @@
 use super::context::{Frame, PageCtx, PostForm};
 use super::error::{PageResult, html};
 use super::i18n::Tr;
-use super::refusal::{Fields, Refusal, RefusalItem, plan_reasons, refusal, word_or};
+use super::refusal::{Fields, Refusal, RefusalItem, plan_reasons, refusal};
+use super::show::{code_of, when};
 use crate::AppState;
 use crate::extract::ApiPath;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use chrono::{DateTime, Utc};
 use homeward_app::cases::CaseQuery;
 use homeward_app::transfers::{
     ApproveInput, CostsInput, DiffEntries, DocumentsInput, EntryInput, EntryWithdrawInput,
@@ -27,19 +27,7 @@ use homeward_domain::{
     ListState, PartyKind, Permission, TransferListEntry, TransferListId, TransferPlanId,
     TravelDocument, TravelMode,
 };
-use serde::{Deserialize, Serialize};
-
-pub(crate) fn when(at: &DateTime<Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M UTC").to_string()
-}
-
-/// An enum's snake_case code as serde writes it.
-pub(crate) fn code<T: Serialize>(v: &T) -> String {
-    match serde_json::to_value(v) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => String::new(),
-    }
-}
+use serde::Deserialize;
 
 /// The first characters of a hash, enough to tell two apart on screen (the full one is beside).
 fn short(hash: &str) -> String {
@@ -599,7 +587,7 @@ async fn list_page(
                 .rev()
                 .map(|v| VersionRow {
                     version: v.version,
-                    change: word_or(t, &format!("tr_change_{}", v.change), &v.change),
+                    change: t.get_or(&format!("tr_change_{}", v.change), &v.change),
                     by: v.changed_by.to_string(),
                     at: when(&v.changed_at),
                     state: list_state_label(t, v.state),
@@ -949,7 +937,7 @@ async fn plan_page(
                         .map(|c| {
                             format!(
                                 "{}: {} {} {}",
-                                word_or(t, &format!("tr_leg_{}", c.field), &c.field),
+                                t.get_or(&format!("tr_leg_{}", c.field), &c.field),
                                 c.before.as_deref().unwrap_or("—"),
                                 t.arrow(),
                                 c.after.as_deref().unwrap_or("—")
@@ -962,13 +950,13 @@ async fn plan_page(
                 .collect(),
         })
         .collect();
-    let kind_label = |prefix: &str, c: &str| word_or(t, &format!("{prefix}{c}"), c);
+    let kind_label = |prefix: &str, c: &str| t.get_or(&format!("{prefix}{c}"), c);
     let typed = |form: &str| refused.as_ref().is_some_and(|r| r.form == form);
     let escorts: Vec<(String, String, String)> = p
         .escorts
         .iter()
         .map(|e| {
-            let c = code(&e.kind);
+            let c = code_of(&e.kind);
             (c.clone(), kind_label("tr_escort_", &c), e.name.clone())
         })
         .collect();
@@ -988,7 +976,7 @@ async fn plan_page(
         .documents
         .iter()
         .map(|doc| {
-            let c = code(&doc.kind);
+            let c = code_of(&doc.kind);
             DocRow {
                 case_id: doc.case_id.to_string(),
                 kind_label: kind_label("tr_doc_", &c),
@@ -1087,7 +1075,7 @@ async fn plan_page(
         ]
         .iter()
         .map(|k| {
-            let c = code(k);
+            let c = code_of(k);
             (c.clone(), kind_label("tr_escort_", &c))
         })
         .collect(),
@@ -1099,7 +1087,7 @@ async fn plan_page(
         ]
         .iter()
         .map(|k| {
-            let c = code(k);
+            let c = code_of(k);
             (c.clone(), kind_label("tr_doc_", &c))
         })
         .collect(),
@@ -1288,11 +1276,7 @@ mod tests {
 
     #[test]
     fn amounts_are_read_as_written() {
-        let f = |v: &str| {
-            let mut m = std::collections::HashMap::new();
-            m.insert("a".to_owned(), v.to_owned());
-            parse_amount(&Fields(m), "a")
-        };
+        let f = |v: &str| parse_amount(&Fields(vec![("a".to_owned(), v.to_owned())]), "a");
         assert_eq!(f("1200").ok(), Some(120_000));
         assert_eq!(f("1200.5").ok(), Some(120_050));
         assert_eq!(f("1 200,05").ok(), Some(120_005));
