@@ -638,7 +638,7 @@ fn explain(
     // that differs.
     let adjusted = scorer.twin_adjusted(lv, total);
     if adjusted != total
-        && let Some(given) = specs.iter().position(|s| s.kind == FieldKind::GivenName)
+        && let Some(given) = scorer.twin.as_ref().map(|t| t.given)
     {
         fields[given].weight += adjusted - total;
         total = adjusted;
