@@ -1,16 +1,18 @@
-//! The dashboard: what each role needs first. Each panel appears only when the caller's
-//! permissions allow its use-case, so a humanitarian worker sees their tasks, a reviewer the
+//! The dashboard: what each role needs first. Each panel appears only when the app answers its
+//! use-case for the caller, so a humanitarian worker sees their tasks, a reviewer the
 //! queue, a mediator caseworker the cases.
 
 use super::context::PageCtx;
-use super::error::{PageResult, html};
+use super::error::{PageError, PageResult, html};
 use super::i18n::Tr;
 use super::templates::DashboardPage;
 use crate::AppState;
 use axum::extract::State;
+use homeward_app::AppResult;
+use homeward_app::error::ErrorKind;
 use homeward_app::matching::QUEUE_COUNT_CAP;
 use homeward_app::tasks::{TaskQuery, TaskView};
-use homeward_domain::{CaseState, PartyKind, Permission, TaskStatus};
+use homeward_domain::{CaseState, PartyKind, TaskStatus};
 
 #[derive(Debug)]
 pub(crate) struct TaskRow {
@@ -126,93 +128,80 @@ pub(crate) fn chart(t: &Tr, counts: &[(CaseState, i64)]) -> Chart {
     }
 }
 
+/// A panel's data, or `None` when the app refuses the caller its use-case: the panel is then
+/// not shown. The page does not repeat the app's access rules (who may see tasks, the queue,
+/// the cases, which visits); it asks, and a refusal is an answer.
+fn panel<T>(cx: &PageCtx, r: AppResult<T>) -> Result<Option<T>, PageError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.kind() == ErrorKind::Forbidden => Ok(None),
+        Err(e) => Err(cx.fail(e)),
+    }
+}
+
 pub(crate) async fn dashboard(State(s): State<AppState>, cx: PageCtx) -> PageResult {
     let c = &cx.caller;
-    let tasks_visible = c.may(Permission::TaskRead)
-        && matches!(
-            c.party().kind,
-            PartyKind::Mediator | PartyKind::Humanitarian
-        );
-    let (tasks, overdue) = if tasks_visible {
-        let open = s
-            .app
-            .list_tasks(
-                c,
-                &TaskQuery {
-                    status: Some(TaskStatus::Assigned),
-                    limit: Some(50),
-                    ..TaskQuery::default()
-                },
-            )
-            .await
-            .map_err(|e| cx.fail(e))?;
-        let late = s
-            .app
-            .list_tasks(
-                c,
-                &TaskQuery {
-                    overdue: true,
-                    limit: Some(50),
-                    ..TaskQuery::default()
-                },
-            )
-            .await
-            .map_err(|e| cx.fail(e))?;
-        let mediator = c.party().kind == PartyKind::Mediator;
-        (
-            Some(rows(cx.t, open, mediator)),
-            Some(rows(cx.t, late, mediator)),
-        )
-    } else {
-        (None, None)
-    };
-    let queue = if c.may(Permission::MatchReview) && c.party().kind == PartyKind::Mediator {
-        let n = s.app.review_queue_count(c).await.map_err(|e| cx.fail(e))?;
-        Some(QueueCount {
-            n: n.min(QUEUE_COUNT_CAP),
-            more: n > QUEUE_COUNT_CAP,
+    let mediator = c.party().kind == PartyKind::Mediator;
+    let app = &s.app;
+    let tasks_of = |q: TaskQuery| async move { app.list_tasks(c, &q).await };
+    let open = panel(
+        &cx,
+        tasks_of(TaskQuery {
+            status: Some(TaskStatus::Assigned),
+            limit: Some(50),
+            ..TaskQuery::default()
         })
-    } else {
-        None
+        .await,
+    )?;
+    let (tasks, overdue) = match open {
+        None => (None, None),
+        Some(open) => {
+            let late = tasks_of(TaskQuery {
+                overdue: true,
+                limit: Some(50),
+                ..TaskQuery::default()
+            })
+            .await
+            .map_err(|e| cx.fail(e))?;
+            (
+                Some(rows(cx.t, open, mediator)),
+                Some(rows(cx.t, late, mediator)),
+            )
+        }
     };
-    let cases = if c.may(Permission::CaseRead) && c.party().kind == PartyKind::Mediator {
-        let counts = s.app.case_counts(c).await.map_err(|e| cx.fail(e))?;
+    let queue = panel(&cx, s.app.review_queue_count(c).await)?.map(|n| QueueCount {
+        n: n.min(QUEUE_COUNT_CAP),
+        more: n > QUEUE_COUNT_CAP,
+    });
+    let cases = panel(&cx, s.app.case_counts(c).await)?.map(|counts| {
         let total: i64 = counts.iter().map(|(_, n)| n).sum();
-        Some((chart(cx.t, &counts), total))
-    } else {
-        None
-    };
-    let follow_ups_visible = match c.party().kind {
-        PartyKind::Mediator => c.may(Permission::CaseRead),
-        PartyKind::Origin | PartyKind::Humanitarian => c.may(Permission::FollowUpReport),
-        _ => false,
-    };
-    let follow_ups = if follow_ups_visible {
-        let late = s.app.overdue_follow_ups(c).await.map_err(|e| cx.fail(e))?;
-        let parties = s.app.list_parties(c).await.map_err(|e| cx.fail(e))?;
-        let today = chrono::Utc::now().date_naive();
-        let mediator = c.party().kind == PartyKind::Mediator;
-        Some(
-            late.into_iter()
-                .take(50)
-                .map(|v| FollowUpRow {
-                    due: v.follow_up.due.to_string(),
-                    days_late: (today - v.follow_up.due).num_days(),
-                    record: v
-                        .record_id
-                        .map_or_else(|| v.case_id.to_string(), |r| r.to_string()),
-                    case: mediator.then(|| v.case_id.to_string()),
-                    party: v
-                        .follow_up
-                        .responsible
-                        .and_then(|p| parties.iter().find(|x| x.id == p))
-                        .map(|p| p.name.as_str().to_owned())
-                        .unwrap_or_default(),
-                })
-                .collect(),
-        )
-    } else {
-        None
+        (chart(cx.t, &counts), total)
+    });
+    let follow_ups = match panel(&cx, s.app.overdue_follow_ups(c).await)? {
+        None => None,
+        Some(late) => {
+            let parties = s.app.list_parties(c).await.map_err(|e| cx.fail(e))?;
+            let today = chrono::Utc::now().date_naive();
+            Some(
+                late.into_iter()
+                    .take(50)
+                    .map(|v| FollowUpRow {
+                        due: v.follow_up.due.to_string(),
+                        days_late: (today - v.follow_up.due).num_days(),
+                        record: v
+                            .record_id
+                            .map_or_else(|| v.case_id.to_string(), |r| r.to_string()),
+                        case: mediator.then(|| v.case_id.to_string()),
+                        party: v
+                            .follow_up
+                            .responsible
+                            .and_then(|p| parties.iter().find(|x| x.id == p))
+                            .map(|p| p.name.as_str().to_owned())
+                            .unwrap_or_default(),
+                    })
+                    .collect(),
+            )
+        }
     };
     let page = DashboardPage {
         f: cx.frame(),
