@@ -756,4 +756,36 @@ mod tests {
             assert!(homeward_linkage::parse_sex(&r.sex).is_ok(), "{}", r.sex);
         }
     }
+
+    /// The surname frequencies docs/benchmarks.md defends: no surname above 1 % of children, the
+    /// 50 most common under 10 %, and two unrelated children sharing a surname (masculine form,
+    /// so that a brother and sister count as one surname) less often than 1 in 2,000.
+    #[test]
+    fn surnames_have_a_long_tail() {
+        let mut rng = Rng::new(11);
+        let (common, stems) = (
+            zipf_cdf(COMMON_SURNAMES.len(), 0.5),
+            zipf_cdf(SURNAME_STEMS.len(), 0.5),
+        );
+        // Families' surnames, as `Population::generate` draws them; a family's size does not
+        // depend on its surname, so children's surnames follow the same distribution.
+        let mut families = std::collections::HashMap::new();
+        for _ in 0..100_000 {
+            let (m, _) = family_surname(&mut rng, &common, &stems);
+            *families.entry(m).or_insert(0u32) += 1;
+        }
+        let n = f64::from(families.values().sum::<u32>());
+        let mut counts: Vec<f64> = families.values().map(|&c| f64::from(c) / n).collect();
+        counts.sort_by(|a, b| b.total_cmp(a));
+        assert!(counts[0] < 0.01, "most common {:.4}", counts[0]);
+        let top50: f64 = counts.iter().take(50).sum();
+        assert!(top50 < 0.10, "top 50 {top50:.3}");
+        let collision: f64 = counts.iter().map(|p| p * p).sum();
+        assert!(
+            collision < 1.0 / 2000.0,
+            "collision 1/{:.0}",
+            1.0 / collision
+        );
+        assert!(counts.len() > 5000, "{} surnames", counts.len());
+    }
 }
