@@ -1327,6 +1327,10 @@ impl App {
         let stored: Vec<ChildRecord> = records.into_iter().map(|n| n.record).collect();
         self.match_after_commit(caller, &stored, AuditAction::ImportCommit)
             .await;
+        if let Err(e) = self.store.refresh_statistics().await {
+            // The import is committed: stale statistics only slow queries until autovacuum.
+            tracing::warn!(%import_id, error = %e, "table statistics not refreshed after the import");
+        }
         tracing::info!(%import_id, kind = kind.as_str(), imported = total, rejected = rejected.len(), "import committed");
         Ok(ImportReport {
             import_id,

@@ -508,6 +508,13 @@ macro_rules! impl_store {
                     self.pool.close().await;
                 }
 
+                async fn refresh_statistics(&self) -> Result<()> {
+                    if let Some(sql) = Self::REFRESH_STATISTICS {
+                        sqlx::query(sql).execute(&self.pool).await?;
+                    }
+                    Ok(())
+                }
+
                 // ---- parties ---------------------------------------------------------------
 
                 async fn create_party(&self, party: &Party, audit: AuditDraft) -> Result<()> {

@@ -24,6 +24,9 @@ impl PgStore {
         "SELECT id FROM records WHERE id = $1 OR id = $2 ORDER BY id FOR UPDATE";
     /// A case's version, held until commit so the case cannot change under a decision taken on it.
     const LOCK_CASE: &'static str = "SELECT version FROM cases WHERE id = $1 FOR UPDATE";
+    /// The tables an import fills (see [`crate::Store::refresh_statistics`]).
+    const REFRESH_STATISTICS: Option<&'static str> =
+        Some("ANALYZE records, record_versions, record_block_keys, match_candidates");
 
     /// Connects to the database a `postgres://` URL names. Does not migrate.
     pub async fn open(url: &str) -> Result<Self> {

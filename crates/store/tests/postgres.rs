@@ -27,3 +27,44 @@ where
 }
 
 conformance_tests!(run);
+
+/// After `refresh_statistics` the planner knows the size of every table an import fills: on a
+/// fresh database PostgreSQL takes a table that was never analysed for unknown (`reltuples` −1),
+/// and keeps it so however many rows are written until autovacuum comes by.
+#[tokio::test]
+async fn refreshing_statistics_analyses_the_tables_an_import_fills() {
+    use sqlx::Connection;
+    let Some(db) = TestDatabase::postgres()
+        .await
+        .expect("a fresh PostgreSQL database")
+    else {
+        eprintln!("skipped: {POSTGRES_ENV} is not set");
+        return;
+    };
+    let store = db.open().await.unwrap();
+    let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    let tables = [
+        "records",
+        "record_versions",
+        "record_block_keys",
+        "match_candidates",
+    ];
+    let estimates = async |conn: &mut sqlx::PgConnection| {
+        let mut out = Vec::new();
+        for t in tables {
+            let n: f32 = sqlx::query_scalar("SELECT reltuples FROM pg_class WHERE relname = $1")
+                .bind(t)
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap();
+            out.push(n);
+        }
+        out
+    };
+    assert_eq!(estimates(&mut conn).await, vec![-1.0; tables.len()]);
+    store.refresh_statistics().await.unwrap();
+    assert_eq!(estimates(&mut conn).await, vec![0.0; tables.len()]);
+    conn.close().await.unwrap();
+    store.close().await;
+    db.cleanup().await.unwrap();
+}
