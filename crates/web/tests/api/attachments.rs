@@ -381,12 +381,7 @@ const CUSTODY_CSV: &str = "Фамилия,Имя,Отчество,Дата ро�
 async fn case_documents_stay_with_the_mediator() {
     let dir = tempfile::tempdir().unwrap();
     on_every_backend_with(config(dir.path()), test_options(), async |t: &TestApp| {
-        let origin = t.cli_party("Ombudsman", "origin").await;
-        let custody = t.cli_party("Custody authority", "custody").await;
-        let mediator = t.cli_party("Task force", "mediator").await;
-        t.cli_user(&origin, "olena", &["caseworker"]).await;
-        t.cli_user(&custody, "ivan", &["caseworker"]).await;
-        t.cli_user(&mediator, "maria", &["reviewer"]).await;
+        let ThreeSides { mediator, .. } = t.three_sides().await;
         t.cli_user(&mediator, "vik", &["viewer"]).await;
         let o = t.login("olena", PASSWORD).await;
         let c = t.login("ivan", PASSWORD).await;
@@ -404,15 +399,7 @@ async fn case_documents_stay_with_the_mediator() {
             StatusCode::CREATED,
         )
         .await;
-        let res = c
-            .client
-            .post(c.url("/api/v1/imports/custody-records"))
-            .header("x-csrf-token", &c.csrf)
-            .header("content-type", "text/csv")
-            .body(CUSTODY_CSV)
-            .send()
-            .await
-            .unwrap();
+        let res = c.import_custody(CUSTODY_CSV).await;
         expect(res, StatusCode::CREATED).await;
         let queue = expect(m.get("/api/v1/matches?limit=10").await, StatusCode::OK).await;
         let mid = queue["items"][0]["id"].as_str().unwrap().to_owned();

@@ -67,15 +67,7 @@ async fn located_case(w: &World) -> (Value, Value) {
         StatusCode::CREATED,
     )
     .await;
-    let res =
-        w.c.client
-            .post(w.c.url("/api/v1/imports/custody-records"))
-            .header("x-csrf-token", &w.c.csrf)
-            .header("content-type", "text/csv")
-            .body(CUSTODY_CSV)
-            .send()
-            .await
-            .unwrap();
+    let res = w.c.import_custody(CUSTODY_CSV).await;
     expect(res, StatusCode::CREATED).await;
 
     let queue = expect(w.reviewer.get("/api/v1/matches").await, StatusCode::OK).await;

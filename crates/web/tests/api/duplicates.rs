@@ -34,22 +34,9 @@ impl Sides {
 }
 
 async fn imported(t: &TestApp) -> Sides {
-    let origin = t.cli_party("Ombudsman", "origin").await;
-    let custody = t.cli_party("Custody authority", "custody").await;
-    let mediator = t.cli_party("Task force", "mediator").await;
-    t.cli_user(&origin, "olena", &["caseworker"]).await;
-    t.cli_user(&custody, "ivan", &["caseworker"]).await;
-    t.cli_user(&mediator, "maria", &["reviewer"]).await;
+    t.three_sides().await;
     let c = t.login("ivan", PASSWORD).await;
-    let res = c
-        .client
-        .post(c.url("/api/v1/imports/custody-records"))
-        .header("x-csrf-token", &c.csrf)
-        .header("content-type", "text/csv")
-        .body(CUSTODY_CSV)
-        .send()
-        .await
-        .unwrap();
+    let res = c.import_custody(CUSTODY_CSV).await;
     expect(res, StatusCode::CREATED).await;
     let listed = expect(c.get("/api/v1/records").await, StatusCode::OK).await;
     Sides {

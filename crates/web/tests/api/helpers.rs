@@ -126,6 +126,22 @@ impl TestApp {
             .expect("create user")
     }
 
+    /// The three sides of a matching round, each with one user: `olena`, the origin's caseworker;
+    /// `ivan`, custody's caseworker; `maria`, the mediator's reviewer.
+    pub async fn three_sides(&self) -> ThreeSides {
+        let origin = self.cli_party("Ombudsman", "origin").await;
+        let custody = self.cli_party("Custody authority", "custody").await;
+        let mediator = self.cli_party("Task force", "mediator").await;
+        self.cli_user(&origin, "olena", &["caseworker"]).await;
+        self.cli_user(&custody, "ivan", &["caseworker"]).await;
+        self.cli_user(&mediator, "maria", &["reviewer"]).await;
+        ThreeSides {
+            origin,
+            custody,
+            mediator,
+        }
+    }
+
     /// A mediator party with an administrator `admin`, signed in.
     pub async fn mediator_admin(&self) -> (Party, Session) {
         let mediator = self.cli_party("Task force", "mediator").await;
@@ -171,6 +187,13 @@ impl TestApp {
     }
 }
 
+/// See [`TestApp::three_sides`].
+pub struct ThreeSides {
+    pub origin: Party,
+    pub custody: Party,
+    pub mediator: Party,
+}
+
 /// A signed-in browser: the cookie jar holds the session; changes repeat the CSRF token.
 pub struct Session {
     pub client: Client,
@@ -213,6 +236,18 @@ impl Session {
 
     pub async fn delete(&self, path: &str, body: &Value) -> Response {
         self.send(reqwest::Method::DELETE, path, body).await
+    }
+
+    /// Posts a custody list as a CSV file to the import endpoint.
+    pub async fn import_custody(&self, csv: impl Into<reqwest::Body>) -> Response {
+        self.client
+            .post(self.url("/api/v1/imports/custody-records"))
+            .header("x-csrf-token", &self.csrf)
+            .header("content-type", "text/csv")
+            .body(csv)
+            .send()
+            .await
+            .expect("POST CSV")
     }
 }
 

@@ -12,12 +12,7 @@ const CUSTODY_CSV: &str = "Фамилия,Имя,Отчество,Дата ро�
 #[tokio::test]
 async fn the_queue_and_a_confirmation_over_http() {
     on_every_backend(async |t: &TestApp| {
-        let origin = t.cli_party("Ombudsman", "origin").await;
-        let custody = t.cli_party("Custody authority", "custody").await;
-        let mediator = t.cli_party("Task force", "mediator").await;
-        t.cli_user(&origin, "olena", &["caseworker"]).await;
-        t.cli_user(&custody, "ivan", &["caseworker"]).await;
-        t.cli_user(&mediator, "maria", &["reviewer"]).await;
+        t.three_sides().await;
         let o = t.login("olena", PASSWORD).await;
         let c = t.login("ivan", PASSWORD).await;
         let m = t.login("maria", PASSWORD).await;
@@ -35,15 +30,7 @@ async fn the_queue_and_a_confirmation_over_http() {
             StatusCode::CREATED,
         )
         .await;
-        let res = c
-            .client
-            .post(c.url("/api/v1/imports/custody-records"))
-            .header("x-csrf-token", &c.csrf)
-            .header("content-type", "text/csv")
-            .body(CUSTODY_CSV)
-            .send()
-            .await
-            .unwrap();
+        let res = c.import_custody(CUSTODY_CSV).await;
         expect(res, StatusCode::CREATED).await;
 
         for outsider in [&o, &c] {

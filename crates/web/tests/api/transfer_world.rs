@@ -26,12 +26,11 @@ pub struct People {
 }
 
 pub async fn people(t: &TestApp) -> People {
-    let origin = t.cli_party("Ombudsman", "origin").await;
-    let custody = t.cli_party("Custody authority", "custody").await;
-    let mediator = t.cli_party("Task force", "mediator").await;
-    t.cli_user(&origin, "olena", &["caseworker"]).await;
-    t.cli_user(&custody, "ivan", &["caseworker"]).await;
-    t.cli_user(&mediator, "maria", &["reviewer"]).await;
+    let ThreeSides {
+        origin,
+        custody,
+        mediator,
+    } = t.three_sides().await;
     t.cli_user(&mediator, "petra", &["caseworker"]).await;
     t.cli_user(&mediator, "lev", &["logistics"]).await;
     People {
@@ -83,15 +82,7 @@ pub async fn located_cases(w: &People, n: usize) -> Vec<(Value, Value)> {
         .take(n + 1)
         .map(|l| format!("{l}\n"))
         .collect();
-    let res =
-        w.c.client
-            .post(w.c.url("/api/v1/imports/custody-records"))
-            .header("x-csrf-token", &w.c.csrf)
-            .header("content-type", "text/csv")
-            .body(csv)
-            .send()
-            .await
-            .unwrap();
+    let res = w.c.import_custody(csv).await;
     expect(res, StatusCode::CREATED).await;
     let queue = ok(w.reviewer.get("/api/v1/matches").await).await;
     let mut out = Vec::new();

@@ -349,15 +349,7 @@ async fn the_upload_needs_its_csrf_token_the_permission_and_the_session_that_mad
         // Without the permission: the page refuses as the API does, and offers no import.
         for user in ["vera", "mira"] {
             let api = t.login(user, PASSWORD).await;
-            let res = api
-                .client
-                .post(api.url("/api/v1/imports/custody-records"))
-                .header("x-csrf-token", &api.csrf)
-                .header("content-type", "text/csv")
-                .body(CUSTODY_LIST)
-                .send()
-                .await
-                .unwrap();
+            let res = api.import_custody(CUSTODY_LIST).await;
             let body = expect_error(res, StatusCode::FORBIDDEN, "forbidden").await;
             let code = body["error"]["code"].as_str().unwrap().to_owned();
             let (p, pcsrf) = sign_in(t, user).await;

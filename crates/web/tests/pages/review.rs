@@ -45,15 +45,7 @@ pub async fn one_candidate(t: &TestApp) {
     three_sides(t).await;
     origin_seeks_oleksandr(t).await;
     let k = t.login("kirill", PASSWORD).await;
-    let res = k
-        .client
-        .post(k.url("/api/v1/imports/custody-records"))
-        .header("x-csrf-token", &k.csrf)
-        .header("content-type", "text/csv")
-        .body(CUSTODY_CSV)
-        .send()
-        .await
-        .unwrap();
+    let res = k.import_custody(CUSTODY_CSV).await;
     expect(res, StatusCode::CREATED).await;
 }
 
