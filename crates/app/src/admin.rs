@@ -1,6 +1,7 @@
 //! Administration: parties, users, roles, passwords.
 
 use crate::auth::hash_password;
+use crate::throttle::Guess;
 use crate::{Actor, App, AppError, AppResult, Caller};
 use chrono::Utc;
 use homeward_domain::user::parse_roles;
@@ -78,18 +79,28 @@ impl App {
             .ok_or(AppError::NotFound)
     }
 
-    fn check_manages(&self, actor: Actor<'_>, party: PartyId) -> AppResult<()> {
+    /// Whether the actor may create users in `party`: an administrator in their own party only
+    /// (the mediator's too). Party ids are no secret (every party is listed to everyone), so
+    /// an id of no party is named as such, and another party's is refused as forbidden.
+    async fn check_manages(&self, actor: Actor<'_>, party: PartyId) -> AppResult<()> {
         actor.require(Permission::UserManage, &self.config)?;
         match actor.managed_party() {
-            Some(own) if own != party => Err(AppError::ForbiddenBecause(
-                "admins manage users of their own party only",
-            )),
+            Some(own) if own != party => match self.store.get_party(party).await? {
+                None => Err(AppError::invalid(
+                    "party_id",
+                    "unknown_party",
+                    "no such party",
+                )),
+                Some(_) => Err(AppError::ForbiddenBecause(
+                    "admins manage users of their own party only",
+                )),
+            },
             _ => Ok(()),
         }
     }
 
     pub async fn create_user(&self, actor: Actor<'_>, input: NewUserInput) -> AppResult<User> {
-        self.check_manages(actor, input.party_id)?;
+        self.check_manages(actor, input.party_id).await?;
         let mut errs = ValidationErrors::default();
         let username = errs.take(Username::parse(&input.username));
         let roles = errs.take(parse_roles(&input.roles));
@@ -217,7 +228,8 @@ impl App {
             .user)
     }
 
-    /// Sets a new password and ends the user's sessions.
+    /// Sets a new password, ends the user's sessions and revokes their API tokens: whoever
+    /// knew the old password may have made one.
     pub async fn reset_password(
         &self,
         actor: Actor<'_>,
@@ -231,6 +243,7 @@ impl App {
             .set_password(
                 u.id,
                 &hash,
+                false,
                 actor
                     .audit(AuditAction::UserPasswordReset)
                     .target("user", u.id),
@@ -251,32 +264,46 @@ impl App {
         Ok(())
     }
 
-    /// Changes a user's own password after checking the current one.
+    /// Changes a user's own password after checking the current one. Ends every session of
+    /// the account and revokes its API tokens, unless `keep_tokens` asks to keep them (the
+    /// person's scripts, when they change the password for routine rather than a leak). A wrong
+    /// current password counts as a failed sign-in: the same throttle answers
+    /// `too_many_attempts` here and at the sign-in.
     pub async fn change_own_password(
         &self,
         caller: &Caller,
         current: &str,
         new_password: &str,
+        keep_tokens: bool,
     ) -> AppResult<()> {
+        let now = Utc::now();
+        let user = caller.user();
+        let guess = Guess::new(user.username.as_str(), caller.source());
+        self.check_throttle(&guess, now).await?;
         let creds = self
             .store
-            .user_credentials(&caller.user().username)
+            .user_credentials(&user.username)
             .await?
             .ok_or(AppError::Unauthenticated)?;
         if !crate::auth::verify_password(current.to_owned(), creds.password_hash).await {
+            let who = Some((user.id, user.party_id));
+            self.record_failed_guess(&guess, now, who, "bad_credentials", "password_change")
+                .await?;
             return Err(AppError::invalid(
                 "current_password",
                 "invalid_credentials",
                 "the current password is wrong",
             ));
         }
+        self.clear_throttle(&guess, now).await?;
         let password = Password::parse(new_password)?;
         let hash = hash_password(&password).await?;
         let audit = caller
             .audit(AuditAction::UserPasswordReset)
-            .target("user", caller.user().id);
+            .target("user", user.id)
+            .details(serde_json::json!({ "keep_tokens": keep_tokens }));
         self.store
-            .set_password(caller.user().id, &hash, audit)
+            .set_password(user.id, &hash, keep_tokens, audit)
             .await?;
         Ok(())
     }

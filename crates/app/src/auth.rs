@@ -1,14 +1,16 @@
 //! Signing in: passwords (Argon2id), throttling, TOTP, browser sessions and API tokens.
 
 use crate::secret::{constant_time_eq, random_token, token_hash};
+use crate::throttle::Guess;
 use crate::{App, AppError, AppResult, Caller};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Argon2, password_hash::rand_core::OsRng};
 use chrono::{DateTime, Duration, Utc};
-use homeward_domain::{AuditAction, AuditDraft, Party, Password, TokenId, User, Username};
+use homeward_domain::{AuditAction, Party, Password, TokenId, User, Username};
 use homeward_store::{ApiToken, SessionRow};
 use serde::Serialize;
 use std::sync::OnceLock;
+use std::time::{SystemTime, UNIX_EPOCH};
 use totp_rs::{Algorithm, Secret, TOTP};
 
 const SESSION_PREFIX: &str = "hws_";
@@ -107,38 +109,37 @@ fn totp_for(secret_b32: &str, issuer: &str, account: &str) -> AppResult<TOTP> {
     .map_err(|e| AppError::Internal(format!("TOTP setup failed: {e}")))
 }
 
-fn totp_matches(totp: &TOTP, code: &str) -> bool {
+/// The time step whose code `code` is, among those the clock skew lets through (the previous,
+/// the current and the next 30-second step), compared in constant time.
+fn totp_step(totp: &TOTP, code: &str) -> AppResult<Option<i64>> {
     let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
-    totp.check_current(&code).unwrap_or(false)
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_err(|e| AppError::Internal(format!("clock before 1970: {e}")))?
+        .as_secs();
+    let current = now / totp.step;
+    let skew = u64::from(totp.skew);
+    let found = (current.saturating_sub(skew)..=current + skew)
+        .find(|step| constant_time_eq(&totp.generate(step * totp.step), &code));
+    found
+        .map(i64::try_from)
+        .transpose()
+        .map_err(|e| AppError::Internal(format!("TOTP step out of range: {e}")))
 }
 
 impl App {
     /// Checks a username, password and (when enrolled) one-time code, and opens a session.
     pub async fn login(&self, req: LoginRequest, source: Option<String>) -> AppResult<NewSession> {
         let now = Utc::now();
-        let since = now - self.config.login_window;
         let username = Username::parse(&req.username).ok();
-        let user_key = format!(
-            "user:{}",
+        let guess = Guess::new(
             username
                 .as_ref()
                 .map(Username::as_str)
-                .unwrap_or(req.username.trim())
+                .unwrap_or(req.username.trim()),
+            source.as_deref(),
         );
-        let source_key = source.as_ref().map(|s| format!("ip:{s}"));
-
-        let retry_after_secs = self.config.login_window.num_seconds();
-        if self.store.count_login_failures(&user_key, since).await?
-            >= self.config.login_max_failures
-        {
-            return Err(AppError::TooManyAttempts { retry_after_secs });
-        }
-        if let Some(k) = &source_key
-            && self.store.count_login_failures(k, since).await?
-                >= self.config.login_max_failures_per_source
-        {
-            return Err(AppError::TooManyAttempts { retry_after_secs });
-        }
+        self.check_throttle(&guess, now).await?;
 
         let creds = match &username {
             Some(u) => self.store.user_credentials(u).await?,
@@ -149,36 +150,20 @@ impl App {
             .map(|c| c.password_hash.clone())
             .unwrap_or_else(|| dummy_hash().to_owned());
         let password_ok = verify_password(req.password.clone(), hash).await;
-        let fail = |reason: &'static str, user: Option<&User>| {
-            let mut keys = vec![user_key.clone()];
-            keys.extend(source_key.clone());
-            let audit = AuditDraft {
-                actor_user: user.map(|u| u.id),
-                actor_party: user.map(|u| u.party_id),
-                source: source.clone(),
-                ..AuditDraft::new(AuditAction::LoginFailed)
-            }
-            .details(serde_json::json!({ "reason": reason }));
-            (keys, audit)
-        };
 
         let Some(creds) = creds.filter(|c| password_ok && !c.user.disabled) else {
-            let (keys, audit) = fail("bad_credentials", None);
-            self.store.record_login_failure(&keys, now, audit).await?;
+            self.record_failed_guess(&guess, now, None, "bad_credentials", "sign_in")
+                .await?;
             return Err(AppError::InvalidCredentials);
         };
         if let Some(secret) = &creds.totp_secret {
             let Some(code) = req.totp_code.as_deref().filter(|c| !c.trim().is_empty()) else {
                 return Err(AppError::SecondFactorRequired);
             };
-            let totp = totp_for(
-                secret,
-                &self.config.totp_issuer,
-                creds.user.username.as_str(),
-            )?;
-            if !totp_matches(&totp, code) {
-                let (keys, audit) = fail("bad_second_factor", Some(&creds.user));
-                self.store.record_login_failure(&keys, now, audit).await?;
+            if let Err(reason) = self.accept_totp_code(&creds.user, secret, code).await? {
+                let who = Some((creds.user.id, creds.user.party_id));
+                self.record_failed_guess(&guess, now, who, reason, "sign_in")
+                    .await?;
                 return Err(AppError::InvalidSecondFactor);
             }
         }
@@ -187,7 +172,7 @@ impl App {
             .get_party(creds.user.party_id)
             .await?
             .ok_or_else(|| AppError::Internal("user without a party".to_owned()))?;
-        self.store.clear_login_failures(&user_key, since).await?;
+        self.clear_throttle(&guess, now).await?;
 
         let token = random_token(SESSION_PREFIX);
         let row = SessionRow {
@@ -399,23 +384,27 @@ impl App {
         })
     }
 
-    /// Finishes enrolment with the first code the authenticator app shows.
+    /// Finishes enrolment with the first code the authenticator app shows. Throttled like
+    /// signing in (a wrong code counts as a failed guess for the account), and the code is then
+    /// spent: it cannot sign in as well.
     pub async fn confirm_totp_enrolment(&self, caller: &Caller, code: &str) -> AppResult<()> {
+        let now = Utc::now();
+        let user = caller.user();
+        let guess = Guess::new(user.username.as_str(), caller.source());
+        self.check_throttle(&guess, now).await?;
         let secret = self
             .store
-            .totp_secret(caller.user().id)
+            .totp_secret(user.id)
             .await?
             .ok_or(AppError::invalid(
                 "code",
                 "no_enrolment",
                 "start TOTP enrolment first",
             ))?;
-        let totp = totp_for(
-            &secret,
-            &self.config.totp_issuer,
-            caller.user().username.as_str(),
-        )?;
-        if !totp_matches(&totp, code) {
+        if let Err(reason) = self.accept_totp_code(user, &secret, code).await? {
+            let who = Some((user.id, user.party_id));
+            self.record_failed_guess(&guess, now, who, reason, "totp_confirm")
+                .await?;
             return Err(AppError::invalid(
                 "code",
                 "invalid_second_factor",
@@ -424,12 +413,31 @@ impl App {
         }
         let audit = caller
             .audit(AuditAction::UserTotpEnable)
-            .target("user", caller.user().id)
+            .target("user", user.id)
             .details(serde_json::json!({"step": "confirm"}));
         self.store
-            .set_totp(caller.user().id, Some(&secret), true, audit)
+            .set_totp(user.id, Some(&secret), true, audit)
             .await?;
         Ok(())
+    }
+
+    /// Checks a one-time code and spends it: `Err(reason)` when it is wrong (`bad_second_factor`)
+    /// or of a time step already used (`reused_second_factor`), so a code seen over a shoulder
+    /// or in a log cannot be used again.
+    async fn accept_totp_code(
+        &self,
+        user: &User,
+        secret: &str,
+        code: &str,
+    ) -> AppResult<Result<(), &'static str>> {
+        let totp = totp_for(secret, &self.config.totp_issuer, user.username.as_str())?;
+        let Some(step) = totp_step(&totp, code)? else {
+            return Ok(Err("bad_second_factor"));
+        };
+        if !self.store.accept_totp_step(user.id, step).await? {
+            return Ok(Err("reused_second_factor"));
+        }
+        Ok(Ok(()))
     }
 }
 
@@ -438,4 +446,15 @@ pub fn current_totp_code(secret_b32: &str) -> AppResult<String> {
     let totp = totp_for(secret_b32, "Homeward", "user")?;
     totp.generate_current()
         .map_err(|e| AppError::Internal(format!("clock error: {e}")))
+}
+
+/// The code of the next time step (for tests: a code is accepted once, so a test that has just
+/// used the current one signs in with the next, which the clock skew still lets through).
+pub fn next_totp_code(secret_b32: &str) -> AppResult<String> {
+    let totp = totp_for(secret_b32, "Homeward", "user")?;
+    let t = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_err(|e| AppError::Internal(format!("clock before 1970: {e}")))?
+        .as_secs();
+    Ok(totp.generate((t / totp.step + 1) * totp.step))
 }

@@ -28,6 +28,11 @@ impl Caller {
         &self.party
     }
 
+    /// Where the request came from (the client's address), when known.
+    pub(crate) fn source(&self) -> Option<&str> {
+        self.source.as_deref()
+    }
+
     /// Which child records this caller may see.
     pub fn scope(&self) -> Scope {
         Scope::for_party(self.party.kind, self.party.id)
@@ -36,6 +41,12 @@ impl Caller {
     /// Whether the role table grants this caller the permission.
     pub fn may(&self, p: Permission) -> bool {
         p.granted(self.party.kind, &self.user.roles)
+    }
+
+    /// Whether this caller administers the users of `party`: an administrator, of that party
+    /// (the pages ask this to offer only what the app will accept).
+    pub fn manages_users_of(&self, party: homeward_domain::PartyId) -> bool {
+        self.may(Permission::UserManage) && self.party.id == party
     }
 
     pub(crate) fn require(&self, p: Permission, config: &AppConfig) -> AppResult<()> {
@@ -93,13 +104,14 @@ impl Actor<'_> {
         }
     }
 
-    /// The party whose users this actor may manage: `None` means any party.
+    /// The party whose users this actor may manage: `None` means any party. An administrator
+    /// manages their own party only, the mediator's too: whoever could make or take over an
+    /// account of another party could approve a transfer list as that party. The command line
+    /// (whoever holds the server) makes each party's first administrator.
     pub(crate) fn managed_party(&self) -> Option<homeward_domain::PartyId> {
         match self {
-            Self::User(c) if c.party.kind != homeward_domain::PartyKind::Mediator => {
-                Some(c.party.id)
-            }
-            _ => None,
+            Self::User(c) => Some(c.party.id),
+            Self::CommandLine => None,
         }
     }
 }

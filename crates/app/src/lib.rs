@@ -18,6 +18,7 @@ pub mod reindex;
 mod secret;
 pub mod synthetic;
 pub mod tasks;
+mod throttle;
 pub mod transfers;
 
 pub use caller::{Actor, Caller};

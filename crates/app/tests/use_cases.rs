@@ -6,7 +6,7 @@ mod common;
 use common::{PW, worlds};
 
 use homeward_app::admin::NewUserInput;
-use homeward_app::auth::{LoginRequest, current_totp_code};
+use homeward_app::auth::{LoginRequest, current_totp_code, next_totp_code};
 use homeward_app::records::RecordQuery;
 use homeward_app::{Actor, AppConfig, AppError};
 use homeward_domain::name::NameInput;
@@ -345,7 +345,8 @@ async fn sessions_tokens_and_totp() {
         let s = w
             .app
             .login(
-                login(Some(current_totp_code(&enrol.secret).unwrap())),
+                // The confirmation spent the current code; the next one signs in.
+                login(Some(next_totp_code(&enrol.secret).unwrap())),
                 Some("127.0.0.1".into()),
             )
             .await

@@ -187,7 +187,15 @@ async fn seed(app: &App, args: &DemoArgs) -> anyhow::Result<Vec<Login>> {
             roles: &["caseworker"],
             password: String::new(),
         },
+        Login {
+            username: "custody.admin",
+            party: "Custody Authority",
+            roles: &["admin"],
+            password: String::new(),
+        },
     ];
+    // Every account is made the way a deployment makes each party's first administrator, on
+    // the server's command line: no administrator may make users of another party.
     for l in &mut logins {
         l.password = random_password();
         let party_id = ids[parties.iter().position(|(n, _)| *n == l.party).unwrap_or(0)];

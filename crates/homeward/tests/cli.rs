@@ -261,7 +261,13 @@ fn the_demo_seeds_a_scenario_and_prints_its_logins() {
         &["demo", "--no-serve", "--children", "60"],
         None,
     ));
-    for login in ["mediator.admin", "origin.caseworker", "custody.caseworker"] {
+    for login in [
+        "mediator.admin",
+        "origin.admin",
+        "origin.caseworker",
+        "custody.admin",
+        "custody.caseworker",
+    ] {
         assert!(out.contains(login), "{out}");
     }
     assert!(out.contains("http://127.0.0.1:8080"), "{out}");

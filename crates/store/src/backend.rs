@@ -600,7 +600,7 @@ macro_rules! impl_store {
                     convert(rows)
                 }
 
-                async fn set_password(&self, user: UserId, password_hash: &str, audit: AuditDraft) -> Result<()> {
+                async fn set_password(&self, user: UserId, password_hash: &str, keep_tokens: bool, audit: AuditDraft) -> Result<()> {
                     let mut tx = self.begin_write().await?;
                     let changed = sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
                         .bind(user.0)
@@ -611,10 +611,32 @@ macro_rules! impl_store {
                     if changed == 0 {
                         return Err(StoreError::NotFound);
                     }
-                    // Whoever knew the old password may hold a session; a reset must lock them out.
+                    // Whoever knew the old password may hold a session or have made a token; a
+                    // reset must lock them out.
                     sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user.0).execute(&mut *tx).await?;
+                    if !keep_tokens {
+                        sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
+                            .bind(user.0)
+                            .bind(ts(Utc::now()))
+                            .execute(&mut *tx)
+                            .await?;
+                    }
                     Self::append(&mut tx, vec![audit]).await?;
                     tx.commit().await
+                }
+
+                async fn accept_totp_step(&self, user: UserId, step: i64) -> Result<bool> {
+                    let mut tx = self.begin_write().await?;
+                    let changed = sqlx::query(
+                        "UPDATE users SET totp_last_step = $2 WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)",
+                    )
+                    .bind(user.0)
+                    .bind(step)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    tx.commit().await?;
+                    Ok(changed == 1)
                 }
 
                 async fn set_totp(&self, user: UserId, secret: Option<&str>, enabled: bool, audit: AuditDraft) -> Result<()> {

@@ -68,13 +68,19 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// The user with its secrets, for logging in.
     async fn user_credentials(&self, username: &Username) -> Result<Option<UserCredentials>>;
     async fn list_users(&self, party: Option<PartyId>) -> Result<Vec<User>>;
-    /// Replaces the password hash and ends all of the user's sessions. `NotFound` if no such user.
+    /// Replaces the password hash, ends all of the user's sessions and, unless `keep_tokens`,
+    /// revokes all of the user's API tokens, in one transaction. `NotFound` if no such user.
     async fn set_password(
         &self,
         user: UserId,
         password_hash: &str,
+        keep_tokens: bool,
         audit: AuditDraft,
     ) -> Result<()>;
+    /// Records that the user's one-time code of TOTP time step `step` was accepted, if no code
+    /// of that step or a later one was accepted before; `false` (nothing changed) otherwise, so
+    /// each code signs in once. Atomic: of two concurrent calls with one step, one wins.
+    async fn accept_totp_step(&self, user: UserId, step: i64) -> Result<bool>;
     /// Stores a TOTP secret; `enabled` false while enrolment waits for the first code.
     async fn set_totp(
         &self,

@@ -23,7 +23,9 @@ use sqlx::Connection;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
+mod credentials;
 mod transfers;
+pub use credentials::*;
 pub use transfers::*;
 
 /// Generates one `#[tokio::test]` per case, each handing the case to `$run`.
@@ -35,6 +37,8 @@ macro_rules! conformance_tests {
             users_round_trip_and_usernames_are_unique,
             credentials_and_totp,
             set_password_ends_sessions,
+            set_password_revokes_tokens_unless_kept,
+            a_totp_step_is_accepted_once,
             sessions_expire_and_slide,
             disabled_users_have_no_sessions_or_tokens,
             disabling_a_user_ends_sessions_and_revokes_tokens,
@@ -495,9 +499,14 @@ pub async fn credentials_and_totp(cx: Ctx) {
     assert_eq!(s.totp_secret(u.id).await.unwrap(), None);
     assert_eq!(s.totp_secret(UserId::new()).await.unwrap(), None);
 
-    s.set_password(u.id, "$argon2id$new", draft(AuditAction::UserPasswordReset))
-        .await
-        .unwrap();
+    s.set_password(
+        u.id,
+        "$argon2id$new",
+        false,
+        draft(AuditAction::UserPasswordReset),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         s.user_credentials(&u.username)
             .await
@@ -509,8 +518,13 @@ pub async fn credentials_and_totp(cx: Ctx) {
 
     let head = head_seq(s).await;
     assert_not_found(
-        s.set_password(UserId::new(), "x", draft(AuditAction::UserPasswordReset))
-            .await,
+        s.set_password(
+            UserId::new(),
+            "x",
+            false,
+            draft(AuditAction::UserPasswordReset),
+        )
+        .await,
     );
     assert_not_found(
         s.set_totp(
@@ -548,9 +562,14 @@ pub async fn set_password_ends_sessions(cx: Ctx) {
             .unwrap();
     }
     assert!(s.session("s1", t).await.unwrap().is_some());
-    s.set_password(u.id, "$argon2id$new", draft(AuditAction::UserPasswordReset))
-        .await
-        .unwrap();
+    s.set_password(
+        u.id,
+        "$argon2id$new",
+        false,
+        draft(AuditAction::UserPasswordReset),
+    )
+    .await
+    .unwrap();
     assert!(s.session("s1", t).await.unwrap().is_none());
     assert!(s.session("s2", t).await.unwrap().is_none());
     assert!(
@@ -2077,6 +2096,7 @@ pub async fn every_write_appends_to_one_verifiable_chain(cx: Ctx) {
     s.set_password(
         w.origin_user.id,
         "h2",
+        false,
         draft(AuditAction::UserPasswordReset),
     )
     .await

@@ -12,9 +12,10 @@ use crate::auth::expired_session_cookie;
 use crate::extract::ApiPath;
 use askama::Template;
 use axum::extract::{Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect};
 use axum_extra::extract::CookieJar;
-use homeward_app::{Actor, ApiToken};
+use homeward_app::{Actor, ApiToken, AppError};
 use homeward_domain::TokenId;
 use serde::Deserialize;
 
@@ -136,20 +137,40 @@ pub(crate) async fn change_password(
         );
         return account_page(&cx, None, p, None);
     }
+    let keep_tokens = form.get("keep_tokens") == "yes";
     match s
         .app
-        .change_own_password(&cx.caller, form.get("current_password"), new)
+        .change_own_password(&cx.caller, form.get("current_password"), new, keep_tokens)
         .await
     {
         Ok(()) => {
             let jar = jar.add(expired_session_cookie(s.opts.secure_cookies));
             Ok((jar, Redirect::to("/login?ended=1")).into_response())
         }
-        Err(e) => {
-            let p = problems(&cx, e)?;
-            account_page(&cx, None, p, None)
-        }
+        Err(e) => refused(&cx, e, "current_password"),
     }
+}
+
+/// A refused form of this page: on the form when the person can put it right, including the
+/// throttle's refusal, which answers 429 with Retry-After as the API does.
+fn refused(cx: &PageCtx, e: AppError, field: &str) -> PageResult {
+    if let AppError::TooManyAttempts { retry_after_secs } = e {
+        let p = Problems::one(
+            cx.t,
+            field,
+            "too_many_attempts",
+            "too many failed attempts; wait before trying again",
+        );
+        let mut res = account_page(cx, None, p, None)?;
+        *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+        res.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(retry_after_secs.max(1)),
+        );
+        return Ok(res);
+    }
+    let p = problems(cx, e)?;
+    account_page(cx, None, p, None)
 }
 
 /// Draws a QR code as one SVG path of dark modules, with a quiet zone of four modules. Labelled
@@ -214,10 +235,7 @@ pub(crate) async fn confirm_totp(
         .await
     {
         Ok(()) => Ok(Redirect::to("/account?done=totp").into_response()),
-        Err(e) => {
-            let p = problems(&cx, e)?;
-            account_page(&cx, None, p, None)
-        }
+        Err(e) => refused(&cx, e, "code"),
     }
 }
 

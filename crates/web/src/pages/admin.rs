@@ -188,8 +188,6 @@ async fn parties_page(
     } else {
         None
     };
-    let own = cx.caller.party().id;
-    let mediator = cx.caller.party().kind == PartyKind::Mediator;
     let rows = parties
         .iter()
         .map(|p| PartyRow {
@@ -199,7 +197,7 @@ async fn parties_page(
             kind_code: p.kind.as_str(),
             users: users
                 .as_ref()
-                .filter(|_| mediator || p.id == own)
+                .filter(|_| cx.caller.manages_users_of(p.id))
                 .map(|u| u.iter().filter(|x| x.party_id == p.id).count()),
         })
         .collect();
@@ -340,13 +338,12 @@ fn languages() -> Vec<(&'static str, &'static str)> {
         .collect()
 }
 
-/// The parties whose users the person may manage: every party for the mediator's
-/// administrators, their own for anyone else's.
+/// The parties whose users the person may manage: their own (another party's first
+/// administrator is made on the server's command line).
 fn managed_parties(cx: &PageCtx, parties: &[Party]) -> Vec<(String, String)> {
-    let mediator = cx.caller.party().kind == PartyKind::Mediator;
     parties
         .iter()
-        .filter(|p| mediator || p.id == cx.caller.party().id)
+        .filter(|p| cx.caller.manages_users_of(p.id))
         .map(|p| (p.id.to_string(), p.name.as_str().to_owned()))
         .collect()
 }

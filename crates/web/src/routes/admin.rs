@@ -65,11 +65,14 @@ pub struct UsersQuery {
     party_id: Option<PartyId>,
 }
 
-/// Users of the parties the caller administers.
+/// Users of the caller's own party (the only one an administrator manages).
 #[utoipa::path(
     get, path = "/api/v1/users", tag = "admin",
     params(UsersQuery),
-    responses((status = 200, body = Vec<User>), (status = 403, body = ErrorBody))
+    responses(
+        (status = 200, body = Vec<User>),
+        (status = 403, description = "`forbidden`: not an administrator, or `party_id` is another party", body = ErrorBody),
+    )
 )]
 pub async fn list_users(
     State(s): State<AppState>,
@@ -100,13 +103,15 @@ pub struct CreateUserBody {
     language: Option<Language>,
 }
 
-/// Creates a user in a party the caller administers.
+/// Creates a user in the caller's own party. Administrators, the mediator's included, manage
+/// their own party's users only: another party's first administrator is made on the server's
+/// command line (`homeward admin create-user`), and that administrator makes the rest.
 #[utoipa::path(
     post, path = "/api/v1/users", tag = "admin",
     request_body = CreateUserBody,
     responses(
         (status = 201, body = User),
-        (status = 403, body = ErrorBody),
+        (status = 403, description = "`forbidden`: not an administrator, or `party_id` is another party", body = ErrorBody),
         (status = 409, description = "The username is taken", body = ErrorBody),
         (status = 422, body = ErrorBody),
     )
@@ -245,7 +250,8 @@ pub struct ResetPasswordBody {
     new_password: String,
 }
 
-/// Sets a new password for a user the caller administers and ends the user's sessions.
+/// Sets a new password for a user of the caller's own party, ends the user's sessions and
+/// revokes all of the user's API tokens. Another party's user answers 404.
 #[utoipa::path(
     post, path = "/api/v1/users/{id}/password", tag = "admin",
     params(("id" = UserId, Path, description = "The user's id")),

@@ -78,15 +78,23 @@ pub async fn me(auth: Authenticated) -> Json<MeResponse> {
 pub struct ChangePasswordBody {
     current_password: String,
     new_password: String,
+    /// Keep the account's API tokens working (they are all revoked when absent or false: whoever
+    /// learnt the old password may have made one).
+    #[serde(default)]
+    keep_tokens: bool,
 }
 
-/// Changes one's own password. Every session of the account ends, this one included.
+/// Changes one's own password. Every session of the account ends, this one included, and every
+/// API token of the account is revoked unless `keep_tokens` is true. A wrong current password
+/// counts as a failed sign-in of the account: after too many, this answers 429 like the sign-in.
 #[utoipa::path(
     post, path = "/api/v1/me/password", tag = "auth",
     request_body = ChangePasswordBody,
     responses(
         (status = 204, description = "Changed; sign in again"),
         (status = 422, description = "Wrong current password, or the new one breaks the policy", body = ErrorBody),
+        (status = 429, description = "`too_many_attempts`: too many failed sign-ins or password checks for this account or address; see Retry-After", body = ErrorBody,
+            headers(("retry-after" = i64, description = "Seconds to wait"))),
     )
 )]
 pub async fn change_password(
@@ -96,7 +104,12 @@ pub async fn change_password(
     ApiJson(body): ApiJson<ChangePasswordBody>,
 ) -> ApiResult<Response> {
     s.app
-        .change_own_password(&auth.caller, &body.current_password, &body.new_password)
+        .change_own_password(
+            &auth.caller,
+            &body.current_password,
+            &body.new_password,
+            body.keep_tokens,
+        )
         .await?;
     if auth.session.is_some() {
         return Ok((
@@ -127,13 +140,16 @@ pub struct TotpCodeBody {
     code: String,
 }
 
-/// Finishes TOTP enrolment with the first code; from then on signing in needs a code.
+/// Finishes TOTP enrolment with the first code; from then on signing in needs a code. The code
+/// is spent (it cannot also sign in), and a wrong one counts as a failed sign-in of the account.
 #[utoipa::path(
     post, path = "/api/v1/me/totp/confirm", tag = "auth",
     request_body = TotpCodeBody,
     responses(
         (status = 204, description = "TOTP enabled"),
         (status = 422, description = "Wrong code, or no enrolment started", body = ErrorBody),
+        (status = 429, description = "`too_many_attempts`: too many failed sign-ins or code checks for this account or address; see Retry-After", body = ErrorBody,
+            headers(("retry-after" = i64, description = "Seconds to wait"))),
     )
 )]
 pub async fn confirm_totp(

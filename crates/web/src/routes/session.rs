@@ -42,8 +42,9 @@ pub struct LoginResponse {
     responses(
         (status = 200, description = "Signed in; the session cookie is set", body = LoginResponse,
             headers(("set-cookie" = String, description = "`homeward_session`: HttpOnly, SameSite=Strict"))),
-        (status = 401, description = "`invalid_credentials`, `second_factor_required` or `invalid_second_factor`", body = ErrorBody),
-        (status = 429, description = "`too_many_attempts`: too many failures; see Retry-After", body = ErrorBody),
+        (status = 401, description = "`invalid_credentials`, `second_factor_required` or `invalid_second_factor` (wrong, or a code already used: each code signs in once)", body = ErrorBody),
+        (status = 429, description = "`too_many_attempts`: too many failures; see Retry-After", body = ErrorBody,
+            headers(("retry-after" = i64, description = "Seconds to wait"))),
     )
 )]
 pub async fn login(

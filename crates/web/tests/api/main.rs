@@ -6,7 +6,9 @@ mod helpers;
 
 mod attachments;
 mod auth;
+mod autonomy;
 mod case_workflow;
+mod credentials;
 mod duplicates;
 mod errors;
 mod import;

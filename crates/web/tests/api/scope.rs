@@ -1,4 +1,5 @@
-//! The end-to-end scenario: parties and users made over HTTP, a tracing request filed by
+//! The end-to-end scenario: parties and users made over HTTP (each party's first
+//! administrator on the command line), a tracing request filed by
 //! the origin side, read by the mediator, invisible to the custody side, and every step audited.
 
 use crate::helpers::*;
@@ -28,7 +29,7 @@ async fn each_party_sees_only_what_it_may_and_every_step_is_audited() {
     on_every_backend(async |t: &TestApp| {
         let (mediator, admin) = t.mediator_admin().await;
 
-        // The mediator's administrator sets up both sides and the people who work there.
+        // The mediator's administrator sets up both sides.
         let origin = expect(
             admin
                 .post(
@@ -50,8 +51,19 @@ async fn each_party_sees_only_what_it_may_and_every_step_is_audited() {
         )
         .await;
         let mediator = serde_json::to_value(&mediator).unwrap();
-        let origin_worker = create_user(&admin, &origin, "olena", &["caseworker"]).await;
-        create_user(&admin, &custody, "kirill", &["caseworker"]).await;
+        // Each side's first administrator is made on the server's command line, and makes the
+        // people who work there; the mediator's administrator may not.
+        let spy = json!({ "party_id": custody["id"], "username": "kirill", "roles": ["caseworker"], "password": PASSWORD });
+        expect_error(admin.post("/api/v1/users", &spy).await, StatusCode::FORBIDDEN, "forbidden").await;
+        let first_admin = async |party: &str, username: &str| {
+            let p = t.app.find_party(party).await.unwrap();
+            t.cli_user(&p, username, &["admin"]).await;
+            t.login(username, PASSWORD).await
+        };
+        let o_admin = first_admin("Ombudsman", "o.admin").await;
+        let c_admin = first_admin("Custody authority", "c.admin").await;
+        let origin_worker = create_user(&o_admin, &origin, "olena", &["caseworker"]).await;
+        create_user(&c_admin, &custody, "kirill", &["caseworker"]).await;
         create_user(&admin, &mediator, "mira", &["viewer"]).await;
         create_user(&admin, &mediator, "audrey", &["auditor"]).await;
         let parties = expect(admin.get("/api/v1/parties").await, StatusCode::OK).await;

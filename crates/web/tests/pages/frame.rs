@@ -3,7 +3,7 @@
 
 use crate::helpers::*;
 use crate::*;
-use homeward_app::auth::current_totp_code;
+use homeward_app::auth::{current_totp_code, next_totp_code};
 use homeward_domain::Language;
 use reqwest::StatusCode;
 
@@ -151,7 +151,21 @@ async fn an_account_with_a_second_factor_is_asked_for_its_code() {
         .await;
         let page = res.text().await.unwrap();
         assert!(page.contains("The code is wrong"), "{page}");
-        let code = current_totp_code(&enrolment.secret).unwrap();
+        // The enrolment spent the current code: it is refused as wrong, the next one works.
+        let res = post_form(
+            &c,
+            t,
+            "/login",
+            &[
+                ("csrf", &token),
+                ("username", "olena"),
+                ("password", PASSWORD),
+                ("totp_code", &code),
+            ],
+        )
+        .await;
+        assert!(res.text().await.unwrap().contains("The code is wrong"));
+        let code = next_totp_code(&enrolment.secret).unwrap();
         let res = post_form(
             &c,
             t,

@@ -10,6 +10,7 @@ mod helpers;
 #[allow(dead_code)]
 mod transfer_world;
 
+mod account;
 mod admin;
 mod audit;
 mod browser;
