@@ -8,6 +8,7 @@ use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, Que
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
+use homeward_app::AppError;
 use serde::de::DeserializeOwned;
 use std::net::{IpAddr, SocketAddr};
 
@@ -36,6 +37,14 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
                 .ok_or_else(|| json_rejection(JsonRejection::JsonDataError(e), limit))?,
             Err(rejection) => return Err(json_rejection(rejection, limit)),
         };
+        if let Some(field) = nul_in_text(&bytes) {
+            return Err(AppError::invalid(
+                &field,
+                "nul_character",
+                "text may not contain the NUL character (U+0000)",
+            )
+            .into());
+        }
         // Every body of this API is an object; serde would also take a struct written as an
         // array of its fields in order (`[null, null]`), which the document does not describe.
         if bytes.trim_ascii_start().first() != Some(&b'{') {
@@ -47,6 +56,38 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
         }
         Ok(Self(value))
     }
+}
+
+/// Where a string of the body holds U+0000, which PostgreSQL cannot store in text (SQLite can):
+/// refused here so that both backends answer alike, with a field error rather than a 500. Only
+/// a body that spells the escape is parsed again.
+fn nul_in_text(bytes: &[u8]) -> Option<String> {
+    fn walk(v: &serde_json::Value, at: &str) -> Option<String> {
+        match v {
+            serde_json::Value::String(s) if s.contains('\0') => Some(at.to_owned()),
+            serde_json::Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .find_map(|(i, item)| walk(item, &format!("{at}[{i}]"))),
+            serde_json::Value::Object(map) => map.iter().find_map(|(k, item)| {
+                let here = if at.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{at}.{k}")
+                };
+                if k.contains('\0') {
+                    Some(here)
+                } else {
+                    walk(item, &here)
+                }
+            }),
+            _ => None,
+        }
+    }
+    if !bytes.windows(6).any(|w| w == b"\\u0000") {
+        return None;
+    }
+    walk(&serde_json::from_slice(bytes).ok()?, "")
 }
 
 /// `application/json` or a `+json` type, as axum's own extractor takes.

@@ -13,7 +13,8 @@ use utoipa::{Modify, OpenApi};
     info(
         title = "Homeward API",
         description = "Case system for the mediated return of children across a conflict line. \
-            Errors are `{\"error\": {\"code\", \"message\", \"fields\"?, \"rows\"?}}` with a stable `code`.",
+            Errors are `{\"error\": {\"code\", \"message\", \"fields\"?, \"rows\"?}}` with a stable `code`. \
+            Every JSON body is an object, and no text in it may contain U+0000 (`nul_character`).",
     ),
     modifiers(&Security),
     // Named only by a query parameter, which utoipa does not collect schemas from.

@@ -212,9 +212,9 @@ pub async fn list_user_tokens(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUserBody {
-    /// Replaces the user's roles.
+    /// Replaces the user's roles (at least one).
     #[serde(default)]
-    #[schema(value_type = Option<Vec<Role>>)]
+    #[schema(value_type = Option<Vec<Role>>, min_items = 1)]
     roles: Option<Vec<String>>,
     /// Disabling ends the user's sessions and revokes their tokens.
     #[serde(default)]

@@ -396,6 +396,16 @@ async fn json_bodies_are_read_as_the_document_describes_them() {
             "invalid_body",
         )
         .await;
+        // PostgreSQL cannot store U+0000 in text (it answered 500); both backends refuse it alike.
+        let body = expect_error(
+            s.post("/api/v1/me/tokens", &json!({ "name": "night\u{0}ly" }))
+                .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(body["error"]["fields"][0]["field"], "name");
+        assert_eq!(body["error"]["fields"][0]["code"], "nul_character");
     })
     .await;
 }
