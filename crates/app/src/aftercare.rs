@@ -101,7 +101,10 @@ pub struct AccountabilityInput {
     pub place: Option<String>,
     #[serde(default)]
     pub actors: Vec<Actor>,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, pattern = r"\S"))]
     pub details: String,
+    /// At least one.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1))]
     pub sources: Vec<Source>,
     /// The earlier fact this one corrects.
     #[serde(default)]

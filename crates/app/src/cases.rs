@@ -136,6 +136,7 @@ pub struct VerificationInput {
     pub outcome: VerificationOutcome,
     /// Attachment ids of the evidence.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<AttachmentId>))]
     pub evidence: Vec<String>,
     #[serde(default)]
     pub notes: Option<String>,
@@ -166,6 +167,7 @@ pub struct ConsentInput {
     #[serde(default)]
     pub expires_at: Option<DateTime<Utc>>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<AttachmentId>))]
     pub evidence: Vec<String>,
     pub expected_version: i64,
 }
@@ -206,7 +208,9 @@ pub struct AssessmentInput {
     /// Default: now.
     #[serde(default)]
     pub assessed_at: Option<DateTime<Utc>>,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, pattern = r"\S"))]
     pub assessed_by: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, pattern = r"\S"))]
     pub findings: String,
     #[serde(default)]
     pub recommendation: Option<BestInterestsDecision>,
@@ -226,6 +230,7 @@ pub struct DeterminationInput {
     #[serde(default)]
     pub assessment: Option<BestInterestsId>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<AttachmentId>))]
     pub evidence: Vec<String>,
     pub expected_version: i64,
 }

@@ -1,5 +1,5 @@
-//! What wraps every request: a request id, a log line without personal data, security headers and
-//! the body size limit.
+//! What wraps every request: a request id, a log line without personal data, security headers,
+//! the limits on the request head and the body size limit.
 
 use crate::{AppState, WebOptions};
 use axum::Router;
@@ -47,7 +47,9 @@ pub(crate) fn wrap(router: Router<AppState>, opts: &WebOptions) -> Router<AppSta
                 .layer(SetResponseHeaderLayer::overriding(
                     header::CACHE_CONTROL,
                     HeaderValue::from_static("no-store"),
-                )),
+                ))
+                // Inside the layers above, so that its refusals get the request id and headers.
+                .layer(axum::middleware::from_fn(crate::limits::check_head)),
         )
 }
 

@@ -9,6 +9,7 @@ mod auth;
 mod error;
 mod extract;
 mod layers;
+mod limits;
 mod openapi;
 mod pages;
 mod routes;
@@ -20,7 +21,6 @@ pub use extract::{ApiJson, ApiPath, ApiQuery, ClientAddr, CsvBody};
 use axum::Router;
 use homeward_app::App;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// How the HTTP layer behaves in one deployment.
@@ -73,7 +73,9 @@ pub(crate) struct AppState {
 
 /// The whole HTTP application.
 pub fn router(app: App, opts: WebOptions) -> Router {
-    let (api, openapi) = routes::api(&opts, app.config().max_attachment_bytes).split_for_parts();
+    let (api, mut openapi) =
+        routes::api(&opts, app.config().max_attachment_bytes).split_for_parts();
+    openapi::add_common_refusals(&mut openapi);
     let api = api
         .merge(pages::router(app.config().max_attachment_bytes))
         .fallback(error::not_found)
@@ -89,19 +91,73 @@ pub fn router(app: App, opts: WebOptions) -> Router {
 /// The OpenAPI document the server publishes, for tools that want it without starting a server.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let limit = homeward_app::AppConfig::default().max_attachment_bytes;
-    routes::api(&WebOptions::default(), limit).into_openapi()
+    let mut doc = routes::api(&WebOptions::default(), limit).into_openapi();
+    openapi::add_common_refusals(&mut doc);
+    doc
 }
 
 /// Serves the application on `listener` until `shutdown` completes, then lets requests in flight
 /// finish.
+///
+/// Our own loop rather than `axum::serve`, which cannot configure hyper: hyper's header count
+/// must sit above ours (see `limits`) for our refusals to be the ones clients get, and the head
+/// of a request must arrive within hyper's 30 s read timeout, which needs a timer.
 pub async fn serve(
     app: App,
     listener: tokio::net::TcpListener,
     opts: WebOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let service = router(app, opts).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown)
-        .await
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::ServiceExt;
+
+    let router = router(app, opts);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .max_headers(limits::HYPER_MAX_HEADERS)
+        .timer(TokioTimer::new());
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(e) => {
+                    accept_failed(e).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let router = router.clone();
+        let service = hyper::service::service_fn(move |req: hyper::Request<_>| {
+            let mut req = req.map(axum::body::Body::new);
+            req.extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
+            router.clone().oneshot(req)
+        });
+        let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// A connection that failed before it was accepted concerns only its client; anything else (out
+/// of file descriptors) gets a pause, so the loop does not spin.
+async fn accept_failed(e: std::io::Error) {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    if matches!(
+        e.kind(),
+        ConnectionAborted | ConnectionRefused | ConnectionReset
+    ) {
+        return;
+    }
+    tracing::error!(error = %e, "accepting a connection failed");
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
 }

@@ -5,7 +5,7 @@ use super::i18n::Tr;
 use super::templates::ErrorPage;
 use crate::error::ApiError;
 use askama::Template;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use homeward_app::AppError;
 
@@ -120,4 +120,22 @@ pub(crate) fn html(t: &'static Tr, page: &impl Template) -> PageResult {
             ))
         }
     }
+}
+
+/// Whether a path belongs to the pages (everything but the API and the health check), whose
+/// refusals are pages rather than JSON.
+pub(crate) fn is_page_path(path: &str) -> bool {
+    !(path.starts_with("/api/") || path == "/api" || path == "/healthz")
+}
+
+/// A refusal made before any page handler ran (the request head is too large), as the error page
+/// in the language the browser asks for.
+pub(crate) fn refusal_page(headers: &HeaderMap, status: StatusCode, code: &str) -> Response {
+    let t = super::i18n::tr(super::i18n::choose(None, headers));
+    let mut res = render(t, status, code, t.get(message_key(status)));
+    res.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(super::PAGE_CSP),
+    );
+    res
 }

@@ -26,6 +26,8 @@ mod aftercare;
 mod refusal;
 mod transfers;
 
+pub(crate) use error::{is_page_path, refusal_page};
+
 use crate::AppState;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

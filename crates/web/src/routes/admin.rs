@@ -28,6 +28,11 @@ pub async fn list_parties(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreatePartyBody {
+    /// 1 to 200 characters once trimmed, no control characters.
+    #[schema(
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     name: String,
     // Kept as text so that an unknown kind is reported as a field error, like any other value.
     #[schema(value_type = PartyKind)]
@@ -91,12 +96,15 @@ pub async fn list_users(
 #[serde(deny_unknown_fields)]
 pub struct CreateUserBody {
     party_id: PartyId,
+    /// 3 to 64 of a-z, A-Z (kept in lower case), digits, `.`, `_`, `-`, `@`.
+    #[schema(pattern = r"^[A-Za-z0-9._@-]{3,64}$")]
     username: String,
     #[serde(default)]
     display_name: Option<String>,
     #[schema(value_type = Vec<Role>)]
     roles: Vec<String>,
-    /// The first password; at least 12 characters. The user should change it.
+    /// The first password; 12 to 256 characters. The user should change it.
+    #[schema(min_length = 12, max_length = 256)]
     password: String,
     /// The language of the user's web interface (`en`, `uk`, `ru`, `ar`).
     #[serde(default)]
@@ -209,9 +217,9 @@ pub async fn list_user_tokens(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUserBody {
-    /// Replaces the user's roles.
+    /// Replaces the user's roles (at least one).
     #[serde(default)]
-    #[schema(value_type = Option<Vec<Role>>)]
+    #[schema(value_type = Option<Vec<Role>>, min_items = 1)]
     roles: Option<Vec<String>>,
     /// Disabling ends the user's sessions and revokes their tokens.
     #[serde(default)]
@@ -247,6 +255,8 @@ pub async fn update_user(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResetPasswordBody {
+    /// 12 to 256 characters.
+    #[schema(min_length = 12, max_length = 256)]
     new_password: String,
 }
 

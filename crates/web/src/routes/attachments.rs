@@ -104,7 +104,8 @@ fn created(view: AttachmentView) -> (StatusCode, HeaderMap, Json<AttachmentView>
     post, path = "/api/v1/records/{id}/attachments", tag = "attachments",
     params(
         ("id" = RecordId, Path, description = "The record's id"),
-        ("X-Filename" = String, Header, description = "The file's name, percent-encoded UTF-8"),
+        ("X-Filename" = String, Header, pattern = r"^([\t\x20-\x24\x26-\x7e]|%[0-7][0-9A-Fa-f]|%(?![0-9A-Fa-f]{2}))*$",
+            description = "The file's name, percent-encoded UTF-8 (the pattern shows only ASCII escapes; any UTF-8 is taken)"),
         ("X-Description" = Option<String>, Header, description = "What the file is, percent-encoded UTF-8"),
     ),
     request_body(content = String, content_type = "application/octet-stream",
@@ -156,7 +157,8 @@ pub async fn list_record_attachments(
     post, path = "/api/v1/cases/{id}/attachments", tag = "attachments",
     params(
         ("id" = CaseId, Path, description = "The case's id"),
-        ("X-Filename" = String, Header, description = "The file's name, percent-encoded UTF-8"),
+        ("X-Filename" = String, Header, pattern = r"^([\t\x20-\x24\x26-\x7e]|%[0-7][0-9A-Fa-f]|%(?![0-9A-Fa-f]{2}))*$",
+            description = "The file's name, percent-encoded UTF-8 (the pattern shows only ASCII escapes; any UTF-8 is taken)"),
         ("X-Description" = Option<String>, Header, description = "What the file is, percent-encoded UTF-8"),
     ),
     request_body(content = String, content_type = "application/octet-stream",

@@ -7,8 +7,8 @@ use crate::extract::ApiQuery;
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
-use homeward_app::AuditFilter;
 use homeward_app::audit::ChainReport;
+use homeward_app::{AppError, AuditFilter};
 use homeward_domain::{AuditEntry, UserId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -23,6 +23,7 @@ pub struct AuditParams {
     /// Entries after this sequence number (the `next` of the previous page).
     after_seq: Option<i64>,
     /// Page size, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
     /// An action code, e.g. `record.read`.
     action: Option<String>,
@@ -48,14 +49,27 @@ pub struct AuditPage {
 #[utoipa::path(
     get, path = "/api/v1/audit", tag = "audit",
     params(AuditParams),
-    responses((status = 200, body = AuditPage), (status = 403, body = ErrorBody))
+    responses(
+        (status = 200, body = AuditPage),
+        (status = 403, body = ErrorBody),
+        (status = 422, description = "`validation_failed`: `limit` out of range", body = ErrorBody),
+    )
 )]
 pub async fn list_audit(
     State(s): State<AppState>,
     auth: Authenticated,
     ApiQuery(q): ApiQuery<AuditParams>,
 ) -> ApiResult<Json<AuditPage>> {
-    let limit = q.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
+    // Refused rather than clamped, like every other page size: the document states the range.
+    let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(AppError::invalid(
+            "limit",
+            "out_of_range",
+            format!("between 1 and {MAX_LIMIT}"),
+        )
+        .into());
+    }
     let filter = AuditFilter {
         after_seq: q.after_seq.unwrap_or(0),
         limit,

@@ -36,6 +36,7 @@ pub struct CaseListParams {
     /// The `next` value of the previous page.
     after: Option<CaseId>,
     /// Page size, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
 }
 

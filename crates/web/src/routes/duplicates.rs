@@ -20,10 +20,15 @@ use utoipa::{IntoParams, ToSchema};
 #[into_params(parameter_in = Query)]
 pub struct DuplicateParams {
     /// Lowest probability shown (default: the review threshold, 0.5).
+    #[param(minimum = 0, maximum = 1)]
     min_probability: Option<f64>,
     /// The `next` value of the previous page.
+    #[param(
+        pattern = r"^-?[0-9]+(\.[0-9]+)?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    )]
     after: Option<String>,
     /// Page size, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
 }
 
@@ -74,6 +79,7 @@ pub async fn get_duplicate(
 #[serde(deny_unknown_fields)]
 pub struct DismissBody {
     /// Why the two records are different children; required.
+    #[schema(min_length = 1, pattern = r"\S")]
     reason: String,
 }
 
@@ -113,6 +119,7 @@ pub struct MergeBody {
     /// The other record's version the caller compared.
     absorbed_version: i64,
     /// Why the two records are the same child; required.
+    #[schema(min_length = 1, pattern = r"\S")]
     reason: String,
     /// The survivor's new content, merged from both (needs the right to change records); without
     /// it the survivor's content stays as it is.

@@ -29,6 +29,15 @@ impl From<ImportKind> for RecordKind {
     }
 }
 
+/// `HEADER=FIELD`, FIELD one of the fields of a record (or `ignore`). Kept in step with the
+/// import's field list by a test.
+#[derive(ToSchema)]
+#[schema(
+    pattern = r"^[\s\S]*\S[\s\S]*=\s*(external_ref|given_name|patronymic|family_name|full_name|name_script|alt_given_name|alt_patronymic|alt_family_name|alt_full_name|alt_script|sex|birth_date|birth_place|separation_date|separation_circumstances|last_known_location|current_location|current_carer|enquirer_name|enquirer_relationship|enquirer_contact|notes|ignore)\s*$"
+)]
+#[allow(dead_code)]
+pub struct ColumnMapping(String);
+
 /// Reads `skip_invalid=true` and any number of `column=HEADER=FIELD`. A plain struct cannot take
 /// a repeated key, so the pairs are walked by hand.
 fn import_options(kind: ImportKind, pairs: Vec<(String, String)>) -> ApiResult<ImportOptions> {
@@ -60,7 +69,7 @@ fn import_options(kind: ImportKind, pairs: Vec<(String, String)>) -> ApiResult<I
     params(
         ("kind" = inline(ImportKind), Path, description = "What the file holds"),
         ("skip_invalid" = Option<bool>, Query, description = "Import the valid rows and report the invalid ones"),
-        ("column" = Option<Vec<String>>, Query, style = Form, explode,
+        ("column" = Option<Vec<ColumnMapping>>, Query, style = Form, explode,
             description = "`HEADER=FIELD`: read the column HEADER as FIELD (repeat for several)"),
     ),
     request_body(content = String, content_type = "text/csv", description = "The file, as the whole body"),

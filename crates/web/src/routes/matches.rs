@@ -18,12 +18,18 @@ use utoipa::{IntoParams, ToSchema};
 #[into_params(parameter_in = Query)]
 pub struct QueueParams {
     /// Lowest probability shown (default: the review threshold, 0.5).
+    #[param(minimum = 0, maximum = 1)]
     min_probability: Option<f64>,
     /// Highest probability shown (default 1).
+    #[param(minimum = 0, maximum = 1)]
     max_probability: Option<f64>,
     /// The `next` value of the previous page.
+    #[param(
+        pattern = r"^-?[0-9]+(\.[0-9]+)?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    )]
     after: Option<String>,
     /// Page size, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
 }
 
@@ -110,6 +116,7 @@ pub async fn confirm_candidate(
 #[serde(deny_unknown_fields)]
 pub struct RejectBody {
     /// Why the pair is not the same child; required.
+    #[schema(min_length = 1, pattern = r"\S")]
     reason: String,
 }
 

@@ -222,10 +222,12 @@ pub async fn list_tokens(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTokenBody {
-    /// What the token is for, e.g. "nightly export".
+    /// What the token is for, e.g. "nightly export": 1 to 100 characters once trimmed.
+    #[schema(max_length = 100, pattern = r"\S")]
     name: String,
     /// Days until it expires (1 to 3660); never when absent.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 3660)]
     expires_in_days: Option<u32>,
 }
 

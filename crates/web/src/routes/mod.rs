@@ -7,6 +7,7 @@ mod audit;
 mod cases;
 mod duplicates;
 mod imports;
+pub(crate) use imports::ColumnMapping;
 mod matches;
 mod me;
 mod records;

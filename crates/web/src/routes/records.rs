@@ -33,6 +33,7 @@ pub struct RecordListParams {
     /// The `next` value of the previous page.
     after: Option<RecordId>,
     /// Page size, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
 }
 

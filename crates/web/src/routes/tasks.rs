@@ -49,6 +49,7 @@ pub struct TaskListParams {
     #[serde(default)]
     overdue: bool,
     /// 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 

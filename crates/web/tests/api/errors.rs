@@ -287,3 +287,147 @@ async fn every_response_has_security_headers_and_a_request_id() {
     })
     .await;
 }
+
+/// A request head beyond our limits is refused by us, with the JSON error shape on the API and the
+/// error page on pages; before, hyper answered 414 and 431 itself with an empty body.
+#[tokio::test]
+async fn oversized_request_heads_get_the_error_shape() {
+    on_every_backend(async |t: &TestApp| {
+        let client = t.anonymous();
+        let long_path = format!("/api/v1/records?name={}", "a".repeat(20 * 1024));
+        let res = client.get(t.url(&long_path)).send().await.unwrap();
+        assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+        let body = expect_error(res, StatusCode::URI_TOO_LONG, "uri_too_long").await;
+        assert!(body["error"]["message"].as_str().unwrap().contains("8192"));
+        // Past hyper's own count of 100 headers.
+        let mut many = client.get(t.url("/api/v1/me"));
+        for i in 0..150 {
+            many = many.header(format!("x-filler-{i}"), "1");
+        }
+        expect_error(
+            many.send().await.unwrap(),
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers_too_large",
+        )
+        .await;
+        let big = client
+            .get(t.url("/healthz"))
+            .header("x-filler", "a".repeat(40 * 1024))
+            .send()
+            .await
+            .unwrap();
+        expect_error(
+            big,
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers_too_large",
+        )
+        .await;
+        // Within the limits, the same kind of request is served.
+        let fits = client
+            .get(t.url("/healthz"))
+            .header("x-filler", "a".repeat(8 * 1024))
+            .send()
+            .await
+            .unwrap();
+        expect(fits, StatusCode::OK).await;
+
+        // A page keeps its HTML error page, with the pages' own CSP.
+        let res = client
+            .get(t.url(&format!("/records?q={}", "a".repeat(20 * 1024))))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::URI_TOO_LONG);
+        assert!(
+            res.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
+        assert!(
+            res.headers()["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .contains("style-src 'self'")
+        );
+        assert!(res.text().await.unwrap().contains("uri_too_long"));
+    })
+    .await;
+}
+
+/// JSON has one kind of number: `30.0` is the integer 30 (JSON Schema says so too), and a body is
+/// an object, never a struct spelled as an array of its fields.
+#[tokio::test]
+async fn json_bodies_are_read_as_the_document_describes_them() {
+    on_every_backend(async |t: &TestApp| {
+        let (_, s) = t.mediator_admin().await;
+        let body = expect(
+            s.post(
+                "/api/v1/me/tokens",
+                &json!({ "name": "nightly", "expires_in_days": 30.0 }),
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        assert!(body["expires_at"].is_string(), "{body}");
+        expect_error(
+            s.post(
+                "/api/v1/me/tokens",
+                &json!({ "name": "nightly", "expires_in_days": 30.5 }),
+            )
+            .await,
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+        )
+        .await;
+
+        let me = s.body["user"]["id"].as_str().unwrap().to_owned();
+        expect_error(
+            s.patch(&format!("/api/v1/users/{me}"), &json!([null, null]))
+                .await,
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+        )
+        .await;
+        expect_error(
+            s.post("/api/v1/me/tokens", &json!(["nightly", null])).await,
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+        )
+        .await;
+        // PostgreSQL cannot store U+0000 in text (it answered 500); both backends refuse it alike.
+        let body = expect_error(
+            s.post("/api/v1/me/tokens", &json!({ "name": "night\u{0}ly" }))
+                .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(body["error"]["fields"][0]["field"], "name");
+        assert_eq!(body["error"]["fields"][0]["code"], "nul_character");
+    })
+    .await;
+}
+
+/// Page sizes outside the documented range are refused, on the audit log as everywhere else
+/// (it clamped them silently).
+#[tokio::test]
+async fn audit_page_size_outside_its_range_is_refused() {
+    on_every_backend(async |t: &TestApp| {
+        let mediator = t.cli_party("Task force", "mediator").await;
+        t.cli_user(&mediator, "aud", &["auditor"]).await;
+        let s = t.login("aud", PASSWORD).await;
+        for limit in ["0", "1001"] {
+            let body = expect_error(
+                s.get(&format!("/api/v1/audit?limit={limit}")).await,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+            )
+            .await;
+            assert_eq!(body["error"]["fields"][0]["field"], "limit");
+        }
+        expect(s.get("/api/v1/audit?limit=1000").await, StatusCode::OK).await;
+    })
+    .await;
+}
