@@ -257,6 +257,9 @@ macro_rules! impl_store {
             use crate::rows::{
                 AttachmentRow, AuditRow, CandidateRow, CaseRow, CaseVersionRow, CredentialsRow, DuplicateRow, PartyRow, RecordRow, SessionUserRow, TaskRow, TokenRow, TokenUserRow, TransferListRow, TransferListVersionRow, TransferPlanRow, UserRow, VersionRow, attachment_columns, audit_columns, candidate_columns, convert, duplicate_columns, opt_ts, record_columns, roles_text, token_columns, ts, user_columns,
             };
+            use crate::rowhash::{
+                attach_writes, new_record_hashes, CaseHashRow, CaseVersionHashRow, RecordHashRow, RecordVersionHashRow, RowHash, RowRef, RowTable,
+            };
             use crate::{
                 ApiToken, Attachment, AttachmentOwner, AttachmentScope, AuditFilter, CandidateAudit, CandidateDecision, CandidateStatus, CaseChange, CaseFilter, CaseVersion, Decision, DecisionOutcome, DisclosureFilter, DuplicateAudit, DuplicateCandidate, DuplicateFilter, DuplicateMerge, DuplicateStatus, MatchCandidate, MergeOutcome, NewCandidate, NewDuplicate, NewRecord, Progress, QueueFilter, RecordChange, RecordDeletion, Result, SessionRow, Store, StoreError, StoredCase, StoredModel, StoredTask, StoredTransferList, StoredTransferPlan, TaskFilter, TransferListChange, TransferListFilter, TransferListVersion, TransferPlanChange, UserCredentials,
             };
@@ -319,6 +322,45 @@ macro_rules! impl_store {
                         .execute(&mut *conn)
                         .await?;
                     Ok(last)
+                }
+
+                /// The rows a query selects (the table's hashed columns), with their hashes.
+                async fn fetch_row_hashes(conn: &mut Conn, table: RowTable, mut qb: QueryBuilder<'_, Db>) -> Result<Vec<RowHash>> {
+                    let q = &mut qb;
+                    Ok(match table {
+                        RowTable::Records => q.build_query_as::<RecordHashRow>().fetch_all(&mut *conn).await?.into_iter().map(RecordHashRow::hashed).collect(),
+                        RowTable::RecordVersions => q.build_query_as::<RecordVersionHashRow>().fetch_all(&mut *conn).await?.into_iter().map(RecordVersionHashRow::hashed).collect(),
+                        RowTable::Cases => q.build_query_as::<CaseHashRow>().fetch_all(&mut *conn).await?.into_iter().map(CaseHashRow::hashed).collect(),
+                        RowTable::CaseVersions => q.build_query_as::<CaseVersionHashRow>().fetch_all(&mut *conn).await?.into_iter().map(CaseVersionHashRow::hashed).collect(),
+                    })
+                }
+
+                /// The hashes of rows this transaction wrote, read back as `audit verify` will read them.
+                async fn hash_rows(conn: &mut Conn, refs: &[RowRef]) -> Result<Vec<RowHash>> {
+                    let mut out = Vec::with_capacity(refs.len());
+                    for r in refs {
+                        let (k1, k2) = r.table.key_columns();
+                        let mut qb = QueryBuilder::<Db>::new(format!("SELECT {} FROM {} WHERE {k1} = ", r.table.columns(), r.table.table()));
+                        qb.push_bind(r.id);
+                        if let Some(k2) = k2 {
+                            qb.push(format!(" AND {k2} = "));
+                            qb.push_bind(r.version);
+                        }
+                        let found = Self::fetch_row_hashes(conn, r.table, qb).await?;
+                        if found.is_empty() {
+                            return Err(StoreError::Corrupt(format!("row {} was written but cannot be read back", r.name())));
+                        }
+                        out.extend(found);
+                    }
+                    Ok(out)
+                }
+
+                /// [`Self::append`], with the rows in `written` listed (and hashed) under the drafts
+                /// that describe them.
+                async fn append_written(conn: &mut Conn, mut drafts: Vec<AuditDraft>, written: &[RowRef]) -> Result<Option<AuditEntry>> {
+                    let hashes = Self::hash_rows(conn, written).await?;
+                    attach_writes(&mut drafts, hashes);
+                    Self::append(conn, drafts).await
                 }
 
                 /// The candidate duplicate, when it lies within `party` (`None`: any party).
@@ -867,6 +909,12 @@ macro_rules! impl_store {
                 async fn insert_records(&self, records: &[NewRecord], audit: Vec<AuditDraft>, progress: Progress<'_>) -> Result<()> {
                     let mut tx = self.begin_write().await?;
                     let mut done = 0usize;
+                    let mut written = Vec::with_capacity(records.len() * 2);
+                    for n in records {
+                        written.extend(new_record_hashes(n)?);
+                    }
+                    let mut audit = audit;
+                    attach_writes(&mut audit, written);
                     for chunk in records.chunks(BULK_ROWS) {
                         let mut qb = QueryBuilder::<Db>::new(
                             "INSERT INTO records (id, party_id, kind, version, content, search_key, sex, birth_year, \
@@ -982,7 +1030,8 @@ macro_rules! impl_store {
                     .bind(change.id.0)
                     .execute(&mut *tx)
                     .await?;
-                    Self::append(&mut tx, vec![audit]).await?;
+                    let written = [RowRef::record(change.id.0), RowRef::record_version(change.id.0, row.version)];
+                    Self::append_written(&mut tx, vec![audit], &written).await?;
                     tx.commit().await?;
                     Ok(row.into())
                 }
@@ -1012,7 +1061,8 @@ macro_rules! impl_store {
                     .bind(deletion.id.0)
                     .execute(&mut *tx)
                     .await?;
-                    Self::append(&mut tx, vec![audit]).await?;
+                    let written = [RowRef::record(deletion.id.0), RowRef::record_version(deletion.id.0, row.version)];
+                    Self::append_written(&mut tx, vec![audit], &written).await?;
                     tx.commit().await?;
                     Ok(row.into())
                 }
@@ -1385,6 +1435,7 @@ macro_rules! impl_store {
                     let mut case = None;
                     let mut case_created = false;
                     let mut drafts = audit;
+                    let mut written = Vec::new();
                     if let Some(new_case) = new_case {
                         // Two confirmations sharing a record must not both find no case and open
                         // two: lock both records' rows until commit (SQLite is serialised anyway).
@@ -1429,6 +1480,7 @@ macro_rules! impl_store {
                                 .execute(&mut *tx)
                                 .await?;
                                 case_created = true;
+                                written.extend([RowRef::case(new_case.id.0), RowRef::case_version(new_case.id.0, 1)]);
                                 StoredCase { case: new_case.clone(), version: 1, created_at: at, updated_at: at }
                             }
                         };
@@ -1453,7 +1505,7 @@ macro_rules! impl_store {
                         }
                         case = Some(stored);
                     }
-                    Self::append(&mut tx, drafts).await?;
+                    Self::append_written(&mut tx, drafts, &written).await?;
                     let candidate = Self::candidate_in(&mut tx, d.id).await?.ok_or(StoreError::NotFound)?;
                     tx.commit().await?;
                     Ok(DecisionOutcome { candidate, case, case_created })
@@ -1478,7 +1530,8 @@ macro_rules! impl_store {
                 async fn update_case(&self, change: CaseChange<'_>, audit: Vec<AuditDraft>) -> Result<StoredCase> {
                     let mut tx = self.begin_write().await?;
                     let stored = Self::case_update_in(&mut tx, change).await?;
-                    Self::append(&mut tx, audit).await?;
+                    let id = stored.case.id.0;
+                    Self::append_written(&mut tx, audit, &[RowRef::case(id), RowRef::case_version(id, stored.version)]).await?;
                     tx.commit().await?;
                     Ok(stored)
                 }
@@ -1765,10 +1818,12 @@ macro_rules! impl_store {
                     let stored = StoredTransferList::from(row);
                     Self::list_version_in(&mut tx, l, stored.version, change.change, change.by, at).await?;
                     Self::sync_list_cases(&mut tx, l).await?;
+                    let mut written = Vec::new();
                     for c in cases {
-                        Self::case_update_in(&mut tx, c).await?;
+                        let stored = Self::case_update_in(&mut tx, c).await?;
+                        written.extend([RowRef::case(stored.case.id.0), RowRef::case_version(stored.case.id.0, stored.version)]);
                     }
-                    Self::append(&mut tx, audit).await?;
+                    Self::append_written(&mut tx, audit, &written).await?;
                     tx.commit().await?;
                     Ok(stored)
                 }
@@ -1895,10 +1950,12 @@ macro_rules! impl_store {
                             None => StoreError::NotFound,
                         });
                     };
+                    let mut written = Vec::new();
                     for c in cases {
-                        Self::case_update_in(&mut tx, c).await?;
+                        let stored = Self::case_update_in(&mut tx, c).await?;
+                        written.extend([RowRef::case(stored.case.id.0), RowRef::case_version(stored.case.id.0, stored.version)]);
                     }
-                    Self::append(&mut tx, audit).await?;
+                    Self::append_written(&mut tx, audit, &written).await?;
                     tx.commit().await?;
                     Ok(row.into())
                 }
@@ -2319,7 +2376,14 @@ macro_rules! impl_store {
                     if let (Some(case_id), Some(ca)) = (repointed_case, case_audit) {
                         drafts.push(ca.target("case", case_id));
                     }
-                    Self::append(&mut tx, drafts).await?;
+                    let mut written = vec![
+                        RowRef::record(m.survivor.0),
+                        RowRef::record_version(m.survivor.0, survivor_row.version),
+                        RowRef::record(absorbed.0),
+                        RowRef::record_version(absorbed.0, absorbed_row.version),
+                    ];
+                    written.extend(repointed_case.map(|c| RowRef::case(c.0)));
+                    Self::append_written(&mut tx, drafts, &written).await?;
                     let duplicate = Self::duplicate_in(&mut tx, m.id, None).await?.ok_or(StoreError::NotFound)?;
                     tx.commit().await?;
                     fn ids<T: From<uuid::Uuid>>(v: Vec<uuid::Uuid>) -> Vec<T> {
@@ -2421,6 +2485,30 @@ macro_rules! impl_store {
                 }
 
                 // ---- audit log -------------------------------------------------------------
+
+                async fn row_hashes(&self, table: RowTable, after: Option<(uuid::Uuid, i64)>, limit: u32) -> Result<Vec<RowHash>> {
+                    let (k1, k2) = table.key_columns();
+                    let mut qb = QueryBuilder::<Db>::new(format!("SELECT {} FROM {}", table.columns(), table.table()));
+                    if let Some((id, version)) = after {
+                        qb.push(format!(" WHERE {k1} > "));
+                        qb.push_bind(id);
+                        if let Some(k2) = k2 {
+                            qb.push(format!(" OR ({k1} = "));
+                            qb.push_bind(id);
+                            qb.push(format!(" AND {k2} > "));
+                            qb.push_bind(version);
+                            qb.push(")");
+                        }
+                    }
+                    qb.push(format!(" ORDER BY {k1}"));
+                    if let Some(k2) = k2 {
+                        qb.push(format!(", {k2}"));
+                    }
+                    qb.push(" LIMIT ");
+                    qb.push_bind(page_limit(limit, 1000, 10_000));
+                    let mut conn = self.pool.acquire().await?;
+                    Self::fetch_row_hashes(&mut conn, table, qb).await
+                }
 
                 async fn append_audit(&self, audit: AuditDraft) -> Result<AuditEntry> {
                     let mut tx = self.begin_write().await?;

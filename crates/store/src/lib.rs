@@ -13,6 +13,7 @@ mod backend;
 pub mod blobs;
 mod error;
 pub mod postgres;
+mod rowhash;
 mod rows;
 pub mod sqlite;
 #[cfg(feature = "testing")]
@@ -20,6 +21,7 @@ pub mod testing;
 mod types;
 
 pub use error::StoreError;
+pub use rowhash::{RowHash, RowRef, RowTable};
 pub use types::*;
 
 use async_trait::async_trait;
@@ -577,6 +579,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     // ---- audit log -----------------------------------------------------------------------------
 
+    /// The rows of `table` the audit chain covers, with their hashes recomputed from what is
+    /// stored now, ordered by key (id, then version), after the key `after`, at most `limit`
+    /// (0 means 1000; at most 10,000). For `audit verify`.
+    async fn row_hashes(
+        &self,
+        table: RowTable,
+        after: Option<(uuid::Uuid, i64)>,
+        limit: u32,
+    ) -> Result<Vec<RowHash>>;
     /// Appends one entry on its own (events that change nothing else, such as reading the log).
     async fn append_audit(&self, audit: AuditDraft) -> Result<AuditEntry>;
     /// Entries with `seq > filter.after_seq`, ascending, matching the filter, at most
