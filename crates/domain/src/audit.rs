@@ -174,6 +174,9 @@ pub enum AuditAction {
     TransferPlanRead,
     #[serde(rename = "case.transfer_plan")]
     CaseTransferPlan,
+    /// Rows written before the chain carried row hashes, listed once after the upgrade.
+    #[serde(rename = "audit.rows_adopted")]
+    RowsAdopted,
 }
 
 impl AuditAction {
@@ -258,6 +261,7 @@ impl AuditAction {
             Self::TransferPlanApprove => "transfer_plan.approve",
             Self::TransferPlanRead => "transfer_plan.read",
             Self::CaseTransferPlan => "case.transfer_plan",
+            Self::RowsAdopted => "audit.rows_adopted",
         }
     }
 }

@@ -8,7 +8,7 @@
 
 use crate::like_escape;
 use crate::rows::{audit_columns, record_columns};
-use crate::{AuditFilter, Result};
+use crate::{AuditFilter, Result, RowTable};
 use chrono::{DateTime, Utc};
 use homeward_domain::{RecordFilter, Scope};
 use sqlx::{Database, Encode, QueryBuilder, Transaction, Type};
@@ -242,6 +242,38 @@ where
     qb
 }
 
+/// The query behind `row_hashes`: a page of `table`'s hashed columns in key order, after `after`.
+pub(crate) fn row_page_query<'a, DB>(
+    table: RowTable,
+    after: Option<(Uuid, i64)>,
+    limit: u32,
+) -> QueryBuilder<'a, DB>
+where
+    DB: Database,
+    DB::Arguments<'a>: Default,
+    Uuid: Encode<'a, DB> + Type<DB>,
+    i64: Encode<'a, DB> + Type<DB>,
+{
+    let (k1, k2) = table.key_columns();
+    let mut qb = QueryBuilder::new(format!("SELECT {} FROM {}", table.columns(), table.table()));
+    if let Some((id, version)) = after {
+        qb.push(format!(" WHERE {k1} > ")).push_bind(id);
+        if let Some(k2) = k2 {
+            qb.push(format!(" OR ({k1} = ")).push_bind(id);
+            qb.push(format!(" AND {k2} > "))
+                .push_bind(version)
+                .push(")");
+        }
+    }
+    qb.push(format!(" ORDER BY {k1}"));
+    if let Some(k2) = k2 {
+        qb.push(format!(", {k2}"));
+    }
+    qb.push(" LIMIT ")
+        .push_bind(page_limit(limit, 1000, 10_000));
+    qb
+}
+
 /// Implements [`Store`](crate::Store) for `$store`, whose database is `$db`. The type must have a
 /// field `pool: sqlx::Pool<$db>`, constants `BACKEND`, `LOCK_HEAD` (the query reading the
 /// chain head so that no other writer can move it until commit) and `LOCK_PAIR` (the same for
@@ -252,7 +284,7 @@ macro_rules! impl_store {
         mod store_impl {
             use super::{$store, MIGRATOR};
             use crate::backend::{
-                page_limit, record_list_query, audit_query, scope_party, with_ids, with_record_ids, BULK_ROWS,
+                page_limit, record_list_query, audit_query, row_page_query, scope_party, with_ids, with_record_ids, BULK_ROWS,
             };
             use crate::rows::{
                 AttachmentRow, AuditRow, CandidateRow, CaseRow, CaseVersionRow, CredentialsRow, DuplicateRow, PartyRow, RecordRow, SessionUserRow, TaskRow, TokenRow, TokenUserRow, TransferListRow, TransferListVersionRow, TransferPlanRow, UserRow, VersionRow, attachment_columns, audit_columns, candidate_columns, convert, duplicate_columns, opt_ts, record_columns, roles_text, token_columns, ts, user_columns,
@@ -361,6 +393,36 @@ macro_rules! impl_store {
                     let hashes = Self::hash_rows(conn, written).await?;
                     attach_writes(&mut drafts, hashes);
                     Self::append(conn, drafts).await
+                }
+
+                /// Lists the rows stored before the chain carried row hashes in `audit.rows_adopted`
+                /// entries (a thousand rows each), once: the migration that brought row hashes
+                /// leaves `pending` set, and this clears it in the same transaction.
+                async fn adopt_rows(&self) -> Result<()> {
+                    let mut tx = self.begin_write().await?;
+                    let pending: i64 = sqlx::query_scalar("SELECT pending FROM audit_row_adoption WHERE id = 1")
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    if pending == 0 {
+                        return Ok(());
+                    }
+                    let mut drafts = Vec::new();
+                    for table in RowTable::ALL {
+                        let mut after = None;
+                        loop {
+                            let rows = Self::fetch_row_hashes(&mut tx, table, row_page_query(table, after, 1000)).await?;
+                            let Some(last) = rows.last() else { break };
+                            after = Some((last.row.id, last.row.version));
+                            let mut d = vec![AuditDraft::new(homeward_domain::AuditAction::RowsAdopted)
+                                .details(serde_json::json!({ "table": table.table(), "rows": rows.len() }))];
+                            d[0].source = Some("migrate".to_owned());
+                            attach_writes(&mut d, rows);
+                            drafts.extend(d);
+                        }
+                    }
+                    Self::append(&mut tx, drafts).await?;
+                    sqlx::query("UPDATE audit_row_adoption SET pending = 0 WHERE id = 1").execute(&mut *tx).await?;
+                    tx.commit().await
                 }
 
                 /// The candidate duplicate, when it lies within `party` (`None`: any party).
@@ -543,7 +605,7 @@ macro_rules! impl_store {
 
                 async fn migrate(&self) -> Result<()> {
                     MIGRATOR.run(&self.pool).await?;
-                    Ok(())
+                    self.adopt_rows().await
                 }
 
                 async fn close(&self) {
@@ -2487,27 +2549,8 @@ macro_rules! impl_store {
                 // ---- audit log -------------------------------------------------------------
 
                 async fn row_hashes(&self, table: RowTable, after: Option<(uuid::Uuid, i64)>, limit: u32) -> Result<Vec<RowHash>> {
-                    let (k1, k2) = table.key_columns();
-                    let mut qb = QueryBuilder::<Db>::new(format!("SELECT {} FROM {}", table.columns(), table.table()));
-                    if let Some((id, version)) = after {
-                        qb.push(format!(" WHERE {k1} > "));
-                        qb.push_bind(id);
-                        if let Some(k2) = k2 {
-                            qb.push(format!(" OR ({k1} = "));
-                            qb.push_bind(id);
-                            qb.push(format!(" AND {k2} > "));
-                            qb.push_bind(version);
-                            qb.push(")");
-                        }
-                    }
-                    qb.push(format!(" ORDER BY {k1}"));
-                    if let Some(k2) = k2 {
-                        qb.push(format!(", {k2}"));
-                    }
-                    qb.push(" LIMIT ");
-                    qb.push_bind(page_limit(limit, 1000, 10_000));
                     let mut conn = self.pool.acquire().await?;
-                    Self::fetch_row_hashes(&mut conn, table, qb).await
+                    Self::fetch_row_hashes(&mut conn, table, row_page_query(table, after, limit)).await
                 }
 
                 async fn append_audit(&self, audit: AuditDraft) -> Result<AuditEntry> {

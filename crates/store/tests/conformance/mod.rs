@@ -78,6 +78,7 @@ macro_rules! conformance_tests {
             derived_keys_are_replaced_and_their_version_kept,
             every_row_write_is_carried_by_its_entry,
             a_row_edited_behind_the_store_is_named,
+            rows_stored_before_row_hashes_are_adopted_once,
         );
     };
     (@each $run:path; $($case:ident),* $(,)?) => {
