@@ -400,6 +400,8 @@ macro_rules! impl_store {
                 /// leaves `pending` set, and this clears it in the same transaction.
                 async fn adopt_rows(&self) -> Result<()> {
                     let mut tx = self.begin_write().await?;
+                    // Holding the chain head first: two servers starting at once adopt only once.
+                    let _: (i64, String) = sqlx::query_as(Self::LOCK_HEAD).fetch_one(&mut *tx).await?;
                     let pending: i64 = sqlx::query_scalar("SELECT pending FROM audit_row_adoption WHERE id = 1")
                         .fetch_one(&mut *tx)
                         .await?;

@@ -4,6 +4,10 @@
 //! Contracts every implementation keeps (the conformance suite in `tests/` checks them):
 //! - every method that changes data takes the audit entries describing the change and appends
 //!   them to the hash chain **in the same transaction** as the change;
+//! - every method that writes a record, record version, case or case version lists each row it
+//!   wrote, with the row's hash ([`RowTable`], [`homeward_domain::rowhash`]), in the `writes` of
+//!   the entry that targets the row (else the transaction's first entry), so a row changed
+//!   behind the store's back no longer matches the chain;
 //! - every method that reads child records takes the caller's [`Scope`]; a record outside the
 //!   scope is indistinguishable from a record that does not exist;
 //! - appends to the audit chain are serialised (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: a row lock
