@@ -9,6 +9,7 @@ pub mod audit;
 pub mod auth;
 mod caller;
 pub mod cases;
+pub mod checkpoint;
 pub mod duplicates;
 pub mod error;
 pub mod import;

@@ -174,6 +174,9 @@ pub enum AuditAction {
     TransferPlanRead,
     #[serde(rename = "case.transfer_plan")]
     CaseTransferPlan,
+    /// Rows written before the chain carried row hashes, listed once after the upgrade.
+    #[serde(rename = "audit.rows_adopted")]
+    RowsAdopted,
 }
 
 impl AuditAction {
@@ -258,6 +261,7 @@ impl AuditAction {
             Self::TransferPlanApprove => "transfer_plan.approve",
             Self::TransferPlanRead => "transfer_plan.read",
             Self::CaseTransferPlan => "case.transfer_plan",
+            Self::RowsAdopted => "audit.rows_adopted",
         }
     }
 }
@@ -267,6 +271,12 @@ impl fmt::Display for AuditAction {
         f.write_str(self.code())
     }
 }
+
+/// The member of an entry's details under which the store lists the rows the entry wrote, as
+/// `[[row, hash], …]`: `row` names the row (`record/ID`, `record_version/ID/VERSION`, `case/ID`,
+/// `case_version/ID/VERSION`) and `hash` is its [`crate::rowhash::row_hash`]. Inside the details,
+/// so inside what the entry's own hash covers.
+pub const WRITES_KEY: &str = "writes";
 
 /// An audit entry before the store gives it its place in the chain.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -363,6 +373,29 @@ impl AuditEntry {
         canonical.to_string().into_bytes()
     }
 
+    /// The rows this entry wrote, as `(row, hash)` pairs, from the `writes` member its details
+    /// carry (see [`WRITES_KEY`]); empty when it wrote none.
+    pub fn writes(&self) -> Vec<(String, String)> {
+        if !self.details.contains(WRITES_KEY) {
+            return Vec::new();
+        }
+        let Ok(serde_json::Value::Object(d)) = serde_json::from_str(&self.details) else {
+            return Vec::new();
+        };
+        let Some(serde_json::Value::Array(items)) = d.get(WRITES_KEY) else {
+            return Vec::new();
+        };
+        items
+            .iter()
+            .filter_map(|w| match w.as_array().map(Vec::as_slice) {
+                Some([serde_json::Value::String(r), serde_json::Value::String(h)]) => {
+                    Some((r.clone(), h.clone()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
     pub fn compute_hash(&self) -> String {
         let mut h = Sha256::new();
         h.update(self.prev_hash.as_bytes());
@@ -376,8 +409,14 @@ impl AuditEntry {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, thiserror::Error)]
 #[error("audit chain broken at entry {seq}: {reason}")]
 pub struct ChainBreak {
+    /// The first bad entry; for a stored row that differs, the entry that last wrote it (`0`
+    /// when none did).
     pub seq: i64,
     pub reason: String,
+    /// The stored row that differs from what the chain says was written (`record/ID`, …), when
+    /// the break is in a row rather than in the log itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub row: Option<String>,
 }
 
 /// Checks a chain incrementally, entry by entry, so that millions of entries can be verified
@@ -386,6 +425,16 @@ pub struct ChainBreak {
 pub struct ChainVerifier {
     expected_seq: i64,
     prev_hash: String,
+    anchor: Option<Anchor>,
+}
+
+/// A point of the chain written down outside the database (a signed checkpoint): entry `seq` had
+/// hash `hash`. The head the store keeps can be rewound together with the entries it covers; an
+/// anchor cannot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Anchor {
+    pub seq: i64,
+    pub hash: String,
 }
 
 impl Default for ChainVerifier {
@@ -393,11 +442,20 @@ impl Default for ChainVerifier {
         Self {
             expected_seq: 1,
             prev_hash: GENESIS_HASH.to_owned(),
+            anchor: None,
         }
     }
 }
 
 impl ChainVerifier {
+    /// A verifier that also proves the chain still extends `anchor`.
+    pub fn anchored(anchor: Anchor) -> Self {
+        Self {
+            anchor: Some(anchor),
+            ..Self::default()
+        }
+    }
+
     pub fn push(&mut self, e: &AuditEntry) -> Result<(), ChainBreak> {
         if e.seq != self.expected_seq {
             let reason = if e.seq > self.expected_seq {
@@ -408,18 +466,34 @@ impl ChainVerifier {
             return Err(ChainBreak {
                 seq: self.expected_seq.min(e.seq),
                 reason,
+                row: None,
             });
         }
         if e.prev_hash != self.prev_hash {
             return Err(ChainBreak {
                 seq: e.seq,
                 reason: "its previous-hash does not match the entry before it (an entry was removed, reordered or altered)".into(),
+                row: None,
             });
         }
         if e.compute_hash() != e.hash {
             return Err(ChainBreak {
                 seq: e.seq,
                 reason: "its content does not match its hash (the entry was altered)".into(),
+                row: None,
+            });
+        }
+        if let Some(a) = &self.anchor
+            && a.seq == e.seq
+            && a.hash != e.hash
+        {
+            return Err(ChainBreak {
+                seq: e.seq,
+                reason: format!(
+                    "its hash is not the checkpoint's ({}): the history up to the checkpoint was rewritten",
+                    a.hash
+                ),
+                row: None,
             });
         }
         self.expected_seq += 1;
@@ -431,12 +505,27 @@ impl ChainVerifier {
     /// from the end.
     pub fn finish(&self, head_seq: i64, head_hash: &str) -> Result<i64, ChainBreak> {
         let last = self.expected_seq - 1;
+        if let Some(a) = &self.anchor
+            && a.seq > last
+        {
+            return Err(ChainBreak {
+                seq: last + 1,
+                reason: format!(
+                    "entries {}..{} are missing: the log ends at entry {last}, before the checkpoint's entry {} (the head was rewound)",
+                    last + 1,
+                    a.seq,
+                    a.seq
+                ),
+                row: None,
+            });
+        }
         if last != head_seq || (head_seq > 0 && head_hash != self.prev_hash) {
             return Err(ChainBreak {
                 seq: last + 1,
                 reason: format!(
                     "the chain ends at entry {last} but the head records entry {head_seq}: entries were removed from the end"
                 ),
+                row: None,
             });
         }
         Ok(last)
@@ -510,6 +599,66 @@ mod tests {
             v.push(e).unwrap();
         }
         assert_eq!(v.finish(5, &c[4].hash).unwrap_err().seq, 4);
+    }
+
+    #[test]
+    fn an_anchor_catches_a_rewound_head_and_a_rewritten_history() {
+        let c = chain(5);
+        let anchor = Anchor {
+            seq: 5,
+            hash: c[4].hash.clone(),
+        };
+        // Intact: the chain still extends the anchor.
+        let mut v = ChainVerifier::anchored(anchor.clone());
+        for e in &c {
+            v.push(e).unwrap();
+        }
+        assert_eq!(v.finish(5, &c[4].hash).unwrap(), 5);
+
+        // The last two entries removed and the head rewound to entry 3: consistent without the
+        // anchor, caught with it, naming the missing range.
+        let mut v = ChainVerifier::anchored(anchor.clone());
+        for e in &c[..3] {
+            v.push(e).unwrap();
+        }
+        let b = v.finish(3, &c[2].hash).unwrap_err();
+        assert_eq!(b.seq, 4);
+        assert!(
+            b.reason.contains("entries 4..5 are missing"),
+            "{}",
+            b.reason
+        );
+
+        // The whole chain rewritten from entry 2 on (re-sealed, so every link holds).
+        let mut forged = c[..1].to_vec();
+        let mut prev = c[0].hash.clone();
+        for seq in 2..=5 {
+            let e = AuditDraft::new(AuditAction::RecordRead)
+                .details(serde_json::json!({"forged": seq}))
+                .seal(seq, Utc::now(), &prev);
+            prev = e.hash.clone();
+            forged.push(e);
+        }
+        assert_eq!(verify(&forged).unwrap(), 5);
+        let mut v = ChainVerifier::anchored(anchor);
+        let b = forged.iter().try_for_each(|e| v.push(e)).unwrap_err();
+        assert_eq!(b.seq, 5);
+    }
+
+    #[test]
+    fn writes_are_read_from_the_details() {
+        let e = AuditDraft::new(AuditAction::RecordCreate)
+            .details(serde_json::json!({"kind": "custody", "writes": [["record/x", "ab"], ["record_version/x/1", "cd"]]}))
+            .seal(1, Utc::now(), GENESIS_HASH);
+        assert_eq!(
+            e.writes(),
+            vec![
+                ("record/x".to_owned(), "ab".to_owned()),
+                ("record_version/x/1".to_owned(), "cd".to_owned())
+            ]
+        );
+        let e = AuditDraft::new(AuditAction::Login).seal(1, Utc::now(), GENESIS_HASH);
+        assert!(e.writes().is_empty());
     }
 
     #[test]

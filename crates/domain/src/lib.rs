@@ -18,6 +18,7 @@ pub mod name;
 pub mod party;
 pub mod record;
 pub mod role;
+pub mod rowhash;
 pub mod task;
 pub mod transfer;
 pub mod user;
@@ -60,6 +61,7 @@ pub use record::{
     Sex,
 };
 pub use role::{Permission, Role, Scope};
+pub use rowhash::{canonical_json, row_hash};
 pub use task::{
     BriefEntry, BriefField, Task, TaskCancellation, TaskKind, TaskRefused, TaskReport, TaskStatus,
 };

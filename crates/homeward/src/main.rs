@@ -163,6 +163,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .map(|()| ExitCode::SUCCESS);
         }
         Command::Link(args) => return link_cmd::run(args),
+        Command::Audit {
+            what: audit_cmd::AuditCommand::Keygen(args),
+        } => return audit_cmd::keygen(args),
         Command::Bench {
             what: BenchKind::Link(args),
         } => return bench::run_link_bench(args),

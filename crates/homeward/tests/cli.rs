@@ -272,3 +272,261 @@ fn the_demo_seeds_a_scenario_and_prints_its_logins() {
     }
     assert!(out.contains("http://127.0.0.1:8080"), "{out}");
 }
+
+/// `homeward …` in `dir` (relative paths in the arguments are files there).
+fn homeward_in(db_url: &str, dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_homeward"))
+        .current_dir(dir)
+        .arg("--data")
+        .arg(dir)
+        .arg("--database-url")
+        .arg(db_url)
+        .args(args)
+        .env("HOMEWARD_LOG", "warn")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// The `homeward audit …` lines of the README's command block, as argument lists.
+fn readme_audit_commands() -> Vec<Vec<String>> {
+    let readme = include_str!("../../../README.md");
+    readme
+        .lines()
+        .filter_map(|l| l.strip_prefix("homeward audit "))
+        .map(|rest| {
+            let command = rest.split('#').next().unwrap();
+            std::iter::once("audit".to_owned())
+                .chain(command.split_whitespace().map(str::to_owned))
+                .collect()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_readme_audit_commands_run_as_written() {
+    let commands = readme_audit_commands();
+    assert!(
+        commands
+            .iter()
+            .any(|c| c.contains(&"checkpoint".to_owned()))
+    );
+    assert!(
+        commands
+            .iter()
+            .any(|c| c.contains(&"--checkpoint".to_owned()))
+    );
+    for db in databases().await {
+        let dir = tempfile::tempdir().unwrap();
+        setup(&db.url, dir.path());
+        for c in &commands {
+            let args: Vec<&str> = c.iter().map(String::as_str).collect();
+            let out = ok(homeward_in(&db.url, dir.path(), &args));
+            if c[1] == "keygen" {
+                let public = std::fs::read_to_string(dir.path().join("audit.pub")).unwrap();
+                assert!(out.contains(public.trim()), "{out}");
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    let mode = std::fs::metadata(dir.path().join("audit.key"))
+                        .unwrap()
+                        .permissions()
+                        .mode();
+                    assert_eq!(mode & 0o777, 0o600);
+                }
+            }
+        }
+        let cp: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join("checkpoint.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(cp["format"], "homeward-audit-checkpoint");
+        assert_eq!(cp["version"], 1);
+        assert_eq!(cp["seq"], 3);
+        db.cleanup().await.unwrap();
+    }
+}
+
+/// A key pair and a checkpoint of the log as it is now, in `dir`.
+fn checkpoint_now(url: &str, dir: &Path) {
+    if !dir.join("k").exists() {
+        ok(homeward_in(
+            url,
+            dir,
+            &["audit", "keygen", "--out", "k", "--public-out", "k.pub"],
+        ));
+    }
+    ok(homeward_in(
+        url,
+        dir,
+        &["audit", "checkpoint", "--key-file", "k", "--out", "cp.json"],
+    ));
+}
+
+fn verify_against_checkpoint(url: &str, dir: &Path) -> Output {
+    homeward_in(
+        url,
+        dir,
+        &[
+            "audit",
+            "verify",
+            "--checkpoint",
+            "cp.json",
+            "--public-key",
+            "k.pub",
+        ],
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rewound_head_passes_plain_verify_but_not_the_checkpoint() {
+    for db in databases().await {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        setup(&db.url, d);
+        for name in ["Second", "Third"] {
+            ok(homeward(
+                &db.url,
+                d,
+                &[
+                    "admin",
+                    "create-party",
+                    "--name",
+                    name,
+                    "--kind",
+                    "humanitarian",
+                ],
+                None,
+            ));
+        }
+        checkpoint_now(&db.url, d);
+        let out = ok(verify_against_checkpoint(&db.url, d));
+        assert!(out.contains("extends the checkpoint"), "{out}");
+
+        // The newest two entries removed and the head rewound to entry 3: consistent on its own.
+        sql(&db.url, "DELETE FROM audit_log WHERE seq > 3").await;
+        sql(
+            &db.url,
+            "UPDATE audit_head SET seq = 3, hash = (SELECT hash FROM audit_log WHERE seq = 3) WHERE id = 1",
+        )
+        .await;
+        ok(homeward(&db.url, d, &["audit", "verify"], None));
+        let o = verify_against_checkpoint(&db.url, d);
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        assert!(
+            text(&o).contains("entries 4..5 are missing"),
+            "{}",
+            text(&o)
+        );
+        db.cleanup().await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_record_or_version_edited_in_sql_is_named_by_verify() {
+    for db in databases().await {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        setup(&db.url, d);
+        let csv = "record_id;first_name;surname;sex;date_of_birth;current_location\n\
+                   C-1;Дмитрий;Олейник;м;12.03.2015;Children's home No. 4\n";
+        std::fs::write(d.join("held.csv"), csv).unwrap();
+        ok(homeward_in(
+            &db.url,
+            d,
+            &[
+                "import",
+                "custody-records",
+                "held.csv",
+                "--user",
+                "holder.cw",
+            ],
+        ));
+        let out = ok(homeward(&db.url, d, &["audit", "verify"], None));
+        assert!(out.contains("2 rows"), "{out}");
+
+        sql(&db.url, "UPDATE records SET external_ref = 'C-9'").await;
+        let o = homeward(&db.url, d, &["audit", "verify"], None);
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        assert!(text(&o).contains("BROKEN at row record/"), "{}", text(&o));
+        sql(&db.url, "UPDATE records SET external_ref = 'C-1'").await;
+        ok(homeward(&db.url, d, &["audit", "verify"], None));
+
+        sql(&db.url, "UPDATE record_versions SET change = 'create'").await;
+        let o = homeward(&db.url, d, &["audit", "verify"], None);
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        assert!(text(&o).contains("row record_version/"), "{}", text(&o));
+        assert!(
+            text(&o).contains("/1 differs from what entry"),
+            "{}",
+            text(&o)
+        );
+        db.cleanup().await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tampered_checkpoint_is_refused_and_bad_usage_exits_2() {
+    for db in databases().await {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        setup(&db.url, d);
+        checkpoint_now(&db.url, d);
+        let good = std::fs::read_to_string(d.join("cp.json")).unwrap();
+        let mut cp: serde_json::Value = serde_json::from_str(&good).unwrap();
+
+        // A checkpoint claiming a shorter log, with the signature left as it was.
+        cp["seq"] = 2.into();
+        std::fs::write(d.join("cp.json"), cp.to_string()).unwrap();
+        let o = verify_against_checkpoint(&db.url, d);
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        assert!(
+            text(&o).contains("signature does not verify"),
+            "{}",
+            text(&o)
+        );
+
+        // Another key's public half.
+        std::fs::write(d.join("cp.json"), &good).unwrap();
+        ok(homeward_in(
+            &db.url,
+            d,
+            &["audit", "keygen", "--out", "k2", "--public-out", "k2.pub"],
+        ));
+        let o = homeward_in(
+            &db.url,
+            d,
+            &[
+                "audit",
+                "verify",
+                "--checkpoint",
+                "cp.json",
+                "--public-key",
+                "k2.pub",
+            ],
+        );
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        ok(verify_against_checkpoint(&db.url, d));
+
+        // Bad usage: half the options, a file that is not a checkpoint, an existing key file.
+        let o = homeward_in(&db.url, d, &["audit", "verify", "--checkpoint", "cp.json"]);
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        std::fs::write(d.join("bad.json"), "{}").unwrap();
+        let o = homeward_in(
+            &db.url,
+            d,
+            &[
+                "audit",
+                "verify",
+                "--checkpoint",
+                "bad.json",
+                "--public-key",
+                "k.pub",
+            ],
+        );
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        let o = homeward_in(&db.url, d, &["audit", "keygen", "--out", "k"]);
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        db.cleanup().await.unwrap();
+    }
+}

@@ -8,7 +8,7 @@
 
 use crate::like_escape;
 use crate::rows::{audit_columns, record_columns};
-use crate::{AuditFilter, Result};
+use crate::{AuditFilter, Result, RowTable};
 use chrono::{DateTime, Utc};
 use homeward_domain::{RecordFilter, Scope};
 use sqlx::{Database, Encode, QueryBuilder, Transaction, Type};
@@ -242,6 +242,38 @@ where
     qb
 }
 
+/// The query behind `row_hashes`: a page of `table`'s hashed columns in key order, after `after`.
+pub(crate) fn row_page_query<'a, DB>(
+    table: RowTable,
+    after: Option<(Uuid, i64)>,
+    limit: u32,
+) -> QueryBuilder<'a, DB>
+where
+    DB: Database,
+    DB::Arguments<'a>: Default,
+    Uuid: Encode<'a, DB> + Type<DB>,
+    i64: Encode<'a, DB> + Type<DB>,
+{
+    let (k1, k2) = table.key_columns();
+    let mut qb = QueryBuilder::new(format!("SELECT {} FROM {}", table.columns(), table.table()));
+    if let Some((id, version)) = after {
+        qb.push(format!(" WHERE {k1} > ")).push_bind(id);
+        if let Some(k2) = k2 {
+            qb.push(format!(" OR ({k1} = ")).push_bind(id);
+            qb.push(format!(" AND {k2} > "))
+                .push_bind(version)
+                .push(")");
+        }
+    }
+    qb.push(format!(" ORDER BY {k1}"));
+    if let Some(k2) = k2 {
+        qb.push(format!(", {k2}"));
+    }
+    qb.push(" LIMIT ")
+        .push_bind(page_limit(limit, 1000, 10_000));
+    qb
+}
+
 /// Implements [`Store`](crate::Store) for `$store`, whose database is `$db`. The type must have a
 /// field `pool: sqlx::Pool<$db>`, constants `BACKEND`, `LOCK_HEAD` (the query reading the
 /// chain head so that no other writer can move it until commit) and `LOCK_PAIR` (the same for
@@ -252,10 +284,13 @@ macro_rules! impl_store {
         mod store_impl {
             use super::{$store, MIGRATOR};
             use crate::backend::{
-                page_limit, record_list_query, audit_query, scope_party, with_ids, with_record_ids, BULK_ROWS,
+                page_limit, record_list_query, audit_query, row_page_query, scope_party, with_ids, with_record_ids, BULK_ROWS,
             };
             use crate::rows::{
                 AttachmentRow, AuditRow, CandidateRow, CaseRow, CaseVersionRow, CredentialsRow, DuplicateRow, PartyRow, RecordRow, SessionUserRow, TaskRow, TokenRow, TokenUserRow, TransferListRow, TransferListVersionRow, TransferPlanRow, UserRow, VersionRow, attachment_columns, audit_columns, candidate_columns, convert, duplicate_columns, opt_ts, record_columns, roles_text, token_columns, ts, user_columns,
+            };
+            use crate::rowhash::{
+                attach_writes, new_record_hashes, CaseHashRow, CaseVersionHashRow, RecordHashRow, RecordVersionHashRow, RowHash, RowRef, RowTable,
             };
             use crate::{
                 ApiToken, Attachment, AttachmentOwner, AttachmentScope, AuditFilter, CandidateAudit, CandidateDecision, CandidateStatus, CaseChange, CaseFilter, CaseVersion, Decision, DecisionOutcome, DisclosureFilter, DuplicateAudit, DuplicateCandidate, DuplicateFilter, DuplicateMerge, DuplicateStatus, MatchCandidate, MergeOutcome, NewCandidate, NewDuplicate, NewRecord, Progress, QueueFilter, RecordChange, RecordDeletion, Result, SessionRow, Store, StoreError, StoredCase, StoredModel, StoredTask, StoredTransferList, StoredTransferPlan, TaskFilter, TransferListChange, TransferListFilter, TransferListVersion, TransferPlanChange, UserCredentials,
@@ -319,6 +354,77 @@ macro_rules! impl_store {
                         .execute(&mut *conn)
                         .await?;
                     Ok(last)
+                }
+
+                /// The rows a query selects (the table's hashed columns), with their hashes.
+                async fn fetch_row_hashes(conn: &mut Conn, table: RowTable, mut qb: QueryBuilder<'_, Db>) -> Result<Vec<RowHash>> {
+                    let q = &mut qb;
+                    Ok(match table {
+                        RowTable::Records => q.build_query_as::<RecordHashRow>().fetch_all(&mut *conn).await?.into_iter().map(RecordHashRow::hashed).collect(),
+                        RowTable::RecordVersions => q.build_query_as::<RecordVersionHashRow>().fetch_all(&mut *conn).await?.into_iter().map(RecordVersionHashRow::hashed).collect(),
+                        RowTable::Cases => q.build_query_as::<CaseHashRow>().fetch_all(&mut *conn).await?.into_iter().map(CaseHashRow::hashed).collect(),
+                        RowTable::CaseVersions => q.build_query_as::<CaseVersionHashRow>().fetch_all(&mut *conn).await?.into_iter().map(CaseVersionHashRow::hashed).collect(),
+                    })
+                }
+
+                /// The hashes of rows this transaction wrote, read back as `audit verify` will read them.
+                async fn hash_rows(conn: &mut Conn, refs: &[RowRef]) -> Result<Vec<RowHash>> {
+                    let mut out = Vec::with_capacity(refs.len());
+                    for r in refs {
+                        let (k1, k2) = r.table.key_columns();
+                        let mut qb = QueryBuilder::<Db>::new(format!("SELECT {} FROM {} WHERE {k1} = ", r.table.columns(), r.table.table()));
+                        qb.push_bind(r.id);
+                        if let Some(k2) = k2 {
+                            qb.push(format!(" AND {k2} = "));
+                            qb.push_bind(r.version);
+                        }
+                        let found = Self::fetch_row_hashes(conn, r.table, qb).await?;
+                        if found.is_empty() {
+                            return Err(StoreError::Corrupt(format!("row {} was written but cannot be read back", r.name())));
+                        }
+                        out.extend(found);
+                    }
+                    Ok(out)
+                }
+
+                /// [`Self::append`], with the rows in `written` listed (and hashed) under the drafts
+                /// that describe them.
+                async fn append_written(conn: &mut Conn, mut drafts: Vec<AuditDraft>, written: &[RowRef]) -> Result<Option<AuditEntry>> {
+                    let hashes = Self::hash_rows(conn, written).await?;
+                    attach_writes(&mut drafts, hashes);
+                    Self::append(conn, drafts).await
+                }
+
+                /// Lists the rows stored before the chain carried row hashes in `audit.rows_adopted`
+                /// entries (a thousand rows each), once: the migration that brought row hashes
+                /// leaves `pending` set, and this clears it in the same transaction.
+                async fn adopt_rows(&self) -> Result<()> {
+                    let mut tx = self.begin_write().await?;
+                    // Holding the chain head first: two servers starting at once adopt only once.
+                    let _: (i64, String) = sqlx::query_as(Self::LOCK_HEAD).fetch_one(&mut *tx).await?;
+                    let pending: i64 = sqlx::query_scalar("SELECT pending FROM audit_row_adoption WHERE id = 1")
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    if pending == 0 {
+                        return Ok(());
+                    }
+                    let mut drafts = Vec::new();
+                    for table in RowTable::ALL {
+                        let mut after = None;
+                        loop {
+                            let rows = Self::fetch_row_hashes(&mut tx, table, row_page_query(table, after, 1000)).await?;
+                            let Some(last) = rows.last() else { break };
+                            after = Some((last.row.id, last.row.version));
+                            let mut d = vec![AuditDraft::new(homeward_domain::AuditAction::RowsAdopted)
+                                .details(serde_json::json!({ "table": table.table(), "rows": rows.len() }))];
+                            d[0].source = Some("migrate".to_owned());
+                            attach_writes(&mut d, rows);
+                            drafts.extend(d);
+                        }
+                    }
+                    Self::append(&mut tx, drafts).await?;
+                    sqlx::query("UPDATE audit_row_adoption SET pending = 0 WHERE id = 1").execute(&mut *tx).await?;
+                    tx.commit().await
                 }
 
                 /// The candidate duplicate, when it lies within `party` (`None`: any party).
@@ -501,7 +607,7 @@ macro_rules! impl_store {
 
                 async fn migrate(&self) -> Result<()> {
                     MIGRATOR.run(&self.pool).await?;
-                    Ok(())
+                    self.adopt_rows().await
                 }
 
                 async fn close(&self) {
@@ -889,6 +995,12 @@ macro_rules! impl_store {
                 async fn insert_records(&self, records: &[NewRecord], audit: Vec<AuditDraft>, progress: Progress<'_>) -> Result<()> {
                     let mut tx = self.begin_write().await?;
                     let mut done = 0usize;
+                    let mut written = Vec::with_capacity(records.len() * 2);
+                    for n in records {
+                        written.extend(new_record_hashes(n)?);
+                    }
+                    let mut audit = audit;
+                    attach_writes(&mut audit, written);
                     for chunk in records.chunks(BULK_ROWS) {
                         let mut qb = QueryBuilder::<Db>::new(
                             "INSERT INTO records (id, party_id, kind, version, content, search_key, sex, birth_year, \
@@ -1004,7 +1116,8 @@ macro_rules! impl_store {
                     .bind(change.id.0)
                     .execute(&mut *tx)
                     .await?;
-                    Self::append(&mut tx, vec![audit]).await?;
+                    let written = [RowRef::record(change.id.0), RowRef::record_version(change.id.0, row.version)];
+                    Self::append_written(&mut tx, vec![audit], &written).await?;
                     tx.commit().await?;
                     Ok(row.into())
                 }
@@ -1034,7 +1147,8 @@ macro_rules! impl_store {
                     .bind(deletion.id.0)
                     .execute(&mut *tx)
                     .await?;
-                    Self::append(&mut tx, vec![audit]).await?;
+                    let written = [RowRef::record(deletion.id.0), RowRef::record_version(deletion.id.0, row.version)];
+                    Self::append_written(&mut tx, vec![audit], &written).await?;
                     tx.commit().await?;
                     Ok(row.into())
                 }
@@ -1407,6 +1521,7 @@ macro_rules! impl_store {
                     let mut case = None;
                     let mut case_created = false;
                     let mut drafts = audit;
+                    let mut written = Vec::new();
                     if let Some(new_case) = new_case {
                         // Two confirmations sharing a record must not both find no case and open
                         // two: lock both records' rows until commit (SQLite is serialised anyway).
@@ -1451,6 +1566,7 @@ macro_rules! impl_store {
                                 .execute(&mut *tx)
                                 .await?;
                                 case_created = true;
+                                written.extend([RowRef::case(new_case.id.0), RowRef::case_version(new_case.id.0, 1)]);
                                 StoredCase { case: new_case.clone(), version: 1, created_at: at, updated_at: at }
                             }
                         };
@@ -1475,7 +1591,7 @@ macro_rules! impl_store {
                         }
                         case = Some(stored);
                     }
-                    Self::append(&mut tx, drafts).await?;
+                    Self::append_written(&mut tx, drafts, &written).await?;
                     let candidate = Self::candidate_in(&mut tx, d.id).await?.ok_or(StoreError::NotFound)?;
                     tx.commit().await?;
                     Ok(DecisionOutcome { candidate, case, case_created })
@@ -1500,7 +1616,8 @@ macro_rules! impl_store {
                 async fn update_case(&self, change: CaseChange<'_>, audit: Vec<AuditDraft>) -> Result<StoredCase> {
                     let mut tx = self.begin_write().await?;
                     let stored = Self::case_update_in(&mut tx, change).await?;
-                    Self::append(&mut tx, audit).await?;
+                    let id = stored.case.id.0;
+                    Self::append_written(&mut tx, audit, &[RowRef::case(id), RowRef::case_version(id, stored.version)]).await?;
                     tx.commit().await?;
                     Ok(stored)
                 }
@@ -1787,10 +1904,12 @@ macro_rules! impl_store {
                     let stored = StoredTransferList::from(row);
                     Self::list_version_in(&mut tx, l, stored.version, change.change, change.by, at).await?;
                     Self::sync_list_cases(&mut tx, l).await?;
+                    let mut written = Vec::new();
                     for c in cases {
-                        Self::case_update_in(&mut tx, c).await?;
+                        let stored = Self::case_update_in(&mut tx, c).await?;
+                        written.extend([RowRef::case(stored.case.id.0), RowRef::case_version(stored.case.id.0, stored.version)]);
                     }
-                    Self::append(&mut tx, audit).await?;
+                    Self::append_written(&mut tx, audit, &written).await?;
                     tx.commit().await?;
                     Ok(stored)
                 }
@@ -1917,10 +2036,12 @@ macro_rules! impl_store {
                             None => StoreError::NotFound,
                         });
                     };
+                    let mut written = Vec::new();
                     for c in cases {
-                        Self::case_update_in(&mut tx, c).await?;
+                        let stored = Self::case_update_in(&mut tx, c).await?;
+                        written.extend([RowRef::case(stored.case.id.0), RowRef::case_version(stored.case.id.0, stored.version)]);
                     }
-                    Self::append(&mut tx, audit).await?;
+                    Self::append_written(&mut tx, audit, &written).await?;
                     tx.commit().await?;
                     Ok(row.into())
                 }
@@ -2341,7 +2462,14 @@ macro_rules! impl_store {
                     if let (Some(case_id), Some(ca)) = (repointed_case, case_audit) {
                         drafts.push(ca.target("case", case_id));
                     }
-                    Self::append(&mut tx, drafts).await?;
+                    let mut written = vec![
+                        RowRef::record(m.survivor.0),
+                        RowRef::record_version(m.survivor.0, survivor_row.version),
+                        RowRef::record(absorbed.0),
+                        RowRef::record_version(absorbed.0, absorbed_row.version),
+                    ];
+                    written.extend(repointed_case.map(|c| RowRef::case(c.0)));
+                    Self::append_written(&mut tx, drafts, &written).await?;
                     let duplicate = Self::duplicate_in(&mut tx, m.id, None).await?.ok_or(StoreError::NotFound)?;
                     tx.commit().await?;
                     fn ids<T: From<uuid::Uuid>>(v: Vec<uuid::Uuid>) -> Vec<T> {
@@ -2443,6 +2571,11 @@ macro_rules! impl_store {
                 }
 
                 // ---- audit log -------------------------------------------------------------
+
+                async fn row_hashes(&self, table: RowTable, after: Option<(uuid::Uuid, i64)>, limit: u32) -> Result<Vec<RowHash>> {
+                    let mut conn = self.pool.acquire().await?;
+                    Self::fetch_row_hashes(&mut conn, table, row_page_query(table, after, limit)).await
+                }
 
                 async fn append_audit(&self, audit: AuditDraft) -> Result<AuditEntry> {
                     let mut tx = self.begin_write().await?;

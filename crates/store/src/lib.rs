@@ -4,6 +4,10 @@
 //! Contracts every implementation keeps (the conformance suite in `tests/` checks them):
 //! - every method that changes data takes the audit entries describing the change and appends
 //!   them to the hash chain **in the same transaction** as the change;
+//! - every method that writes a record, record version, case or case version lists each row it
+//!   wrote, with the row's hash ([`RowTable`], [`homeward_domain::rowhash`]), in the `writes` of
+//!   the entry that targets the row (else the transaction's first entry), so a row changed
+//!   behind the store's back no longer matches the chain;
 //! - every method that reads child records takes the caller's [`Scope`]; a record outside the
 //!   scope is indistinguishable from a record that does not exist;
 //! - appends to the audit chain are serialised (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: a row lock
@@ -13,6 +17,7 @@ mod backend;
 pub mod blobs;
 mod error;
 pub mod postgres;
+mod rowhash;
 mod rows;
 pub mod sqlite;
 #[cfg(feature = "testing")]
@@ -20,6 +25,7 @@ pub mod testing;
 mod types;
 
 pub use error::StoreError;
+pub use rowhash::{RowHash, RowRef, RowTable};
 pub use types::*;
 
 use async_trait::async_trait;
@@ -583,6 +589,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     // ---- audit log -----------------------------------------------------------------------------
 
+    /// The rows of `table` the audit chain covers, with their hashes recomputed from what is
+    /// stored now, ordered by key (id, then version), after the key `after`, at most `limit`
+    /// (0 means 1000; at most 10,000). For `audit verify`.
+    async fn row_hashes(
+        &self,
+        table: RowTable,
+        after: Option<(uuid::Uuid, i64)>,
+        limit: u32,
+    ) -> Result<Vec<RowHash>>;
     /// Appends one entry on its own (events that change nothing else, such as reading the log).
     async fn append_audit(&self, audit: AuditDraft) -> Result<AuditEntry>;
     /// Entries with `seq > filter.after_seq`, ascending, matching the filter, at most

@@ -24,8 +24,10 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 mod credentials;
+mod rowhash;
 mod transfers;
 pub use credentials::*;
+pub use rowhash::*;
 pub use transfers::*;
 
 /// Generates one `#[tokio::test]` per case, each handing the case to `$run`.
@@ -78,6 +80,9 @@ macro_rules! conformance_tests {
             attachment_reads_and_lists_are_audited,
             a_case_is_on_one_open_list, a_users_language_is_kept, transfer_list_reads_are_scoped_to_its_parties, transfer_lists_keep_every_version_and_void_with_their_cases, transfer_plans_move_with_their_cases,
             derived_keys_are_replaced_and_their_version_kept,
+            every_row_write_is_carried_by_its_entry,
+            a_row_edited_behind_the_store_is_named,
+            rows_stored_before_row_hashes_are_adopted_once,
         );
     };
     (@each $run:path; $($case:ident),* $(,)?) => {
@@ -108,6 +113,19 @@ where
         url: db.url.clone(),
     }))
     .await;
+    // Whatever a case wrote through the store, every record, version and case it left is
+    // carried, with its hash, by the entry that last wrote it (cases that tamper opt out by
+    // name in `TAMPERS`).
+    let rows = match outcome {
+        Ok(())
+            if !std::thread::current()
+                .name()
+                .is_some_and(|n| TAMPERS.iter().any(|t| n.ends_with(t))) =>
+        {
+            Some(rows_match_chain(store.as_ref()).await)
+        }
+        _ => None,
+    };
     store.close().await;
     db.cleanup().await.expect("drop the test database");
     if let Err(e) = outcome {
@@ -116,7 +134,13 @@ where
             Err(e) => panic!("the case did not finish: {e}"),
         }
     }
+    if let Some(Err(row)) = rows {
+        panic!("a row the store wrote is not carried by the audit chain: {row}");
+    }
 }
+
+/// Cases that change rows or the log behind the store's back on purpose.
+const TAMPERS: &[&str] = &["a_row_edited_behind_the_store_is_named"];
 
 // ---- helpers -----------------------------------------------------------------------------------
 
@@ -3896,7 +3920,7 @@ pub async fn disclosures_need_the_case_unchanged(cx: Ctx) {
             by: UserId::new(),
             at: now(),
         },
-        vec![],
+        vec![draft(AuditAction::ConsentWithdraw)],
     )
     .await
     .unwrap();
