@@ -2475,8 +2475,8 @@ fn candidate(t: RecordId, c: RecordId, p: f64) -> homeward_store::NewCandidate {
     }
 }
 
-fn candidate_audit(c: &homeward_store::NewCandidate) -> AuditDraft {
-    draft(AuditAction::MatchCandidateCreate).target("match", c.id)
+fn candidate_audit(c: &[homeward_store::NewCandidate]) -> AuditDraft {
+    draft(AuditAction::MatchCandidateCreate).details(serde_json::json!({ "count": c.len() }))
 }
 
 pub async fn derived_keys_are_replaced_and_their_version_kept(cx: Ctx) {
@@ -2906,8 +2906,8 @@ fn duplicate(
     }
 }
 
-fn duplicate_audit(d: &homeward_store::NewDuplicate) -> AuditDraft {
-    draft(AuditAction::DuplicateCandidateCreate).target("duplicate", d.id)
+fn duplicate_audit(d: &[homeward_store::NewDuplicate]) -> AuditDraft {
+    draft(AuditAction::DuplicateCandidateCreate).details(serde_json::json!({ "count": d.len() }))
 }
 
 /// `n` custody records of the world's custody party, stored.

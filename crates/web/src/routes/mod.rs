@@ -7,6 +7,7 @@ mod audit;
 mod cases;
 mod duplicates;
 mod imports;
+mod jobs;
 mod matches;
 mod me;
 mod records;
@@ -62,6 +63,8 @@ pub(crate) fn api(opts: &WebOptions, max_attachment_bytes: usize) -> OpenApiRout
         .routes(routes!(admin::reset_password))
         .routes(routes!(admin::reset_totp))
         .routes(routes!(admin::list_user_tokens))
+        .routes(routes!(jobs::list_jobs))
+        .routes(routes!(jobs::import_matching))
         .routes(routes!(records::list_records, records::create_record))
         .routes(routes!(
             records::get_record,
