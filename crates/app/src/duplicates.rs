@@ -8,9 +8,9 @@
 //! Who sees them: the owning party's caseworkers and reviewers (they know their own records) and
 //! the mediator's, through the caller's scope, so no party ever sees another party's pairs.
 
+use crate::jobs::{JobActor, match_key_of_record};
 use crate::matching::{MAX_BLOCKED_PER_RECORD, explain_pairs};
 use crate::records::{filed_kind, search_key};
-use crate::jobs::{JobActor, match_key_of_record};
 use crate::{App, AppError, AppResult, Caller};
 use chrono::{DateTime, SubsecRound, Utc};
 use homeward_domain::{
@@ -312,7 +312,8 @@ impl App {
                     "duplicate_ids": inserted.iter().map(|d| d.id).collect::<Vec<_>>(),
                     "records": records.len(),
                     "model_version": model_version,
-                }))
+                }),
+            )
         };
         Ok(self.store.insert_duplicates(&found, &audit).await?.len())
     }

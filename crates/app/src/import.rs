@@ -7,13 +7,13 @@
 
 use crate::jobs::{JobView, match_key_of_import};
 use crate::records::{filed_kind, new_record};
-use homeward_store::{NewImport, StoreError};
 use crate::{App, AppError, AppResult, Caller, RowError};
 use chrono::{NaiveDate, Utc};
 use homeward_domain::name::NameInput;
 use homeward_domain::{
     AuditAction, ChildRecordInput, FieldError, Permission, RecordDraft, RecordKind,
 };
+use homeward_store::{NewImport, StoreError};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;

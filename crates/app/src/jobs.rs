@@ -18,15 +18,15 @@
 use crate::{App, AppError, AppResult, Caller};
 use chrono::{DateTime, Utc};
 use homeward_domain::{AuditAction, AuditDraft, PartyId, Permission, RecordId, UserId};
-use homeward_store::{
-    Job, JobFilter, JobOutcome, MATCH_RECORDS, MatchRecordsJob, NewJob,
-};
+use homeward_store::{Job, JobFilter, JobOutcome, MATCH_RECORDS, MatchRecordsJob, NewJob};
 use serde::Serialize;
 use std::collections::HashSet;
 use std::time::Duration;
 use uuid::Uuid;
 
-pub use homeward_store::{JobState, match_key_of_import, match_key_of_record, match_key_of_records};
+pub use homeward_store::{
+    JobState, match_key_of_import, match_key_of_record, match_key_of_records,
+};
 
 /// How long a claim holds a job before another worker may take it over; a running job renews
 /// it with every chunk of progress.
@@ -122,7 +122,9 @@ fn lease_until(now: DateTime<Utc>) -> DateTime<Utc> {
 /// The wait before attempt `attempts + 1`: `BACKOFF_BASE` doubled per attempt made, at most
 /// `BACKOFF_MAX`.
 pub fn backoff(attempts: i32) -> Duration {
-    let doublings = u32::try_from(attempts.saturating_sub(1)).unwrap_or(0).min(20);
+    let doublings = u32::try_from(attempts.saturating_sub(1))
+        .unwrap_or(0)
+        .min(20);
     BACKOFF_BASE
         .saturating_mul(2_u32.saturating_pow(doublings))
         .min(BACKOFF_MAX)

@@ -312,7 +312,8 @@ impl App {
             stored += self
                 .match_chunk(actor, &records, &model, &model_version, threshold)
                 .await?;
-            let versions: Vec<(RecordId, i64)> = records.iter().map(|r| (r.id, r.version)).collect();
+            let versions: Vec<(RecordId, i64)> =
+                records.iter().map(|r| (r.id, r.version)).collect();
             self.store.mark_matched(&versions).await?;
             done += chunk.len();
             lease.progress(done).await?;
@@ -401,9 +402,14 @@ impl App {
                     "match_ids": inserted.iter().map(|c| c.id).collect::<Vec<_>>(),
                     "records": chunk.len(),
                     "model_version": model_version,
-                }))
+                }),
+            )
         };
-        Ok(self.store.insert_candidates(&candidates, &audit).await?.len())
+        Ok(self
+            .store
+            .insert_candidates(&candidates, &audit)
+            .await?
+            .len())
     }
 
     /// Scores again the pending candidates of records whose content changed, so that a reviewer
@@ -461,7 +467,8 @@ impl App {
                     "count": changed.len(),
                     "match_ids": changed.iter().map(|c| c.id).collect::<Vec<_>>(),
                     "model_version": model_version,
-                }))
+                }),
+            )
         };
         self.store.rescore_candidates(&rescored, &audit).await?;
         Ok(())

@@ -126,9 +126,7 @@ async fn matching_left_undone_by_a_crash_after_the_commit_is_done_after_a_restar
         assert_eq!((view.progress_done, view.progress_total), (3, 3));
         // Another party's import answers like a missing one.
         assert!(matches!(
-            restarted
-                .import_matching(&s.origin, report.import_id)
-                .await,
+            restarted.import_matching(&s.origin, report.import_id).await,
             Err(AppError::NotFound)
         ));
         assert!(restarted.owed_matching().await.unwrap() == Default::default());
@@ -193,7 +191,12 @@ async fn a_dead_workers_job_is_taken_over_when_its_lease_expires() {
         let job = store.get_job(a.unwrap().id).await.unwrap().unwrap();
         assert_eq!((job.state, job.attempts), (JobState::Done, 2));
         // The dead worker's late word changes nothing.
-        assert!(!store.finish_job(job.id, "dead", &JobOutcome::Done).await.unwrap());
+        assert!(
+            !store
+                .finish_job(job.id, "dead", &JobOutcome::Done)
+                .await
+                .unwrap()
+        );
         store.close().await;
         w.finish().await;
     }
@@ -226,7 +229,10 @@ async fn a_failing_job_is_retried_with_backoff_then_kept_failed_with_its_error()
         let admin = w.user(w.mediator.id, "m.admin", &["admin"]).await;
         let overview = w.app.admin_jobs(&admin, None, 50).await.unwrap();
         assert_eq!(overview.failed, 1);
-        assert_eq!(overview.jobs[0].last_error_code.as_deref(), Some("unknown_kind"));
+        assert_eq!(
+            overview.jobs[0].last_error_code.as_deref(),
+            Some("unknown_kind")
+        );
         let custody = w.user(w.custody.id, "c.cw", &["caseworker"]).await;
         assert!(matches!(
             w.app.admin_jobs(&custody, None, 50).await,
@@ -288,7 +294,9 @@ async fn matching_twice_stores_nothing_twice_and_audits_once_per_run() {
 
 /// `n` rows of one child, word for word: every pair scores as a duplicate.
 fn one_family(n: usize) -> String {
-    let mut csv = String::from("record_id,Фамилия,Имя,Отчество,Дата рождения,Пол,Место рождения,Местонахождение\n");
+    let mut csv = String::from(
+        "record_id,Фамилия,Имя,Отчество,Дата рождения,Пол,Место рождения,Местонахождение\n",
+    );
     for i in 0..n {
         csv.push_str(&format!(
             "F-{i},Олейник,Дмитрий,Андреевич,07.03.2015,м,Мариуполь,Детский дом № 4\n"

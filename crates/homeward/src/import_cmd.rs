@@ -198,11 +198,27 @@ pub async fn run(app: &App, kind: RecordKind, args: &ImportArgs) -> anyhow::Resu
         app.without_inline_jobs()
             .import_records(&caller, &bytes, &options, &progress)
             .await
-            .map(|r| (r.imported, r.rejected, r.reject_csv, Some(r.import_id), r.matching))
+            .map(|r| {
+                (
+                    r.imported,
+                    r.rejected,
+                    r.reject_csv,
+                    Some(r.import_id),
+                    r.matching,
+                )
+            })
     } else {
         app.import_records(&caller, &bytes, &options, &progress)
             .await
-            .map(|r| (r.imported, r.rejected, r.reject_csv, Some(r.import_id), r.matching))
+            .map(|r| {
+                (
+                    r.imported,
+                    r.rejected,
+                    r.reject_csv,
+                    Some(r.import_id),
+                    r.matching,
+                )
+            })
     };
     bar.finish_and_clear();
 

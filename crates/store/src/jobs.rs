@@ -116,7 +116,10 @@ pub enum JobOutcome {
         message: String,
     },
     /// Failed for good.
-    Failed { code: String, message: String },
+    Failed {
+        code: String,
+        message: String,
+    },
 }
 
 /// Which jobs to list: newest first.
@@ -235,15 +238,21 @@ pub trait JobStore: Send + Sync {
     async fn job_signal(&self) -> Result<JobSignal>;
 
     /// Records, not deleted, whose matching has not run on their current version, by id.
-    async fn records_owing_match(&self, after: Option<RecordId>, limit: u32)
-    -> Result<Vec<RecordId>>;
+    async fn records_owing_match(
+        &self,
+        after: Option<RecordId>,
+        limit: u32,
+    ) -> Result<Vec<RecordId>>;
     /// Notes that matching ran on these records at these versions (a record changed since keeps
     /// owing its matching).
     async fn mark_matched(&self, records: &[(RecordId, i64)]) -> Result<()>;
 
     /// The latest import of a file with this fingerprint by this party, if any.
-    async fn import_by_fingerprint(&self, party: PartyId, sha256: &str)
-    -> Result<Option<NewImport>>;
+    async fn import_by_fingerprint(
+        &self,
+        party: PartyId,
+        sha256: &str,
+    ) -> Result<Option<NewImport>>;
     /// Stores an import in one transaction: its records (as `insert_records` does), its
     /// fingerprint, the `records.match` job for its records, and `audit`. Unless
     /// `import.forced`, fails with `AlreadyImported` when the party imported a file with the

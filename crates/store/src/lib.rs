@@ -22,8 +22,8 @@ mod types;
 
 pub use error::StoreError;
 pub use jobs::{
-    Job, JobFilter, JobOutcome, JobSignal, JobState, JobStore, MATCH_RECORDS, MatchRecordsJob, NewImport,
-    NewJob, match_key_of_import, match_key_of_record, match_key_of_records,
+    Job, JobFilter, JobOutcome, JobSignal, JobState, JobStore, MATCH_RECORDS, MatchRecordsJob,
+    NewImport, NewJob, match_key_of_import, match_key_of_record, match_key_of_records,
 };
 pub use types::*;
 
