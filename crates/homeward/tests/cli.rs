@@ -305,7 +305,11 @@ async fn matching_an_import_left_undone_is_done_by_jobs_run_and_lost_matching_is
         // The same file again is refused, naming the earlier import; --force imports it.
         let o = run(&["import", "custody-records", f, "--user", "holder.cw"]);
         assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-        assert!(text(&o).contains("imported before (import "), "{}", text(&o));
+        assert!(
+            text(&o).contains("imported before (import "),
+            "{}",
+            text(&o)
+        );
         let out = ok(run(&[
             "import",
             "custody-records",
@@ -324,7 +328,10 @@ async fn matching_an_import_left_undone_is_done_by_jobs_run_and_lost_matching_is
         assert_eq!(o.status.code(), Some(1), "{}", text(&o));
         assert!(text(&o).contains("LOST for 6 records"), "{}", text(&o));
         let out = ok(run(&["migrate"]));
-        assert!(out.contains("6 records whose matching never ran were queued"), "{out}");
+        assert!(
+            out.contains("6 records whose matching never ran were queued"),
+            "{out}"
+        );
         ok(run(&["jobs", "check"]));
         ok(run(&["jobs", "run"]));
         let out = ok(run(&["jobs", "list", "--state", "done"]));

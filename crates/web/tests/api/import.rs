@@ -208,13 +208,15 @@ async fn the_same_file_again_is_409_already_imported_unless_forced_and_its_match
         let origin = t.cli_party("Ombudsman", "origin").await;
         t.cli_user(&origin, "olena", &["caseworker"]).await;
         let s = t.login("olena", PASSWORD).await;
-        let path = "/api/v1/imports/tracing-requests?column=Who%20asks%3Denquirer_name&skip_invalid=true";
+        let path =
+            "/api/v1/imports/tracing-requests?column=Who%20asks%3Denquirer_name&skip_invalid=true";
 
         let first = expect(upload(&s, path, "text/csv", CSV).await, StatusCode::CREATED).await;
         let import_id = first["import_id"].as_str().unwrap().to_owned();
         assert_eq!(first["matching"]["state"], "done", "{first}");
         let matching = expect(
-            s.get(&format!("/api/v1/imports/{import_id}/matching")).await,
+            s.get(&format!("/api/v1/imports/{import_id}/matching"))
+                .await,
             StatusCode::OK,
         )
         .await;
@@ -224,19 +226,31 @@ async fn the_same_file_again_is_409_already_imported_unless_forced_and_its_match
         let res = upload(&s, path, "text/csv", CSV).await;
         let body = expect_error(res, StatusCode::CONFLICT, "already_imported").await;
         assert!(
-            body["error"]["message"].as_str().unwrap().contains(&import_id),
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains(&import_id),
             "{body}"
         );
         assert_eq!(names(&s).await.len(), 2);
         let forced = format!("{path}&force=true");
-        expect(upload(&s, &forced, "text/csv", CSV).await, StatusCode::CREATED).await;
+        expect(
+            upload(&s, &forced, "text/csv", CSV).await,
+            StatusCode::CREATED,
+        )
+        .await;
         assert_eq!(names(&s).await.len(), 4);
 
         // Administrators read the queue; a caseworker may not.
         let jobs = expect(admin.get("/api/v1/admin/jobs").await, StatusCode::OK).await;
         assert_eq!(jobs["done"], 2, "{jobs}");
         assert_eq!(jobs["jobs"][0]["kind"], "records.match");
-        expect_error(s.get("/api/v1/admin/jobs").await, StatusCode::FORBIDDEN, "forbidden").await;
+        expect_error(
+            s.get("/api/v1/admin/jobs").await,
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        )
+        .await;
         expect_error(
             admin.get("/api/v1/admin/jobs?state=stuck").await,
             StatusCode::BAD_REQUEST,
