@@ -8,6 +8,7 @@
 //! Who sees them: the owning party's caseworkers and reviewers (they know their own records) and
 //! the mediator's, through the caller's scope, so no party ever sees another party's pairs.
 
+use crate::jobs::{JobActor, match_key_of_record};
 use crate::matching::{MAX_BLOCKED_PER_RECORD, explain_pairs};
 use crate::records::{filed_kind, search_key};
 use crate::{App, AppError, AppResult, Caller};
@@ -24,6 +25,11 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 pub const DEFAULT_DUPLICATE_PAGE: u32 = 50;
+/// At most this many candidate duplicates are kept per record each time it is scored: the best
+/// by probability. A family of many similar children (siblings, cousins, one surname and one
+/// birth place) would otherwise pair every child with every other, which grows with the square
+/// of the family (597 such records made 86,865 pairs) and buries the real duplicates.
+pub const MAX_DUPLICATES_PER_RECORD: usize = 5;
 pub const MAX_DUPLICATE_PAGE: u32 = 500;
 
 /// A candidate duplicate as its reviewers see it.
@@ -194,18 +200,18 @@ fn not_in_pair() -> AppError {
 impl App {
     /// Scores each changed record against the records of its own party and kind sharing any of
     /// its blocking keys (`keyed`, already stored), and stores the pairs at or above the review
-    /// threshold as candidate duplicates. The records of one batch find each other too: an
-    /// import holding the same child twice is the commonest way a duplicate arrives.
-    #[allow(clippy::too_many_arguments)]
+    /// threshold as candidate duplicates, at most [`MAX_DUPLICATES_PER_RECORD`] per record (the
+    /// most probable). The records of one batch find each other too: an import holding the same
+    /// child twice is the commonest way a duplicate arrives. One audit entry for the run names
+    /// every pair stored.
     pub(crate) async fn find_duplicates(
         &self,
-        caller: &Caller,
+        actor: &JobActor,
         records: &[ChildRecord],
         keyed: &[(RecordId, RecordKind, Vec<String>)],
         model: &Model,
         model_version: &str,
         threshold: f64,
-        trigger: AuditAction,
     ) -> AppResult<usize> {
         let mut groups: HashMap<(PartyId, RecordKind), Vec<Keyed<'_>>> = HashMap::new();
         for (r, (_, _, keys)) in records.iter().zip(keyed) {
@@ -269,45 +275,45 @@ impl App {
                     .iter()
                     .filter_map(|id| others.get(id))
                     .partition(|o| record.id < o.id);
+                let mut scored = Vec::new();
                 for (side, record_left) in [(&after, true), (&before, false)] {
                     for (j, e) in explain_pairs(model, record, side, threshold, record_left)? {
-                        let other = side[j];
-                        let (first, second) = ordered(record.id, other.id);
-                        seen.insert((first, second));
-                        found.push(NewDuplicate {
-                            id: DuplicateId::new(),
-                            party_id: party,
-                            kind,
-                            first_record_id: first,
-                            second_record_id: second,
-                            probability: e.probability,
-                            match_weight: e.match_weight,
-                            explanation: serde_json::to_string(&e)
-                                .map_err(|e| AppError::Internal(e.to_string()))?,
-                            model_version: model_version.to_owned(),
-                            created_at: now,
-                        });
+                        scored.push((side[j], e));
                     }
+                }
+                scored.sort_by(|a, b| b.1.probability.total_cmp(&a.1.probability));
+                for (other, e) in scored.into_iter().take(MAX_DUPLICATES_PER_RECORD) {
+                    let (first, second) = ordered(record.id, other.id);
+                    seen.insert((first, second));
+                    found.push(NewDuplicate {
+                        id: DuplicateId::new(),
+                        party_id: party,
+                        kind,
+                        first_record_id: first,
+                        second_record_id: second,
+                        probability: e.probability,
+                        match_weight: e.match_weight,
+                        explanation: serde_json::to_string(&e)
+                            .map_err(|e| AppError::Internal(e.to_string()))?,
+                        model_version: model_version.to_owned(),
+                        created_at: now,
+                    });
                 }
             }
         }
         if found.is_empty() {
             return Ok(0);
         }
-        let trigger_code = trigger.code();
-        let audit = |d: &NewDuplicate| {
-            caller
-                .audit(AuditAction::DuplicateCandidateCreate)
-                .target("duplicate", d.id)
-                .details(serde_json::json!({
-                    "party_id": d.party_id,
-                    "kind": d.kind.as_str(),
-                    "first_record_id": d.first_record_id,
-                    "second_record_id": d.second_record_id,
-                    "probability": d.probability,
-                    "model_version": d.model_version,
-                    "trigger": trigger_code,
-                }))
+        let audit = |inserted: &[NewDuplicate]| {
+            actor.audit(
+                AuditAction::DuplicateCandidateCreate,
+                serde_json::json!({
+                    "count": inserted.len(),
+                    "duplicate_ids": inserted.iter().map(|d| d.id).collect::<Vec<_>>(),
+                    "records": records.len(),
+                    "model_version": model_version,
+                }),
+            )
         };
         Ok(self.store.insert_duplicates(&found, &audit).await?.len())
     }
@@ -513,12 +519,8 @@ impl App {
             .merge_duplicate(caller.scope(), merge, audit, Some(case_audit))
             .await
             .map_err(decision_error)?;
-        self.match_after_commit(
-            caller,
-            std::slice::from_ref(&out.survivor),
-            AuditAction::RecordMerge,
-        )
-        .await;
+        self.after_commit(&match_key_of_record(out.survivor.id, out.survivor.version))
+            .await;
         Ok(MergeView {
             duplicate: out.duplicate.into(),
             survivor: out.survivor,

@@ -88,6 +88,14 @@ pub enum AppError {
     ImportInvalid(Vec<RowError>),
     #[error("bad import file: {0}")]
     ImportFile(String),
+    /// The party imported the same file before; names that import.
+    #[error(
+        "this file was imported before (import {import} at {at}); import it again only on purpose, with force"
+    )]
+    AlreadyImported {
+        import: uuid::Uuid,
+        at: chrono::DateTime<chrono::Utc>,
+    },
     #[error("the file is empty")]
     AttachmentEmpty,
     #[error(
@@ -149,6 +157,7 @@ impl AppError {
             Self::CasesDiffer => "cases_differ",
             Self::ImportInvalid(_) => "import_invalid",
             Self::ImportFile(_) => "import_file_invalid",
+            Self::AlreadyImported { .. } => "already_imported",
             Self::AttachmentEmpty => "attachment_empty",
             Self::AttachmentTooLarge { .. } => "attachment_too_large",
             Self::AttachmentTypeNotAllowed => "attachment_type_not_allowed",
@@ -189,9 +198,10 @@ impl AppError {
             | Self::DisclosureNotCovered(_)
             | Self::TaskClosed(_)
             | Self::HandoverRefused(_) => ErrorKind::Conflict,
-            Self::DuplicateDecided | Self::RecordVersionConflict { .. } | Self::CasesDiffer => {
-                ErrorKind::Conflict
-            }
+            Self::DuplicateDecided
+            | Self::RecordVersionConflict { .. }
+            | Self::CasesDiffer
+            | Self::AlreadyImported { .. } => ErrorKind::Conflict,
             Self::AttachmentsNotConfigured => ErrorKind::NotConfigured,
             Self::StaleListHash { .. } | Self::TransferRefused(_) | Self::CaseNotListable(_) => {
                 ErrorKind::Conflict

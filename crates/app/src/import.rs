@@ -5,13 +5,15 @@
 //! Every bad row is reported by the physical line it starts on, with every problem it has, so that
 //! whoever prepared the file can fix it in one pass.
 
+use crate::jobs::{JobView, match_key_of_import};
 use crate::records::{filed_kind, new_record};
 use crate::{App, AppError, AppResult, Caller, RowError};
 use chrono::{NaiveDate, Utc};
 use homeward_domain::name::NameInput;
 use homeward_domain::{
-    AuditAction, ChildRecord, ChildRecordInput, FieldError, Permission, RecordDraft, RecordKind,
+    AuditAction, ChildRecordInput, FieldError, Permission, RecordDraft, RecordKind,
 };
+use homeward_store::{NewImport, StoreError};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
@@ -544,6 +546,9 @@ pub struct ImportOptions {
     pub columns: Vec<(String, String)>,
     /// Import the good rows and report the bad ones, instead of refusing the whole file.
     pub skip_invalid: bool,
+    /// Import even though the party imported the same file (same SHA-256) before; without it
+    /// a second import of one file is refused with `already_imported`.
+    pub force: bool,
 }
 
 /// The kind the caller files, checked against the kind the client said the file holds.
@@ -604,6 +609,9 @@ pub struct ImportReport {
     /// The rejected rows as CSV: their line and errors, then the original cells under the
     /// original header. Present when rows were rejected.
     pub reject_csv: Option<String>,
+    /// The matching of the imported records, a job: `queued`, `running`, `done` or `failed`
+    /// (`GET /api/v1/imports/{import_id}/matching` follows it).
+    pub matching: Option<JobView>,
 }
 
 /// The outcome of checking a file without importing it.
@@ -1297,6 +1305,7 @@ impl App {
                 tokio::task::yield_now().await;
             }
         }
+        let sha256 = hex::encode(Sha256::digest(bytes));
         // Counts and a fingerprint of the file, never its content: the log must not hold names.
         audit.push(
             caller
@@ -1308,7 +1317,8 @@ impl App {
                     "imported": total,
                     "rejected": rejected.len(),
                     "bytes": bytes.len(),
-                    "sha256": hex::encode(Sha256::digest(bytes)),
+                    "sha256": sha256,
+                    "forced": options.force,
                 })),
         );
 
@@ -1322,11 +1332,30 @@ impl App {
             })
         };
         storing(0);
-        self.store.insert_records(&records, audit, &storing).await?;
+        let fingerprint = NewImport {
+            id: import_id,
+            party_id: caller.party().id,
+            kind,
+            sha256,
+            imported: i64::try_from(total).unwrap_or(i64::MAX),
+            forced: options.force,
+            created_by: caller.user().id,
+            created_at: now,
+        };
+        self.store
+            .commit_import(&fingerprint, &records, audit, &storing)
+            .await
+            .map_err(|e| match e {
+                StoreError::AlreadyImported { import, at } => {
+                    AppError::AlreadyImported { import, at }
+                }
+                other => other.into(),
+            })?;
         storing(total);
-        let stored: Vec<ChildRecord> = records.into_iter().map(|n| n.record).collect();
-        self.match_after_commit(caller, &stored, AuditAction::ImportCommit)
-            .await;
+        drop(records);
+        let key = match_key_of_import(import_id);
+        self.after_commit(&key).await;
+        let matching = self.store.job_by_key(&key).await?.map(JobView::from);
         if let Err(e) = self.store.refresh_statistics().await {
             // The import is committed: stale statistics only slow queries until autovacuum.
             tracing::warn!(%import_id, error = %e, "table statistics not refreshed after the import");
@@ -1337,6 +1366,7 @@ impl App {
             imported: total,
             rejected,
             reject_csv,
+            matching,
         })
     }
 

@@ -13,6 +13,7 @@ pub mod checkpoint;
 pub mod duplicates;
 pub mod error;
 pub mod import;
+pub mod jobs;
 pub mod matching;
 pub mod records;
 pub mod reindex;
@@ -63,6 +64,10 @@ pub struct AppConfig {
     pub attachment_key: Option<AttachmentKey>,
     /// Where attachment contents are kept: the data directory's `attachments/`.
     pub attachment_dir: Option<PathBuf>,
+    /// Run the job a commit enqueues (its matching) right after the commit, in the same request,
+    /// as well as leaving it to the workers: the command line and tests see the matches on
+    /// return. `serve` turns it off and runs workers instead (see [`jobs`]).
+    pub inline_jobs: bool,
 }
 
 impl Default for AppConfig {
@@ -80,6 +85,7 @@ impl Default for AppConfig {
             max_attachment_bytes: DEFAULT_MAX_ATTACHMENT_BYTES,
             attachment_key: None,
             attachment_dir: None,
+            inline_jobs: true,
         }
     }
 }
@@ -91,6 +97,9 @@ pub struct App {
     config: Arc<AppConfig>,
     /// Attachment contents; `None` when the deployment configured no key or directory.
     blobs: Option<BlobStore>,
+    /// Wakes this process's job worker when a commit here enqueued a job (other processes hear
+    /// of it through PostgreSQL's NOTIFY, or their poll).
+    jobs_wake: Arc<tokio::sync::Notify>,
 }
 
 impl App {
@@ -103,7 +112,17 @@ impl App {
             store,
             config: Arc::new(config),
             blobs,
+            jobs_wake: Arc::new(tokio::sync::Notify::new()),
         }
+    }
+
+    /// The same app, leaving the jobs its commits enqueue to the workers.
+    pub fn without_inline_jobs(&self) -> Self {
+        let mut app = self.clone();
+        let mut config = (*self.config).clone();
+        config.inline_jobs = false;
+        app.config = Arc::new(config);
+        app
     }
 
     pub fn config(&self) -> &AppConfig {

@@ -13,6 +13,7 @@
 //! one side may be which child of the other, which is exactly what the parties must not learn
 //! from each other.
 
+use crate::jobs::{JobActor, Lease};
 use crate::{App, AppError, AppResult, Caller};
 use chrono::{DateTime, SubsecRound, Utc};
 use homeward_domain::{
@@ -287,112 +288,128 @@ impl App {
         Ok((m, v))
     }
 
-    /// Finds and stores the candidates of records just filed, changed or imported (all of one
-    /// kind), against the other side, and their candidate duplicates within their own party
-    /// ([`App::find_duplicates`]). Called after their own transaction has committed.
-    pub(crate) async fn match_changed_records(
+    /// Finds and stores the candidates of records just filed, changed or imported, against the
+    /// other side, and their candidate duplicates within their own party
+    /// ([`App::find_duplicates`]); notes each record as matched at the version scored. The
+    /// records are read afresh (deleted ones are left out), so a job run twice, or after the
+    /// record changed again, scores what the record says now. Runs as the `records.match` job
+    /// the record's own transaction enqueued (see [`crate::jobs`]), telling `lease` how far it got. Idempotent: a pair stored before is never stored again.
+    pub(crate) async fn match_records(
         &self,
-        caller: &Caller,
-        records: &[ChildRecord],
-        trigger: AuditAction,
+        actor: &JobActor,
+        ids: &[RecordId],
+        lease: &Lease<'_>,
     ) -> AppResult<usize> {
-        if records.is_empty() {
+        if ids.is_empty() {
             return Ok(0);
         }
         let (model, model_version) = self.scoring_model().await?;
         let threshold = LinkConfig::default().review_threshold;
         let mut stored = 0;
-        for chunk in records.chunks(CHUNK) {
-            let keyed: Vec<(RecordId, RecordKind, Vec<String>)> = chunk
-                .iter()
-                .zip(block_keys(chunk)?)
-                .map(|(r, keys)| (r.id, r.content.kind, keys))
-                .collect();
-            self.store.put_block_keys(&keyed).await?;
-            self.find_duplicates(
-                caller,
-                chunk,
-                &keyed,
-                &model,
-                &model_version,
-                threshold,
-                trigger,
-            )
-            .await?;
-            // Grouped by the other side's kind (an import is one kind, but be exact).
-            let mut by_kind: HashMap<RecordKind, Vec<(&ChildRecord, &Vec<String>)>> =
-                HashMap::new();
-            for (r, (_, _, keys)) in chunk.iter().zip(&keyed) {
-                by_kind.entry(r.content.kind).or_default().push((r, keys));
-            }
-            let mut candidates = Vec::new();
-            for (kind, group) in by_kind {
-                let all_keys: Vec<String> = group
-                    .iter()
-                    .flat_map(|(_, k)| k.iter().cloned())
-                    .collect::<BTreeSet<_>>()
-                    .into_iter()
-                    .collect();
-                let hits = self
-                    .store
-                    .blocked_records(
-                        other_kind(kind),
-                        &all_keys,
-                        MAX_BLOCKED_PER_RECORD.saturating_mul(group.len() as u32),
-                    )
-                    .await?;
-                let mut by_key: HashMap<String, Vec<RecordId>> = HashMap::new();
-                for (k, id) in hits {
-                    by_key.entry(k).or_default().push(id);
-                }
-                let wanted: BTreeSet<RecordId> = by_key.values().flatten().copied().collect();
-                let others: HashMap<RecordId, ChildRecord> = self
-                    .store
-                    .records_for_linkage(&wanted.into_iter().collect::<Vec<_>>())
-                    .await?
-                    .into_iter()
-                    .map(|r| (r.id, r))
-                    .collect();
-                for (record, keys) in group {
-                    let mine: BTreeSet<RecordId> = keys
-                        .iter()
-                        .filter_map(|k| by_key.get(k))
-                        .flatten()
-                        .copied()
-                        .take(MAX_BLOCKED_PER_RECORD as usize)
-                        .collect();
-                    let blocked: Vec<&ChildRecord> =
-                        mine.iter().filter_map(|id| others.get(id)).collect();
-                    if blocked.is_empty() {
-                        continue;
-                    }
-                    candidates.extend(score(&model, &model_version, record, &blocked, threshold)?);
-                }
-            }
-            let trigger_code = trigger.code();
-            if trigger == AuditAction::RecordUpdate {
-                self.rescore_pending(caller, chunk, &model, &model_version)
-                    .await?;
-            }
-            let audit = |c: &NewCandidate| {
-                caller
-                    .audit(AuditAction::MatchCandidateCreate)
-                    .target("match", c.id)
-                    .details(serde_json::json!({
-                        "tracing_record_id": c.tracing_record_id,
-                        "custody_record_id": c.custody_record_id,
-                        "probability": c.probability,
-                        "model_version": c.model_version,
-                        "trigger": trigger_code,
-                    }))
-            };
+        let mut done = 0;
+        for chunk in ids.chunks(CHUNK) {
+            let records = self.store.records_for_linkage(chunk).await?;
             stored += self
-                .store
-                .insert_candidates(&candidates, &audit)
-                .await?
-                .len();
+                .match_chunk(actor, &records, &model, &model_version, threshold)
+                .await?;
+            let versions: Vec<(RecordId, i64)> =
+                records.iter().map(|r| (r.id, r.version)).collect();
+            self.store.mark_matched(&versions).await?;
+            done += chunk.len();
+            lease.progress(done).await?;
         }
         Ok(stored)
+    }
+
+    async fn match_chunk(
+        &self,
+        actor: &JobActor,
+        chunk: &[ChildRecord],
+        model: &Model,
+        model_version: &str,
+        threshold: f64,
+    ) -> AppResult<usize> {
+        if chunk.is_empty() {
+            return Ok(0);
+        }
+        let keyed: Vec<(RecordId, RecordKind, Vec<String>)> = chunk
+            .iter()
+            .zip(block_keys(chunk)?)
+            .map(|(r, keys)| (r.id, r.content.kind, keys))
+            .collect();
+        self.store.put_block_keys(&keyed).await?;
+        self.find_duplicates(actor, chunk, &keyed, model, model_version, threshold)
+            .await?;
+        // Grouped by the other side's kind (an import is one kind, but be exact).
+        let mut by_kind: HashMap<RecordKind, Vec<(&ChildRecord, &Vec<String>)>> = HashMap::new();
+        for (r, (_, _, keys)) in chunk.iter().zip(&keyed) {
+            by_kind.entry(r.content.kind).or_default().push((r, keys));
+        }
+        let mut candidates = Vec::new();
+        for (kind, group) in by_kind {
+            let all_keys: Vec<String> = group
+                .iter()
+                .flat_map(|(_, k)| k.iter().cloned())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            let hits = self
+                .store
+                .blocked_records(
+                    other_kind(kind),
+                    &all_keys,
+                    MAX_BLOCKED_PER_RECORD.saturating_mul(group.len() as u32),
+                )
+                .await?;
+            let mut by_key: HashMap<String, Vec<RecordId>> = HashMap::new();
+            for (k, id) in hits {
+                by_key.entry(k).or_default().push(id);
+            }
+            let wanted: BTreeSet<RecordId> = by_key.values().flatten().copied().collect();
+            let others: HashMap<RecordId, ChildRecord> = self
+                .store
+                .records_for_linkage(&wanted.into_iter().collect::<Vec<_>>())
+                .await?
+                .into_iter()
+                .map(|r| (r.id, r))
+                .collect();
+            for (record, keys) in group {
+                let mine: BTreeSet<RecordId> = keys
+                    .iter()
+                    .filter_map(|k| by_key.get(k))
+                    .flatten()
+                    .copied()
+                    .take(MAX_BLOCKED_PER_RECORD as usize)
+                    .collect();
+                let blocked: Vec<&ChildRecord> =
+                    mine.iter().filter_map(|id| others.get(id)).collect();
+                if blocked.is_empty() {
+                    continue;
+                }
+                candidates.extend(score(model, model_version, record, &blocked, threshold)?);
+            }
+        }
+        if actor.rescores() {
+            self.rescore_pending(actor, chunk, model, model_version)
+                .await?;
+        }
+        // One audit entry for the run, naming every candidate it stored.
+        let audit = |inserted: &[NewCandidate]| {
+            actor.audit(
+                AuditAction::MatchCandidateCreate,
+                serde_json::json!({
+                    "count": inserted.len(),
+                    "match_ids": inserted.iter().map(|c| c.id).collect::<Vec<_>>(),
+                    "records": chunk.len(),
+                    "model_version": model_version,
+                }),
+            )
+        };
+        Ok(self
+            .store
+            .insert_candidates(&candidates, &audit)
+            .await?
+            .len())
     }
 
     /// Scores again the pending candidates of records whose content changed, so that a reviewer
@@ -401,7 +418,7 @@ impl App {
     /// drops out of the queue's band.
     async fn rescore_pending(
         &self,
-        caller: &Caller,
+        actor: &JobActor,
         changed: &[ChildRecord],
         model: &Model,
         model_version: &str,
@@ -443,31 +460,18 @@ impl App {
             // Threshold 0: every pending pair gets its new score, however low.
             rescored.extend(score(model, model_version, r, &others, 0.0)?);
         }
-        let audit = |c: &NewCandidate| {
-            caller
-                .audit(AuditAction::MatchCandidateRescore)
-                .target("match", c.id)
-                .details(serde_json::json!({
-                    "probability": c.probability,
-                    "model_version": c.model_version,
-                }))
+        let audit = |changed: &[NewCandidate]| {
+            actor.audit(
+                AuditAction::MatchCandidateRescore,
+                serde_json::json!({
+                    "count": changed.len(),
+                    "match_ids": changed.iter().map(|c| c.id).collect::<Vec<_>>(),
+                    "model_version": model_version,
+                }),
+            )
         };
         self.store.rescore_candidates(&rescored, &audit).await?;
         Ok(())
-    }
-
-    /// Runs matching after a change has committed. The change stands whatever happens here, so
-    /// a failure is logged rather than reported as the change failing (which would invite a
-    /// retry that files the record twice); training the model re-scores everything.
-    pub(crate) async fn match_after_commit(
-        &self,
-        caller: &Caller,
-        records: &[ChildRecord],
-        trigger: AuditAction,
-    ) {
-        if let Err(e) = self.match_changed_records(caller, records, trigger).await {
-            tracing::error!(error = %e, records = records.len(), "matching after a change failed");
-        }
     }
 
     /// Pending candidates in a probability band, best first. Mediator reviewers only.
@@ -810,15 +814,13 @@ impl App {
                 created_at: now,
             });
         }
-        let audit = |c: &NewCandidate| {
+        let audit = |inserted: &[NewCandidate]| {
             caller
                 .audit(AuditAction::MatchCandidateCreate)
-                .target("match", c.id)
                 .details(serde_json::json!({
-                    "tracing_record_id": c.tracing_record_id,
-                    "custody_record_id": c.custody_record_id,
-                    "probability": c.probability,
-                    "model_version": c.model_version,
+                    "count": inserted.len(),
+                    "match_ids": inserted.iter().map(|c| c.id).collect::<Vec<_>>(),
+                    "model_version": model_version,
                     "trigger": AuditAction::LinkageTrain.code(),
                 }))
         };

@@ -1,5 +1,6 @@
 //! Child records: file, read, change (keeping history), list, soft-delete. Every read is audited.
 
+use crate::jobs::{match_key_of_record, match_key_of_records};
 use crate::{App, AppError, AppResult, Caller};
 use chrono::{DateTime, SubsecRound, Utc};
 use homeward_domain::{
@@ -118,12 +119,8 @@ impl App {
         self.store
             .insert_records(std::slice::from_ref(&new), vec![audit], &|_| {})
             .await?;
-        self.match_after_commit(
-            caller,
-            std::slice::from_ref(&new.record),
-            AuditAction::RecordCreate,
-        )
-        .await;
+        self.after_commit(&match_key_of_records(new.record.id, 1))
+            .await;
         Ok(new.record)
     }
 
@@ -237,12 +234,8 @@ impl App {
             .store
             .update_record(caller.scope(), change, audit)
             .await?;
-        self.match_after_commit(
-            caller,
-            std::slice::from_ref(&record),
-            AuditAction::RecordUpdate,
-        )
-        .await;
+        self.after_commit(&match_key_of_record(record.id, record.version))
+            .await;
         Ok(record)
     }
 

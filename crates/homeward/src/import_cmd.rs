@@ -39,6 +39,13 @@ pub struct ImportArgs {
     /// Check the file and report, without importing anything.
     #[arg(long)]
     pub dry_run: bool,
+    /// Import even though this party imported the same file (same SHA-256) before.
+    #[arg(long)]
+    pub force: bool,
+    /// Leave the matching of the imported records to the server's workers (or `homeward jobs
+    /// run`) instead of running it before exiting.
+    #[arg(long)]
+    pub defer_matching: bool,
 }
 
 fn noun(kind: RecordKind, n: usize) -> &'static str {
@@ -165,6 +172,7 @@ pub async fn run(app: &App, kind: RecordKind, args: &ImportArgs) -> anyhow::Resu
         kind: Some(kind),
         columns: args.columns.clone(),
         skip_invalid: args.skip_invalid,
+        force: args.force,
     };
 
     let bar = progress_bar(bytes.len() as u64);
@@ -185,16 +193,37 @@ pub async fn run(app: &App, kind: RecordKind, args: &ImportArgs) -> anyhow::Resu
     let outcome = if args.dry_run {
         app.check_import(&caller, &bytes, &options, &progress)
             .await
-            .map(|c| (c.valid, c.rejected, c.reject_csv, None))
+            .map(|c| (c.valid, c.rejected, c.reject_csv, None, None))
+    } else if args.defer_matching {
+        app.without_inline_jobs()
+            .import_records(&caller, &bytes, &options, &progress)
+            .await
+            .map(|r| {
+                (
+                    r.imported,
+                    r.rejected,
+                    r.reject_csv,
+                    Some(r.import_id),
+                    r.matching,
+                )
+            })
     } else {
         app.import_records(&caller, &bytes, &options, &progress)
             .await
-            .map(|r| (r.imported, r.rejected, r.reject_csv, Some(r.import_id)))
+            .map(|r| {
+                (
+                    r.imported,
+                    r.rejected,
+                    r.reject_csv,
+                    Some(r.import_id),
+                    r.matching,
+                )
+            })
     };
     bar.finish_and_clear();
 
     match outcome {
-        Ok((count, rejected, reject_csv, import_id)) => {
+        Ok((count, rejected, reject_csv, import_id, matching)) => {
             let rejects_path = args
                 .rejects
                 .clone()
@@ -219,6 +248,14 @@ pub async fn run(app: &App, kind: RecordKind, args: &ImportArgs) -> anyhow::Resu
                         noun(kind, count),
                         args.file.display()
                     );
+                    match matching {
+                        Some(m) if m.state == "done" => println!("matching: done"),
+                        Some(m) => println!(
+                            "matching: {} (job {}); a server or `homeward jobs run` finishes it",
+                            m.state, m.id
+                        ),
+                        None => {}
+                    }
                     if !rejected.is_empty() && code == ExitCode::SUCCESS {
                         println!(
                             "skipped {}; they are in {}",
@@ -253,6 +290,11 @@ pub async fn run(app: &App, kind: RecordKind, args: &ImportArgs) -> anyhow::Resu
             );
             Ok(ExitCode::from(EXIT_BAD_INPUT))
         }
+        Err(AppError::AlreadyImported { import, at }) => bad_input(format!(
+            "{} was imported before (import {import}, {}); nothing was imported (use --force to import it again)",
+            args.file.display(),
+            at.format("%Y-%m-%d %H:%M:%S UTC")
+        )),
         Err(e) if e.kind() == ErrorKind::Internal => {
             eprintln!("error: {e}");
             Ok(ExitCode::from(EXIT_FAILURE))

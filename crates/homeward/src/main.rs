@@ -9,6 +9,7 @@ mod bench_cmd;
 mod bench_pages;
 mod demo;
 mod import_cmd;
+mod jobs_cmd;
 mod link_cmd;
 mod serve;
 
@@ -64,6 +65,11 @@ enum Command {
     Audit {
         #[command(subcommand)]
         what: audit_cmd::AuditCommand,
+    },
+    /// The job queue: run the due jobs, list them, check for lost matching.
+    Jobs {
+        #[command(subcommand)]
+        what: jobs_cmd::JobsCommand,
     },
     /// Find the same child in two CSV lists (any script or spelling) and write one-to-one pairs.
     Link(link_cmd::LinkArgs),
@@ -199,6 +205,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     app.backend()
                 ),
             }
+            // The startup check: records whose matching never ran get a job.
+            let queued = app.enqueue_owed_matching().await?;
+            if queued > 0 {
+                println!(
+                    "{queued} records whose matching never ran were queued; a server or `homeward jobs run` matches them"
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Admin { what } => admin_cmd::run(&app, what).await.map(|()| ExitCode::SUCCESS),
@@ -211,6 +224,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         },
         Command::Audit { what } => audit_cmd::run(&app, what).await,
+        Command::Jobs { what } => jobs_cmd::run(&app, what).await,
         Command::Demo(_) | Command::Link(_) | Command::Bench { .. } => Ok(ExitCode::SUCCESS),
     };
     app.close().await;

@@ -70,6 +70,8 @@ impl ServeArgs {
             max_attachment_bytes: self.max_attachment_bytes,
             attachment_key,
             attachment_dir: Some(data.join("attachments")),
+            // The server's job workers run follow-ups, so requests answer at once.
+            inline_jobs: false,
             ..AppConfig::default()
         })
     }
@@ -151,10 +153,27 @@ pub async fn serve_on(
     opts: WebOptions,
 ) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, backend = app.backend(), "homeward listening");
-    homeward_web::serve(app, listener, opts, shutdown_signal())
+    // The startup check: matching a crash (or an older version) left undone is queued again.
+    app.enqueue_owed_matching()
         .await
-        .context("the server stopped with an error")
+        .context("cannot check for records whose matching never ran")?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker = {
+        let app = app.clone();
+        let name = App::worker_name("serve");
+        tokio::spawn(async move { app.work_jobs(&name, stopped).await })
+    };
+    tracing::info!(%addr, backend = app.backend(), "homeward listening");
+    let served = homeward_web::serve(app, listener, opts, shutdown_signal())
+        .await
+        .context("the server stopped with an error");
+    // A job being run is finished before the process ends; queued ones wait for the next start
+    // (or another server).
+    let _ = stop.send(true);
+    if let Err(e) = worker.await {
+        tracing::error!(error = %e, "the job worker stopped abnormally");
+    }
+    served
 }
 
 async fn shutdown_signal() {

@@ -530,3 +530,77 @@ async fn a_tampered_checkpoint_is_refused_and_bad_usage_exits_2() {
         db.cleanup().await.unwrap();
     }
 }
+
+/// The same child three times (one family): the rows find each other as duplicates.
+const FAMILY_CSV: &str = "record_id;first_name;surname;sex;date_of_birth;current_location\n\
+F-1;Дмитрий;Олейник;м;12.03.2015;Children's home No. 4\n\
+F-2;Дмитрий;Олейник;м;12.03.2015;Children's home No. 4\n\
+F-3;Дмитрий;Олейник;м;12.03.2015;Children's home No. 4\n";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn matching_an_import_left_undone_is_done_by_jobs_run_and_lost_matching_is_found() {
+    for db in databases().await {
+        let data = tempfile::tempdir().unwrap();
+        setup(&db.url, data.path());
+        let file = data.path().join("family.csv");
+        std::fs::write(&file, FAMILY_CSV).unwrap();
+        let f = file.to_str().unwrap();
+        let run = |args: &[&str]| homeward(&db.url, data.path(), args, None);
+
+        // The process ends right after the commit: the records are in, their matching queued.
+        let out = ok(run(&[
+            "import",
+            "custody-records",
+            f,
+            "--user",
+            "holder.cw",
+            "--defer-matching",
+        ]));
+        assert!(out.contains("matching: queued"), "{out}");
+        assert_eq!(count(&db.url, "duplicate_candidates").await, 0);
+        let out = ok(run(&["jobs", "list"]));
+        assert!(out.contains("queued 1"), "{out}");
+        let out = ok(run(&["jobs", "check"]));
+        assert!(out.contains("nothing lost (3 records"), "{out}");
+        let out = ok(run(&["jobs", "run"]));
+        assert!(out.contains("1 done"), "{out}");
+        assert_eq!(count(&db.url, "duplicate_candidates").await, 3);
+
+        // The same file again is refused, naming the earlier import; --force imports it.
+        let o = run(&["import", "custody-records", f, "--user", "holder.cw"]);
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        assert!(
+            text(&o).contains("imported before (import "),
+            "{}",
+            text(&o)
+        );
+        let out = ok(run(&[
+            "import",
+            "custody-records",
+            f,
+            "--user",
+            "holder.cw",
+            "--force",
+        ]));
+        assert!(out.contains("matching: done"), "{out}");
+        assert_eq!(count(&db.url, "records").await, 6);
+
+        // Matching lost (records filed before the queue existed): found, queued by migrate, done.
+        sql(&db.url, "UPDATE records SET matched_version = NULL").await;
+        sql(&db.url, "DELETE FROM jobs").await;
+        let o = run(&["jobs", "check"]);
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        assert!(text(&o).contains("LOST for 6 records"), "{}", text(&o));
+        let out = ok(run(&["migrate"]));
+        assert!(
+            out.contains("6 records whose matching never ran were queued"),
+            "{out}"
+        );
+        ok(run(&["jobs", "check"]));
+        ok(run(&["jobs", "run"]));
+        let out = ok(run(&["jobs", "list", "--state", "done"]));
+        assert!(out.contains("done 1"), "{out}");
+        ok(run(&["audit", "verify"]));
+        db.cleanup().await.unwrap();
+    }
+}

@@ -290,7 +290,7 @@ macro_rules! impl_store {
                 AttachmentRow, AuditRow, CandidateRow, CaseRow, CaseVersionRow, CredentialsRow, DuplicateRow, PartyRow, RecordRow, SessionUserRow, TaskRow, TokenRow, TokenUserRow, TransferListRow, TransferListVersionRow, TransferPlanRow, UserRow, VersionRow, attachment_columns, audit_columns, candidate_columns, convert, duplicate_columns, opt_ts, record_columns, roles_text, token_columns, ts, user_columns,
             };
             use crate::rowhash::{
-                attach_writes, new_record_hashes, CaseHashRow, CaseVersionHashRow, RecordHashRow, RecordVersionHashRow, RowHash, RowRef, RowTable,
+                attach_writes, CaseHashRow, CaseVersionHashRow, RecordHashRow, RecordVersionHashRow, RowHash, RowRef, RowTable,
             };
             use crate::{
                 ApiToken, Attachment, AttachmentOwner, AttachmentScope, AuditFilter, CandidateAudit, CandidateDecision, CandidateStatus, CaseChange, CaseFilter, CaseVersion, Decision, DecisionOutcome, DisclosureFilter, DuplicateAudit, DuplicateCandidate, DuplicateFilter, DuplicateMerge, DuplicateStatus, MatchCandidate, MergeOutcome, NewCandidate, NewDuplicate, NewRecord, Progress, QueueFilter, RecordChange, RecordDeletion, Result, SessionRow, Store, StoreError, StoredCase, StoredModel, StoredTask, StoredTransferList, StoredTransferPlan, TaskFilter, TransferListChange, TransferListFilter, TransferListVersion, TransferPlanChange, UserCredentials,
@@ -310,7 +310,7 @@ macro_rules! impl_store {
                 /// Seals `drafts` onto the chain inside the caller's transaction and returns the
                 /// last entry. The head is read (and, where the backend needs it, locked) first,
                 /// so concurrent writers line up instead of forking the chain.
-                async fn append(conn: &mut Conn, drafts: Vec<AuditDraft>) -> Result<Option<AuditEntry>> {
+                pub(crate) async fn append(conn: &mut Conn, drafts: Vec<AuditDraft>) -> Result<Option<AuditEntry>> {
                     if drafts.is_empty() {
                         return Ok(None);
                     }
@@ -425,6 +425,58 @@ macro_rules! impl_store {
                     Self::append(&mut tx, drafts).await?;
                     sqlx::query("UPDATE audit_row_adoption SET pending = 0 WHERE id = 1").execute(&mut *tx).await?;
                     tx.commit().await
+                }
+
+                /// Inserts new records (version 1, each with its history entry) inside the caller's
+                /// transaction: `insert_records` and `commit_import`.
+                pub(crate) async fn insert_records_in(conn: &mut Conn, records: &[NewRecord], progress: Progress<'_>) -> Result<()> {
+                    let mut done = 0usize;
+                    for chunk in records.chunks(BULK_ROWS) {
+                        let mut qb = QueryBuilder::<Db>::new(
+                            "INSERT INTO records (id, party_id, kind, version, content, search_key, sex, birth_year, \
+                             external_ref, created_at, created_by, updated_at, updated_by) ",
+                        );
+                        qb.push_values(chunk, |mut b, n: &NewRecord| {
+                            let r = &n.record;
+                            b.push_bind(r.id.0)
+                                .push_bind(r.party_id.0)
+                                .push_bind(r.content.kind.as_str())
+                                .push_bind(1_i64)
+                                .push_bind(Json(&r.content))
+                                .push_bind(n.search_key.as_str())
+                                .push_bind(r.content.sex.as_str())
+                                .push_bind(r.content.birth_date.map(|d| d.year()))
+                                .push_bind(r.content.external_ref.as_deref())
+                                .push_bind(ts(r.created_at))
+                                .push_bind(r.created_by.0)
+                                .push_bind(ts(r.updated_at))
+                                .push_bind(r.updated_by.0);
+                        });
+                        qb.build().execute(&mut *conn).await?;
+                        drop(qb);
+
+                        let mut qb = QueryBuilder::<Db>::new(
+                            "INSERT INTO record_versions (record_id, version, content, changed_at, changed_by, change) ",
+                        );
+                        qb.push_values(chunk, |mut b, n: &NewRecord| {
+                            let r = &n.record;
+                            b.push_bind(r.id.0)
+                                .push_bind(1_i64)
+                                .push_bind(Json(&r.content))
+                                .push_bind(ts(r.created_at))
+                                .push_bind(r.created_by.0)
+                                .push_bind(n.change);
+                        });
+                        qb.build().execute(&mut *conn).await?;
+                        drop(qb);
+
+                        let before = done;
+                        done += chunk.len();
+                        if done / 1000 != before / 1000 || done == records.len() {
+                            progress(done);
+                        }
+                    }
+                    Ok(())
                 }
 
                 /// The candidate duplicate, when it lies within `party` (`None`: any party).
@@ -994,57 +1046,14 @@ macro_rules! impl_store {
 
                 async fn insert_records(&self, records: &[NewRecord], audit: Vec<AuditDraft>, progress: Progress<'_>) -> Result<()> {
                     let mut tx = self.begin_write().await?;
-                    let mut done = 0usize;
-                    let mut written = Vec::with_capacity(records.len() * 2);
-                    for n in records {
-                        written.extend(new_record_hashes(n)?);
-                    }
                     let mut audit = audit;
-                    attach_writes(&mut audit, written);
-                    for chunk in records.chunks(BULK_ROWS) {
-                        let mut qb = QueryBuilder::<Db>::new(
-                            "INSERT INTO records (id, party_id, kind, version, content, search_key, sex, birth_year, \
-                             external_ref, created_at, created_by, updated_at, updated_by) ",
-                        );
-                        qb.push_values(chunk, |mut b, n: &NewRecord| {
-                            let r = &n.record;
-                            b.push_bind(r.id.0)
-                                .push_bind(r.party_id.0)
-                                .push_bind(r.content.kind.as_str())
-                                .push_bind(1_i64)
-                                .push_bind(Json(&r.content))
-                                .push_bind(n.search_key.as_str())
-                                .push_bind(r.content.sex.as_str())
-                                .push_bind(r.content.birth_date.map(|d| d.year()))
-                                .push_bind(r.content.external_ref.as_deref())
-                                .push_bind(ts(r.created_at))
-                                .push_bind(r.created_by.0)
-                                .push_bind(ts(r.updated_at))
-                                .push_bind(r.updated_by.0);
-                        });
-                        qb.build().execute(&mut *tx).await?;
-                        drop(qb);
-
-                        let mut qb = QueryBuilder::<Db>::new(
-                            "INSERT INTO record_versions (record_id, version, content, changed_at, changed_by, change) ",
-                        );
-                        qb.push_values(chunk, |mut b, n: &NewRecord| {
-                            let r = &n.record;
-                            b.push_bind(r.id.0)
-                                .push_bind(1_i64)
-                                .push_bind(Json(&r.content))
-                                .push_bind(ts(r.created_at))
-                                .push_bind(r.created_by.0)
-                                .push_bind(n.change);
-                        });
-                        qb.build().execute(&mut *tx).await?;
-                        drop(qb);
-
-                        let before = done;
-                        done += chunk.len();
-                        if done / 1000 != before / 1000 || done == records.len() {
-                            progress(done);
-                        }
+                    crate::rowhash::attach_new_records(&mut audit, records)?;
+                    Self::insert_records_in(&mut tx, records, progress).await?;
+                    // The matching these records are owed, promised in the same transaction.
+                    if let (Some(first), Some(asking)) = (records.first(), audit.last()) {
+                        let key = crate::jobs::match_key_of_records(first.record.id, records.len());
+                        let ids = records.iter().map(|r| r.record.id).collect();
+                        Self::enqueue_in(&mut tx, &crate::jobs::match_job(ids, asking, None, key)?).await?;
                     }
                     Self::append(&mut tx, audit).await?;
                     tx.commit().await
@@ -1116,6 +1125,8 @@ macro_rules! impl_store {
                     .bind(change.id.0)
                     .execute(&mut *tx)
                     .await?;
+                    let key = crate::jobs::match_key_of_record(change.id, row.version);
+                    Self::enqueue_in(&mut tx, &crate::jobs::match_job(vec![change.id], &audit, None, key)?).await?;
                     let written = [RowRef::record(change.id.0), RowRef::record_version(change.id.0, row.version)];
                     Self::append_written(&mut tx, vec![audit], &written).await?;
                     tx.commit().await?;
@@ -1303,7 +1314,7 @@ macro_rules! impl_store {
                 async fn insert_candidates(&self, candidates: &[NewCandidate], audit: CandidateAudit<'_>) -> Result<Vec<MatchId>> {
                     let mut tx = self.begin_write().await?;
                     let mut inserted = Vec::new();
-                    let mut drafts = Vec::new();
+                    let mut stored = Vec::new();
                     // Row by row: which pairs were new decides which get an audit entry, and the
                     // candidates of one change are few.
                     for c in candidates {
@@ -1325,10 +1336,12 @@ macro_rules! impl_store {
                         .rows_affected();
                         if n == 1 {
                             inserted.push(c.id);
-                            drafts.push(audit(c));
+                            stored.push(c.clone());
                         }
                     }
-                    Self::append(&mut tx, drafts).await?;
+                    if !stored.is_empty() {
+                        Self::append(&mut tx, vec![audit(&stored)]).await?;
+                    }
                     tx.commit().await?;
                     Ok(inserted)
                 }
@@ -1360,7 +1373,7 @@ macro_rules! impl_store {
                 async fn rescore_candidates(&self, candidates: &[NewCandidate], audit: CandidateAudit<'_>) -> Result<Vec<MatchId>> {
                     let mut tx = self.begin_write().await?;
                     let mut changed = Vec::new();
-                    let mut drafts = Vec::new();
+                    let mut stored = Vec::new();
                     for c in candidates {
                         let id: Option<uuid::Uuid> = sqlx::query_scalar(
                             "UPDATE match_candidates SET probability = $3, match_weight = $4, explanation = $5, model_version = $6, \
@@ -1378,10 +1391,12 @@ macro_rules! impl_store {
                         if let Some(id) = id {
                             changed.push(MatchId(id));
                             // The audit names the stored candidate, not the draft's fresh id.
-                            drafts.push(audit(&NewCandidate { id: MatchId(id), ..c.clone() }));
+                            stored.push(NewCandidate { id: MatchId(id), ..c.clone() });
                         }
                     }
-                    Self::append(&mut tx, drafts).await?;
+                    if !stored.is_empty() {
+                        Self::append(&mut tx, vec![audit(&stored)]).await?;
+                    }
                     tx.commit().await?;
                     Ok(changed)
                 }
@@ -2137,7 +2152,7 @@ macro_rules! impl_store {
                 async fn insert_duplicates(&self, duplicates: &[NewDuplicate], audit: DuplicateAudit<'_>) -> Result<Vec<DuplicateId>> {
                     let mut tx = self.begin_write().await?;
                     let mut inserted = Vec::new();
-                    let mut drafts = Vec::new();
+                    let mut stored = Vec::new();
                     for d in duplicates {
                         // One row per pair whichever record found the other.
                         let (first, second) = if d.first_record_id <= d.second_record_id {
@@ -2166,10 +2181,12 @@ macro_rules! impl_store {
                         .rows_affected();
                         if n == 1 {
                             inserted.push(d.id);
-                            drafts.push(audit(d));
+                            stored.push(d.clone());
                         }
                     }
-                    Self::append(&mut tx, drafts).await?;
+                    if !stored.is_empty() {
+                        Self::append(&mut tx, vec![audit(&stored)]).await?;
+                    }
                     tx.commit().await?;
                     Ok(inserted)
                 }
@@ -2461,6 +2478,10 @@ macro_rules! impl_store {
                         .collect();
                     if let (Some(case_id), Some(ca)) = (repointed_case, case_audit) {
                         drafts.push(ca.target("case", case_id));
+                    }
+                    if let Some(asking) = drafts.first() {
+                        let key = crate::jobs::match_key_of_record(m.survivor, survivor_row.version);
+                        Self::enqueue_in(&mut tx, &crate::jobs::match_job(vec![m.survivor], asking, None, key)?).await?;
                     }
                     let mut written = vec![
                         RowRef::record(m.survivor.0),

@@ -17,6 +17,12 @@ pub enum StoreError {
         record: homeward_domain::RecordId,
         current: i64,
     },
+    /// The party imported a file with the same fingerprint before: that import.
+    #[error("the same file was imported before, as import {import}")]
+    AlreadyImported {
+        import: uuid::Uuid,
+        at: chrono::DateTime<chrono::Utc>,
+    },
     #[error("bad database URL: {0}")]
     BadUrl(String),
     /// Data in the database that does not decode into a domain value (should never happen).

@@ -16,6 +16,7 @@
 mod backend;
 pub mod blobs;
 mod error;
+pub mod jobs;
 pub mod postgres;
 mod rowhash;
 mod rows;
@@ -25,6 +26,10 @@ pub mod testing;
 mod types;
 
 pub use error::StoreError;
+pub use jobs::{
+    Job, JobFilter, JobOutcome, JobSignal, JobState, JobStore, MATCH_RECORDS, MatchRecordsJob,
+    NewImport, NewJob, match_key_of_import, match_key_of_record, match_key_of_records,
+};
 pub use rowhash::{RowHash, RowRef, RowTable};
 pub use types::*;
 
@@ -42,14 +47,16 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// Progress of a long write, in records done so far.
 pub type Progress<'a> = &'a (dyn Fn(usize) + Send + Sync);
 
-/// The audit entry for one candidate that was actually inserted.
-pub type CandidateAudit<'a> = &'a (dyn Fn(&NewCandidate) -> AuditDraft + Send + Sync);
+/// The one audit entry for the candidates a call actually inserted (or changed), called only when
+/// there is at least one: an entry per run, naming them, not an entry per candidate.
+pub type CandidateAudit<'a> = &'a (dyn Fn(&[NewCandidate]) -> AuditDraft + Send + Sync);
 
-/// The audit entry for one candidate duplicate that was actually inserted.
-pub type DuplicateAudit<'a> = &'a (dyn Fn(&NewDuplicate) -> AuditDraft + Send + Sync);
+/// The one audit entry for the candidate duplicates a call actually inserted (as above).
+pub type DuplicateAudit<'a> = &'a (dyn Fn(&[NewDuplicate]) -> AuditDraft + Send + Sync);
 
+/// The job queue's methods are on [`JobStore`] (`jobs.rs`), a part of every store.
 #[async_trait]
-pub trait Store: Send + Sync + std::fmt::Debug {
+pub trait Store: JobStore + Send + Sync + std::fmt::Debug {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 
@@ -274,8 +281,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<Vec<ChildRecord>>;
 
     /// Inserts the candidates whose pair is not stored yet, in any status (so a rejected pair
-    /// never comes back), appending `audit(c)` for each one inserted, in one transaction. Returns
-    /// the ids inserted.
+    /// never comes back), appending `audit(inserted)` once when any was inserted, in one
+    /// transaction. Returns the ids inserted.
     async fn insert_candidates(
         &self,
         candidates: &[NewCandidate],
@@ -286,8 +293,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn pending_pairs(&self, records: &[RecordId]) -> Result<Vec<(RecordId, RecordId)>>;
     /// Replaces the score and explanation of each pair that is still pending (decided pairs keep
     /// the score they were decided on), clearing a first confirmation of four eyes (it was given
-    /// on the record as it was), and appends `audit(c)` for each one changed, in one
-    /// transaction. Returns the ids changed.
+    /// on the record as it was), and appends `audit(changed)` once when any changed (the
+    /// candidates carry their stored ids), in one transaction. Returns the ids changed.
     async fn rescore_candidates(
         &self,
         candidates: &[NewCandidate],
@@ -493,8 +500,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         limit: u32,
     ) -> Result<Vec<(String, RecordId)>>;
     /// Inserts the candidate duplicates whose pair (in either order) is not stored yet, in any
-    /// status (so a dismissed pair never comes back), appending `audit(d)` for each one inserted,
-    /// in one transaction. Returns the ids inserted.
+    /// status (so a dismissed pair never comes back), appending `audit(inserted)` once when any
+    /// was inserted, in one transaction. Returns the ids inserted.
     async fn insert_duplicates(
         &self,
         duplicates: &[NewDuplicate],

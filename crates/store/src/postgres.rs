@@ -47,3 +47,11 @@ impl PgStore {
 }
 
 impl_store!(PgStore, sqlx::Postgres);
+// Workers skip the jobs other servers hold instead of waiting for them.
+crate::jobs::impl_jobs!(
+    PgStore,
+    sqlx::Postgres,
+    " FOR UPDATE SKIP LOCKED",
+    Some("SELECT pg_notify('homeward_jobs', '')"),
+    crate::jobs::listen_pg
+);

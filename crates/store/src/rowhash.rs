@@ -313,6 +313,17 @@ pub(crate) fn new_record_hashes(n: &NewRecord) -> Result<[RowHash; 2]> {
 /// Lists each written row under the draft that describes it: the draft targeting the row's
 /// record or case, else the first draft. Rows written by a transaction with no draft cannot be
 /// listed, which every write method avoids by always auditing.
+/// The hashes of new records (and their first versions), listed under the drafts that describe
+/// them: for every path that inserts records in bulk.
+pub(crate) fn attach_new_records(drafts: &mut [AuditDraft], records: &[NewRecord]) -> Result<()> {
+    let mut written = Vec::with_capacity(records.len() * 2);
+    for n in records {
+        written.extend(new_record_hashes(n)?);
+    }
+    attach_writes(drafts, written);
+    Ok(())
+}
+
 pub(crate) fn attach_writes(drafts: &mut [AuditDraft], writes: Vec<RowHash>) {
     if writes.is_empty() || drafts.is_empty() {
         return;

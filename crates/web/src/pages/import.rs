@@ -59,6 +59,8 @@ struct Outcome {
     left_out: usize,
     /// The confirm form was sent again after the import was done.
     repeated: bool,
+    /// The import, whose matching the result page follows.
+    import_id: Option<uuid::Uuid>,
 }
 
 #[derive(Debug)]
@@ -299,6 +301,7 @@ fn options(
     layout: &ImportLayout,
     map: &[Option<Field>],
     skip_invalid: bool,
+    force: bool,
 ) -> ImportOptions {
     let mut columns: Vec<(String, String)> = Vec::new();
     for (c, f) in layout.columns.iter().zip(map) {
@@ -312,6 +315,7 @@ fn options(
         kind: Some(kind),
         columns,
         skip_invalid,
+        force,
     }
 }
 
@@ -439,6 +443,10 @@ pub(crate) struct DonePage<'a> {
     pub left_out: usize,
     pub repeated: bool,
     pub committing: bool,
+    /// The matching job's state (`queued`, `running`, `done`, `failed`; empty when unknown).
+    pub matching_state: &'a str,
+    pub matching_done: i64,
+    pub matching_total: i64,
 }
 
 fn kind_label(t: &'static Tr, k: RecordKind) -> &'static str {
@@ -703,7 +711,7 @@ async fn dry_run(
     if !problems.is_empty() {
         return again(problems);
     }
-    let options = options(st.kind, &st.layout, &st.map, true);
+    let options = options(st.kind, &st.layout, &st.map, true, false);
     match s
         .app
         .check_import(&cx.caller, &st.bytes, &options, &|_| {})
@@ -837,7 +845,7 @@ pub(crate) async fn preview(
         errors,
         cut,
         mapping: mapping_fields(&st.layout, &st.map),
-        keep: options(st.kind, &st.layout, &st.map, false)
+        keep: options(st.kind, &st.layout, &st.map, false, false)
             .columns
             .into_iter()
             .map(|(h, f)| format!("{h}={f}"))
@@ -898,7 +906,8 @@ pub(crate) async fn confirm(
         return Err(PageError::BadForm(cx.t));
     };
     let only_valid = form.all("only_valid").contains(&"1");
-    let options = options(kind, &layout, &map, only_valid);
+    let force = form.all("force").contains(&"1");
+    let options = options(kind, &layout, &map, only_valid, force);
     // On its own task, so that a browser closing the connection mid-import cannot cancel it
     // between the commit and the bookkeeping that makes a second confirm a no-op.
     let (app, caller, key) = (s.app.clone(), cx.caller.clone(), token.clone());
@@ -912,6 +921,7 @@ pub(crate) async fn confirm(
                     imported: report.imported,
                     left_out: report.rejected.len(),
                     repeated: false,
+                    import_id: Some(report.import_id),
                 }),
             ),
             // Nothing was stored (all or nothing): the file can be mapped and tried again.
@@ -949,6 +959,7 @@ pub(crate) async fn done(
                 imported: 0,
                 left_out: 0,
                 repeated: false,
+                import_id: None,
             },
             true,
         ),
@@ -957,7 +968,15 @@ pub(crate) async fn done(
         }
         Found::Gone => return Ok(gone(cx.t)),
     };
+    // The matching runs as a job after the commit: say where it has got to.
+    let matching = match o.import_id {
+        Some(id) => s.app.import_matching(&cx.caller, id).await.ok(),
+        None => None,
+    };
     let page = DonePage {
+        matching_state: matching.as_ref().map_or("", |m| m.state.as_str()),
+        matching_done: matching.as_ref().map_or(0, |m| m.progress_done),
+        matching_total: matching.as_ref().map_or(0, |m| m.progress_total),
         f: cx.frame(),
         kind: kind_label(cx.t, o.kind),
         kind_filter: o.kind.as_str(),
@@ -1020,7 +1039,7 @@ mod tests {
         let map = chosen(&l, &form, &[]).unwrap();
         assert_eq!(map[1], Some(Field::Notes));
         assert_eq!(map[2], None, "a column without a header cannot be mapped");
-        let o = options(RecordKind::CustodyRecord, &l, &map, true);
+        let o = options(RecordKind::CustodyRecord, &l, &map, true, false);
         assert_eq!(o.columns.len(), 3);
         let wrong = Fields(vec![("map_0".to_owned(), "eye_colour".to_owned())]);
         assert!(chosen(&l, &wrong, &[]).is_err());

@@ -38,11 +38,12 @@ impl From<ImportKind> for RecordKind {
 #[allow(dead_code)]
 pub struct ColumnMapping(String);
 
-/// Reads `skip_invalid=true` and any number of `column=HEADER=FIELD`. A plain struct cannot take
+/// Reads `skip_invalid=true`, `force=true` and any number of `column=HEADER=FIELD`. A plain struct cannot take
 /// a repeated key, so the pairs are walked by hand.
 fn import_options(kind: ImportKind, pairs: Vec<(String, String)>) -> ApiResult<ImportOptions> {
     let bad = |msg: String| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", msg);
     let mut skip_invalid = false;
+    let mut force = false;
     let mut columns = Vec::new();
     for (key, value) in pairs {
         match key.as_str() {
@@ -51,6 +52,11 @@ fn import_options(kind: ImportKind, pairs: Vec<(String, String)>) -> ApiResult<I
                     .parse()
                     .map_err(|_| bad("skip_invalid is true or false".to_owned()))?;
             }
+            "force" => {
+                force = value
+                    .parse()
+                    .map_err(|_| bad("force is true or false".to_owned()))?;
+            }
             "column" => columns.push(parse_column_mapping(&value).map_err(bad)?),
             other => return Err(bad(format!("unknown query parameter `{other}`"))),
         }
@@ -58,6 +64,7 @@ fn import_options(kind: ImportKind, pairs: Vec<(String, String)>) -> ApiResult<I
     Ok(ImportOptions {
         kind: Some(kind.into()),
         skip_invalid,
+        force,
         columns,
     })
 }
@@ -69,6 +76,7 @@ fn import_options(kind: ImportKind, pairs: Vec<(String, String)>) -> ApiResult<I
     params(
         ("kind" = inline(ImportKind), Path, description = "What the file holds"),
         ("skip_invalid" = Option<bool>, Query, description = "Import the valid rows and report the invalid ones"),
+        ("force" = Option<bool>, Query, description = "Import even though this party imported the same file (same SHA-256) before"),
         ("column" = Option<Vec<ColumnMapping>>, Query, style = Form, explode,
             description = "`HEADER=FIELD`: read the column HEADER as FIELD (repeat for several)"),
     ),
@@ -76,6 +84,7 @@ fn import_options(kind: ImportKind, pairs: Vec<(String, String)>) -> ApiResult<I
     responses(
         (status = 201, description = "Imported", body = ImportReport),
         (status = 403, body = ErrorBody),
+        (status = 409, description = "`already_imported`: the same file was imported before (the message names that import); send `force=true` to import it again", body = ErrorBody),
         (status = 413, description = "`payload_too_large`", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
         (status = 422, description = "`import_invalid`: every bad row with its line number; nothing imported", body = ErrorBody),

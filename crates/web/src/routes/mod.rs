@@ -8,6 +8,7 @@ mod cases;
 mod duplicates;
 mod imports;
 pub(crate) use imports::ColumnMapping;
+mod jobs;
 mod matches;
 mod me;
 mod records;
@@ -63,6 +64,8 @@ pub(crate) fn api(opts: &WebOptions, max_attachment_bytes: usize) -> OpenApiRout
         .routes(routes!(admin::reset_password))
         .routes(routes!(admin::reset_totp))
         .routes(routes!(admin::list_user_tokens))
+        .routes(routes!(jobs::list_jobs))
+        .routes(routes!(jobs::import_matching))
         .routes(routes!(records::list_records, records::create_record))
         .routes(routes!(
             records::get_record,

@@ -200,3 +200,63 @@ async fn imports_have_their_own_body_limit() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_same_file_again_is_409_already_imported_unless_forced_and_its_matching_is_a_job() {
+    on_every_backend(async |t: &TestApp| {
+        let (_, admin) = t.mediator_admin().await;
+        let origin = t.cli_party("Ombudsman", "origin").await;
+        t.cli_user(&origin, "olena", &["caseworker"]).await;
+        let s = t.login("olena", PASSWORD).await;
+        let path =
+            "/api/v1/imports/tracing-requests?column=Who%20asks%3Denquirer_name&skip_invalid=true";
+
+        let first = expect(upload(&s, path, "text/csv", CSV).await, StatusCode::CREATED).await;
+        let import_id = first["import_id"].as_str().unwrap().to_owned();
+        assert_eq!(first["matching"]["state"], "done", "{first}");
+        let matching = expect(
+            s.get(&format!("/api/v1/imports/{import_id}/matching"))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(matching["state"], "done");
+        assert_eq!(matching["progress_done"], 2);
+
+        let res = upload(&s, path, "text/csv", CSV).await;
+        let body = expect_error(res, StatusCode::CONFLICT, "already_imported").await;
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains(&import_id),
+            "{body}"
+        );
+        assert_eq!(names(&s).await.len(), 2);
+        let forced = format!("{path}&force=true");
+        expect(
+            upload(&s, &forced, "text/csv", CSV).await,
+            StatusCode::CREATED,
+        )
+        .await;
+        assert_eq!(names(&s).await.len(), 4);
+
+        // Administrators read the queue; a caseworker may not.
+        let jobs = expect(admin.get("/api/v1/admin/jobs").await, StatusCode::OK).await;
+        assert_eq!(jobs["done"], 2, "{jobs}");
+        assert_eq!(jobs["jobs"][0]["kind"], "records.match");
+        expect_error(
+            s.get("/api/v1/admin/jobs").await,
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        )
+        .await;
+        expect_error(
+            admin.get("/api/v1/admin/jobs?state=stuck").await,
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+        )
+        .await;
+    })
+    .await;
+}
