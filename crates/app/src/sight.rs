@@ -91,10 +91,7 @@ impl CaseSight {
         CasePart::ALL
             .into_iter()
             .filter(|p| !self.carries(*p))
-            .map(|p| {
-                p.withhold(case);
-                p
-            })
+            .inspect(|p| p.withhold(case))
             .collect()
     }
 
