@@ -2,8 +2,9 @@
 //! party kind, in a world where every kind of object exists, and no answer carries a fact the
 //! permission table does not let that role see.
 
+use crate::attachments::{config, png, upload};
 use crate::helpers::*;
-use crate::transfer_world::{case_path, located_cases, ok, to_consent_obtained};
+use crate::transfer_world::{People, case_path, located_cases, ok, to_consent_obtained};
 use homeward_domain::{PartyKind, Permission as P, Role};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -58,6 +59,25 @@ const SECRETS: &[Secret] = &[
         },
     },
     Secret {
+        // A file attached to the origin's record follows the record.
+        what: "a record's attachment",
+        text: "RECORD-FILE-SENTINEL",
+        may_see: |k, r| {
+            granted(P::RecordRead, k, r) && matches!(k, PartyKind::Mediator | PartyKind::Origin)
+        },
+    },
+    Secret {
+        what: "a case's attachment",
+        text: "CASE-FILE-SENTINEL",
+        may_see: |k, r| granted(P::CaseRead, k, r),
+    },
+    Secret {
+        // The follow-up visits are read by the side that does them, without the case.
+        what: "the reunification's family environment",
+        text: "REUNION-SENTINEL",
+        may_see: |k, r| granted(P::CaseRead, k, r),
+    },
+    Secret {
         // Tasks are read by the mediator's task readers and the party the task is referred to
         // (the only humanitarian party here).
         what: "a task's instructions",
@@ -82,6 +102,8 @@ fn paths(ids: &Ids) -> Vec<String> {
         candidate,
         duplicate,
         user,
+        record_file,
+        case_file,
     } = ids;
     let mut out: Vec<String> = [
         "/api/v1/me",
@@ -129,6 +151,8 @@ fn paths(ids: &Ids) -> Vec<String> {
         format!("/api/v1/transfer-lists/{list}/plans"),
         format!("/api/v1/transfer-plans/{plan}"),
         format!("/api/v1/users/{user}"),
+        format!("/api/v1/attachments/{record_file}"),
+        format!("/api/v1/attachments/{case_file}"),
         format!("/api/v1/users/{user}/tokens"),
         format!("/cases/{case}"),
         format!("/cases/{case}/custody"),
@@ -154,6 +178,8 @@ struct Ids {
     candidate: String,
     duplicate: String,
     user: String,
+    record_file: String,
+    case_file: String,
 }
 
 fn id(v: &Value) -> String {
@@ -187,7 +213,7 @@ async fn world(t: &TestApp) -> Ids {
     }
     t.cli_user(&mediator, "petra", &["caseworker"]).await;
     t.cli_user(&mediator, "lev", &["logistics"]).await;
-    let w = crate::transfer_world::People {
+    let w = People {
         origin_id: origin.id.to_string(),
         custody_id: custody.id.to_string(),
         o: t.login("olena", PASSWORD).await,
@@ -264,7 +290,7 @@ async fn world(t: &TestApp) -> Ids {
     ok(w.o.post(&lp("/approve"), &hash).await).await;
     let approved = ok(w.c.post(&lp("/approve"), &hash).await).await;
     let fix = json!({ "expected_version": approved["version"] });
-    ok(w.cw.post(&lp("/fix"), &fix).await).await;
+    let fixed = ok(w.cw.post(&lp("/fix"), &fix).await).await;
     let plan = expect(
         w.logistics
             .post(
@@ -275,6 +301,7 @@ async fn world(t: &TestApp) -> Ids {
         StatusCode::CREATED,
     )
     .await;
+    travel_and_reunite(&w, case, &plan, &fixed).await;
     // A second tracing request for the first child, filed again by mistake: a duplicate.
     let again = json!({
         "names": [{ "given": "Олександр", "patronymic": "Андрійович", "family": "Лисенко" }],
@@ -287,6 +314,22 @@ async fn world(t: &TestApp) -> Ids {
     )
     .await;
     let dups = ok(w.o.get("/api/v1/duplicates").await).await;
+    let attach = async |s: &Session, path: String, name: &str| {
+        let res = upload(s, &path, Some("image/png"), Some(name), png()).await;
+        id(&expect(res, StatusCode::CREATED).await)
+    };
+    let record_file = attach(
+        &w.o,
+        format!("/api/v1/records/{}/attachments", id(filed)),
+        "RECORD-FILE-SENTINEL.png",
+    )
+    .await;
+    let case_file = attach(
+        &w.cw,
+        case_path(case, "/attachments"),
+        "CASE-FILE-SENTINEL.png",
+    )
+    .await;
     let duplicate = id(&dups["items"][0]);
     Ids {
         case: id(case),
@@ -301,12 +344,69 @@ async fn world(t: &TestApp) -> Ids {
             .to_owned(),
         duplicate,
         user: w.o.body["user"]["id"].as_str().unwrap().to_owned(),
+        record_file,
+        case_file,
     }
+}
+
+/// The plan approved, the child taken home and reunified: the follow-up visits are scheduled
+/// (the first already overdue) for the origin side.
+async fn travel_and_reunite(w: &People, case: &Value, plan: &Value, list: &Value) {
+    let pp = |rest: &str| format!("/api/v1/transfer-plans/{}{rest}", id(plan));
+    let mut v = 1;
+    let mut step = async |method: reqwest::Method, rest: &str, mut body: Value| {
+        body["expected_version"] = json!(v);
+        let out = ok(w.logistics.send(method, &pp(rest), &body).await).await;
+        v = out["version"].as_i64().unwrap();
+    };
+    let leg = json!({
+        "from": "Rostov-on-Don", "to": "Kyiv", "mode": "road", "carrier": "Embassy convoy",
+        "planned_departure": "2030-04-01T08:00:00Z", "planned_arrival": "2030-04-02T08:00:00Z",
+    });
+    step(reqwest::Method::POST, "/legs", leg).await;
+    let costs =
+        json!({ "costs": [{ "amount_minor": 1000, "currency": "EUR", "funded_by": "Mediator" }] });
+    step(reqwest::Method::PUT, "/costs", costs).await;
+    let escorts = json!({ "escorts": [{ "kind": "diplomat", "name": "Consul N." }] });
+    step(reqwest::Method::PUT, "/escorts", escorts).await;
+    let documents =
+        json!({ "documents": [{ "case_id": case["id"], "kind": "passport", "ready": true }] });
+    step(reqwest::Method::PUT, "/documents", documents).await;
+    step(reqwest::Method::POST, "/approve", json!({})).await;
+    let version = async || ok(w.cw.get(&case_path(case, "")).await).await["version"].clone();
+    let to = json!({ "to": "in_transit", "expected_version": version().await });
+    ok(w.cw.post(&case_path(case, "/transitions"), &to).await).await;
+    let start = json!({ "expected_version": list["version"] });
+    let lp = format!("/api/v1/transfer-lists/{}/start", id(list));
+    ok(w.cw.post(&lp, &start).await).await;
+    let ago = |d: i64| (chrono::Utc::now() - chrono::Duration::days(d)).to_rfc3339();
+    let home = json!({ "kind": "custody_authority", "name": "Children's home No. 4" });
+    let mother = json!({ "kind": "family", "name": "Oksana Lysenko" });
+    let hand = json!({ "at": ago(45), "giver": home, "receiver": mother, "expected_version": version().await });
+    ok(w.logistics
+        .post(&case_path(case, "/handovers"), &hand)
+        .await)
+    .await;
+    let to = json!({ "to": "handed_over", "expected_version": version().await });
+    ok(w.cw.post(&case_path(case, "/transitions"), &to).await).await;
+    let reunion = json!({
+        "at": ago(42), "place": "Kyiv",
+        "with_whom": [{ "name": "Oksana Lysenko", "relationship": "mother" }],
+        "family_environment": "REUNION-SENTINEL lives with his mother",
+        "expected_version": version().await,
+    });
+    ok(w.cw
+        .post(&case_path(case, "/reunification"), &reunion)
+        .await)
+    .await;
+    let due = ok(w.o.get("/api/v1/follow-ups/overdue").await).await;
+    assert!(!due.as_array().unwrap().is_empty(), "{due}");
 }
 
 #[tokio::test]
 async fn no_role_reads_a_field_the_permission_table_withholds() {
-    on_every_backend(async |t: &TestApp| {
+    let dir = tempfile::tempdir().unwrap();
+    on_every_backend_with(config(dir.path()), test_options(), async |t: &TestApp| {
         let ids = world(t).await;
         let paths = paths(&ids);
         let mut leaks = Vec::new();
@@ -351,7 +451,8 @@ async fn no_role_reads_a_field_the_permission_table_withholds() {
 /// read is audited under the accountability endpoint's action.
 #[tokio::test]
 async fn a_case_read_carries_accountability_only_with_the_permission_and_audits_it() {
-    on_every_backend(async |t: &TestApp| {
+    let dir = tempfile::tempdir().unwrap();
+    on_every_backend_with(config(dir.path()), test_options(), async |t: &TestApp| {
         let ids = world(t).await;
         let log_of = async |actor: &str, action: &str| -> Vec<Value> {
             let aud = t
