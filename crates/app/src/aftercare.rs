@@ -3,7 +3,6 @@
 //! taken. Each change is a change of the case's facts (one version, audited, see `cases`).
 
 use crate::cases::{CaseChangeOutcome, FactChange, now, opt_text, text};
-use crate::sight::{CaseParts, CaseSight};
 use crate::{App, AppError, AppResult, Caller};
 use chrono::{DateTime, NaiveDate, Utc};
 use homeward_domain::{
@@ -407,17 +406,10 @@ impl App {
     ) -> AppResult<FollowUpView> {
         caller.require(Permission::FollowUpReport, &self.config)?;
         let party = caller.party().id;
-        // The party sees only its visit, nothing of the case.
-        let nothing_shown = CaseSight::of(caller, CaseParts::WORKFLOW);
         let (stored, _, _) = self
-            .apply_facts(
-                caller,
-                id,
-                None,
-                report_change(follow_up),
-                nothing_shown,
-                |case, _, at| report_on(case, follow_up, input, caller, at, Some(party)),
-            )
+            .apply_facts(caller, id, None, report_change(follow_up), |case, _, at| {
+                report_on(case, follow_up, input, caller, at, Some(party))
+            })
             .await
             // Another party's visit, or no such case, answers the same.
             .map_err(|e| match e {
@@ -561,11 +553,9 @@ impl App {
                 "corrects": input.corrects,
             }),
         };
-        // The facts handed back are audited by the recording itself.
-        let nothing_shown = CaseSight::of(caller, CaseParts::WORKFLOW);
         // Appending a fact commutes with any other change, so it needs no expected version.
         let (stored, _, _) = self
-            .apply_facts(caller, id, None, what, nothing_shown, |case, _, at| {
+            .apply_facts(caller, id, None, what, |case, _, at| {
                 let when = match input
                     .when
                     .as_deref()

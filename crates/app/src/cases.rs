@@ -509,10 +509,8 @@ impl App {
             by: caller.user().id,
             at,
         };
-        let sight = CaseSight::of(caller, CaseParts::ALL);
-        let mut audits = vec![audit];
-        audits.extend(sight.audits(caller, id, "case_change"));
-        let stored = self.store.update_case(change, audits).await?;
+        let stored = self.store.update_case(change, vec![audit]).await?;
+        let sight = CaseSight::of(caller, CaseParts::WORKFLOW);
         Ok(CaseChangeOutcome {
             detail: detail_of(stored, sight, &policy, at),
             moved_back_from: None,
@@ -530,9 +528,11 @@ impl App {
         what: FactChange,
         edit: impl FnOnce(&mut Case, &CasePolicy, DateTime<Utc>) -> AppResult<()>,
     ) -> AppResult<CaseChangeOutcome> {
-        let sight = CaseSight::of(caller, CaseParts::ALL);
+        // The answer shows what the change did to the workflow: handing back the parts that need
+        // their own permission would record a read of them with every change.
+        let sight = CaseSight::of(caller, CaseParts::WORKFLOW);
         let (stored, moved_back_from, unmet) = self
-            .apply_facts(caller, id, Some(expected_version), what, sight, edit)
+            .apply_facts(caller, id, Some(expected_version), what, edit)
             .await?;
         let policy = self.case_policy();
         Ok(CaseChangeOutcome {
@@ -551,7 +551,6 @@ impl App {
         id: CaseId,
         expected_version: Option<i64>,
         what: FactChange,
-        answer: CaseSight,
         edit: impl FnOnce(&mut Case, &CasePolicy, DateTime<Utc>) -> AppResult<()>,
     ) -> AppResult<(StoredCase, Option<CaseState>, Vec<Condition>)> {
         let stored = self.load_case(caller, id).await?;
@@ -568,8 +567,6 @@ impl App {
                 .target("case", id)
                 .details(what.details),
         ];
-        // The answer hands the changed case back: what it carries is read, and audited so.
-        audits.extend(answer.audits(caller, id, "case_change"));
         let mut moved_back_from = None;
         let mut unmet = vec![];
         if let Some(rv) = case.revalidate(&policy, at) {

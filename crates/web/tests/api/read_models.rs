@@ -524,6 +524,20 @@ async fn a_case_read_carries_accountability_only_with_the_permission_and_audits_
             assert_eq!(page.status(), StatusCode::OK);
             assert_eq!(log_of(&who, "accountability.read").await.len(), reads.len());
         }
+        // The answer to a change shows the workflow only, and reads no more than that either.
+        let petra = t.login("petra", PASSWORD).await;
+        let before = log_of("petra", "accountability.read").await.len();
+        let current = ok(petra.get(&case).await).await;
+        let read = log_of("petra", "accountability.read").await.len();
+        assert_eq!(read, before + 1);
+        let body = json!({
+            "assessed_by": "psychologist", "findings": "settled at home",
+            "expected_version": current["version"],
+        });
+        let changed = ok(petra.post(&format!("{case}/assessments"), &body).await).await;
+        assert_eq!(changed["withheld"], json!(["accountability"]), "{changed}");
+        assert_eq!(changed["case"]["accountability"], json!([]));
+        assert_eq!(log_of("petra", "accountability.read").await.len(), read);
     })
     .await;
 }
