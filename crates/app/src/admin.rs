@@ -6,7 +6,7 @@ use crate::{Actor, App, AppError, AppResult, Caller};
 use chrono::Utc;
 use homeward_domain::user::parse_roles;
 use homeward_domain::{
-    AuditAction, FieldError, Language, Party, PartyId, PartyKind, PartyName, Password, Permission,
+    AuditAction, DisplayName, Language, Party, PartyId, PartyKind, PartyName, Password, Permission,
     Role, User, UserId, Username, ValidationErrors,
 };
 use homeward_store::ApiToken;
@@ -108,19 +108,9 @@ impl App {
         let display_name = input
             .display_name
             .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned);
-        if display_name
-            .as_ref()
-            .is_some_and(|d| d.chars().count() > 200)
-        {
-            errs.push(FieldError::new(
-                "display_name",
-                "too_long",
-                "at most 200 characters",
-            ));
-        }
+            .filter(|s| !s.trim().is_empty())
+            .and_then(|d| errs.take(DisplayName::parse(d)))
+            .map(DisplayName::into_string);
         let (Some(username), Some(roles), Some(password)) = (username, roles, password) else {
             return Err(errs.into());
         };

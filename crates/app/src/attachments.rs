@@ -212,6 +212,8 @@ fn check_filename(name: &str) -> AppResult<&str> {
             "a filename cannot hold control characters such as line breaks",
         ));
     }
+    // `\u{202e}fdp.exe` would show as `exe.pdf` wherever the name is listed.
+    homeward_domain::bidi::refuse_bidi_controls("filename", name).map_err(AppError::from)?;
     Ok(name)
 }
 
@@ -569,6 +571,10 @@ mod tests {
         for bad in ["", "   ", "a\r\nSet-Cookie: x.pdf", "tab\there.png"] {
             assert!(check_filename(bad).is_err(), "{bad:?}");
         }
+        // Shown as `exe.pdf`, it is a program.
+        let e = check_filename("\u{202e}fdp.exe").unwrap_err();
+        assert_eq!(e.code(), "validation_failed");
+        assert!(format!("{e:?}").contains("bidi_control"), "{e:?}");
         assert!(check_filename(&"я".repeat(255)).is_ok());
         assert!(check_filename(&"я".repeat(256)).is_err());
     }

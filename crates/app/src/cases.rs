@@ -8,6 +8,7 @@
 //! each change names the version it was decided on.
 
 use crate::matching::CaseView;
+use crate::sight::{CaseParts, CaseSight};
 use crate::{App, AppError, AppResult, Caller};
 use chrono::{DateTime, SubsecRound, Utc};
 use homeward_domain::{
@@ -60,6 +61,9 @@ pub struct CaseQuery {
     pub record: Option<RecordId>,
     pub after: Option<CaseId>,
     pub limit: Option<u32>,
+    /// Leave out every part of the cases beyond their workflow (a page that shows only that),
+    /// so the list is not audited as a read of parts nobody saw.
+    pub workflow_only: bool,
 }
 
 /// One version of a case in its timeline.
@@ -73,7 +77,10 @@ pub struct CaseVersionView {
     pub changed_by_user: Option<ActorName>,
     pub changed_at: DateTime<Utc>,
     pub state: CaseState,
+    /// The case as it was, without the parts named in `withheld`.
     pub case: Case,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub withheld: Vec<crate::sight::CasePart>,
 }
 
 /// A user as the case's readers see them in its timeline: a name and a party, nothing more.
@@ -85,16 +92,19 @@ pub struct ActorName {
     pub party_name: String,
 }
 
-impl From<CaseVersion> for CaseVersionView {
-    fn from(v: CaseVersion) -> Self {
+impl CaseVersionView {
+    fn seen(v: CaseVersion, sight: CaseSight) -> Self {
+        let mut case = v.case;
+        let withheld = sight.filter(&mut case);
         Self {
             version: v.version,
             change: v.change,
             changed_by: v.changed_by,
             changed_by_user: None,
             changed_at: v.changed_at,
-            state: v.case.state,
-            case: v.case,
+            state: case.state,
+            case,
+            withheld,
         }
     }
 }
@@ -289,7 +299,12 @@ fn refused(e: homeward_domain::RefusedTransition) -> AppError {
     AppError::TransitionRefused(e)
 }
 
-fn detail_of(stored: StoredCase, policy: &CasePolicy, at: DateTime<Utc>) -> CaseDetail {
+fn detail_of(
+    stored: StoredCase,
+    sight: CaseSight,
+    policy: &CasePolicy,
+    at: DateTime<Utc>,
+) -> CaseDetail {
     let next = stored
         .case
         .legal_targets()
@@ -304,7 +319,7 @@ fn detail_of(stored: StoredCase, policy: &CasePolicy, at: DateTime<Utc>) -> Case
         })
         .collect();
     CaseDetail {
-        view: stored.into(),
+        view: CaseView::seen(stored, sight),
         next,
     }
 }
@@ -327,11 +342,29 @@ impl App {
             .ok_or(AppError::NotFound)
     }
 
-    /// One case with its checklist, in the mediator's view.
+    /// One case with its checklist, in the mediator's view: every part the caller may read.
     pub async fn get_case(&self, caller: &Caller, id: CaseId) -> AppResult<CaseDetail> {
+        self.get_case_parts(caller, id, CaseParts::ALL).await
+    }
+
+    /// One case with the parts asked for that the caller may read; the read of each part is
+    /// audited as such, with the read of the case.
+    pub async fn get_case_parts(
+        &self,
+        caller: &Caller,
+        id: CaseId,
+        parts: CaseParts,
+    ) -> AppResult<CaseDetail> {
         caller.require(Permission::CaseRead, &self.config)?;
-        let stored = self.load_case(caller, id).await?;
-        Ok(detail_of(stored, &self.case_policy(), now()))
+        let sight = CaseSight::of(caller, parts);
+        let mut audit = vec![caller.audit(AuditAction::CaseRead).target("case", id)];
+        audit.extend(sight.audits(caller, id, "case"));
+        let stored = self
+            .store
+            .get_case_audited(id, audit)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        Ok(detail_of(stored, sight, &self.case_policy(), now()))
     }
 
     pub async fn list_cases(&self, caller: &Caller, q: &CaseQuery) -> AppResult<CasePage> {
@@ -347,12 +380,20 @@ impl App {
             limit,
             ..Default::default()
         };
+        let parts = if q.workflow_only {
+            CaseParts::WORKFLOW
+        } else {
+            CaseParts::ALL
+        };
+        let sight = CaseSight::of(caller, parts);
+        let mut audit = vec![caller.audit(AuditAction::CaseList)];
+        audit.extend(sight.list_audits(caller));
         let items: Vec<CaseView> = self
             .store
-            .list_cases(&f, caller.audit(AuditAction::CaseList))
+            .list_cases_audited(&f, audit)
             .await?
             .into_iter()
-            .map(CaseView::from)
+            .map(|c| CaseView::seen(c, sight))
             .collect();
         let next = (items.len() == limit as usize)
             .then(|| items.last().map(|c| c.case.id))
@@ -383,15 +424,27 @@ impl App {
         caller: &Caller,
         id: CaseId,
     ) -> AppResult<Vec<CaseVersionView>> {
+        self.case_history_parts(caller, id, CaseParts::ALL).await
+    }
+
+    /// [`App::case_history`] with the parts asked for that the caller may read.
+    pub async fn case_history_parts(
+        &self,
+        caller: &Caller,
+        id: CaseId,
+        parts: CaseParts,
+    ) -> AppResult<Vec<CaseVersionView>> {
         caller.require(Permission::CaseRead, &self.config)?;
-        let audit = caller.audit(AuditAction::CaseHistory).target("case", id);
+        let sight = CaseSight::of(caller, parts);
+        let mut audit = vec![caller.audit(AuditAction::CaseHistory).target("case", id)];
+        audit.extend(sight.audits(caller, id, "case_history"));
         let mut versions: Vec<CaseVersionView> = self
             .store
-            .case_history(id, audit)
+            .case_history_audited(id, audit)
             .await?
             .ok_or(AppError::NotFound)?
             .into_iter()
-            .map(CaseVersionView::from)
+            .map(|v| CaseVersionView::seen(v, sight))
             .collect();
         // Only the people who changed this case are named: a handful of lookups, not a directory.
         let mut ids: Vec<homeward_domain::UserId> = versions.iter().map(|v| v.changed_by).collect();
@@ -462,8 +515,9 @@ impl App {
             at,
         };
         let stored = self.store.update_case(change, vec![audit]).await?;
+        let sight = CaseSight::of(caller, CaseParts::WORKFLOW);
         Ok(CaseChangeOutcome {
-            detail: detail_of(stored, &policy, at),
+            detail: detail_of(stored, sight, &policy, at),
             moved_back_from: None,
             unmet: vec![],
         })
@@ -479,12 +533,15 @@ impl App {
         what: FactChange,
         edit: impl FnOnce(&mut Case, &CasePolicy, DateTime<Utc>) -> AppResult<()>,
     ) -> AppResult<CaseChangeOutcome> {
+        // The answer shows what the change did to the workflow: handing back the parts that need
+        // their own permission would record a read of them with every change.
+        let sight = CaseSight::of(caller, CaseParts::WORKFLOW);
         let (stored, moved_back_from, unmet) = self
             .apply_facts(caller, id, Some(expected_version), what, edit)
             .await?;
         let policy = self.case_policy();
         Ok(CaseChangeOutcome {
-            detail: detail_of(stored, &policy, now()),
+            detail: detail_of(stored, sight, &policy, now()),
             moved_back_from,
             unmet,
         })

@@ -9,6 +9,7 @@ use crate::jobs::{JobView, match_key_of_import};
 use crate::records::{filed_kind, new_record};
 use crate::{App, AppError, AppResult, Caller, RowError};
 use chrono::{NaiveDate, Utc};
+use homeward_domain::csv_cell;
 use homeward_domain::name::NameInput;
 use homeward_domain::{
     AuditAction, ChildRecordInput, FieldError, Permission, RecordDraft, RecordKind,
@@ -681,7 +682,11 @@ impl<'a> CsvReader<'a> {
             } else {
                 self.unquoted()
             };
-            cells.push(cell);
+            // A cell a rejects file guarded against spreadsheet formulas reads as it was typed.
+            cells.push(match cell {
+                Cow::Borrowed(c) => Cow::Borrowed(csv_cell::restore(c)),
+                Cow::Owned(c) => Cow::Owned(csv_cell::restore(&c).to_owned()),
+            });
             match b.get(self.pos) {
                 Some(&c) if c == self.delimiter => self.pos += 1,
                 Some(b'\r' | b'\n') => {
@@ -965,6 +970,7 @@ fn write_csv_row<'s>(out: &mut String, cells: impl IntoIterator<Item = &'s str>,
         if i > 0 {
             out.push(char::from(delimiter));
         }
+        let cell = csv_cell::neutralise(cell);
         if cell
             .bytes()
             .any(|b| b == delimiter || matches!(b, b'"' | b'\n' | b'\r'))
@@ -973,7 +979,7 @@ fn write_csv_row<'s>(out: &mut String, cells: impl IntoIterator<Item = &'s str>,
             out.push_str(&cell.replace('"', "\"\""));
             out.push('"');
         } else {
-            out.push_str(cell);
+            out.push_str(&cell);
         }
     }
     out.push('\n');
@@ -1754,6 +1760,18 @@ mod tests {
     }
 
     #[test]
+    fn a_row_with_a_direction_control_is_rejected_with_its_line_and_field() {
+        let text = "given_name,current_location\nАнна,Київ\nБогдан,\u{202e}фдп.exe\n";
+        let p = parse(text, RecordKind::CustodyRecord).unwrap();
+        assert_eq!(p.good.len(), 1);
+        let e = &p.bad[0].error;
+        assert_eq!(
+            (e.line, e.errors[0].field.as_str(), e.errors[0].code),
+            (3, "current_location", "bidi_control")
+        );
+    }
+
+    #[test]
     fn a_repeated_reference_names_the_first_line() {
         let text = "file_no,given_name,current_location\nA-1,Анна,Київ\nA-2,Богдан,Київ\n A-1 ,Олена,Київ\n";
         let p = parse(text, RecordKind::CustodyRecord).unwrap();
@@ -1798,6 +1816,28 @@ mod tests {
             again.good[0].1.current_location.as_deref(),
             Some("Харків; корп. 2")
         );
+    }
+
+    #[test]
+    fn rejects_csv_neutralises_formula_cells_and_a_corrected_file_imports_what_was_typed() {
+        let text = "given_name,sex,current_location,enquirer_contact\n\
+            =HYPERLINK(1),?,@Київ,+380441234567\n\
+            \"\t=1+1\",?,-,'=2\n";
+        let p = parse(text, RecordKind::CustodyRecord).unwrap();
+        assert_eq!(p.bad.len(), 2);
+        // Read back as typed: the guard of '=2 is taken off.
+        assert_eq!(p.bad[1].cells, ["\t=1+1", "?", "-", "=2"]);
+        let csv = p.reject_csv();
+        let rows: Vec<&str> = csv.lines().skip(1).collect();
+        assert!(
+            rows[0].ends_with(",'=HYPERLINK(1),?,'@Київ,'+380441234567"),
+            "{}",
+            rows[0]
+        );
+        assert!(rows[1].ends_with(",'\t=1+1,?,'-,'=2"), "{}", rows[1]);
+        let again = parse(&csv, RecordKind::CustodyRecord).unwrap();
+        assert_eq!(again.bad[0].cells[2..], p.bad[0].cells);
+        assert_eq!(again.bad[1].cells[2..], p.bad[1].cells);
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod matching;
 pub mod records;
 pub mod reindex;
 mod secret;
+pub mod sight;
 pub mod synthetic;
 pub mod tasks;
 mod throttle;

@@ -14,6 +14,7 @@
 //! from each other.
 
 use crate::jobs::{JobActor, Lease};
+use crate::sight::{CasePart, CaseParts, CaseSight};
 use crate::{App, AppError, AppResult, Caller};
 use chrono::{DateTime, SubsecRound, Utc};
 use homeward_domain::{
@@ -217,19 +218,28 @@ pub struct DecisionView {
 #[derive(Clone, Debug, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CaseView {
+    /// The case, without the parts named in `withheld`.
     pub case: Case,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The parts of the case this read leaves out (empty when nothing is): the caller may not
+    /// read them, or did not ask. Their fields in `case` are then empty, not absent facts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub withheld: Vec<CasePart>,
 }
 
-impl From<StoredCase> for CaseView {
-    fn from(c: StoredCase) -> Self {
+impl CaseView {
+    /// The case as this read shows it: only the parts `sight` carries.
+    pub(crate) fn seen(c: StoredCase, sight: CaseSight) -> Self {
+        let mut case = c.case;
+        let withheld = sight.filter(&mut case);
         Self {
-            case: c.case,
+            case,
             version: c.version,
             created_at: c.created_at,
             updated_at: c.updated_at,
+            withheld,
         }
     }
 }
@@ -705,7 +715,11 @@ impl App {
             .map_err(decision_error)?;
         Ok(DecisionView {
             candidate: out.candidate.into(),
-            case: out.case.map(CaseView::from),
+            // A joined case may hold facts this read would have to audit: the decision answers
+            // with the workflow only, the case itself is a read away.
+            case: out
+                .case
+                .map(|c| CaseView::seen(c, CaseSight::of(caller, CaseParts::WORKFLOW))),
             case_created: out.case_created,
             awaiting_second_review: false,
         })

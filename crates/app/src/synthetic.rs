@@ -678,7 +678,7 @@ impl Synthetic {
         let mut out = csv::Writer::from_writer(w);
         let columns = Self::csv_columns(kind);
         out.write_record(&columns).map_err(io::Error::other)?;
-        let mut cells: Vec<&str> = Vec::with_capacity(columns.len());
+        let mut cells: Vec<std::borrow::Cow<'_, str>> = Vec::with_capacity(columns.len());
         for r in rows {
             cells.clear();
             let name = |i: usize| r.names.get(i);
@@ -709,9 +709,12 @@ impl Synthetic {
                     "notes" => r.notes.as_ref(),
                     _ => None,
                 };
-                cells.push(v.map_or("", String::as_str));
+                cells.push(homeward_domain::csv_cell::neutralise(
+                    v.map_or("", String::as_str),
+                ));
             }
-            out.write_record(&cells).map_err(io::Error::other)?;
+            out.write_record(cells.iter().map(|c| c.as_bytes()))
+                .map_err(io::Error::other)?;
         }
         out.flush()
     }

@@ -7,9 +7,11 @@ pub mod accountability;
 pub mod aftercare;
 pub mod audit;
 pub mod best_interests;
+pub mod bidi;
 pub mod case;
 pub mod condition;
 pub mod consent;
+pub mod csv_cell;
 pub mod date;
 pub mod disclosure;
 pub mod error;
@@ -71,7 +73,7 @@ pub use transfer::{
     PartyListDiff, PartyListView, PlanApproval, Side, TransferList, TransferListEntry,
     TransferRefused, TravelDocument, TravelMode, TravelPlan, content_hash,
 };
-pub use user::{Language, Password, User, Username};
+pub use user::{DisplayName, Language, Password, User, Username};
 pub use verification::{
     Resolution, VerificationMethod, VerificationOutcome, VerificationPolicy, VerificationStep,
 };

@@ -187,6 +187,7 @@ fn clean(field: &str, v: &Option<String>) -> Result<Option<String>, FieldError> 
             "contains control characters",
         ));
     }
+    crate::bidi::refuse_bidi_controls(field, t)?;
     Ok(Some(t.to_owned()))
 }
 

@@ -88,6 +88,7 @@ impl PartyName {
                 "a party name must have 1 to 200 characters and no control characters",
             ));
         }
+        crate::bidi::refuse_bidi_controls("name", t)?;
         Ok(Self(t.to_owned()))
     }
     pub fn as_str(&self) -> &str {

@@ -171,6 +171,19 @@ const SHORT_TEXT: usize = 500;
 const LONG_TEXT: usize = 20_000;
 const MAX_NAMES: usize = 20;
 
+/// A name, a place or another short value that identifies: besides what [`text`] checks, it
+/// holds no direction control (see [`crate::bidi`]).
+fn identifying(
+    errs: &mut ValidationErrors,
+    field: &str,
+    v: &Option<String>,
+    max: usize,
+) -> Option<String> {
+    let t = text(errs, field, v, max)?;
+    errs.take(crate::bidi::refuse_bidi_controls(field, &t))?;
+    Some(t)
+}
+
 fn text(
     errs: &mut ValidationErrors,
     field: &str,
@@ -258,36 +271,38 @@ impl ChildRecordInput {
                 "separation date is before the birth date",
             ));
         }
-        let external_ref = text(&mut errs, "external_ref", &self.external_ref, 100);
-        let birth_place = text(&mut errs, "birth_place", &self.birth_place, SHORT_TEXT);
+        let external_ref = identifying(&mut errs, "external_ref", &self.external_ref, 100);
+        let birth_place = identifying(&mut errs, "birth_place", &self.birth_place, SHORT_TEXT);
         let separation_circumstances = text(
             &mut errs,
             "separation_circumstances",
             &self.separation_circumstances,
             LONG_TEXT,
         );
-        let last_known_location = text(
+        let last_known_location = identifying(
             &mut errs,
             "last_known_location",
             &self.last_known_location,
             SHORT_TEXT,
         );
-        let current_location = text(
+        let current_location = identifying(
             &mut errs,
             "current_location",
             &self.current_location,
             SHORT_TEXT,
         );
-        let current_carer = text(&mut errs, "current_carer", &self.current_carer, SHORT_TEXT);
+        let current_carer =
+            identifying(&mut errs, "current_carer", &self.current_carer, SHORT_TEXT);
         let notes = text(&mut errs, "notes", &self.notes, LONG_TEXT);
-        let enquirer_name = text(&mut errs, "enquirer_name", &self.enquirer_name, SHORT_TEXT);
-        let enquirer_relationship = text(
+        let enquirer_name =
+            identifying(&mut errs, "enquirer_name", &self.enquirer_name, SHORT_TEXT);
+        let enquirer_relationship = identifying(
             &mut errs,
             "enquirer_relationship",
             &self.enquirer_relationship,
             100,
         );
-        let enquirer_contact = text(
+        let enquirer_contact = identifying(
             &mut errs,
             "enquirer_contact",
             &self.enquirer_contact,
@@ -460,6 +475,80 @@ mod tests {
             enquirer_name: Some("Оксана Олійник".into()),
             enquirer_relationship: Some("mother".into()),
             ..Default::default()
+        }
+    }
+
+    type Setter = fn(&mut ChildRecordInput, String);
+
+    /// Every name and place of a record, as (field, setter).
+    fn identifying_fields() -> Vec<(&'static str, Setter)> {
+        vec![
+            ("names[0].given", |i, v| i.names[0].given = Some(v)),
+            ("names[0].family", |i, v| i.names[0].family = Some(v)),
+            ("names[0].patronymic", |i, v| {
+                i.names[0].patronymic = Some(v)
+            }),
+            ("names[0].as_written", |i, v| {
+                i.names[0].as_written = Some(v)
+            }),
+            ("external_ref", |i, v| i.external_ref = Some(v)),
+            ("birth_place", |i, v| i.birth_place = Some(v)),
+            ("last_known_location", |i, v| {
+                i.last_known_location = Some(v)
+            }),
+            ("current_location", |i, v| i.current_location = Some(v)),
+            ("current_carer", |i, v| i.current_carer = Some(v)),
+            ("enquirer_name", |i, v| i.enquirer_name = Some(v)),
+            ("enquirer_relationship", |i, v| {
+                i.enquirer_relationship = Some(v)
+            }),
+            ("enquirer_contact", |i, v| i.enquirer_contact = Some(v)),
+        ]
+    }
+
+    #[test]
+    fn a_direction_control_in_a_name_or_place_is_refused_naming_the_field() {
+        for (field, set) in identifying_fields() {
+            let mut i = tracing();
+            set(&mut i, "\u{202e}fdp.exe".into());
+            let e = i.parse(RecordKind::TracingRequest, today()).unwrap_err();
+            let found: Vec<_> = e.0.iter().map(|f| (f.field.as_str(), f.code)).collect();
+            // (A refused enquirer name is also missing, which the second error says.)
+            assert_eq!(found[0], (field, "bidi_control"));
+            assert!(found.iter().all(|(f, _)| *f == field), "{found:?}");
+        }
+        // Free text may need a mark between Arabic and Latin words; it is kept.
+        let mut i = tracing();
+        i.notes = Some("قال \u{200f}Kherson".into());
+        assert!(i.parse(RecordKind::TracingRequest, today()).is_ok());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn no_accepted_name_or_place_holds_a_direction_control(
+            field in 0usize..12,
+            value in "[a-zА-я \u{200e}\u{200f}\u{061c}\u{202a}-\u{202e}\u{2066}-\u{2069}]{1,8}",
+        ) {
+            let (_, set) = identifying_fields()[field];
+            let mut i = tracing();
+            set(&mut i, value);
+            if let Ok(d) = i.parse(RecordKind::TracingRequest, today()) {
+                let e = d.enquirer.unwrap_or_else(|| panic!("a tracing request has its enquirer"));
+                let mut all: Vec<&str> = vec![e.name.as_str(), e.relationship.as_str()];
+                all.extend(e.contact.as_deref());
+                for n in &d.names {
+                    all.push(&n.as_written);
+                    all.extend(n.given.as_deref());
+                    all.extend(n.family.as_deref());
+                    all.extend(n.patronymic.as_deref());
+                }
+                for v in [&d.external_ref, &d.birth_place, &d.last_known_location, &d.current_location, &d.current_carer] {
+                    all.extend(v.as_deref());
+                }
+                for v in all {
+                    proptest::prop_assert!(!v.chars().any(crate::bidi::is_bidi_control), "{v:?}");
+                }
+            }
         }
     }
 

@@ -35,6 +35,37 @@ impl Username {
     }
 }
 
+/// A user's name as others see it (in a case's timeline, beside an approval): trimmed, 1 to 200
+/// characters, no control characters and no direction controls (see [`crate::bidi`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DisplayName(String);
+
+impl DisplayName {
+    pub fn parse(s: &str) -> Result<Self, FieldError> {
+        let t = s.trim();
+        if t.is_empty() || t.chars().count() > 200 {
+            return Err(FieldError::new(
+                "display_name",
+                "too_long",
+                "1 to 200 characters",
+            ));
+        }
+        if t.chars().any(char::is_control) {
+            return Err(FieldError::new(
+                "display_name",
+                "control_characters",
+                "contains control characters",
+            ));
+        }
+        crate::bidi::refuse_bidi_controls("display_name", t)?;
+        Ok(Self(t.to_owned()))
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
 impl TryFrom<String> for Username {
     type Error = FieldError;
     fn try_from(s: String) -> Result<Self, Self::Error> {
@@ -175,6 +206,20 @@ pub fn parse_roles<S: AsRef<str>>(items: &[S]) -> Result<Vec<Role>, FieldError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn display_names_refuse_direction_controls() {
+        assert_eq!(
+            DisplayName::parse("  Анна К. ").unwrap().into_string(),
+            "Анна К."
+        );
+        let e = DisplayName::parse("Anna \u{2067}nimda").unwrap_err();
+        assert_eq!((e.field.as_str(), e.code), ("display_name", "bidi_control"));
+        assert_eq!(
+            DisplayName::parse("a\nb").unwrap_err().code,
+            "control_characters"
+        );
+    }
 
     #[test]
     fn usernames_are_lowercased_and_checked() {

@@ -554,11 +554,13 @@ fn field_names(output: &LinkOutput) -> Vec<String> {
     output.model.fields.iter().map(|f| f.name.clone()).collect()
 }
 
+/// A cell of the pairs file: the ids echo the input files, so a formula in one is guarded.
 fn csv_cell(s: &str) -> std::borrow::Cow<'_, str> {
+    let s = homeward_domain::csv_cell::neutralise(s);
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\"")).into()
     } else {
-        s.into()
+        s
     }
 }
 
@@ -684,5 +686,12 @@ mod tests {
         assert_eq!(r[2], (4, vec!["multi\nline".to_string(), "3".into()]));
         assert!(parse_records("a,b\n\"open,1\n", ',').is_err());
         assert_eq!(parse_records("a,b\nx,y", ',').unwrap().len(), 2);
+    }
+
+    #[test]
+    fn ids_echoed_into_the_pairs_file_cannot_start_a_formula() {
+        assert_eq!(csv_cell("=cmd|' /C calc'!A0"), "'=cmd|' /C calc'!A0");
+        assert_eq!(csv_cell("@x,y"), "\"'@x,y\"");
+        assert_eq!(csv_cell("TR-1"), "TR-1");
     }
 }

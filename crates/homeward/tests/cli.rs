@@ -164,7 +164,7 @@ async fn audit_verify_catches_a_removed_entry_and_a_truncated_tail() {
 
 const CSV: &str = "record_id;first_name;surname;sex;date_of_birth;current_location\n\
 C-1;Дмитрий;Олейник;м;12.03.2015;Children's home No. 4\n\
-C-2;Елена;Лысенко;ж;31.02.2014;Foster family, region X\n\
+C-2;Елена;Лысенко;ж;31.02.2014;=HYPERLINK(1)\n\
 C-3;Александр;Коваленко;м;2016;Children's home No. 4\n";
 
 #[tokio::test(flavor = "multi_thread")]
@@ -207,6 +207,8 @@ async fn a_csv_with_one_bad_row_imports_nothing_unless_told_to_skip_it() {
             rejects.contains("C-2") && !rejects.contains("C-1"),
             "{rejects}"
         );
+        // The cell a spreadsheet would run is written as text.
+        assert!(rejects.contains(";'=HYPERLINK(1)\n"), "{rejects}");
         ok(homeward(&db.url, data.path(), &["audit", "verify"], None));
         db.cleanup().await.unwrap();
     }

@@ -1612,7 +1612,7 @@ macro_rules! impl_store {
                     Ok(DecisionOutcome { candidate, case, case_created })
                 }
 
-                async fn get_case(&self, id: CaseId, audit: AuditDraft) -> Result<Option<StoredCase>> {
+                async fn get_case_audited(&self, id: CaseId, audit: Vec<AuditDraft>) -> Result<Option<StoredCase>> {
                     let mut tx = self.begin_write().await?;
                     let row = sqlx::query_as::<Db, CaseRow>(
                         "SELECT content, version, created_at, updated_at FROM cases WHERE id = $1",
@@ -1621,7 +1621,7 @@ macro_rules! impl_store {
                     .fetch_optional(&mut *tx)
                     .await?;
                     let Some(row) = row else { return Ok(None) };
-                    Self::append(&mut tx, vec![audit]).await?;
+                    Self::append(&mut tx, audit).await?;
                     tx.commit().await?;
                     Ok(Some(row.into()))
                 }
@@ -1637,7 +1637,7 @@ macro_rules! impl_store {
                     Ok(stored)
                 }
 
-                async fn list_cases(&self, filter: &CaseFilter, audit: AuditDraft) -> Result<Vec<StoredCase>> {
+                async fn list_cases_audited(&self, filter: &CaseFilter, audit: Vec<AuditDraft>) -> Result<Vec<StoredCase>> {
                     let mut tx = self.begin_write().await?;
                     let mut qb = QueryBuilder::<Db>::new("SELECT content, version, created_at, updated_at FROM cases WHERE 1 = 1");
                     if let Some(st) = filter.state {
@@ -1657,9 +1657,12 @@ macro_rules! impl_store {
                     let rows: Vec<CaseRow> = qb.build_query_as().fetch_all(&mut *tx).await?;
                     drop(qb);
                     let cases: Vec<StoredCase> = rows.into_iter().map(StoredCase::from).collect();
-                    let ids = cases.iter().map(|c| c.case.id.to_string()).collect();
-                    let audit = AuditDraft { details: with_ids(audit.details.clone(), "case_ids", ids), ..audit };
-                    Self::append(&mut tx, vec![audit]).await?;
+                    let ids: Vec<String> = cases.iter().map(|c| c.case.id.to_string()).collect();
+                    let audit = audit
+                        .into_iter()
+                        .map(|a| AuditDraft { details: with_ids(a.details.clone(), "case_ids", ids.clone()), ..a })
+                        .collect();
+                    Self::append(&mut tx, audit).await?;
                     tx.commit().await?;
                     Ok(cases)
                 }
@@ -1682,7 +1685,7 @@ macro_rules! impl_store {
                         .collect()
                 }
 
-                async fn case_history(&self, id: CaseId, audit: AuditDraft) -> Result<Option<Vec<CaseVersion>>> {
+                async fn case_history_audited(&self, id: CaseId, audit: Vec<AuditDraft>) -> Result<Option<Vec<CaseVersion>>> {
                     let mut tx = self.begin_write().await?;
                     let exists: Option<i64> = sqlx::query_scalar("SELECT version FROM cases WHERE id = $1")
                         .bind(id.0)
@@ -1698,7 +1701,7 @@ macro_rules! impl_store {
                     .bind(id.0)
                     .fetch_all(&mut *tx)
                     .await?;
-                    Self::append(&mut tx, vec![audit]).await?;
+                    Self::append(&mut tx, audit).await?;
                     tx.commit().await?;
                     Ok(Some(rows.into_iter().map(CaseVersion::from).collect()))
                 }

@@ -332,7 +332,16 @@ pub trait Store: JobStore + Send + Sync + std::fmt::Debug {
         case_audit: Option<AuditDraft>,
     ) -> Result<DecisionOutcome>;
     /// One case; `audit` is appended when found.
-    async fn get_case(&self, id: CaseId, audit: AuditDraft) -> Result<Option<StoredCase>>;
+    async fn get_case(&self, id: CaseId, audit: AuditDraft) -> Result<Option<StoredCase>> {
+        self.get_case_audited(id, vec![audit]).await
+    }
+    /// One case; every entry of `audit` is appended when found, in the read's transaction (a
+    /// read that hands out more than the case's workflow is audited as that too).
+    async fn get_case_audited(
+        &self,
+        id: CaseId,
+        audit: Vec<AuditDraft>,
+    ) -> Result<Option<StoredCase>>;
 
     // ---- cases, disclosures, tasks ---------------------------------------------------------------
     //
@@ -353,10 +362,29 @@ pub trait Store: JobStore + Send + Sync + std::fmt::Debug {
         &self,
         audit: AuditDraft,
     ) -> Result<Vec<(homeward_domain::CaseState, i64)>>;
-    async fn list_cases(&self, filter: &CaseFilter, audit: AuditDraft) -> Result<Vec<StoredCase>>;
+    async fn list_cases(&self, filter: &CaseFilter, audit: AuditDraft) -> Result<Vec<StoredCase>> {
+        self.list_cases_audited(filter, vec![audit]).await
+    }
+    /// [`Store::list_cases`] with several entries, each given the `"case_ids"`.
+    async fn list_cases_audited(
+        &self,
+        filter: &CaseFilter,
+        audit: Vec<AuditDraft>,
+    ) -> Result<Vec<StoredCase>>;
     /// Every version of a case, oldest first; `None` when no such case. Audited when found.
-    async fn case_history(&self, id: CaseId, audit: AuditDraft)
-    -> Result<Option<Vec<CaseVersion>>>;
+    async fn case_history(
+        &self,
+        id: CaseId,
+        audit: AuditDraft,
+    ) -> Result<Option<Vec<CaseVersion>>> {
+        self.case_history_audited(id, vec![audit]).await
+    }
+    /// [`Store::case_history`] with several entries.
+    async fn case_history_audited(
+        &self,
+        id: CaseId,
+        audit: Vec<AuditDraft>,
+    ) -> Result<Option<Vec<CaseVersion>>>;
 
     /// Stores a disclosure if the case is still at `case_version` (the consents that allowed it
     /// were read from that version: a consent withdrawn meanwhile must stop it), with `audit`.

@@ -3890,6 +3890,50 @@ pub async fn cases_keep_every_version_and_refuse_stale_updates(cx: Ctx) {
         .find(|e| e.action == "case.list")
         .unwrap();
     assert!(listed.details.contains(&id.to_string()));
+
+    // A read that hands out more than the case is audited as that too, in the same transaction:
+    // every entry when found, none when not, and each list entry names the cases.
+    let two = || {
+        vec![
+            draft(AuditAction::CaseRead),
+            draft(AuditAction::AccountabilityRead),
+        ]
+    };
+    let before = head_seq(s).await;
+    assert!(s.get_case_audited(id, two()).await.unwrap().is_some());
+    assert!(s.case_history_audited(id, two()).await.unwrap().is_some());
+    assert_eq!(head_seq(s).await, before + 4);
+    assert!(
+        s.get_case_audited(CaseId::new(), two())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        s.case_history_audited(CaseId::new(), two())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(head_seq(s).await, before + 4);
+    let listed = s
+        .list_cases_audited(
+            &CaseFilter::default(),
+            vec![
+                draft(AuditAction::CaseList),
+                draft(AuditAction::AccountabilityList),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    let newest = all_entries(s).await;
+    let lists = &newest[newest.len() - 2..];
+    assert_eq!(
+        lists.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        ["case.list", "accountability.list"]
+    );
+    assert!(lists.iter().all(|e| e.details.contains(&id.to_string())));
     drop(w);
     assert_eq!(verify(s).await, Ok(head_seq(s).await));
 }

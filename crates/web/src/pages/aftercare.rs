@@ -23,6 +23,7 @@ use homeward_app::aftercare::{
     FollowUpInput, FollowUpReportInput, HandoverInput, ReunificationInput, ServiceInput,
     WaiverInput,
 };
+use homeward_app::sight::CaseParts;
 use homeward_domain::{
     CaseId, CaseState, Custodian, CustodianKind, FollowUpId, PartyId, PartyKind, Permission,
     Relative, ServiceKind,
@@ -114,7 +115,7 @@ async fn custody_page(
     let t = cx.t;
     let d = s
         .app
-        .get_case(&cx.caller, id)
+        .get_case_parts(&cx.caller, id, CaseParts::WORKFLOW)
         .await
         .map_err(|e| cx.fail(e))?;
     let parties = s

@@ -28,6 +28,7 @@ use homeward_app::cases::{
     AssessmentInput, CaseVersionView, ChildViewsInput, ConsentInput, DeterminationInput,
     DisclosureInput, ResolutionInput, TransitionInput, VerificationInput, WithdrawalInput,
 };
+use homeward_app::sight::CaseParts;
 use homeward_app::tasks::{TaskCancelInput, TaskInput, TaskQuery};
 use homeward_app::{AppError, AppResult, ErrorKind};
 use homeward_domain::{
@@ -472,8 +473,17 @@ async fn render(
     let t = cx.t;
     let c = &cx.caller;
     let fail = |e| cx.fail(e);
-    let d = s.app.get_case(c, id).await.map_err(fail)?;
-    let history = s.app.case_history(c, id).await.map_err(fail)?;
+    // The page shows the case's workflow, not its accountability record: it reads no more.
+    let d = s
+        .app
+        .get_case_parts(c, id, CaseParts::WORKFLOW)
+        .await
+        .map_err(fail)?;
+    let history = s
+        .app
+        .case_history_parts(c, id, CaseParts::WORKFLOW)
+        .await
+        .map_err(fail)?;
     let disclosures = s.app.case_disclosures(c, id).await.map_err(fail)?;
     let parties = s.app.list_parties(c).await.map_err(fail)?;
     let party_name = |p: PartyId| {

@@ -614,6 +614,7 @@ async fn list_page(
                     let q = CaseQuery {
                         state: Some(CaseState::ConsentObtained),
                         limit: Some(200),
+                        workflow_only: true,
                         ..CaseQuery::default()
                     };
                     page.listable = s

@@ -62,6 +62,7 @@ pub async fn list_cases(
         record: q.record_id,
         after: q.after,
         limit: q.limit,
+        workflow_only: false,
     };
     Ok(Json(s.app.list_cases(&auth.caller, &q).await?))
 }

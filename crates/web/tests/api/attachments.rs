@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 const LIMIT: usize = 64 * 1024;
 
 /// A small but real PNG (1x1, red), long enough to be searched for on disk.
-fn png() -> Vec<u8> {
+pub fn png() -> Vec<u8> {
     let mut b =
         b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0\x90wS\xde".to_vec();
     b.extend_from_slice(b"\0\0\0\x0cIDATx\x9cc\xf8\xcf\xc0\0\0\x03\x01\x01\0\xc9\xfe\x92\xef");
@@ -21,7 +21,7 @@ fn png() -> Vec<u8> {
     b
 }
 
-fn config(dir: &Path) -> AppConfig {
+pub fn config(dir: &Path) -> AppConfig {
     AppConfig {
         max_attachment_bytes: LIMIT,
         attachment_key: Some(AttachmentKey::generate()),
@@ -43,7 +43,7 @@ fn pct(s: &str) -> String {
         .collect()
 }
 
-async fn upload(
+pub async fn upload(
     s: &Session,
     path: &str,
     content_type: Option<&str>,

@@ -4,6 +4,51 @@ use crate::helpers::*;
 use reqwest::StatusCode;
 use serde_json::json;
 
+/// `\u{202e}fdp.exe` shows as `exe.pdf`: a name, a place or a user's display name holding a
+/// direction control is refused, naming the field; nothing is stored.
+#[tokio::test]
+async fn direction_controls_in_names_and_places_are_refused_with_the_field() {
+    on_every_backend(async |t: &TestApp| {
+        let (mediator, admin) = t.mediator_admin().await;
+        let origin = t.cli_party("Ombudsman", "origin").await;
+        t.cli_user(&origin, "olena", &["caseworker"]).await;
+        let s = t.login("olena", PASSWORD).await;
+        for field in ["names[0].given", "birth_place"] {
+            let mut r = tracing_request("Дмитро");
+            match field {
+                "birth_place" => r["birth_place"] = json!("\u{202e}fdp.exe"),
+                _ => r["names"][0]["given"] = json!("\u{202e}fdp.exe"),
+            }
+            let body = expect_error(
+                s.post("/api/v1/records", &r).await,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+            )
+            .await;
+            assert_eq!(body["error"]["fields"][0]["field"], field, "{body}");
+            assert_eq!(body["error"]["fields"][0]["code"], "bidi_control", "{body}");
+        }
+        let list = expect(s.get("/api/v1/records").await, StatusCode::OK).await;
+        assert_eq!(list["items"], json!([]));
+        let user = json!({
+            "party_id": mediator.id, "username": "mallory", "roles": ["viewer"],
+            "password": PASSWORD, "display_name": "Mallory \u{2066}nimda",
+        });
+        let body = expect_error(
+            admin.post("/api/v1/users", &user).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(
+            body["error"]["fields"][0]["field"], "display_name",
+            "{body}"
+        );
+        assert_eq!(body["error"]["fields"][0]["code"], "bidi_control", "{body}");
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_stale_update_is_a_conflict() {
     on_every_backend(async |t: &TestApp| {
