@@ -21,11 +21,14 @@ pub fn neutralise(cell: &str) -> Cow<'_, str> {
 }
 
 /// The cell as typed, from one [`neutralise`] wrote: the quote is taken off only where it
-/// guards a formula trigger, so names such as `'Abd` keep theirs.
+/// guards a formula trigger, or a cell that was itself guarded (`''=1` was `'=1`), so names
+/// such as `'Abd` keep theirs.
 pub fn restore(cell: &str) -> &str {
-    match cell.strip_prefix('\'') {
-        Some(rest) if rest.starts_with(TRIGGERS) => rest,
-        _ => cell,
+    let unquoted = cell.trim_start_matches('\'');
+    if unquoted.len() < cell.len() && unquoted.starts_with(TRIGGERS) {
+        &cell[1..]
+    } else {
+        cell
     }
 }
 
