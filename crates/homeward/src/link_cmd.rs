@@ -699,6 +699,7 @@ fn write_csv(output: &LinkOutput, with_decision: bool, out: &mut Vec<u8>) {
     let mut header = vec!["left_id".to_string(), "right_id".into(), "score".into()];
     if with_decision {
         header.push("decision".into());
+        header.push("possibly_renamed".into());
     }
     for f in &fields {
         header.push(format!("{f}_level"));
@@ -716,6 +717,14 @@ fn write_csv(output: &LinkOutput, with_decision: bool, out: &mut Vec<u8>) {
         ];
         if with_decision {
             row.push(decision_name(p.decision).into());
+            row.push(
+                if p.possibly_renamed {
+                    "possibly_renamed"
+                } else {
+                    ""
+                }
+                .into(),
+            );
         }
         for f in &fields {
             match p.explanation.fields.iter().find(|c| &c.field == f) {
@@ -756,6 +765,7 @@ fn pair_json(p: &LinkedPair) -> serde_json::Value {
         "right_id": p.right_id,
         "score": p.probability,
         "decision": decision_name(p.decision),
+        "possibly_renamed": p.possibly_renamed,
         "match_weight": p.match_weight,
         "prior": p.explanation.prior,
         "fields": p.explanation.fields,

@@ -402,3 +402,46 @@ R7,Олейник,Дмитрий,Андреевич,м,2014-03-07,Кировог
         assert!(pairs.lines().next().unwrap().contains(f), "{f}: {pairs}");
     }
 }
+
+/// An adopted child (new surname and patronymic, the rest as before) is listed for review with
+/// the `possibly_renamed` marker, never as a match.
+#[test]
+fn an_adopted_child_is_marked_possibly_renamed_in_the_review_band() {
+    let dir = tempfile::tempdir().unwrap();
+    let right = RIGHT.replace(
+        "R8,Елена,Андреевна,Олейник,жен,02.11.2016,Кировоград,",
+        "R8,Елена,Сергеевна,Смирнова,жен,02.11.2016,Кировоград,",
+    );
+    let (l, r) = (
+        write(dir.path(), "left.csv", LEFT),
+        write(dir.path(), "right.csv", &right),
+    );
+    let out = dir.path().join("pairs.csv");
+    let o = homeward(&["link", p(&l), p(&r), "--out", p(&out), "--include-review"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let pairs = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        pairs
+            .lines()
+            .next()
+            .unwrap()
+            .starts_with("left_id,right_id,score,decision,possibly_renamed,"),
+        "{pairs}"
+    );
+    let l2 = pairs.lines().find(|l| l.starts_with("L2,")).expect(&pairs);
+    assert!(
+        l2.starts_with("L2,R8,") && l2.contains(",review,possibly_renamed,"),
+        "{pairs}"
+    );
+    assert!(
+        pairs
+            .lines()
+            .any(|l| l.starts_with("L1,R7,") && l.contains(",match,,")),
+        "{pairs}"
+    );
+    // Without the review band it is not output at all.
+    let o = homeward(&["link", p(&l), p(&r), "--out", p(&out)]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let pairs = std::fs::read_to_string(&out).unwrap();
+    assert!(!pairs.contains("L2,"), "{pairs}");
+}

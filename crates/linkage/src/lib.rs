@@ -67,6 +67,7 @@ pub mod model;
 pub mod names;
 pub mod normalise;
 pub mod places;
+mod renamed;
 mod table;
 pub mod translit;
 mod twins;

@@ -833,7 +833,8 @@ mod romanisation_tests {
         }
 
         /// A typo inside a transliteration (one letter after the second replaced) leaves the
-        /// form close enough for the Jaro–Winkler levels to see it.
+        /// form close enough for the Jaro–Winkler levels to see it (at least `jw_0.70`, not
+        /// `different`), even when it spoils a scheme's marker (Chtcherbakova → Chtckerbakova).
         #[test]
         fn a_typo_stays_close(
             (_cyr, latin) in spelling(),
@@ -847,7 +848,7 @@ mod romanisation_tests {
             let typo: String = typo.into_iter().collect();
             let (a, b) = (phonetic(latin), phonetic(&typo));
             let jw = crate::jw::jaro_winkler(a.as_bytes(), b.as_bytes());
-            proptest::prop_assert!(jw >= 0.80, "{latin} / {typo}: {a} / {b} = {jw}");
+            proptest::prop_assert!(jw >= 0.70, "{latin} / {typo}: {a} / {b} = {jw}");
         }
     }
 }
