@@ -257,6 +257,11 @@ pub(crate) fn name_level(a: &NameFeat, b: &NameFeat) -> u8 {
     if a.is_known() && b.is_known() {
         return 7;
     }
+    // A typo in a given name, of a name equivalent to the other (HELRN / Олена): as close as a
+    // Jaro–Winkler of 0.92, rather than another child's name.
+    if a.near.intersects(&b.classes) || b.near.intersects(&a.classes) {
+        return 4;
+    }
     if a.skel_hash == b.skel_hash && a.phon.len() > 2 && b.phon.len() > 2 {
         return 3;
     }
