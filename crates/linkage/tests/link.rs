@@ -754,3 +754,51 @@ fn an_adopted_child_goes_to_review_marked_as_possibly_renamed() {
     assert!(out.pairs.iter().all(|p| !p.possibly_renamed));
     assert!(out.pairs.iter().all(|p| p.decision == Decision::Match));
 }
+
+/// A missing value weighs nothing (level null, weight 0): a child whose birth date is missing on
+/// one side is still matched when the rest is rare enough to carry the pair (a surname no other
+/// child in either list has, given name, sex and birthplace).
+#[test]
+fn a_missing_date_does_not_sink_a_pair_with_rare_names() {
+    let (left, right) = lists_with_a_renamed_child(2000, 1500, 0);
+    let rebuild = |t: &Table, edit: &dyn Fn(usize, &mut Vec<Option<String>>)| {
+        let mut out = Table::new(columns()).unwrap();
+        for i in 0..t.len() {
+            let mut r: Vec<Option<String>> =
+                (0..7).map(|c| t.value(i, c).map(str::to_string)).collect();
+            edit(i, &mut r);
+            out.push(r[0].clone().unwrap(), r.iter().map(|v| v.as_deref()))
+                .unwrap();
+        }
+        out
+    };
+    let rare = |i: usize| {
+        format!(
+            "Zhyzhomyrchuk{}",
+            ["", "ovych", "enko", "iak", "yshyn"][i % 5]
+        )
+    };
+    let left = rebuild(&left, &|i, r| {
+        if (30..35).contains(&i) {
+            r[3] = Some(rare(i));
+        }
+    });
+    let right = rebuild(&right, &|i, r| {
+        if (30..35).contains(&i) {
+            r[3] = Some(rare(i));
+            r[5] = None;
+        }
+    });
+    let out = link(&left, &right, &LinkConfig::default(), None, &|_| {}).unwrap();
+    for i in 30..35 {
+        let p = out
+            .pairs
+            .iter()
+            .find(|p| p.left_id == format!("L{i}"))
+            .unwrap_or_else(|| panic!("L{i} not returned"));
+        assert_eq!(p.right_id, format!("R{i}"));
+        assert_eq!(p.decision, Decision::Match, "{p:?}");
+        let date = &p.explanation.fields[4];
+        assert_eq!((date.level.as_str(), date.weight), ("null", 0.0));
+    }
+}
