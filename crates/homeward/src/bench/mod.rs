@@ -349,8 +349,21 @@ fn figures(out: &LinkOutput, truth: &HashSet<(String, String)>, wall_s: f64) -> 
         .map(|p| (p.left_id.clone(), p.right_id.clone()))
         .collect();
     let (tp, precision, recall, f1) = score(&pairs, truth);
+    // The review band: every pair output (match or review), and the possibly renamed among them.
+    let key = |p: &homeward_linkage::LinkedPair| (p.left_id.clone(), p.right_id.clone());
+    let all: HashSet<(String, String)> = out.pairs.iter().map(key).collect();
+    let renamed: Vec<(String, String)> = out
+        .pairs
+        .iter()
+        .filter(|p| p.possibly_renamed)
+        .map(key)
+        .collect();
     let t = &out.stats.timings;
     json!({
+        "with_review_recall": all.intersection(truth).count() as f64 / truth.len().max(1) as f64,
+        "with_review_pairs": all.len(),
+        "possibly_renamed": renamed.len(),
+        "possibly_renamed_true": renamed.iter().filter(|p| truth.contains(p)).count(),
         "tool": "homeward",
         "left_records": out.stats.left_records,
         "right_records": out.stats.right_records,
