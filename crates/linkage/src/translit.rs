@@ -8,7 +8,8 @@
 //!
 //! | difference between spellings | phonetic form |
 //! | --- | --- |
-//! | х kh h x, г (uk h, ru g) ґ g gh ğ | `h` |
+//! | х kh h x, г (uk h, ru g) ґ g gh ğ gu (before e, i), кс ks (English x) | `h` |
+//! | у ou, ч tch, ш ch, щ chtch, ж j in a word holding ou or tch (the French-based scheme) | as у ч ш щ ж |
 //! | и і ы й ї, y i j ï | `i` (runs collapse: KMU `Oliinyk` = `Olijnyk` = `Oleinik`'s `ii`→`i`) |
 //! | є ie ye je, е (BGN `ye`) | `e` (an `i` before `e` is dropped) |
 //! | ё io yo jo ë ö | `e` after a consonant or at the start of a word (ё is often written е) |
@@ -20,8 +21,9 @@
 //! | ь ъ ' ’ ` and doubled letters | dropped / single |
 //!
 //! Uppercase `S`, `C`, `Z` are the three sounds no single Latin letter carries; the form is plain
-//! ASCII so that comparisons can work on bytes. `x` becomes `h` because GOST 7.79 B and DSTU 9112 A
-//! write х as x; English spellings with x (Alexander, Maxim) are listed in the given-name table.
+//! ASCII so that comparisons can work on bytes. `x` becomes `h` because GOST 7.79 B, DSTU 9112 A
+//! and scholarly Ukrainian write х as x; English writes кс as x (Olexandr, Maxim, Xenia), so кс
+//! and ks become `h` too, and both readings of x meet (the form is a key, not a spelling).
 //!
 //! Ukrainian ьо stays `o` (KMU writes Ковальов as Kovalov, dropping ь), so Ковальов and Ковалёв
 //! meet in the skeleton, not in the phonetic form.
