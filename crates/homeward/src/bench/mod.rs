@@ -215,8 +215,8 @@ fn f(v: &Value, key: &str) -> f64 {
 fn run_peer(args: &LinkBenchArgs, dir: &Path, febrl: bool) -> Value {
     let (l, r, t) = if febrl {
         (
-            dir.join("febrl4_a.csv"),
-            dir.join("febrl4_b.csv"),
+            dir.join("febrl4_a_splink.csv"),
+            dir.join("febrl4_b_splink.csv"),
             dir.join("febrl4_truth.csv"),
         )
     } else {
@@ -349,8 +349,21 @@ fn figures(out: &LinkOutput, truth: &HashSet<(String, String)>, wall_s: f64) -> 
         .map(|p| (p.left_id.clone(), p.right_id.clone()))
         .collect();
     let (tp, precision, recall, f1) = score(&pairs, truth);
+    // The review band: every pair output (match or review), and the possibly renamed among them.
+    let key = |p: &homeward_linkage::LinkedPair| (p.left_id.clone(), p.right_id.clone());
+    let all: HashSet<(String, String)> = out.pairs.iter().map(key).collect();
+    let renamed: Vec<(String, String)> = out
+        .pairs
+        .iter()
+        .filter(|p| p.possibly_renamed)
+        .map(key)
+        .collect();
     let t = &out.stats.timings;
     json!({
+        "with_review_recall": all.intersection(truth).count() as f64 / truth.len().max(1) as f64,
+        "with_review_pairs": all.len(),
+        "possibly_renamed": renamed.len(),
+        "possibly_renamed_true": renamed.iter().filter(|p| truth.contains(p)).count(),
         "tool": "homeward",
         "left_records": out.stats.left_records,
         "right_records": out.stats.right_records,
@@ -596,8 +609,9 @@ fn febrl_run(dir: &Path, examples_dir: Option<&Path>, examples: usize) -> anyhow
     .map(|(h, k)| (h.to_string(), k))
     .collect();
     let t0 = Instant::now();
-    let left = link_cmd::load_table(&dir.join("febrl4_a.csv"), &overrides)?;
-    let right = link_cmd::load_table(&dir.join("febrl4_b.csv"), &overrides)?;
+    // FEBRL4 as shipped: its impossible dates are read as missing, as `homeward link` does.
+    let (left, unreadable_l) = link_cmd::load_table(&dir.join("febrl4_a.csv"), &overrides)?;
+    let (right, unreadable_r) = link_cmd::load_table(&dir.join("febrl4_b.csv"), &overrides)?;
     let truth_text = std::fs::read_to_string(dir.join("febrl4_truth.csv"))
         .context("cannot read febrl4_truth.csv")?;
     let truth: HashSet<(String, String)> = truth_text
@@ -614,6 +628,10 @@ fn febrl_run(dir: &Path, examples_dir: Option<&Path>, examples: usize) -> anyhow
     let mut v = figures(&out, &truth, wall);
     if let Some(o) = v.as_object_mut() {
         o.insert("peak_rss_bytes".into(), json!(peak_rss_bytes()));
+        o.insert(
+            "unreadable_cells".into(),
+            json!(unreadable_l.len() + unreadable_r.len()),
+        );
     }
     if let Some(d) = examples_dir
         && examples > 0
