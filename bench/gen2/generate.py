@@ -181,7 +181,7 @@ def join_surname(stem, end, fem_end):
     if end and end[0] in "аеєиіїоуюяь":
         if s[-1] in "ьй" or s[-1] in "аоеяі":
             s = s[:-1]
-    if end.startswith("ч") and s.endswith("ч"):
+    if end.startswith("ч") and s[-1] in "чшщж":
         end = end[1:]
     if end == "ський" and s[-1] in "сзц":
         s = s[:-1]
@@ -358,7 +358,7 @@ class Source:
                                           ("dd MON yyyy", 15), ("mm/dd/yyyy", 5), ("d Month yyyy", 5)])
             self.sex_fmt = wchoice(rng, [(("M", "F"), 50), (("male", "female"), 15),
                                          (("Male", "Female"), 15), (("m", "f"), 10),
-                                         (("boy", "girl"), 5), (("M", "Ж"), 5)])
+                                         (("boy", "girl"), 5), (("M", "W"), 5)])
             self.p_prefix = rng.choice([0.0, 0.1, 0.4])
             self.p_oblast = rng.choice([0.0, 0.1, 0.3])
             self.p_upper_sur = rng.choice([0.0, 0.3, 0.9])
@@ -442,9 +442,14 @@ class Renderer:
         s = format_date(d, fmt, side, src.mode)
         if rng.random() < P_DATE_DIRTY_FORMAT[col - 1]:
             st[f"{side}.date.dirty_format"] += 1
-            s = rng.choice([s + "г", s + " г.", s + " г.р.", " " + s, s.replace(".", ",", 1),
-                            s.replace(".", " ", 1), s.replace(".", "..", 1), s + "?", "'" + s,
-                            s.replace("-", "/")])
+            common = [" " + s, s.replace(".", ",", 1), s.replace(".", " ", 1),
+                      s.replace(".", "..", 1), s + "?", "'" + s, s.replace("-", "/")]
+            if src.mode == "lat":
+                s = rng.choice(common + [s + " (approx.)", s + "*"])
+            else:
+                s = rng.choice(common + [s + "г" if side == "right" else s + "р",
+                                         s + " г." if side == "right" else s + " р.",
+                                         s + " г.р." if side == "right" else s + " р.н."])
         st[f"{side}.date.format.{fmt}"] += 1
         return s
 
@@ -459,7 +464,7 @@ class Renderer:
         r -= miss
         if r < dirty:
             st[f"{side}.sex.dirty"] += 1
-            return rng.choice(["?", "-", "н/д", "x", "0"])
+            return rng.choice(["?", "-", "x", "0"] + (["н/д"] if src.mode != "lat" else ["n/a", "U"]))
         r -= dirty
         if r < wrong:
             st[f"{side}.sex.wrong"] += 1
@@ -487,6 +492,8 @@ class Renderer:
             obl_ru = LX.OBLASTS[obl][1]
             if obl in ("DN", "LH") and c < 0.5:
                 name += ", " + ("ДНР" if obl == "DN" else "ЛНР")
+            elif obl == "CR":
+                name += rng.choice([", Республика Крым", ", Крым"])
             elif c < 0.8:
                 name += ", " + obl_ru + " обл."
             else:

@@ -33,6 +33,8 @@ def uk_to_ru(word, phonetic=False, apostrophe="ь", yi="и"):
     # adjectival endings to Russian grammar
     w = re.sub(r"(?<=[сц])ьк(ий|а)\b", lambda m: "к" + ("ий" if m.group(1) == "ий" else "ая"), w)
     w = re.sub(r"зьк(ий|а)\b", lambda m: "зк" + ("ий" if m.group(1) == "ий" else "ая"), w)
+    w = re.sub(r"ць\b", "ц", w)          # Кравець -> Кравец (no soft ц in Russian)
+    w = re.sub(r"ЦЬ\b", "Ц", w)
     out = []
     n = len(w)
     for i, ch in enumerate(w):
@@ -109,7 +111,11 @@ def ru_latin(text, scheme):
             r = cyrtranslit.to_latin(text, "ru")
         else:
             t = text
-            if scheme in ("gost_779", "iso_9_1968", "scientific", "ungegn_1987"):
+            if scheme in ("gost_779", "iso_9_1968", "scientific", "ungegn_1987", "ala_lc", "bs_2979"):
+                t = t.replace("ё", "ë").replace("Ё", "Ë")
+            elif scheme == "bgn_pcgn":  # iuliia 0.13 leaves ё as it is: BGN/PCGN writes ë / yë
+                t = re.sub(r"(?<![бвгджзйклмнпрстфхцчшщБВГДЖЗЙКЛМНПРСТФХЦЧШЩ])ё", "yë", t)
+                t = re.sub(r"(?<![бвгджзйклмнпрстфхцчшщБВГДЖЗЙКЛМНПРСТФХЦЧШЩ])Ё", "Yë", t)
                 t = t.replace("ё", "ë").replace("Ё", "Ë")
             r = RU_SCHEMES[scheme].translate(t)
         _cache[key] = r
