@@ -30,7 +30,7 @@ HEADER = ["id", "given_name", "patronymic", "family_name", "sex", "birth_date", 
 
 # ============================================================== rates (documented)
 # Population
-P_CLAN = 0.06            # family shares surname and town with an earlier family (cousins)
+P_CLAN = 0.08            # family shares surname and town with an earlier family (cousins)
 P_TWIN = 0.04            # a further child is the twin of the previous one
 P_HALF_SIBLING = 0.12    # a further child has another father (other patronymic)
 P_SIB_OTHER_PLACE = 0.15 # a sibling was born in another town
@@ -384,7 +384,7 @@ class Renderer:
         self.right_sources = {}
         self.right_src_w = {}
         for mode in ("ru", "uk", "lat"):
-            n = 40 if mode == "lat" else 16
+            n = 60 if mode == "lat" else 30
             self.right_sources[mode] = [Source(rng, "right", mode) for _ in range(n)]
             self.right_src_w[mode] = _cum([rng.uniform(0.3, 3) for _ in range(n)])
         w = PROFILES[profile]
@@ -680,7 +680,7 @@ class Renderer:
         elif form == "ru":
             r = rng.random()
             alts = ru_g.split("/")
-            if dim and r < 0.025 and not latin:
+            if dim and r < 0.025:
                 given = dim
                 st["right.given.diminutive"] += 1
             elif r < 0.10:
@@ -802,6 +802,14 @@ def generate(n_left, n_right, seed, profile):
     stats["pop.right_children_from_sought_families_not_sought"] = sum(
         1 for c in right if c.fam in left_fams and c.cid not in lid)
     stats["pop.right_adopted"] = sum(1 for c in right if c.adopt)
+    # namesakes: custody children who are not on the sought list but carry the same true
+    # surname, given name and sex as a sought child (and, stricter, the same birth year)
+    lkey = {(c.sur[0], c.sex, c.given) for c in left}
+    lkey_y = {(c.sur[0], c.sex, c.given, c.bdate.year) for c in left}
+    stats["pop.right_namesakes_of_a_sought_child_same_surname_given_sex"] = sum(
+        1 for c in right if c.cid not in lid and (c.sur[0], c.sex, c.given) in lkey)
+    stats["pop.right_namesakes_also_same_birth_year"] = sum(
+        1 for c in right if c.cid not in lid and (c.sur[0], c.sex, c.given, c.bdate.year) in lkey_y)
     return out_left, out_right, truth, stats, left, right, lex
 
 
