@@ -52,6 +52,7 @@ DATE_RATES = [
     ("impossible", 0.003, 0.010),
 ]
 P_DATE_DIRTY_FORMAT = (0.005, 0.015)   # stray characters around a valid date
+YOUNG_FACTOR, OLD_FACTOR = 1.4, 0.75   # custody date-error rates for born >= 2016 / before
 
 PROFILES = {
     # share of custody records written in: Russian Cyrillic, Ukrainian copied, Latin
@@ -95,7 +96,7 @@ class Lexicon:
             forms[name] = [fem_surname(name), w * scale]
         common_mass = sum(w for w in cw) * scale
         tail = {}
-        stems = LX.SURNAME_STEMS.split()
+        stems = list(dict.fromkeys(LX.SURNAME_STEMS.split()))
         for stem in stems:
             sw = math.exp(lrng.gauss(0, STEM_SIGMA))
             for end, fem_end, ew in LX.SURNAME_ENDINGS:
@@ -185,8 +186,8 @@ def join_surname(stem, end, fem_end):
         end = end[1:]
     if end == "ський" and s[-1] in "сзц":
         s = s[:-1]
-    if end == "ий" and s[-1] in "аеиіоуюяь":
-        end = "ій"
+    if end == "ий" and (s[-1] not in "нлрдв" or s[-2] in CONS):
+        return None   # adjectival surnames only from fitting stems (Чорний, Білий, Рудий)
     m = s + end
     if fem_end is None:
         f = m
@@ -309,7 +310,7 @@ def build_population(n_left, n_right, lex, rng, stats):
             kid.adopt = (ru_sur, patr, new_given, new_place)
     matched_ids = {k.cid for k in matched}
     stats["pop.unsought_siblings_on_right"] = len(sib_extra)
-    stats["pop.left_fams"] = len(left_fams)
+    stats["pop.sought_families"] = len(left_fams)
     return left, right, matched_ids
 
 
@@ -395,6 +396,10 @@ class Renderer:
         rng, st = self.rng, self.st
         col = 1 if side == "left" else 2
         x = rng.random()
+        if side == "right":
+            # custody records are often written from what the child says: the youngest
+            # (born 2016 on, under ~7 when taken) know their birthday least well
+            x /= YOUNG_FACTOR if d.year >= 2016 else OLD_FACTOR
         kind = "exact"
         for k, *rates in DATE_RATES:
             x -= rates[col - 1]
@@ -832,6 +837,9 @@ def print_stats(stats, left_rows, right_rows, truth, left, lex, file=sys.stderr)
         print(f"  {key:<58} {p(stats[key], den)}", file=file)
     print("population:", file=file)
     for key in sorted(k for k in stats if k.startswith("pop.")):
+        if key in ("pop.families", "pop.sought_families"):
+            print(f"  {key:<58} {stats[key]:>7}", file=file)
+            continue
         den = stats["pop.families"] if "family" in key else nr if "right" in key else nl
         print(f"  {key:<58} {p(stats[key], den)}", file=file)
     # surname concentration on the sought list (true surnames) and in the lexicon
