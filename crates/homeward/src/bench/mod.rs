@@ -5,6 +5,7 @@
 //! Each size runs in a child process (`--child`), so that the peak memory reported is that run's
 //! and not the largest so far.
 
+pub mod held_out;
 pub mod synth;
 pub mod tables;
 
@@ -59,6 +60,12 @@ pub struct LinkBenchArgs {
     /// Write up to this many missed and false pairs with their explanations to the CSV directory.
     #[arg(long, default_value_t = 30)]
     pub examples: usize,
+    /// Also run the lists of generator 2 (bench/gen2, written blind; see docs/benchmarks.md), three
+    /// profiles up to --max-records, Splink too with --peers.
+    #[arg(long)]
+    pub gen2: bool,
+    #[arg(long, default_value = "bench/gen2/generate.py")]
+    pub gen2_script: PathBuf,
     /// Internal: run one size in this process and print its figures as JSON.
     #[arg(long, hide = true)]
     pub child: bool,
@@ -147,6 +154,12 @@ pub fn run_link_bench(args: &LinkBenchArgs) -> anyhow::Result<ExitCode> {
         let peer = args.peers.then(|| run_peer(args, dir, true));
         print_row("FEBRL4", &home, peer.as_ref());
         rows.push(("febrl4".into(), home, peer));
+    }
+    if args.gen2 {
+        for (name, home, peer) in held_out::run(args, &base)? {
+            print_row(&name, &home, peer.as_ref());
+            rows.push((name, home, peer));
+        }
     }
     let all: Vec<Value> = rows
         .iter()
