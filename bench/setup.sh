@@ -6,5 +6,6 @@ here="$(cd "$(dirname "$0")" && pwd)"
 python3 -m venv "$here/.venv"
 "$here/.venv/bin/pip" install --quiet --upgrade pip
 "$here/.venv/bin/pip" install --quiet -r "$here/requirements.txt"
+"$here/.venv/bin/pip" install --quiet -r "$here/gen2/requirements.txt"
 "$here/.venv/bin/python" "$here/splink_bench.py" export-febrl "$here/out/febrl4"
 echo "ready: $here/.venv (FEBRL4 in $here/out/febrl4)"

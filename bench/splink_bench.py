@@ -151,21 +151,24 @@ def export_febrl(args):
     cols = ["given_name", "surname", "street_number", "address_1", "address_2", "suburb", "postcode",
             "state", "date_of_birth", "soc_sec_id"]
     blanked = 0
-    for df, name in [(a, "febrl4_a.csv"), (b, "febrl4_b.csv")]:
+    for df, name in [(a, "febrl4_a"), (b, "febrl4_b")]:
         out = df.reset_index().rename(columns={"rec_id": "id"})[["id"] + cols]
-        # FEBRL4 corrupts some dates into impossible ones (19450493); both tools get those blank,
-        # since `homeward link` rightly refuses an impossible date and Splink would cast it to null.
+        # Homeward gets FEBRL4 exactly as shipped, impossible dates (19450493) included: `homeward
+        # link` reads such a cell as missing and counts it. Splink gets a copy with those dates
+        # blank, because its DateOfBirthComparison parses with strptime and an unparseable string
+        # there is not a missing value it knows how to weigh.
+        out.to_csv(os.path.join(args.dir, name + ".csv"), index=False)
         valid = pd.to_datetime(out.date_of_birth, format="%Y%m%d", errors="coerce").notna()
         blanked += int((~valid & out.date_of_birth.notna()).sum())
         out.loc[~valid, "date_of_birth"] = None
-        out.to_csv(os.path.join(args.dir, name), index=False)
+        out.to_csv(os.path.join(args.dir, name + "_splink.csv"), index=False)
     # rec-N-org in A is the same person as rec-N-dup-0 in B.
     truth = pd.DataFrame({"left_id": a.index})
     truth["right_id"] = truth.left_id.str.replace("-org", "-dup-0", regex=False)
     truth = truth[truth.right_id.isin(set(b.index))]
     truth.to_csv(os.path.join(args.dir, "febrl4_truth.csv"), index=False)
     print(json.dumps({"left": len(a), "right": len(b), "true_pairs": len(truth),
-                      "impossible_dates_blanked": blanked, "dir": args.dir}))
+                      "impossible_dates_blanked_for_splink": blanked, "dir": args.dir}))
 
 
 def main():

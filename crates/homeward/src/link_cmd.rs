@@ -2,10 +2,14 @@
 //!
 //! The lists are whatever the parties sent: comma, semicolon or tab separated, with or without a
 //! byte-order mark, with headers in English of several habits. Columns are recognised by their
-//! header; the rest are named with `--column HEADER=KIND` or ignored (and said so). Every input
-//! problem is reported with its file, line and column and exits with code 2, and the output file
-//! appears whole or not at all, because a half-written list of matches would be mistaken for a
-//! complete one.
+//! header (in English, Ukrainian or Russian, as `import` recognises them); the rest are named with
+//! `--column HEADER=KIND` or ignored (and said so). A structural problem (no header, a row of the
+//! wrong width, a duplicate id) is reported with its file and line and exits with code 2. A cell
+//! that cannot be read (an impossible date, an unknown sex) is not: real lists have them, and one
+//! bad cell must not stop a run over thousands of children, so it is treated as missing, counted
+//! per column in a summary and, with `--report FILE`, listed; `--strict` refuses them instead. The
+//! output file appears whole or not at all, because a half-written list of matches would be
+//! mistaken for a complete one.
 
 use crate::BadInput;
 use anyhow::Context;
@@ -62,6 +66,23 @@ pub struct LinkArgs {
     /// Print nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Refuse a list with an unreadable cell (exit 2 naming file, line and column) instead of
+    /// treating the cell as missing.
+    #[arg(long)]
+    pub strict: bool,
+    /// Write the unreadable cells treated as missing here (CSV: file, line, column, value, reason).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+}
+
+/// A cell that could not be read and was treated as missing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CellIssue {
+    pub file: PathBuf,
+    pub line: usize,
+    pub column: String,
+    pub value: String,
+    pub reason: String,
 }
 
 /// Bad input: exit code 2 with this message.
@@ -136,8 +157,9 @@ pub fn run(args: &LinkArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    let left = build_table(&left_csv, &left_kinds)?;
-    let right = build_table(&right_csv, &right_kinds)?;
+    let (left, mut issues) = build_table(&left_csv, &left_kinds, args.strict)?;
+    let (right, right_issues) = build_table(&right_csv, &right_kinds, args.strict)?;
+    issues.extend(right_issues);
     drop((left_csv, right_csv));
 
     let config = LinkConfig {
@@ -174,6 +196,9 @@ pub fn run(args: &LinkArgs) -> anyhow::Result<ExitCode> {
         OutputFormat::Jsonl => write_jsonl(&output, &mut body)?,
     }
     write_whole(&args.out, &body)?;
+    if let Some(path) = &args.report {
+        write_whole(path, &issues_csv(&issues))?;
+    }
     if let Some(path) = &args.model_out {
         let json = output
             .model
@@ -197,8 +222,64 @@ pub fn run(args: &LinkArgs) -> anyhow::Result<ExitCode> {
             args.out.display(),
             started.elapsed().as_secs_f64()
         );
+        for line in issue_summary(&issues, args.report.as_deref()) {
+            eprintln!("{line}");
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One line per file: how many cells of each column were unreadable and treated as missing.
+fn issue_summary(issues: &[CellIssue], report: Option<&Path>) -> Vec<String> {
+    let mut per_file: Vec<(&Path, Vec<(&str, usize)>)> = Vec::new();
+    for i in issues {
+        let at = match per_file.iter().position(|(f, _)| *f == i.file.as_path()) {
+            Some(at) => at,
+            None => {
+                per_file.push((i.file.as_path(), Vec::new()));
+                per_file.len() - 1
+            }
+        };
+        let cols = &mut per_file[at].1;
+        match cols.iter_mut().find(|(c, _)| *c == i.column) {
+            Some((_, n)) => *n += 1,
+            None => cols.push((i.column.as_str(), 1)),
+        }
+    }
+    let listed = match report {
+        Some(p) => format!("listed in {}", p.display()),
+        None => "--report FILE lists them, --strict refuses them".to_string(),
+    };
+    per_file
+        .into_iter()
+        .map(|(file, cols)| {
+            let total: usize = cols.iter().map(|(_, n)| n).sum();
+            let by_col: Vec<String> = cols.iter().map(|(c, n)| format!("{c:?} {n}")).collect();
+            format!(
+                "note: {}: {total} unreadable value{} treated as missing ({}; {listed})",
+                file.display(),
+                if total == 1 { "" } else { "s" },
+                by_col.join(", ")
+            )
+        })
+        .collect()
+}
+
+fn issues_csv(issues: &[CellIssue]) -> Vec<u8> {
+    let mut out = b"file,line,column,value,reason\n".to_vec();
+    for i in issues {
+        let file = i.file.display().to_string();
+        let row = [
+            csv_cell(&file).into_owned(),
+            i.line.to_string(),
+            csv_cell(&i.column).into_owned(),
+            csv_cell(&i.value).into_owned(),
+            csv_cell(&i.reason).into_owned(),
+        ];
+        out.extend_from_slice(row.join(",").as_bytes());
+        out.push(b'\n');
+    }
+    out
 }
 
 fn new_bar() -> indicatif::ProgressBar {
@@ -240,8 +321,26 @@ fn parse_overrides(items: &[String]) -> anyhow::Result<HashMap<String, FieldKind
 }
 
 /// The kind a header names on its own: case, spaces and punctuation do not matter, so
-/// `Date of birth`, `DATE_OF_BIRTH` and `date-of-birth` are one.
+/// `Date of birth`, `DATE_OF_BIRTH` and `date-of-birth` are one. The vocabulary is `import`'s
+/// (English, Ukrainian and Russian: `Прізвище`, `Дата рождения`, `ПІБ`), so that a list the case
+/// system imports is read the same way here; a few English habits only `link` has always
+/// accepted come after it.
 pub fn recognise_header(header: &str) -> Option<FieldKind> {
+    use homeward_app::import::Field;
+    match homeward_app::import::recognise_header(header) {
+        Some(Field::ExternalRef) => return Some(FieldKind::Id),
+        Some(Field::GivenName) => return Some(FieldKind::GivenName),
+        Some(Field::Patronymic) => return Some(FieldKind::Patronymic),
+        Some(Field::FamilyName) => return Some(FieldKind::FamilyName),
+        Some(Field::FullName) => return Some(FieldKind::FullName),
+        Some(Field::Sex) => return Some(FieldKind::Sex),
+        Some(Field::BirthDate) => return Some(FieldKind::BirthDate),
+        Some(Field::BirthPlace) => return Some(FieldKind::BirthPlace),
+        // Anything else `import` knows (the second name entry, circumstances, carer, notes) is
+        // not compared; a header it does not know may still be one of link's own habits.
+        Some(_) => return None,
+        None => {}
+    }
     let key: String = header
         .chars()
         .filter(|c| c.is_alphanumeric())
@@ -477,17 +576,36 @@ fn assign_kinds(
     Ok(kinds)
 }
 
-/// Reads a CSV file into a table the way `homeward link` does (for the benchmark's FEBRL4 run).
+/// Reads a CSV file into a table the way `homeward link` does (for the benchmark's FEBRL4 run),
+/// with the cells it read as missing.
 pub(crate) fn load_table(
     path: &Path,
     overrides: &HashMap<String, FieldKind>,
-) -> anyhow::Result<Table> {
+) -> anyhow::Result<(Table, Vec<CellIssue>)> {
     let csv = read_csv(path)?;
     let kinds = assign_kinds(&csv, overrides)?;
-    build_table(&csv, &kinds)
+    build_table(&csv, &kinds, false)
 }
 
-fn build_table(csv: &CsvFile, kinds: &[FieldKind]) -> anyhow::Result<Table> {
+/// Why a cell of a column the table parses cannot be read, if it cannot.
+fn unreadable(kind: FieldKind, value: &str) -> Option<String> {
+    match kind {
+        FieldKind::BirthDate => BirthDate::parse(value).err().map(|e| {
+            format!("{e} (dates are YYYY-MM-DD, YYYY-MM, YYYY, DD.MM.YYYY, DD/MM/YYYY or YYYYMMDD)")
+        }),
+        FieldKind::Sex => homeward_linkage::parse_sex(value).err(),
+        _ => None,
+    }
+}
+
+/// The table of a CSV file, and the cells that could not be read (treated as missing; with
+/// `strict`, the first of them is an error instead).
+fn build_table(
+    csv: &CsvFile,
+    kinds: &[FieldKind],
+    strict: bool,
+) -> anyhow::Result<(Table, Vec<CellIssue>)> {
+    let mut issues = Vec::new();
     let columns: Vec<(String, FieldKind)> = csv
         .header
         .iter()
@@ -506,47 +624,61 @@ fn build_table(csv: &CsvFile, kinds: &[FieldKind]) -> anyhow::Result<Table> {
                 .unwrap_or_default(),
             None => line.to_string(),
         };
-        // Only the first date column is checked by the table; the others are read here, so that a
-        // bad value anywhere is reported rather than silently compared as text.
+        // Every date and sex cell is read here (the table reads only the first column of each),
+        // so that a bad value anywhere is reported rather than silently compared as text.
+        let mut cells: Vec<Option<&str>> = Vec::with_capacity(values.len());
         for (c, v) in values.iter().enumerate() {
-            if kinds[c] == FieldKind::BirthDate
-                && !v.trim().is_empty()
-                && let Err(e) = BirthDate::parse(v.trim())
-            {
-                return Err(bad(format!(
-                    "{}:{line}: column {:?}: {e} (dates are YYYY-MM-DD, YYYY-MM, YYYY, DD.MM.YYYY, DD/MM/YYYY or YYYYMMDD)",
-                    csv.path.display(),
-                    csv.header[c].trim()
-                )));
+            let value = v.trim();
+            let why = match kinds.get(c) {
+                Some(&k) if !value.is_empty() => unreadable(k, value),
+                _ => None,
+            };
+            match why {
+                None => cells.push(Some(v.as_str())),
+                Some(reason) if strict => {
+                    return Err(bad(format!(
+                        "{}:{line}: column {:?}: {reason}",
+                        csv.path.display(),
+                        csv.header[c].trim()
+                    )));
+                }
+                Some(reason) => {
+                    issues.push(CellIssue {
+                        file: csv.path.clone(),
+                        line: *line,
+                        column: csv.header[c].trim().to_string(),
+                        value: value.to_string(),
+                        reason,
+                    });
+                    cells.push(None);
+                }
             }
         }
-        table
-            .push(id, values.iter().map(|v| Some(v.as_str())))
-            .map_err(|e| {
-                let file = csv.path.display();
-                match e {
-                    LinkError::DuplicateId { row, id, first } => bad(format!(
-                        "{file}:{}: id {id:?} is already used on line {}",
-                        line_of(row),
-                        line_of(first)
-                    )),
-                    LinkError::EmptyId { row } => {
-                        bad(format!("{file}:{}: the id is empty", line_of(row)))
-                    }
-                    LinkError::InvalidValue {
-                        row,
-                        column,
-                        message,
-                        ..
-                    } => bad(format!(
-                        "{file}:{}: column {column:?}: {message}",
-                        line_of(row)
-                    )),
-                    other => bad(format!("{file}:{line}: {other}")),
+        table.push(id, cells).map_err(|e| {
+            let file = csv.path.display();
+            match e {
+                LinkError::DuplicateId { row, id, first } => bad(format!(
+                    "{file}:{}: id {id:?} is already used on line {}",
+                    line_of(row),
+                    line_of(first)
+                )),
+                LinkError::EmptyId { row } => {
+                    bad(format!("{file}:{}: the id is empty", line_of(row)))
                 }
-            })?;
+                LinkError::InvalidValue {
+                    row,
+                    column,
+                    message,
+                    ..
+                } => bad(format!(
+                    "{file}:{}: column {column:?}: {message}",
+                    line_of(row)
+                )),
+                other => bad(format!("{file}:{line}: {other}")),
+            }
+        })?;
     }
-    Ok(table)
+    Ok((table, issues))
 }
 
 /// The fields of the explanation columns, in the model's order.
@@ -569,6 +701,7 @@ fn write_csv(output: &LinkOutput, with_decision: bool, out: &mut Vec<u8>) {
     let mut header = vec!["left_id".to_string(), "right_id".into(), "score".into()];
     if with_decision {
         header.push("decision".into());
+        header.push("possibly_renamed".into());
     }
     for f in &fields {
         header.push(format!("{f}_level"));
@@ -586,6 +719,14 @@ fn write_csv(output: &LinkOutput, with_decision: bool, out: &mut Vec<u8>) {
         ];
         if with_decision {
             row.push(decision_name(p.decision).into());
+            row.push(
+                if p.possibly_renamed {
+                    "possibly_renamed"
+                } else {
+                    ""
+                }
+                .into(),
+            );
         }
         for f in &fields {
             match p.explanation.fields.iter().find(|c| &c.field == f) {
@@ -626,6 +767,7 @@ fn pair_json(p: &LinkedPair) -> serde_json::Value {
         "right_id": p.right_id,
         "score": p.probability,
         "decision": decision_name(p.decision),
+        "possibly_renamed": p.possibly_renamed,
         "match_weight": p.match_weight,
         "prior": p.explanation.prior,
         "fields": p.explanation.fields,

@@ -255,7 +255,7 @@ fn bad_input_is_named_and_leaves_the_output_alone() {
         "id,given_name,dob\nA,Іван,2014\nB,Петро,31.02.2015\n",
     );
     fails_with(
-        &["link", p(&bad_date), p(&good), "--out", o],
+        &["link", p(&bad_date), p(&good), "--out", o, "--strict"],
         &out,
         &["bad_date.csv:3", "dob"],
     );
@@ -265,7 +265,7 @@ fn bad_input_is_named_and_leaves_the_output_alone() {
         "id,given_name,sex\nA,Іван,maybe\n",
     );
     fails_with(
-        &["link", p(&bad_sex), p(&good), "--out", o],
+        &["link", p(&bad_sex), p(&good), "--out", o, "--strict"],
         &out,
         &["bad_sex.csv:2", "sex"],
     );
@@ -320,4 +320,128 @@ fn bad_input_is_named_and_leaves_the_output_alone() {
         &out,
         &["model.json"],
     );
+}
+
+/// A list with unreadable cells (an impossible date, an unknown sex) links: the cells are read as
+/// missing, counted per column, listed with `--report`, and refused with `--strict`.
+#[test]
+fn dirty_cells_are_missing_counted_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let dirty = "id,given_name,surname,sex,dob,dob2\n\
+A,Дмитро,Олійник,ч,1945-04-93,2014-03-07\n\
+B,Олена,Олійник,maybe,2016-11-02,31.02.2016\n\
+C,Петро,Бондар,м,2001-09-09,\n";
+    let (l, r) = (
+        write(dir.path(), "dirty.csv", dirty),
+        write(dir.path(), "right.csv", RIGHT),
+    );
+    let out = dir.path().join("pairs.csv");
+    let report = dir.path().join("report.csv");
+    let o = homeward(&[
+        "link",
+        p(&l),
+        p(&r),
+        "--out",
+        p(&out),
+        "--report",
+        p(&report),
+        "--column",
+        "dob2=birth_date",
+    ]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(
+        t.contains("3 unreadable values treated as missing")
+            && t.contains("\"dob\" 1")
+            && t.contains("\"sex\" 1")
+            && t.contains("\"dob2\" 1"),
+        "{t}"
+    );
+    let pairs = std::fs::read_to_string(&out).unwrap();
+    assert!(pairs.lines().any(|l| l.starts_with("A,R7,")), "{pairs}");
+    assert!(pairs.lines().any(|l| l.starts_with("B,R8,")), "{pairs}");
+    let listed = std::fs::read_to_string(&report).unwrap();
+    let lines: Vec<&str> = listed.lines().collect();
+    assert_eq!(lines[0], "file,line,column,value,reason");
+    assert_eq!(lines.len(), 4, "{listed}");
+    assert!(lines[1].contains(",2,dob,1945-04-93,"), "{listed}");
+    assert!(lines[2].contains(",3,sex,maybe,"), "{listed}");
+    assert!(lines[3].contains(",3,dob2,31.02.2016,"), "{listed}");
+
+    std::fs::write(&out, "untouched").unwrap();
+    fails_with(
+        &["link", p(&l), p(&r), "--out", p(&out), "--strict"],
+        &out,
+        &["dirty.csv:2", "dob", "1945-04-93"],
+    );
+}
+
+/// Headers in Ukrainian and Russian are read as `import` reads them.
+#[test]
+fn ukrainian_and_russian_headers_are_recognised() {
+    let dir = tempfile::tempdir().unwrap();
+    let left = "Номер справи;Прізвище;Ім'я;По батькові;Стать;Дата народження;Місце народження\n\
+L1;Олійник;Дмитро;Андрійович;ч;07.03.2014;Кропивницький\n";
+    let right = "Идентификатор,Фамилия,Имя,Отчество,Пол,Дата рождения,Место рождения\n\
+R7,Олейник,Дмитрий,Андреевич,м,2014-03-07,Кировоград\n";
+    let (l, r) = (
+        write(dir.path(), "l.csv", left),
+        write(dir.path(), "r.csv", right),
+    );
+    let out = dir.path().join("pairs.csv");
+    let o = homeward(&["link", p(&l), p(&r), "--out", p(&out)]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(!t.contains("ignoring"), "{t}");
+    let pairs = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        pairs.lines().nth(1).unwrap().starts_with("L1,R7,"),
+        "{pairs}"
+    );
+    for f in ["family_name_level", "birth_date_level", "sex_level"] {
+        assert!(pairs.lines().next().unwrap().contains(f), "{f}: {pairs}");
+    }
+}
+
+/// An adopted child (new surname and patronymic, the rest as before) is listed for review with
+/// the `possibly_renamed` marker, never as a match.
+#[test]
+fn an_adopted_child_is_marked_possibly_renamed_in_the_review_band() {
+    let dir = tempfile::tempdir().unwrap();
+    let right = RIGHT.replace(
+        "R8,Елена,Андреевна,Олейник,жен,02.11.2016,Кировоград,",
+        "R8,Елена,Сергеевна,Смирнова,жен,02.11.2016,Кировоград,",
+    );
+    let (l, r) = (
+        write(dir.path(), "left.csv", LEFT),
+        write(dir.path(), "right.csv", &right),
+    );
+    let out = dir.path().join("pairs.csv");
+    let o = homeward(&["link", p(&l), p(&r), "--out", p(&out), "--include-review"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let pairs = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        pairs
+            .lines()
+            .next()
+            .unwrap()
+            .starts_with("left_id,right_id,score,decision,possibly_renamed,"),
+        "{pairs}"
+    );
+    let l2 = pairs.lines().find(|l| l.starts_with("L2,")).expect(&pairs);
+    assert!(
+        l2.starts_with("L2,R8,") && l2.contains(",review,possibly_renamed,"),
+        "{pairs}"
+    );
+    assert!(
+        pairs
+            .lines()
+            .any(|l| l.starts_with("L1,R7,") && l.contains(",match,,")),
+        "{pairs}"
+    );
+    // Without the review band it is not output at all.
+    let o = homeward(&["link", p(&l), p(&r), "--out", p(&out)]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let pairs = std::fs::read_to_string(&out).unwrap();
+    assert!(!pairs.contains("L2,"), "{pairs}");
 }

@@ -22,9 +22,11 @@ pub const NAME_LEVELS: [&str; 7] = [
     "jw_0.70",
     "different",
 ];
-pub const DATE_LEVELS: [&str; 10] = [
+pub const DATE_LEVELS: [&str; 12] = [
     "exact",
     "day_month_swapped",
+    "few_days",
+    "year_off_by_one",
     "one_digit",
     "same_year_month",
     "same_month_one_side_coarser",
@@ -65,7 +67,9 @@ pub fn default_m(kind: FieldKind) -> &'static [f64] {
         FieldKind::GivenName | FieldKind::Patronymic | FieldKind::FamilyName => {
             &[0.70, 0.15, 0.04, 0.03, 0.02, 0.03, 0.03]
         }
-        FieldKind::BirthDate => &[0.775, 0.03, 0.05, 0.03, 0.02, 0.02, 0.03, 0.02, 0.005, 0.02],
+        FieldKind::BirthDate => &[
+            0.745, 0.03, 0.02, 0.02, 0.04, 0.03, 0.02, 0.02, 0.03, 0.02, 0.005, 0.02,
+        ],
         FieldKind::Sex => &[0.97, 0.03],
         FieldKind::BirthPlace => &[0.80, 0.08, 0.12],
         FieldKind::Text => &[0.70, 0.10, 0.10, 0.10],
@@ -82,7 +86,7 @@ pub fn default_u(kind: FieldKind) -> &'static [f64] {
         }
         FieldKind::FamilyName => &[0.002, 0.002, 0.003, 0.005, 0.01, 0.08, 0.898],
         FieldKind::BirthDate => &[
-            0.0003, 0.0001, 0.002, 0.005, 0.002, 0.005, 0.06, 0.02, 0.0002, 0.9054,
+            0.0003, 0.0001, 0.001, 0.0003, 0.0015, 0.004, 0.002, 0.005, 0.06, 0.02, 0.0002, 0.9055,
         ],
         FieldKind::Sex => &[0.5, 0.5],
         FieldKind::BirthPlace => &[0.05, 0.01, 0.94],
@@ -252,6 +256,11 @@ pub(crate) fn name_level(a: &NameFeat, b: &NameFeat) -> u8 {
     }
     if a.is_known() && b.is_known() {
         return 7;
+    }
+    // A typo in a given name, of a name equivalent to the other (HELRN / Олена): as close as a
+    // Jaro–Winkler of 0.92, rather than another child's name.
+    if a.near.intersects(&b.classes) || b.near.intersects(&a.classes) {
+        return 4;
     }
     if a.skel_hash == b.skel_hash && a.phon.len() > 2 && b.phon.len() > 2 {
         return 3;
@@ -540,18 +549,7 @@ pub(crate) fn field_level(
         }
         FieldKind::BirthDate => match (a.date.as_ref(), b.date.as_ref()) {
             (Some(x), Some(y)) if spec.left != Source::Missing && spec.right != Source::Missing => {
-                match x.level(y) {
-                    DateLevel::Exact => 1,
-                    DateLevel::Swapped => 2,
-                    DateLevel::OneDigit => 3,
-                    DateLevel::SameYearMonth => 4,
-                    DateLevel::SameMonthCoarser => 5,
-                    DateLevel::WithinMonth => 6,
-                    DateLevel::WithinYear => 7,
-                    DateLevel::SameYearCoarser => 8,
-                    DateLevel::SamePartial => 9,
-                    DateLevel::Different => 10,
-                }
+                date_level_code(x.level(y))
             }
             _ => NULL,
         },
@@ -592,6 +590,24 @@ pub(crate) fn field_level(
             }
         }
         _ => NULL,
+    }
+}
+
+/// The level number (1-based, as in [`DATE_LEVELS`]) of a date comparison.
+pub(crate) fn date_level_code(l: DateLevel) -> u8 {
+    match l {
+        DateLevel::Exact => 1,
+        DateLevel::Swapped => 2,
+        DateLevel::FewDays => 3,
+        DateLevel::YearOffByOne => 4,
+        DateLevel::OneDigit => 5,
+        DateLevel::SameYearMonth => 6,
+        DateLevel::SameMonthCoarser => 7,
+        DateLevel::WithinMonth => 8,
+        DateLevel::WithinYear => 9,
+        DateLevel::SameYearCoarser => 10,
+        DateLevel::SamePartial => 11,
+        DateLevel::Different => 12,
     }
 }
 

@@ -79,8 +79,14 @@ impl From<PartialDate> for BirthDate {
 #[serde(rename_all = "snake_case")]
 pub enum DateLevel {
     Exact,
-    /// Day and month swapped (07.03 for 03.07).
+    /// Day and month swapped (07.03 for 03.07). Possible only when both days are 12 or less.
     Swapped,
+    /// One to three days apart (a birth registered the next day, a date counted from another
+    /// calendar, a day misremembered).
+    FewDays,
+    /// The same day and month, the year one apart (a year misremembered or mistyped, a child's
+    /// age counted on the wrong side of the birthday).
+    YearOffByOne,
     /// One digit of YYYYMMDD differs (a typo).
     OneDigit,
     /// Same year and month, different days.
@@ -101,6 +107,9 @@ pub enum DateLevel {
     Different,
 }
 
+/// The most days apart two full dates can be and still be `FewDays`.
+const FEW_DAYS: i64 = 3;
+
 /// Compares two dates at the precision both have.
 pub fn compare_dates(a: &BirthDate, b: &BirthDate) -> DateLevel {
     if a.is_full() && b.is_full() {
@@ -110,6 +119,13 @@ pub fn compare_dates(a: &BirthDate, b: &BirthDate) -> DateLevel {
         if a.year == b.year && a.day == b.month && a.month == b.day {
             return DateLevel::Swapped;
         }
+        let diff = (a.days() - b.days()).abs();
+        if diff <= FEW_DAYS {
+            return DateLevel::FewDays;
+        }
+        if a.month == b.month && a.day == b.day && (a.year - b.year).abs() == 1 {
+            return DateLevel::YearOffByOne;
+        }
         let (da, db) = (a.digits(), b.digits());
         if da.iter().zip(db.iter()).filter(|(x, y)| x != y).count() == 1 {
             return DateLevel::OneDigit;
@@ -117,7 +133,6 @@ pub fn compare_dates(a: &BirthDate, b: &BirthDate) -> DateLevel {
         if a.year == b.year && a.month == b.month {
             return DateLevel::SameYearMonth;
         }
-        let diff = (a.days() - b.days()).abs();
         return if diff <= 31 {
             DateLevel::WithinMonth
         } else if diff <= 366 {
@@ -194,6 +209,13 @@ impl DateFeat {
         if a.year == b.year && a.day == b.month && a.month == b.day {
             return DateLevel::Swapped;
         }
+        let diff = (i64::from(self.days) - i64::from(other.days)).abs();
+        if diff <= FEW_DAYS {
+            return DateLevel::FewDays;
+        }
+        if a.month == b.month && a.day == b.day && (a.year - b.year).abs() == 1 {
+            return DateLevel::YearOffByOne;
+        }
         // Each byte of the xor is at most 15, so adding 0x7f sets a byte's top bit exactly when
         // the byte is not zero, without carrying into the next byte.
         let x = self.digits ^ other.digits;
@@ -204,7 +226,6 @@ impl DateFeat {
         if a.year == b.year && a.month == b.month {
             return DateLevel::SameYearMonth;
         }
-        let diff = (i64::from(self.days) - i64::from(other.days)).abs();
         if diff <= 31 {
             DateLevel::WithinMonth
         } else if diff <= 366 {
@@ -250,8 +271,23 @@ mod tests {
         use DateLevel::*;
         assert_eq!(level("2014-03-07", "07.03.2014"), Exact);
         assert_eq!(level("2014-03-07", "2014-07-03"), Swapped);
-        assert_eq!(level("2014-03-07", "2014-03-08"), OneDigit);
-        assert_eq!(level("2014-03-07", "2015-03-07"), OneDigit);
+        assert_eq!(level("2014-03-07", "2014-03-08"), FewDays);
+        assert_eq!(level("2014-03-07", "2014-03-10"), FewDays);
+        assert_eq!(level("2014-02-27", "2014-03-02"), FewDays, "across a month");
+        assert_eq!(level("2014-12-31", "2015-01-02"), FewDays, "across a year");
+        assert_eq!(
+            level("2014-03-07", "2014-03-11"),
+            SameYearMonth,
+            "four days"
+        );
+        assert_eq!(level("2014-03-07", "2015-03-07"), YearOffByOne);
+        assert_eq!(
+            level("2019-03-07", "2020-03-07"),
+            YearOffByOne,
+            "two digits"
+        );
+        assert_eq!(level("2019-03-07", "2021-03-07"), Different, "two years");
+        assert_eq!(level("2014-03-07", "2014-03-27"), OneDigit);
         assert_eq!(level("2014-03-07", "2014-03-19"), SameYearMonth);
         assert_eq!(level("2014-03-28", "2014-04-12"), WithinMonth);
         assert_eq!(level("2014-12-28", "2015-01-12"), WithinMonth);
@@ -284,6 +320,107 @@ mod tests {
                 approximate,
             };
             let (a, b) = (mk(a), mk(b));
+            proptest::prop_assert_eq!(DateFeat::new(a).level(&DateFeat::new(b)), compare_dates(&a, &b));
+        }
+    }
+
+    /// A full date from a day number (inverse of `days`), for generating valid dates.
+    fn from_days(n: i64) -> BirthDate {
+        let z = n + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
+        let year = (yoe + era * 400 + i64::from(month <= 2)) as i16;
+        BirthDate {
+            year,
+            month,
+            day,
+            approximate: false,
+        }
+    }
+
+    fn any_date() -> impl proptest::strategy::Strategy<Value = BirthDate> {
+        use proptest::strategy::Strategy;
+        (7300i64..19_000, 0u8..3).prop_map(|(n, precision)| {
+            let d = from_days(n);
+            match precision {
+                0 => BirthDate {
+                    month: 0,
+                    day: 0,
+                    ..d
+                },
+                1 => BirthDate { day: 0, ..d },
+                _ => d,
+            }
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn every_level_is_symmetric(a in any_date(), b in any_date()) {
+            proptest::prop_assert_eq!(compare_dates(&a, &b), compare_dates(&b, &a));
+        }
+
+        #[test]
+        fn a_few_days_apart_is_few_days_unless_swapped(n in 7300i64..19_000, k in 1i64..=3) {
+            let (a, b) = (from_days(n), from_days(n + k));
+            proptest::prop_assert_eq!(a.days() + k, b.days());
+            let l = compare_dates(&a, &b);
+            proptest::prop_assert!(l == DateLevel::FewDays || l == DateLevel::Swapped, "{l:?}");
+        }
+
+        #[test]
+        fn four_or_more_days_apart_is_never_few_days(n in 7300i64..19_000, k in 4i64..2000) {
+            proptest::prop_assert_ne!(compare_dates(&from_days(n), &from_days(n + k)), DateLevel::FewDays);
+        }
+
+        #[test]
+        fn a_year_off_keeps_day_and_month(n in 7300i64..19_000, up in proptest::bool::ANY) {
+            let a = from_days(n);
+            proptest::prop_assume!(!(a.month == 2 && a.day == 29));
+            let b = BirthDate { year: if up { a.year + 1 } else { a.year - 1 }, ..a };
+            let l = compare_dates(&a, &b);
+            // 31.12 and 01.01 of the next year are a day apart: that is the closer level.
+            proptest::prop_assert!(l == DateLevel::YearOffByOne || l == DateLevel::FewDays, "{l:?}");
+        }
+
+        #[test]
+        fn swapped_only_when_both_days_are_at_most_twelve(a in any_date(), b in any_date()) {
+            if compare_dates(&a, &b) == DateLevel::Swapped {
+                proptest::prop_assert!(a.is_full() && b.is_full());
+                proptest::prop_assert!(a.day <= 12 && b.day <= 12);
+                proptest::prop_assert!(a.day != a.month);
+            }
+        }
+
+        #[test]
+        fn swapping_day_and_month_is_detected(n in 7300i64..19_000) {
+            let a = from_days(n);
+            proptest::prop_assume!(a.day <= 12 && a.day != a.month);
+            let b = BirthDate { month: a.day, day: a.month, ..a };
+            proptest::prop_assert_eq!(compare_dates(&a, &b), DateLevel::Swapped);
+        }
+
+        #[test]
+        fn a_partial_date_agrees_with_the_full_date_it_contains(n in 7300i64..19_000) {
+            let full = from_days(n);
+            let ym = BirthDate { day: 0, ..full };
+            let y = BirthDate { month: 0, day: 0, ..full };
+            proptest::prop_assert_eq!(compare_dates(&ym, &full), DateLevel::SameMonthCoarser);
+            proptest::prop_assert_eq!(compare_dates(&y, &full), DateLevel::SameYearCoarser);
+            proptest::prop_assert_eq!(compare_dates(&y, &ym), DateLevel::SameYearCoarser);
+            proptest::prop_assert_eq!(compare_dates(&ym, &ym), DateLevel::SamePartial);
+            proptest::prop_assert_eq!(compare_dates(&y, &y), DateLevel::SamePartial);
+            let other_year = BirthDate { year: full.year + 2, ..y };
+            proptest::prop_assert_eq!(compare_dates(&other_year, &full), DateLevel::Different);
+        }
+
+        #[test]
+        fn precomputed_levels_agree_on_valid_dates(a in any_date(), b in any_date()) {
             proptest::prop_assert_eq!(DateFeat::new(a).level(&DateFeat::new(b)), compare_dates(&a, &b));
         }
     }

@@ -51,6 +51,8 @@ pub(crate) struct NameFeat {
     pub skel_initial: u8,
     /// Given names: their classes; patronymics: the father's classes; family names: none.
     pub classes: Classes,
+    /// An unknown given name: the classes of known names one edit away (a typo); else none.
+    pub near: Classes,
     /// Per word of a multi-word name (double surname), its phonetic hash; 0 when unused.
     pub parts: [u64; 2],
 }
@@ -72,6 +74,10 @@ impl NameFeat {
             FieldKind::Patronymic => t.patronymic(&phon).map(|(c, _)| c).unwrap_or_default(),
             _ => Classes::default(),
         };
+        let near = match kind {
+            FieldKind::GivenName if classes.is_empty() => t.given_classes_near(&phon),
+            _ => Classes::default(),
+        };
         if kind == FieldKind::FamilyName {
             phon = t.surname_canonical(&phon);
         }
@@ -90,6 +96,7 @@ impl NameFeat {
             skel_prefix: hash_bytes(&skel_bytes[..skel_bytes.len().min(3)]),
             skel_initial: skel_bytes.first().copied().unwrap_or(0),
             classes,
+            near,
             parts,
             phon: phon.into_boxed_str(),
         })

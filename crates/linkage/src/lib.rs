@@ -34,9 +34,10 @@
 //!    written; places are mapped to one canonical settlement (Кировоград → Кропивницький).
 //! 2. **Block** ([`blocking`]): several rules, unioned; see [`default_rules`].
 //! 3. **Compare** ([`compare`]): each field gets a level, best first (names: exact, equivalent,
-//!    skeleton, Jaro–Winkler ≥ 0.92 / 0.88 / 0.70, different; dates: exact, day/month swapped, one
-//!    digit, same year-month, within a month, within a year, ..., identical partial dates,
-//!    different; identifiers: exact, one typo (a character wrong or two neighbours swapped),
+//!    skeleton, Jaro–Winkler ≥ 0.92 / 0.88 / 0.70, different; an unknown given name one edit from
+//!    a known one counts as close to that name's equivalents; dates: exact, day/month swapped,
+//!    1–3 days apart, year off by one, one digit, same year-month, within a month, within a year,
+//!    ..., identical partial dates, different; identifiers: exact, one typo (a character wrong or two neighbours swapped),
 //!    different; ...), or null when missing. A given name and surname written in each other's
 //!    columns are compared across.
 //! 4. **Score** ([`Model`]): Fellegi–Sunter. u from seeded random pairs (less the matches the
@@ -53,7 +54,10 @@
 //!    (then the pair is weighed as one child or twins, against the twin rate measured within
 //!    the lists: see [`Model::twin_rate`]); a different patronymic beside a different surname
 //!    counts once (adoption changes both).
-//! 5. **Assign** ([`link`]): one-to-one, greedily by descending match weight.
+//! 5. **Assign** ([`link`]): one-to-one, greedily by descending match weight. A pair whose given
+//!    name, birth date, sex and birthplace agree while surname and patronymic do not (an adopted
+//!    or renamed child) is never a match: it is assigned after all others, into the review band,
+//!    ranked by the weight of what agrees, and marked [`LinkedPair::possibly_renamed`].
 //! 6. **Explain**: every output pair carries each field's level, values and weight, and the prior
 //!    ([`Explanation`]), so that a waterfall can be drawn.
 
@@ -67,6 +71,7 @@ pub mod model;
 pub mod names;
 pub mod normalise;
 pub mod places;
+mod renamed;
 mod table;
 pub mod translit;
 mod twins;

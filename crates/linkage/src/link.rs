@@ -7,6 +7,7 @@ use crate::compare::{
 };
 use crate::features::{FAMILY, FxHashMap, GIVEN, NameFeat, Prepared, row_names};
 use crate::model::{Model, Pattern, Scorer, estimate_u, match_mass, pack, train_em};
+use crate::renamed::RenamedPattern;
 use crate::table::{FieldKind, LinkError, Table};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -140,6 +141,12 @@ pub struct LinkedPair {
     pub match_weight: f64,
     pub decision: Decision,
     pub explanation: Explanation,
+    /// Given name, birth date, sex and birthplace agree while surname and patronymic do not: the
+    /// pattern of an adopted or renamed child. Always `Review`; `probability` and `match_weight`
+    /// then rank the pair by the fields a renaming leaves alone (the explanation still gives
+    /// every field's weight). See [`crate::renamed`].
+    #[serde(default)]
+    pub possibly_renamed: bool,
 }
 
 /// Candidate pairs a blocking rule produced (before removing pairs other rules also produced).
@@ -706,12 +713,29 @@ pub fn link(
     let tf = term_frequencies(&c.lp, &c.rp);
     let review_w = (config.review_threshold / (1.0 - config.review_threshold)).log2();
     let bounds = scorer.upper_bounds();
-    let mut kept: Vec<(f64, u64, usize)> = c
+    // A possibly renamed child is never a match: in review when there is a review band, else
+    // not output.
+    let renamed = RenamedPattern::new(&c.specs);
+    let review_band = config.review_threshold < config.threshold;
+    let level_counts: Vec<usize> = c.specs.iter().map(|s| level_names(s.kind).len()).collect();
+    let given_tf = c.specs.iter().position(|s| s.kind == FieldKind::GivenName);
+    // (weight, pair, index, possibly renamed)
+    let mut kept: Vec<(f64, u64, usize, bool)> = c
         .levels
         .par_chunks(nf)
         .zip(c.pairs.par_iter())
         .enumerate()
         .filter_map(|(k, (lv, &p))| {
+            let (i, j) = ((p >> 32) as usize, (p & 0xFFFF_FFFF) as usize);
+            if let Some(r) = renamed.as_ref().filter(|r| r.matches(lv, &level_counts)) {
+                if !review_band {
+                    return None;
+                }
+                let tf_given =
+                    given_tf.map_or(0.0, |_| f64::from(tf.left[i][0].max(tf.right[j][0])));
+                let w = r.weight(&scorer, lv, tf_given);
+                return (w >= review_w).then_some((w, p, k, true));
+            }
             // Most candidate pairs are far below the review threshold even with every term
             // frequency at its most favourable: those need no exact weight.
             let bound: f64 = scorer.prior
@@ -722,9 +746,8 @@ pub fn link(
             if bound < review_w {
                 return None;
             }
-            let (i, j) = ((p >> 32) as usize, (p & 0xFFFF_FFFF) as usize);
             let w = pair_weight(&scorer, &c.specs, lv, &tf.left[i], &tf.right[j]);
-            (w >= review_w).then_some((w, p, k))
+            (w >= review_w).then_some((w, p, k, false))
         })
         .collect();
     stats.pairs_above_review = kept.len() as u64;
@@ -741,22 +764,24 @@ pub fn link(
         done: 0,
         total: kept.len() as u64,
     });
-    kept.par_sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    // Possibly renamed pairs come after every other pair: their rank is on another scale, and a
+    // record's own match, however weak, is a better answer than a renaming.
+    kept.par_sort_unstable_by(|a, b| a.3.cmp(&b.3).then(b.0.total_cmp(&a.0)).then(a.1.cmp(&b.1)));
     let mut left_used = vec![false; left.len()];
     let mut right_used = vec![false; right.len()];
     let mut chosen = Vec::new();
-    for &(w, p, k) in &kept {
+    for &(w, p, k, is_renamed) in &kept {
         let (i, j) = ((p >> 32) as usize, (p & 0xFFFF_FFFF) as usize);
         if left_used[i] || right_used[j] {
             continue;
         }
         left_used[i] = true;
         right_used[j] = true;
-        chosen.push((w, i, j, k));
+        chosen.push((w, i, j, k, is_renamed));
     }
     let pairs: Vec<LinkedPair> = chosen
         .par_iter()
-        .map(|&(w, i, j, k)| {
+        .map(|&(w, i, j, k, is_renamed)| {
             let lv = &c.levels[k * nf..(k + 1) * nf];
             let explanation = explain(
                 &scorer,
@@ -777,12 +802,13 @@ pub fn link(
                 right_id: right.id(j).unwrap_or_default().to_string(),
                 probability,
                 match_weight: w,
-                decision: if probability >= config.threshold {
+                decision: if probability >= config.threshold && !is_renamed {
                     Decision::Match
                 } else {
                     Decision::Review
                 },
                 explanation,
+                possibly_renamed: is_renamed,
             }
         })
         .collect();

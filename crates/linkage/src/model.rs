@@ -1,17 +1,19 @@
 //! The Fellegi–Sunter model: m and u probabilities per comparison level, the prior, training by EM,
 //! and the weights a pair's score is the sum of.
 
-use crate::compare::{default_m, default_u, level_names};
+use crate::compare::{DATE_LEVELS, default_m, default_u, level_names};
 use crate::table::{FieldKind, LinkError};
 use serde::{Deserialize, Serialize};
 
-/// The model format version written by this crate; [`Model::from_json`] reads it and version 3
-/// (upgraded on reading), and refuses others.
+/// The model format version written by this crate; [`Model::from_json`] reads it and versions 3
+/// and 4 (upgraded on reading), and refuses others.
+///
+/// 5: date fields have levels `few_days` and `year_off_by_one` after `day_month_swapped`.
 ///
 /// 4: identifier fields have a `one_typo` level between `exact` and `different`; a model may
 /// carry `twin_rate` (models written before it was measured lack it and keep the sibling guard
 /// at full strength, as they scored when written).
-pub const MODEL_VERSION: u32 = 4;
+pub const MODEL_VERSION: u32 = 5;
 
 /// Term-frequency adjustments are clamped to ± this many bits, so that no single value's
 /// rarity or commonness outweighs the evidence of a whole field.
@@ -124,6 +126,9 @@ impl Model {
         if m.version == 3 {
             m.upgrade_from_v3();
         }
+        if m.version == 4 {
+            m.upgrade_from_v4();
+        }
         if m.version != MODEL_VERSION {
             return Err(LinkError::Model(format!(
                 "version {} (this build reads {MODEL_VERSION})",
@@ -191,10 +196,44 @@ impl Model {
             different.name = names[2].to_string();
             f.levels.insert(1, typo);
         }
-        self.version = MODEL_VERSION;
+        self.version = 4;
         self.training
             .notes
             .push("read from a version 3 model: identifier one_typo level at its default".into());
+    }
+
+    /// Version 4 had no date levels `few_days` and `year_off_by_one`: such pairs were
+    /// `one_digit`, `same_year_month`, `within_month`, `within_year` or `different`. A stored model
+    /// stays usable: the two levels get their default m and u, taken out of `different` (at most
+    /// half of it), until the model is trained again.
+    fn upgrade_from_v4(&mut self) {
+        let (m0, u0) = (
+            default_m(FieldKind::BirthDate),
+            default_u(FieldKind::BirthDate),
+        );
+        for f in &mut self.fields {
+            if f.kind != FieldKind::BirthDate || f.levels.len() + 2 != DATE_LEVELS.len() {
+                continue;
+            }
+            for at in [2, 3] {
+                let Some(different) = f.levels.last_mut() else {
+                    continue;
+                };
+                let level = LevelModel {
+                    name: DATE_LEVELS[at].to_string(),
+                    m: m0[at].min(different.m / 4.0),
+                    u: u0[at].min(different.u / 4.0),
+                };
+                different.m -= level.m;
+                different.u -= level.u;
+                f.levels.insert(at, level);
+            }
+        }
+        self.version = 5;
+        self.training.notes.push(
+            "read from a version 4 model: date levels few_days and year_off_by_one at their defaults"
+                .into(),
+        );
     }
 
     /// Prior log2-odds that two random records match.
@@ -275,13 +314,21 @@ impl Scorer {
                         w[k] = w[k].min(w[k - 1]);
                     }
                 }
-                if f.kind == FieldKind::BirthDate && w.len() == 11 {
+                if f.kind == FieldKind::BirthDate && w.len() == DATE_LEVELS.len() + 1 {
                     // A partial date's identical copy ("2014" vs "2014", same_partial) must weigh
                     // more than any level a partial date can reach with another date (coarser,
                     // within a month or year), or the copy could tie with another child's record.
                     // Raised rather than the others lowered: all a partial date says agrees.
-                    let best = w[5..=8].iter().copied().fold(f64::MIN, f64::max);
-                    w[9] = w[9].max(best + 0.01);
+                    let at =
+                        |name: &str| DATE_LEVELS.iter().position(|l| *l == name).map(|i| i + 1);
+                    if let (Some(from), Some(to), Some(same)) = (
+                        at("same_month_one_side_coarser"),
+                        at("same_year_one_side_coarser"),
+                        at("same_partial"),
+                    ) {
+                        let best = w[from..=to].iter().copied().fold(f64::MIN, f64::max);
+                        w[same] = w[same].max(best + 0.01);
+                    }
                 }
                 if w.len() > 2 {
                     let best_other = w[2..].iter().copied().fold(f64::MIN, f64::max);
@@ -803,6 +850,33 @@ mod tests {
         // Other versions are still refused.
         let v2 = text.replace("\"version\":3", "\"version\":2");
         assert!(Model::from_json(&v2).is_err());
+    }
+
+    #[test]
+    fn a_version_4_model_gets_the_new_date_levels() {
+        let fields = vec![
+            ("given_name".to_string(), FieldKind::GivenName),
+            ("birth_date".to_string(), FieldKind::BirthDate),
+        ];
+        let mut v4 = Model::with_defaults(&fields);
+        v4.version = 4;
+        v4.fields[1].levels.remove(3);
+        v4.fields[1].levels.remove(2);
+        let m_left: f64 = v4.fields[1].levels[..9].iter().map(|l| l.m).sum();
+        let u_left: f64 = v4.fields[1].levels[..9].iter().map(|l| l.u).sum();
+        v4.fields[1].levels[9].m = 1.0 - m_left;
+        v4.fields[1].levels[9].u = 1.0 - u_left;
+        let text = serde_json::to_string(&v4).unwrap();
+        let m = Model::from_json(&text).unwrap();
+        assert_eq!(m.version, MODEL_VERSION);
+        let names: Vec<&str> = m.fields[1].levels.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(names, DATE_LEVELS);
+        let m_sum: f64 = m.fields[1].levels.iter().map(|l| l.m).sum();
+        let u_sum: f64 = m.fields[1].levels.iter().map(|l| l.u).sum();
+        assert!((m_sum - 1.0).abs() < 1e-9 && (u_sum - 1.0).abs() < 1e-9);
+        assert_eq!(m.fields[0], v4.fields[0]);
+        let s = Scorer::new(&m);
+        assert!(s.weights[1][3] > 0.0, "few days apart is evidence for");
     }
 
     /// The sibling guard yields to an identifier that agrees or is one typo off, and only then.

@@ -97,6 +97,27 @@ fn data_lines(text: &str) -> impl Iterator<Item = &str> {
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
 }
 
+/// Whether two different byte strings are one edit apart: one substituted, inserted or deleted
+/// byte, or two neighbours swapped.
+pub(crate) fn one_edit(a: &[u8], b: &[u8]) -> bool {
+    let (a, b) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    let head = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    if head == a.len() {
+        return b.len() == a.len() + 1;
+    }
+    match b.len() - a.len() {
+        0 => {
+            a[head + 1..] == b[head + 1..]
+                || (head + 1 < a.len()
+                    && a[head] == b[head + 1]
+                    && a[head + 1] == b[head]
+                    && a[head + 2..] == b[head + 2..])
+        }
+        1 => a[head..] == b[head + 1..],
+        _ => false,
+    }
+}
+
 /// A patronymic stem: the phonetic form with trailing vowels removed, so Андрій (andri), Андрей
 /// (andrei) and the stems left by Андрійович / Андреевич (andr) meet.
 fn stem(phon: &str) -> &str {
@@ -180,6 +201,23 @@ impl NameTables {
                 if let Some(c) = self.given.get(part) {
                     out.union(c);
                 }
+            }
+        }
+        out
+    }
+
+    /// For a given name the table does not know (a typo: Олекксандр, HELRN, Евгени), the classes
+    /// of the known forms one edit away (a letter wrong, missing, added, or two neighbours
+    /// swapped). Only for names of four letters or more: in shorter ones one edit turns a name
+    /// into another (Іра, Іва). Empty for a known name.
+    pub fn given_classes_near(&self, phon: &str) -> Classes {
+        let mut out = Classes::default();
+        if phon.len() < 4 || phon.contains(' ') || self.given.contains_key(phon) {
+            return out;
+        }
+        for (form, classes) in &self.given {
+            if form.len().abs_diff(phon.len()) <= 1 && one_edit(form.as_bytes(), phon.as_bytes()) {
+                out.union(classes);
             }
         }
         out
@@ -356,6 +394,53 @@ mod tests {
 
     fn same(a: &str, b: &str) -> bool {
         classes(a).intersects(&classes(b))
+    }
+
+    #[test]
+    fn one_edit_is_one_substitution_insertion_deletion_or_swap() {
+        for (a, b) in [
+            ("olena", "olrna"),
+            ("olena", "olna"),
+            ("olena", "oolena"),
+            ("olena", "olnea"),
+            ("ana", "anna"),
+        ] {
+            assert!(one_edit(a.as_bytes(), b.as_bytes()), "{a} {b}");
+            assert!(one_edit(b.as_bytes(), a.as_bytes()), "{b} {a}");
+        }
+        for (a, b) in [
+            ("olena", "olena"),
+            ("olena", "alina"),
+            ("olena", "olenaaa"),
+            ("olena", "lonea"),
+        ] {
+            assert!(!one_edit(a.as_bytes(), b.as_bytes()), "{a} {b}");
+        }
+    }
+
+    /// A typo in a given name (any script) finds the classes of the name it spoils, so that it
+    /// is compared as close rather than as another child's name.
+    #[test]
+    fn a_typo_in_a_given_name_finds_its_class() {
+        let t = tables();
+        for (typo, name) in [
+            ("HELRN", "Олена"),
+            ("Катерна", "Катерина"),
+            ("Олекксандр", "Олександр"),
+            ("Kostiantn", "Костянтин"),
+        ] {
+            let near = t.given_classes_near(&phonetic(typo));
+            assert!(near.intersects(&classes(name)), "{typo} ~ {name}");
+        }
+        assert!(t.given_classes_near(&phonetic("Олена")).is_empty(), "known");
+        assert!(
+            t.given_classes_near(&phonetic("Іра")).is_empty(),
+            "too short"
+        );
+        assert!(
+            t.given_classes_near(&phonetic("Зюзюзя")).is_empty(),
+            "nothing near"
+        );
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //!
 //! | difference between spellings | phonetic form |
 //! | --- | --- |
-//! | х kh h x, г (uk h, ru g) ґ g gh ğ | `h` |
+//! | х kh h x, г (uk h, ru g) ґ g gh ğ gu (before e, i), кс ks (English x) | `h` |
+//! | у ou, ч tch, ш ch, щ chtch, ж j in a word holding ou or tch (the French-based scheme) | as у ч ш щ ж |
 //! | и і ы й ї, y i j ï | `i` (runs collapse: KMU `Oliinyk` = `Olijnyk` = `Oleinik`'s `ii`→`i`) |
 //! | є ie ye je, е (BGN `ye`) | `e` (an `i` before `e` is dropped) |
 //! | ё io yo jo ë ö | `e` after a consonant or at the start of a word (ё is often written е) |
@@ -20,8 +21,9 @@
 //! | ь ъ ' ’ ` and doubled letters | dropped / single |
 //!
 //! Uppercase `S`, `C`, `Z` are the three sounds no single Latin letter carries; the form is plain
-//! ASCII so that comparisons can work on bytes. `x` becomes `h` because GOST 7.79 B and DSTU 9112 A
-//! write х as x; English spellings with x (Alexander, Maxim) are listed in the given-name table.
+//! ASCII so that comparisons can work on bytes. `x` becomes `h` because GOST 7.79 B, DSTU 9112 A
+//! and scholarly Ukrainian write х as x; English writes кс as x (Olexandr, Maxim, Xenia), so кс
+//! and ks become `h` too, and both readings of x meet (the form is a key, not a spelling).
 //!
 //! Ukrainian ьо stays `o` (KMU writes Ковальов as Kovalov, dropping ь), so Ковальов and Ковалёв
 //! meet in the skeleton, not in the phonetic form.
@@ -280,10 +282,25 @@ fn is_vowel(b: u8) -> bool {
 fn latin_run(run: &[u8], out: &mut Vec<u8>) {
     let n = run.len();
     let at = |i: usize| run.get(i).copied().unwrap_or(0);
+    // The French-based scheme of older Soviet and Russian passports (Kovaltchouk, Dmitrievitch,
+    // Iouri) writes у as ou, ч as tch, ш as ch and ж as j; ou and tch occur in no other scheme, so
+    // a word holding either is read with the French values.
+    let french = run.windows(2).any(|w| w == b"ou") || run.windows(3).any(|w| w == b"tch");
     let mut i = 0;
     while i < n {
         let rest = &run[i..];
-        let (sym, len): (&[u8], usize) = if rest.starts_with(b"shch") || rest.starts_with(b"szcz") {
+        let (sym, len): (&[u8], usize) = if french && rest.starts_with(b"chtch") {
+            (b"S", 5)
+        } else if french && rest.starts_with(b"ou") {
+            (b"u", 2)
+        } else if french && rest.starts_with(b"ch") {
+            (b"S", 2)
+        } else if french && at(i) == b'j' {
+            (b"Z", 1)
+        } else if rest.starts_with(b"gu") && matches!(at(i + 2), b'e' | b'i' | b'y') {
+            // French and Spanish write г before e and i as gu (Sergueï), so that g stays hard.
+            (b"h", 2)
+        } else if rest.starts_with(b"shch") || rest.starts_with(b"szcz") {
             (b"S", 4)
         } else if rest.starts_with(b"tsch") {
             (b"C", 4)
@@ -339,6 +356,15 @@ fn latin_run(run: &[u8], out: &mut Vec<u8>) {
 
 /// Applies the vowel rules to one word of phonetic symbols, in place.
 fn vowel_rules(word: &mut Vec<u8>) {
+    // x is х in GOST 7.79 B and scholarly Ukrainian (Xarkiv, Xmelʹnyckyj) and кс in English
+    // (Olexandr, Maxim, Xenia): кс is folded into х's symbol so that both readings meet.
+    let mut k = 0;
+    while k + 1 < word.len() {
+        if word[k] == b'k' && word[k + 1] == b's' {
+            word.splice(k..k + 2, [b'h']);
+        }
+        k += 1;
+    }
     // Runs of i (ii, iy, yi, ij from й and ї in the various standards) are one i.
     word.dedup_by(|b, a| *a == b'i' && *b == b'i');
     let mut out = Vec::with_capacity(word.len());
@@ -635,5 +661,196 @@ mod tests {
             skeleton(&phonetic("Кравчук")),
             skeleton(&phonetic("Kravchuk"))
         );
+    }
+}
+
+/// Spellings of one name in the romanisation schemes met on paperwork, written here from the
+/// schemes' published definitions (not from any benchmark table): each row's Cyrillic and every
+/// Latin spelling must fold to one phonetic form.
+#[cfg(test)]
+mod romanisation_tests {
+    use super::*;
+
+    /// (Cyrillic, [spellings]): KMU 2010 / ICAO 9303 / BGN/PCGN / GOST 7.79 B / ISO 9 / scholarly
+    /// Ukrainian / French-style MVD / Wikipedia / informal English, upper case, apostrophes.
+    const NAMES: &[(&str, &[&str])] = &[
+        (
+            "Шевченко",
+            &[
+                "Shevchenko",
+                "Ševčenko",
+                "Chevtchenko",
+                "SHEVCHENKO",
+                "Schewtschenko",
+            ],
+        ),
+        (
+            "Ковальчук",
+            &[
+                "Kovalchuk",
+                "Koval'chuk",
+                "Kovalʹčuk",
+                "Kovaltchouk",
+                "KOVALCHUK",
+                "Koval’chuk",
+            ],
+        ),
+        (
+            "Хмельницький",
+            &[
+                "Khmelnytskyi",
+                "Xmelʹnycʹkyj",
+                "Khmelnytskyy",
+                "Khmel'nyts'kyy",
+                "Khmelnytsky",
+                "Hmelnytskyi",
+            ],
+        ),
+        (
+            "Євген",
+            &["Yevhen", "Jevhen", "Ievhen", "Evhen", "Yevgen", "Ěvgen"],
+        ),
+        (
+            "Олександр",
+            &["Oleksandr", "Olexandr", "OLEKSANDR", "Oleksandr"],
+        ),
+        (
+            "Олексій",
+            &["Oleksii", "Olexiy", "Oleksiy", "Oleksij", "Oleksìj"],
+        ),
+        (
+            "Щербакова",
+            &[
+                "Shcherbakova",
+                "Ŝerbakova",
+                "Shherbakova",
+                "Chtcherbakova",
+                "Scherbakova",
+            ],
+        ),
+        (
+            "Маріуполь",
+            &["Mariupol", "Mariupolʹ", "Mariupol'", "Marioupol"],
+        ),
+        (
+            "Ткаченко",
+            &["Tkachenko", "Tkačenko", "Tkatchenko", "TKACHENKO"],
+        ),
+        (
+            "Дмитриевич",
+            &[
+                "Dmitrievich",
+                "Dmitriyevich",
+                "Dmitrievitch",
+                "Dmitrijevič",
+                "Dmitriievich",
+            ],
+        ),
+        (
+            "Юлія",
+            &[
+                "Yuliia", "Yuliya", "Julija", "Iuliia", "Ioulia", "Yulia", "Ûlìâ",
+            ],
+        ),
+        ("Жук", &["Zhuk", "Žuk", "Jouk", "ZHUK"]),
+        ("Наталія", &["Nataliia", "Natalija", "Natalia", "Nataliya"]),
+        (
+            "Сергей",
+            &["Sergei", "Sergey", "Serguei", "Sergueï", "Sergej"],
+        ),
+        (
+            "Юрий",
+            &["Yuriy", "Iurii", "Youri", "Jurij", "Yury", "Ûrij"],
+        ),
+        (
+            "Мельник",
+            &["Melnyk", "Mel'nyk", "Melʹnyk", "Melnik", "Мельнык"],
+        ),
+        (
+            "Клименко",
+            &["Klymenko", "Klimenko", "Клыменко", "KLYMENKO"],
+        ),
+        ("Ксенія", &["Kseniia", "Xenia", "Ksenija", "Kseniya"]),
+        ("Максим", &["Maksym", "Maxim", "Maksim", "Maxym"]),
+        ("Тарас", &["Taras", "TARAS"]),
+        ("Запоріжжя", &["Zaporizhzhia", "Zaporižžja", "Zaporizhia"]),
+        ("Жовква", &["Zhovkva", "Žovkva"]),
+        ("Чорновіл", &["Chornovil", "Čornovil", "Tchornovil"]),
+        ("Цюпа", &["Tsiupa", "Cjupa", "Tsyupa", "Tsioupa"]),
+        (
+            "Гуляйполе",
+            &["Huliaipole", "Huljajpole", "Gouliaipole", "Gulyaypole"],
+        ),
+        (
+            "Пʼятниця",
+            &["P'iatnytsia", "Piatnytsia", "Pjatnycja", "Pyatnytsya"],
+        ),
+    ];
+
+    #[test]
+    fn every_scheme_folds_to_one_form() {
+        let mut failures = Vec::new();
+        for (cyr, latins) in NAMES {
+            let key = phonetic(cyr);
+            for l in *latins {
+                if phonetic(l) != key {
+                    failures.push(format!("{cyr} = {key:?} but {l} = {:?}", phonetic(l)));
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    fn spelling() -> impl proptest::strategy::Strategy<Value = (&'static str, &'static str)> {
+        use proptest::strategy::Strategy;
+        proptest::sample::select(
+            NAMES
+                .iter()
+                .flat_map(|(c, ls)| ls.iter().map(move |l| (*c, *l)))
+                .collect::<Vec<_>>(),
+        )
+        .prop_map(|x| x)
+    }
+
+    proptest::proptest! {
+        /// Letter case never matters (KOVALCHUK, Kovalchuk, kovalchuk).
+        #[test]
+        fn case_does_not_matter((cyr, latin) in spelling()) {
+            proptest::prop_assert_eq!(phonetic(&latin.to_uppercase()), phonetic(cyr));
+            proptest::prop_assert_eq!(phonetic(&latin.to_lowercase()), phonetic(cyr));
+        }
+
+        /// Whichever apostrophe or soft-sign mark a scheme or a keyboard uses (' ’ ʼ ʹ `), and
+        /// whether it is written at all after a consonant, the form is the same.
+        #[test]
+        fn apostrophe_kind_does_not_matter(
+            (cyr, latin) in spelling(),
+            mark in proptest::sample::select(vec!['\'', '’', 'ʼ', 'ʹ', '`']),
+        ) {
+            let swapped: String = latin
+                .chars()
+                .map(|c| if matches!(c, '\'' | '’' | 'ʼ' | 'ʹ') { mark } else { c })
+                .collect();
+            proptest::prop_assert_eq!(phonetic(&swapped), phonetic(cyr));
+        }
+
+        /// A typo inside a transliteration (one letter after the second replaced) leaves the
+        /// form close enough for the Jaro–Winkler levels to see it (at least `jw_0.70`, not
+        /// `different`), even when it spoils a scheme's marker (Chtcherbakova → Chtckerbakova).
+        #[test]
+        fn a_typo_stays_close(
+            (_cyr, latin) in spelling(),
+            at in 2usize..20,
+            letter in proptest::sample::select(b"abdefiklmnoprstuvz".to_vec()),
+        ) {
+            let chars: Vec<char> = latin.chars().collect();
+            proptest::prop_assume!(chars.len() >= 8 && at < chars.len());
+            let mut typo = chars.clone();
+            typo[at] = char::from(letter);
+            let typo: String = typo.into_iter().collect();
+            let (a, b) = (phonetic(latin), phonetic(&typo));
+            let jw = crate::jw::jaro_winkler(a.as_bytes(), b.as_bytes());
+            proptest::prop_assert!(jw >= 0.70, "{latin} / {typo}: {a} / {b} = {jw}");
+        }
     }
 }

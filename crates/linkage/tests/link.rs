@@ -289,8 +289,8 @@ fn links_across_languages_and_keeps_siblings_apart() {
     rights.sort();
     rights.dedup();
     assert_eq!(rights.len(), out.pairs.len());
-    // Explanations add up.
-    for p in &out.pairs {
+    // Explanations add up (a possibly renamed pair's weight is its rank instead).
+    for p in out.pairs.iter().filter(|p| !p.possibly_renamed) {
         let sum: f64 =
             p.explanation.prior + p.explanation.fields.iter().map(|f| f.weight).sum::<f64>();
         assert!((sum - p.match_weight).abs() < 1e-9);
@@ -689,4 +689,116 @@ fn a_renamed_child_is_linked_unless_the_lists_hold_twins() {
     let old = Model::from_json(&json).unwrap();
     let out = link(&left, &right, &LinkConfig::default(), Some(&old), &|_| {}).unwrap();
     assert!(renamed(&out).is_empty());
+}
+
+/// An adopted child (new surname and patronymic; given name, birth date, sex and birthplace as
+/// before) is returned for review and marked, never matched; without a review band it is not
+/// returned at all; and a pair whose surname agrees is not marked.
+#[test]
+fn an_adopted_child_goes_to_review_marked_as_possibly_renamed() {
+    let (left, right) = lists_with_a_renamed_child(2000, 1500, 0);
+    // Rebuild the right list with children 20..30 adopted: another surname, a patronymic.
+    let mut rows: Vec<Vec<Option<String>>> = (0..right.len())
+        .map(|i| {
+            (0..7)
+                .map(|c| right.value(i, c).map(str::to_string))
+                .collect()
+        })
+        .collect();
+    for (k, r) in rows[20..30].iter_mut().enumerate() {
+        r[3] = Some(format!(
+            "Novikov{}",
+            ["a", "", "ich", "skyi", "enko"][k % 5]
+        ));
+        r[2] = Some("Dmitrievich".to_string());
+    }
+    let mut adopted = Table::new(columns()).unwrap();
+    for r in &rows {
+        adopted
+            .push(r[0].clone().unwrap(), r.iter().map(|v| v.as_deref()))
+            .unwrap();
+    }
+    let out = link(&left, &adopted, &LinkConfig::default(), None, &|_| {}).unwrap();
+    let of = |i: usize| {
+        out.pairs
+            .iter()
+            .find(|p| p.left_id == format!("L{i}"))
+            .cloned()
+    };
+    for i in 20..30 {
+        let p = of(i).unwrap_or_else(|| panic!("L{i} not returned"));
+        assert_eq!(p.right_id, format!("R{i}"));
+        assert_eq!(p.decision, Decision::Review, "{p:?}");
+        assert!(p.possibly_renamed, "{p:?}");
+        assert!(p.probability >= 0.5);
+    }
+    // Nothing else is marked but children of the pattern, and no marked pair is a match.
+    for p in &out.pairs {
+        if p.possibly_renamed {
+            assert_eq!(p.decision, Decision::Review);
+            let f = &p.explanation.fields;
+            assert_eq!(f[2].level, "different", "{p:?}");
+            assert_eq!(f[4].level, "exact", "{p:?}");
+        }
+    }
+    assert!(
+        !of(40).unwrap().possibly_renamed,
+        "an unchanged child is a match"
+    );
+    // Without a review band, only matches are returned.
+    let config = LinkConfig {
+        review_threshold: 0.9,
+        ..LinkConfig::default()
+    };
+    let out = link(&left, &adopted, &config, None, &|_| {}).unwrap();
+    assert!(out.pairs.iter().all(|p| !p.possibly_renamed));
+    assert!(out.pairs.iter().all(|p| p.decision == Decision::Match));
+}
+
+/// A missing value weighs nothing (level null, weight 0): a child whose birth date is missing on
+/// one side is still matched when the rest is rare enough to carry the pair (a surname no other
+/// child in either list has, given name, sex and birthplace).
+#[test]
+fn a_missing_date_does_not_sink_a_pair_with_rare_names() {
+    let (left, right) = lists_with_a_renamed_child(2000, 1500, 0);
+    let rebuild = |t: &Table, edit: &dyn Fn(usize, &mut Vec<Option<String>>)| {
+        let mut out = Table::new(columns()).unwrap();
+        for i in 0..t.len() {
+            let mut r: Vec<Option<String>> =
+                (0..7).map(|c| t.value(i, c).map(str::to_string)).collect();
+            edit(i, &mut r);
+            out.push(r[0].clone().unwrap(), r.iter().map(|v| v.as_deref()))
+                .unwrap();
+        }
+        out
+    };
+    let rare = |i: usize| {
+        format!(
+            "Zhyzhomyrchuk{}",
+            ["", "ovych", "enko", "iak", "yshyn"][i % 5]
+        )
+    };
+    let left = rebuild(&left, &|i, r| {
+        if (30..35).contains(&i) {
+            r[3] = Some(rare(i));
+        }
+    });
+    let right = rebuild(&right, &|i, r| {
+        if (30..35).contains(&i) {
+            r[3] = Some(rare(i));
+            r[5] = None;
+        }
+    });
+    let out = link(&left, &right, &LinkConfig::default(), None, &|_| {}).unwrap();
+    for i in 30..35 {
+        let p = out
+            .pairs
+            .iter()
+            .find(|p| p.left_id == format!("L{i}"))
+            .unwrap_or_else(|| panic!("L{i} not returned"));
+        assert_eq!(p.right_id, format!("R{i}"));
+        assert_eq!(p.decision, Decision::Match, "{p:?}");
+        let date = &p.explanation.fields[4];
+        assert_eq!((date.level.as_str(), date.weight), ("null", 0.0));
+    }
 }

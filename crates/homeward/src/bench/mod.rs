@@ -5,6 +5,7 @@
 //! Each size runs in a child process (`--child`), so that the peak memory reported is that run's
 //! and not the largest so far.
 
+pub mod held_out;
 pub mod synth;
 pub mod tables;
 
@@ -59,6 +60,12 @@ pub struct LinkBenchArgs {
     /// Write up to this many missed and false pairs with their explanations to the CSV directory.
     #[arg(long, default_value_t = 30)]
     pub examples: usize,
+    /// Also run the lists of generator 2 (bench/gen2, written blind; see docs/benchmarks.md), three
+    /// profiles up to --max-records, Splink too with --peers.
+    #[arg(long)]
+    pub gen2: bool,
+    #[arg(long, default_value = "bench/gen2/generate.py")]
+    pub gen2_script: PathBuf,
     /// Internal: run one size in this process and print its figures as JSON.
     #[arg(long, hide = true)]
     pub child: bool,
@@ -148,6 +155,12 @@ pub fn run_link_bench(args: &LinkBenchArgs) -> anyhow::Result<ExitCode> {
         print_row("FEBRL4", &home, peer.as_ref());
         rows.push(("febrl4".into(), home, peer));
     }
+    if args.gen2 {
+        for (name, home, peer) in held_out::run(args, &base)? {
+            print_row(&name, &home, peer.as_ref());
+            rows.push((name, home, peer));
+        }
+    }
     let all: Vec<Value> = rows
         .iter()
         .map(|(n, h, p)| json!({"size": n, "homeward": h, "splink": p}))
@@ -215,8 +228,8 @@ fn f(v: &Value, key: &str) -> f64 {
 fn run_peer(args: &LinkBenchArgs, dir: &Path, febrl: bool) -> Value {
     let (l, r, t) = if febrl {
         (
-            dir.join("febrl4_a.csv"),
-            dir.join("febrl4_b.csv"),
+            dir.join("febrl4_a_splink.csv"),
+            dir.join("febrl4_b_splink.csv"),
             dir.join("febrl4_truth.csv"),
         )
     } else {
@@ -349,8 +362,21 @@ fn figures(out: &LinkOutput, truth: &HashSet<(String, String)>, wall_s: f64) -> 
         .map(|p| (p.left_id.clone(), p.right_id.clone()))
         .collect();
     let (tp, precision, recall, f1) = score(&pairs, truth);
+    // The review band: every pair output (match or review), and the possibly renamed among them.
+    let key = |p: &homeward_linkage::LinkedPair| (p.left_id.clone(), p.right_id.clone());
+    let all: HashSet<(String, String)> = out.pairs.iter().map(key).collect();
+    let renamed: Vec<(String, String)> = out
+        .pairs
+        .iter()
+        .filter(|p| p.possibly_renamed)
+        .map(key)
+        .collect();
     let t = &out.stats.timings;
     json!({
+        "with_review_recall": all.intersection(truth).count() as f64 / truth.len().max(1) as f64,
+        "with_review_pairs": all.len(),
+        "possibly_renamed": renamed.len(),
+        "possibly_renamed_true": renamed.iter().filter(|p| truth.contains(p)).count(),
         "tool": "homeward",
         "left_records": out.stats.left_records,
         "right_records": out.stats.right_records,
@@ -596,8 +622,9 @@ fn febrl_run(dir: &Path, examples_dir: Option<&Path>, examples: usize) -> anyhow
     .map(|(h, k)| (h.to_string(), k))
     .collect();
     let t0 = Instant::now();
-    let left = link_cmd::load_table(&dir.join("febrl4_a.csv"), &overrides)?;
-    let right = link_cmd::load_table(&dir.join("febrl4_b.csv"), &overrides)?;
+    // FEBRL4 as shipped: its impossible dates are read as missing, as `homeward link` does.
+    let (left, unreadable_l) = link_cmd::load_table(&dir.join("febrl4_a.csv"), &overrides)?;
+    let (right, unreadable_r) = link_cmd::load_table(&dir.join("febrl4_b.csv"), &overrides)?;
     let truth_text = std::fs::read_to_string(dir.join("febrl4_truth.csv"))
         .context("cannot read febrl4_truth.csv")?;
     let truth: HashSet<(String, String)> = truth_text
@@ -614,6 +641,10 @@ fn febrl_run(dir: &Path, examples_dir: Option<&Path>, examples: usize) -> anyhow
     let mut v = figures(&out, &truth, wall);
     if let Some(o) = v.as_object_mut() {
         o.insert("peak_rss_bytes".into(), json!(peak_rss_bytes()));
+        o.insert(
+            "unreadable_cells".into(),
+            json!(unreadable_l.len() + unreadable_r.len()),
+        );
     }
     if let Some(d) = examples_dir
         && examples > 0

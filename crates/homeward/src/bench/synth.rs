@@ -95,6 +95,10 @@ pub struct Rates {
     pub right_year_month: u32,
     pub right_day_month_swap: u32,
     pub right_digit_error: u32,
+    /// Birth date 1–3 days off (registered the next day, misremembered), either way.
+    pub right_few_days: u32,
+    /// Birth year one off, day and month kept (age counted on the wrong side of a birthday).
+    pub right_year_off: u32,
     /// For a renamed town: the former (Soviet) name.
     pub right_old_place: u32,
     pub adoption: u32,
@@ -132,6 +136,8 @@ impl Default for Rates {
             right_year_month: 40,
             right_day_month_swap: 40,
             right_digit_error: 40,
+            right_few_days: 30,
+            right_year_off: 20,
             right_old_place: 500,
             adoption: 30,
             adoption_new_given: 300,
@@ -466,6 +472,20 @@ fn render_left(rng: &mut Rng, c: &Child, rates: &Rates) -> Record {
     r
 }
 
+/// The date `k` days after (or before, `k` < 0) the given one.
+fn shift_days(y: i16, m: u8, d: u8, k: i32) -> (i16, u8, u8) {
+    let (mut y, mut m, mut d) = (y, m, i32::from(d) + k);
+    while d < 1 {
+        (y, m) = if m == 1 { (y - 1, 12) } else { (y, m - 1) };
+        d += i32::from(days_in(y, m));
+    }
+    while d > i32::from(days_in(y, m)) {
+        d -= i32::from(days_in(y, m));
+        (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+    }
+    (y, m, u8::try_from(d).unwrap_or(1))
+}
+
 fn one_digit_error(rng: &mut Rng, y: i16, m: u8, d: u8) -> (i16, u8, u8) {
     for _ in 0..20 {
         let (mut yy, mut mm, mut dd) = (y, m, d);
@@ -628,6 +648,18 @@ fn render_right(rng: &mut Rng, c: &Child, rates: &Rates) -> Record {
         r.notes.push("digit_error");
         (y, m, d) = one_digit_error(rng, y, m, d);
     }
+    // Drawn only when asked for, so that lists generated with these rates at 0 are the lists the
+    // generator gave before they existed.
+    if rates.right_few_days > 0 && rng.permille(rates.right_few_days) {
+        r.notes.push("few_days");
+        let k = 1 + rng.below(3) as i32;
+        (y, m, d) = shift_days(y, m, d, if rng.permille(500) { k } else { -k });
+    }
+    if rates.right_year_off > 0 && rng.permille(rates.right_year_off) {
+        r.notes.push("year_off");
+        y += if rng.permille(500) { 1 } else { -1 };
+        d = d.min(days_in(y, m));
+    }
     r.birth_date = if rng.permille(rates.right_missing_date) {
         r.notes.push("missing_date");
         String::new()
@@ -740,6 +772,33 @@ mod tests {
         }
         let c = generate(8, 300, 1000, &Rates::default());
         assert_ne!(a.truth, c.truth);
+    }
+
+    #[test]
+    fn shifted_dates_cross_months_and_years() {
+        assert_eq!(shift_days(2014, 3, 1, -1), (2014, 2, 28));
+        assert_eq!(shift_days(2016, 3, 1, -1), (2016, 2, 29));
+        assert_eq!(shift_days(2014, 12, 30, 3), (2015, 1, 2));
+        assert_eq!(shift_days(2015, 1, 2, -3), (2014, 12, 30));
+        assert_eq!(shift_days(2014, 6, 10, 2), (2014, 6, 12));
+    }
+
+    /// The two date variations are drawn at their rates, and with both at 0 the lists are the
+    /// ones the generator gave before they were added.
+    #[test]
+    fn date_variations_at_their_rates() {
+        let l = generate(5, 5000, 20000, &Rates::default());
+        let count = |tag: &str| l.right.iter().filter(|r| r.notes.contains(&tag)).count();
+        let (few, year) = (count("few_days"), count("year_off"));
+        assert!((400..800).contains(&few), "{few}");
+        assert!((250..550).contains(&year), "{year}");
+        let off = Rates {
+            right_few_days: 0,
+            right_year_off: 0,
+            ..Rates::default()
+        };
+        let a = generate(5, 500, 2000, &off);
+        assert!(a.right.iter().all(|r| !r.notes.contains(&"few_days")));
     }
 
     #[test]
