@@ -194,20 +194,13 @@ pub async fn run(app: &App, kind: RecordKind, args: &ImportArgs) -> anyhow::Resu
         app.check_import(&caller, &bytes, &options, &progress)
             .await
             .map(|c| (c.valid, c.rejected, c.reject_csv, None, None))
-    } else if args.defer_matching {
-        app.without_inline_jobs()
-            .import_records(&caller, &bytes, &options, &progress)
-            .await
-            .map(|r| {
-                (
-                    r.imported,
-                    r.rejected,
-                    r.reject_csv,
-                    Some(r.import_id),
-                    r.matching,
-                )
-            })
     } else {
+        // --defer-matching: the records' matching stays queued for the servers' workers.
+        let app = if args.defer_matching {
+            app.without_inline_jobs()
+        } else {
+            app.clone()
+        };
         app.import_records(&caller, &bytes, &options, &progress)
             .await
             .map(|r| {

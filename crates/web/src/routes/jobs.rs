@@ -17,6 +17,7 @@ use uuid::Uuid;
 #[serde(deny_unknown_fields)]
 pub struct JobsQuery {
     /// `queued`, `running`, `done` or `failed`; default every state.
+    #[param(pattern = "^(queued|running|done|failed)$")]
     state: Option<String>,
     /// Default 50, at most 1000.
     #[param(minimum = 1, maximum = 1000)]
