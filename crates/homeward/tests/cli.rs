@@ -116,10 +116,7 @@ async fn count(url: &str, table: &str) -> i64 {
 
 async fn databases() -> Vec<TestDatabase> {
     let mut dbs = vec![TestDatabase::sqlite().await.unwrap()];
-    match TestDatabase::postgres().await.unwrap() {
-        Some(pg) => dbs.push(pg),
-        None => eprintln!("skipped PostgreSQL: HOMEWARD_TEST_POSTGRES_URL not set"),
-    }
+    dbs.extend(TestDatabase::postgres().await.unwrap());
     dbs
 }
 

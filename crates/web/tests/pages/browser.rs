@@ -60,7 +60,7 @@ impl Browser {
             find_binary(&["chromium", "chromium-browser", "google-chrome"]),
             find_binary(&["chromedriver"]),
         ) else {
-            println!("skipped: chromium and chromedriver are not installed");
+            homeward_store::testing::skip_without("chromium and chromedriver");
             return None;
         };
         let port = std::net::TcpListener::bind("127.0.0.1:0")
