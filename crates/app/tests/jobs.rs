@@ -60,6 +60,15 @@ struct Sides {
     auditor: Caller,
 }
 
+/// A sought child filed and the custody list imported, with matching deferred: two matching
+/// jobs wait in the queue, read here through the store itself.
+async fn two_jobs_queued(w: &World) -> (Sides, std::sync::Arc<dyn homeward_store::Store>) {
+    let s = sides(w).await;
+    w.app.create_record(&s.origin, &sought()).await.unwrap();
+    import(&w.app, &s.custody, CUSTODY_CSV).await;
+    (s, w.db.open().await.unwrap())
+}
+
 async fn sides(w: &World) -> Sides {
     Sides {
         origin: w.user(w.origin.id, "o.cw", &["caseworker"]).await,
@@ -139,12 +148,9 @@ async fn matching_left_undone_by_a_crash_after_the_commit_is_done_after_a_restar
 #[tokio::test(flavor = "multi_thread")]
 async fn records_whose_matching_was_lost_are_found_and_queued_by_the_startup_check() {
     for w in worlds(deferred()).await {
-        let s = sides(&w).await;
-        w.app.create_record(&s.origin, &sought()).await.unwrap();
-        import(&w.app, &s.custody, CUSTODY_CSV).await;
+        let (s, store) = two_jobs_queued(&w).await;
         // Both jobs fail for good without matching anything: the records owe their matching and
         // no job will do it (as records filed before the queue existed).
-        let store = w.db.open().await.unwrap();
         for _ in 0..2 {
             let job = store
                 .claim_job("doomed", None, Utc::now(), Utc::now())
@@ -172,10 +178,7 @@ async fn records_whose_matching_was_lost_are_found_and_queued_by_the_startup_che
 #[tokio::test(flavor = "multi_thread")]
 async fn a_dead_workers_job_is_taken_over_when_its_lease_expires() {
     for w in worlds(deferred()).await {
-        let s = sides(&w).await;
-        w.app.create_record(&s.origin, &sought()).await.unwrap();
-        import(&w.app, &s.custody, CUSTODY_CSV).await;
-        let store = w.db.open().await.unwrap();
+        let (s, store) = two_jobs_queued(&w).await;
         // A worker claims both jobs and dies; its leases run out at once.
         let now = Utc::now();
         let lease = now + chrono::Duration::milliseconds(300);
