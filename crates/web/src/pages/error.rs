@@ -80,12 +80,14 @@ impl IntoResponse for PageError {
             Self::App(e, t) => {
                 let status = e.status();
                 let code = e.code();
-                // Validation messages name the field and the rule, which helps the person; for
-                // anything else the translated sentence says enough.
+                // A refusal with its own sentence (`error_code_<code>`) says what happened; the
+                // others get their status's sentence. Validation messages name the field and the
+                // rule, which helps the person; for anything else the sentence says enough.
+                let message = t.get_or(&format!("error_code_{code}"), t.get(message_key(status)));
                 let page = ErrorPage {
                     t,
                     code,
-                    message: t.get(message_key(status)),
+                    message: &message,
                     detail: if status == StatusCode::UNPROCESSABLE_ENTITY {
                         e.message()
                     } else {

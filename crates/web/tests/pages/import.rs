@@ -402,3 +402,28 @@ async fn the_upload_needs_its_csrf_token_the_permission_and_the_session_that_mad
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_file_imported_before_is_refused_with_a_sentence_saying_so() {
+    on_every_backend(async |t: &TestApp| {
+        let custody = t.cli_party("Custody authority", "custody").await;
+        t.cli_user(&custody, "kirill", &["caseworker"]).await;
+        let (c, csrf) = sign_in(t, "kirill").await;
+        let csv = "Фамилия;Имя;Дата рождения;Пол;Местонахождение\n\
+            Лысенко;Дмитрий;12.03.2015;м;Детский дом № 4\n";
+        for round in 0..2 {
+            let columns = upload(&c, t, &csrf, csv).await;
+            let res = post_form(&c, t, &format!("{columns}/confirm"), &[("csrf", &csrf)]).await;
+            if round == 0 {
+                assert_eq!(res.status(), StatusCode::SEE_OTHER);
+                continue;
+            }
+            assert_eq!(res.status(), StatusCode::CONFLICT);
+            let page = res.text().await.unwrap();
+            assert!(page.contains("already imported this file"), "{page}");
+            assert!(!page.contains("Someone else changed"), "{page}");
+        }
+        assert_eq!(stored(t, "kirill").await, 1);
+    })
+    .await;
+}
