@@ -590,9 +590,8 @@ pub(crate) fn load_table(
 /// Why a cell of a column the table parses cannot be read, if it cannot.
 fn unreadable(kind: FieldKind, value: &str) -> Option<String> {
     match kind {
-        FieldKind::BirthDate => BirthDate::parse(value).err().map(|e| {
-            format!("{e} (dates are YYYY-MM-DD, YYYY-MM, YYYY, DD.MM.YYYY, DD/MM/YYYY or YYYYMMDD)")
-        }),
+        // The parser's own reason already lists the forms it reads where the form was wrong.
+        FieldKind::BirthDate => BirthDate::parse(value).err().map(|e| e.to_string()),
         FieldKind::Sex => homeward_linkage::parse_sex(value).err(),
         _ => None,
     }
