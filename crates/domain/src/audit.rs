@@ -177,6 +177,28 @@ pub enum AuditAction {
     /// Rows written before the chain carried row hashes, listed once after the upgrade.
     #[serde(rename = "audit.rows_adopted")]
     RowsAdopted,
+    // ---- privacy-preserving linkage (pprl-server) ----
+    /// A side uploaded its encoded list (PPRL).
+    #[serde(rename = "pprl.list_upload")]
+    PprlListUpload,
+    #[serde(rename = "pprl.list_list")]
+    PprlListList,
+    #[serde(rename = "pprl.run_create")]
+    PprlRunCreate,
+    #[serde(rename = "pprl.run_finish")]
+    PprlRunFinish,
+    /// The mediator read the mapping of references a run found.
+    #[serde(rename = "pprl.pairs_read")]
+    PprlPairsRead,
+    /// A side read which of its own references are in pairs.
+    #[serde(rename = "pprl.references_read")]
+    PprlReferencesRead,
+    #[serde(rename = "pprl.request")]
+    PprlRequest,
+    #[serde(rename = "pprl.answer")]
+    PprlAnswer,
+    #[serde(rename = "pprl.decline")]
+    PprlDecline,
 }
 
 impl AuditAction {
@@ -262,6 +284,15 @@ impl AuditAction {
             Self::TransferPlanRead => "transfer_plan.read",
             Self::CaseTransferPlan => "case.transfer_plan",
             Self::RowsAdopted => "audit.rows_adopted",
+            Self::PprlListUpload => "pprl.list_upload",
+            Self::PprlListList => "pprl.list_list",
+            Self::PprlRunCreate => "pprl.run_create",
+            Self::PprlRunFinish => "pprl.run_finish",
+            Self::PprlPairsRead => "pprl.pairs_read",
+            Self::PprlReferencesRead => "pprl.references_read",
+            Self::PprlRequest => "pprl.request",
+            Self::PprlAnswer => "pprl.answer",
+            Self::PprlDecline => "pprl.decline",
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod error;
 pub mod ids;
 pub mod name;
 pub mod party;
+pub mod pprl;
 pub mod record;
 pub mod role;
 pub mod rowhash;
