@@ -71,6 +71,7 @@ pub mod model;
 pub mod names;
 pub mod normalise;
 pub mod places;
+pub mod pprl;
 mod renamed;
 mod table;
 pub mod translit;

@@ -1,0 +1,120 @@
+//! Encoded lists decoded into fixed-size bitsets, for the comparison loop.
+
+use super::encode::{FIELDS, NFIELDS, WORDS};
+use super::{EncodedList, PprlError};
+use base64::Engine as _;
+
+/// Word offset of each field within a record's bitset.
+pub(crate) const OFFSETS: [usize; NFIELDS] = {
+    let mut out = [0; NFIELDS];
+    let mut i = 1;
+    while i < NFIELDS {
+        out[i] = out[i - 1] + FIELDS[i - 1].words;
+        i += 1;
+    }
+    out
+};
+
+/// One record: all its fields' filters in one array, each field's bit count (0 = missing).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Bits {
+    pub words: [u64; WORDS],
+    pub pops: [u16; NFIELDS],
+    /// Bit f set when field f is present.
+    pub present: u8,
+}
+
+impl Bits {
+    pub fn field(&self, f: usize) -> &[u64] {
+        &self.words[OFFSETS[f]..OFFSETS[f] + FIELDS[f].words]
+    }
+}
+
+/// Decodes every record of a validated list.
+pub(crate) fn decode(list: &EncodedList) -> Result<Vec<Bits>, PprlError> {
+    list.records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let mut b = Bits {
+                words: [0; WORDS],
+                pops: [0; NFIELDS],
+                present: 0,
+            };
+            for (f, value) in r.fields.iter().enumerate().take(NFIELDS) {
+                let Some(text) = value else { continue };
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(text)
+                    .map_err(|e| PprlError::MalformedRecord {
+                        record: i,
+                        reference: r.reference.clone(),
+                        field: FIELDS[f].name.to_string(),
+                        message: format!("not base64: {e}"),
+                    })?;
+                let dest = &mut b.words[OFFSETS[f]..OFFSETS[f] + FIELDS[f].words];
+                for (w, chunk) in dest.iter_mut().zip(bytes.chunks_exact(8)) {
+                    let mut a = [0u8; 8];
+                    a.copy_from_slice(chunk);
+                    *w = u64::from_le_bytes(a);
+                }
+                let pop: u32 = dest.iter().map(|w| w.count_ones()).sum();
+                b.pops[f] = pop as u16;
+                b.present |= 1 << f;
+            }
+            Ok(b)
+        })
+        .collect()
+}
+
+/// Dice similarity levels of each field of a pair, packed 3 bits per field (field f at bits
+/// 3f..3f+3): 0 = missing on either side, then [`LEVELS`] from best.
+#[inline]
+pub(crate) fn pattern(a: &Bits, b: &Bits) -> u32 {
+    let both = a.present & b.present;
+    let mut inter = [0u32; NFIELDS];
+    // One pass over all words: the AND-popcounts per word, summed per field below.
+    let mut per_word = [0u32; WORDS];
+    for (o, (x, y)) in per_word.iter_mut().zip(a.words.iter().zip(&b.words)) {
+        *o = (x & y).count_ones();
+    }
+    for (f, slot) in inter.iter_mut().enumerate() {
+        *slot = per_word[OFFSETS[f]..OFFSETS[f] + FIELDS[f].words]
+            .iter()
+            .sum();
+    }
+    let mut out = 0u32;
+    for (f, &i) in inter.iter().enumerate() {
+        if both & (1 << f) == 0 {
+            continue;
+        }
+        let total = u32::from(a.pops[f]) + u32::from(b.pops[f]);
+        out |= level(2 * i, total) << (3 * f);
+    }
+    out
+}
+
+/// Dice thresholds (in thousandths) of the levels after "missing": identical, then close,
+/// then further, then different.
+pub(crate) const LEVELS: [u32; 4] = [1000, 850, 650, 0];
+pub(crate) const NLEVELS: usize = LEVELS.len() + 1;
+
+#[inline]
+fn level(twice_inter: u32, total: u32) -> u32 {
+    if total == 0 {
+        return 0;
+    }
+    // dice ≥ t/1000  ⇔  1000·2·inter ≥ t·total
+    let lhs = twice_inter * 1000;
+    for (k, &t) in LEVELS.iter().enumerate() {
+        if lhs >= t * total {
+            return k as u32 + 1;
+        }
+    }
+    LEVELS.len() as u32
+}
+
+/// The level (0 = missing) of field f in a pattern.
+#[inline]
+pub(crate) fn level_of(pattern: u32, f: usize) -> usize {
+    ((pattern >> (3 * f)) & 7) as usize
+}
