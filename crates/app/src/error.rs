@@ -124,6 +124,9 @@ pub enum AppError {
     TransferRefused(homeward_domain::TransferRefused),
     #[error("the case cannot go on a transfer list: {}", .0.iter().map(|c| c.message.as_str()).collect::<Vec<_>>().join("; "))]
     CaseNotListable(Vec<Condition>),
+    /// Privacy-preserving linkage: a list, run or pair step refused (see its code).
+    #[error(transparent)]
+    PprlRefused(homeward_domain::pprl::PprlRefused),
     #[error(transparent)]
     ChainBroken(#[from] ChainBreak),
     #[error("internal error: {0}")]
@@ -167,6 +170,7 @@ impl AppError {
             Self::StaleListHash { .. } => "stale_list_hash",
             Self::TransferRefused(r) => r.code(),
             Self::CaseNotListable(_) => "case_not_listable",
+            Self::PprlRefused(r) => r.code(),
             Self::ChainBroken(_) => "audit_chain_broken",
             Self::Internal(_) | Self::Store(_) => "internal",
         }
@@ -206,6 +210,8 @@ impl AppError {
             Self::StaleListHash { .. } | Self::TransferRefused(_) | Self::CaseNotListable(_) => {
                 ErrorKind::Conflict
             }
+            Self::PprlRefused(r) if r.is_invalid_input() => ErrorKind::Invalid,
+            Self::PprlRefused(_) => ErrorKind::Conflict,
             Self::ChainBroken(_)
             | Self::AttachmentUnreadable(_)
             | Self::Internal(_)

@@ -340,6 +340,28 @@ impl App {
                 self.match_records(&actor, &p.records, &lease).await?;
                 Ok(())
             }
+            homeward_store::pprl::PPRL_LINK => {
+                let p: homeward_store::pprl::PprlLinkJob =
+                    serde_json::from_value(job.payload.clone()).map_err(|e| JobError {
+                        code: "bad_payload".to_owned(),
+                        message: e.to_string(),
+                    })?;
+                let actor = JobActor {
+                    user: p.actor_user,
+                    party: p.actor_party,
+                    job: job.id,
+                    trigger: AuditAction::PprlRunCreate.code().to_owned(),
+                };
+                let lease = Lease {
+                    app: self,
+                    job: job.id,
+                    worker,
+                    total: 3,
+                };
+                lease.progress(0).await?;
+                self.link_pprl_run(&actor, &p, &lease).await?;
+                Ok(())
+            }
             other => Err(JobError {
                 code: "unknown_kind".to_owned(),
                 message: format!("no handler for jobs of kind {other:?}"),

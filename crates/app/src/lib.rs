@@ -15,6 +15,7 @@ pub mod error;
 pub mod import;
 pub mod jobs;
 pub mod matching;
+pub mod pprl;
 pub mod records;
 pub mod reindex;
 mod secret;
@@ -69,6 +70,10 @@ pub struct AppConfig {
     /// as well as leaving it to the workers: the command line and tests see the matches on
     /// return. `serve` turns it off and runs workers instead (see [`jobs`]).
     pub inline_jobs: bool,
+    /// Privacy-preserving linkage: the smallest encoded list a side may upload (so nobody can
+    /// probe for one child), and the largest.
+    pub pprl_min_list_size: usize,
+    pub pprl_max_list_size: usize,
 }
 
 impl Default for AppConfig {
@@ -87,6 +92,8 @@ impl Default for AppConfig {
             attachment_key: None,
             attachment_dir: None,
             inline_jobs: true,
+            pprl_min_list_size: pprl::DEFAULT_MIN_LIST_SIZE,
+            pprl_max_list_size: pprl::DEFAULT_MAX_LIST_SIZE,
         }
     }
 }

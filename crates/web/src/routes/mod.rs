@@ -11,6 +11,7 @@ pub(crate) use imports::ColumnMapping;
 mod jobs;
 mod matches;
 mod me;
+mod pprl;
 mod records;
 mod session;
 mod system;
@@ -144,4 +145,5 @@ pub(crate) fn api(opts: &WebOptions, max_attachment_bytes: usize) -> OpenApiRout
         .routes(routes!(transfers::approve_transfer_plan))
         .merge(imports)
         .merge(uploads)
+        .merge(pprl::routes(opts.max_import_bytes))
 }
