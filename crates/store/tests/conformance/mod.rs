@@ -25,10 +25,12 @@ use std::sync::{Arc, Mutex};
 
 mod credentials;
 mod jobs;
+mod pprl;
 mod rowhash;
 mod transfers;
 pub use credentials::*;
 pub use jobs::*;
+pub use pprl::*;
 pub use rowhash::*;
 pub use transfers::*;
 
@@ -86,6 +88,7 @@ macro_rules! conformance_tests {
             every_row_write_is_carried_by_its_entry,
             a_row_edited_behind_the_store_is_named,
             rows_stored_before_row_hashes_are_adopted_once,
+            pprl_lists_of_a_round_share_one_key, a_pprl_run_enqueues_its_job_and_stores_its_pairs_once, a_pprl_pair_moves_only_from_its_state_and_becomes_one_candidate,
         );
     };
     (@each $run:path; $($case:ident),* $(,)?) => {
