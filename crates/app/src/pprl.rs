@@ -23,8 +23,7 @@ use homeward_domain::{
 };
 use homeward_linkage::pprl::{EncodedList, PprlError, PprlOptions, link_encoded};
 use homeward_store::pprl::{
-    PPRL_LINK, PairCandidate, PairChange, PprlLinkJob, PprlList, PprlPair, PprlRun,
-    pprl_link_key,
+    PPRL_LINK, PairCandidate, PairChange, PprlLinkJob, PprlList, PprlPair, PprlRun, pprl_link_key,
 };
 use homeward_store::{JobState, NewCandidate, NewJob};
 use serde::{Deserialize, Serialize};
@@ -502,7 +501,9 @@ impl App {
                 at: now,
             });
         }
-        let (origin, custody) = self.opposite_lists(stored.origin_list, stored.custody_list).await?;
+        let (origin, custody) = self
+            .opposite_lists(stored.origin_list, stored.custody_list)
+            .await?;
         let audit = [(origin.party_id, refs.0), (custody.party_id, refs.1)]
             .into_iter()
             .map(|(party, references)| {
@@ -635,8 +636,7 @@ impl App {
             RecordKind::CustodyRecord => (&other, answer),
         };
         let (model, model_version) = self.scoring_model().await?;
-        let explained =
-            crate::matching::explain_pairs(&model, tracing, &[custody], 0.0, true)?;
+        let explained = crate::matching::explain_pairs(&model, tracing, &[custody], 0.0, true)?;
         let (_, e) = explained
             .into_iter()
             .next()
@@ -647,7 +647,8 @@ impl App {
             custody_record_id: custody.id,
             probability: e.probability,
             match_weight: e.match_weight,
-            explanation: serde_json::to_string(&e).map_err(|e| AppError::Internal(e.to_string()))?,
+            explanation: serde_json::to_string(&e)
+                .map_err(|e| AppError::Internal(e.to_string()))?,
             model_version: format!("pprl+{model_version}"),
             created_at: Utc::now().trunc_subsecs(6),
         };

@@ -168,7 +168,9 @@ impl PairEvent {
 /// Why an encoded list, a run or a step of a pair is refused; each with a stable code.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum PprlRefused {
-    #[error("the list has {records} records; at least {min} are needed, so that no single child can be probed for")]
+    #[error(
+        "the list has {records} records; at least {min} are needed, so that no single child can be probed for"
+    )]
     ListTooSmall { records: usize, min: usize },
     #[error("the list has {records} records; at most {max} are taken")]
     ListTooLarge { records: usize, max: usize },
@@ -299,7 +301,12 @@ mod tests {
     fn a_decline_closes_the_pair_for_good() {
         let s = run(&[E::Request, E::Answer(Origin), E::Decline(Custody)]);
         assert_eq!(s, Ok(PairState::Declined));
-        for e in [E::Answer(Origin), E::Answer(Custody), E::Request, E::Dismiss] {
+        for e in [
+            E::Answer(Origin),
+            E::Answer(Custody),
+            E::Request,
+            E::Dismiss,
+        ] {
             assert!(PairState::Declined.apply(e).is_err(), "{e:?}");
         }
         // The side that answered cannot decline afterwards.
@@ -316,7 +323,11 @@ mod tests {
             E::Decline(Origin),
             E::Decline(Custody),
         ];
-        for s in [PairState::InReview, PairState::Declined, PairState::Dismissed] {
+        for s in [
+            PairState::InReview,
+            PairState::Declined,
+            PairState::Dismissed,
+        ] {
             for e in events {
                 assert!(s.apply(e).is_err(), "{s} took {e:?}");
             }

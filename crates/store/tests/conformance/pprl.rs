@@ -33,7 +33,10 @@ async fn finished_run(s: &dyn Store, w: &World, pairs: &[usize]) -> (PprlRun, Pp
     let o = list(&w.origin, &w.origin_user, "r", "k1");
     let c = list(&w.custody, &w.custody_user, "r", "k1");
     for l in [&o, &c] {
-        assert_eq!(s.insert_pprl_list(l, "{}", upload_audit(l)).await.unwrap(), None);
+        assert_eq!(
+            s.insert_pprl_list(l, "{}", upload_audit(l)).await.unwrap(),
+            None
+        );
     }
     let run = PprlRun {
         id: Uuid::now_v7(),
@@ -45,7 +48,11 @@ async fn finished_run(s: &dyn Store, w: &World, pairs: &[usize]) -> (PprlRun, Pp
         finished_at: None,
         pairs: None,
     };
-    let job = NewJob::new(PPRL_LINK, json!({ "run": run.id }), Some(pprl_link_key(run.id)));
+    let job = NewJob::new(
+        PPRL_LINK,
+        json!({ "run": run.id }),
+        Some(pprl_link_key(run.id)),
+    );
     s.insert_pprl_run(&run, &job, draft(AuditAction::PprlRunCreate))
         .await
         .unwrap();
@@ -86,9 +93,15 @@ pub async fn pprl_lists_of_a_round_share_one_key(cx: Ctx) {
     let next_round = list(&w.custody, &w.custody_user, "2027-01", "k2");
     let same_key = list(&w.custody, &w.custody_user, "2026-12", "k1");
     for l in [&next_round, &same_key] {
-        assert_eq!(s.insert_pprl_list(l, "{}", upload_audit(l)).await.unwrap(), None);
+        assert_eq!(
+            s.insert_pprl_list(l, "{}", upload_audit(l)).await.unwrap(),
+            None
+        );
     }
-    assert_eq!(s.get_pprl_list(first.id).await.unwrap(), Some(first.clone()));
+    assert_eq!(
+        s.get_pprl_list(first.id).await.unwrap(),
+        Some(first.clone())
+    );
     assert_eq!(
         s.pprl_list_content(first.id).await.unwrap().as_deref(),
         Some("{\"records\": []}")
@@ -100,7 +113,11 @@ pub async fn pprl_lists_of_a_round_share_one_key(cx: Ctx) {
         .iter()
         .map(|l| l.id)
         .collect();
-    assert_eq!(own, [same_key.id, next_round.id], "newest first, custody's only");
+    assert_eq!(
+        own,
+        [same_key.id, next_round.id],
+        "newest first, custody's only"
+    );
     assert_eq!(s.list_pprl_lists(None).await.unwrap().len(), 3);
 }
 
@@ -109,7 +126,10 @@ pub async fn a_pprl_run_enqueues_its_job_and_stores_its_pairs_once(cx: Ctx) {
     let w = world(s).await;
     let (run, o, c) = finished_run(s, &w, &[1, 2, 3]).await;
     let job = s.job_by_key(&pprl_link_key(run.id)).await.unwrap().unwrap();
-    assert_eq!((job.kind.as_str(), job.state), (PPRL_LINK, JobState::Queued));
+    assert_eq!(
+        (job.kind.as_str(), job.state),
+        (PPRL_LINK, JobState::Queued)
+    );
     let stored = s.get_pprl_run(run.id).await.unwrap().unwrap();
     assert_eq!(stored.pairs, Some(3));
     assert!(stored.finished_at.is_some());
@@ -180,14 +200,29 @@ pub async fn a_pprl_pair_moves_only_from_its_state_and_becomes_one_candidate(cx:
     // The same change again is stale: refused, and the other change of the batch not applied.
     let head = s.audit_head().await.unwrap();
     let stale = [
-        change(pairs[1].id, PairState::Requested, PairState::Declined, None, None),
-        change(pairs[0].id, PairState::Proposed, PairState::Requested, None, None),
+        change(
+            pairs[1].id,
+            PairState::Requested,
+            PairState::Declined,
+            None,
+            None,
+        ),
+        change(
+            pairs[0].id,
+            PairState::Proposed,
+            PairState::Requested,
+            None,
+            None,
+        ),
     ];
     let e = s
         .change_pprl_pairs(&stale, None, vec![draft(AuditAction::PprlDecline)])
         .await
         .unwrap_err();
-    assert!(matches!(e, StoreError::Conflict(ref w) if w == "pprl pair changed"), "{e:?}");
+    assert!(
+        matches!(e, StoreError::Conflict(ref w) if w == "pprl pair changed"),
+        "{e:?}"
+    );
     assert_eq!(s.audit_head().await.unwrap(), head);
     assert_eq!(
         s.get_pprl_pair(pairs[1].id).await.unwrap().unwrap().state,
@@ -197,17 +232,35 @@ pub async fn a_pprl_pair_moves_only_from_its_state_and_becomes_one_candidate(cx:
     let t = new_record(
         &w.origin,
         &w.origin_user,
-        content(RecordKind::TracingRequest, "Олена Шевчук", "f", Some("2014"), None),
+        content(
+            RecordKind::TracingRequest,
+            "Олена Шевчук",
+            "f",
+            Some("2014"),
+            None,
+        ),
     );
     let c = new_record(
         &w.custody,
         &w.custody_user,
-        content(RecordKind::CustodyRecord, "Елена Шевчук", "f", Some("2014"), None),
+        content(
+            RecordKind::CustodyRecord,
+            "Елена Шевчук",
+            "f",
+            Some("2014"),
+            None,
+        ),
     );
     insert(s, &[t.clone(), c.clone()]).await;
     let (t, c) = (t.record.id, c.record.id);
     s.change_pprl_pairs(
-        &[change(pairs[0].id, PairState::Requested, PairState::OriginAnswered, Some(t), None)],
+        &[change(
+            pairs[0].id,
+            PairState::Requested,
+            PairState::OriginAnswered,
+            Some(t),
+            None,
+        )],
         None,
         vec![draft(AuditAction::PprlAnswer)],
     )
@@ -220,7 +273,13 @@ pub async fn a_pprl_pair_moves_only_from_its_state_and_becomes_one_candidate(cx:
     };
     let first = s
         .change_pprl_pairs(
-            &[change(pairs[0].id, PairState::OriginAnswered, PairState::InReview, None, Some(c))],
+            &[change(
+                pairs[0].id,
+                PairState::OriginAnswered,
+                PairState::InReview,
+                None,
+                Some(c),
+            )],
             Some(pc(pairs[0].id)),
             vec![draft(AuditAction::PprlAnswer)],
         )
@@ -229,7 +288,12 @@ pub async fn a_pprl_pair_moves_only_from_its_state_and_becomes_one_candidate(cx:
         .unwrap();
     let stored = s.get_pprl_pair(pairs[0].id).await.unwrap().unwrap();
     assert_eq!(
-        (stored.state, stored.origin_record, stored.custody_record, stored.match_id),
+        (
+            stored.state,
+            stored.origin_record,
+            stored.custody_record,
+            stored.match_id
+        ),
         (PairState::InReview, Some(t), Some(c), Some(first))
     );
     let queued = s
@@ -244,16 +308,30 @@ pub async fn a_pprl_pair_moves_only_from_its_state_and_becomes_one_candidate(cx:
         action: Some(s.to_owned()),
         ..AuditFilter::default()
     };
-    let before = s.audit_entries(&created("match.candidate_create")).await.unwrap().len();
+    let before = s
+        .audit_entries(&created("match.candidate_create"))
+        .await
+        .unwrap()
+        .len();
     let second = s
         .change_pprl_pairs(
-            &[change(pairs[1].id, PairState::Requested, PairState::InReview, Some(t), Some(c))],
+            &[change(
+                pairs[1].id,
+                PairState::Requested,
+                PairState::InReview,
+                Some(t),
+                Some(c),
+            )],
             Some(pc(pairs[1].id)),
             vec![draft(AuditAction::PprlAnswer)],
         )
         .await
         .unwrap();
     assert_eq!(second, Some(first));
-    let after = s.audit_entries(&created("match.candidate_create")).await.unwrap().len();
+    let after = s
+        .audit_entries(&created("match.candidate_create"))
+        .await
+        .unwrap()
+        .len();
     assert_eq!(before, after);
 }

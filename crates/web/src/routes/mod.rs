@@ -34,6 +34,10 @@ pub(crate) fn api(opts: &WebOptions, max_attachment_bytes: usize) -> OpenApiRout
     let imports = OpenApiRouter::new()
         .routes(routes!(imports::import_records))
         .layer(DefaultBodyLimit::max(opts.max_import_bytes));
+    // An encoded list (PPRL) is a file too: a few megabytes for 20,000 children.
+    let pprl_lists = OpenApiRouter::new()
+        .routes(routes!(pprl::upload_list, pprl::list_lists))
+        .layer(DefaultBodyLimit::max(opts.max_import_bytes));
     // Uploads are raw files up to the configured attachment size.
     let uploads = OpenApiRouter::new()
         .routes(routes!(
@@ -143,7 +147,13 @@ pub(crate) fn api(opts: &WebOptions, max_attachment_bytes: usize) -> OpenApiRout
         .routes(routes!(transfers::set_plan_documents))
         .routes(routes!(transfers::set_plan_costs))
         .routes(routes!(transfers::approve_transfer_plan))
+        .routes(routes!(pprl::own_references))
+        .routes(routes!(pprl::list_runs, pprl::create_run))
+        .routes(routes!(pprl::get_run))
+        .routes(routes!(pprl::request_records))
+        .routes(routes!(pprl::answer_pair))
+        .routes(routes!(pprl::decline_pair))
         .merge(imports)
         .merge(uploads)
-        .merge(pprl::routes(opts.max_import_bytes))
+        .merge(pprl_lists)
 }

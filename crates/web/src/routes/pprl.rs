@@ -9,7 +9,7 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
+use axum::extract::{FromRequest, Request, State};
 use axum::http::{StatusCode, header};
 use homeward_app::pprl::{
     OwnReference, OwnReferences, PprlAnswerInput, PprlDeclineInput, PprlListView, PprlMapping,
@@ -17,25 +17,7 @@ use homeward_app::pprl::{
 };
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use uuid::Uuid;
-
-/// The routes, the upload with the import size limit (an encoded list of 20,000 children is a
-/// few megabytes, far above the limit of other JSON bodies).
-pub(crate) fn routes(max_upload_bytes: usize) -> OpenApiRouter<AppState> {
-    let upload = OpenApiRouter::new()
-        .routes(routes!(upload_list, list_lists))
-        .layer(DefaultBodyLimit::max(max_upload_bytes));
-    OpenApiRouter::new()
-        .routes(routes!(own_references))
-        .routes(routes!(list_runs, create_run))
-        .routes(routes!(get_run))
-        .routes(routes!(request_records))
-        .routes(routes!(answer_pair))
-        .routes(routes!(decline_pair))
-        .merge(upload)
-}
 
 /// The file `homeward pprl encode` wrote, as the whole body (`application/json`).
 #[derive(Debug, Clone)]
@@ -59,17 +41,20 @@ impl FromRequest<AppState> for EncodedBody {
             ));
         }
         let limit = state.opts.max_import_bytes;
-        Bytes::from_request(req, state).await.map(Self).map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::payload_too_large(limit)
-            } else {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "unreadable_body",
-                    "the request body could not be read",
-                )
-            }
-        })
+        Bytes::from_request(req, state)
+            .await
+            .map(Self)
+            .map_err(|e| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::payload_too_large(limit)
+                } else {
+                    ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "unreadable_body",
+                        "the request body could not be read",
+                    )
+                }
+            })
     }
 }
 
@@ -120,7 +105,10 @@ pub async fn upload_list(
     ApiQuery(q): ApiQuery<UploadParams>,
     EncodedBody(bytes): EncodedBody,
 ) -> ApiResult<(StatusCode, Json<PprlListView>)> {
-    let list = s.app.upload_pprl_list(&auth.caller, &q.round, &bytes).await?;
+    let list = s
+        .app
+        .upload_pprl_list(&auth.caller, &q.round, &bytes)
+        .await?;
     Ok((StatusCode::CREATED, Json(list)))
 }
 
@@ -268,7 +256,9 @@ pub async fn answer_pair(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(input): ApiJson<PprlAnswerInput>,
 ) -> ApiResult<Json<OwnReference>> {
-    Ok(Json(s.app.answer_pprl_pair(&auth.caller, id, &input).await?))
+    Ok(Json(
+        s.app.answer_pprl_pair(&auth.caller, id, &input).await?,
+    ))
 }
 
 /// A side declines to share the record of one of its references (no consent); the pair is closed.

@@ -71,7 +71,13 @@ fn encoded(prefix: &str, range: std::ops::Range<usize>, key: u8) -> String {
         let id = format!("{prefix}-{i}");
         t.push(
             id.clone(),
-            [Some(id.as_str()), Some(given), Some(family), Some(sex), Some(&dob)],
+            [
+                Some(id.as_str()),
+                Some(given),
+                Some(family),
+                Some(sex),
+                Some(&dob),
+            ],
         )
         .unwrap();
     }
@@ -159,7 +165,8 @@ async fn two_sides_link_their_encodings_and_a_pair_reaches_review() {
             "pprl_key_mismatch",
         )
         .await;
-        let other_spec = encoded("CR", 30..110, 7).replacen("homeward-pprl/1", "homeward-pprl/0", 1);
+        let other_spec =
+            encoded("CR", 30..110, 7).replacen("homeward-pprl/1", "homeward-pprl/0", 1);
         expect_error(
             upload(&c, "r1", other_spec).await,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -225,13 +232,25 @@ async fn two_sides_link_their_encodings_and_a_pair_reaches_review() {
                 )
             })
             .collect();
-        let truth: HashSet<(String, String)> =
-            (30..60).map(|i| (format!("TR-{i}"), format!("CR-{i}"))).collect();
-        assert!(found.is_subset(&truth), "false pairs: {:?}", found.difference(&truth));
-        assert!(found.len() >= 27, "only {} of 30 children found", found.len());
+        let truth: HashSet<(String, String)> = (30..60)
+            .map(|i| (format!("TR-{i}"), format!("CR-{i}")))
+            .collect();
+        assert!(
+            found.is_subset(&truth),
+            "false pairs: {:?}",
+            found.difference(&truth)
+        );
+        assert!(
+            found.len() >= 27,
+            "only {} of 30 children found",
+            found.len()
+        );
         assert_eq!(mapping["run"]["pairs"], pairs.len());
         let text = mapping.to_string();
-        assert!(!text.contains("score") && !text.contains("probability"), "{text}");
+        assert!(
+            !text.contains("score") && !text.contains("probability"),
+            "{text}"
+        );
 
         // Sides: no mapping, and each sees only its own references.
         for side in [&o, &c] {
@@ -280,8 +299,11 @@ async fn two_sides_link_their_encodings_and_a_pair_reaches_review() {
         };
         let (p40, p41) = (pair_of(40), pair_of(41));
         expect_error(
-            o.post(&format!("/api/v1/pprl/pairs/{p40}/answer"), &json!({ "record_id": run_id }))
-                .await,
+            o.post(
+                &format!("/api/v1/pprl/pairs/{p40}/answer"),
+                &json!({ "record_id": run_id }),
+            )
+            .await,
             StatusCode::CONFLICT,
             "pprl_pair_state",
         )
@@ -314,8 +336,11 @@ async fn two_sides_link_their_encodings_and_a_pair_reaches_review() {
         let tracing = file_record(&o, 40, true).await;
         let held = file_record(&c, 40, false).await;
         let answered = expect(
-            o.post(&format!("/api/v1/pprl/pairs/{p40}/answer"), &json!({ "record_id": tracing }))
-                .await,
+            o.post(
+                &format!("/api/v1/pprl/pairs/{p40}/answer"),
+                &json!({ "record_id": tracing }),
+            )
+            .await,
             StatusCode::OK,
         )
         .await;
@@ -323,22 +348,31 @@ async fn two_sides_link_their_encodings_and_a_pair_reaches_review() {
         assert_eq!(answered["reference"], "TR-40");
         // Custody cannot answer with a record of the other side, nor anything twice.
         expect_error(
-            c.post(&format!("/api/v1/pprl/pairs/{p40}/answer"), &json!({ "record_id": tracing }))
-                .await,
+            c.post(
+                &format!("/api/v1/pprl/pairs/{p40}/answer"),
+                &json!({ "record_id": tracing }),
+            )
+            .await,
             StatusCode::UNPROCESSABLE_ENTITY,
             "pprl_wrong_record",
         )
         .await;
         expect_error(
-            o.post(&format!("/api/v1/pprl/pairs/{p40}/answer"), &json!({ "record_id": tracing }))
-                .await,
+            o.post(
+                &format!("/api/v1/pprl/pairs/{p40}/answer"),
+                &json!({ "record_id": tracing }),
+            )
+            .await,
             StatusCode::CONFLICT,
             "pprl_pair_state",
         )
         .await;
         expect(
-            c.post(&format!("/api/v1/pprl/pairs/{p40}/answer"), &json!({ "record_id": held }))
-                .await,
+            c.post(
+                &format!("/api/v1/pprl/pairs/{p40}/answer"),
+                &json!({ "record_id": held }),
+            )
+            .await,
             StatusCode::OK,
         )
         .await;
@@ -367,7 +401,10 @@ async fn two_sides_link_their_encodings_and_a_pair_reaches_review() {
                 .unwrap()["status"]
                 .clone()
         };
-        assert_eq!((status("TR-40"), status("TR-41")), (json!("answered"), json!("closed")));
+        assert_eq!(
+            (status("TR-40"), status("TR-41")),
+            (json!("answered"), json!("closed"))
+        );
 
         // Both clear records exist: the pair is a candidate in the ordinary review queue.
         let mapping = expect(
