@@ -272,10 +272,8 @@ impl App {
         if let Some((spec, key_id)) = self.store.insert_pprl_list(&stored, content, audit).await? {
             return Err(PprlRefused::KeyMismatch {
                 round: stored.round,
-                expected: key_id,
-                expected_spec: spec,
-                got: stored.key_id,
-                got_spec: stored.spec,
+                expected: format!("{key_id:?} ({spec})"),
+                got: format!("{:?} ({})", stored.key_id, stored.spec),
             }
             .into());
         }

@@ -178,15 +178,13 @@ pub enum PprlRefused {
     ListInvalid(String),
     #[error("the list was encoded with specification {got:?}; this server links {supported:?}")]
     SpecUnsupported { got: String, supported: String },
-    #[error(
-        "the round {round:?} is encoded with key {expected:?} (specification {expected_spec:?}); this list used key {got:?} (specification {got_spec:?})"
-    )]
+    /// `expected` and `got` name a key id and a specification each (`KEY_ID (SPEC)`). Three
+    /// strings, not five: the error travels inside every use-case's result.
+    #[error("the round {round:?} is encoded with key {expected}; this list used key {got}")]
     KeyMismatch {
         round: String,
         expected: String,
-        expected_spec: String,
         got: String,
-        got_spec: String,
     },
     #[error("the two lists belong to different rounds ({left:?} and {right:?})")]
     RoundMismatch { left: String, right: String },
