@@ -48,9 +48,10 @@ pub struct EncodeArgs {
     /// Assigns a column the header does not name: HEADER=KIND (as for `homeward link`).
     #[arg(long = "column", value_name = "HEADER=KIND")]
     pub columns: Vec<String>,
-    /// Hardening against frequency attacks: salt-date (default), salt-year, or none (for tests
-    /// of the attack only). Both sides must use the same.
-    #[arg(long, default_value = "salt-date")]
+    /// Hardening against frequency attacks: salt-year (default), salt-date (stronger, but a
+    /// child whose date differs between the lists then loses its given name's evidence), or
+    /// none (for tests of the attack only). Both sides must use the same.
+    #[arg(long, default_value = "salt-year")]
     pub hardening: String,
     /// Refuse a list with an unreadable cell instead of treating the cell as missing.
     #[arg(long)]
@@ -126,12 +127,15 @@ fn read_key(path: &Path) -> anyhow::Result<PprlKey> {
 
 fn encode_cmd(args: &EncodeArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let hardening = Hardening::parse(&args.hardening).map_err(|e| bad(format!("--hardening: {e}")))?;
+    let hardening =
+        Hardening::parse(&args.hardening).map_err(|e| bad(format!("--hardening: {e}")))?;
     let key = read_key(&args.key_file)?;
     let overrides = link_cmd::parse_overrides(&args.columns)?;
     let (table, issues) = link_cmd::load_list(&args.list, &overrides, args.strict)?;
     let list = encode(&table, &key, hardening);
-    let json = list.to_json().context("cannot serialise the encoded list")?;
+    let json = list
+        .to_json()
+        .context("cannot serialise the encoded list")?;
     link_cmd::write_whole(&args.out, &json)?;
     if let Some(path) = &args.report {
         link_cmd::write_whole(path, &link_cmd::issues_csv(&issues))?;
@@ -153,8 +157,8 @@ fn encode_cmd(args: &EncodeArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn read_encoded(path: &Path) -> anyhow::Result<EncodedList> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| bad(format!("cannot read {}: {e}", path.display())))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| bad(format!("cannot read {}: {e}", path.display())))?;
     EncodedList::from_json(&bytes)
         .map_err(|e| bad(format!("{}: {e} [{}]", path.display(), e.code())))
 }

@@ -94,8 +94,14 @@ fn the_readme_pprl_commands_link_two_sides_without_names_leaving() {
     }
     // What leaves each side: no name, date or place in any script.
     for (file, words) in [
-        ("origin.json", ["Олійник", "Oliinyk", "Дмитро", "2014", "Київ"]),
-        ("custody.json", ["Олейник", "Лысенко", "Александр", "2012", "Киев"]),
+        (
+            "origin.json",
+            ["Олійник", "Oliinyk", "Дмитро", "2014", "Київ"],
+        ),
+        (
+            "custody.json",
+            ["Олейник", "Лысенко", "Александр", "2012", "Киев"],
+        ),
     ] {
         let enc = std::fs::read_to_string(dir.path().join(file)).unwrap();
         for w in words {
@@ -114,8 +120,7 @@ fn the_readme_pprl_commands_link_two_sides_without_names_leaving() {
     found.sort();
     assert_eq!(
         found,
-        [("L1", "R7"), ("L2", "R8"), ("L3", "R9")]
-            .map(|(a, b)| (a.to_string(), b.to_string()))
+        [("L1", "R7"), ("L2", "R8"), ("L3", "R9")].map(|(a, b)| (a.to_string(), b.to_string()))
     );
 }
 
@@ -126,17 +131,40 @@ fn unreadable_cells_are_missing_or_refused_with_strict() {
     ok(homeward_in(dir.path(), &["pprl", "keygen", "--out", "k"]));
     let out = ok(homeward_in(
         dir.path(),
-        &["pprl", "encode", "custody.csv", "--key-file", "k", "--out", "c.json", "--report", "bad.csv"],
+        &[
+            "pprl",
+            "encode",
+            "custody.csv",
+            "--key-file",
+            "k",
+            "--out",
+            "c.json",
+            "--report",
+            "bad.csv",
+        ],
     ));
     assert!(out.contains("encoded 5 records"), "{out}");
     let report = std::fs::read_to_string(dir.path().join("bad.csv")).unwrap();
     assert!(report.contains("31.02.2015"), "{report}");
     let o = homeward_in(
         dir.path(),
-        &["pprl", "encode", "custody.csv", "--key-file", "k", "--out", "d.json", "--strict"],
+        &[
+            "pprl",
+            "encode",
+            "custody.csv",
+            "--key-file",
+            "k",
+            "--out",
+            "d.json",
+            "--strict",
+        ],
     );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains(":6:") && text(&o).contains("Дата рождения"), "{}", text(&o));
+    assert!(
+        text(&o).contains(":6:") && text(&o).contains("Дата рождения"),
+        "{}",
+        text(&o)
+    );
     assert!(!dir.path().join("d.json").exists());
 }
 
@@ -153,10 +181,22 @@ fn lists_of_other_keys_or_malformed_are_refused_with_their_code() {
     for (k, out) in [("k1", "a.json"), ("k2", "b.json")] {
         ok(homeward_in(
             dir.path(),
-            &["pprl", "encode", "origin.csv", "--key-file", k, "--out", out, "-q"],
+            &[
+                "pprl",
+                "encode",
+                "origin.csv",
+                "--key-file",
+                k,
+                "--out",
+                out,
+                "-q",
+            ],
         ));
     }
-    let o = homeward_in(dir.path(), &["pprl", "link", "a.json", "b.json", "--out", "p.csv"]);
+    let o = homeward_in(
+        dir.path(),
+        &["pprl", "link", "a.json", "b.json", "--out", "p.csv"],
+    );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("pprl_key_mismatch"), "{}", text(&o));
     assert!(!dir.path().join("p.csv").exists());
@@ -165,15 +205,29 @@ fn lists_of_other_keys_or_malformed_are_refused_with_their_code() {
         serde_json::from_slice(&std::fs::read(dir.path().join("a.json")).unwrap()).unwrap();
     list["records"][3]["fields"][2] = serde_json::json!("%%%");
     std::fs::write(dir.path().join("bad.json"), list.to_string()).unwrap();
-    let o = homeward_in(dir.path(), &["pprl", "link", "a.json", "bad.json", "--out", "p.csv"]);
+    let o = homeward_in(
+        dir.path(),
+        &["pprl", "link", "a.json", "bad.json", "--out", "p.csv"],
+    );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     let t = text(&o);
-    assert!(t.contains("pprl_malformed_record") && t.contains("record 3") && t.contains("family_name"), "{t}");
+    assert!(
+        t.contains("pprl_malformed_record") && t.contains("record 3") && t.contains("family_name"),
+        "{t}"
+    );
 
     std::fs::write(dir.path().join("bad.key"), "not a key").unwrap();
     let o = homeward_in(
         dir.path(),
-        &["pprl", "encode", "origin.csv", "--key-file", "bad.key", "--out", "c.json"],
+        &[
+            "pprl",
+            "encode",
+            "origin.csv",
+            "--key-file",
+            "bad.key",
+            "--out",
+            "c.json",
+        ],
     );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("64 hexadecimal digits"), "{}", text(&o));

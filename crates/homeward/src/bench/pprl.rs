@@ -48,7 +48,7 @@ pub struct PprlBenchArgs {
     #[arg(long, default_value_t = 20_000)]
     pub speed_right: usize,
     /// Hardening of the linkage runs (the attack runs every one).
-    #[arg(long, default_value = "salt-date")]
+    #[arg(long, default_value = "salt-year")]
     pub hardening: String,
     /// Keep the CSV files here (default: a temporary directory).
     #[arg(long, value_name = "DIR")]
@@ -59,10 +59,18 @@ pub fn run(args: &PprlBenchArgs) -> anyhow::Result<ExitCode> {
     let tmp = tempfile::Builder::new()
         .prefix("homeward-bench-pprl-")
         .tempdir()?;
-    let dir = args.keep.clone().unwrap_or_else(|| tmp.path().to_path_buf());
+    let dir = args
+        .keep
+        .clone()
+        .unwrap_or_else(|| tmp.path().to_path_buf());
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let cpus = std::thread::available_parallelism().map(usize::from).unwrap_or(1);
-    println!("machine: {cpus} CPUs; rayon threads {}", rayon::current_num_threads());
+    let cpus = std::thread::available_parallelism()
+        .map(usize::from)
+        .unwrap_or(1);
+    println!(
+        "machine: {cpus} CPUs; rayon threads {}",
+        rayon::current_num_threads()
+    );
     let mut report = serde_json::Map::new();
 
     eprintln!("generating {} × {}…", args.left, args.right);
@@ -137,7 +145,10 @@ fn write_lists(dir: &Path, lists: &synth::Lists) -> anyhow::Result<()> {
     }
     let mut body = String::from("left_id,right_id\n");
     for &(i, j) in &lists.truth {
-        body.push_str(&line(&[&lists.left[i as usize].id, &lists.right[j as usize].id]));
+        body.push_str(&line(&[
+            &lists.left[i as usize].id,
+            &lists.right[j as usize].id,
+        ]));
     }
     std::fs::write(dir.join("truth.csv"), body).context("cannot write truth.csv")?;
     Ok(())
@@ -164,16 +175,31 @@ fn febrl_tables(dir: &Path) -> anyhow::Result<(Table, Table, Truth)> {
     let truth = text
         .lines()
         .skip(1)
-        .filter_map(|l| l.split_once(',').map(|(a, b)| (a.to_string(), b.to_string())))
+        .filter_map(|l| {
+            l.split_once(',')
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+        })
         .collect();
     Ok((left, right, truth))
 }
 
 fn score(pairs: &Truth, truth: &Truth) -> Value {
     let tp = pairs.intersection(truth).count() as f64;
-    let p = if pairs.is_empty() { 1.0 } else { tp / pairs.len() as f64 };
-    let r = if truth.is_empty() { 1.0 } else { tp / truth.len() as f64 };
-    let f1 = if p + r > 0.0 { 2.0 * p * r / (p + r) } else { 0.0 };
+    let p = if pairs.is_empty() {
+        1.0
+    } else {
+        tp / pairs.len() as f64
+    };
+    let r = if truth.is_empty() {
+        1.0
+    } else {
+        tp / truth.len() as f64
+    };
+    let f1 = if p + r > 0.0 {
+        2.0 * p * r / (p + r)
+    } else {
+        0.0
+    };
     json!({"precision": p, "recall": r, "f1": f1, "found": pairs.len(), "true_pairs": truth.len()})
 }
 
@@ -217,7 +243,10 @@ fn compare_on(
     let (a, b) = (EncodedList::from_json(&ja)?, EncodedList::from_json(&jb)?);
     let (found, stats) = link_encoded_with_stats(&a, &b, &PprlOptions::default())?;
     let link_s = t.elapsed().as_secs_f64();
-    let pairs: Truth = found.iter().map(|p| (p.left.clone(), p.right.clone())).collect();
+    let pairs: Truth = found
+        .iter()
+        .map(|p| (p.left.clone(), p.right.clone()))
+        .collect();
     let mut pprl = score(&pairs, truth);
     pprl["encode_s"] = json!(encode_s);
     pprl["link_s"] = json!(link_s);
@@ -231,9 +260,17 @@ fn compare_on(
     } else {
         eprintln!("{name}: clkhash + anonlink…");
         let (l, r, t) = if febrl {
-            (dir.join("febrl4_a.csv"), dir.join("febrl4_b.csv"), dir.join("febrl4_truth.csv"))
+            (
+                dir.join("febrl4_a.csv"),
+                dir.join("febrl4_b.csv"),
+                dir.join("febrl4_truth.csv"),
+            )
         } else {
-            (dir.join("left.csv"), dir.join("right.csv"), dir.join("truth.csv"))
+            (
+                dir.join("left.csv"),
+                dir.join("right.csv"),
+                dir.join("truth.csv"),
+            )
         };
         let mut extra = vec!["link".to_string()];
         for p in [&l, &r, &t] {
@@ -270,11 +307,21 @@ fn print_rows(name: &str, clear: &Value, pprl: &Value, peer: &Value) {
         );
     };
     row("homeward clear", clear, f64::NAN, fv(clear, "total_s"));
-    row("homeward pprl", pprl, fv(pprl, "encode_s"), fv(pprl, "link_s"));
+    row(
+        "homeward pprl",
+        pprl,
+        fv(pprl, "encode_s"),
+        fv(pprl, "link_s"),
+    );
     if let Some(e) = peer.get("error") {
         println!("  {:<22} {e}", "clkhash + anonlink");
     } else if peer.get("skipped").is_none() {
-        row("clkhash + anonlink", peer, fv(peer, "encode_s"), fv(peer, "link_s"));
+        row(
+            "clkhash + anonlink",
+            peer,
+            fv(peer, "encode_s"),
+            fv(peer, "link_s"),
+        );
     }
     println!(
         "  F1 PPRL − clear: {:+.4}",
@@ -288,23 +335,28 @@ fn run_peer(args: &PprlBenchArgs, extra: &[String]) -> Value {
         .args(extra)
         .stderr(Stdio::inherit())
         .output();
-    let how = "python3 -m venv bench/.venv && bench/.venv/bin/pip install clkhash anonlink recordlinkage";
+    let how =
+        "python3 -m venv bench/.venv && bench/.venv/bin/pip install clkhash anonlink recordlinkage";
     match out {
         Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout)
             .lines()
             .rev()
             .find_map(|l| serde_json::from_str::<Value>(l).ok())
             .unwrap_or_else(|| json!({"error": "no JSON from the peer script"})),
-        Ok(o) => json!({"error": format!("{} failed ({}); to install the peers: {how}", args.script.display(), o.status)}),
-        Err(e) => json!({"error": format!("cannot run {}: {e}; to install the peers: {how}", args.python.display())}),
+        Ok(o) => {
+            json!({"error": format!("{} failed ({}); to install the peers: {how}", args.script.display(), o.status)})
+        }
+        Err(e) => {
+            json!({"error": format!("cannot run {}: {e}; to install the peers: {how}", args.python.display())})
+        }
     }
 }
 
 /// Comparisons per second on one core: every left record against every right record, Homeward's
 /// per-field Dice loop beside anonlink's Dice on clkhash's CLKs of the same records.
 fn speed(args: &PprlBenchArgs, left: &Table, right: &Table, dir: &Path) -> anyhow::Result<Value> {
-    let a = encode(left, &key(), Hardening::SaltDate);
-    let b = encode(right, &key(), Hardening::SaltDate);
+    let a = encode(left, &key(), Hardening::SaltYear);
+    let b = encode(right, &key(), Hardening::SaltYear);
     let sub = |l: &EncodedList, n: usize| EncodedList {
         records: l.records.iter().take(n).cloned().collect(),
         ..l.clone()
@@ -340,7 +392,9 @@ fn speed(args: &PprlBenchArgs, left: &Table, right: &Table, dir: &Path) -> anyho
         theirs / 1e6,
         ours / theirs
     );
-    Ok(json!({"comparisons": n, "seconds": secs, "homeward_per_s": ours, "anonlink": peer, "ratio": ours / theirs}))
+    Ok(
+        json!({"comparisons": n, "seconds": secs, "homeward_per_s": ours, "anonlink": peer, "ratio": ours / theirs}),
+    )
 }
 
 /// The key an attacker's public list would use for a given name: its equivalence class (so that
@@ -366,7 +420,12 @@ fn family_key(name: &str) -> Option<String> {
 /// The frequency attack on the right list's encodings, per field and hardening. The attacker's
 /// public frequency list is counted on another synthetic population (another seed).
 fn attack(args: &PprlBenchArgs, right: &Table, lists: &synth::Lists) -> anyhow::Result<Value> {
-    let public_lists = synth::generate(args.seed.wrapping_add(7919), 0, 200_000, &synth::Rates::default());
+    let public_lists = synth::generate(
+        args.seed.wrapping_add(7919),
+        0,
+        200_000,
+        &synth::Rates::default(),
+    );
     let count = |f: &dyn Fn(&synth::Record) -> Option<String>| -> Vec<(String, f64)> {
         let mut m: HashMap<String, f64> = HashMap::new();
         for r in &public_lists.right {
@@ -382,16 +441,26 @@ fn attack(args: &PprlBenchArgs, right: &Table, lists: &synth::Lists) -> anyhow::
         ("family_name", |r| family_key(&r.family_name)),
     ];
     let mut out = serde_json::Map::new();
-    println!("\nfrequency attack on the {} right-list encodings (public list: 200000 other synthetic records)", right.len());
+    println!(
+        "\nfrequency attack on the {} right-list encodings (public list: 200000 other synthetic records)",
+        right.len()
+    );
     for h in [Hardening::None, Hardening::SaltYear, Hardening::SaltDate] {
         let enc = encode(right, &key(), h);
         for (field, keyf) in &fields {
             let public = count(keyf);
             let truth: Vec<Option<String>> = lists.right.iter().map(keyf).collect();
             let truth_ref: Vec<Option<&str>> = truth.iter().map(|t| t.as_deref()).collect();
-            let fi = enc.fields.iter().position(|f| f.name == *field).unwrap_or(0);
-            let values: Vec<Option<&str>> =
-                enc.records.iter().map(|r| r.fields[fi].as_deref()).collect();
+            let fi = enc
+                .fields
+                .iter()
+                .position(|f| f.name == *field)
+                .unwrap_or(0);
+            let values: Vec<Option<&str>> = enc
+                .records
+                .iter()
+                .map(|r| r.fields[fi].as_deref())
+                .collect();
             let rep = frequency_attack(&values, &truth_ref, &public);
             println!(
                 "  hardening {:<10} {:<12} re-identified {:>7} of {:>7} = {:>6.2} % ({} distinct encodings)",
