@@ -230,7 +230,7 @@ pub fn run(args: &LinkArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// One line per file: how many cells of each column were unreadable and treated as missing.
-fn issue_summary(issues: &[CellIssue], report: Option<&Path>) -> Vec<String> {
+pub(crate) fn issue_summary(issues: &[CellIssue], report: Option<&Path>) -> Vec<String> {
     let mut per_file: Vec<(&Path, Vec<(&str, usize)>)> = Vec::new();
     for i in issues {
         let at = match per_file.iter().position(|(f, _)| *f == i.file.as_path()) {
@@ -265,7 +265,7 @@ fn issue_summary(issues: &[CellIssue], report: Option<&Path>) -> Vec<String> {
         .collect()
 }
 
-fn issues_csv(issues: &[CellIssue]) -> Vec<u8> {
+pub(crate) fn issues_csv(issues: &[CellIssue]) -> Vec<u8> {
     let mut out = b"file,line,column,value,reason\n".to_vec();
     for i in issues {
         let file = i.file.display().to_string();
@@ -304,7 +304,7 @@ fn phase_name(p: Phase) -> &'static str {
 }
 
 /// `HEADER=KIND` arguments, by header as written (trimmed).
-fn parse_overrides(items: &[String]) -> anyhow::Result<HashMap<String, FieldKind>> {
+pub(crate) fn parse_overrides(items: &[String]) -> anyhow::Result<HashMap<String, FieldKind>> {
     let mut out = HashMap::new();
     for item in items {
         let (header, kind) = item
@@ -587,6 +587,17 @@ pub(crate) fn load_table(
     build_table(&csv, &kinds, false)
 }
 
+/// Reads one list as `homeward link` reads each of its two (for `homeward pprl encode`).
+pub(crate) fn load_list(
+    path: &Path,
+    overrides: &HashMap<String, FieldKind>,
+    strict: bool,
+) -> anyhow::Result<(Table, Vec<CellIssue>)> {
+    let csv = read_csv(path)?;
+    let kinds = assign_kinds(&csv, overrides)?;
+    build_table(&csv, &kinds, strict)
+}
+
 /// Why a cell of a column the table parses cannot be read, if it cannot.
 fn unreadable(kind: FieldKind, value: &str) -> Option<String> {
     match kind {
@@ -775,7 +786,7 @@ fn pair_json(p: &LinkedPair) -> serde_json::Value {
 
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so that
 /// readers see the old file or the new one, never a part.
-fn write_whole(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+pub(crate) fn write_whole(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),

@@ -11,6 +11,7 @@ mod demo;
 mod import_cmd;
 mod jobs_cmd;
 mod link_cmd;
+mod pprl_cmd;
 mod serve;
 
 use anyhow::Context;
@@ -73,6 +74,11 @@ enum Command {
     },
     /// Find the same child in two CSV lists (any script or spelling) and write one-to-one pairs.
     Link(link_cmd::LinkArgs),
+    /// Privacy-preserving linkage: make a key, encode a list on a side's machine, link two encodings.
+    Pprl {
+        #[command(subcommand)]
+        what: pprl_cmd::PprlCommand,
+    },
     /// Start a server on a temporary data directory with a synthetic scenario, and print the logins.
     Demo(demo::DemoArgs),
     /// Measure Homeward's speed on synthetic data.
@@ -99,6 +105,9 @@ enum BenchKind {
     Link(bench::LinkBenchArgs),
     /// Store N synthetic records, start the server and time every kind of page (goal: 100 ms).
     Pages(bench_pages::BenchPagesArgs),
+    /// Privacy-preserving linkage beside clear-text Homeward and clkhash + anonlink, with a
+    /// frequency attack on the encodings.
+    Pprl(bench::pprl::PprlBenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -169,6 +178,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .map(|()| ExitCode::SUCCESS);
         }
         Command::Link(args) => return link_cmd::run(args),
+        Command::Pprl { what } => return pprl_cmd::run(what),
+        Command::Bench {
+            what: BenchKind::Pprl(args),
+        } => return bench::pprl::run(args),
         Command::Audit {
             what: audit_cmd::AuditCommand::Keygen(args),
         } => return audit_cmd::keygen(args),
@@ -225,7 +238,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         },
         Command::Audit { what } => audit_cmd::run(&app, what).await,
         Command::Jobs { what } => jobs_cmd::run(&app, what).await,
-        Command::Demo(_) | Command::Link(_) | Command::Bench { .. } => Ok(ExitCode::SUCCESS),
+        Command::Demo(_) | Command::Link(_) | Command::Pprl { .. } | Command::Bench { .. } => {
+            Ok(ExitCode::SUCCESS)
+        }
     };
     app.close().await;
     result

@@ -3,7 +3,7 @@
 use super::{EncodedList, EncodedRecord, PprlError, SPEC, spec_fields};
 use crate::dates::BirthDate;
 use crate::features::{FAMILY, GIVEN, NameFeat, PATRONYMIC, Prepared};
-use crate::table::{SEX_FEMALE, SEX_MALE, Table};
+use crate::table::{FieldKind, SEX_FEMALE, SEX_MALE, Table};
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use rayon::prelude::*;
@@ -21,7 +21,7 @@ pub(crate) struct FieldDef {
 
 /// The fields of [`SPEC`], in order. Changing any of this (or a token, or a number of hash
 /// functions) is a new specification.
-pub(crate) const FIELDS: [FieldDef; 7] = [
+pub(crate) const FIELDS: [FieldDef; 8] = [
     FieldDef {
         name: "given_name",
         words: 2,
@@ -50,6 +50,10 @@ pub(crate) const FIELDS: [FieldDef; 7] = [
         name: "identifier",
         words: 2,
     },
+    FieldDef {
+        name: "other",
+        words: 2,
+    },
 ];
 pub(crate) const F_GIVEN: usize = 0;
 pub(crate) const F_PATRONYMIC: usize = 1;
@@ -58,9 +62,19 @@ pub(crate) const F_DATE: usize = 3;
 pub(crate) const F_SEX: usize = 4;
 pub(crate) const F_PLACE: usize = 5;
 pub(crate) const F_IDENTIFIER: usize = 6;
+/// Every text and exact column (addresses, postcodes...) together, as bigrams.
+pub(crate) const F_OTHER: usize = 7;
 pub(crate) const NFIELDS: usize = FIELDS.len();
 /// Words of all fields together.
-pub(crate) const WORDS: usize = 11;
+pub(crate) const WORDS: usize = {
+    let mut w = 0;
+    let mut i = 0;
+    while i < NFIELDS {
+        w += FIELDS[i].words;
+        i += 1;
+    }
+    w
+};
 
 /// Hash functions per token: a name's equivalence class counts for more than any one bigram.
 const K_BIGRAM: u32 = 2;
@@ -75,10 +89,11 @@ const K_SEX: u32 = 4;
 pub enum Hardening {
     /// None: equal names give equal filters (for the attack evaluation only).
     None,
-    /// Given name and patronymic salted with the year of birth.
+    /// Given name and patronymic salted with the year of birth. The default: a child whose day
+    /// or month differs between the lists keeps its given name's evidence.
     SaltYear,
     /// Given name and patronymic salted with the whole date of birth (the year when only the
-    /// year is known). The default.
+    /// year is known): stronger against the attack, but measured to cost F1 (see docs/pprl.md).
     SaltDate,
 }
 
@@ -347,6 +362,9 @@ pub fn encode(table: &Table, key: &PprlKey, hardening: Hardening) -> EncodedList
             })
         })
         .collect();
+    let other: Vec<Option<Vec<Hashed>>> = (0..table.len())
+        .map(|i| other_tokens(&prep, table, i, &mut hashers[F_OTHER]))
+        .collect();
     let hashers = &hashers;
     let records: Vec<EncodedRecord> = (0..table.len())
         .into_par_iter()
@@ -374,6 +392,7 @@ pub fn encode(table: &Table, key: &PprlKey, hardening: Hardening) -> EncodedList
             let place = places.get(prep.records[i].place as usize);
             fields.push(place.map(|t| filter_b64(1, t, (0, 0))));
             fields.push(ids[i].as_ref().map(|t| filter_b64(2, t, (0, 0))));
+            fields.push(other[i].as_ref().map(|t| filter_b64(2, t, (0, 0))));
             EncodedRecord {
                 reference: table.id(i).unwrap_or_default().to_string(),
                 fields,
@@ -387,6 +406,25 @@ pub fn encode(table: &Table, key: &PprlKey, hardening: Hardening) -> EncodedList
         fields: spec_fields(),
         records,
     }
+}
+
+/// The bigrams of every text and exact column of row i (identifiers have their own field).
+fn other_tokens(
+    prep: &Prepared,
+    table: &Table,
+    i: usize,
+    h: &mut FieldHasher,
+) -> Option<Vec<Hashed>> {
+    let mut out = Vec::new();
+    for (e, &c) in prep.extra_columns.iter().enumerate() {
+        if table.columns()[c].kind == FieldKind::Identifier {
+            continue;
+        }
+        if let Some(Some((_, text))) = prep.extra[e].get(i) {
+            bigrams(text, 1, h, &mut out);
+        }
+    }
+    (!out.is_empty()).then_some(out)
 }
 
 fn filter_b64(words: usize, tokens: &[Hashed], salt: (u64, u64)) -> String {

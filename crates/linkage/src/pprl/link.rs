@@ -341,6 +341,14 @@ fn fit(
     }
 }
 
+/// Siblings and twins share everything but the given name, so a pair whose given names are
+/// known to differ is never a match unless an identifier agrees (the clear engine's guard).
+fn sibling_guard(p: u32) -> bool {
+    let different = NLEVELS - 1;
+    let id = level_of(p, F_IDENTIFIER);
+    level_of(p, F_GIVEN) == different && !(id == 1 || id == 2)
+}
+
 /// One-to-one, greedily by descending probability (ties by position, for determinism).
 fn assign(
     cands: &[(u32, u32)],
@@ -354,6 +362,9 @@ fn assign(
         .iter()
         .zip(patterns)
         .filter_map(|(&(i, j), &p)| {
+            if sibling_guard(p) {
+                return None;
+            }
             let s = model.score(p);
             (s >= threshold).then_some((s, i, j))
         })
