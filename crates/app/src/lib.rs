@@ -15,6 +15,7 @@ pub mod error;
 pub mod import;
 pub mod jobs;
 pub mod matching;
+pub mod ops;
 pub mod records;
 pub mod reindex;
 mod secret;

@@ -17,6 +17,7 @@ mod backend;
 pub mod blobs;
 mod error;
 pub mod jobs;
+pub mod ops;
 pub mod postgres;
 mod rowhash;
 mod rows;
@@ -30,6 +31,7 @@ pub use jobs::{
     Job, JobFilter, JobOutcome, JobSignal, JobState, JobStore, MATCH_RECORDS, MatchRecordsJob,
     NewImport, NewJob, match_key_of_import, match_key_of_record, match_key_of_records,
 };
+pub use ops::{OpsStore, PoolStats};
 pub use rowhash::{RowHash, RowRef, RowTable};
 pub use types::*;
 
@@ -56,7 +58,7 @@ pub type DuplicateAudit<'a> = &'a (dyn Fn(&[NewDuplicate]) -> AuditDraft + Send 
 
 /// The job queue's methods are on [`JobStore`] (`jobs.rs`), a part of every store.
 #[async_trait]
-pub trait Store: JobStore + Send + Sync + std::fmt::Debug {
+pub trait Store: JobStore + OpsStore + Send + Sync + std::fmt::Debug {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 

@@ -55,3 +55,5 @@ crate::jobs::impl_jobs!(
     Some("SELECT pg_notify('homeward_jobs', '')"),
     crate::jobs::listen_pg
 );
+// `pg_dump` makes PostgreSQL's copies (see docs/operations.md).
+crate::ops::impl_ops!(PgStore, None);

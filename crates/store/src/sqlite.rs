@@ -66,3 +66,5 @@ impl SqliteStore {
 
 impl_store!(SqliteStore, sqlx::Sqlite);
 crate::jobs::impl_jobs!(SqliteStore, sqlx::Sqlite, "", None, crate::jobs::poll_only);
+// A consistent copy while others read and write: SQLite's own `VACUUM INTO`.
+crate::ops::impl_ops!(SqliteStore, Some("VACUUM INTO $1"));

@@ -10,6 +10,7 @@ mod error;
 mod extract;
 mod layers;
 mod limits;
+mod metrics;
 mod openapi;
 mod pages;
 mod routes;
@@ -39,6 +40,9 @@ pub struct WebOptions {
     /// A demo server's throwaway accounts, shown on the sign-in page so that someone trying
     /// Homeward needs nothing but the page. Empty on a real server.
     pub demo_logins: Vec<DemoLogin>,
+    /// When set, `/metrics` answers only requests carrying `Authorization: Bearer <token>`.
+    /// The figures hold no personal data (see `metrics`), so unset it is open like `/healthz`.
+    pub metrics_token: Option<String>,
 }
 
 /// One account of a demo server (synthetic data, passwords new on every run).
@@ -59,6 +63,7 @@ impl Default for WebOptions {
             max_import_bytes: 64 << 20,
             secure_cookies: true,
             demo_logins: Vec::new(),
+            metrics_token: None,
         }
     }
 }

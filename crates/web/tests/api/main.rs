@@ -14,6 +14,7 @@ mod errors;
 mod import;
 mod matching;
 mod openapi;
+mod operations;
 mod read_models;
 mod records;
 mod scope;
