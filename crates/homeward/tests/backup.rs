@@ -403,3 +403,67 @@ async fn a_postgres_backup_restores_into_a_fresh_database_and_verifies() {
     source.cleanup().await.unwrap();
     target.cleanup().await.unwrap();
 }
+
+/// The command lines of the README section headed `heading` (its first code block), without
+/// their comments.
+fn readme_commands(heading: &str) -> Vec<String> {
+    let readme = include_str!("../../../README.md");
+    let section = readme.split(heading).nth(1).expect("the README section");
+    let block = section
+        .split("```sh\n")
+        .nth(1)
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
+    block
+        .lines()
+        .map(|l| l.split(" #").next().unwrap().trim().to_owned())
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+/// The README's "Backup and restore" and "Operations" commands, run as written: the first in a
+/// directory whose `homeward-data` a server is writing to, the second against that server.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_readme_backup_and_operations_commands_run_as_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("homeward-data");
+    setup(&data, None);
+    let server = serve(&data, None).await;
+    let s = login(&server.base).await;
+    let id = s.create("Олег").await;
+    let backup = readme_commands("## Backup and restore");
+    assert!(backup.iter().any(|c| c.starts_with("homeward backup")));
+    assert!(backup.iter().any(|c| c.starts_with("homeward restore")));
+    for line in &backup {
+        let args: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(args[0], "homeward", "{line}");
+        let out = Command::new(env!("CARGO_BIN_EXE_homeward"))
+            .current_dir(dir.path())
+            .args(&args[1..])
+            .env("HOMEWARD_LOG", "warn")
+            .env("HOMEWARD_ATTACHMENT_KEY", KEY)
+            .env_remove("HOMEWARD_DATA")
+            .output()
+            .unwrap();
+        ok(out);
+    }
+    let ops = readme_commands("## Operations");
+    assert_eq!(ops.len(), 3);
+    let client = reqwest::Client::new();
+    for line in &ops {
+        let url = line.strip_prefix("curl -s ").unwrap();
+        let path = url.strip_prefix("http://127.0.0.1:8080").unwrap();
+        let res = client
+            .get(format!("{}{path}", server.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{line}");
+    }
+    drop(server);
+    let restored = serve(&dir.path().join("restored"), None).await;
+    let s = login(&restored.base).await;
+    assert_eq!(s.read(&id).await["id"], id.as_str());
+}

@@ -41,7 +41,7 @@ macro_rules! conformance_tests {
             migrate_is_idempotent,
             ops_report_the_pool_and_migrations_still_to_apply,
             ops_name_each_attachment_blob_once,
-            sqlite_backs_up_a_consistent_copy_and_postgres_leaves_it_to_pg_dump,
+            ops_back_up_a_consistent_sqlite_copy_and_leave_postgres_to_pg_dump,
             parties_round_trip_and_names_are_unique,
             users_round_trip_and_usernames_are_unique,
             credentials_and_totp,

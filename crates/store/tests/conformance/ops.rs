@@ -44,7 +44,7 @@ pub async fn ops_name_each_attachment_blob_once(cx: Ctx) {
     assert_eq!(s.attachment_blobs().await.unwrap(), vec![a, b]);
 }
 
-pub async fn sqlite_backs_up_a_consistent_copy_and_postgres_leaves_it_to_pg_dump(cx: Ctx) {
+pub async fn ops_back_up_a_consistent_sqlite_copy_and_leave_postgres_to_pg_dump(cx: Ctx) {
     let s = &*cx.store;
     matching_world(s, 1).await;
     let dir = tempfile::tempdir().unwrap();
