@@ -113,6 +113,7 @@ pub async fn serve(
     opts: WebOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    use axum::response::IntoResponse;
     use hyper_util::rt::{TokioIo, TokioTimer};
     use tower::ServiceExt;
 
@@ -139,7 +140,20 @@ pub async fn serve(
             let mut req = req.map(axum::body::Body::new);
             req.extensions_mut()
                 .insert(axum::extract::ConnectInfo(peer));
-            router.clone().oneshot(req)
+            // On its own task, so a client that goes away mid-request does not cancel the
+            // use-case half-way: a SQLite transaction cancelled while it begins is left open on
+            // its pooled connection and holds the write lock, and every later write fails with
+            // "database is locked" (seen under `wrk`, which closes connections mid-request).
+            let handled = tokio::spawn(router.clone().oneshot(req));
+            async move {
+                match handled.await {
+                    Ok(res) => res,
+                    Err(e) => {
+                        tracing::error!(error = %e, "a request handler panicked");
+                        Ok(axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response())
+                    }
+                }
+            }
         });
         let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
