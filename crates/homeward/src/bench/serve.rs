@@ -163,7 +163,7 @@ async fn start(
     synth: &mut Synthetic,
 ) -> anyhow::Result<Target> {
     let app = App::new(homeward_store::connect(url).await?, AppConfig::default());
-    let username = format!("bench{}", servers);
+    let username = format!("bench{servers}");
     let party = app
         .create_party(
             Actor::CommandLine,
