@@ -538,6 +538,15 @@ impl From<AppError> for JobError {
     }
 }
 
+/// Resolves once `stop` holds true (never, if its sender is gone without saying so).
+async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
+    while !*stop.borrow_and_update() {
+        if stop.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -548,14 +557,5 @@ mod tests {
         assert_eq!(backoff(2), Duration::from_secs(4));
         assert_eq!(backoff(4), Duration::from_secs(16));
         assert_eq!(backoff(40), BACKOFF_MAX);
-    }
-}
-
-/// Resolves once `stop` holds true (never, if its sender is gone without saying so).
-async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
-    while !*stop.borrow_and_update() {
-        if stop.changed().await.is_err() {
-            std::future::pending::<()>().await;
-        }
     }
 }
