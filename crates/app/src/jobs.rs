@@ -241,6 +241,18 @@ impl App {
     /// Claims a due job (or `id`, due or not) and runs it; `None` when there was nothing to
     /// claim. Returns the job as the attempt left it.
     pub async fn run_job(&self, worker: &str, id: Option<Uuid>) -> AppResult<Option<Job>> {
+        self.run_job_until(worker, id, None).await
+    }
+
+    /// [`App::run_job`], handing the job back (queued, due at once, its lease released) if
+    /// `stop` turns true before it ends: a server shutting down leaves its job to another
+    /// server at once rather than when the lease expires. The interrupted attempt counts.
+    async fn run_job_until(
+        &self,
+        worker: &str,
+        id: Option<Uuid>,
+        stop: Option<&mut tokio::sync::watch::Receiver<bool>>,
+    ) -> AppResult<Option<Job>> {
         let now = Utc::now();
         let Some(job) = self
             .store
@@ -249,8 +261,23 @@ impl App {
         else {
             return Ok(None);
         };
-        let outcome = match self.handle_job(worker, &job).await {
-            Ok(()) => JobOutcome::Done,
+        let result = match stop {
+            None => self.handle_job(worker, &job).await.map(Some),
+            Some(stop) => tokio::select! {
+                r = self.handle_job(worker, &job) => r.map(Some),
+                () = stopped(stop) => Ok(None),
+            },
+        };
+        let outcome = match result {
+            Ok(Some(())) => JobOutcome::Done,
+            Ok(None) => {
+                tracing::info!(job = %job.id, kind = job.kind, "shutting down: the job is handed back");
+                JobOutcome::Retry {
+                    at: Utc::now(),
+                    code: "shutdown".to_owned(),
+                    message: "the server running it shut down; handed back".to_owned(),
+                }
+            }
             Err(JobError { code, message }) if job.attempts >= job.max_attempts => {
                 tracing::error!(job = %job.id, kind = job.kind, code, message, "job failed for good");
                 JobOutcome::Failed { code, message }
@@ -285,9 +312,27 @@ impl App {
         Ok(report)
     }
 
+    /// [`App::drain_jobs`] until `stop` turns true; a job running then is handed back.
+    async fn drain_until(
+        &self,
+        worker: &str,
+        stop: &mut tokio::sync::watch::Receiver<bool>,
+    ) -> AppResult<()> {
+        while !*stop.borrow() {
+            if self
+                .run_job_until(worker, None, Some(stop))
+                .await?
+                .is_none()
+            {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// The server's worker: drains the queue, then waits for a notification (PostgreSQL) or the
-    /// poll interval, until `stop` turns true. A job being run when `stop` arrives is finished
-    /// first; one interrupted by a crash is taken over when its lease expires.
+    /// poll interval, until `stop` turns true. A job being run when `stop` arrives is handed
+    /// back at once; one interrupted by a crash is taken over when its lease expires.
     pub async fn work_jobs(&self, worker: &str, mut stop: tokio::sync::watch::Receiver<bool>) {
         let mut signal = match self.store.job_signal().await {
             Ok(s) => Some(s),
@@ -297,7 +342,7 @@ impl App {
             }
         };
         while !*stop.borrow() {
-            if let Err(e) = self.drain_jobs(worker).await {
+            if let Err(e) = self.drain_until(worker, &mut stop).await {
                 tracing::error!(error = %e, "the job worker could not reach the queue");
             }
             let wait = async {
@@ -511,6 +556,15 @@ impl From<AppError> for JobError {
         Self {
             code: e.code().to_owned(),
             message: e.to_string(),
+        }
+    }
+}
+
+/// Resolves once `stop` holds true (never, if its sender is gone without saying so).
+async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
+    while !*stop.borrow_and_update() {
+        if stop.changed().await.is_err() {
+            std::future::pending::<()>().await;
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod import;
 pub mod jobs;
 pub mod matching;
 pub mod pprl;
+pub mod ops;
 pub mod records;
 pub mod reindex;
 mod secret;

@@ -11,6 +11,10 @@ use std::path::{Path, PathBuf};
 /// user of the machine.
 pub const ATTACHMENT_KEY_ENV: &str = "HOMEWARD_ATTACHMENT_KEY";
 
+/// The environment variable that, when set, is the token `/metrics` requires (as a bearer token).
+/// No flag, for the same reason as the attachment key.
+pub const METRICS_TOKEN_ENV: &str = "HOMEWARD_METRICS_TOKEN";
+
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
     /// Address to listen on.
@@ -80,6 +84,10 @@ impl ServeArgs {
         WebOptions {
             trust_forwarded_for: self.trust_forwarded_for,
             secure_cookies: !self.insecure_cookies,
+            metrics_token: std::env::var(METRICS_TOKEN_ENV)
+                .ok()
+                .map(|t| t.trim().to_owned())
+                .filter(|t| !t.is_empty()),
             ..WebOptions::default()
         }
     }
@@ -112,7 +120,7 @@ fn read_case_policy(path: &Path) -> anyhow::Result<homeward_domain::CasePolicy> 
 }
 
 /// The key from the key file or from the environment (not both: which one wins would be a guess).
-fn attachment_key(
+pub(crate) fn attachment_key(
     file: Option<&Path>,
     from_env: Option<String>,
 ) -> anyhow::Result<Option<AttachmentKey>> {
@@ -167,8 +175,8 @@ pub async fn serve_on(
     let served = homeward_web::serve(app, listener, opts, shutdown_signal())
         .await
         .context("the server stopped with an error");
-    // A job being run is finished before the process ends; queued ones wait for the next start
-    // (or another server).
+    // A job being run is handed back (queued, lease released) for another server or the next
+    // start to take at once.
     let _ = stop.send(true);
     if let Err(e) = worker.await {
         tracing::error!(error = %e, "the job worker stopped abnormally");

@@ -17,6 +17,7 @@ mod backend;
 pub mod blobs;
 mod error;
 pub mod jobs;
+pub mod ops;
 pub mod postgres;
 pub mod pprl;
 mod rowhash;
@@ -32,6 +33,7 @@ pub use jobs::{
     NewImport, NewJob, match_key_of_import, match_key_of_record, match_key_of_records,
 };
 pub use pprl::PprlStore;
+pub use ops::{OpsStore, PoolStats};
 pub use rowhash::{RowHash, RowRef, RowTable};
 pub use types::*;
 
@@ -58,7 +60,7 @@ pub type DuplicateAudit<'a> = &'a (dyn Fn(&[NewDuplicate]) -> AuditDraft + Send 
 
 /// The job queue's methods are on [`JobStore`] (`jobs.rs`), a part of every store.
 #[async_trait]
-pub trait Store: JobStore + PprlStore + Send + Sync + std::fmt::Debug {
+pub trait Store: JobStore + PprlStore + OpsStore + Send + Sync + std::fmt::Debug {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 

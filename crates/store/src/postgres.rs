@@ -56,3 +56,5 @@ crate::jobs::impl_jobs!(
     crate::jobs::listen_pg
 );
 crate::pprl::impl_pprl!(PgStore, sqlx::Postgres);
+// `pg_dump` makes PostgreSQL's copies (see docs/operations.md).
+crate::ops::impl_ops!(PgStore, None);

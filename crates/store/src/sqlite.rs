@@ -67,3 +67,5 @@ impl SqliteStore {
 impl_store!(SqliteStore, sqlx::Sqlite);
 crate::jobs::impl_jobs!(SqliteStore, sqlx::Sqlite, "", None, crate::jobs::poll_only);
 crate::pprl::impl_pprl!(SqliteStore, sqlx::Sqlite);
+// A consistent copy while others read and write: SQLite's own `VACUUM INTO`.
+crate::ops::impl_ops!(SqliteStore, Some("VACUUM INTO $1"));

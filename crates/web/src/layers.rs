@@ -49,7 +49,8 @@ pub(crate) fn wrap(router: Router<AppState>, opts: &WebOptions) -> Router<AppSta
                     HeaderValue::from_static("no-store"),
                 ))
                 // Inside the layers above, so that its refusals get the request id and headers.
-                .layer(axum::middleware::from_fn(crate::limits::check_head)),
+                .layer(axum::middleware::from_fn(crate::limits::check_head))
+                .layer(axum::middleware::from_fn(crate::metrics::record)),
         )
 }
 

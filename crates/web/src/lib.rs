@@ -10,6 +10,7 @@ mod error;
 mod extract;
 mod layers;
 mod limits;
+mod metrics;
 mod openapi;
 mod pages;
 mod routes;
@@ -39,6 +40,9 @@ pub struct WebOptions {
     /// A demo server's throwaway accounts, shown on the sign-in page so that someone trying
     /// Homeward needs nothing but the page. Empty on a real server.
     pub demo_logins: Vec<DemoLogin>,
+    /// When set, `/metrics` answers only requests carrying `Authorization: Bearer <token>`.
+    /// The figures hold no personal data (see `metrics`), so unset it is open like `/healthz`.
+    pub metrics_token: Option<String>,
 }
 
 /// One account of a demo server (synthetic data, passwords new on every run).
@@ -59,6 +63,7 @@ impl Default for WebOptions {
             max_import_bytes: 64 << 20,
             secure_cookies: true,
             demo_logins: Vec::new(),
+            metrics_token: None,
         }
     }
 }
@@ -108,6 +113,7 @@ pub async fn serve(
     opts: WebOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    use axum::response::IntoResponse;
     use hyper_util::rt::{TokioIo, TokioTimer};
     use tower::ServiceExt;
 
@@ -134,7 +140,20 @@ pub async fn serve(
             let mut req = req.map(axum::body::Body::new);
             req.extensions_mut()
                 .insert(axum::extract::ConnectInfo(peer));
-            router.clone().oneshot(req)
+            // On its own task, so a client that goes away mid-request does not cancel the
+            // use-case half-way: a SQLite transaction cancelled while it begins is left open on
+            // its pooled connection and holds the write lock, and every later write fails with
+            // "database is locked" (seen under `wrk`, which closes connections mid-request).
+            let handled = tokio::spawn(router.clone().oneshot(req));
+            async move {
+                match handled.await {
+                    Ok(res) => res,
+                    Err(e) => {
+                        tracing::error!(error = %e, "a request handler panicked");
+                        Ok(axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response())
+                    }
+                }
+            }
         });
         let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {

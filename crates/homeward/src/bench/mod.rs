@@ -7,6 +7,7 @@
 
 pub mod held_out;
 pub mod pprl;
+pub mod serve;
 pub mod synth;
 pub mod tables;
 

@@ -26,11 +26,13 @@ use std::sync::{Arc, Mutex};
 mod credentials;
 mod jobs;
 mod pprl;
+mod ops;
 mod rowhash;
 mod transfers;
 pub use credentials::*;
 pub use jobs::*;
 pub use pprl::*;
+pub use ops::*;
 pub use rowhash::*;
 pub use transfers::*;
 
@@ -39,6 +41,9 @@ macro_rules! conformance_tests {
     ($run:path) => {
         conformance_tests!(@each $run;
             migrate_is_idempotent,
+            ops_report_the_pool_and_migrations_still_to_apply,
+            ops_name_each_attachment_blob_once,
+            ops_back_up_a_consistent_sqlite_copy_and_leave_postgres_to_pg_dump,
             parties_round_trip_and_names_are_unique,
             users_round_trip_and_usernames_are_unique,
             credentials_and_totp,

@@ -54,6 +54,8 @@ pub(crate) fn api(opts: &WebOptions, max_attachment_bytes: usize) -> OpenApiRout
 
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(system::healthz))
+        .routes(routes!(crate::metrics::readyz))
+        .routes(routes!(crate::metrics::metrics))
         .routes(routes!(system::openapi_json))
         .routes(routes!(session::login))
         .routes(routes!(session::logout))

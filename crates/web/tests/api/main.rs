@@ -15,6 +15,7 @@ mod import;
 mod matching;
 mod openapi;
 mod pprl;
+mod operations;
 mod read_models;
 mod records;
 mod scope;
