@@ -93,7 +93,7 @@ pub(crate) struct Lease<'a> {
 
 impl Lease<'_> {
     pub(crate) async fn progress(&self, done: usize) -> AppResult<()> {
-        let until = lease_until(Utc::now());
+        let until = lease_until(&self.app.config, Utc::now());
         let held = self
             .app
             .store
@@ -115,8 +115,8 @@ impl Lease<'_> {
     }
 }
 
-fn lease_until(now: DateTime<Utc>) -> DateTime<Utc> {
-    now + chrono::Duration::from_std(LEASE).unwrap_or(chrono::Duration::minutes(5))
+fn lease_until(config: &crate::AppConfig, now: DateTime<Utc>) -> DateTime<Utc> {
+    now + chrono::Duration::from_std(config.job_lease).unwrap_or(chrono::Duration::minutes(5))
 }
 
 /// The wait before attempt `attempts + 1`: `BACKOFF_BASE` doubled per attempt made, at most
@@ -244,7 +244,7 @@ impl App {
         let now = Utc::now();
         let Some(job) = self
             .store
-            .claim_job(worker, id, now, lease_until(now))
+            .claim_job(worker, id, now, lease_until(&self.config, now))
             .await?
         else {
             return Ok(None);
@@ -337,6 +337,9 @@ impl App {
                     total: i64::try_from(p.records.len()).unwrap_or(i64::MAX),
                 };
                 lease.progress(0).await?;
+                if p.import.is_some() {
+                    self.refresh_statistics_after_import(job.id).await;
+                }
                 self.match_records(&actor, &p.records, &lease).await?;
                 Ok(())
             }
@@ -344,6 +347,16 @@ impl App {
                 code: "unknown_kind".to_owned(),
                 message: format!("no handler for jobs of kind {other:?}"),
             }),
+        }
+    }
+
+    /// Brings the planner's statistics up to date with the rows an import just added, before
+    /// its matching runs: on PostgreSQL, block-key lookups planned for tables it still believes
+    /// empty scan them whole, each (issue 19: 221 s for 5,000 rows, against 1 s on SQLite).
+    async fn refresh_statistics_after_import(&self, job: Uuid) {
+        if let Err(e) = self.store.refresh_statistics().await {
+            // Stale statistics only slow the matching down until autovacuum catches up.
+            tracing::warn!(%job, error = %e, "table statistics not refreshed before matching an import");
         }
     }
 

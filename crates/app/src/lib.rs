@@ -19,6 +19,7 @@ pub mod records;
 pub mod reindex;
 mod secret;
 pub mod sight;
+pub mod staging;
 pub mod synthetic;
 pub mod tasks;
 mod throttle;
@@ -69,6 +70,9 @@ pub struct AppConfig {
     /// as well as leaving it to the workers: the command line and tests see the matches on
     /// return. `serve` turns it off and runs workers instead (see [`jobs`]).
     pub inline_jobs: bool,
+    /// How long a job worker's claim holds a job before another server may take it over (a
+    /// running job renews it with each chunk of progress). See [`jobs::LEASE`].
+    pub job_lease: std::time::Duration,
 }
 
 impl Default for AppConfig {
@@ -87,6 +91,7 @@ impl Default for AppConfig {
             attachment_key: None,
             attachment_dir: None,
             inline_jobs: true,
+            job_lease: jobs::LEASE,
         }
     }
 }

@@ -5,6 +5,7 @@
 mod admin_cmd;
 mod audit_cmd;
 mod bench;
+mod bench_backends;
 mod bench_cmd;
 mod bench_pages;
 mod demo;
@@ -99,6 +100,8 @@ enum BenchKind {
     Link(bench::LinkBenchArgs),
     /// Store N synthetic records, start the server and time every kind of page (goal: 100 ms).
     Pages(bench_pages::BenchPagesArgs),
+    /// The same imports on SQLite and PostgreSQL in one run, side by side.
+    Backends(bench_backends::BenchBackendsArgs),
 }
 
 fn main() -> ExitCode {
@@ -158,6 +161,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             what: BenchKind::Import(args),
         } => {
             return bench_cmd::run_import_bench(args)
+                .await
+                .map(|()| ExitCode::SUCCESS);
+        }
+        Command::Bench {
+            what: BenchKind::Backends(args),
+        } => {
+            return bench_backends::run_backends_bench(args)
                 .await
                 .map(|()| ExitCode::SUCCESS);
         }

@@ -21,6 +21,7 @@ pub mod postgres;
 mod rowhash;
 mod rows;
 pub mod sqlite;
+pub mod staging;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod types;
@@ -31,6 +32,7 @@ pub use jobs::{
     NewImport, NewJob, match_key_of_import, match_key_of_record, match_key_of_records,
 };
 pub use rowhash::{RowHash, RowRef, RowTable};
+pub use staging::{NewStagedUpload, StagedState, StagedUpload, StagingLimits, StagingStore};
 pub use types::*;
 
 use async_trait::async_trait;
@@ -56,7 +58,7 @@ pub type DuplicateAudit<'a> = &'a (dyn Fn(&[NewDuplicate]) -> AuditDraft + Send 
 
 /// The job queue's methods are on [`JobStore`] (`jobs.rs`), a part of every store.
 #[async_trait]
-pub trait Store: JobStore + Send + Sync + std::fmt::Debug {
+pub trait Store: JobStore + StagingStore + Send + Sync + std::fmt::Debug {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 
