@@ -26,10 +26,12 @@ use std::sync::{Arc, Mutex};
 mod credentials;
 mod jobs;
 mod rowhash;
+mod staging;
 mod transfers;
 pub use credentials::*;
 pub use jobs::*;
 pub use rowhash::*;
+pub use staging::*;
 pub use transfers::*;
 
 /// Generates one `#[tokio::test]` per case, each handing the case to `$run`.
@@ -86,6 +88,7 @@ macro_rules! conformance_tests {
             every_row_write_is_carried_by_its_entry,
             a_row_edited_behind_the_store_is_named,
             rows_stored_before_row_hashes_are_adopted_once,
+            staged_uploads_belong_to_their_session_until_they_expire, a_staged_upload_is_committed_once, concurrent_claims_of_one_upload_have_one_winner, staging_keeps_within_its_limits,
         );
     };
     (@each $run:path; $($case:ident),* $(,)?) => {
