@@ -128,7 +128,9 @@ async fn measure_postgres(admin_url: &str, sought: &[u8], held: &[u8]) -> anyhow
 
 /// `url` with its database name replaced by `name` (any query string kept).
 fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
     let host_from = base.find("://").map_or(0, |i| i + 3);
     let base = match base[host_from..].find('/') {
         Some(i) => &base[..host_from + i],
@@ -152,7 +154,12 @@ pub async fn run_backends_bench(args: &BenchBackendsArgs) -> anyhow::Result<()> 
     let dir = tempfile::Builder::new()
         .prefix("homeward-bench-backends-")
         .tempdir()?;
-    let sqlite = measure(&homeward_store::sqlite_url_for_dir(dir.path()), &sought, &held).await?;
+    let sqlite = measure(
+        &homeward_store::sqlite_url_for_dir(dir.path()),
+        &sought,
+        &held,
+    )
+    .await?;
     let postgres = match &args.postgres {
         Some(url) => Some(measure_postgres(url, &sought, &held).await?),
         None => None,
@@ -166,8 +173,16 @@ pub async fn run_backends_bench(args: &BenchBackendsArgs) -> anyhow::Result<()> 
         "import", "SQLite", "PostgreSQL", "ratio"
     );
     let rows = [
-        ("tracing requests into an empty store", sqlite.sought, postgres.as_ref().map(|p| p.sought)),
-        ("custody list against them", sqlite.held, postgres.as_ref().map(|p| p.held)),
+        (
+            "tracing requests into an empty store",
+            sqlite.sought,
+            postgres.as_ref().map(|p| p.sought),
+        ),
+        (
+            "custody list against them",
+            sqlite.held,
+            postgres.as_ref().map(|p| p.held),
+        ),
     ];
     for (label, s, p) in rows {
         match p {

@@ -36,7 +36,12 @@ fn homeward(url: &str, data: &Path, args: &[&str], stdin: Option<&str>) -> Outpu
         .spawn()
         .unwrap();
     if let Some(input) = stdin {
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
     }
     drop(child.stdin.take());
     let out = child.wait_with_output().unwrap();
@@ -52,8 +57,17 @@ fn homeward(url: &str, data: &Path, args: &[&str], stdin: Option<&str>) -> Outpu
 
 fn setup(url: &str, data: &Path) {
     homeward(url, data, &["migrate"], None);
-    for (party, kind) in [("Ombudsman", "origin"), ("Custody authority", "custody"), ("Task force", "mediator")] {
-        homeward(url, data, &["admin", "create-party", "--name", party, "--kind", kind], None);
+    for (party, kind) in [
+        ("Ombudsman", "origin"),
+        ("Custody authority", "custody"),
+        ("Task force", "mediator"),
+    ] {
+        homeward(
+            url,
+            data,
+            &["admin", "create-party", "--name", party, "--kind", kind],
+            None,
+        );
     }
     let pw = format!("{PASSWORD}\n");
     for (party, user, role) in [
@@ -61,7 +75,17 @@ fn setup(url: &str, data: &Path) {
         ("Custody authority", "ivan", "caseworker"),
         ("Task force", "maria", "reviewer"),
     ] {
-        let args = ["admin", "create-user", "--party", party, "--username", user, "--role", role, "--password-stdin"];
+        let args = [
+            "admin",
+            "create-user",
+            "--party",
+            party,
+            "--username",
+            user,
+            "--role",
+            role,
+            "--password-stdin",
+        ];
         homeward(url, data, &args, Some(&pw));
     }
 }
@@ -73,13 +97,22 @@ struct Server {
 }
 
 fn start(url: &str, data: &Path) -> Server {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let child = Command::new(env!("CARGO_BIN_EXE_homeward"))
         .arg("--data")
         .arg(data)
         .arg("--database-url")
         .arg(url)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--insecure-cookies"])
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--insecure-cookies",
+        ])
         .args(["--job-lease-seconds", LEASE_SECONDS])
         .env("HOMEWARD_LOG", "warn")
         .stdout(Stdio::null())
@@ -141,7 +174,10 @@ struct Session {
 
 impl Session {
     async fn login(pool: &Arc<Pool>, username: &str) -> Self {
-        let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .unwrap();
         let res = client
             .post(format!("{}/api/v1/auth/login", pool.next()))
             .json(&json!({ "username": username, "password": PASSWORD }))
@@ -157,7 +193,12 @@ impl Session {
     }
 
     async fn get(&self, path: &str) -> Value {
-        let res = self.client.get(format!("{}{path}", self.pool.next())).send().await.unwrap();
+        let res = self
+            .client
+            .get(format!("{}{path}", self.pool.next()))
+            .send()
+            .await
+            .unwrap();
         body(res, StatusCode::OK).await
     }
 
@@ -213,14 +254,16 @@ fn lists(n: usize) -> (Vec<u8>, Vec<u8>) {
 }
 
 /// The job matching `import`: (state, attempts, the pid in its worker's name if running).
-async fn import_job(db: &mut sqlx::PgConnection, import: &str) -> Option<(String, i32, Option<u32>)> {
-    let row: Option<(String, i32, Option<String>)> = sqlx::query_as(
-        "SELECT state, attempts, locked_by FROM jobs WHERE idempotency_key = $1",
-    )
-    .bind(format!("records.match:import:{import}"))
-    .fetch_optional(db)
-    .await
-    .unwrap();
+async fn import_job(
+    db: &mut sqlx::PgConnection,
+    import: &str,
+) -> Option<(String, i32, Option<u32>)> {
+    let row: Option<(String, i32, Option<String>)> =
+        sqlx::query_as("SELECT state, attempts, locked_by FROM jobs WHERE idempotency_key = $1")
+            .bind(format!("records.match:import:{import}"))
+            .fetch_optional(db)
+            .await
+            .unwrap();
     row.map(|(state, attempts, by)| {
         // Workers are named `serve-<pid>-<random>`.
         let pid = by.and_then(|b| b.split('-').nth(1).and_then(|p| p.parse().ok()));
@@ -252,22 +295,25 @@ async fn three_servers_share_one_database_and_take_over_a_killed_servers_job() {
     let origin = Arc::new(Session::login(&pool, "olena").await);
     let custody = Session::login(&pool, "ivan").await;
     let reviewer = Session::login(&pool, "maria").await;
-    let mut pg = <sqlx::PgConnection as sqlx::Connection>::connect(&db.url).await.unwrap();
+    let mut pg = <sqlx::PgConnection as sqlx::Connection>::connect(&db.url)
+        .await
+        .unwrap();
 
     // Both sides import; the custody list's matching is the job a server dies running.
     let (sought, held) = lists(3000);
     origin.import("tracing-requests", sought).await;
     // A burst of writes to all three servers at once; each acknowledged one must be kept.
     let mut synthetic = Synthetic::new(77);
-    let writes: Vec<Value> = (0..60).map(|_| serde_json::to_value(synthetic.tracing_request()).unwrap()).collect();
+    let writes: Vec<Value> = (0..60)
+        .map(|_| serde_json::to_value(synthetic.tracing_request()).unwrap())
+        .collect();
     let tasks: Vec<_> = writes
         .into_iter()
         .map(|w| {
             let o = Arc::clone(&origin);
             tokio::spawn(async move {
                 let res = o.post("/api/v1/records", &w).await;
-                (res.status() == StatusCode::CREATED)
-                    .then_some(res)
+                (res.status() == StatusCode::CREATED).then_some(res)
             })
         })
         .collect();
@@ -278,7 +324,11 @@ async fn three_servers_share_one_database_and_take_over_a_killed_servers_job() {
             acknowledged.push(b["id"].as_str().unwrap().to_owned());
         }
     }
-    assert_eq!(acknowledged.len(), 60, "every write of the burst was acknowledged");
+    assert_eq!(
+        acknowledged.len(),
+        60,
+        "every write of the burst was acknowledged"
+    );
     let report = custody.import("custody-records", held).await;
     let import = report["import_id"].as_str().unwrap().to_owned();
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -296,7 +346,10 @@ async fn three_servers_share_one_database_and_take_over_a_killed_servers_job() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    let s = servers.iter_mut().find(|s| s.child.id() == victim).expect("the worker is one of ours");
+    let s = servers
+        .iter_mut()
+        .find(|s| s.child.id() == victim)
+        .expect("the worker is one of ours");
     s.child.kill().unwrap();
     s.child.wait().unwrap();
     s.alive = false;
@@ -304,7 +357,10 @@ async fn three_servers_share_one_database_and_take_over_a_killed_servers_job() {
 
     let deadline = Instant::now() + Duration::from_secs(600);
     let (attempts, _) = loop {
-        assert!(Instant::now() < deadline, "the killed server's job was not taken over");
+        assert!(
+            Instant::now() < deadline,
+            "the killed server's job was not taken over"
+        );
         let (state, attempts, pid) = import_job(&mut pg, &import).await.unwrap();
         assert_ne!(state, "failed");
         if state == "done" {
@@ -312,18 +368,29 @@ async fn three_servers_share_one_database_and_take_over_a_killed_servers_job() {
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
-    assert!(attempts >= 2, "another server ran the job again after the kill");
+    assert!(
+        attempts >= 2,
+        "another server ran the job again after the kill"
+    );
 
     // The reviewer confirms a candidate on one server; the case is seen on the others.
     let queue = reviewer.get("/api/v1/matches").await;
     let first = &queue["items"][0];
     let id = first["id"].as_str().expect("matching found candidates");
     let decided = body(
-        reviewer.post(&format!("/api/v1/matches/{id}/confirm"), &json!({ "reason": "agree" })).await,
+        reviewer
+            .post(
+                &format!("/api/v1/matches/{id}/confirm"),
+                &json!({ "reason": "agree" }),
+            )
+            .await,
         StatusCode::OK,
     )
     .await;
-    let case = decided["case"]["case"]["id"].as_str().expect("a case").to_owned();
+    let case = decided["case"]["case"]["id"]
+        .as_str()
+        .expect("a case")
+        .to_owned();
     for _ in 0..2 {
         let seen = reviewer.get(&format!("/api/v1/cases/{case}")).await;
         assert!(seen.to_string().contains(&case), "{seen}");
