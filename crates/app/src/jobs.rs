@@ -28,8 +28,9 @@ pub use homeward_store::{
     JobState, match_key_of_import, match_key_of_record, match_key_of_records,
 };
 
-/// How long a claim holds a job before another worker may take it over; a running job renews
-/// it with every chunk of progress.
+/// How long a claim holds a job before another worker may take it over (the default of
+/// `AppConfig::job_lease`); a running job renews it every third of it, and with each chunk of
+/// progress.
 pub const LEASE: Duration = Duration::from_secs(300);
 /// How often an idle worker looks at the queue when nothing wakes it (always on SQLite; on
 /// PostgreSQL only a fallback to `LISTEN`).
@@ -89,10 +90,24 @@ pub(crate) struct Lease<'a> {
     job: Uuid,
     worker: &'a str,
     total: i64,
+    /// The progress last reported, which the heartbeat repeats.
+    done: std::sync::atomic::AtomicUsize,
 }
 
 impl Lease<'_> {
+    /// Renews the lease every third of it, however long a chunk of the work takes, so that only
+    /// a worker that died loses its job; returns only when the lease was lost.
+    async fn heartbeat(&self) -> AppResult<()> {
+        let every = self.app.config.job_lease / 3;
+        loop {
+            tokio::time::sleep(every).await;
+            let done = self.done.load(std::sync::atomic::Ordering::Relaxed);
+            self.progress(done).await?;
+        }
+    }
+
     pub(crate) async fn progress(&self, done: usize) -> AppResult<()> {
+        self.done.store(done, std::sync::atomic::Ordering::Relaxed);
         let until = lease_until(&self.app.config, Utc::now());
         let held = self
             .app
@@ -335,12 +350,24 @@ impl App {
                     job: job.id,
                     worker,
                     total: i64::try_from(p.records.len()).unwrap_or(i64::MAX),
+                    done: 0.into(),
                 };
                 lease.progress(0).await?;
-                if p.import.is_some() {
-                    self.refresh_statistics_after_import(job.id).await;
+                let work = async {
+                    if p.import.is_some() {
+                        self.refresh_statistics_after_import(job.id).await;
+                    }
+                    self.match_records(&actor, &p.records, &lease).await
+                };
+                // The work ends first, or the heartbeat finds the lease lost and the work stops.
+                tokio::select! {
+                    done = work => {
+                        done?;
+                    }
+                    lost = lease.heartbeat() => {
+                        lost?;
+                    }
                 }
-                self.match_records(&actor, &p.records, &lease).await?;
                 Ok(())
             }
             other => Err(JobError {

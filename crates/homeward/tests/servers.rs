@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 const PASSWORD: &str = "a long enough password";
 /// Short, so that the killed server's job is taken over within the test.
-const LEASE_SECONDS: &str = "3";
+const LEASE_SECONDS: &str = "6";
 
 fn homeward(url: &str, data: &Path, args: &[&str], stdin: Option<&str>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_homeward"))
@@ -300,7 +300,7 @@ async fn three_servers_share_one_database_and_take_over_a_killed_servers_job() {
         .unwrap();
 
     // Both sides import; the custody list's matching is the job a server dies running.
-    let (sought, held) = lists(3000);
+    let (sought, held) = lists(800);
     origin.import("tracing-requests", sought).await;
     // A burst of writes to all three servers at once; each acknowledged one must be kept.
     let mut synthetic = Synthetic::new(77);
