@@ -96,6 +96,16 @@ struct Server {
     alive: bool,
 }
 
+/// A failing test must not leave servers running.
+impl Drop for Server {
+    fn drop(&mut self) {
+        if self.alive {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 fn start(url: &str, data: &Path) -> Server {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -405,6 +415,7 @@ async fn three_servers_share_one_database_and_take_over_a_killed_servers_job() {
     for s in servers.iter_mut().filter(|s| s.alive) {
         s.child.kill().unwrap();
         s.child.wait().unwrap();
+        s.alive = false;
     }
     homeward(&db.url, data.path(), &["audit", "verify"], None);
     drop(pg);
