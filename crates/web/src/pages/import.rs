@@ -338,7 +338,7 @@ pub(crate) async fn upload(State(s): State<AppState>, mp: PostMultipart) -> Page
         );
     }
     // A corrected file comes with the mapping of the one it corrects.
-    let preset = mp
+    let preset: Vec<(String, Field)> = mp
         .fields
         .iter()
         .filter(|(k, _)| k == "keep")
@@ -357,7 +357,6 @@ pub(crate) async fn upload(State(s): State<AppState>, mp: PostMultipart) -> Page
         Err(e) => return Err(cx.fail(e)),
     }
     let filename = file.filename.clone().unwrap_or_default();
-    let preset: Vec<(String, Field)> = preset;
     let staged = s
         .app
         .stage_import(
