@@ -1359,13 +1359,11 @@ impl App {
             })?;
         storing(total);
         drop(records);
+        // The statistics of the tables the import filled are refreshed by its matching job,
+        // before the matching's lookups are planned on them (see `App::handle_job`).
         let key = match_key_of_import(import_id);
         self.after_commit(&key).await;
         let matching = self.store.job_by_key(&key).await?.map(JobView::from);
-        if let Err(e) = self.store.refresh_statistics().await {
-            // The import is committed: stale statistics only slow queries until autovacuum.
-            tracing::warn!(%import_id, error = %e, "table statistics not refreshed after the import");
-        }
         tracing::info!(%import_id, kind = kind.as_str(), imported = total, rejected = rejected.len(), "import committed");
         Ok(ImportReport {
             import_id,

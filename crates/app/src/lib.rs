@@ -21,6 +21,7 @@ pub mod records;
 pub mod reindex;
 mod secret;
 pub mod sight;
+pub mod staging;
 pub mod synthetic;
 pub mod tasks;
 mod throttle;
@@ -75,6 +76,9 @@ pub struct AppConfig {
     /// probe for one child), and the largest.
     pub pprl_min_list_size: usize,
     pub pprl_max_list_size: usize,
+    /// How long a job worker's claim holds a job before another server may take it over (a
+    /// running job renews it with each chunk of progress). See [`jobs::LEASE`].
+    pub job_lease: std::time::Duration,
 }
 
 impl Default for AppConfig {
@@ -95,6 +99,7 @@ impl Default for AppConfig {
             inline_jobs: true,
             pprl_min_list_size: pprl::DEFAULT_MIN_LIST_SIZE,
             pprl_max_list_size: pprl::DEFAULT_MAX_LIST_SIZE,
+            job_lease: jobs::LEASE,
         }
     }
 }

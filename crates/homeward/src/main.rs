@@ -6,6 +6,7 @@ mod admin_cmd;
 mod audit_cmd;
 mod backup_cmd;
 mod bench;
+mod bench_backends;
 mod bench_cmd;
 mod bench_pages;
 mod demo;
@@ -116,6 +117,8 @@ enum BenchKind {
     /// Start servers and measure reads and audited writes per second, p50 and p99, at 16, 64
     /// and 256 connections (SQLite; with --postgres also one and three servers on PostgreSQL).
     Serve(bench::serve::BenchServeArgs),
+    /// The same imports on SQLite and PostgreSQL in one run, side by side.
+    Backends(bench_backends::BenchBackendsArgs),
 }
 
 fn main() -> ExitCode {
@@ -175,6 +178,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             what: BenchKind::Import(args),
         } => {
             return bench_cmd::run_import_bench(args)
+                .await
+                .map(|()| ExitCode::SUCCESS);
+        }
+        Command::Bench {
+            what: BenchKind::Backends(args),
+        } => {
+            return bench_backends::run_backends_bench(args)
                 .await
                 .map(|()| ExitCode::SUCCESS);
         }

@@ -49,6 +49,10 @@ pub struct ServeArgs {
     /// aftercare); fields left out keep their defaults. See `CasePolicy` in the API document.
     #[arg(long, env = "HOMEWARD_CASE_POLICY")]
     pub case_policy: Option<PathBuf>,
+    /// Seconds a job worker's claim holds a job before another server may take it over (a
+    /// running job renews it as it goes). Shorter: a crashed server's job resumes sooner.
+    #[arg(long, env = "HOMEWARD_JOB_LEASE_SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(2..=86_400))]
+    pub job_lease_seconds: u64,
 }
 
 impl ServeArgs {
@@ -76,6 +80,7 @@ impl ServeArgs {
             attachment_dir: Some(data.join("attachments")),
             // The server's job workers run follow-ups, so requests answer at once.
             inline_jobs: false,
+            job_lease: std::time::Duration::from_secs(self.job_lease_seconds),
             ..AppConfig::default()
         })
     }

@@ -23,6 +23,7 @@ pub mod pprl;
 mod rowhash;
 mod rows;
 pub mod sqlite;
+pub mod staging;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod types;
@@ -35,6 +36,7 @@ pub use jobs::{
 pub use pprl::PprlStore;
 pub use ops::{OpsStore, PoolStats};
 pub use rowhash::{RowHash, RowRef, RowTable};
+pub use staging::{NewStagedUpload, StagedState, StagedUpload, StagingLimits, StagingStore};
 pub use types::*;
 
 use async_trait::async_trait;
@@ -60,7 +62,7 @@ pub type DuplicateAudit<'a> = &'a (dyn Fn(&[NewDuplicate]) -> AuditDraft + Send 
 
 /// The job queue's methods are on [`JobStore`] (`jobs.rs`), a part of every store.
 #[async_trait]
-pub trait Store: JobStore + PprlStore + OpsStore + Send + Sync + std::fmt::Debug {
+pub trait Store: JobStore + PprlStore + OpsStore + StagingStore + Send + Sync + std::fmt::Debug {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 

@@ -58,3 +58,4 @@ crate::jobs::impl_jobs!(
 crate::pprl::impl_pprl!(PgStore, sqlx::Postgres);
 // `pg_dump` makes PostgreSQL's copies (see docs/operations.md).
 crate::ops::impl_ops!(PgStore, None);
+crate::staging::impl_staging!(PgStore, sqlx::Postgres);

@@ -69,3 +69,4 @@ crate::jobs::impl_jobs!(SqliteStore, sqlx::Sqlite, "", None, crate::jobs::poll_o
 crate::pprl::impl_pprl!(SqliteStore, sqlx::Sqlite);
 // A consistent copy while others read and write: SQLite's own `VACUUM INTO`.
 crate::ops::impl_ops!(SqliteStore, Some("VACUUM INTO $1"));
+crate::staging::impl_staging!(SqliteStore, sqlx::Sqlite);

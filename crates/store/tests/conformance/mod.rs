@@ -28,12 +28,14 @@ mod jobs;
 mod pprl;
 mod ops;
 mod rowhash;
+mod staging;
 mod transfers;
 pub use credentials::*;
 pub use jobs::*;
 pub use pprl::*;
 pub use ops::*;
 pub use rowhash::*;
+pub use staging::*;
 pub use transfers::*;
 
 /// Generates one `#[tokio::test]` per case, each handing the case to `$run`.
@@ -94,6 +96,7 @@ macro_rules! conformance_tests {
             a_row_edited_behind_the_store_is_named,
             rows_stored_before_row_hashes_are_adopted_once,
             pprl_lists_of_a_round_share_one_key, a_pprl_run_enqueues_its_job_and_stores_its_pairs_once, a_pprl_pair_moves_only_from_its_state_and_becomes_one_candidate,
+            staged_uploads_belong_to_their_session_until_they_expire, a_staged_upload_is_committed_once, concurrent_claims_of_one_upload_have_one_winner, staging_keeps_within_its_limits,
         );
     };
     (@each $run:path; $($case:ident),* $(,)?) => {

@@ -4,14 +4,14 @@
 //! `import_records`), the ones the JSON API and the CLI call, so the page refuses exactly what
 //! they refuse and the import is all or nothing as the app guarantees.
 //!
-//! Between the steps the uploaded file is staged here, in the server's memory, under a random
-//! one-time token bound to the session that uploaded it, for [`STAGE_TTL`] and within a size cap.
-//! Re-posting the file in a hidden field was the other choice; it was not taken because the
-//! children's names would then sit in every page of the flow (browser caches, saved pages), the
-//! file would cross the network three times, and a one-time token to stop a second confirm from
-//! importing twice needs state on the server anyway. The price: behind a load balancer the steps
-//! of one import must reach the same server (sticky sessions), or the person is told the upload
-//! is gone and uploads it again. Neither the file nor its name is ever logged or put in a URL.
+//! Between the steps the uploaded file is staged in the database (the app's
+//! `stage_import`), under a random one-time token bound to the session that uploaded it, for a
+//! limited time and within a size cap. Re-posting the file in a hidden field was the other choice;
+//! it was not taken because the children's names would then sit in every page of the flow
+//! (browser caches, saved pages), the file would cross the network three times, and a one-time
+//! token to stop a second confirm from importing twice needs state on the server anyway. Kept in
+//! the database, not in one server's memory, any server behind a load balancer takes any step
+//! (nothing sticky). Neither the file nor its name is ever logged or put in a URL.
 
 use super::context::{Frame, PageCtx, PostForm, PostMultipart};
 use super::error::{PageError, PageResult, html, render};
@@ -20,17 +20,15 @@ use super::names::{ShownName, shown_text};
 use super::refusal::Fields;
 use crate::AppState;
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use homeward_app::import::{Field, ImportCheck, ImportLayout, ImportOptions, parse_column_mapping};
+use homeward_app::staging::{Staged, StagedOutcome};
 use homeward_app::{AppError, RowError};
 use homeward_domain::RecordKind;
-use rand::RngCore;
 use std::collections::HashMap;
-use std::sync::{LazyLock, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::LazyLock;
 
 /// The largest file the page takes. It is held in memory between the steps, so this is below
 /// the API's limit (which handles one request and forgets it); bigger files go through the API
@@ -38,187 +36,11 @@ use std::time::{Duration, Instant};
 pub(crate) const MAX_UPLOAD: usize = 16 << 20;
 /// The upload route's body limit: the file and the little form around it.
 pub(crate) const BODY_LIMIT: usize = MAX_UPLOAD + (64 << 10);
-/// How long an upload waits for its confirmation.
-const STAGE_TTL: Duration = Duration::from_secs(30 * 60);
-/// All staged files together, so that many uploads cannot exhaust the server's memory.
-const MAX_STAGED_BYTES: usize = 128 << 20;
-/// A person works on one file at a time; a few are kept for going back and forth in tabs.
-const MAX_PER_SESSION: usize = 3;
 /// Values shown under each header on the mapping step.
 const SAMPLES: usize = 3;
 /// Errors listed on the page; the rejected-rows download always has every one. A file of 16 MiB
 /// can have hundreds of thousands of bad rows, and a page that size helps no one.
 const MAX_LISTED: usize = 2_000;
-
-// ---- staging ----------------------------------------------------------------------------------
-
-#[derive(Debug, Clone, Copy)]
-struct Outcome {
-    kind: RecordKind,
-    imported: usize,
-    left_out: usize,
-    /// The confirm form was sent again after the import was done.
-    repeated: bool,
-    /// The import, whose matching the result page follows.
-    import_id: Option<uuid::Uuid>,
-}
-
-#[derive(Debug)]
-enum Stage {
-    Ready(Bytes),
-    /// A confirmation is importing it; another one must not.
-    Committing,
-    /// Imported; the file is dropped and only the counts are kept, for the result page.
-    Done(Outcome),
-}
-
-#[derive(Debug)]
-struct Staged {
-    /// The session that uploaded it: nobody else, even with the token, reaches it.
-    session: String,
-    filename: String,
-    /// The mapping of the upload this one corrects, by header: the starting choices.
-    preset: Vec<(String, Field)>,
-    created: Instant,
-    stage: Stage,
-}
-
-impl Staged {
-    fn size(&self) -> usize {
-        match &self.stage {
-            Stage::Ready(b) => b.len(),
-            _ => 0,
-        }
-    }
-}
-
-/// One map for the process: the memory it caps is the process's.
-fn staged() -> MutexGuard<'static, HashMap<String, Staged>> {
-    static STAGED: LazyLock<Mutex<HashMap<String, Staged>>> = LazyLock::new(Default::default);
-    // A panic while the lock was held leaves the map consistent (every change is one insert or
-    // one assignment), so a poisoned lock is still usable.
-    STAGED.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn purge(map: &mut HashMap<String, Staged>) {
-    // A file being committed stays until its import ends; only an import task that died
-    // without ending (a panic) leaves one behind, and that goes in the end too.
-    map.retain(|_, s| {
-        let age = s.created.elapsed();
-        age < STAGE_TTL || (matches!(s.stage, Stage::Committing) && age < 4 * STAGE_TTL)
-    });
-}
-
-fn new_token() -> String {
-    let mut b = [0u8; 16];
-    rand::thread_rng().fill_bytes(&mut b);
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-/// Keeps an upload for its session; `None` when the server holds too much already.
-fn stage(
-    session: &str,
-    filename: String,
-    preset: Vec<(String, Field)>,
-    bytes: Bytes,
-    replaces: Option<&str>,
-) -> Option<String> {
-    let mut map = staged();
-    purge(&mut map);
-    // The upload a corrected file replaces is not needed any more.
-    if let Some(old) = replaces
-        && map
-            .get(old)
-            .is_some_and(|s| s.session == session && matches!(s.stage, Stage::Ready(_)))
-    {
-        map.remove(old);
-    }
-    let mut mine: Vec<(Instant, String)> = map
-        .iter()
-        .filter(|(_, s)| s.session == session && matches!(s.stage, Stage::Ready(_)))
-        .map(|(k, s)| (s.created, k.clone()))
-        .collect();
-    mine.sort();
-    while mine.len() >= MAX_PER_SESSION {
-        let (_, oldest) = mine.remove(0);
-        map.remove(&oldest);
-    }
-    let held: usize = map.values().map(Staged::size).sum();
-    if held + bytes.len() > MAX_STAGED_BYTES {
-        return None;
-    }
-    let token = new_token();
-    map.insert(
-        token.clone(),
-        Staged {
-            session: session.to_owned(),
-            filename,
-            preset,
-            created: Instant::now(),
-            stage: Stage::Ready(bytes),
-        },
-    );
-    Some(token)
-}
-
-/// Where a staged upload is, as its session sees it.
-enum Found {
-    Ready {
-        bytes: Bytes,
-        filename: String,
-        preset: Vec<(String, Field)>,
-    },
-    Committing,
-    Done(Outcome),
-    Gone,
-}
-
-fn find(session: &str, token: &str) -> Found {
-    let mut map = staged();
-    purge(&mut map);
-    match map.get(token) {
-        Some(s) if s.session == session => match &s.stage {
-            Stage::Ready(b) => Found::Ready {
-                bytes: b.clone(),
-                filename: s.filename.clone(),
-                preset: s.preset.clone(),
-            },
-            Stage::Committing => Found::Committing,
-            Stage::Done(o) => Found::Done(*o),
-        },
-        _ => Found::Gone,
-    }
-}
-
-/// Takes the file for committing; only one caller ever gets it.
-fn take_for_commit(session: &str, token: &str) -> Found {
-    let mut map = staged();
-    purge(&mut map);
-    match map.get_mut(token) {
-        Some(s) if s.session == session => {
-            match std::mem::replace(&mut s.stage, Stage::Committing) {
-                Stage::Ready(bytes) => Found::Ready {
-                    bytes,
-                    filename: s.filename.clone(),
-                    preset: Vec::new(),
-                },
-                Stage::Committing => Found::Committing,
-                Stage::Done(mut o) => {
-                    o.repeated = true;
-                    s.stage = Stage::Done(o);
-                    Found::Done(o)
-                }
-            }
-        }
-        _ => Found::Gone,
-    }
-}
-
-fn set_stage(token: &str, stage: Stage) {
-    if let Some(s) = staged().get_mut(token) {
-        s.stage = stage;
-    }
-}
 
 // ---- mapping ----------------------------------------------------------------------------------
 
@@ -516,7 +338,7 @@ pub(crate) async fn upload(State(s): State<AppState>, mp: PostMultipart) -> Page
         );
     }
     // A corrected file comes with the mapping of the one it corrects.
-    let preset = mp
+    let preset: Vec<(String, Field)> = mp
         .fields
         .iter()
         .filter(|(k, _)| k == "keep")
@@ -535,13 +357,19 @@ pub(crate) async fn upload(State(s): State<AppState>, mp: PostMultipart) -> Page
         Err(e) => return Err(cx.fail(e)),
     }
     let filename = file.filename.clone().unwrap_or_default();
-    let Some(token) = stage(
-        &cx.session,
-        filename,
-        preset,
-        file.bytes.clone(),
-        mp.field("replaces"),
-    ) else {
+    let staged = s
+        .app
+        .stage_import(
+            &cx.caller,
+            &cx.session,
+            filename,
+            &preset,
+            &file.bytes,
+            mp.field("replaces"),
+        )
+        .await
+        .map_err(|e| cx.fail(e))?;
+    let Some(token) = staged else {
         return Ok(render(
             cx.t,
             StatusCode::SERVICE_UNAVAILABLE,
@@ -608,7 +436,7 @@ fn columns_page(
 }
 
 /// The staged file of this session, or the page to show instead.
-type Ready = (Bytes, String, Vec<(String, Field)>);
+type Ready = (Vec<u8>, String, Vec<(String, Field)>);
 
 /// A page shown instead of the step asked for (boxed: a response is large).
 type Detour = Box<Response>;
@@ -617,17 +445,22 @@ fn detour(r: PageResult) -> Detour {
     Box::new(r.unwrap_or_else(IntoResponse::into_response))
 }
 
-fn ready(cx: &PageCtx, token: &str) -> Result<Ready, Detour> {
-    match find(&cx.session, token) {
-        Found::Ready {
+async fn ready(s: &AppState, cx: &PageCtx, token: &str) -> Result<Ready, Detour> {
+    let found = s
+        .app
+        .staged_import(&cx.session, token)
+        .await
+        .map_err(|e| detour(Err(cx.fail(e))))?;
+    match found {
+        Staged::Ready {
             bytes,
             filename,
             preset,
         } => Ok((bytes, filename, preset)),
-        Found::Done(_) | Found::Committing => Err(Box::new(
+        Staged::Done(_) | Staged::Committing => Err(Box::new(
             Redirect::to(&format!("/import/{token}/done")).into_response(),
         )),
-        Found::Gone => Err(Box::new(gone(cx.t))),
+        Staged::Gone => Err(Box::new(gone(cx.t))),
     }
 }
 
@@ -638,7 +471,7 @@ pub(crate) async fn columns(
     Path(token): Path<String>,
 ) -> PageResult {
     s.app.import_target(&cx.caller).map_err(|e| cx.fail(e))?;
-    let (bytes, filename, preset) = match ready(&cx, &token) {
+    let (bytes, filename, preset) = match ready(&s, &cx, &token).await {
         Ok(v) => v,
         Err(page) => return Ok(*page),
     };
@@ -655,18 +488,18 @@ pub(crate) async fn columns(
 /// and the mapping the form carries.
 struct Step {
     kind: RecordKind,
-    bytes: Bytes,
+    bytes: Vec<u8>,
     filename: String,
     layout: ImportLayout,
     map: Vec<Option<Field>>,
 }
 
-fn step(s: &AppState, cx: &PageCtx, token: &str, form: &Fields) -> Result<Step, Detour> {
+async fn step(s: &AppState, cx: &PageCtx, token: &str, form: &Fields) -> Result<Step, Detour> {
     let kind = s
         .app
         .import_target(&cx.caller)
         .map_err(|e| detour(Err(cx.fail(e))))?;
-    let (bytes, filename, preset) = ready(cx, token)?;
+    let (bytes, filename, preset) = ready(s, cx, token).await?;
     let layout = s
         .app
         .describe_import(&cx.caller, &bytes, SAMPLES)
@@ -687,7 +520,7 @@ pub(crate) async fn remap(
     Path(token): Path<String>,
     PostForm { cx, form }: PostForm<Fields>,
 ) -> PageResult {
-    let st = match step(&s, &cx, &token, &form) {
+    let st = match step(&s, &cx, &token, &form).await {
         Ok(v) => v,
         Err(page) => return Ok(*page),
     };
@@ -731,7 +564,7 @@ async fn checked(
     token: &str,
     form: &Fields,
 ) -> Result<(Step, ImportCheck), Detour> {
-    let st = step(s, cx, token, form)?;
+    let st = step(s, cx, token, form).await?;
     let check = dry_run(s, cx, token, &st).await?;
     Ok((st, check))
 }
@@ -880,6 +713,14 @@ pub(crate) async fn rejects(
     Ok(res)
 }
 
+/// Hands a taken upload back, nothing imported: the file can be mapped and tried again.
+async fn release(s: &AppState, token: &str, e: PageError) -> PageResult {
+    if let Err(r) = s.app.finish_staged_import(token, None).await {
+        tracing::error!(error = %r, "a staged upload could not be released");
+    }
+    Err(e)
+}
+
 /// The import itself, once: the first confirmation takes the staged file, any later one finds
 /// it imported and is sent to the same result.
 pub(crate) async fn confirm(
@@ -889,21 +730,22 @@ pub(crate) async fn confirm(
 ) -> PageResult {
     let kind = s.app.import_target(&cx.caller).map_err(|e| cx.fail(e))?;
     let done = Redirect::to(&format!("/import/{token}/done")).into_response();
-    let bytes = match take_for_commit(&cx.session, &token) {
-        Found::Ready { bytes, .. } => bytes,
-        Found::Committing | Found::Done(_) => return Ok(done),
-        Found::Gone => return Ok(gone(cx.t)),
+    let taken = s
+        .app
+        .take_staged_import(&cx.session, &token)
+        .await
+        .map_err(|e| cx.fail(e))?;
+    let bytes = match taken {
+        Staged::Ready { bytes, .. } => bytes,
+        Staged::Committing | Staged::Done(_) => return Ok(done),
+        Staged::Gone => return Ok(gone(cx.t)),
     };
     let layout = match s.app.describe_import(&cx.caller, &bytes, 0) {
         Ok(l) => l,
-        Err(e) => {
-            set_stage(&token, Stage::Ready(bytes));
-            return Err(cx.fail(e));
-        }
+        Err(e) => return release(&s, &token, cx.fail(e)).await,
     };
     let Ok(map) = chosen(&layout, &form, &[]) else {
-        set_stage(&token, Stage::Ready(bytes));
-        return Err(PageError::BadForm(cx.t));
+        return release(&s, &token, PageError::BadForm(cx.t)).await;
     };
     let only_valid = form.all("only_valid").contains(&"1");
     let force = form.all("force").contains(&"1");
@@ -913,19 +755,16 @@ pub(crate) async fn confirm(
     let (app, caller, key) = (s.app.clone(), cx.caller.clone(), token.clone());
     let job = tokio::spawn(async move {
         let result = app.import_records(&caller, &bytes, &options, &|_| {}).await;
-        match &result {
-            Ok(report) => set_stage(
-                &key,
-                Stage::Done(Outcome {
-                    kind,
-                    imported: report.imported,
-                    left_out: report.rejected.len(),
-                    repeated: false,
-                    import_id: Some(report.import_id),
-                }),
-            ),
-            // Nothing was stored (all or nothing): the file can be mapped and tried again.
-            Err(_) => set_stage(&key, Stage::Ready(bytes)),
+        let outcome = result.as_ref().ok().map(|report| StagedOutcome {
+            kind,
+            imported: report.imported,
+            left_out: report.rejected.len(),
+            repeated: false,
+            import_id: Some(report.import_id),
+        });
+        // All or nothing: without an outcome nothing was stored and the file is ready again.
+        if let Err(e) = app.finish_staged_import(&key, outcome.as_ref()).await {
+            tracing::error!(error = %e, "a staged upload's import could not be noted");
         }
         result
     });
@@ -951,10 +790,15 @@ pub(crate) async fn done(
     Path(token): Path<String>,
 ) -> PageResult {
     let kind = s.app.import_target(&cx.caller).map_err(|e| cx.fail(e))?;
-    let (o, committing) = match find(&cx.session, &token) {
-        Found::Done(o) => (o, false),
-        Found::Committing => (
-            Outcome {
+    let found = s
+        .app
+        .staged_import(&cx.session, &token)
+        .await
+        .map_err(|e| cx.fail(e))?;
+    let (o, committing) = match found {
+        Staged::Done(o) => (o, false),
+        Staged::Committing => (
+            StagedOutcome {
                 kind,
                 imported: 0,
                 left_out: 0,
@@ -963,10 +807,10 @@ pub(crate) async fn done(
             },
             true,
         ),
-        Found::Ready { .. } => {
+        Staged::Ready { .. } => {
             return Ok(Redirect::to(&format!("/import/{token}")).into_response());
         }
-        Found::Gone => return Ok(gone(cx.t)),
+        Staged::Gone => return Ok(gone(cx.t)),
     };
     // The matching runs as a job after the commit: say where it has got to.
     let matching = match o.import_id {
