@@ -177,6 +177,16 @@ pub enum AuditAction {
     /// Rows written before the chain carried row hashes, listed once after the upgrade.
     #[serde(rename = "audit.rows_adopted")]
     RowsAdopted,
+    // ---- indicators and public statistics (issue 16) ----
+    /// The mission dashboard's figures were read (aggregates only, no child).
+    #[serde(rename = "indicators.read")]
+    IndicatorsRead,
+    /// A public statistics snapshot was published.
+    #[serde(rename = "statistics.publish")]
+    StatisticsPublish,
+    /// Synthetic cases were loaded in bulk (benchmarks and demos only).
+    #[serde(rename = "case.synthetic_load")]
+    CaseSyntheticLoad,
 }
 
 impl AuditAction {
@@ -262,6 +272,9 @@ impl AuditAction {
             Self::TransferPlanRead => "transfer_plan.read",
             Self::CaseTransferPlan => "case.transfer_plan",
             Self::RowsAdopted => "audit.rows_adopted",
+            Self::IndicatorsRead => "indicators.read",
+            Self::StatisticsPublish => "statistics.publish",
+            Self::CaseSyntheticLoad => "case.synthetic_load",
         }
     }
 }

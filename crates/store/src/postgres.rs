@@ -55,3 +55,11 @@ crate::jobs::impl_jobs!(
     Some("SELECT pg_notify('homeward_jobs', '')"),
     crate::jobs::listen_pg
 );
+// Indicators and public statistics (issue 16): the backends differ in JSON, day and month arithmetic.
+crate::indicators::impl_indicators!(
+    PgStore,
+    sqlx::Postgres,
+    "(c.content -> 'listing' ->> 'list_ref')",
+    "FLOOR(EXTRACT(EPOCH FROM (left_at - changed_at)) / 86400)::BIGINT",
+    "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM')"
+);

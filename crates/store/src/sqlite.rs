@@ -66,3 +66,11 @@ impl SqliteStore {
 
 impl_store!(SqliteStore, sqlx::Sqlite);
 crate::jobs::impl_jobs!(SqliteStore, sqlx::Sqlite, "", None, crate::jobs::poll_only);
+// Indicators and public statistics (issue 16): the backends differ in JSON, day and month arithmetic.
+crate::indicators::impl_indicators!(
+    SqliteStore,
+    sqlx::Sqlite,
+    "json_extract(c.content, '$.listing.list_ref')",
+    "CAST(julianday(left_at) - julianday(changed_at) AS INTEGER)",
+    "substr({}, 1, 7)"
+);

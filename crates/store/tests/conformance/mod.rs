@@ -24,10 +24,12 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 mod credentials;
+mod indicators;
 mod jobs;
 mod rowhash;
 mod transfers;
 pub use credentials::*;
+pub use indicators::*;
 pub use jobs::*;
 pub use rowhash::*;
 pub use transfers::*;
@@ -86,6 +88,7 @@ macro_rules! conformance_tests {
             every_row_write_is_carried_by_its_entry,
             a_row_edited_behind_the_store_is_named,
             rows_stored_before_row_hashes_are_adopted_once,
+            indicators_count_cases_by_state_sex_and_age_band, record_indicators_stay_within_scope, statistics_count_the_state_on_the_day_and_keep_what_was_published,
         );
     };
     (@each $run:path; $($case:ident),* $(,)?) => {
