@@ -35,7 +35,6 @@ const ROUND_MAX: usize = 64;
 
 /// The dashboard's filters: a period (days, `until` included) and a round (a transfer list).
 #[derive(Clone, Debug, Default, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
 pub struct IndicatorQuery {
     /// Cases opened (records filed) on or after this day.
     pub from: Option<NaiveDate>,

@@ -33,6 +33,7 @@ use utoipa::{Modify, OpenApi};
         (name = "accountability", description = "How each child was taken and held: evidence for prosecutions, every read audited"),
         (name = "attachments", description = "Documents and photos on child records and cases, encrypted at rest; every download audited"),
         (name = "transfers", description = "Transfer lists negotiated between the two sides, and how each group of children travels"),
+        (name = "indicators", description = "The mission dashboard's figures, and the public statistics (published by the mediator, read without sign-in)"),
     )
 )]
 pub(crate) struct ApiDoc;
