@@ -99,6 +99,8 @@ enum BenchKind {
     Link(bench::LinkBenchArgs),
     /// Store N synthetic records, start the server and time every kind of page (goal: 100 ms).
     Pages(bench_pages::BenchPagesArgs),
+    /// Store N synthetic records with cases and time the mission dashboard's figures (goal: 100 ms).
+    Indicators(bench::indicators::IndicatorsBenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -165,6 +167,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             what: BenchKind::Pages(args),
         } => {
             return bench_pages::run_pages_bench(args)
+                .await
+                .map(|()| ExitCode::SUCCESS);
+        }
+        Command::Bench {
+            what: BenchKind::Indicators(args),
+        } => {
+            return bench::indicators::run_indicators_bench(args)
                 .await
                 .map(|()| ExitCode::SUCCESS);
         }

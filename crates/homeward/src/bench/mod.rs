@@ -6,6 +6,7 @@
 //! and not the largest so far.
 
 pub mod held_out;
+pub mod indicators;
 pub mod synth;
 pub mod tables;
 
