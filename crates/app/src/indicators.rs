@@ -163,28 +163,44 @@ fn public_state(state: &str) -> &str {
 }
 
 /// Counts `(row, column)` pairs into a table with the given row and column labels.
-fn count_table(rows: Vec<String>, counts: &[GroupCount], key: impl Fn(&GroupCount) -> String) -> CountTable {
+fn count_table(
+    rows: Vec<String>,
+    counts: &[GroupCount],
+    key: impl Fn(&GroupCount) -> String,
+) -> CountTable {
     let columns: Vec<String> = SEXES.iter().map(|s| (*s).to_owned()).collect();
     let mut cells = vec![vec![0u64; columns.len()]; rows.len()];
     for g in counts {
         let r = rows.iter().position(|x| *x == key(g));
-        let c = columns.iter().position(|x| *x == g.sex).unwrap_or(columns.len() - 1);
+        let c = columns
+            .iter()
+            .position(|x| *x == g.sex)
+            .unwrap_or(columns.len() - 1);
         if let Some(r) = r {
             cells[r][c] += u64::try_from(g.count).unwrap_or(0);
         }
     }
-    CountTable { rows, columns, cells }
+    CountTable {
+        rows,
+        columns,
+        cells,
+    }
 }
 
 /// The public tables from the exact counts at `as_of`: pure, so the publication and its tests
 /// agree on what is published.
 pub fn public_tables(as_of: NaiveDate, counts: &[GroupCount]) -> PublicTables {
-    let mut states: Vec<String> = CaseState::MAIN_LINE.iter().map(|s| s.as_str().to_owned()).collect();
+    let mut states: Vec<String> = CaseState::MAIN_LINE
+        .iter()
+        .map(|s| s.as_str().to_owned())
+        .collect();
     states.push("other".to_owned());
     let bands: Vec<String> = AGE_BANDS.iter().map(|b| (*b).to_owned()).collect();
     PublicTables {
         as_of,
-        by_state: protect(&count_table(states, counts, |g| public_state(&g.group).to_owned())),
+        by_state: protect(&count_table(states, counts, |g| {
+            public_state(&g.group).to_owned()
+        })),
         by_age_band: protect(&count_table(bands, counts, |g| g.age_band.clone())),
     }
 }
@@ -204,7 +220,11 @@ impl IndicatorQuery {
                 )));
             }
         }
-        let round = self.round.as_deref().map(str::trim).filter(|r| !r.is_empty());
+        let round = self
+            .round
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty());
         if round.is_some_and(|r| r.chars().count() > ROUND_MAX) {
             return Err(AppError::Validation(ValidationErrors::single(
                 "round",
@@ -227,7 +247,11 @@ fn state_figures(cases: &CaseIndicators) -> Vec<StateFigure> {
     CaseState::ALL
         .into_iter()
         .map(|st| {
-            let here: Vec<&SpellCount> = cases.spells.iter().filter(|s| s.state == st.as_str()).collect();
+            let here: Vec<&SpellCount> = cases
+                .spells
+                .iter()
+                .filter(|s| s.state == st.as_str())
+                .collect();
             let hist: Vec<(i64, i64)> = here.iter().map(|s| (s.days, s.count)).collect();
             StateFigure {
                 state: st,
@@ -291,8 +315,15 @@ impl App {
         let details = serde_json::json!({
             "from": q.from, "until": q.until, "round": f.round, "cases": sees_cases,
         });
-        let audit = || caller.audit(AuditAction::IndicatorsRead).details(details.clone());
-        let records = self.store.record_indicators(caller.scope(), &f, audit()).await?;
+        let audit = || {
+            caller
+                .audit(AuditAction::IndicatorsRead)
+                .details(details.clone())
+        };
+        let records = self
+            .store
+            .record_indicators(caller.scope(), &f, audit())
+            .await?;
         let cases = if sees_cases {
             Some(self.store.case_indicators(&f, audit()).await?)
         } else {
@@ -310,7 +341,11 @@ impl App {
             by_sex: breakdown(sexes, &records, cases.as_ref(), |g| g.sex.as_str()),
             by_age_band: breakdown(bands, &records, cases.as_ref(), |g| g.age_band.as_str()),
             months: months(&records, cases.as_ref()),
-            withheld: if sees_cases { vec![] } else { vec![IndicatorPart::Cases] },
+            withheld: if sees_cases {
+                vec![]
+            } else {
+                vec![IndicatorPart::Cases]
+            },
             round: f.round,
         })
     }
@@ -344,7 +379,10 @@ impl App {
         let audit = caller
             .audit(AuditAction::StatisticsPublish)
             .details(serde_json::json!({ "lag_days": lag, "as_of": as_of }));
-        let stored = self.store.publish_statistics(draft, &publish, audit).await?;
+        let stored = self
+            .store
+            .publish_statistics(draft, &publish, audit)
+            .await?;
         snapshot_view(&stored)
     }
 
@@ -357,9 +395,15 @@ impl App {
     }
 }
 
-fn snapshot_view(s: &homeward_store::indicators::StatisticsSnapshot) -> AppResult<PublicStatistics> {
-    let tables: PublicTables = serde_json::from_str(&s.content)
-        .map_err(|e| AppError::Store(homeward_store::StoreError::Corrupt(format!("statistics snapshot {}: {e}", s.id))))?;
+fn snapshot_view(
+    s: &homeward_store::indicators::StatisticsSnapshot,
+) -> AppResult<PublicStatistics> {
+    let tables: PublicTables = serde_json::from_str(&s.content).map_err(|e| {
+        AppError::Store(homeward_store::StoreError::Corrupt(format!(
+            "statistics snapshot {}: {e}",
+            s.id
+        )))
+    })?;
     Ok(PublicStatistics {
         published_on: s.published_at.date_naive(),
         lag_days: s.lag_days,

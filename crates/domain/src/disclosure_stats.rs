@@ -268,7 +268,11 @@ mod tests {
             .enumerate()
             .filter(|(k, _)| {
                 let mut with = eqs.clone();
-                with.push((0..unknowns.len()).map(|x| f64::from(u8::from(x == *k))).collect());
+                with.push(
+                    (0..unknowns.len())
+                        .map(|x| f64::from(u8::from(x == *k)))
+                        .collect(),
+                );
                 rank(with) == base
             })
             .map(|(_, cell)| *cell)
@@ -358,7 +362,17 @@ mod tests {
         // The pattern a "two per line" rule accepts but subtraction breaks: a cell joining two
         // closed groups of suppressed cells is still recoverable.
         let mut hidden = vec![vec![false; 5]; 5];
-        for (i, j) in [(0, 0), (0, 1), (1, 0), (1, 1), (2, 2), (2, 3), (3, 2), (3, 3), (0, 2)] {
+        for (i, j) in [
+            (0, 0),
+            (0, 1),
+            (1, 0),
+            (1, 1),
+            (2, 2),
+            (2, 3),
+            (3, 2),
+            (3, 3),
+            (0, 2),
+        ] {
             hidden[i][j] = true;
         }
         assert_eq!(first_bridge(&hidden), Some((0, 2)));

@@ -141,8 +141,7 @@ pub trait IndicatorStore: Send + Sync {
     /// Stores cases between existing records, with their histories, in bulk, with one audit
     /// entry listing every row written. For benchmarks and demos of synthetic data: the cases'
     /// guards are not checked here.
-    async fn load_synthetic_cases(&self, cases: &[SyntheticCase], audit: AuditDraft)
-    -> Result<()>;
+    async fn load_synthetic_cases(&self, cases: &[SyntheticCase], audit: AuditDraft) -> Result<()>;
 }
 
 /// What a publication is asked for.

@@ -369,7 +369,12 @@ pub(crate) fn attach_writes(drafts: &mut [AuditDraft], writes: Vec<RowHash>) {
 /// computed from the values it binds, like [`new_record_hashes`]. `versions` as in
 /// [`crate::indicators::SyntheticCase`].
 pub(crate) fn new_case_rows_hashes(
-    versions: &[(homeward_domain::Case, &'static str, homeward_domain::UserId, DateTime<Utc>)],
+    versions: &[(
+        homeward_domain::Case,
+        &'static str,
+        homeward_domain::UserId,
+        DateTime<Utc>,
+    )],
 ) -> Result<Vec<RowHash>> {
     let (Some(first), Some(last)) = (versions.first(), versions.last()) else {
         return Ok(Vec::new());

@@ -53,7 +53,10 @@ async fn party(store: &dyn Store, kind: PartyKind, name: &str) -> anyhow::Result
         created_at: Utc::now(),
     };
     store
-        .create_party(&p, AuditDraft::new(AuditAction::PartyCreate).target("party", p.id))
+        .create_party(
+            &p,
+            AuditDraft::new(AuditAction::PartyCreate).target("party", p.id),
+        )
         .await?;
     Ok(p)
 }
@@ -72,18 +75,32 @@ async fn user(store: &dyn Store, party: PartyId, name: &str) -> anyhow::Result<U
     };
     // Nobody signs in to the bench's store: the hash is not a password's.
     store
-        .create_user(&u, "bench-no-login", AuditDraft::new(AuditAction::UserCreate).target("user", u.id))
+        .create_user(
+            &u,
+            "bench-no-login",
+            AuditDraft::new(AuditAction::UserCreate).target("user", u.id),
+        )
         .await?;
     Ok(u)
 }
 
-fn new_record(party: &Party, by: &User, kind: RecordKind, input: &homeward_domain::ChildRecordInput) -> anyhow::Result<NewRecord> {
+fn new_record(
+    party: &Party,
+    by: &User,
+    kind: RecordKind,
+    input: &homeward_domain::ChildRecordInput,
+) -> anyhow::Result<NewRecord> {
     let now = Utc::now();
     let content = input
         .parse(kind, now.date_naive())
         .map_err(|e| anyhow::anyhow!("synthetic record refused: {e:?}"))?;
     let search_key = homeward_linkage::search_key(content.names.iter().map(|n| {
-        [n.given.as_deref(), n.patronymic.as_deref(), n.family.as_deref(), Some(n.as_written.as_str())]
+        [
+            n.given.as_deref(),
+            n.patronymic.as_deref(),
+            n.family.as_deref(),
+            Some(n.as_written.as_str()),
+        ]
     }));
     Ok(NewRecord {
         record: ChildRecord {
@@ -105,7 +122,12 @@ fn new_record(party: &Party, by: &User, kind: RecordKind, input: &homeward_domai
 }
 
 /// A case between two records that went `steps` states along the main line, a few days a state.
-fn case_history(rng: &mut impl Rng, tracing: RecordId, custody: RecordId, by: UserId) -> SyntheticCase {
+fn case_history(
+    rng: &mut impl Rng,
+    tracing: RecordId,
+    custody: RecordId,
+    by: UserId,
+) -> SyntheticCase {
     let mut at = Utc::now() - Duration::days(rng.gen_range(30..730));
     let mut case = Case::new(CaseId::new(), by, at);
     case.tracing_request = Some(tracing);
@@ -119,7 +141,12 @@ fn case_history(rng: &mut impl Rng, tracing: RecordId, custody: RecordId, by: Us
                 at += Duration::days(rng.gen_range(1..40));
             }
             case.state = *st;
-            (case.clone(), if i == 0 { "create" } else { "transition" }, by, at)
+            (
+                case.clone(),
+                if i == 0 { "create" } else { "transition" },
+                by,
+                at,
+            )
         })
         .collect();
     SyntheticCase { versions }
@@ -142,10 +169,18 @@ async fn fill(store: &dyn Store, args: &IndicatorsBenchArgs) -> anyhow::Result<u
             recs.push(new_record(&origin, &ou, RecordKind::TracingRequest, &t)?);
             recs.push(new_record(&custody, &cu, RecordKind::CustodyRecord, &c)?);
         }
-        let audit = vec![AuditDraft::new(AuditAction::ImportCommit).details(serde_json::json!({ "bench": true }))];
+        let audit = vec![
+            AuditDraft::new(AuditAction::ImportCommit)
+                .details(serde_json::json!({ "bench": true })),
+        ];
         store.insert_records(&recs, audit, &|_| {}).await?;
         for pair in recs.chunks(2) {
-            cases.push(case_history(&mut rng, pair[0].record.id, pair[1].record.id, ou.id));
+            cases.push(case_history(
+                &mut rng,
+                pair[0].record.id,
+                pair[1].record.id,
+                ou.id,
+            ));
         }
     }
     for chunk in cases.chunks(5_000) {
@@ -162,7 +197,9 @@ pub async fn run_indicators_bench(args: &IndicatorsBenchArgs) -> anyhow::Result<
         .database
         .clone()
         .unwrap_or_else(|| homeward_store::sqlite_url_for_dir(dir.path()));
-    let store = homeward_store::connect(&url).await.context("open the bench store")?;
+    let store = homeward_store::connect(&url)
+        .await
+        .context("open the bench store")?;
     let started = Instant::now();
     let n_cases = fill(store.as_ref(), args).await?;
     println!(
@@ -172,15 +209,25 @@ pub async fn run_indicators_bench(args: &IndicatorsBenchArgs) -> anyhow::Result<
         started.elapsed().as_secs_f64()
     );
     let now = Utc::now();
-    let filter = IndicatorFilter { from: None, until: None, round: None, today: now.date_naive(), age_year: now.year() };
-    let audit = || AuditDraft::new(AuditAction::IndicatorsRead).details(serde_json::json!({ "bench": true }));
+    let filter = IndicatorFilter {
+        from: None,
+        until: None,
+        round: None,
+        today: now.date_naive(),
+        age_year: now.year(),
+    };
+    let audit = || {
+        AuditDraft::new(AuditAction::IndicatorsRead).details(serde_json::json!({ "bench": true }))
+    };
     let mut sql = Vec::new();
     let mut naive = Vec::new();
     let mut checked = false;
     for run in 0..=args.runs {
         let t0 = Instant::now();
         let cases = store.case_indicators(&filter, audit()).await?;
-        store.record_indicators(Scope::AllSubmitted, &filter, audit()).await?;
+        store
+            .record_indicators(Scope::AllSubmitted, &filter, audit())
+            .await?;
         let d_sql = t0.elapsed();
         // The peer: every case loaded (in pages, as the case list reads them) and counted here.
         let t1 = Instant::now();
@@ -188,7 +235,14 @@ pub async fn run_indicators_bench(args: &IndicatorsBenchArgs) -> anyhow::Result<
         let mut after = None;
         loop {
             let page = store
-                .list_cases(&CaseFilter { after, limit: 500, ..CaseFilter::default() }, audit())
+                .list_cases(
+                    &CaseFilter {
+                        after,
+                        limit: 500,
+                        ..CaseFilter::default()
+                    },
+                    audit(),
+                )
                 .await?;
             for c in &page {
                 *counts.entry(c.case.state).or_default() += 1;
@@ -202,7 +256,12 @@ pub async fn run_indicators_bench(args: &IndicatorsBenchArgs) -> anyhow::Result<
         if !checked {
             // Both ways must agree before their times mean anything.
             for (st, n) in &counts {
-                let sql_n: i64 = cases.by_state.iter().filter(|g| g.group == st.as_str()).map(|g| g.count).sum();
+                let sql_n: i64 = cases
+                    .by_state
+                    .iter()
+                    .filter(|g| g.group == st.as_str())
+                    .map(|g| g.count)
+                    .sum();
                 anyhow::ensure!(sql_n == *n, "{st:?}: aggregate {sql_n}, loaded {n}");
             }
             checked = true;
@@ -213,10 +272,21 @@ pub async fn run_indicators_bench(args: &IndicatorsBenchArgs) -> anyhow::Result<
         }
     }
     let (s, n) = (median(sql), median(naive));
-    println!("dashboard figures (aggregate SQL): median {:.1} ms over {} runs (goal {} ms: {})",
-        ms(s), args.runs, GOAL.as_millis(), if s <= GOAL { "met" } else { "NOT met" });
-    println!("peer, loading every case and counting: median {:.1} ms", ms(n));
-    println!("ratio: aggregate SQL is {:.1}x faster", n.as_secs_f64() / s.as_secs_f64().max(1e-9));
+    println!(
+        "dashboard figures (aggregate SQL): median {:.1} ms over {} runs (goal {} ms: {})",
+        ms(s),
+        args.runs,
+        GOAL.as_millis(),
+        if s <= GOAL { "met" } else { "NOT met" }
+    );
+    println!(
+        "peer, loading every case and counting: median {:.1} ms",
+        ms(n)
+    );
+    println!(
+        "ratio: aggregate SQL is {:.1}x faster",
+        n.as_secs_f64() / s.as_secs_f64().max(1e-9)
+    );
     store.close().await;
     Ok(())
 }

@@ -5,8 +5,7 @@
 use super::*;
 use homeward_domain::ListEntry;
 use homeward_store::indicators::{
-    GroupCount, IndicatorFilter, RecordIndicators, StatisticsSnapshotDraft,
-    SyntheticCase,
+    GroupCount, IndicatorFilter, RecordIndicators, StatisticsSnapshotDraft, SyntheticCase,
 };
 
 fn day(y: i32, m: u32, d: u32) -> DateTime<Utc> {
@@ -43,7 +42,12 @@ fn history(
                     });
                 }
             }
-            (case.clone(), if i == 0 { "create" } else { "transition" }, by, *at)
+            (
+                case.clone(),
+                if i == 0 { "create" } else { "transition" },
+                by,
+                *at,
+            )
         })
         .collect();
     SyntheticCase { versions }
@@ -78,12 +82,32 @@ async fn stats_world(store: &dyn Store) -> (World, Vec<SyntheticCase>) {
     let k = RecordKind::CustodyRecord;
     let (ou, cu) = (&w.origin_user, &w.custody_user);
     let recs = vec![
-        new_record(&w.origin, ou, content(t, "Anna", "female", Some("2016-03-01"), None)),
-        new_record(&w.origin, ou, content(t, "Bohdan", "male", Some("2010-05-05"), None)),
+        new_record(
+            &w.origin,
+            ou,
+            content(t, "Anna", "female", Some("2016-03-01"), None),
+        ),
+        new_record(
+            &w.origin,
+            ou,
+            content(t, "Bohdan", "male", Some("2010-05-05"), None),
+        ),
         new_record(&w.origin, ou, content(t, "Daria", "female", None, None)),
-        new_record(&w.custody, cu, content(k, "Anna", "female", Some("2016-03-01"), None)),
-        new_record(&w.custody, cu, content(k, "Bohdan", "male", Some("2010-05-05"), None)),
-        new_record(&w.custody, cu, content(k, "Olena", "female", Some("2020-01-01"), None)),
+        new_record(
+            &w.custody,
+            cu,
+            content(k, "Anna", "female", Some("2016-03-01"), None),
+        ),
+        new_record(
+            &w.custody,
+            cu,
+            content(k, "Bohdan", "male", Some("2010-05-05"), None),
+        ),
+        new_record(
+            &w.custody,
+            cu,
+            content(k, "Olena", "female", Some("2020-01-01"), None),
+        ),
     ];
     insert(store, &recs).await;
     let id = |i: usize| Some(recs[i].record.id);
@@ -91,7 +115,11 @@ async fn stats_world(store: &dyn Store) -> (World, Vec<SyntheticCase>) {
     let a = history(
         id(0),
         id(3),
-        &[(S::Open, day(2026, 1, 1)), (S::Located, day(2026, 1, 4)), (S::IdentityVerified, day(2026, 1, 11))],
+        &[
+            (S::Open, day(2026, 1, 1)),
+            (S::Located, day(2026, 1, 4)),
+            (S::IdentityVerified, day(2026, 1, 11)),
+        ],
         None,
     );
     let b = history(
@@ -155,7 +183,11 @@ pub async fn indicators_count_cases_by_state_sex_and_age_band(cx: Ctx) {
             sp("open", 3, 1),
         ]
     );
-    let returns: Vec<(String, i64)> = all.returns.iter().map(|m| (m.month.clone(), m.count)).collect();
+    let returns: Vec<(String, i64)> = all
+        .returns
+        .iter()
+        .map(|m| (m.month.clone(), m.count))
+        .collect();
     assert_eq!(returns, vec![("2026-03".to_owned(), 1)]);
     assert_eq!(all.overdue_follow_ups, 0);
 
@@ -167,7 +199,10 @@ pub async fn indicators_count_cases_by_state_sex_and_age_band(cx: Ctx) {
         .case_indicators(&round, draft(AuditAction::IndicatorsRead))
         .await
         .unwrap();
-    assert_eq!(sorted(r.by_state), vec![row("handed_over", "male", "15-17", 1)]);
+    assert_eq!(
+        sorted(r.by_state),
+        vec![row("handed_over", "male", "15-17", 1)]
+    );
     let period = IndicatorFilter {
         from: Some(day(2026, 3, 1)),
         until: Some(day(2026, 5, 1)),
@@ -192,11 +227,18 @@ pub async fn record_indicators_stay_within_scope(cx: Ctx) {
         .unwrap();
     assert_eq!(total(&all), 6);
     let own = s
-        .record_indicators(Scope::OwnParty(w.origin.id), &f, draft(AuditAction::IndicatorsRead))
+        .record_indicators(
+            Scope::OwnParty(w.origin.id),
+            &f,
+            draft(AuditAction::IndicatorsRead),
+        )
         .await
         .unwrap();
     assert_eq!(total(&own), 3);
-    assert!(own.by_kind.iter().all(|g| g.group == "tracing_request"), "{own:?}");
+    assert!(
+        own.by_kind.iter().all(|g| g.group == "tracing_request"),
+        "{own:?}"
+    );
     assert_eq!(
         sorted(own.by_kind),
         vec![
@@ -218,7 +260,11 @@ pub async fn record_indicators_stay_within_scope(cx: Ctx) {
         ..figures_filter()
     };
     let empty = s
-        .record_indicators(Scope::AllSubmitted, &later, draft(AuditAction::IndicatorsRead))
+        .record_indicators(
+            Scope::AllSubmitted,
+            &later,
+            draft(AuditAction::IndicatorsRead),
+        )
         .await
         .unwrap();
     assert_eq!(total(&empty), 0);
@@ -254,7 +300,11 @@ pub async fn statistics_count_the_state_on_the_day_and_keep_what_was_published(c
         format!("{{\"cells\": {}}}", counts.len())
     };
     let stored = s
-        .publish_statistics(draft_snapshot.clone(), &publish, draft(AuditAction::StatisticsPublish))
+        .publish_statistics(
+            draft_snapshot.clone(),
+            &publish,
+            draft(AuditAction::StatisticsPublish),
+        )
         .await
         .unwrap();
     assert_eq!(seen.lock().unwrap().len(), 2, "the counts of 1 March");

@@ -79,7 +79,10 @@ pub async fn publish_statistics(
     auth: Authenticated,
     ApiJson(body): ApiJson<PublishStatistics>,
 ) -> ApiResult<(StatusCode, Json<PublicStatistics>)> {
-    let published = s.app.publish_statistics(&auth.caller, body.lag_days).await?;
+    let published = s
+        .app
+        .publish_statistics(&auth.caller, body.lag_days)
+        .await?;
     Ok((StatusCode::CREATED, Json(published)))
 }
 
