@@ -13,6 +13,7 @@ pub mod checkpoint;
 pub mod duplicates;
 pub mod error;
 pub mod import;
+pub mod indicators;
 pub mod jobs;
 pub mod matching;
 pub mod pprl;

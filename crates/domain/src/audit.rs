@@ -199,6 +199,16 @@ pub enum AuditAction {
     PprlAnswer,
     #[serde(rename = "pprl.decline")]
     PprlDecline,
+    // ---- indicators and public statistics (issue 16) ----
+    /// The mission dashboard's figures were read (aggregates only, no child).
+    #[serde(rename = "indicators.read")]
+    IndicatorsRead,
+    /// A public statistics snapshot was published.
+    #[serde(rename = "statistics.publish")]
+    StatisticsPublish,
+    /// Synthetic cases were loaded in bulk (benchmarks and demos only).
+    #[serde(rename = "case.synthetic_load")]
+    CaseSyntheticLoad,
 }
 
 impl AuditAction {
@@ -293,6 +303,9 @@ impl AuditAction {
             Self::PprlRequest => "pprl.request",
             Self::PprlAnswer => "pprl.answer",
             Self::PprlDecline => "pprl.decline",
+            Self::IndicatorsRead => "indicators.read",
+            Self::StatisticsPublish => "statistics.publish",
+            Self::CaseSyntheticLoad => "case.synthetic_load",
         }
     }
 }

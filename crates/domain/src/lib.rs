@@ -14,6 +14,7 @@ pub mod consent;
 pub mod csv_cell;
 pub mod date;
 pub mod disclosure;
+pub mod disclosure_stats;
 pub mod error;
 pub mod ids;
 pub mod name;

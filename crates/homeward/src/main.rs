@@ -119,6 +119,8 @@ enum BenchKind {
     Serve(bench::serve::BenchServeArgs),
     /// The same imports on SQLite and PostgreSQL in one run, side by side.
     Backends(bench_backends::BenchBackendsArgs),
+    /// Store N synthetic records with cases and time the mission dashboard's figures (goal: 100 ms).
+    Indicators(bench::indicators::IndicatorsBenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -198,6 +200,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench {
             what: BenchKind::Serve(args),
         } => return bench::serve::run(args).await.map(|()| ExitCode::SUCCESS),
+        Command::Bench {
+            what: BenchKind::Indicators(args),
+        } => {
+            return bench::indicators::run_indicators_bench(args)
+                .await
+                .map(|()| ExitCode::SUCCESS);
+        }
         Command::Link(args) => return link_cmd::run(args),
         Command::Pprl { what } => return pprl_cmd::run(what),
         Command::Bench {

@@ -59,3 +59,11 @@ crate::pprl::impl_pprl!(PgStore, sqlx::Postgres);
 // `pg_dump` makes PostgreSQL's copies (see docs/operations.md).
 crate::ops::impl_ops!(PgStore, None);
 crate::staging::impl_staging!(PgStore, sqlx::Postgres);
+// Indicators and public statistics (issue 16): the backends differ in JSON, day and month arithmetic.
+crate::indicators::impl_indicators!(
+    PgStore,
+    sqlx::Postgres,
+    "(c.content -> 'listing' ->> 'list_ref')",
+    "FLOOR(EXTRACT(EPOCH FROM (left_at - changed_at)) / 86400)::BIGINT",
+    "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM')"
+);

@@ -364,3 +364,51 @@ pub(crate) fn attach_writes(drafts: &mut [AuditDraft], writes: Vec<RowHash>) {
         d.details = Value::Object(map);
     }
 }
+
+/// The hashes of the rows a bulk load of one case writes (the case and each of its versions),
+/// computed from the values it binds, like [`new_record_hashes`]. `versions` as in
+/// [`crate::indicators::SyntheticCase`].
+pub(crate) fn new_case_rows_hashes(
+    versions: &[(
+        homeward_domain::Case,
+        &'static str,
+        homeward_domain::UserId,
+        DateTime<Utc>,
+    )],
+) -> Result<Vec<RowHash>> {
+    let (Some(first), Some(last)) = (versions.first(), versions.last()) else {
+        return Ok(Vec::new());
+    };
+    let json = |c: &homeward_domain::Case| {
+        serde_json::to_value(c).map_err(|e| StoreError::Corrupt(format!("case {}: {e}", c.id)))
+    };
+    let case = &last.0;
+    let mut out = vec![
+        CaseHashRow {
+            id: case.id.0,
+            tracing_record_id: case.tracing_request.map(|r| r.0),
+            custody_record_id: case.custody_record.map(|r| r.0),
+            state: case.state.as_str().to_owned(),
+            content: Json(json(case)?),
+            version: versions.len() as i64,
+            created_at: ts(first.3),
+            updated_at: ts(last.3),
+            follow_up_due: case.next_follow_up_due(last.3).map(|d| d.to_string()),
+        }
+        .hashed(),
+    ];
+    for (i, (c, change, by, at)) in versions.iter().enumerate() {
+        out.push(
+            CaseVersionHashRow {
+                case_id: c.id.0,
+                version: i as i64 + 1,
+                content: Json(json(c)?),
+                change: (*change).to_owned(),
+                changed_by: by.0,
+                changed_at: ts(*at),
+            }
+            .hashed(),
+        );
+    }
+    Ok(out)
+}

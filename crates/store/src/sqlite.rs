@@ -70,3 +70,11 @@ crate::pprl::impl_pprl!(SqliteStore, sqlx::Sqlite);
 // A consistent copy while others read and write: SQLite's own `VACUUM INTO`.
 crate::ops::impl_ops!(SqliteStore, Some("VACUUM INTO $1"));
 crate::staging::impl_staging!(SqliteStore, sqlx::Sqlite);
+// Indicators and public statistics (issue 16): the backends differ in JSON, day and month arithmetic.
+crate::indicators::impl_indicators!(
+    SqliteStore,
+    sqlx::Sqlite,
+    "json_extract(c.content, '$.listing.list_ref')",
+    "CAST(julianday(left_at) - julianday(changed_at) AS INTEGER)",
+    "substr({}, 1, 7)"
+);

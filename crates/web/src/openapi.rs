@@ -34,6 +34,7 @@ use utoipa::{Modify, OpenApi};
         (name = "attachments", description = "Documents and photos on child records and cases, encrypted at rest; every download audited"),
         (name = "transfers", description = "Transfer lists negotiated between the two sides, and how each group of children travels"),
         (name = "pprl", description = "Privacy-preserving linkage: encoded lists, the mediator's runs over them, and the exchange of clear records for the pairs found"),
+        (name = "indicators", description = "The mission dashboard's figures, and the public statistics (published by the mediator, read without sign-in)"),
     )
 )]
 pub(crate) struct ApiDoc;

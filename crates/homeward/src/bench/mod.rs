@@ -8,6 +8,7 @@
 pub mod held_out;
 pub mod pprl;
 pub mod serve;
+pub mod indicators;
 pub mod synth;
 pub mod tables;
 

@@ -57,6 +57,9 @@ impl PageCtx {
     pub fn frame(&self) -> Frame<'_> {
         let c = &self.caller;
         let mut nav = vec![("/dashboard", "nav_dashboard")];
+        if c.may(Permission::CaseRead) || c.may(Permission::RecordRead) {
+            nav.push(("/indicators", "ind_nav"));
+        }
         if c.may(Permission::RecordRead) {
             nav.push(("/records", "nav_records"));
         }

@@ -15,6 +15,8 @@ mod error;
 mod frame;
 mod i18n;
 mod import;
+// Indicators and public statistics (issue 16).
+mod indicators;
 mod matches;
 mod names;
 mod records;
@@ -49,6 +51,10 @@ pub(crate) fn router(max_attachment_bytes: usize) -> Router<AppState> {
         .route("/logout", post(frame::logout))
         .route("/language", post(frame::set_language))
         .route("/dashboard", get(dashboard::dashboard))
+        .route("/indicators", get(indicators::page))
+        .route("/indicators/publish", post(indicators::publish))
+        .route("/indicators/{file}", get(indicators::csv))
+        .route("/public/statistics", get(indicators::public))
         .route("/records", get(records::list).post(records::search))
         .route("/records/{id}", get(records::show))
         .route("/matches", get(matches::queue))

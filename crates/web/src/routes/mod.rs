@@ -7,6 +7,7 @@ mod audit;
 mod cases;
 mod duplicates;
 mod imports;
+mod indicators;
 pub(crate) use imports::ColumnMapping;
 mod jobs;
 mod matches;
@@ -72,6 +73,9 @@ pub(crate) fn api(opts: &WebOptions, max_attachment_bytes: usize) -> OpenApiRout
         .routes(routes!(admin::reset_totp))
         .routes(routes!(admin::list_user_tokens))
         .routes(routes!(jobs::list_jobs))
+        .routes(routes!(indicators::get_indicators))
+        .routes(routes!(indicators::publish_statistics))
+        .routes(routes!(indicators::public_statistics))
         .routes(routes!(jobs::import_matching))
         .routes(routes!(records::list_records, records::create_record))
         .routes(routes!(

@@ -12,6 +12,7 @@ mod credentials;
 mod duplicates;
 mod errors;
 mod import;
+mod indicators;
 mod matching;
 mod openapi;
 mod pprl;

@@ -16,6 +16,7 @@ mod audit;
 mod browser;
 mod browser_demo;
 mod browser_import;
+mod browser_stats;
 mod case_forms;
 mod frame;
 mod import;

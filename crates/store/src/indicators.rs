@@ -1,0 +1,447 @@
+//! Indicators (the mission dashboard) and public statistics: counts computed by aggregate SQL in
+//! the database, never by loading every case, so that the dashboard answers in well under 100 ms
+//! with 100,000 records stored.
+//!
+//! Cases take no scope (they are the mediator's, see [`crate::Store`]); the figures about child
+//! records take the caller's [`Scope`] like every read of records. Every read is audited with the
+//! entry it is given, in its own transaction.
+//!
+//! The state a case version was in is a generated column (`case_versions.state`, migration 0014),
+//! so that time in each state and the state on a past day are read from an index.
+
+use crate::Result;
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use homeward_domain::{AuditDraft, Case, Scope, UserId};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The age bands figures are broken down by (age in whole years at the reference year), then
+/// `unknown` for a child whose year of birth is not known.
+pub const AGE_BANDS: [&str; 6] = ["0-4", "5-9", "10-14", "15-17", "18+", "unknown"];
+
+/// Which cases and records the figures are about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndicatorFilter {
+    /// Cases opened (records filed) at or after this moment.
+    pub from: Option<DateTime<Utc>>,
+    /// …and before this one.
+    pub until: Option<DateTime<Utc>>,
+    /// Only cases on this transfer list (the negotiated round); does not apply to records.
+    pub round: Option<String>,
+    /// Follow-ups due before this day are overdue.
+    pub today: NaiveDate,
+    /// Ages are counted at this year.
+    pub age_year: i32,
+}
+
+/// How many cases (or records) share a state (or kind), a sex and an age band.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupCount {
+    /// A case state, or a record kind for records.
+    pub group: String,
+    pub sex: String,
+    pub age_band: String,
+    pub count: i64,
+}
+
+/// How many spells in `state` (entered, then left) lasted `days` whole days.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpellCount {
+    pub state: String,
+    pub days: i64,
+    pub count: i64,
+}
+
+/// How many of something happened in a month (`YYYY-MM`), per group (a record kind, or
+/// `handed_over` for returns).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MonthCount {
+    pub month: String,
+    pub group: String,
+    pub count: i64,
+}
+
+/// The case figures of the mission dashboard.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CaseIndicators {
+    /// Cases by current state, sex and age band.
+    pub by_state: Vec<GroupCount>,
+    /// Completed spells in each state, by whole days.
+    pub spells: Vec<SpellCount>,
+    /// Cases by the month they were first handed over (group `handed_over`).
+    pub returns: Vec<MonthCount>,
+    /// Cases with a follow-up visit still open that was due before `today`.
+    pub overdue_follow_ups: i64,
+}
+
+/// The record figures: children sought (tracing requests) and held (custody records).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RecordIndicators {
+    /// Records by kind, sex and age band.
+    pub by_kind: Vec<GroupCount>,
+    /// Records filed per month, by kind.
+    pub filed: Vec<MonthCount>,
+}
+
+/// A published snapshot of the public statistics, exactly as published.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatisticsSnapshot {
+    pub id: Uuid,
+    pub published_at: DateTime<Utc>,
+    pub published_by: UserId,
+    /// The moment the figures describe.
+    pub as_of: DateTime<Utc>,
+    pub lag_days: i32,
+    /// The published tables as JSON text, byte for byte.
+    pub content: String,
+}
+
+/// A case with its history, loaded in bulk by [`IndicatorStore::load_synthetic_cases`].
+#[derive(Clone, Debug)]
+pub struct SyntheticCase {
+    /// Every version, oldest first, with the change's name, who made it and when; the last is
+    /// the case as it stands.
+    pub versions: Vec<(Case, &'static str, UserId, DateTime<Utc>)>,
+}
+
+/// Turns the exact counts into the content to publish (suppressed and rounded): the app's pure
+/// rules, run inside the publishing transaction.
+pub type Publish<'a> = &'a (dyn Fn(&[GroupCount]) -> String + Send + Sync);
+
+#[async_trait]
+pub trait IndicatorStore: Send + Sync {
+    /// The case figures for the filter; `audit` is appended in the same transaction.
+    async fn case_indicators(
+        &self,
+        filter: &IndicatorFilter,
+        audit: AuditDraft,
+    ) -> Result<CaseIndicators>;
+    /// The figures about the child records within `scope` (nothing for [`Scope::Nothing`], and
+    /// then nothing is audited either).
+    async fn record_indicators(
+        &self,
+        scope: Scope,
+        filter: &IndicatorFilter,
+        audit: AuditDraft,
+    ) -> Result<RecordIndicators>;
+    /// Cases by the state they were in at `as_of` (their last version written by then), sex and
+    /// age band (at `age_year`). Not audited: the publication that reads them is.
+    async fn cases_as_of(&self, as_of: DateTime<Utc>, age_year: i32) -> Result<Vec<GroupCount>>;
+    /// Publishes a snapshot in one transaction: counts the cases as at `as_of`, turns them into
+    /// the content with `publish`, stores it and appends `audit` (given the snapshot's id).
+    async fn publish_statistics(
+        &self,
+        snapshot: StatisticsSnapshotDraft,
+        publish: Publish<'_>,
+        audit: AuditDraft,
+    ) -> Result<StatisticsSnapshot>;
+    /// The latest published snapshot, if any. Not audited: it is public.
+    async fn latest_statistics(&self) -> Result<Option<StatisticsSnapshot>>;
+    /// Stores cases between existing records, with their histories, in bulk, with one audit
+    /// entry listing every row written. For benchmarks and demos of synthetic data: the cases'
+    /// guards are not checked here.
+    async fn load_synthetic_cases(&self, cases: &[SyntheticCase], audit: AuditDraft) -> Result<()>;
+}
+
+/// What a publication is asked for.
+#[derive(Clone, Debug)]
+pub struct StatisticsSnapshotDraft {
+    pub id: Uuid,
+    pub published_at: DateTime<Utc>,
+    pub published_by: UserId,
+    pub lag_days: i32,
+}
+
+impl StatisticsSnapshotDraft {
+    pub fn as_of(&self) -> DateTime<Utc> {
+        self.published_at - chrono::Duration::days(i64::from(self.lag_days))
+    }
+}
+
+/// The age band of a year of birth, as SQL, from the bound reference year `param`.
+pub(crate) fn band_sql(birth_year: &str, param: &str) -> String {
+    format!(
+        "CASE WHEN {by} IS NULL THEN 'unknown' WHEN {p} - {by} < 5 THEN '0-4' \
+         WHEN {p} - {by} < 10 THEN '5-9' WHEN {p} - {by} < 15 THEN '10-14' \
+         WHEN {p} - {by} < 18 THEN '15-17' ELSE '18+' END",
+        by = birth_year,
+        p = param
+    )
+}
+
+/// Implements [`IndicatorStore`] for `$store` (database `$db`). The backends differ in three
+/// expressions: `$list_ref` (a case's transfer list from `c.content`), `$days` (whole days from
+/// `changed_at` to `left_at`) and `$month` (the `YYYY-MM` of the column `{}`).
+macro_rules! impl_indicators {
+    ($store:ident, $db:ty, $list_ref:expr, $days:expr, $month:literal) => {
+        mod indicators_impl {
+            use super::$store;
+            use crate::backend::scope_party;
+            use crate::indicators::{
+                band_sql, CaseIndicators, GroupCount, IndicatorFilter, IndicatorStore, MonthCount, Publish,
+                RecordIndicators, SpellCount, StatisticsSnapshot, StatisticsSnapshotDraft, SyntheticCase,
+            };
+            use crate::rowhash::new_case_rows_hashes;
+            use crate::rows::ts;
+            use crate::backend::BULK_ROWS;
+            use crate::{Result, StoreError};
+            use async_trait::async_trait;
+            use chrono::{DateTime, Utc};
+            use homeward_domain::{AuditDraft, Scope, UserId};
+            use sqlx::types::Json;
+            use sqlx::QueryBuilder;
+            use uuid::Uuid;
+
+            type Db = $db;
+            type Conn = <Db as sqlx::Database>::Connection;
+
+            /// The cases a filter keeps, as a condition on `c`: `$1` from, `$2` until, `$3` round.
+            fn case_filter() -> String {
+                format!(
+                    "($1 IS NULL OR c.created_at >= $1) AND ($2 IS NULL OR c.created_at < $2) \
+                     AND ($3 IS NULL OR {} = $3)",
+                    $list_ref
+                )
+            }
+
+            fn group_counts(rows: Vec<(String, String, String, i64)>) -> Vec<GroupCount> {
+                rows.into_iter()
+                    .map(|(group, sex, age_band, count)| GroupCount { group, sex, age_band, count })
+                    .collect()
+            }
+
+            fn month_counts(rows: Vec<(String, String, i64)>) -> Vec<MonthCount> {
+                rows.into_iter().map(|(month, group, count)| MonthCount { month, group, count }).collect()
+            }
+
+            /// Cases by state, sex and age band; the child's sex and year of birth are those of
+            /// the tracing request, else of the custody record.
+            fn by_state_sql(state: &str, from: &str, filter: &str, year: &str) -> String {
+                format!(
+                    "SELECT {state}, COALESCE(t.sex, k.sex, 'unknown'), {band}, COUNT(*) FROM {from} \
+                     LEFT JOIN records t ON t.id = c.tracing_record_id \
+                     LEFT JOIN records k ON k.id = c.custody_record_id \
+                     WHERE {filter} GROUP BY 1, 2, 3",
+                    band = band_sql("COALESCE(t.birth_year, k.birth_year)", year),
+                )
+            }
+
+            impl $store {
+                async fn case_figures(conn: &mut Conn, f: &IndicatorFilter) -> Result<CaseIndicators> {
+                    let filter = case_filter();
+                    let by_state: Vec<(String, String, String, i64)> =
+                        sqlx::query_as(&by_state_sql("c.state", "cases c", &filter, "$4"))
+                            .bind(f.from.map(ts)).bind(f.until.map(ts)).bind(f.round.as_deref()).bind(f.age_year)
+                            .fetch_all(&mut *conn).await?;
+                    // A spell starts at a version whose state differs from the previous one's and
+                    // lasts until the next spell starts; spells still running are left out.
+                    let spells_sql = format!(
+                        "WITH v AS (SELECT cv.case_id, cv.version, cv.state, cv.changed_at, \
+                         LAG(cv.state) OVER (PARTITION BY cv.case_id ORDER BY cv.version) AS prev \
+                         FROM case_versions cv JOIN cases c ON c.id = cv.case_id WHERE {filter}), \
+                         s AS (SELECT state, changed_at, \
+                         LEAD(changed_at) OVER (PARTITION BY case_id ORDER BY version) AS left_at \
+                         FROM v WHERE prev IS NULL OR prev <> state) \
+                         SELECT state, {days}, COUNT(*) FROM s WHERE left_at IS NOT NULL GROUP BY 1, 2",
+                        days = $days
+                    );
+                    let spells: Vec<(String, i64, i64)> = sqlx::query_as(&spells_sql)
+                        .bind(f.from.map(ts)).bind(f.until.map(ts)).bind(f.round.as_deref())
+                        .fetch_all(&mut *conn).await?;
+                    let returns_sql = format!(
+                        "SELECT {month}, 'handed_over', COUNT(*) FROM (SELECT cv.case_id, MIN(cv.changed_at) AS at \
+                         FROM case_versions cv JOIN cases c ON c.id = cv.case_id \
+                         WHERE cv.state = 'handed_over' AND {filter} GROUP BY cv.case_id) h GROUP BY 1 ORDER BY 1",
+                        month = format!($month, "h.at")
+                    );
+                    let returns: Vec<(String, String, i64)> = sqlx::query_as(&returns_sql)
+                        .bind(f.from.map(ts)).bind(f.until.map(ts)).bind(f.round.as_deref())
+                        .fetch_all(&mut *conn).await?;
+                    let overdue: i64 = sqlx::query_scalar(&format!(
+                        "SELECT COUNT(*) FROM cases c WHERE c.follow_up_due IS NOT NULL AND c.follow_up_due < $4 AND {filter}"
+                    ))
+                    .bind(f.from.map(ts)).bind(f.until.map(ts)).bind(f.round.as_deref()).bind(f.today.to_string())
+                    .fetch_one(&mut *conn).await?;
+                    Ok(CaseIndicators {
+                        by_state: group_counts(by_state),
+                        spells: spells.into_iter().map(|(state, days, count)| SpellCount { state, days, count }).collect(),
+                        returns: month_counts(returns),
+                        overdue_follow_ups: overdue,
+                    })
+                }
+
+                async fn record_figures(conn: &mut Conn, party: Option<Uuid>, f: &IndicatorFilter) -> Result<RecordIndicators> {
+                    let filter = "deleted_at IS NULL AND ($1 IS NULL OR party_id = $1) \
+                                  AND ($2 IS NULL OR created_at >= $2) AND ($3 IS NULL OR created_at < $3)";
+                    let by_kind: Vec<(String, String, String, i64)> = sqlx::query_as(&format!(
+                        "SELECT kind, sex, {band}, COUNT(*) FROM records WHERE {filter} GROUP BY 1, 2, 3",
+                        band = band_sql("birth_year", "$4")
+                    ))
+                    .bind(party).bind(f.from.map(ts)).bind(f.until.map(ts)).bind(f.age_year)
+                    .fetch_all(&mut *conn).await?;
+                    let filed: Vec<(String, String, i64)> = sqlx::query_as(&format!(
+                        "SELECT {month}, kind, COUNT(*) FROM records WHERE {filter} GROUP BY 1, 2 ORDER BY 1, 2",
+                        month = format!($month, "created_at")
+                    ))
+                    .bind(party).bind(f.from.map(ts)).bind(f.until.map(ts))
+                    .fetch_all(&mut *conn).await?;
+                    Ok(RecordIndicators { by_kind: group_counts(by_kind), filed: month_counts(filed) })
+                }
+
+                async fn as_of_in(conn: &mut Conn, as_of: DateTime<Utc>, age_year: i32) -> Result<Vec<GroupCount>> {
+                    let from = "(SELECT cv.case_id, cv.state, ROW_NUMBER() OVER \
+                                (PARTITION BY cv.case_id ORDER BY cv.version DESC) AS rn \
+                                FROM case_versions cv WHERE cv.changed_at <= $1) l JOIN cases c ON c.id = l.case_id";
+                    let rows: Vec<(String, String, String, i64)> =
+                        sqlx::query_as(&by_state_sql("l.state", from, "l.rn = 1", "$2"))
+                            .bind(ts(as_of)).bind(age_year)
+                            .fetch_all(&mut *conn).await?;
+                    Ok(group_counts(rows))
+                }
+            }
+
+            #[derive(sqlx::FromRow)]
+            struct SnapshotRow {
+                id: Uuid,
+                published_at: DateTime<Utc>,
+                published_by: Uuid,
+                as_of: DateTime<Utc>,
+                lag_days: i32,
+                content: String,
+            }
+
+            #[async_trait]
+            impl IndicatorStore for $store {
+                async fn case_indicators(&self, filter: &IndicatorFilter, audit: AuditDraft) -> Result<CaseIndicators> {
+                    let mut tx = self.begin_write().await?;
+                    let figures = Self::case_figures(&mut tx, filter).await?;
+                    Self::append(&mut tx, vec![audit]).await?;
+                    tx.commit().await?;
+                    Ok(figures)
+                }
+
+                async fn record_indicators(&self, scope: Scope, filter: &IndicatorFilter, audit: AuditDraft) -> Result<RecordIndicators> {
+                    let Some(party) = scope_party(scope) else {
+                        return Ok(RecordIndicators::default());
+                    };
+                    let mut tx = self.begin_write().await?;
+                    let figures = Self::record_figures(&mut tx, party, filter).await?;
+                    Self::append(&mut tx, vec![audit]).await?;
+                    tx.commit().await?;
+                    Ok(figures)
+                }
+
+                async fn cases_as_of(&self, as_of: DateTime<Utc>, age_year: i32) -> Result<Vec<GroupCount>> {
+                    let mut conn = self.pool.acquire().await?;
+                    Self::as_of_in(&mut *conn, as_of, age_year).await
+                }
+
+                async fn publish_statistics(&self, draft: StatisticsSnapshotDraft, publish: Publish<'_>, audit: AuditDraft) -> Result<StatisticsSnapshot> {
+                    let as_of = ts(draft.as_of());
+                    let mut tx = self.begin_write().await?;
+                    let counts = Self::as_of_in(&mut tx, as_of, chrono::Datelike::year(&as_of)).await?;
+                    let snapshot = StatisticsSnapshot {
+                        id: draft.id,
+                        published_at: ts(draft.published_at),
+                        published_by: draft.published_by,
+                        as_of,
+                        lag_days: draft.lag_days,
+                        content: publish(&counts),
+                    };
+                    sqlx::query(
+                        "INSERT INTO statistics_snapshots (id, published_at, published_by, as_of, lag_days, content) \
+                         VALUES ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(snapshot.id).bind(snapshot.published_at).bind(snapshot.published_by.0)
+                    .bind(snapshot.as_of).bind(snapshot.lag_days).bind(snapshot.content.as_str())
+                    .execute(&mut *tx).await?;
+                    let audit = AuditDraft {
+                        target_kind: Some("statistics_snapshot".to_owned()),
+                        target_id: Some(snapshot.id.to_string()),
+                        ..audit
+                    };
+                    Self::append(&mut tx, vec![audit]).await?;
+                    tx.commit().await?;
+                    Ok(snapshot)
+                }
+
+                async fn latest_statistics(&self) -> Result<Option<StatisticsSnapshot>> {
+                    let row = sqlx::query_as::<Db, SnapshotRow>(
+                        "SELECT id, published_at, published_by, as_of, lag_days, content FROM statistics_snapshots \
+                         ORDER BY published_at DESC, id DESC LIMIT 1",
+                    )
+                    .fetch_optional(&self.pool).await?;
+                    Ok(row.map(|r| StatisticsSnapshot {
+                        id: r.id,
+                        published_at: r.published_at,
+                        published_by: UserId(r.published_by),
+                        as_of: r.as_of,
+                        lag_days: r.lag_days,
+                        content: r.content,
+                    }))
+                }
+
+                async fn load_synthetic_cases(&self, cases: &[SyntheticCase], audit: AuditDraft) -> Result<()> {
+                    let mut tx = self.begin_write().await?;
+                    let mut hashes = Vec::new();
+                    for chunk in cases.chunks(BULK_ROWS / 2) {
+                        let mut qb = QueryBuilder::<Db>::new(
+                            "INSERT INTO cases (id, tracing_record_id, custody_record_id, state, content, version, created_at, updated_at, follow_up_due) ",
+                        );
+                        let mut bad = None;
+                        qb.push_values(chunk, |mut b, s: &SyntheticCase| {
+                            let (Some(first), Some(last)) = (s.versions.first(), s.versions.last()) else {
+                                bad = Some("a synthetic case without versions");
+                                return;
+                            };
+                            let c = &last.0;
+                            b.push_bind(c.id.0)
+                                .push_bind(c.tracing_request.map(|r| r.0))
+                                .push_bind(c.custody_record.map(|r| r.0))
+                                .push_bind(c.state.as_str())
+                                .push_bind(Json(c.clone()))
+                                .push_bind(s.versions.len() as i64)
+                                .push_bind(ts(first.3))
+                                .push_bind(ts(last.3))
+                                .push_bind(c.next_follow_up_due(last.3).map(|d| d.to_string()));
+                        });
+                        if let Some(why) = bad {
+                            return Err(StoreError::Corrupt(why.to_owned()));
+                        }
+                        qb.build().execute(&mut *tx).await?;
+                        let versions: Vec<(usize, &SyntheticCase)> = chunk
+                            .iter()
+                            .flat_map(|s| (0..s.versions.len()).map(move |i| (i, s)))
+                            .collect();
+                        for vchunk in versions.chunks(BULK_ROWS) {
+                            let mut qb = QueryBuilder::<Db>::new(
+                                "INSERT INTO case_versions (case_id, version, content, change, changed_by, changed_at) ",
+                            );
+                            qb.push_values(vchunk, |mut b, (i, s)| {
+                                let (c, change, by, at) = &s.versions[*i];
+                                b.push_bind(c.id.0)
+                                    .push_bind(*i as i64 + 1)
+                                    .push_bind(Json(c.clone()))
+                                    .push_bind(*change)
+                                    .push_bind(by.0)
+                                    .push_bind(ts(*at));
+                            });
+                            qb.build().execute(&mut *tx).await?;
+                        }
+                        for s in chunk {
+                            hashes.extend(new_case_rows_hashes(&s.versions)?);
+                        }
+                    }
+                    let mut drafts = vec![audit.details(serde_json::json!({ "cases": cases.len() }))];
+                    crate::rowhash::attach_writes(&mut drafts, hashes);
+                    Self::append(&mut tx, drafts).await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+            }
+        }
+    };
+}
+
+pub(crate) use impl_indicators;

@@ -1,0 +1,316 @@
+//! Indicators and public statistics: aggregate counts by state, sex and age band, time in each
+//! state, returns per month, filters by period and round, records within scope, the state of
+//! cases on a past day, and a published snapshot kept exactly as published.
+
+use super::*;
+use homeward_domain::ListEntry;
+use homeward_store::indicators::{
+    GroupCount, IndicatorFilter, RecordIndicators, StatisticsSnapshotDraft, SyntheticCase,
+};
+
+fn day(y: i32, m: u32, d: u32) -> DateTime<Utc> {
+    NaiveDate::from_ymd_opt(y, m, d)
+        .unwrap()
+        .and_hms_opt(9, 0, 0)
+        .unwrap()
+        .and_utc()
+}
+
+/// A case between two records going through `states` at the times given; from the step named
+/// `listed_from` on it carries a listing on `round`.
+fn history(
+    tracing: Option<RecordId>,
+    custody: Option<RecordId>,
+    states: &[(CaseState, DateTime<Utc>)],
+    round: Option<(&str, usize)>,
+) -> SyntheticCase {
+    let by = UserId::new();
+    let mut case = Case::new(CaseId::new(), by, states[0].1);
+    case.tracing_request = tracing;
+    case.custody_record = custody;
+    let versions = states
+        .iter()
+        .enumerate()
+        .map(|(i, (state, at))| {
+            case.state = *state;
+            if let Some((r, from)) = round {
+                if i >= from {
+                    case.listing = Some(ListEntry {
+                        list_ref: r.to_owned(),
+                        origin_approved_at: None,
+                        custody_approved_at: None,
+                    });
+                }
+            }
+            (
+                case.clone(),
+                if i == 0 { "create" } else { "transition" },
+                by,
+                *at,
+            )
+        })
+        .collect();
+    SyntheticCase { versions }
+}
+
+fn figures_filter() -> IndicatorFilter {
+    IndicatorFilter {
+        from: None,
+        until: None,
+        round: None,
+        today: NaiveDate::from_ymd_opt(2026, 6, 1).unwrap(),
+        age_year: 2026,
+    }
+}
+
+fn sorted(mut v: Vec<GroupCount>) -> Vec<(String, String, String, i64)> {
+    v.sort_by(|a, b| (&a.group, &a.sex, &a.age_band).cmp(&(&b.group, &b.sex, &b.age_band)));
+    v.into_iter()
+        .map(|g| (g.group, g.sex, g.age_band, g.count))
+        .collect()
+}
+
+fn row(g: &str, sex: &str, band: &str, n: i64) -> (String, String, String, i64) {
+    (g.to_owned(), sex.to_owned(), band.to_owned(), n)
+}
+
+/// Three children sought, three held; case A (verified), B (handed over in March, on round 7,
+/// listed twice in a row) and C (custody only, opened in April).
+async fn stats_world(store: &dyn Store) -> (World, Vec<SyntheticCase>) {
+    let w = world(store).await;
+    let t = RecordKind::TracingRequest;
+    let k = RecordKind::CustodyRecord;
+    let (ou, cu) = (&w.origin_user, &w.custody_user);
+    let recs = vec![
+        new_record(
+            &w.origin,
+            ou,
+            content(t, "Anna", "female", Some("2016-03-01"), None),
+        ),
+        new_record(
+            &w.origin,
+            ou,
+            content(t, "Bohdan", "male", Some("2010-05-05"), None),
+        ),
+        new_record(&w.origin, ou, content(t, "Daria", "female", None, None)),
+        new_record(
+            &w.custody,
+            cu,
+            content(k, "Anna", "female", Some("2016-03-01"), None),
+        ),
+        new_record(
+            &w.custody,
+            cu,
+            content(k, "Bohdan", "male", Some("2010-05-05"), None),
+        ),
+        new_record(
+            &w.custody,
+            cu,
+            content(k, "Olena", "female", Some("2020-01-01"), None),
+        ),
+    ];
+    insert(store, &recs).await;
+    let id = |i: usize| Some(recs[i].record.id);
+    use CaseState as S;
+    let a = history(
+        id(0),
+        id(3),
+        &[
+            (S::Open, day(2026, 1, 1)),
+            (S::Located, day(2026, 1, 4)),
+            (S::IdentityVerified, day(2026, 1, 11)),
+        ],
+        None,
+    );
+    let b = history(
+        id(1),
+        id(4),
+        &[
+            (S::Open, day(2026, 2, 1)),
+            (S::Located, day(2026, 2, 2)),
+            (S::IdentityVerified, day(2026, 2, 5)),
+            (S::ConsentObtained, day(2026, 2, 10)),
+            (S::Listed, day(2026, 2, 20)),
+            (S::Listed, day(2026, 3, 1)),
+            (S::InTransit, day(2026, 3, 14)),
+            (S::HandedOver, day(2026, 3, 15)),
+        ],
+        Some(("round-7", 4)),
+    );
+    let c = history(None, id(5), &[(S::Open, day(2026, 4, 1))], None);
+    (w, vec![a, b, c])
+}
+
+pub async fn indicators_count_cases_by_state_sex_and_age_band(cx: Ctx) {
+    let s = cx.store.as_ref();
+    let (_, cases) = stats_world(s).await;
+    s.load_synthetic_cases(&cases, draft(AuditAction::CaseSyntheticLoad))
+        .await
+        .unwrap();
+    let before = head_seq(s).await;
+    let f = figures_filter();
+    let all = s
+        .case_indicators(&f, draft(AuditAction::IndicatorsRead))
+        .await
+        .unwrap();
+    assert_eq!(head_seq(s).await, before + 1, "the read is audited");
+    assert_eq!(
+        sorted(all.by_state),
+        vec![
+            row("handed_over", "male", "15-17", 1),
+            row("identity_verified", "female", "10-14", 1),
+            row("open", "female", "5-9", 1),
+        ]
+    );
+    let mut spells: Vec<(String, i64, i64)> = all
+        .spells
+        .into_iter()
+        .map(|x| (x.state, x.days, x.count))
+        .collect();
+    spells.sort();
+    let sp = |s: &str, d: i64, n: i64| (s.to_owned(), d, n);
+    assert_eq!(
+        spells,
+        vec![
+            sp("consent_obtained", 10, 1),
+            sp("identity_verified", 5, 1),
+            sp("in_transit", 1, 1),
+            // 20 February to 14 March: the second `listed` version does not start a new spell.
+            sp("listed", 22, 1),
+            sp("located", 3, 1),
+            sp("located", 7, 1),
+            sp("open", 1, 1),
+            sp("open", 3, 1),
+        ]
+    );
+    let returns: Vec<(String, i64)> = all
+        .returns
+        .iter()
+        .map(|m| (m.month.clone(), m.count))
+        .collect();
+    assert_eq!(returns, vec![("2026-03".to_owned(), 1)]);
+    assert_eq!(all.overdue_follow_ups, 0);
+
+    let round = IndicatorFilter {
+        round: Some("round-7".into()),
+        ..figures_filter()
+    };
+    let r = s
+        .case_indicators(&round, draft(AuditAction::IndicatorsRead))
+        .await
+        .unwrap();
+    assert_eq!(
+        sorted(r.by_state),
+        vec![row("handed_over", "male", "15-17", 1)]
+    );
+    let period = IndicatorFilter {
+        from: Some(day(2026, 3, 1)),
+        until: Some(day(2026, 5, 1)),
+        ..figures_filter()
+    };
+    let p = s
+        .case_indicators(&period, draft(AuditAction::IndicatorsRead))
+        .await
+        .unwrap();
+    assert_eq!(sorted(p.by_state), vec![row("open", "female", "5-9", 1)]);
+    assert!(p.spells.is_empty() && p.returns.is_empty());
+}
+
+pub async fn record_indicators_stay_within_scope(cx: Ctx) {
+    let s = cx.store.as_ref();
+    let (w, _) = stats_world(s).await;
+    let f = figures_filter();
+    let total = |r: &RecordIndicators| r.by_kind.iter().map(|g| g.count).sum::<i64>();
+    let all = s
+        .record_indicators(Scope::AllSubmitted, &f, draft(AuditAction::IndicatorsRead))
+        .await
+        .unwrap();
+    assert_eq!(total(&all), 6);
+    let own = s
+        .record_indicators(
+            Scope::OwnParty(w.origin.id),
+            &f,
+            draft(AuditAction::IndicatorsRead),
+        )
+        .await
+        .unwrap();
+    assert_eq!(total(&own), 3);
+    assert!(
+        own.by_kind.iter().all(|g| g.group == "tracing_request"),
+        "{own:?}"
+    );
+    assert_eq!(
+        sorted(own.by_kind),
+        vec![
+            row("tracing_request", "female", "10-14", 1),
+            row("tracing_request", "female", "unknown", 1),
+            row("tracing_request", "male", "15-17", 1),
+        ]
+    );
+    assert_eq!(own.filed.iter().map(|m| m.count).sum::<i64>(), 3);
+    let before = head_seq(s).await;
+    let none = s
+        .record_indicators(Scope::Nothing, &f, draft(AuditAction::IndicatorsRead))
+        .await
+        .unwrap();
+    assert_eq!(none, RecordIndicators::default());
+    assert_eq!(head_seq(s).await, before, "nothing read, nothing audited");
+    let later = IndicatorFilter {
+        from: Some(now() + Duration::days(1)),
+        ..figures_filter()
+    };
+    let empty = s
+        .record_indicators(
+            Scope::AllSubmitted,
+            &later,
+            draft(AuditAction::IndicatorsRead),
+        )
+        .await
+        .unwrap();
+    assert_eq!(total(&empty), 0);
+}
+
+pub async fn statistics_count_the_state_on_the_day_and_keep_what_was_published(cx: Ctx) {
+    let s = cx.store.as_ref();
+    let (w, cases) = stats_world(s).await;
+    s.load_synthetic_cases(&cases, draft(AuditAction::CaseSyntheticLoad))
+        .await
+        .unwrap();
+    let on_1_march = s.cases_as_of(day(2026, 3, 1), 2026).await.unwrap();
+    assert_eq!(
+        sorted(on_1_march),
+        vec![
+            row("identity_verified", "female", "10-14", 1),
+            row("listed", "male", "15-17", 1),
+        ]
+    );
+    assert!(s.latest_statistics().await.unwrap().is_none());
+    let publisher = user(s, w.mediator.id, "admin").await;
+    let draft_snapshot = StatisticsSnapshotDraft {
+        id: uuid::Uuid::now_v7(),
+        published_at: day(2026, 3, 31),
+        published_by: publisher.id,
+        lag_days: 30,
+    };
+    assert_eq!(draft_snapshot.as_of(), day(2026, 3, 1));
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let seen2 = Arc::clone(&seen);
+    let publish = move |counts: &[GroupCount]| {
+        seen2.lock().unwrap().extend(counts.iter().cloned());
+        format!("{{\"cells\": {}}}", counts.len())
+    };
+    let stored = s
+        .publish_statistics(
+            draft_snapshot.clone(),
+            &publish,
+            draft(AuditAction::StatisticsPublish),
+        )
+        .await
+        .unwrap();
+    assert_eq!(seen.lock().unwrap().len(), 2, "the counts of 1 March");
+    assert_eq!(stored.content, "{\"cells\": 2}");
+    assert_eq!(s.latest_statistics().await.unwrap(), Some(stored.clone()));
+    let last = all_entries(s).await.pop().unwrap();
+    assert_eq!(last.action, "statistics.publish");
+    assert_eq!(last.target_id, Some(stored.id.to_string()));
+}
