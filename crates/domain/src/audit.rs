@@ -177,6 +177,9 @@ pub enum AuditAction {
     /// Rows written before the chain carried row hashes, listed once after the upgrade.
     #[serde(rename = "audit.rows_adopted")]
     RowsAdopted,
+    /// An observer exported a case's evidence bundle.
+    #[serde(rename = "evidence.export")]
+    EvidenceExport,
 }
 
 impl AuditAction {
@@ -262,6 +265,7 @@ impl AuditAction {
             Self::TransferPlanRead => "transfer_plan.read",
             Self::CaseTransferPlan => "case.transfer_plan",
             Self::RowsAdopted => "audit.rows_adopted",
+            Self::EvidenceExport => "evidence.export",
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod csv_cell;
 pub mod date;
 pub mod disclosure;
 pub mod error;
+pub mod evidence;
 pub mod ids;
 pub mod name;
 pub mod party;
@@ -24,6 +25,7 @@ pub mod rowhash;
 pub mod task;
 pub mod transfer;
 pub mod user;
+pub mod ustar;
 pub mod verification;
 
 pub use accountability::{AccountabilityFact, Actor, ActorKind, FactKind, Source};
