@@ -12,6 +12,7 @@ pub mod cases;
 pub mod checkpoint;
 pub mod duplicates;
 pub mod error;
+pub mod evidence;
 pub mod import;
 pub mod jobs;
 pub mod matching;
@@ -69,6 +70,9 @@ pub struct AppConfig {
     /// as well as leaving it to the workers: the command line and tests see the matches on
     /// return. `serve` turns it off and runs workers instead (see [`jobs`]).
     pub inline_jobs: bool,
+    /// The Ed25519 key evidence bundles are signed with (the audit checkpoint key, made by
+    /// `homeward audit keygen`). Without it, exports answer `evidence_not_configured`.
+    pub evidence_key: Option<evidence::EvidenceKey>,
 }
 
 impl Default for AppConfig {
@@ -87,6 +91,7 @@ impl Default for AppConfig {
             attachment_key: None,
             attachment_dir: None,
             inline_jobs: true,
+            evidence_key: None,
         }
     }
 }

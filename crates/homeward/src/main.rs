@@ -8,6 +8,7 @@ mod bench;
 mod bench_cmd;
 mod bench_pages;
 mod demo;
+mod evidence_cmd;
 mod import_cmd;
 mod jobs_cmd;
 mod link_cmd;
@@ -65,6 +66,11 @@ enum Command {
     Audit {
         #[command(subcommand)]
         what: audit_cmd::AuditCommand,
+    },
+    /// Evidence bundles: verify one without the database.
+    Evidence {
+        #[command(subcommand)]
+        what: evidence_cmd::EvidenceCommand,
     },
     /// The job queue: run the due jobs, list them, check for lost matching.
     Jobs {
@@ -169,6 +175,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .map(|()| ExitCode::SUCCESS);
         }
         Command::Link(args) => return link_cmd::run(args),
+        Command::Evidence { what } => return evidence_cmd::run(what),
         Command::Audit {
             what: audit_cmd::AuditCommand::Keygen(args),
         } => return audit_cmd::keygen(args),
@@ -225,7 +232,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         },
         Command::Audit { what } => audit_cmd::run(&app, what).await,
         Command::Jobs { what } => jobs_cmd::run(&app, what).await,
-        Command::Demo(_) | Command::Link(_) | Command::Bench { .. } => Ok(ExitCode::SUCCESS),
+        Command::Demo(_) | Command::Link(_) | Command::Bench { .. } | Command::Evidence { .. } => {
+            Ok(ExitCode::SUCCESS)
+        }
     };
     app.close().await;
     result

@@ -45,6 +45,10 @@ pub struct ServeArgs {
     /// aftercare); fields left out keep their defaults. See `CasePolicy` in the API document.
     #[arg(long, env = "HOMEWARD_CASE_POLICY")]
     pub case_policy: Option<PathBuf>,
+    /// The Ed25519 private key evidence bundles are signed with (from `homeward audit keygen`).
+    /// Without it, observers cannot export bundles.
+    #[arg(long, env = "HOMEWARD_EVIDENCE_KEY_FILE")]
+    pub evidence_key_file: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -72,6 +76,7 @@ impl ServeArgs {
             attachment_dir: Some(data.join("attachments")),
             // The server's job workers run follow-ups, so requests answer at once.
             inline_jobs: false,
+            evidence_key: evidence_key(self.evidence_key_file.as_deref())?,
             ..AppConfig::default()
         })
     }
@@ -256,4 +261,21 @@ mod tests {
             assert!(e.to_string().contains(needle), "{e}");
         }
     }
+}
+
+/// The evidence signing key from its file; a file that is given but unusable is bad input.
+fn evidence_key(file: Option<&Path>) -> anyhow::Result<Option<homeward_app::evidence::EvidenceKey>> {
+    let Some(path) = file else {
+        return Ok(None);
+    };
+    let bad = |what: String| anyhow::Error::new(BadInput(what));
+    let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
+        bad(format!(
+            "cannot read the evidence key file {}: {e}",
+            path.display()
+        ))
+    })?);
+    homeward_app::checkpoint::parse_signing_key(&text)
+        .map(|k| Some(homeward_app::evidence::EvidenceKey::new(k)))
+        .map_err(|e| bad(format!("evidence key file {}: {e}", path.display())))
 }

@@ -17,6 +17,7 @@ mod browser;
 mod browser_demo;
 mod browser_import;
 mod case_forms;
+mod evidence_browser;
 mod frame;
 mod import;
 mod records;
