@@ -239,10 +239,7 @@ impl App {
         )
         .map_err(|e| AppError::Internal(e.to_string()))?;
         Ok(EvidenceBundle {
-            filename: format!(
-                "evidence-{id}-{}.tar",
-                Utc::now().format("%Y%m%dT%H%M%SZ")
-            ),
+            filename: format!("evidence-{id}-{}.tar", Utc::now().format("%Y%m%dT%H%M%SZ")),
             bytes,
         })
     }
@@ -456,7 +453,11 @@ impl App {
             return Ok(None);
         };
         let decided = self
-            .confirm_candidate(reviewer, first.id, Some("same child: names, birth date and place agree"))
+            .confirm_candidate(
+                reviewer,
+                first.id,
+                Some("same child: names, birth date and place agree"),
+            )
             .await?;
         let Some(case) = decided.case.map(|c| c.case.id) else {
             return Ok(None);
@@ -474,8 +475,20 @@ impl App {
             )
             .await?;
         let facts = [
-            (FactKind::Removal, "2022-09", "moved from the children's hospital with eleven other children by bus", "statement of a nurse", Some(statement.id.to_string())),
-            (FactKind::PlaceHeld, "2022-10", "held at a regional children's home across the line", "list published by the home", None),
+            (
+                FactKind::Removal,
+                "2022-09",
+                "moved from the children's hospital with eleven other children by bus",
+                "statement of a nurse",
+                Some(statement.id.to_string()),
+            ),
+            (
+                FactKind::PlaceHeld,
+                "2022-10",
+                "held at a regional children's home across the line",
+                "list published by the home",
+                None,
+            ),
         ];
         for (kind, when, details, source, attachment) in facts {
             let input = AccountabilityInput {

@@ -268,6 +268,7 @@ async fn seed(app: &App, args: &DemoArgs) -> anyhow::Result<Vec<Login>> {
     }
     // One case with an accountability record, for the observer to examine.
     let mediator = app.command_line_caller("mediator.caseworker").await?;
-    app.seed_accountability_example(&mediator, &mediator).await?;
+    app.seed_accountability_example(&mediator, &mediator)
+        .await?;
     Ok(logins)
 }

@@ -264,7 +264,9 @@ mod tests {
 }
 
 /// The evidence signing key from its file; a file that is given but unusable is bad input.
-fn evidence_key(file: Option<&Path>) -> anyhow::Result<Option<homeward_app::evidence::EvidenceKey>> {
+fn evidence_key(
+    file: Option<&Path>,
+) -> anyhow::Result<Option<homeward_app::evidence::EvidenceKey>> {
     let Some(path) = file else {
         return Ok(None);
     };

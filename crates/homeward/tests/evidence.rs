@@ -63,12 +63,20 @@ async fn export(url: &str, dir: &Path) {
         },
     );
     for (party, kind, user, roles) in [
-        ("Task force", "mediator", "petra", &["caseworker", "reviewer"][..]),
+        (
+            "Task force",
+            "mediator",
+            "petra",
+            &["caseworker", "reviewer"][..],
+        ),
         ("Ombudsman", "origin", "olena", &["caseworker"]),
         ("Custody authority", "custody", "ivan", &["caseworker"]),
         ("Prosecutor's office", "observer", "prosecutor", &["viewer"]),
     ] {
-        let p = app.create_party(Actor::CommandLine, party, kind).await.unwrap();
+        let p = app
+            .create_party(Actor::CommandLine, party, kind)
+            .await
+            .unwrap();
         let input = NewUserInput {
             party_id: p.id,
             username: user.to_owned(),
@@ -118,7 +126,11 @@ fn altered(dir: &Path, from: &[u8], to: &[u8]) {
 async fn the_readme_evidence_commands_verify_an_exported_bundle_and_name_what_was_altered() {
     let keygen = readme_commands("homeward audit keygen");
     let verify = readme_commands("homeward evidence verify");
-    assert_eq!((keygen.len(), verify.len()), (1, 1), "the README shows both");
+    assert_eq!(
+        (keygen.len(), verify.len()),
+        (1, 1),
+        "the README shows both"
+    );
     let verify: Vec<&str> = verify[0].iter().map(String::as_str).collect();
     let mut dbs = vec![TestDatabase::sqlite().await.unwrap()];
     dbs.extend(TestDatabase::postgres().await.unwrap());
@@ -132,19 +144,51 @@ async fn the_readme_evidence_commands_verify_an_exported_bundle_and_name_what_wa
         let o = homeward_in(dir.path(), &verify);
         assert_eq!(o.status.code(), Some(0), "{}", text(&o));
         assert!(text(&o).contains("evidence bundle intact"), "{}", text(&o));
-        assert!(text(&o).contains("2 accountability facts, 1 attachments"), "{}", text(&o));
+        assert!(
+            text(&o).contains("2 accountability facts, 1 attachments"),
+            "{}",
+            text(&o)
+        );
 
         // Another deployment's key.
-        std::fs::write(dir.path().join("other.pub"), "ab".repeat(32)).unwrap();
-        let o = homeward_in(dir.path(), &["evidence", "verify", "evidence.tar", "--public-key", "other.pub"]);
+        let other = homeward_app::checkpoint::generate_key().verifying_key();
+        std::fs::write(
+            dir.path().join("other.pub"),
+            homeward_app::checkpoint::public_key_hex(&other),
+        )
+        .unwrap();
+        let o = homeward_in(
+            dir.path(),
+            &[
+                "evidence",
+                "verify",
+                "evidence.tar",
+                "--public-key",
+                "other.pub",
+            ],
+        );
         assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        assert!(
+            text(&o).contains("FAILED signature_invalid"),
+            "{}",
+            text(&o)
+        );
+        assert!(
+            text(&o).contains("FAILED head_signature_invalid"),
+            "{}",
+            text(&o)
+        );
 
         // The attachment's content: named by its SHA-256.
         let pristine = std::fs::read(dir.path().join("evidence.tar")).unwrap();
         altered(dir.path(), b"Synthetic witness", b"Forged  witness  ");
         let o = homeward_in(dir.path(), &verify);
         assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-        assert!(text(&o).contains("FAILED attachment_hash_mismatch"), "{}", text(&o));
+        assert!(
+            text(&o).contains("FAILED attachment_hash_mismatch"),
+            "{}",
+            text(&o)
+        );
         assert!(!text(&o).contains("signature_invalid"), "{}", text(&o));
 
         // The manifest: named by its signature.
@@ -152,14 +196,26 @@ async fn the_readme_evidence_commands_verify_an_exported_bundle_and_name_what_wa
         altered(dir.path(), b"eleven other", b"twelve other");
         let o = homeward_in(dir.path(), &verify);
         assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-        assert!(text(&o).contains("FAILED signature_invalid [manifest.sig]"), "{}", text(&o));
-        assert!(text(&o).contains("evidence bundle BROKEN: 1 problem(s)"), "{}", text(&o));
+        assert!(
+            text(&o).contains("FAILED signature_invalid [manifest.sig]"),
+            "{}",
+            text(&o)
+        );
+        assert!(
+            text(&o).contains("evidence bundle BROKEN: 1 problem(s)"),
+            "{}",
+            text(&o)
+        );
 
         // Not a bundle at all.
         std::fs::write(dir.path().join("evidence.tar"), b"hello").unwrap();
         let o = homeward_in(dir.path(), &verify);
         assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-        assert!(text(&o).contains("FAILED bundle_unreadable"), "{}", text(&o));
+        assert!(
+            text(&o).contains("FAILED bundle_unreadable"),
+            "{}",
+            text(&o)
+        );
         // A missing file is bad input.
         std::fs::remove_file(dir.path().join("evidence.tar")).unwrap();
         assert_eq!(homeward_in(dir.path(), &verify).status.code(), Some(2));

@@ -124,7 +124,12 @@ fn fact_row(t: &Tr, f: &AccountabilityFact, recorders: &HashMap<UserId, String>)
         sources: f
             .sources
             .iter()
-            .map(|s| (s.description.clone(), s.attachment.clone().unwrap_or_default()))
+            .map(|s| {
+                (
+                    s.description.clone(),
+                    s.attachment.clone().unwrap_or_default(),
+                )
+            })
             .collect(),
         corrects: f.corrects.map(|c| c.to_string()).unwrap_or_default(),
         recorded_by: recorders

@@ -13,14 +13,7 @@ use std::sync::OnceLock;
 pub(crate) const LANGUAGE_COOKIE: &str = "homeward_lang";
 
 /// The areas of the interface, each a file in every language's folder.
-pub(crate) const AREAS: [&str; 6] = [
-    "core",
-    "case",
-    "import",
-    "transfers",
-    "admin",
-    "evidence",
-];
+pub(crate) const AREAS: [&str; 6] = ["core", "case", "import", "transfers", "admin", "evidence"];
 
 macro_rules! area_files {
     ($lang:literal) => {

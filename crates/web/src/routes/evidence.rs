@@ -67,9 +67,8 @@ pub async fn evidence_bundle(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/x-tar"),
     );
-    if let Ok(v) = HeaderValue::try_from(super::attachments::content_disposition(
-        &bundle.filename,
-    )) {
+    if let Ok(v) = HeaderValue::try_from(super::attachments::content_disposition(&bundle.filename))
+    {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     h.insert(

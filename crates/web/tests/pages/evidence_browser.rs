@@ -90,7 +90,10 @@ async fn an_observer_downloads_a_bundle_that_the_command_line_verifies() {
         "details": "moved with eleven other children by bus",
         "sources": [{ "description": "statement of a nurse" }],
     });
-    let path = format!("/api/v1/cases/{}/accountability", case["id"].as_str().unwrap());
+    let path = format!(
+        "/api/v1/cases/{}/accountability",
+        case["id"].as_str().unwrap()
+    );
     expect(w.cw.post(&path, &fact).await, reqwest::StatusCode::CREATED).await;
     let office = t.cli_party("Prosecutor's office", "observer").await;
     t.cli_user(&office, "prosecutor", &["viewer"]).await;
@@ -100,13 +103,22 @@ async fn an_observer_downloads_a_bundle_that_the_command_line_verifies() {
     b.wait_for("return document.getElementById('evidence-cases') !== null;")
         .await;
     let list = b.page_text().await;
-    assert!(list.contains("Олександр") && list.contains("Oleksandr"), "{list}");
-    assert!(!list.contains(case["id"].as_str().unwrap()), "no UUID shown: {list}");
+    assert!(
+        list.contains("Олександр") && list.contains("Oleksandr"),
+        "{list}"
+    );
+    assert!(
+        !list.contains(case["id"].as_str().unwrap()),
+        "no UUID shown: {list}"
+    );
     b.click("#evidence-cases a").await;
     b.wait_for("return document.getElementById('download-bundle') !== null;")
         .await;
     let page = b.page_text().await;
-    assert!(page.contains("moved with eleven other children by bus"), "{page}");
+    assert!(
+        page.contains("moved with eleven other children by bus"),
+        "{page}"
+    );
     assert!(page.contains("Removal"), "the fact's kind in words: {page}");
     b.screenshot("evidence-case").await;
 
