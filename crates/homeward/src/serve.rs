@@ -203,6 +203,25 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
+/// The evidence signing key from its file; a file that is given but unusable is bad input.
+fn evidence_key(
+    file: Option<&Path>,
+) -> anyhow::Result<Option<homeward_app::evidence::EvidenceKey>> {
+    let Some(path) = file else {
+        return Ok(None);
+    };
+    let bad = |what: String| anyhow::Error::new(BadInput(what));
+    let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
+        bad(format!(
+            "cannot read the evidence key file {}: {e}",
+            path.display()
+        ))
+    })?);
+    homeward_app::checkpoint::parse_signing_key(&text)
+        .map(|k| Some(homeward_app::evidence::EvidenceKey::new(k)))
+        .map_err(|e| bad(format!("evidence key file {}: {e}", path.display())))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -261,23 +280,4 @@ mod tests {
             assert!(e.to_string().contains(needle), "{e}");
         }
     }
-}
-
-/// The evidence signing key from its file; a file that is given but unusable is bad input.
-fn evidence_key(
-    file: Option<&Path>,
-) -> anyhow::Result<Option<homeward_app::evidence::EvidenceKey>> {
-    let Some(path) = file else {
-        return Ok(None);
-    };
-    let bad = |what: String| anyhow::Error::new(BadInput(what));
-    let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
-        bad(format!(
-            "cannot read the evidence key file {}: {e}",
-            path.display()
-        ))
-    })?);
-    homeward_app::checkpoint::parse_signing_key(&text)
-        .map(|k| Some(homeward_app::evidence::EvidenceKey::new(k)))
-        .map_err(|e| bad(format!("evidence key file {}: {e}", path.display())))
 }
