@@ -115,6 +115,8 @@ pub enum AppError {
     },
     #[error("attachments are not configured on this server (no attachment key)")]
     AttachmentsNotConfigured,
+    #[error("evidence bundles are not configured on this server (no evidence signing key)")]
+    EvidenceNotConfigured,
     /// The stored content is missing, altered or under another key: never served as garbage.
     #[error("the attachment's content cannot be read: {0}")]
     AttachmentUnreadable(homeward_store::blobs::BlobError),
@@ -166,6 +168,7 @@ impl AppError {
             Self::AttachmentTypeNotAllowed => "attachment_type_not_allowed",
             Self::AttachmentTypeMismatch { .. } => "attachment_type_mismatch",
             Self::AttachmentsNotConfigured => "attachments_not_configured",
+            Self::EvidenceNotConfigured => "evidence_not_configured",
             Self::AttachmentUnreadable(_) => "attachment_unreadable",
             Self::StaleListHash { .. } => "stale_list_hash",
             Self::TransferRefused(r) => r.code(),
@@ -206,7 +209,9 @@ impl AppError {
             | Self::RecordVersionConflict { .. }
             | Self::CasesDiffer
             | Self::AlreadyImported { .. } => ErrorKind::Conflict,
-            Self::AttachmentsNotConfigured => ErrorKind::NotConfigured,
+            Self::AttachmentsNotConfigured | Self::EvidenceNotConfigured => {
+                ErrorKind::NotConfigured
+            }
             Self::StaleListHash { .. } | Self::TransferRefused(_) | Self::CaseNotListable(_) => {
                 ErrorKind::Conflict
             }

@@ -12,6 +12,7 @@ pub mod cases;
 pub mod checkpoint;
 pub mod duplicates;
 pub mod error;
+pub mod evidence;
 pub mod import;
 pub mod indicators;
 pub mod jobs;
@@ -80,6 +81,9 @@ pub struct AppConfig {
     /// How long a job worker's claim holds a job before another server may take it over (a
     /// running job renews it with each chunk of progress). See [`jobs::LEASE`].
     pub job_lease: std::time::Duration,
+    /// The Ed25519 key evidence bundles are signed with (the audit checkpoint key, made by
+    /// `homeward audit keygen`). Without it, exports answer `evidence_not_configured`.
+    pub evidence_key: Option<evidence::EvidenceKey>,
 }
 
 impl Default for AppConfig {
@@ -101,6 +105,7 @@ impl Default for AppConfig {
             pprl_min_list_size: pprl::DEFAULT_MIN_LIST_SIZE,
             pprl_max_list_size: pprl::DEFAULT_MAX_LIST_SIZE,
             job_lease: jobs::LEASE,
+            evidence_key: None,
         }
     }
 }

@@ -209,6 +209,9 @@ pub enum AuditAction {
     /// Synthetic cases were loaded in bulk (benchmarks and demos only).
     #[serde(rename = "case.synthetic_load")]
     CaseSyntheticLoad,
+    /// An observer exported a case's evidence bundle.
+    #[serde(rename = "evidence.export")]
+    EvidenceExport,
 }
 
 impl AuditAction {
@@ -306,6 +309,7 @@ impl AuditAction {
             Self::IndicatorsRead => "indicators.read",
             Self::StatisticsPublish => "statistics.publish",
             Self::CaseSyntheticLoad => "case.synthetic_load",
+            Self::EvidenceExport => "evidence.export",
         }
     }
 }

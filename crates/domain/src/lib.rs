@@ -16,6 +16,7 @@ pub mod date;
 pub mod disclosure;
 pub mod disclosure_stats;
 pub mod error;
+pub mod evidence;
 pub mod ids;
 pub mod name;
 pub mod party;
@@ -26,6 +27,7 @@ pub mod rowhash;
 pub mod task;
 pub mod transfer;
 pub mod user;
+pub mod ustar;
 pub mod verification;
 
 pub use accountability::{AccountabilityFact, Actor, ActorKind, FactKind, Source};

@@ -134,6 +134,9 @@ pub enum Permission {
     TransferPlanManage,
     /// Approve a transfer plan for travel.
     TransferPlanApprove,
+    /// Export a case's evidence bundle (its accountability record, attachments and the audit
+    /// entries about them, signed): observers only, every export audited.
+    EvidenceExport,
 }
 
 use PartyKind as K;
@@ -251,10 +254,11 @@ pub const PERMISSIONS: &[(Permission, &[Role], &[PartyKind])] = &[
         &[R::Caseworker, R::Logistics],
         &[K::Mediator],
     ),
+    (P::EvidenceExport, &[R::Viewer, R::Auditor], &[K::Observer]),
 ];
 
 impl Permission {
-    pub const ALL: [Permission; 32] = [
+    pub const ALL: [Permission; 33] = [
         Self::RecordRead,
         Self::RecordCreate,
         Self::RecordUpdate,
@@ -287,6 +291,7 @@ impl Permission {
         Self::TransferListApprove,
         Self::TransferPlanManage,
         Self::TransferPlanApprove,
+        Self::EvidenceExport,
     ];
 
     /// Whether any of `roles`, held in a party of `kind`, grants this permission.
@@ -330,6 +335,7 @@ impl Permission {
             Self::TransferListApprove => "transfer_list_approve",
             Self::TransferPlanManage => "transfer_plan_manage",
             Self::TransferPlanApprove => "transfer_plan_approve",
+            Self::EvidenceExport => "evidence_export",
         }
     }
 }

@@ -56,9 +56,19 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<()> {
         .context("cannot create a temporary directory")?;
     let store = homeward_store::connect(&homeward_store::sqlite_url_for_dir(dir.path())).await?;
     // A throwaway key for a throwaway directory: the demo's uploads die with it.
+    // A throwaway evidence key too; its public half is written beside the data, for
+    // `homeward evidence verify --public-key`.
+    let evidence_key = homeward_app::checkpoint::generate_key();
+    let evidence_pub = dir.path().join("evidence.pub");
+    std::fs::write(
+        &evidence_pub,
+        homeward_app::checkpoint::public_key_hex(&evidence_key.verifying_key()) + "\n",
+    )
+    .context("cannot write the evidence public key")?;
     let config = AppConfig {
         attachment_key: Some(AttachmentKey::generate()),
         attachment_dir: Some(dir.path().join("attachments")),
+        evidence_key: Some(homeward_app::evidence::EvidenceKey::new(evidence_key)),
         ..AppConfig::default()
     };
     let app = App::new(store, config);
@@ -77,6 +87,10 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<()> {
     println!(
         "  API:      http://{}/api/v1   (OpenAPI: http://{}/api/openapi.json)",
         args.listen, args.listen
+    );
+    println!(
+        "  evidence bundles are signed with a throwaway key; its public key: {}",
+        evidence_pub.display()
     );
     println!("  logins (passwords are new on every run):");
     for l in &logins {
@@ -141,6 +155,7 @@ async fn seed(app: &App, args: &DemoArgs) -> anyhow::Result<Vec<Login>> {
         ("Mediation Task Force", PartyKind::Mediator),
         ("Origin Ombudsman Office", PartyKind::Origin),
         ("Custody Authority", PartyKind::Custody),
+        ("Prosecutor General's Office", PartyKind::Observer),
     ];
     let mut ids = Vec::new();
     for (name, kind) in parties {
@@ -191,6 +206,13 @@ async fn seed(app: &App, args: &DemoArgs) -> anyhow::Result<Vec<Login>> {
             username: "custody.admin",
             party: "Custody Authority",
             roles: &["admin"],
+            password: String::new(),
+        },
+        // An observer: examines the accountability records and exports evidence bundles.
+        Login {
+            username: "observer.prosecutor",
+            party: "Prosecutor General's Office",
+            roles: &["viewer"],
             password: String::new(),
         },
     ];
@@ -244,5 +266,9 @@ async fn seed(app: &App, args: &DemoArgs) -> anyhow::Result<Vec<Login>> {
             "demo records imported"
         );
     }
+    // One case with an accountability record, for the observer to examine.
+    let mediator = app.command_line_caller("mediator.caseworker").await?;
+    app.seed_accountability_example(&mediator, &mediator)
+        .await?;
     Ok(logins)
 }

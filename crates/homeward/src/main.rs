@@ -10,6 +10,7 @@ mod bench_backends;
 mod bench_cmd;
 mod bench_pages;
 mod demo;
+mod evidence_cmd;
 mod import_cmd;
 mod jobs_cmd;
 mod link_cmd;
@@ -68,6 +69,11 @@ enum Command {
     Audit {
         #[command(subcommand)]
         what: audit_cmd::AuditCommand,
+    },
+    /// Evidence bundles: verify one without the database.
+    Evidence {
+        #[command(subcommand)]
+        what: evidence_cmd::EvidenceCommand,
     },
     /// The job queue: run the due jobs, list them, check for lost matching.
     Jobs {
@@ -213,6 +219,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             what: BenchKind::Pprl(args),
         } => return bench::pprl::run(args),
         Command::Restore(args) => return backup_cmd::restore(args).await,
+        Command::Evidence { what } => return evidence_cmd::run(what),
         Command::Audit {
             what: audit_cmd::AuditCommand::Keygen(args),
         } => return audit_cmd::keygen(args),
@@ -275,7 +282,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         | Command::Link(_)
         | Command::Pprl { .. }
         | Command::Bench { .. }
-        | Command::Restore(_) => {
+        | Command::Restore(_)
+        | Command::Evidence { .. } => {
             Ok(ExitCode::SUCCESS)
         }
     };

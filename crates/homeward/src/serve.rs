@@ -53,6 +53,10 @@ pub struct ServeArgs {
     /// running job renews it as it goes). Shorter: a crashed server's job resumes sooner.
     #[arg(long, env = "HOMEWARD_JOB_LEASE_SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(2..=86_400))]
     pub job_lease_seconds: u64,
+    /// The Ed25519 private key evidence bundles are signed with (from `homeward audit keygen`).
+    /// Without it, observers cannot export bundles.
+    #[arg(long, env = "HOMEWARD_EVIDENCE_KEY_FILE")]
+    pub evidence_key_file: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -81,6 +85,7 @@ impl ServeArgs {
             // The server's job workers run follow-ups, so requests answer at once.
             inline_jobs: false,
             job_lease: std::time::Duration::from_secs(self.job_lease_seconds),
+            evidence_key: evidence_key(self.evidence_key_file.as_deref())?,
             ..AppConfig::default()
         })
     }
@@ -209,6 +214,25 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down");
+}
+
+/// The evidence signing key from its file; a file that is given but unusable is bad input.
+fn evidence_key(
+    file: Option<&Path>,
+) -> anyhow::Result<Option<homeward_app::evidence::EvidenceKey>> {
+    let Some(path) = file else {
+        return Ok(None);
+    };
+    let bad = |what: String| anyhow::Error::new(BadInput(what));
+    let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
+        bad(format!(
+            "cannot read the evidence key file {}: {e}",
+            path.display()
+        ))
+    })?);
+    homeward_app::checkpoint::parse_signing_key(&text)
+        .map(|k| Some(homeward_app::evidence::EvidenceKey::new(k)))
+        .map_err(|e| bad(format!("evidence key file {}: {e}", path.display())))
 }
 
 #[cfg(test)]

@@ -122,6 +122,17 @@ fn is_ru_vowel(c: char) -> bool {
 /// the other language (ы in a Ukrainian standard, ї in a Russian one) use that language's passport
 /// standard. Capitals are kept: an uppercase letter gives a capitalised digraph (`Щ` → `Shch`), or an
 /// all-capital one inside an all-capital word (`ЩУР` → `SHCHUR`).
+/// The passport standard of a name's script: Ukrainian KMU 2010, Russian and other Cyrillic
+/// ICAO 9303; `None` when there is nothing to transliterate (Latin) or no standard applies.
+pub fn passport_standard(script: homeward_domain::Script) -> Option<Standard> {
+    use homeward_domain::Script as S;
+    match script {
+        S::UkrainianCyrillic => Some(Standard::Kmu2010),
+        S::RussianCyrillic | S::BelarusianCyrillic | S::Cyrillic => Some(Standard::Icao9303),
+        S::Latin | S::Arabic | S::Unknown => None,
+    }
+}
+
 pub fn transliterate(text: &str, standard: Standard) -> String {
     let t = tables();
     let chars: Vec<char> = text.chars().collect();

@@ -91,6 +91,10 @@ impl PageCtx {
         if c.may(Permission::AuditRead) {
             nav.push(("/audit", "nav_audit"));
         }
+        // Evidence: the accountability records observers examine and export.
+        if c.may(Permission::AccountabilityRead) {
+            nav.push(("/evidence", "ev_nav"));
+        }
         nav.push(("/account", "nav_account"));
         Frame {
             t: self.t,

@@ -13,7 +13,15 @@ use std::sync::OnceLock;
 pub(crate) const LANGUAGE_COOKIE: &str = "homeward_lang";
 
 /// The areas of the interface, each a file in every language's folder.
-pub(crate) const AREAS: [&str; 6] = ["core", "case", "import", "transfers", "admin", "stats"];
+pub(crate) const AREAS: [&str; 7] = [
+    "core",
+    "case",
+    "import",
+    "transfers",
+    "admin",
+    "stats",
+    "evidence",
+];
 
 macro_rules! area_files {
     ($lang:literal) => {
@@ -24,12 +32,13 @@ macro_rules! area_files {
             include_str!(concat!("../../i18n/", $lang, "/transfers.json")),
             include_str!(concat!("../../i18n/", $lang, "/admin.json")),
             include_str!(concat!("../../i18n/", $lang, "/stats.json")),
+            include_str!(concat!("../../i18n/", $lang, "/evidence.json")),
         ]
     };
 }
 
 /// One language's files, in the order of [`AREAS`].
-pub(crate) fn sources(lang: Language) -> [&'static str; 6] {
+pub(crate) fn sources(lang: Language) -> [&'static str; 7] {
     match lang {
         Language::En => area_files!("en"),
         Language::Uk => area_files!("uk"),

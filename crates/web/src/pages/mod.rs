@@ -12,6 +12,7 @@ mod cases;
 mod context;
 mod dashboard;
 mod error;
+mod evidence;
 mod frame;
 mod i18n;
 mod import;
@@ -201,6 +202,8 @@ pub(crate) fn router(max_attachment_bytes: usize) -> Router<AppState> {
         .route("/audit", get(audit::list).post(audit::search))
         .route("/audit/verify", post(audit::verify))
         .route("/audit/{seq}", get(audit::entry))
+        .route("/evidence", get(evidence::list))
+        .route("/evidence/{id}", get(evidence::show))
         .route("/static/app.css", get(frame::stylesheet))
         .route("/static/app.js", get(frame::script))
         .layer(SetResponseHeaderLayer::overriding(

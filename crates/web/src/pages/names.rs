@@ -16,13 +16,7 @@ pub(crate) struct ShownName {
 }
 
 fn standard(script: Script) -> Option<Standard> {
-    match script {
-        Script::UkrainianCyrillic => Some(Standard::Kmu2010),
-        Script::RussianCyrillic | Script::BelarusianCyrillic | Script::Cyrillic => {
-            Some(Standard::Icao9303)
-        }
-        Script::Latin | Script::Arabic | Script::Unknown => None,
-    }
+    homeward_linkage::passport_standard(script)
 }
 
 fn lang_tag(script: Script) -> &'static str {

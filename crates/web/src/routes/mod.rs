@@ -6,6 +6,7 @@ pub(crate) mod attachments;
 mod audit;
 mod cases;
 mod duplicates;
+mod evidence;
 mod imports;
 mod indicators;
 pub(crate) use imports::ColumnMapping;
@@ -118,6 +119,8 @@ pub(crate) fn api(opts: &WebOptions, max_attachment_bytes: usize) -> OpenApiRout
             cases::read_accountability
         ))
         .routes(routes!(cases::list_accountability))
+        .routes(routes!(evidence::observed_cases))
+        .routes(routes!(evidence::evidence_bundle))
         .routes(routes!(tasks::assign_task))
         .routes(routes!(tasks::list_tasks))
         .routes(routes!(tasks::get_task))

@@ -18,6 +18,7 @@ mod browser_demo;
 mod browser_import;
 mod browser_stats;
 mod case_forms;
+mod evidence_browser;
 mod frame;
 mod import;
 mod records;
