@@ -126,6 +126,9 @@ pub enum AppError {
     CaseNotListable(Vec<Condition>),
     #[error(transparent)]
     ChainBroken(#[from] ChainBreak),
+    /// An export's file cannot be had (yet, or any more): names its state.
+    #[error("the export is {0}: only a done export can be downloaded")]
+    ExportUnavailable(&'static str),
     #[error("internal error: {0}")]
     Internal(String),
     #[error("storage error: {0}")]
@@ -168,6 +171,9 @@ impl AppError {
             Self::TransferRefused(r) => r.code(),
             Self::CaseNotListable(_) => "case_not_listable",
             Self::ChainBroken(_) => "audit_chain_broken",
+            Self::ExportUnavailable("expired") => "export_expired",
+            Self::ExportUnavailable("failed") => "export_failed",
+            Self::ExportUnavailable(_) => "export_not_ready",
             Self::Internal(_) | Self::Store(_) => "internal",
         }
     }
@@ -206,6 +212,7 @@ impl AppError {
             Self::StaleListHash { .. } | Self::TransferRefused(_) | Self::CaseNotListable(_) => {
                 ErrorKind::Conflict
             }
+            Self::ExportUnavailable(_) => ErrorKind::Conflict,
             Self::ChainBroken(_)
             | Self::AttachmentUnreadable(_)
             | Self::Internal(_)

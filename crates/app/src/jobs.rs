@@ -275,6 +275,8 @@ impl App {
     /// Runs every due job once, until none is left (jobs whose retry is not due yet wait).
     pub async fn drain_jobs(&self, worker: &str) -> AppResult<DrainReport> {
         let mut report = DrainReport::default();
+        // Expired exports' files go on every drain (the server's worker, `homeward jobs run`).
+        self.sweep_exports(Utc::now()).await?;
         while let Some(job) = self.run_job(worker, None).await? {
             match job.state {
                 JobState::Done => report.done += 1,
@@ -339,6 +341,15 @@ impl App {
                 lease.progress(0).await?;
                 self.match_records(&actor, &p.records, &lease).await?;
                 Ok(())
+            }
+            homeward_store::EXPORT_RUN => {
+                let lease = Lease {
+                    app: self,
+                    job: job.id,
+                    worker,
+                    total: 0,
+                };
+                Ok(self.run_export_job(job, &lease).await?)
             }
             other => Err(JobError {
                 code: "unknown_kind".to_owned(),

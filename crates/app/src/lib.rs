@@ -12,6 +12,7 @@ pub mod cases;
 pub mod checkpoint;
 pub mod duplicates;
 pub mod error;
+pub mod exports;
 pub mod import;
 pub mod jobs;
 pub mod matching;

@@ -177,6 +177,17 @@ pub enum AuditAction {
     /// Rows written before the chain carried row hashes, listed once after the upgrade.
     #[serde(rename = "audit.rows_adopted")]
     RowsAdopted,
+    // Exports (issue 16).
+    #[serde(rename = "export.request")]
+    ExportRequest,
+    /// The export's job read the records and wrote the file (or failed).
+    #[serde(rename = "export.make")]
+    ExportMake,
+    #[serde(rename = "export.download")]
+    ExportDownload,
+    /// The file was deleted when the export expired.
+    #[serde(rename = "export.expire")]
+    ExportExpire,
 }
 
 impl AuditAction {
@@ -262,6 +273,10 @@ impl AuditAction {
             Self::TransferPlanRead => "transfer_plan.read",
             Self::CaseTransferPlan => "case.transfer_plan",
             Self::RowsAdopted => "audit.rows_adopted",
+            Self::ExportRequest => "export.request",
+            Self::ExportMake => "export.make",
+            Self::ExportDownload => "export.download",
+            Self::ExportExpire => "export.expire",
         }
     }
 }

@@ -55,3 +55,4 @@ crate::jobs::impl_jobs!(
     Some("SELECT pg_notify('homeward_jobs', '')"),
     crate::jobs::listen_pg
 );
+crate::exports::impl_exports!(PgStore, sqlx::Postgres);

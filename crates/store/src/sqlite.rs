@@ -66,3 +66,4 @@ impl SqliteStore {
 
 impl_store!(SqliteStore, sqlx::Sqlite);
 crate::jobs::impl_jobs!(SqliteStore, sqlx::Sqlite, "", None, crate::jobs::poll_only);
+crate::exports::impl_exports!(SqliteStore, sqlx::Sqlite);

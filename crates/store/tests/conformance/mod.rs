@@ -24,10 +24,12 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 mod credentials;
+mod exports;
 mod jobs;
 mod rowhash;
 mod transfers;
 pub use credentials::*;
+pub use exports::*;
 pub use jobs::*;
 pub use rowhash::*;
 pub use transfers::*;
@@ -86,6 +88,7 @@ macro_rules! conformance_tests {
             every_row_write_is_carried_by_its_entry,
             a_row_edited_behind_the_store_is_named,
             rows_stored_before_row_hashes_are_adopted_once,
+            exports_keep_their_job_progress_downloads_and_expiry, a_failed_export_keeps_its_code,
         );
     };
     (@each $run:path; $($case:ident),* $(,)?) => {
