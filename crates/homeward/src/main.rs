@@ -99,6 +99,8 @@ enum BenchKind {
     Link(bench::LinkBenchArgs),
     /// Store N synthetic records, start the server and time every kind of page (goal: 100 ms).
     Pages(bench_pages::BenchPagesArgs),
+    /// Export N synthetic records to XLSX (beside CSV and JSON) and report time and peak memory.
+    Export(bench::export::BenchExportArgs),
 }
 
 fn main() -> ExitCode {
@@ -165,6 +167,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             what: BenchKind::Pages(args),
         } => {
             return bench_pages::run_pages_bench(args)
+                .await
+                .map(|()| ExitCode::SUCCESS);
+        }
+        Command::Bench {
+            what: BenchKind::Export(args),
+        } => {
+            return bench::export::run_export_bench(args)
                 .await
                 .map(|()| ExitCode::SUCCESS);
         }

@@ -33,6 +33,7 @@ use utoipa::{Modify, OpenApi};
         (name = "accountability", description = "How each child was taken and held: evidence for prosecutions, every read audited"),
         (name = "attachments", description = "Documents and photos on child records and cases, encrypted at rest; every download audited"),
         (name = "transfers", description = "Transfer lists negotiated between the two sides, and how each group of children travels"),
+        (name = "exports", description = "Exports of child records to CSV, XLSX or JSON, made by a job; protected ones as AES-256 zips; every download audited"),
     )
 )]
 pub(crate) struct ApiDoc;

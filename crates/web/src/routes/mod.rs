@@ -6,6 +6,7 @@ pub(crate) mod attachments;
 mod audit;
 mod cases;
 mod duplicates;
+pub(crate) mod exports;
 mod imports;
 pub(crate) use imports::ColumnMapping;
 mod jobs;
@@ -142,6 +143,9 @@ pub(crate) fn api(opts: &WebOptions, max_attachment_bytes: usize) -> OpenApiRout
         .routes(routes!(transfers::set_plan_documents))
         .routes(routes!(transfers::set_plan_costs))
         .routes(routes!(transfers::approve_transfer_plan))
+        .routes(routes!(exports::list_exports, exports::request_export))
+        .routes(routes!(exports::get_export))
+        .routes(routes!(exports::download_export))
         .merge(imports)
         .merge(uploads)
 }

@@ -11,6 +11,7 @@ mod case_workflow;
 mod credentials;
 mod duplicates;
 mod errors;
+mod exports;
 mod import;
 mod matching;
 mod openapi;
