@@ -33,6 +33,8 @@ fn child(given: &str, family: &str, sex: &str) -> ChildRecordInput {
         }],
         sex: Some(sex.into()),
         birth_date: Some("2015-03-07".into()),
+        enquirer_name: Some("Оксана Коваль".into()),
+        enquirer_relationship: Some("mother".into()),
         ..Default::default()
     }
 }
