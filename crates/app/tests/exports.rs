@@ -71,7 +71,15 @@ async fn sides(w: &World) -> Sides {
             .unwrap();
     }
     w.app
-        .create_record(&s.custody, &child("Артём", "Олейник", "m"))
+        .create_record(
+            &s.custody,
+            &ChildRecordInput {
+                enquirer_name: None,
+                enquirer_relationship: None,
+                current_location: Some("Детский дом № 4".into()),
+                ..child("Артём", "Олейник", "m")
+            },
+        )
         .await
         .unwrap();
     s
