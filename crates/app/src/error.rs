@@ -131,6 +131,9 @@ pub enum AppError {
     PprlRefused(homeward_domain::pprl::PprlRefused),
     #[error(transparent)]
     ChainBroken(#[from] ChainBreak),
+    /// An export's file cannot be had (yet, or any more): names its state.
+    #[error("the export is {0}: only a done export can be downloaded")]
+    ExportUnavailable(&'static str),
     #[error("internal error: {0}")]
     Internal(String),
     #[error("storage error: {0}")]
@@ -175,6 +178,9 @@ impl AppError {
             Self::CaseNotListable(_) => "case_not_listable",
             Self::PprlRefused(r) => r.code(),
             Self::ChainBroken(_) => "audit_chain_broken",
+            Self::ExportUnavailable("expired") => "export_expired",
+            Self::ExportUnavailable("failed") => "export_failed",
+            Self::ExportUnavailable(_) => "export_not_ready",
             Self::Internal(_) | Self::Store(_) => "internal",
         }
     }
@@ -217,6 +223,7 @@ impl AppError {
             }
             Self::PprlRefused(r) if r.is_invalid_input() => ErrorKind::Invalid,
             Self::PprlRefused(_) => ErrorKind::Conflict,
+            Self::ExportUnavailable(_) => ErrorKind::Conflict,
             Self::ChainBroken(_)
             | Self::AttachmentUnreadable(_)
             | Self::Internal(_)

@@ -317,6 +317,8 @@ impl App {
     /// Runs every due job once, until none is left (jobs whose retry is not due yet wait).
     pub async fn drain_jobs(&self, worker: &str) -> AppResult<DrainReport> {
         let mut report = DrainReport::default();
+        // Expired exports' files go on every drain (the server's worker, `homeward jobs run`).
+        self.sweep_exports(Utc::now()).await?;
         while let Some(job) = self.run_job(worker, None).await? {
             match job.state {
                 JobState::Done => report.done += 1,
@@ -432,10 +434,21 @@ impl App {
                     job: job.id,
                     worker,
                     total: 3,
+                    done: 0.into(),
                 };
                 lease.progress(0).await?;
                 self.link_pprl_run(&actor, &p, &lease).await?;
                 Ok(())
+            }
+            homeward_store::EXPORT_RUN => {
+                let lease = Lease {
+                    app: self,
+                    job: job.id,
+                    worker,
+                    total: 0,
+                    done: 0.into(),
+                };
+                Ok(self.run_export_job(job, &lease).await?)
             }
             other => Err(JobError {
                 code: "unknown_kind".to_owned(),

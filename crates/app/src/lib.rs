@@ -13,6 +13,7 @@ pub mod checkpoint;
 pub mod duplicates;
 pub mod error;
 pub mod evidence;
+pub mod exports;
 pub mod import;
 pub mod indicators;
 pub mod jobs;

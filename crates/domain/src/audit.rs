@@ -212,6 +212,17 @@ pub enum AuditAction {
     /// An observer exported a case's evidence bundle.
     #[serde(rename = "evidence.export")]
     EvidenceExport,
+    // Exports (issue 16).
+    #[serde(rename = "export.request")]
+    ExportRequest,
+    /// The export's job read the records and wrote the file (or failed).
+    #[serde(rename = "export.make")]
+    ExportMake,
+    #[serde(rename = "export.download")]
+    ExportDownload,
+    /// The file was deleted when the export expired.
+    #[serde(rename = "export.expire")]
+    ExportExpire,
 }
 
 impl AuditAction {
@@ -310,6 +321,10 @@ impl AuditAction {
             Self::StatisticsPublish => "statistics.publish",
             Self::CaseSyntheticLoad => "case.synthetic_load",
             Self::EvidenceExport => "evidence.export",
+            Self::ExportRequest => "export.request",
+            Self::ExportMake => "export.make",
+            Self::ExportDownload => "export.download",
+            Self::ExportExpire => "export.expire",
         }
     }
 }

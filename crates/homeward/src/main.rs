@@ -127,6 +127,8 @@ enum BenchKind {
     Backends(bench_backends::BenchBackendsArgs),
     /// Store N synthetic records with cases and time the mission dashboard's figures (goal: 100 ms).
     Indicators(bench::indicators::IndicatorsBenchArgs),
+    /// Export N synthetic records to XLSX (beside CSV and JSON) and report time and peak memory.
+    Export(bench::export::BenchExportArgs),
 }
 
 fn main() -> ExitCode {
@@ -210,6 +212,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             what: BenchKind::Indicators(args),
         } => {
             return bench::indicators::run_indicators_bench(args)
+                .await
+                .map(|()| ExitCode::SUCCESS);
+        }
+        Command::Bench {
+            what: BenchKind::Export(args),
+        } => {
+            return bench::export::run_export_bench(args)
                 .await
                 .map(|()| ExitCode::SUCCESS);
         }

@@ -17,6 +17,7 @@ mod backend;
 pub mod blobs;
 mod error;
 pub mod indicators;
+pub mod exports;
 pub mod jobs;
 pub mod ops;
 pub mod postgres;
@@ -31,6 +32,7 @@ mod types;
 
 pub use error::StoreError;
 pub use indicators::IndicatorStore;
+pub use exports::{EXPORT_RUN, Export, ExportEnd, ExportState, ExportStore};
 pub use jobs::{
     Job, JobFilter, JobOutcome, JobSignal, JobState, JobStore, MATCH_RECORDS, MatchRecordsJob,
     NewImport, NewJob, match_key_of_import, match_key_of_record, match_key_of_records,
@@ -64,7 +66,7 @@ pub type DuplicateAudit<'a> = &'a (dyn Fn(&[NewDuplicate]) -> AuditDraft + Send 
 
 /// The job queue's methods are on [`JobStore`] (`jobs.rs`), a part of every store.
 #[async_trait]
-pub trait Store: JobStore + PprlStore + OpsStore + StagingStore + IndicatorStore + Send + Sync + std::fmt::Debug {
+pub trait Store: JobStore + PprlStore + OpsStore + StagingStore + IndicatorStore + exports::ExportStore + Send + Sync + std::fmt::Debug {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 

@@ -67,3 +67,4 @@ crate::indicators::impl_indicators!(
     "FLOOR(EXTRACT(EPOCH FROM (left_at - changed_at)) / 86400)::BIGINT",
     "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM')"
 );
+crate::exports::impl_exports!(PgStore, sqlx::Postgres);

@@ -78,3 +78,4 @@ crate::indicators::impl_indicators!(
     "CAST(julianday(left_at) - julianday(changed_at) AS INTEGER)",
     "substr({}, 1, 7)"
 );
+crate::exports::impl_exports!(SqliteStore, sqlx::Sqlite);

@@ -5,6 +5,7 @@
 //! Each size runs in a child process (`--child`), so that the peak memory reported is that run's
 //! and not the largest so far.
 
+pub mod export;
 pub mod held_out;
 pub mod pprl;
 pub mod serve;

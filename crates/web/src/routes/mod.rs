@@ -7,6 +7,7 @@ mod audit;
 mod cases;
 mod duplicates;
 mod evidence;
+pub(crate) mod exports;
 mod imports;
 mod indicators;
 pub(crate) use imports::ColumnMapping;
@@ -162,6 +163,9 @@ pub(crate) fn api(opts: &WebOptions, max_attachment_bytes: usize) -> OpenApiRout
         .routes(routes!(pprl::request_records))
         .routes(routes!(pprl::answer_pair))
         .routes(routes!(pprl::decline_pair))
+        .routes(routes!(exports::list_exports, exports::request_export))
+        .routes(routes!(exports::get_export))
+        .routes(routes!(exports::download_export))
         .merge(imports)
         .merge(uploads)
         .merge(pprl_lists)

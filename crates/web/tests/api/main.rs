@@ -12,6 +12,7 @@ mod credentials;
 mod duplicates;
 mod errors;
 mod evidence;
+mod exports;
 mod import;
 mod indicators;
 mod matching;

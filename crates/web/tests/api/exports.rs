@@ -1,0 +1,144 @@
+//! Exports over HTTP: asked for, followed and downloaded by the party that asked; a protected
+//! export comes only as an AES-256 zip (WinZip AE-2: compression method 99), under a password
+//! of 12 characters or more sent in a header; the other side cannot see it.
+
+use crate::attachments::config;
+use crate::helpers::*;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+async fn download(s: &Session, id: &str, password: Option<&str>) -> reqwest::Response {
+    let mut req = s.client.get(s.url(&format!("/api/v1/exports/{id}/file")));
+    if let Some(p) = password {
+        req = req.header("homeward-export-password", p);
+    }
+    req.send().await.expect("download")
+}
+
+#[tokio::test]
+async fn an_export_is_asked_for_followed_and_downloaded_encrypted() {
+    let dir = tempfile::tempdir().unwrap();
+    on_every_backend_with(config(dir.path()), test_options(), async |t: &TestApp| {
+        let origin = t.cli_party("Ombudsman", "origin").await;
+        let custody = t.cli_party("Custody authority", "custody").await;
+        t.cli_user(&origin, "olena", &["caseworker"]).await;
+        t.cli_user(&custody, "kirill", &["caseworker"]).await;
+        let olena = t.login("olena", PASSWORD).await;
+        let kirill = t.login("kirill", PASSWORD).await;
+        expect(
+            olena
+                .post("/api/v1/records", &tracing_request("Дмитро"))
+                .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        expect(
+            kirill
+                .post("/api/v1/records", &tracing_request("Кирило"))
+                .await,
+            StatusCode::CREATED,
+        )
+        .await;
+
+        let asked =
+            json!({ "format": "csv", "columns": ["name", "name_latin", "sex"], "protected": true });
+        let e = expect(
+            olena.post("/api/v1/exports", &asked).await,
+            StatusCode::ACCEPTED,
+        )
+        .await;
+        let id = e["id"].as_str().unwrap().to_owned();
+        let got = expect(
+            olena.get(&format!("/api/v1/exports/{id}")).await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(got["state"], "done", "{got}");
+        assert_eq!(got["progress_total"], 1);
+        let listed = expect(olena.get("/api/v1/exports").await, StatusCode::OK).await;
+        assert_eq!(listed.as_array().unwrap().len(), 1);
+
+        // The other side: as if it did not exist.
+        expect_error(
+            kirill.get(&format!("/api/v1/exports/{id}")).await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        )
+        .await;
+        expect_error(
+            download(&kirill, &id, Some("a long enough pw")).await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        )
+        .await;
+        assert_eq!(
+            expect(kirill.get("/api/v1/exports").await, StatusCode::OK).await,
+            json!([])
+        );
+
+        // A protected export needs a password, of 12 characters or more.
+        let body = expect_error(
+            download(&olena, &id, None).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+        assert!(
+            body.to_string().contains("export_password_required"),
+            "{body}"
+        );
+        let body = expect_error(
+            download(&olena, &id, Some("eleven char")).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+        assert!(
+            body.to_string().contains("export_password_too_short"),
+            "{body}"
+        );
+
+        let res = download(&olena, &id, Some("a long enough pw")).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.headers()["content-type"], "application/zip");
+        assert_eq!(res.headers()["cache-control"], "no-store");
+        let disposition = res.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(disposition.contains(".csv.zip"), "{disposition}");
+        let zip = res.bytes().await.unwrap();
+        assert_eq!(&zip[..4], b"PK\x03\x04");
+        // The local header's compression method: 99 is WinZip AES (ZipCrypto would be 8 with
+        // the encryption flag), and the entry's name is there but not its content.
+        assert_eq!(u16::from_le_bytes([zip[8], zip[9]]), 99);
+        assert!(
+            !zip.windows("Дмитро".len())
+                .any(|w| w == "Дмитро".as_bytes())
+        );
+
+        // An unprotected JSON export, downloaded as it is.
+        let asked = json!({ "format": "json", "filters": { "sex": "male" } });
+        let e = expect(
+            olena.post("/api/v1/exports", &asked).await,
+            StatusCode::ACCEPTED,
+        )
+        .await;
+        let res = download(&olena, e["id"].as_str().unwrap(), None).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let rows: Value = serde_json::from_slice(&res.bytes().await.unwrap()).unwrap();
+        assert_eq!(rows[0]["name"], "Дмитро Олійник");
+        assert_eq!(rows[0]["name_latin"], "Dmytro Oliinyk");
+
+        // Bad requests name the field.
+        let bad = json!({ "format": "csv", "columns": ["name", "nope"] });
+        let body = expect_error(
+            olena.post("/api/v1/exports", &bad).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+        assert!(body.to_string().contains("export_column_unknown"), "{body}");
+    })
+    .await;
+}
