@@ -292,9 +292,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         | Command::Pprl { .. }
         | Command::Bench { .. }
         | Command::Restore(_)
-        | Command::Evidence { .. } => {
-            Ok(ExitCode::SUCCESS)
-        }
+        | Command::Evidence { .. } => Ok(ExitCode::SUCCESS),
     };
     app.close().await;
     result

@@ -16,8 +16,8 @@
 mod backend;
 pub mod blobs;
 mod error;
-pub mod indicators;
 pub mod exports;
+pub mod indicators;
 pub mod jobs;
 pub mod ops;
 pub mod postgres;
@@ -31,14 +31,14 @@ pub mod testing;
 mod types;
 
 pub use error::StoreError;
-pub use indicators::IndicatorStore;
 pub use exports::{EXPORT_RUN, Export, ExportEnd, ExportState, ExportStore};
+pub use indicators::IndicatorStore;
 pub use jobs::{
     Job, JobFilter, JobOutcome, JobSignal, JobState, JobStore, MATCH_RECORDS, MatchRecordsJob,
     NewImport, NewJob, match_key_of_import, match_key_of_record, match_key_of_records,
 };
-pub use pprl::PprlStore;
 pub use ops::{OpsStore, PoolStats};
+pub use pprl::PprlStore;
 pub use rowhash::{RowHash, RowRef, RowTable};
 pub use staging::{NewStagedUpload, StagedState, StagedUpload, StagingLimits, StagingStore};
 pub use types::*;
@@ -66,7 +66,17 @@ pub type DuplicateAudit<'a> = &'a (dyn Fn(&[NewDuplicate]) -> AuditDraft + Send 
 
 /// The job queue's methods are on [`JobStore`] (`jobs.rs`), a part of every store.
 #[async_trait]
-pub trait Store: JobStore + PprlStore + OpsStore + StagingStore + IndicatorStore + exports::ExportStore + Send + Sync + std::fmt::Debug {
+pub trait Store:
+    JobStore
+    + PprlStore
+    + OpsStore
+    + StagingStore
+    + IndicatorStore
+    + exports::ExportStore
+    + Send
+    + Sync
+    + std::fmt::Debug
+{
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 

@@ -7,9 +7,9 @@
 
 pub mod export;
 pub mod held_out;
+pub mod indicators;
 pub mod pprl;
 pub mod serve;
-pub mod indicators;
 pub mod synth;
 pub mod tables;
 
