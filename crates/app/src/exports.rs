@@ -683,13 +683,14 @@ fn cell(r: &ChildRecord, column: &str) -> Option<String> {
 
 /// Where the rows go, in the export's format.
 enum Sink {
-    Csv(csv::Writer<Vec<u8>>),
+    Csv(Box<csv::Writer<Vec<u8>>>),
     Json {
         out: Vec<u8>,
         first: bool,
     },
     Xlsx {
-        book: rust_xlsxwriter::Workbook,
+        // Boxed: the workbook is far larger than the other sinks.
+        book: Box<rust_xlsxwriter::Workbook>,
         row: u32,
     },
 }
@@ -704,7 +705,7 @@ impl Sink {
             ExportFormat::Csv => {
                 let mut w = csv::Writer::from_writer(Vec::new());
                 w.write_record(columns).map_err(|e| sink_error(&e))?;
-                Ok(Self::Csv(w))
+                Ok(Self::Csv(Box::new(w)))
             }
             ExportFormat::Json => Ok(Self::Json {
                 out: b"[".to_vec(),
@@ -723,7 +724,10 @@ impl Sink {
                         .write_string(0, col, c.as_str())
                         .map_err(|e| sink_error(&e))?;
                 }
-                Ok(Self::Xlsx { book, row: 1 })
+                Ok(Self::Xlsx {
+                    book: Box::new(book),
+                    row: 1,
+                })
             }
         }
     }

@@ -211,14 +211,14 @@ fn sum(counts: &[GroupCount], pick: impl Fn(&GroupCount) -> bool) -> i64 {
 
 impl IndicatorQuery {
     fn filter(&self, now: DateTime<Utc>) -> AppResult<IndicatorFilter> {
-        if let (Some(f), Some(u)) = (self.from, self.until) {
-            if f > u {
-                return Err(AppError::Validation(ValidationErrors::single(
-                    "until",
-                    "period_reversed",
-                    "the end of the period is before its start",
-                )));
-            }
+        if let (Some(f), Some(u)) = (self.from, self.until)
+            && f > u
+        {
+            return Err(AppError::Validation(ValidationErrors::single(
+                "until",
+                "period_reversed",
+                "the end of the period is before its start",
+            )));
         }
         let round = self
             .round

@@ -33,14 +33,14 @@ fn history(
         .enumerate()
         .map(|(i, (state, at))| {
             case.state = *state;
-            if let Some((r, from)) = round {
-                if i >= from {
-                    case.listing = Some(ListEntry {
-                        list_ref: r.to_owned(),
-                        origin_approved_at: None,
-                        custody_approved_at: None,
-                    });
-                }
+            if let Some((r, from)) = round
+                && i >= from
+            {
+                case.listing = Some(ListEntry {
+                    list_ref: r.to_owned(),
+                    origin_approved_at: None,
+                    custody_approved_at: None,
+                });
             }
             (
                 case.clone(),
