@@ -112,6 +112,7 @@ pub struct ExportFilters {
 pub struct ExportRequest {
     /// `records` (the only subject so far).
     #[serde(default = "records_subject")]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^records$"))]
     pub subject: String,
     pub format: ExportFormat,
     /// Chosen columns, in order; empty or absent: all of [`RECORD_COLUMNS`].
@@ -342,6 +343,13 @@ impl App {
     /// The caller's exports, newest first.
     pub async fn list_exports(&self, caller: &Caller, limit: u32) -> AppResult<Vec<ExportView>> {
         caller.require(Permission::RecordRead, &self.config)?;
+        if limit == 0 || limit > 1000 {
+            return Err(AppError::invalid(
+                "limit",
+                "out_of_range",
+                "between 1 and 1000",
+            ));
+        }
         let list = self.store.list_exports(caller.user().id, limit).await?;
         Ok(list.into_iter().map(ExportView::from).collect())
     }

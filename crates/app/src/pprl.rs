@@ -154,6 +154,7 @@ pub struct OwnReferences {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PprlRequestInput {
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 10000))]
     pub pairs: Vec<Uuid>,
 }
 
@@ -178,6 +179,10 @@ pub struct PprlAnswerInput {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PprlDeclineInput {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 2000, pattern = r"\S")
+    )]
     pub reason: String,
 }
 

@@ -60,6 +60,7 @@ pub async fn request_export(
         (status = 200, body = Vec<ExportView>),
         (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody),
+        (status = 422, description = "`out_of_range` (limit)", body = ErrorBody),
     )
 )]
 pub async fn list_exports(
@@ -99,10 +100,15 @@ pub async fn get_export(
     get, path = "/api/v1/exports/{id}/file", tag = "exports",
     params(
         ("id" = Uuid, Path, description = "The export's id"),
-        ("Homeward-Export-Password" = Option<String>, Header, description = "Zip the file with AES-256 under this password"),
+        ("Homeward-Export-Password" = Option<String>, Header, min_length = 12, description = "Zip the file with AES-256 under this password (at least 12 characters)"),
     ),
     responses(
-        (status = 200, description = "The file (CSV, XLSX, JSON, or a zip)", content_type = "application/octet-stream", body = String),
+        (status = 200, description = "The file (CSV, XLSX, JSON, or a zip)", content(
+            (String = "text/csv"),
+            (serde_json::Value = "application/json"),
+            (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (String = "application/zip"),
+        )),
         (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 409, description = "`export_not_ready`, `export_failed`, `export_expired`", body = ErrorBody),

@@ -58,6 +58,7 @@ pub async fn get_indicators(
 pub struct PublishStatistics {
     /// Days between the figures and their publication (default 30, at least 7).
     #[serde(default)]
+    #[schema(minimum = 7, maximum = 3650)]
     lag_days: Option<i32>,
 }
 
