@@ -51,10 +51,7 @@ impl EvidenceKey {
 
 /// A name as written with its Latin transliteration by the passport standard of its script.
 pub fn shown_name(n: &NameEntry) -> BundledName {
-    let latin = homeward_linkage::passport_standard(n.script)
-        .map(|s| homeward_linkage::transliterate(&n.as_written, s))
-        .filter(|l| l != &n.as_written)
-        .unwrap_or_default();
+    let latin = homeward_linkage::passport_latin(&n.as_written, n.script).unwrap_or_default();
     BundledName {
         written: n.as_written.clone(),
         latin,

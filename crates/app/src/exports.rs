@@ -19,9 +19,8 @@ use crate::{App, AppError, AppResult, Caller};
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use homeward_domain::{
     AuditAction, AuditDraft, ChildRecord, NameEntry, Permission, RecordFilter, RecordId,
-    RecordKind, Scope, Script, Sex,
+    RecordKind, Scope, Sex,
 };
-use homeward_linkage::{Standard, transliterate};
 use homeward_store::blobs::BlobStore;
 use homeward_store::{EXPORT_RUN, Export, ExportEnd, ExportState, NewJob};
 use serde::{Deserialize, Serialize};
@@ -643,17 +642,7 @@ fn aes_zip(name: &str, bytes: &[u8], password: &ExportPassword) -> AppResult<Vec
 /// The Latin transliteration of a name, in the standard of its script's country (as the pages
 /// show it); empty when it is Latin already or no standard applies.
 fn latin(n: &NameEntry) -> String {
-    let standard = match n.script {
-        Script::UkrainianCyrillic => Some(Standard::Kmu2010),
-        Script::RussianCyrillic | Script::BelarusianCyrillic | Script::Cyrillic => {
-            Some(Standard::Icao9303)
-        }
-        Script::Latin | Script::Arabic | Script::Unknown => None,
-    };
-    standard
-        .map(|s| transliterate(&n.as_written, s))
-        .filter(|l| l != &n.as_written)
-        .unwrap_or_default()
+    homeward_linkage::passport_latin(&n.as_written, n.script).unwrap_or_default()
 }
 
 /// One cell of a record: `None` when empty. Several names are joined with ` | `.

@@ -89,4 +89,6 @@ pub use names::{SplitName, split_full_name};
 pub use normalise::{fold, search_key, search_terms};
 pub use places::{Place, normalise_place};
 pub use table::{Column, FieldKind, LinkError, Table, parse_sex};
-pub use translit::{Standard, passport_standard, phonetic, skeleton, transliterate};
+pub use translit::{
+    Standard, passport_latin, passport_standard, phonetic, skeleton, transliterate,
+};

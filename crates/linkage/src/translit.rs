@@ -118,10 +118,6 @@ fn is_ru_vowel(c: char) -> bool {
     matches!(c, 'а' | 'е' | 'ё' | 'и' | 'о' | 'у' | 'ы' | 'э' | 'ю' | 'я')
 }
 
-/// Writes Cyrillic text in a transliteration standard; other characters pass through. Letters of
-/// the other language (ы in a Ukrainian standard, ї in a Russian one) use that language's passport
-/// standard. Capitals are kept: an uppercase letter gives a capitalised digraph (`Щ` → `Shch`), or an
-/// all-capital one inside an all-capital word (`ЩУР` → `SHCHUR`).
 /// The passport standard of a name's script: Ukrainian KMU 2010, Russian and other Cyrillic
 /// ICAO 9303; `None` when there is nothing to transliterate (Latin) or no standard applies.
 pub fn passport_standard(script: homeward_domain::Script) -> Option<Standard> {
@@ -133,6 +129,18 @@ pub fn passport_standard(script: homeward_domain::Script) -> Option<Standard> {
     }
 }
 
+/// A name's Latin form in its script's passport standard, as every page, export and bundle shows
+/// it beside the name as written; `None` when it is Latin already or no standard applies.
+pub fn passport_latin(text: &str, script: homeward_domain::Script) -> Option<String> {
+    passport_standard(script)
+        .map(|s| transliterate(text, s))
+        .filter(|l| l != text)
+}
+
+/// Writes Cyrillic text in a transliteration standard; other characters pass through. Letters of
+/// the other language (ы in a Ukrainian standard, ї in a Russian one) use that language's passport
+/// standard. Capitals are kept: an uppercase letter gives a capitalised digraph (`Щ` → `Shch`), or an
+/// all-capital one inside an all-capital word (`ЩУР` → `SHCHUR`).
 pub fn transliterate(text: &str, standard: Standard) -> String {
     let t = tables();
     let chars: Vec<char> = text.chars().collect();

@@ -3,7 +3,6 @@
 //! Cyrillic: ICAO 9303, the Russian passport standard since 2014).
 
 use homeward_domain::{ChildRecord, NameEntry, Script};
-use homeward_linkage::{Standard, transliterate};
 
 /// One name for display.
 #[derive(Debug, Clone)]
@@ -13,10 +12,6 @@ pub(crate) struct ShownName {
     pub lang: &'static str,
     /// Empty when the name is already in Latin letters or no standard applies.
     pub latin: String,
-}
-
-fn standard(script: Script) -> Option<Standard> {
-    homeward_linkage::passport_standard(script)
 }
 
 fn lang_tag(script: Script) -> &'static str {
@@ -32,10 +27,7 @@ fn lang_tag(script: Script) -> &'static str {
 }
 
 pub(crate) fn shown(n: &NameEntry) -> ShownName {
-    let latin = standard(n.script)
-        .map(|s| transliterate(&n.as_written, s))
-        .filter(|l| l != &n.as_written)
-        .unwrap_or_default();
+    let latin = homeward_linkage::passport_latin(&n.as_written, n.script).unwrap_or_default();
     ShownName {
         written: n.as_written.clone(),
         lang: lang_tag(n.script),
@@ -46,10 +38,7 @@ pub(crate) fn shown(n: &NameEntry) -> ShownName {
 /// A name that is only text so far (a cell of a file being imported), its script guessed.
 pub(crate) fn shown_text(text: &str) -> ShownName {
     let script = Script::detect(text);
-    let latin = standard(script)
-        .map(|s| transliterate(text, s))
-        .filter(|l| l != text)
-        .unwrap_or_default();
+    let latin = homeward_linkage::passport_latin(text, script).unwrap_or_default();
     ShownName {
         written: text.to_owned(),
         lang: lang_tag(script),
