@@ -11,7 +11,7 @@ use homeward_domain::{
     PartyKind, Permission, RecordId, Relative, Reunification, ServiceId, ServiceKind, Source,
     ValidationErrors, follow_up_schedule,
 };
-use homeward_store::CaseFilter;
+use homeward_store::{CaseFilter, StoredCase};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, Deserialize)]
@@ -638,6 +638,25 @@ impl App {
         caller: &Caller,
         after: Option<CaseId>,
     ) -> AppResult<AccountabilityPage> {
+        let (page, next) = self.accountability_scan(caller, after).await?;
+        let items = page
+            .into_iter()
+            .map(|c| AccountabilityView {
+                case_id: c.case.id,
+                facts: c.case.accountability,
+            })
+            .collect();
+        Ok(AccountabilityPage { items, next })
+    }
+
+    /// One page of the accountability listing: a fixed number of cases scanned (audited as the
+    /// listing), those holding facts kept, and where the next page starts. The API's listing and
+    /// the observers' pages read through this one scan.
+    pub(crate) async fn accountability_scan(
+        &self,
+        caller: &Caller,
+        after: Option<CaseId>,
+    ) -> AppResult<(Vec<StoredCase>, Option<CaseId>)> {
         caller.require(Permission::AccountabilityRead, &self.config)?;
         let f = CaseFilter {
             after,
@@ -651,15 +670,11 @@ impl App {
         let next = (page.len() == SCAN_PAGE as usize)
             .then(|| page.last().map(|c| c.case.id))
             .flatten();
-        let items = page
+        let with_facts = page
             .into_iter()
             .filter(|c| !c.case.accountability.is_empty())
-            .map(|c| AccountabilityView {
-                case_id: c.case.id,
-                facts: c.case.accountability,
-            })
             .collect();
-        Ok(AccountabilityPage { items, next })
+        Ok((with_facts, next))
     }
 }
 

@@ -17,16 +17,12 @@ use homeward_domain::{
     AccountabilityFact, AttachmentId, AuditAction, AuditEntry, CaseId, CaseState, NameEntry,
     PartyKind, Permission, Scope, UserId,
 };
-use homeward_store::{
-    Attachment, AttachmentOwner, AttachmentScope, AuditFilter, CaseFilter, StoredCase,
-};
+use homeward_store::{Attachment, AttachmentOwner, AttachmentScope, AuditFilter, StoredCase};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 const AUDIT_PAGE: u32 = 5_000;
-/// How many cases a page of the observers' list scans at most (they are read whole).
-const SCAN_PAGE: u32 = 500;
 
 /// The key bundles are signed with. Its `Debug` never shows it.
 #[derive(Clone)]
@@ -141,21 +137,9 @@ impl App {
         caller: &Caller,
         after: Option<CaseId>,
     ) -> AppResult<ObservedCasePage> {
-        caller.require(Permission::AccountabilityRead, &self.config)?;
-        let f = CaseFilter {
-            after,
-            limit: SCAN_PAGE,
-            ..Default::default()
-        };
-        let page = self
-            .store
-            .list_cases(&f, caller.audit(AuditAction::AccountabilityList))
-            .await?;
-        let next = (page.len() == SCAN_PAGE as usize)
-            .then(|| page.last().map(|c| c.case.id))
-            .flatten();
+        let (page, next) = self.accountability_scan(caller, after).await?;
         let mut items = Vec::new();
-        for c in page.iter().filter(|c| !c.case.accountability.is_empty()) {
+        for c in &page {
             items.push(self.observed(c).await?);
         }
         Ok(ObservedCasePage { items, next })
