@@ -38,7 +38,7 @@ pub const DEFAULT_QUEUE_PAGE: u32 = 50;
 pub const MAX_QUEUE_PAGE: u32 = 500;
 
 /// The fields the engine compares, in the order [`row_values`] fills them.
-pub(crate) fn linkage_columns() -> Vec<(String, FieldKind)> {
+pub fn linkage_columns() -> Vec<(String, FieldKind)> {
     [
         ("given_name", FieldKind::GivenName),
         ("patronymic", FieldKind::Patronymic),
@@ -89,7 +89,9 @@ fn link_error(e: homeward_linkage::LinkError) -> AppError {
     AppError::Internal(format!("linkage: {e}"))
 }
 
-fn table_of<'a>(records: impl IntoIterator<Item = &'a ChildRecord>) -> AppResult<Table> {
+/// Stored records as an engine table (ids are the record ids), as every door into the engine reads
+/// them.
+pub fn table_of<'a>(records: impl IntoIterator<Item = &'a ChildRecord>) -> AppResult<Table> {
     let mut t = Table::new(linkage_columns()).map_err(link_error)?;
     for r in records {
         t.push(r.id.to_string(), row_values(&r.content))
@@ -371,33 +373,19 @@ impl App {
                     MAX_BLOCKED_PER_RECORD.saturating_mul(group.len() as u32),
                 )
                 .await?;
-            let mut by_key: HashMap<String, Vec<RecordId>> = HashMap::new();
-            for (k, id) in hits {
-                by_key.entry(k).or_default().push(id);
-            }
-            let wanted: BTreeSet<RecordId> = by_key.values().flatten().copied().collect();
-            let others: HashMap<RecordId, ChildRecord> = self
+            let wanted: BTreeSet<RecordId> = hits.into_iter().map(|(_, id)| id).collect();
+            let others = self
                 .store
                 .records_for_linkage(&wanted.into_iter().collect::<Vec<_>>())
-                .await?
-                .into_iter()
-                .map(|r| (r.id, r))
-                .collect();
-            for (record, keys) in group {
-                let mine: BTreeSet<RecordId> = keys
-                    .iter()
-                    .filter_map(|k| by_key.get(k))
-                    .flatten()
-                    .copied()
-                    .take(MAX_BLOCKED_PER_RECORD as usize)
-                    .collect();
-                let blocked: Vec<&ChildRecord> =
-                    mine.iter().filter_map(|id| others.get(id)).collect();
-                if blocked.is_empty() {
-                    continue;
-                }
-                candidates.extend(score(model, model_version, record, &blocked, threshold)?);
-            }
+                .await?;
+            let mine: Vec<&ChildRecord> = group.iter().map(|(r, _)| *r).collect();
+            candidates.extend(score_in_bulk(
+                model,
+                model_version,
+                &mine,
+                &others.iter().collect::<Vec<_>>(),
+                threshold,
+            )?);
         }
         if actor.rescores() {
             self.rescore_pending(actor, chunk, model, model_version)
@@ -898,6 +886,55 @@ pub(crate) fn explain_pairs(
         }
     }
     Ok(out)
+}
+
+/// Scores records of one side against the stored records of the other side that share a blocking
+/// key with them, in one call of the engine ([`homeward_linkage::score_pairs`]): the same blocking,
+/// weights, sibling guard and renamed-child band as `homeward link`, and every pair at or above
+/// `threshold` rather than one partner per record, for a person to choose.
+fn score_in_bulk(
+    model: &Model,
+    model_version: &str,
+    mine: &[&ChildRecord],
+    others: &[&ChildRecord],
+    threshold: f64,
+) -> AppResult<Vec<NewCandidate>> {
+    let Some(first) = mine.first() else {
+        return Ok(Vec::new());
+    };
+    if others.is_empty() {
+        return Ok(Vec::new());
+    }
+    let tracing_left = first.content.kind == RecordKind::TracingRequest;
+    let (tracing, custody) = if tracing_left {
+        (mine, others)
+    } else {
+        (others, mine)
+    };
+    let left = table_of(tracing.iter().copied())?;
+    let right = table_of(custody.iter().copied())?;
+    let config = LinkConfig {
+        review_threshold: threshold,
+        ..LinkConfig::default()
+    };
+    let pairs = homeward_linkage::score_pairs(&left, &right, &config, model).map_err(link_error)?;
+    let now = Utc::now().trunc_subsecs(6);
+    pairs
+        .into_iter()
+        .map(|p| {
+            Ok(NewCandidate {
+                id: MatchId::new(),
+                tracing_record_id: tracing[p.left].id,
+                custody_record_id: custody[p.right].id,
+                probability: p.probability,
+                match_weight: p.match_weight,
+                explanation: serde_json::to_string(&p.explanation)
+                    .map_err(|e| AppError::Internal(e.to_string()))?,
+                model_version: model_version.to_owned(),
+                created_at: now,
+            })
+        })
+        .collect()
 }
 
 /// Scores one record against its blocked records of the other side; keeps pairs at or above

@@ -60,8 +60,12 @@ fn files(args: &BenchBackendsArgs) -> anyhow::Result<(Vec<u8>, Vec<u8>)> {
     Ok((a, b))
 }
 
-/// A user of a new party of `kind`, as the command line would act for them.
-async fn caller_of(app: &App, kind: &str) -> anyhow::Result<homeward_app::Caller> {
+/// A user with `role` in a new party of `kind`, as the command line would act for them.
+pub(crate) async fn caller_of(
+    app: &App,
+    kind: &str,
+    role: &str,
+) -> anyhow::Result<homeward_app::Caller> {
     let party = app
         .create_party(Actor::CommandLine, &format!("Bench {kind} party"), kind)
         .await?;
@@ -77,7 +81,7 @@ async fn caller_of(app: &App, kind: &str) -> anyhow::Result<homeward_app::Caller
             party_id: party.id,
             username: username.clone(),
             display_name: None,
-            roles: vec!["caseworker".to_owned()],
+            roles: vec![role.to_owned()],
             password,
             language: None,
         },
@@ -90,8 +94,8 @@ async fn caller_of(app: &App, kind: &str) -> anyhow::Result<homeward_app::Caller
 async fn measure(url: &str, sought: &[u8], held: &[u8]) -> anyhow::Result<Figures> {
     let store = homeward_store::connect(url).await?;
     let app = App::new(store, AppConfig::default());
-    let origin = caller_of(&app, "origin").await?;
-    let custody = caller_of(&app, "custody").await?;
+    let origin = caller_of(&app, "origin", "caseworker").await?;
+    let custody = caller_of(&app, "custody", "caseworker").await?;
     let options = ImportOptions::default();
     let start = Instant::now();
     app.import_records(&origin, sought, &options, &|_| {})

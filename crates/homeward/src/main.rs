@@ -120,6 +120,9 @@ enum BenchKind {
     /// Privacy-preserving linkage beside clear-text Homeward and clkhash + anonlink, with a
     /// frequency attack on the encodings.
     Pprl(bench::pprl::PprlBenchArgs),
+    /// The review queue of stored records against `homeward link` on the same lists: recall,
+    /// queued pairs per true pair, import times with matching (issue 13 §4).
+    Queue(bench::queue::BenchQueueArgs),
     /// Start servers and measure reads and audited writes per second, p50 and p99, at 16, 64
     /// and 256 connections (SQLite; with --postgres also one and three servers on PostgreSQL).
     Serve(bench::serve::BenchServeArgs),
@@ -224,6 +227,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Link(args) => return link_cmd::run(args),
         Command::Pprl { what } => return pprl_cmd::run(what),
+        Command::Bench {
+            what: BenchKind::Queue(args),
+        } => return bench::queue::run(args).await.map(|()| ExitCode::SUCCESS),
         Command::Bench {
             what: BenchKind::Pprl(args),
         } => return bench::pprl::run(args),

@@ -445,3 +445,35 @@ fn an_adopted_child_is_marked_possibly_renamed_in_the_review_band() {
     let pairs = std::fs::read_to_string(&out).unwrap();
     assert!(!pairs.contains("L2,"), "{pairs}");
 }
+
+/// One engine, two doors (issue 13 §4): the review queue the case system builds while importing
+/// both lists holds what `homeward link` holds in its review band on the same records, within
+/// 0.005 of recall, at no more than two queued pairs per true pair.
+#[test]
+fn the_review_queue_finds_what_link_finds() {
+    let out = homeward(&["bench", "queue", "--left", "200", "--right", "1000"]);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    let figure = |label: &str, after: &str| -> f64 {
+        let line = t
+            .lines()
+            .find(|l| l.trim_start().starts_with(label))
+            .unwrap_or_else(|| panic!("no line {label:?} in {t}"));
+        let rest = &line[line.find(after).unwrap_or_else(|| panic!("{line}")) + after.len()..];
+        rest.trim_start()
+            .split(|c: char| c == ',' || c == ' ')
+            .next()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no figure after {after:?} in {line}"))
+    };
+    let queue = figure("review queue", "recall");
+    let engine = figure("homeward link", "recall");
+    let per_true = {
+        let line = t.lines().find(|l| l.contains("per true pair")).unwrap();
+        let before = &line[..line.find(" per true pair").unwrap()];
+        before.rsplit(' ').next().unwrap().parse::<f64>().unwrap()
+    };
+    assert!(engine > 0.9, "{t}");
+    assert!(queue >= engine - 0.005, "{t}");
+    assert!(per_true <= 2.0, "{t}");
+}

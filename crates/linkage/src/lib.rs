@@ -82,7 +82,7 @@ pub use dates::{BirthDate, DateLevel, compare_dates};
 pub use jw::jaro_winkler;
 pub use link::{
     Decision, Explanation, FieldContribution, LinkConfig, LinkOutput, LinkStats, LinkedPair, Phase,
-    Progress, RuleCount, Timings, link,
+    Progress, RuleCount, Timings, link, score_pairs,
 };
 pub use model::{FieldModel, LevelModel, MODEL_VERSION, Model, TrainingInfo};
 pub use names::{SplitName, split_full_name};

@@ -658,6 +658,127 @@ fn explain(
     }
 }
 
+/// A candidate kept for its weight: (weight, pair, index into the compared pairs, possibly
+/// renamed).
+type Kept = (f64, u64, usize, bool);
+
+/// What scoring leaves for assignment and for explaining the kept pairs.
+struct Scored {
+    scorer: Scorer,
+    tf: Tf,
+    kept: Vec<Kept>,
+}
+
+/// Weighs every compared pair and keeps those at or above the review threshold. A possibly
+/// renamed child is never a match: kept for review when there is a review band, else dropped.
+fn score_candidates(c: &Compared, model: &Model, config: &LinkConfig) -> Scored {
+    let nf = c.specs.len();
+    let scorer = Scorer::new(model);
+    let tf = term_frequencies(&c.lp, &c.rp);
+    let review_w = (config.review_threshold / (1.0 - config.review_threshold)).log2();
+    let bounds = scorer.upper_bounds();
+    let renamed = RenamedPattern::new(&c.specs);
+    let review_band = config.review_threshold < config.threshold;
+    let level_counts: Vec<usize> = c.specs.iter().map(|s| level_names(s.kind).len()).collect();
+    let given_tf = c.specs.iter().position(|s| s.kind == FieldKind::GivenName);
+    let kept = c
+        .levels
+        .par_chunks(nf)
+        .zip(c.pairs.par_iter())
+        .enumerate()
+        .filter_map(|(k, (lv, &p))| {
+            let (i, j) = ((p >> 32) as usize, (p & 0xFFFF_FFFF) as usize);
+            if let Some(r) = renamed.as_ref().filter(|r| r.matches(lv, &level_counts)) {
+                if !review_band {
+                    return None;
+                }
+                let tf_given =
+                    given_tf.map_or(0.0, |_| f64::from(tf.left[i][0].max(tf.right[j][0])));
+                let w = r.weight(&scorer, lv, tf_given);
+                return (w >= review_w).then_some((w, p, k, true));
+            }
+            // Most candidate pairs are far below the review threshold even with every term
+            // frequency at its most favourable: those need no exact weight.
+            let bound: f64 = scorer.prior
+                + lv.iter()
+                    .zip(&bounds)
+                    .map(|(&l, b)| b.get(usize::from(l)).copied().unwrap_or(0.0))
+                    .sum::<f64>();
+            if bound < review_w {
+                return None;
+            }
+            let w = pair_weight(&scorer, &c.specs, lv, &tf.left[i], &tf.right[j]);
+            (w >= review_w).then_some((w, p, k, false))
+        })
+        .collect();
+    Scored { scorer, tf, kept }
+}
+
+/// A kept pair with its explanation and decision, rows `i` and `j` of the two tables.
+fn linked_pair(
+    c: &Compared,
+    scored: &Scored,
+    left: &Table,
+    right: &Table,
+    config: &LinkConfig,
+    (w, i, j, k, is_renamed): (f64, usize, usize, usize, bool),
+) -> LinkedPair {
+    let nf = c.specs.len();
+    let lv = &c.levels[k * nf..(k + 1) * nf];
+    let explanation = explain(
+        &scored.scorer,
+        &c.specs,
+        lv,
+        left,
+        i,
+        right,
+        j,
+        &scored.tf.left[i],
+        &scored.tf.right[j],
+    );
+    let probability = probability(w);
+    LinkedPair {
+        left: i,
+        left_id: left.id(i).unwrap_or_default().to_string(),
+        right: j,
+        right_id: right.id(j).unwrap_or_default().to_string(),
+        probability,
+        match_weight: w,
+        decision: if probability >= config.threshold && !is_renamed {
+            Decision::Match
+        } else {
+            Decision::Review
+        },
+        explanation,
+        possibly_renamed: is_renamed,
+    }
+}
+
+/// Every pair the engine's blocking proposes and `model` scores at or above
+/// `config.review_threshold`, explained, best first, without the one-to-one assignment of
+/// [`link`]: a review queue keeps every plausible partner of a record and lets a person choose.
+/// The case system scores stored records with this, so that its queue and `homeward link` see
+/// the same candidates with the same weights.
+pub fn score_pairs(
+    left: &Table,
+    right: &Table,
+    config: &LinkConfig,
+    model: &Model,
+) -> Result<Vec<LinkedPair>, LinkError> {
+    let mut timings = Timings::default();
+    let c = block_and_compare(left, right, config, Some(model), &|_| {}, &mut timings)?;
+    let mut scored = score_candidates(&c, model, config);
+    let mut kept = std::mem::take(&mut scored.kept);
+    kept.par_sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    Ok(kept
+        .par_iter()
+        .map(|&(w, p, k, is_renamed)| {
+            let (i, j) = ((p >> 32) as usize, (p & 0xFFFF_FFFF) as usize);
+            linked_pair(&c, &scored, left, right, config, (w, i, j, k, is_renamed))
+        })
+        .collect())
+}
+
 /// Links two tables: every record of `left` to at most one record of `right` and vice versa.
 ///
 /// Trains a model on the data (no labels) unless `model` is given, then scores every candidate
@@ -703,53 +824,13 @@ pub fn link(
     stats.timings.train_ms = ms(t3.elapsed());
 
     let t4 = Instant::now();
-    let nf = c.specs.len();
     progress(Progress {
         phase: Phase::Score,
         done: 0,
         total: c.pairs.len() as u64,
     });
-    let scorer = Scorer::new(&model);
-    let tf = term_frequencies(&c.lp, &c.rp);
-    let review_w = (config.review_threshold / (1.0 - config.review_threshold)).log2();
-    let bounds = scorer.upper_bounds();
-    // A possibly renamed child is never a match: in review when there is a review band, else
-    // not output.
-    let renamed = RenamedPattern::new(&c.specs);
-    let review_band = config.review_threshold < config.threshold;
-    let level_counts: Vec<usize> = c.specs.iter().map(|s| level_names(s.kind).len()).collect();
-    let given_tf = c.specs.iter().position(|s| s.kind == FieldKind::GivenName);
-    // (weight, pair, index, possibly renamed)
-    let mut kept: Vec<(f64, u64, usize, bool)> = c
-        .levels
-        .par_chunks(nf)
-        .zip(c.pairs.par_iter())
-        .enumerate()
-        .filter_map(|(k, (lv, &p))| {
-            let (i, j) = ((p >> 32) as usize, (p & 0xFFFF_FFFF) as usize);
-            if let Some(r) = renamed.as_ref().filter(|r| r.matches(lv, &level_counts)) {
-                if !review_band {
-                    return None;
-                }
-                let tf_given =
-                    given_tf.map_or(0.0, |_| f64::from(tf.left[i][0].max(tf.right[j][0])));
-                let w = r.weight(&scorer, lv, tf_given);
-                return (w >= review_w).then_some((w, p, k, true));
-            }
-            // Most candidate pairs are far below the review threshold even with every term
-            // frequency at its most favourable: those need no exact weight.
-            let bound: f64 = scorer.prior
-                + lv.iter()
-                    .zip(&bounds)
-                    .map(|(&l, b)| b.get(usize::from(l)).copied().unwrap_or(0.0))
-                    .sum::<f64>();
-            if bound < review_w {
-                return None;
-            }
-            let w = pair_weight(&scorer, &c.specs, lv, &tf.left[i], &tf.right[j]);
-            (w >= review_w).then_some((w, p, k, false))
-        })
-        .collect();
+    let mut scored = score_candidates(&c, &model, config);
+    let mut kept = std::mem::take(&mut scored.kept);
     stats.pairs_above_review = kept.len() as u64;
     progress(Progress {
         phase: Phase::Score,
@@ -782,34 +863,7 @@ pub fn link(
     let pairs: Vec<LinkedPair> = chosen
         .par_iter()
         .map(|&(w, i, j, k, is_renamed)| {
-            let lv = &c.levels[k * nf..(k + 1) * nf];
-            let explanation = explain(
-                &scorer,
-                &c.specs,
-                lv,
-                left,
-                i,
-                right,
-                j,
-                &tf.left[i],
-                &tf.right[j],
-            );
-            let probability = probability(w);
-            LinkedPair {
-                left: i,
-                left_id: left.id(i).unwrap_or_default().to_string(),
-                right: j,
-                right_id: right.id(j).unwrap_or_default().to_string(),
-                probability,
-                match_weight: w,
-                decision: if probability >= config.threshold && !is_renamed {
-                    Decision::Match
-                } else {
-                    Decision::Review
-                },
-                explanation,
-                possibly_renamed: is_renamed,
-            }
+            linked_pair(&c, &scored, left, right, config, (w, i, j, k, is_renamed))
         })
         .collect();
     stats.matches = pairs
@@ -939,6 +993,32 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The review queue's door and `link`'s door see the same candidates: every pair `link`
+    /// assigns is among `score_pairs`' with the same weight and explanation, and `score_pairs`
+    /// keeps nothing below the review threshold.
+    #[test]
+    fn score_pairs_holds_every_linked_pair() {
+        let (left, right) = (fixtures::left(), fixtures::right());
+        let config = LinkConfig::default();
+        let model = Model::train(&left, &right, &config).unwrap();
+        let linked = link(&left, &right, &config, Some(&model), &|_| {}).unwrap();
+        let all = score_pairs(&left, &right, &config, &model).unwrap();
+        assert!(!linked.pairs.is_empty());
+        assert!(all.len() >= linked.pairs.len());
+        for p in &linked.pairs {
+            let q = all
+                .iter()
+                .find(|q| q.left == p.left && q.right == p.right)
+                .unwrap_or_else(|| panic!("pair ({}, {}) missing", p.left, p.right));
+            assert_eq!(q, p);
+        }
+        assert!(all.iter().all(|q| q.probability >= config.review_threshold));
+        assert!(
+            all.windows(2)
+                .all(|w| w[0].match_weight >= w[1].match_weight)
+        );
     }
 
     #[test]

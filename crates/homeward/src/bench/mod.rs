@@ -9,6 +9,7 @@ pub mod export;
 pub mod held_out;
 pub mod indicators;
 pub mod pprl;
+pub mod queue;
 pub mod serve;
 pub mod synth;
 pub mod tables;
