@@ -461,7 +461,7 @@ fn the_review_queue_finds_what_link_finds() {
             .unwrap_or_else(|| panic!("no line {label:?} in {t}"));
         let rest = &line[line.find(after).unwrap_or_else(|| panic!("{line}")) + after.len()..];
         rest.trim_start()
-            .split(|c: char| c == ',' || c == ' ')
+            .split([',', ' '])
             .next()
             .and_then(|v| v.parse().ok())
             .unwrap_or_else(|| panic!("no figure after {after:?} in {line}"))

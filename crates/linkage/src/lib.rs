@@ -66,6 +66,7 @@ pub mod compare;
 pub mod dates;
 mod features;
 mod jw;
+pub mod labels;
 mod link;
 pub mod model;
 pub mod names;
@@ -80,6 +81,7 @@ mod twins;
 pub use blocking::{BlockKey, BlockingRule, default_rules, row_keys};
 pub use dates::{BirthDate, DateLevel, compare_dates};
 pub use jw::jaro_winkler;
+pub use labels::{Label, LabelReport, threshold_from_labels};
 pub use link::{
     Decision, Explanation, FieldContribution, LinkConfig, LinkOutput, LinkStats, LinkedPair, Phase,
     Progress, RuleCount, Timings, link, score_pairs,

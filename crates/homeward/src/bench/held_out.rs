@@ -38,7 +38,7 @@ pub fn run(args: &LinkBenchArgs, base: &Path) -> anyhow::Result<Vec<Row>> {
             .with_context(|| format!("cannot create {}", dir.display()))?;
         eprintln!("generator 2, {profile} {l} × {r}…");
         generate(args, profile, l, r, &dir)?;
-        let home = link_dir(&dir, args.examples)?;
+        let home = link_dir(&dir, args)?;
         let peer = if args.peers {
             write_splink_copies(&dir)?;
             eprintln!("splink, generator 2 {profile}…");
@@ -83,7 +83,8 @@ fn generate(
 
 /// The lists as a user would link them: `homeward link`'s reader (headers recognised, unreadable
 /// cells read as missing and counted), the default configuration.
-fn link_dir(dir: &Path, examples: usize) -> anyhow::Result<Value> {
+fn link_dir(dir: &Path, args: &LinkBenchArgs) -> anyhow::Result<Value> {
+    let examples = args.examples;
     let none = HashMap::new();
     let t0 = Instant::now();
     let (left, bad_l) = link_cmd::load_table(&dir.join("left.csv"), &none)?;
@@ -95,6 +96,12 @@ fn link_dir(dir: &Path, examples: usize) -> anyhow::Result<Value> {
     if let Some(o) = v.as_object_mut() {
         o.insert("peak_rss_bytes".into(), json!(peak_rss_bytes()));
         o.insert("unreadable_cells".into(), json!(bad_l.len() + bad_r.len()));
+    }
+    if !args.labels.is_empty()
+        && let Some(o) = v.as_object_mut()
+    {
+        let curve = super::labels::curve(&left, &right, &truth, &out, &args.labels, args.seed)?;
+        o.insert("labels".into(), curve);
     }
     if examples > 0 {
         write_table_examples(dir, &left, &right, &truth, &out, examples)?;

@@ -8,6 +8,7 @@
 pub mod export;
 pub mod held_out;
 pub mod indicators;
+pub mod labels;
 pub mod pprl;
 pub mod queue;
 pub mod serve;
@@ -71,6 +72,11 @@ pub struct LinkBenchArgs {
     pub gen2: bool,
     #[arg(long, default_value = "bench/gen2/generate.py")]
     pub gen2_script: PathBuf,
+    /// Also link each list again (generator 1 and 2) with the model refined by this many reviewers.
+    /// decisions (comma-separated, e.g. 100,500), drawn from the pairs the unlabelled run
+    /// returned and labelled with the truth.
+    #[arg(long, value_delimiter = ',')]
+    pub labels: Vec<usize>,
     /// Internal: run one size in this process and print its figures as JSON.
     #[arg(long, hide = true)]
     pub child: bool,
@@ -110,7 +116,7 @@ pub fn run_link_bench(args: &LinkBenchArgs) -> anyhow::Result<ExitCode> {
         let (Some(l), Some(r)) = (args.left, args.right) else {
             bail!("--child needs --left and --right")
         };
-        let v = child_run(l, r, args.seed, args.write_dir.as_deref(), args.examples)?;
+        let v = child_run(l, r, args, args.write_dir.as_deref())?;
         println!("{v}");
         return Ok(ExitCode::SUCCESS);
     }
@@ -148,6 +154,7 @@ pub fn run_link_bench(args: &LinkBenchArgs) -> anyhow::Result<ExitCode> {
             None
         };
         print_row(&format!("{l} × {r}"), &home, peer.as_ref());
+        labels::print(&home);
         rows.push((format!("{l}x{r}"), home, peer));
     }
     if let Some(dir) = &args.febrl {
@@ -163,6 +170,7 @@ pub fn run_link_bench(args: &LinkBenchArgs) -> anyhow::Result<ExitCode> {
     if args.gen2 {
         for (name, home, peer) in held_out::run(args, &base)? {
             print_row(&name, &home, peer.as_ref());
+            labels::print(&home);
             rows.push((name, home, peer));
         }
     }
@@ -204,6 +212,10 @@ fn spawn_child(
     .stderr(Stdio::inherit());
     if let Some(d) = write_dir {
         cmd.arg("--write-dir").arg(d);
+    }
+    if !args.labels.is_empty() {
+        let counts: Vec<String> = args.labels.iter().map(usize::to_string).collect();
+        cmd.arg("--labels").arg(counts.join(","));
     }
     let out = cmd
         .output()
@@ -408,10 +420,10 @@ fn rayon_threads() -> usize {
 fn child_run(
     n_left: usize,
     n_right: usize,
-    seed: u64,
+    args: &LinkBenchArgs,
     write_dir: Option<&Path>,
-    examples: usize,
 ) -> anyhow::Result<Value> {
+    let (seed, examples) = (args.seed, args.examples);
     let t0 = Instant::now();
     let lists = synth::generate(seed, n_left, n_right, &synth::Rates::default());
     let generate_s = t0.elapsed().as_secs_f64();
@@ -457,6 +469,12 @@ fn child_run(
         o.insert("rss_before_link_bytes".into(), json!(rss_before));
         o.insert("peak_rss_bytes".into(), json!(peak));
         o.insert("peak_is_link_only".into(), json!(peak_reset));
+    }
+    if !args.labels.is_empty()
+        && let Some(o) = v.as_object_mut()
+    {
+        let curve = labels::curve(&left, &right, &truth, &out, &args.labels, seed)?;
+        o.insert("labels".into(), curve);
     }
     if let Some(dir) = write_dir
         && examples > 0

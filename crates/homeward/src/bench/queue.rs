@@ -69,10 +69,13 @@ fn import_csv(
     Ok(w.into_inner()?)
 }
 
+/// The tracing list and the custody list as import files, and the true pairs by id.
+type ImportLists = (Vec<u8>, Vec<u8>, HashSet<(String, String)>);
+
 /// The two lists as import files and the true pairs (by id): generator 1's, or those of a
 /// directory holding `left.csv`, `right.csv` and `truth.csv` (as `bench link --keep` and
 /// generator 2 write them).
-fn lists(args: &BenchQueueArgs) -> anyhow::Result<(Vec<u8>, Vec<u8>, HashSet<(String, String)>)> {
+fn lists(args: &BenchQueueArgs) -> anyhow::Result<ImportLists> {
     let Some(dir) = &args.lists else {
         let lists = synth::generate(args.seed, args.left, args.right, &synth::Rates::default());
         let header = csv::StringRecord::from(synth::COLUMNS.to_vec());
