@@ -117,7 +117,8 @@ impl Hardening {
         }
     }
 
-    fn salt(self, date: Option<&BirthDate>) -> String {
+    /// The date part of the given name's and patronymic's salt.
+    fn date_salt(self, date: Option<&BirthDate>) -> String {
         match (self, date) {
             (Hardening::None, _) | (_, None) => String::new(),
             (Hardening::SaltYear, Some(d)) => d.year.to_string(),
@@ -127,7 +128,36 @@ impl Hardening {
             (Hardening::SaltDate, Some(d)) => d.year.to_string(),
         }
     }
+
+    /// The salt of the given name and patronymic: the date part and the first letter of the
+    /// family name's consonant skeleton (`homeward-pprl/2`; either may be missing).
+    fn given_salt(self, date: Option<&BirthDate>, family_initial: Option<char>) -> String {
+        if self == Hardening::None {
+            return String::new();
+        }
+        let date = self.date_salt(date);
+        match family_initial {
+            None if date.is_empty() => String::new(),
+            None => date,
+            Some(c) => format!("{date}|{c}"),
+        }
+    }
+
+    /// The salt of the family name: the birth year's four-year period (`homeward-pprl/2`), so
+    /// that a year written one off mostly keeps the family name's evidence.
+    fn family_salt(self, date: Option<&BirthDate>) -> String {
+        match (self, date) {
+            (Hardening::None, _) | (_, None) => String::new(),
+            (_, Some(d)) => format!(
+                "period:{}",
+                i32::from(d.year).div_euclid(FAMILY_PERIOD_YEARS)
+            ),
+        }
+    }
 }
+
+/// Years per period of the family name's salt.
+const FAMILY_PERIOD_YEARS: i32 = 4;
 
 /// The secret key both sides share (and the mediator never sees): 32 bytes.
 pub struct PprlKey {
@@ -365,20 +395,31 @@ pub fn encode(table: &Table, key: &PprlKey, hardening: Hardening) -> EncodedList
     let other: Vec<Option<Vec<Hashed>>> = (0..table.len())
         .map(|i| other_tokens(&prep, table, i, &mut hashers[F_OTHER]))
         .collect();
+    // The first letter of each family name's consonant skeleton (its most stable part across
+    // scripts and typos), part of the given names' salt.
+    let family_initials: Vec<Option<char>> = prep.names[FAMILY]
+        .iter()
+        .map(|f| crate::translit::skeleton(&f.phon).chars().next())
+        .collect();
     let hashers = &hashers;
     let records: Vec<EncodedRecord> = (0..table.len())
         .into_par_iter()
         .map(|i| {
             let date = table.dates[i].as_ref();
-            let salt_text = hardening.salt(date);
+            let initial = family_initials
+                .get(prep.records[i].names[FAMILY] as usize)
+                .copied()
+                .flatten();
+            let given_salt = hardening.given_salt(date, initial);
+            let family_salt = hardening.family_salt(date);
             let mut fields: Vec<Option<String>> = Vec::with_capacity(NFIELDS);
             for (f, slot) in [GIVEN, PATRONYMIC, FAMILY].into_iter().enumerate() {
                 let tokens = prep.records[i].names[slot];
                 let tokens = names[f].get(tokens as usize);
                 let salt = if f == F_FAMILY {
-                    (0, 0)
+                    hashers[f].salt(&family_salt)
                 } else {
-                    hashers[f].salt(&salt_text)
+                    hashers[f].salt(&given_salt)
                 };
                 fields.push(tokens.map(|t| filter_b64(FIELDS[f].words, t, salt)));
             }
