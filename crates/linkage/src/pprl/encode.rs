@@ -129,17 +129,21 @@ impl Hardening {
         }
     }
 
-    /// The salt of the given name and patronymic: the date part and the first letter of the
-    /// family name's consonant skeleton (`homeward-pprl/2`; either may be missing).
-    fn given_salt(self, date: Option<&BirthDate>, family_initial: Option<char>) -> String {
-        if self == Hardening::None {
-            return String::new();
-        }
-        let date = self.date_salt(date);
-        match family_initial {
-            None if date.is_empty() => String::new(),
+    /// The salts of the given name and patronymic (`homeward-pprl/2`): the date part and the
+    /// first letter of the family name's consonant skeleton (either may be missing). With
+    /// `salt-year` the name is hashed under three salts, the years before, of and after the
+    /// birth, so that a year written one off still shares two thirds of the name's bits.
+    fn given_salts(self, date: Option<&BirthDate>, family_initial: Option<char>) -> Vec<String> {
+        let with_initial = |date: String| match family_initial {
             None => date,
             Some(c) => format!("{date}|{c}"),
+        };
+        match (self, date) {
+            (Hardening::None, _) => vec![String::new()],
+            (Hardening::SaltYear, Some(d)) => (-1..=1)
+                .map(|k| with_initial((i32::from(d.year) + k).to_string()))
+                .collect(),
+            _ => vec![with_initial(self.date_salt(date))],
         }
     }
 
@@ -410,18 +414,27 @@ pub fn encode(table: &Table, key: &PprlKey, hardening: Hardening) -> EncodedList
                 .get(prep.records[i].names[FAMILY] as usize)
                 .copied()
                 .flatten();
-            let given_salt = hardening.given_salt(date, initial);
-            let family_salt = hardening.family_salt(date);
+            let given_salts: Vec<(u64, u64)> = hardening
+                .given_salts(date, initial)
+                .iter()
+                .map(|salt| hashers[F_GIVEN].salt(salt))
+                .collect();
+            let patronymic_salts: Vec<(u64, u64)> = hardening
+                .given_salts(date, initial)
+                .iter()
+                .map(|salt| hashers[F_PATRONYMIC].salt(salt))
+                .collect();
+            let family_salt = [hashers[F_FAMILY].salt(&hardening.family_salt(date))];
             let mut fields: Vec<Option<String>> = Vec::with_capacity(NFIELDS);
             for (f, slot) in [GIVEN, PATRONYMIC, FAMILY].into_iter().enumerate() {
                 let tokens = prep.records[i].names[slot];
                 let tokens = names[f].get(tokens as usize);
-                let salt = if f == F_FAMILY {
-                    hashers[f].salt(&family_salt)
-                } else {
-                    hashers[f].salt(&given_salt)
+                let salts: &[(u64, u64)] = match f {
+                    F_FAMILY => &family_salt,
+                    F_GIVEN => &given_salts,
+                    _ => &patronymic_salts,
                 };
-                fields.push(tokens.map(|t| filter_b64(FIELDS[f].words, t, salt)));
+                fields.push(tokens.map(|t| filter_b64_salted(FIELDS[f].words, t, salts)));
             }
             fields.push(dates[i].as_ref().map(|t| filter_b64(1, t, (0, 0))));
             let sex = match table.sexes[i] {
@@ -469,8 +482,15 @@ fn other_tokens(
 }
 
 fn filter_b64(words: usize, tokens: &[Hashed], salt: (u64, u64)) -> String {
+    filter_b64_salted(words, tokens, &[salt])
+}
+
+/// A filter holding the tokens under each of the salts.
+fn filter_b64_salted(words: usize, tokens: &[Hashed], salts: &[(u64, u64)]) -> String {
     let mut filter = vec![0u64; words];
-    set_bits(&mut filter, tokens, salt);
+    for &salt in salts {
+        set_bits(&mut filter, tokens, salt);
+    }
     let bytes: Vec<u8> = filter.iter().flat_map(|w| w.to_le_bytes()).collect();
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }

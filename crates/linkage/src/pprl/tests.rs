@@ -88,6 +88,15 @@ fn salt_year_salts_family_names_by_period_and_given_names_by_year_and_family_ini
     assert_ne!(field(&salted, 0, g), field(&salted, 1, g));
     assert_ne!(field(&salted, 3, g), field(&salted, 4, g));
     assert_eq!(field(&plain, 3, g), field(&plain, 4, g));
+    // Hashed under the neighbouring years too: a year one off keeps two thirds of the bits.
+    let a = bits::decode(&salted).unwrap();
+    let dice = |x: usize, y: usize| {
+        let (fa, fb) = (a[x].field(0), a[y].field(0));
+        let inter: u32 = fa.iter().zip(fb).map(|(p, q)| (p & q).count_ones()).sum();
+        2.0 * f64::from(inter) / f64::from(a[x].pops[0] + a[y].pops[0])
+    };
+    assert!(dice(0, 1) >= 0.6, "a year apart: {}", dice(0, 1));
+    assert!(dice(0, 2) < 0.5, "three years apart: {}", dice(0, 2));
 }
 
 #[test]
