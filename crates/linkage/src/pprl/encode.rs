@@ -313,9 +313,10 @@ fn bigrams(text: &str, k: u32, h: &mut FieldHasher, out: &mut Vec<Hashed>) {
 fn name_tokens(feat: &NameFeat, slot: usize, h: &mut FieldHasher) -> Vec<Hashed> {
     let mut out = Vec::new();
     // A known given name (or father's name) is its classes alone, so that its spellings in any
-    // script and language encode identically; an unknown one is its bigrams, and the classes of
-    // the known names one typo away.
-    if feat.classes.is_empty() {
+    // script and language encode identically; an unknown one one typo away from known names is
+    // their classes alone (so that Софяі and Софія share most bits, as their clear forms do);
+    // any other is its bigrams.
+    if feat.classes.is_empty() && feat.near.is_empty() {
         bigrams(&feat.phon, K_BIGRAM, h, &mut out);
     }
     for c in feat.classes.as_slice().iter().chain(feat.near.as_slice()) {
