@@ -186,6 +186,18 @@ pub struct PprlDeclineInput {
     pub reason: String,
 }
 
+/// The mediator's reason for dismissing a pair (a false pair, a duplicate...).
+#[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PprlDismissInput {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 2000, pattern = r"\S")
+    )]
+    pub reason: String,
+}
+
 fn side_of(kind: PartyKind) -> Option<PairSide> {
     match kind {
         PartyKind::Origin => Some(PairSide::Origin),
@@ -705,6 +717,48 @@ impl App {
             pair_id: id,
             reference: pair_reference(&pair, side).to_owned(),
             status: state.seen_by(side),
+        })
+    }
+
+    /// The mediator dismisses a pair it has not asked about yet: neither side is asked for
+    /// anything and the pair goes no further (audited with the reason).
+    pub async fn dismiss_pprl_pair(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        input: &PprlDismissInput,
+    ) -> AppResult<PprlPairView> {
+        caller.require(Permission::MatchReview, &self.config)?;
+        let reason = check_reason(&input.reason)?;
+        let pair = self
+            .store
+            .get_pprl_pair(id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let state = pair.state.apply(PairEvent::Dismiss)?;
+        let change = PairChange {
+            id,
+            expected: pair.state,
+            state,
+            origin_record: None,
+            custody_record: None,
+            at: Utc::now().trunc_subsecs(6),
+        };
+        let audit = caller
+            .audit(AuditAction::PprlDismiss)
+            .target("pprl_pair", id)
+            .details(serde_json::json!({
+                "run": pair.run_id,
+                "origin_reference": pair.origin_ref,
+                "custody_reference": pair.custody_ref,
+                "reason": reason,
+            }));
+        self.store
+            .change_pprl_pairs(&[change], None, vec![audit])
+            .await?;
+        Ok(PprlPairView {
+            state,
+            ..pair.into()
         })
     }
 

@@ -199,6 +199,9 @@ pub enum AuditAction {
     PprlAnswer,
     #[serde(rename = "pprl.decline")]
     PprlDecline,
+    /// The mediator dismissed a pair before asking either side for its record.
+    #[serde(rename = "pprl.dismiss")]
+    PprlDismiss,
     // ---- indicators and public statistics (issue 16) ----
     /// The mission dashboard's figures were read (aggregates only, no child).
     #[serde(rename = "indicators.read")]
@@ -317,6 +320,7 @@ impl AuditAction {
             Self::PprlRequest => "pprl.request",
             Self::PprlAnswer => "pprl.answer",
             Self::PprlDecline => "pprl.decline",
+            Self::PprlDismiss => "pprl.dismiss",
             Self::IndicatorsRead => "indicators.read",
             Self::StatisticsPublish => "statistics.publish",
             Self::CaseSyntheticLoad => "case.synthetic_load",

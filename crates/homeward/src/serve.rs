@@ -57,6 +57,15 @@ pub struct ServeArgs {
     /// Without it, observers cannot export bundles.
     #[arg(long, env = "HOMEWARD_EVIDENCE_KEY_FILE")]
     pub evidence_key_file: Option<PathBuf>,
+    /// Smallest encoded list a side may upload for privacy-preserving linkage (records): smaller
+    /// lists are refused, so that nobody can probe for one child.
+    #[arg(long, env = "HOMEWARD_PPRL_MIN_LIST_SIZE", default_value_t = homeward_app::pprl::DEFAULT_MIN_LIST_SIZE,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000_000))]
+    pub pprl_min_list_size: usize,
+    /// Largest encoded list a side may upload (records).
+    #[arg(long, env = "HOMEWARD_PPRL_MAX_LIST_SIZE", default_value_t = homeward_app::pprl::DEFAULT_MAX_LIST_SIZE,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000_000))]
+    pub pprl_max_list_size: usize,
 }
 
 impl ServeArgs {
@@ -69,6 +78,12 @@ impl ServeArgs {
             tracing::warn!(
                 "no attachment key configured (--attachment-key-file or {ATTACHMENT_KEY_ENV}): uploads are refused"
             );
+        }
+        if self.pprl_min_list_size > self.pprl_max_list_size {
+            return Err(anyhow::Error::new(BadInput(format!(
+                "--pprl-min-list-size ({}) is larger than --pprl-max-list-size ({})",
+                self.pprl_min_list_size, self.pprl_max_list_size
+            ))));
         }
         let case_policy = match &self.case_policy {
             Some(path) => read_case_policy(path)?,
@@ -86,6 +101,8 @@ impl ServeArgs {
             inline_jobs: false,
             job_lease: std::time::Duration::from_secs(self.job_lease_seconds),
             evidence_key: evidence_key(self.evidence_key_file.as_deref())?,
+            pprl_min_list_size: self.pprl_min_list_size,
+            pprl_max_list_size: self.pprl_max_list_size,
             ..AppConfig::default()
         })
     }
@@ -292,5 +309,51 @@ mod tests {
             assert!(e.downcast_ref::<BadInput>().is_some(), "{e}");
             assert!(e.to_string().contains(needle), "{e}");
         }
+    }
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    #[test]
+    fn the_pprl_list_size_limits_come_from_serve_flags_and_min_above_max_is_bad_input() {
+        use clap::Parser;
+        let dir = tempfile::tempdir().unwrap();
+        let args = Cli::try_parse_from(["serve"]).unwrap().serve;
+        let c = args.app_config(dir.path()).unwrap();
+        assert_eq!(
+            c.pprl_min_list_size,
+            homeward_app::pprl::DEFAULT_MIN_LIST_SIZE
+        );
+        assert_eq!(
+            c.pprl_max_list_size,
+            homeward_app::pprl::DEFAULT_MAX_LIST_SIZE
+        );
+        let args = Cli::try_parse_from([
+            "serve",
+            "--pprl-min-list-size",
+            "200",
+            "--pprl-max-list-size",
+            "500000",
+        ])
+        .unwrap()
+        .serve;
+        let c = args.app_config(dir.path()).unwrap();
+        assert_eq!((c.pprl_min_list_size, c.pprl_max_list_size), (200, 500_000));
+        assert!(Cli::try_parse_from(["serve", "--pprl-min-list-size", "0"]).is_err());
+        let args = Cli::try_parse_from([
+            "serve",
+            "--pprl-min-list-size",
+            "600",
+            "--pprl-max-list-size",
+            "500",
+        ])
+        .unwrap()
+        .serve;
+        let e = args.app_config(dir.path()).unwrap_err();
+        assert!(e.downcast_ref::<BadInput>().is_some(), "{e}");
+        assert!(e.to_string().contains("--pprl-min-list-size"), "{e}");
     }
 }

@@ -109,7 +109,7 @@ fn link_dir(dir: &Path, args: &LinkBenchArgs) -> anyhow::Result<Value> {
     Ok(v)
 }
 
-fn read_truth(path: &Path) -> anyhow::Result<HashSet<(String, String)>> {
+pub(crate) fn read_truth(path: &Path) -> anyhow::Result<HashSet<(String, String)>> {
     let mut reader =
         csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut truth = HashSet::new();

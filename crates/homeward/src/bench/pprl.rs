@@ -33,6 +33,12 @@ pub struct PprlBenchArgs {
     /// bench/splink_bench.py export-febrl DIR`.
     #[arg(long, value_name = "DIR")]
     pub febrl: Option<PathBuf>,
+    /// Also link lists of generator 2 (bench/gen2, written blind; profile "mixed") of the same
+    /// sizes: figures reported, never tuned on.
+    #[arg(long)]
+    pub gen2: bool,
+    #[arg(long, default_value = "bench/gen2/generate.py")]
+    pub gen2_script: PathBuf,
     /// Python of the virtual environment with clkhash and anonlink (python3 -m venv bench/.venv
     /// && bench/.venv/bin/pip install clkhash anonlink recordlinkage).
     #[arg(long, default_value = "bench/.venv/bin/python")]
@@ -80,6 +86,34 @@ pub fn run(args: &PprlBenchArgs) -> anyhow::Result<ExitCode> {
     let name = format!("synthetic {} × {}", args.left, args.right);
     let row = compare_on(args, &name, &left, &right, &truth, &dir, false)?;
     report.insert("synthetic".into(), row);
+
+    if args.gen2 {
+        let gdir = dir.join("gen2");
+        std::fs::create_dir_all(&gdir)?;
+        eprintln!("generator 2, mixed {} × {}…", args.left, args.right);
+        let status = Command::new(&args.python)
+            .arg(&args.gen2_script)
+            .args(["--left", &args.left.to_string()])
+            .args(["--right", &args.right.to_string()])
+            .args(["--seed", &args.seed.to_string(), "--profile", "mixed"])
+            .arg("--out")
+            .arg(&gdir)
+            .stdout(Stdio::null())
+            .status()
+            .with_context(|| format!("cannot run {}", args.python.display()))?;
+        anyhow::ensure!(
+            status.success(),
+            "{} failed ({status})",
+            args.gen2_script.display()
+        );
+        let none = HashMap::new();
+        let (left, _) = link_cmd::load_table(&gdir.join("left.csv"), &none)?;
+        let (right, _) = link_cmd::load_table(&gdir.join("right.csv"), &none)?;
+        let truth = super::held_out::read_truth(&gdir.join("truth.csv"))?;
+        let name = format!("generator 2 mixed {} × {}", args.left, args.right);
+        let row = compare_on(args, &name, &left, &right, &truth, &gdir, false)?;
+        report.insert("gen2".into(), row);
+    }
 
     if let Some(fdir) = &args.febrl {
         let (left, right, truth) = febrl_tables(fdir)?;

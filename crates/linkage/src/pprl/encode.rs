@@ -117,7 +117,8 @@ impl Hardening {
         }
     }
 
-    fn salt(self, date: Option<&BirthDate>) -> String {
+    /// The date part of the given name's and patronymic's salt.
+    fn date_salt(self, date: Option<&BirthDate>) -> String {
         match (self, date) {
             (Hardening::None, _) | (_, None) => String::new(),
             (Hardening::SaltYear, Some(d)) => d.year.to_string(),
@@ -127,7 +128,40 @@ impl Hardening {
             (Hardening::SaltDate, Some(d)) => d.year.to_string(),
         }
     }
+
+    /// The salts of the given name and patronymic (`homeward-pprl/2`): the date part and the
+    /// first letter of the family name's consonant skeleton (either may be missing). With
+    /// `salt-year` the name is hashed under three salts, the years before, of and after the
+    /// birth, so that a year written one off still shares two thirds of the name's bits.
+    fn given_salts(self, date: Option<&BirthDate>, family_initial: Option<char>) -> Vec<String> {
+        let with_initial = |date: String| match family_initial {
+            None => date,
+            Some(c) => format!("{date}|{c}"),
+        };
+        match (self, date) {
+            (Hardening::None, _) => vec![String::new()],
+            (Hardening::SaltYear, Some(d)) => (-1..=1)
+                .map(|k| with_initial((i32::from(d.year) + k).to_string()))
+                .collect(),
+            _ => vec![with_initial(self.date_salt(date))],
+        }
+    }
+
+    /// The salt of the family name: the birth year's four-year period (`homeward-pprl/2`), so
+    /// that a year written one off mostly keeps the family name's evidence.
+    fn family_salt(self, date: Option<&BirthDate>) -> String {
+        match (self, date) {
+            (Hardening::None, _) | (_, None) => String::new(),
+            (_, Some(d)) => format!(
+                "period:{}",
+                i32::from(d.year).div_euclid(FAMILY_PERIOD_YEARS)
+            ),
+        }
+    }
 }
+
+/// Years per period of the family name's salt.
+const FAMILY_PERIOD_YEARS: i32 = 4;
 
 /// The secret key both sides share (and the mediator never sees): 32 bytes.
 pub struct PprlKey {
@@ -279,9 +313,10 @@ fn bigrams(text: &str, k: u32, h: &mut FieldHasher, out: &mut Vec<Hashed>) {
 fn name_tokens(feat: &NameFeat, slot: usize, h: &mut FieldHasher) -> Vec<Hashed> {
     let mut out = Vec::new();
     // A known given name (or father's name) is its classes alone, so that its spellings in any
-    // script and language encode identically; an unknown one is its bigrams, and the classes of
-    // the known names one typo away.
-    if feat.classes.is_empty() {
+    // script and language encode identically; an unknown one one typo away from known names is
+    // their classes alone (so that Софяі and Софія share most bits, as their clear forms do);
+    // any other is its bigrams.
+    if feat.classes.is_empty() && feat.near.is_empty() {
         bigrams(&feat.phon, K_BIGRAM, h, &mut out);
     }
     for c in feat.classes.as_slice().iter().chain(feat.near.as_slice()) {
@@ -365,22 +400,42 @@ pub fn encode(table: &Table, key: &PprlKey, hardening: Hardening) -> EncodedList
     let other: Vec<Option<Vec<Hashed>>> = (0..table.len())
         .map(|i| other_tokens(&prep, table, i, &mut hashers[F_OTHER]))
         .collect();
+    // The first letter of each family name's consonant skeleton (its most stable part across
+    // scripts and typos), part of the given names' salt.
+    let family_initials: Vec<Option<char>> = prep.names[FAMILY]
+        .iter()
+        .map(|f| crate::translit::skeleton(&f.phon).chars().next())
+        .collect();
     let hashers = &hashers;
     let records: Vec<EncodedRecord> = (0..table.len())
         .into_par_iter()
         .map(|i| {
             let date = table.dates[i].as_ref();
-            let salt_text = hardening.salt(date);
+            let initial = family_initials
+                .get(prep.records[i].names[FAMILY] as usize)
+                .copied()
+                .flatten();
+            let given_salts: Vec<(u64, u64)> = hardening
+                .given_salts(date, initial)
+                .iter()
+                .map(|salt| hashers[F_GIVEN].salt(salt))
+                .collect();
+            let patronymic_salts: Vec<(u64, u64)> = hardening
+                .given_salts(date, initial)
+                .iter()
+                .map(|salt| hashers[F_PATRONYMIC].salt(salt))
+                .collect();
+            let family_salt = [hashers[F_FAMILY].salt(&hardening.family_salt(date))];
             let mut fields: Vec<Option<String>> = Vec::with_capacity(NFIELDS);
             for (f, slot) in [GIVEN, PATRONYMIC, FAMILY].into_iter().enumerate() {
                 let tokens = prep.records[i].names[slot];
                 let tokens = names[f].get(tokens as usize);
-                let salt = if f == F_FAMILY {
-                    (0, 0)
-                } else {
-                    hashers[f].salt(&salt_text)
+                let salts: &[(u64, u64)] = match f {
+                    F_FAMILY => &family_salt,
+                    F_GIVEN => &given_salts,
+                    _ => &patronymic_salts,
                 };
-                fields.push(tokens.map(|t| filter_b64(FIELDS[f].words, t, salt)));
+                fields.push(tokens.map(|t| filter_b64_salted(FIELDS[f].words, t, salts)));
             }
             fields.push(dates[i].as_ref().map(|t| filter_b64(1, t, (0, 0))));
             let sex = match table.sexes[i] {
@@ -428,8 +483,15 @@ fn other_tokens(
 }
 
 fn filter_b64(words: usize, tokens: &[Hashed], salt: (u64, u64)) -> String {
+    filter_b64_salted(words, tokens, &[salt])
+}
+
+/// A filter holding the tokens under each of the salts.
+fn filter_b64_salted(words: usize, tokens: &[Hashed], salts: &[(u64, u64)]) -> String {
     let mut filter = vec![0u64; words];
-    set_bits(&mut filter, tokens, salt);
+    for &salt in salts {
+        set_bits(&mut filter, tokens, salt);
+    }
     let bytes: Vec<u8> = filter.iter().flat_map(|w| w.to_le_bytes()).collect();
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }

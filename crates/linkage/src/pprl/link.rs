@@ -88,14 +88,18 @@ pub fn link_encoded_with_stats(
 
     let t = Instant::now();
     let salted = hardening == Hardening::SaltDate;
+    let hardened = hardening != Hardening::None;
     let patterns: Vec<u32> = cands
         .par_iter()
-        .map(|&(i, j)| adjust(pattern(&a[i as usize], &b[j as usize]), salted))
+        .map(|&(i, j)| {
+            let (x, y) = (&a[i as usize], &b[j as usize]);
+            unsalted_apart(adjust(pattern(x, y), salted), x, y, hardened)
+        })
         .collect();
     stats.seconds_compare = t.elapsed().as_secs_f64();
 
     let t = Instant::now();
-    let u = estimate_u(&a, &b, opts.u_sample, salted);
+    let u = estimate_u(&a, &b, opts.u_sample, salted, hardened);
     let model = fit(&patterns, &u, opts.iterations, a.len().min(b.len()));
     stats.seconds_fit = t.elapsed().as_secs_f64();
 
@@ -145,6 +149,26 @@ fn adjust(p: u32, salted: bool) -> u32 {
     }
 }
 
+/// With hardening, the names' salts come from other fields (`homeward-pprl/2`: the date of birth
+/// for the three names, the family name's initial for the given name and patronymic). When such a
+/// field is present in one record and missing in the other, the two were salted differently for
+/// certain, so the names' similarity means nothing: they count as missing.
+#[inline]
+fn unsalted_apart(p: u32, a: &Bits, b: &Bits, hardened: bool) -> u32 {
+    if !hardened {
+        return p;
+    }
+    let one_sided = |f: usize| (a.present ^ b.present) & (1 << f) != 0;
+    let mut p = p;
+    if one_sided(F_DATE) {
+        p &= !(7 << (3 * F_FAMILY));
+    }
+    if one_sided(F_DATE) || one_sided(F_FAMILY) {
+        p &= !(7 << (3 * F_GIVEN)) & !(7 << (3 * F_PATRONYMIC));
+    }
+    p
+}
+
 fn rule_key(r: &Bits, fields: &[usize]) -> Option<u64> {
     let mut h = 0xcbf2_9ce4_8422_2325u64;
     for &f in fields {
@@ -190,7 +214,13 @@ fn candidates(a: &[Bits], b: &[Bits]) -> Vec<(u32, u32)> {
 }
 
 /// Per field and level, the share of random pairs at that level (u), from a seeded sample.
-fn estimate_u(a: &[Bits], b: &[Bits], n: usize, salted: bool) -> [[f64; NLEVELS]; NFIELDS] {
+fn estimate_u(
+    a: &[Bits],
+    b: &[Bits],
+    n: usize,
+    salted: bool,
+    hardened: bool,
+) -> [[f64; NLEVELS]; NFIELDS] {
     let mut counts = [[1.0f64; NLEVELS]; NFIELDS];
     let mut s: u64 = 0x2545_f491_4f6c_dd1d;
     let mut next = || {
@@ -205,7 +235,12 @@ fn estimate_u(a: &[Bits], b: &[Bits], n: usize, salted: bool) -> [[f64; NLEVELS]
     for _ in 0..n {
         let i = (next() % a.len() as u64) as usize;
         let j = (next() % b.len() as u64) as usize;
-        let p = adjust(pattern(&a[i], &b[j]), salted);
+        let p = unsalted_apart(
+            adjust(pattern(&a[i], &b[j]), salted),
+            &a[i],
+            &b[j],
+            hardened,
+        );
         for (f, c) in counts.iter_mut().enumerate() {
             c[level_of(p, f)] += 1.0;
         }

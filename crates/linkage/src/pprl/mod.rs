@@ -26,7 +26,7 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
 /// The encoding specification this code writes and reads. Both sides must run the same one.
-pub const SPEC: &str = "homeward-pprl/1";
+pub const SPEC: &str = "homeward-pprl/2";
 
 /// An error of encoding or linking, with a stable machine-readable [`PprlError::code`].
 #[derive(Debug, thiserror::Error)]

@@ -38,7 +38,7 @@ fn one_name_in_three_scripts_and_spellings_encodes_alike() {
         ["3", "Oleksandr", "Petrenko", "07.03.2014", "m"],
         ["4", "Дмитро", "Петренко", "2014-03-07", "m"],
     ]);
-    for h in [Hardening::None, Hardening::SaltDate] {
+    for h in [Hardening::None, Hardening::SaltYear, Hardening::SaltDate] {
         let list = encode(&t, &key(1), h);
         let a = bits::decode(&list).unwrap();
         let dice = |x: usize, y: usize| {
@@ -63,6 +63,40 @@ fn one_name_in_three_scripts_and_spellings_encodes_alike() {
         );
         assert_eq!(field(&list, 0, "birth_date"), field(&list, 2, "birth_date"));
     }
+}
+
+#[test]
+fn salt_year_salts_family_names_by_period_and_given_names_by_year_and_family_initial() {
+    let t = table(&[
+        ["1", "Олександр", "Петренко", "2014-03-07", "m"],
+        ["2", "Oleksandr", "Petrenko", "2015-11-20", "m"],
+        ["3", "Олександр", "Петренко", "2017-01-02", "m"],
+        ["4", "Олександр", "Пилипенко", "2014-05-05", "m"],
+        ["5", "Олександр", "Коваль", "2014-05-05", "m"],
+    ]);
+    let plain = encode(&t, &key(1), Hardening::None);
+    let salted = encode(&t, &key(1), Hardening::SaltYear);
+    let (g, f) = ("given_name", "family_name");
+    // Unsalted, one family name is one filter whatever the year.
+    assert_eq!(field(&plain, 0, f), field(&plain, 2, f));
+    // Salted: one filter within a four-year period (2012–2015), unrelated across periods.
+    assert_eq!(field(&salted, 0, f), field(&salted, 1, f));
+    assert_ne!(field(&salted, 0, f), field(&salted, 2, f));
+    // One given name: equal for one year and one family initial (Петренко, Пилипенко: p),
+    // unrelated for another year or another initial (Коваль: k).
+    assert_eq!(field(&salted, 0, g), field(&salted, 3, g));
+    assert_ne!(field(&salted, 0, g), field(&salted, 1, g));
+    assert_ne!(field(&salted, 3, g), field(&salted, 4, g));
+    assert_eq!(field(&plain, 3, g), field(&plain, 4, g));
+    // Hashed under the neighbouring years too: a year one off keeps two thirds of the bits.
+    let a = bits::decode(&salted).unwrap();
+    let dice = |x: usize, y: usize| {
+        let (fa, fb) = (a[x].field(0), a[y].field(0));
+        let inter: u32 = fa.iter().zip(fb).map(|(p, q)| (p & q).count_ones()).sum();
+        2.0 * f64::from(inter) / f64::from(a[x].pops[0] + a[y].pops[0])
+    };
+    assert!(dice(0, 1) >= 0.6, "a year apart: {}", dice(0, 1));
+    assert!(dice(0, 2) < 0.5, "three years apart: {}", dice(0, 2));
 }
 
 #[test]
@@ -230,7 +264,7 @@ fn sides() -> (Table, Table) {
 #[test]
 fn linking_finds_the_children_on_both_sides_one_to_one() {
     let (l, r) = sides();
-    for h in [Hardening::None, Hardening::SaltDate] {
+    for h in [Hardening::None, Hardening::SaltYear, Hardening::SaltDate] {
         let (a, b) = (encode(&l, &key(3), h), encode(&r, &key(3), h));
         let pairs = link_encoded(&a, &b, &PprlOptions::default()).unwrap();
         let right: usize = pairs.iter().filter(|p| p.left[1..] == p.right[1..]).count();

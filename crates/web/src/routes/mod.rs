@@ -163,6 +163,7 @@ pub(crate) fn api(opts: &WebOptions, max_attachment_bytes: usize) -> OpenApiRout
         .routes(routes!(pprl::request_records))
         .routes(routes!(pprl::answer_pair))
         .routes(routes!(pprl::decline_pair))
+        .routes(routes!(pprl::dismiss_pair))
         .routes(routes!(exports::list_exports, exports::request_export))
         .routes(routes!(exports::get_export))
         .routes(routes!(exports::download_export))

@@ -12,8 +12,8 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{StatusCode, header};
 use homeward_app::pprl::{
-    OwnReference, OwnReferences, PprlAnswerInput, PprlDeclineInput, PprlListView, PprlMapping,
-    PprlRequestInput, PprlRequestOutcome, PprlRunView,
+    OwnReference, OwnReferences, PprlAnswerInput, PprlDeclineInput, PprlDismissInput, PprlListView,
+    PprlMapping, PprlPairView, PprlRequestInput, PprlRequestOutcome, PprlRunView,
 };
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -72,7 +72,7 @@ pub struct UploadParams {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct EncodedListFile {
-    /// The encoding specification, e.g. `homeward-pprl/1`.
+    /// The encoding specification, e.g. `homeward-pprl/2`.
     spec: String,
     /// The fingerprint of the key (not the key).
     key_id: String,
@@ -282,5 +282,30 @@ pub async fn decline_pair(
 ) -> ApiResult<Json<OwnReference>> {
     Ok(Json(
         s.app.decline_pprl_pair(&auth.caller, id, &input).await?,
+    ))
+}
+
+/// The mediator's reviewers dismiss a pair they have not asked about (a false pair): neither side
+/// is asked for anything; audited with the reason.
+#[utoipa::path(
+    post, path = "/api/v1/pprl/pairs/{id}/dismiss", tag = "pprl",
+    params(("id" = Uuid, Path, description = "The pair (`id` of the run's mapping)")),
+    request_body = PprlDismissInput,
+    responses(
+        (status = 200, body = PprlPairView),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "`pprl_pair_state`: the pair was asked about or closed already", body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    )
+)]
+pub async fn dismiss_pair(
+    State(s): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(input): ApiJson<PprlDismissInput>,
+) -> ApiResult<Json<PprlPairView>> {
+    Ok(Json(
+        s.app.dismiss_pprl_pair(&auth.caller, id, &input).await?,
     ))
 }

@@ -166,7 +166,7 @@ async fn two_sides_link_their_encodings_and_a_pair_reaches_review() {
         )
         .await;
         let other_spec =
-            encoded("CR", 30..110, 7).replacen("homeward-pprl/1", "homeward-pprl/0", 1);
+            encoded("CR", 30..110, 7).replacen(homeward_linkage::pprl::SPEC, "homeward-pprl/1", 1);
         expect_error(
             upload(&c, "r1", other_spec).await,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -434,6 +434,105 @@ async fn two_sides_link_their_encodings_and_a_pair_reaches_review() {
             .unwrap_or_else(|| panic!("{pair} not in {queue}"));
         assert_eq!(candidate["tracing_record_id"], tracing.as_str());
         assert_eq!(candidate["custody_record_id"], held.as_str());
+
+        // The mediator dismisses child 42's pair (a false pair, say) before asking anyone:
+        // audited with its reason; the sides cannot dismiss; a pair asked about or closed
+        // cannot be dismissed; a pair dismissed cannot be asked about.
+        let p42 = pair_of(42);
+        for side in [&o, &c] {
+            expect_error(
+                side.post(
+                    &format!("/api/v1/pprl/pairs/{p42}/dismiss"),
+                    &json!({ "reason": "not ours to say" }),
+                )
+                .await,
+                StatusCode::FORBIDDEN,
+                "forbidden",
+            )
+            .await;
+        }
+        expect_error(
+            m.post(
+                &format!("/api/v1/pprl/pairs/{p42}/dismiss"),
+                &json!({ "reason": "  " }),
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+        let dismissed = expect(
+            m.post(
+                &format!("/api/v1/pprl/pairs/{p42}/dismiss"),
+                &json!({ "reason": "different fathers on the clear file" }),
+            )
+            .await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(dismissed["state"], "dismissed", "{dismissed}");
+        assert_eq!(dismissed["origin_reference"], "TR-42");
+        for p in [&p42, &p40, &p41] {
+            expect_error(
+                m.post(
+                    &format!("/api/v1/pprl/pairs/{p}/dismiss"),
+                    &json!({ "reason": "again" }),
+                )
+                .await,
+                StatusCode::CONFLICT,
+                "pprl_pair_state",
+            )
+            .await;
+        }
+        expect_error(
+            m.post(
+                &format!("/api/v1/pprl/runs/{run_id}/requests"),
+                &json!({ "pairs": [p42] }),
+            )
+            .await,
+            StatusCode::CONFLICT,
+            "pprl_pair_state",
+        )
+        .await;
+        expect_error(
+            m.post(
+                &format!("/api/v1/pprl/pairs/{}/dismiss", uuid::Uuid::new_v4()),
+                &json!({ "reason": "no such pair" }),
+            )
+            .await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        )
+        .await;
+        let mapping = expect(
+            m.get(&format!("/api/v1/pprl/runs/{run_id}")).await,
+            StatusCode::OK,
+        )
+        .await;
+        let state42 = mapping["pairs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == p42.as_str())
+            .unwrap()["state"]
+            .clone();
+        assert_eq!(state42, "dismissed");
+        let auditor_party = t.cli_party("Audit office", "observer").await;
+        t.cli_user(&auditor_party, "aud", &["auditor"]).await;
+        let aud = t.login("aud", PASSWORD).await;
+        let log = expect(
+            aud.get("/api/v1/audit?action=pprl.dismiss&limit=100").await,
+            StatusCode::OK,
+        )
+        .await;
+        let entries = log["items"].as_array().unwrap();
+        assert_eq!(entries.len(), 1, "{log}");
+        assert_eq!(entries[0]["target_id"], p42.as_str());
+        assert!(
+            log.to_string()
+                .contains("different fathers on the clear file"),
+            "{log}"
+        );
     })
     .await;
 }
