@@ -110,8 +110,10 @@ async fn an_export_is_asked_for_followed_and_downloaded_encrypted() {
         );
         // Twelve Latin-1 characters that are six UTF-8 ones: refused as not ASCII, never
         // counted one way and zipped another.
-        let latin1 = reqwest::header::HeaderValue::from_bytes(b"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9")
-            .unwrap();
+        let latin1 = reqwest::header::HeaderValue::from_bytes(
+            b"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9",
+        )
+        .unwrap();
         let res = olena
             .client
             .get(olena.url(&format!("/api/v1/exports/{id}/file")))
