@@ -131,9 +131,9 @@ pub enum AppError {
     PprlRefused(homeward_domain::pprl::PprlRefused),
     #[error(transparent)]
     ChainBroken(#[from] ChainBreak),
-    /// An export's file cannot be had (yet, or any more): names its state.
+    /// An export's file cannot be had (yet, or any more): says why.
     #[error("the export is {0}: only a done export can be downloaded")]
-    ExportUnavailable(&'static str),
+    ExportUnavailable(ExportGone),
     #[error("internal error: {0}")]
     Internal(String),
     #[error("storage error: {0}")]
@@ -178,9 +178,7 @@ impl AppError {
             Self::CaseNotListable(_) => "case_not_listable",
             Self::PprlRefused(r) => r.code(),
             Self::ChainBroken(_) => "audit_chain_broken",
-            Self::ExportUnavailable("expired") => "export_expired",
-            Self::ExportUnavailable("failed") => "export_failed",
-            Self::ExportUnavailable(_) => "export_not_ready",
+            Self::ExportUnavailable(gone) => gone.code(),
             Self::Internal(_) | Self::Store(_) => "internal",
         }
     }
@@ -274,3 +272,34 @@ impl From<FieldError> for AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+/// Why an export's file cannot be downloaded (each answered 409 with its own code).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportGone {
+    /// Queued or running: not made yet.
+    NotReady,
+    /// Its job failed.
+    Failed,
+    /// Its file was deleted at its expiry.
+    Expired,
+}
+
+impl ExportGone {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::NotReady => "export_not_ready",
+            Self::Failed => "export_failed",
+            Self::Expired => "export_expired",
+        }
+    }
+}
+
+impl std::fmt::Display for ExportGone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::NotReady => "not ready yet",
+            Self::Failed => "failed",
+            Self::Expired => "expired",
+        })
+    }
+}

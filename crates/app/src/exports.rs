@@ -14,6 +14,7 @@
 //!   database, the job queue or a log; it is zeroed when the download is done.
 //! - Every download is counted and audited (`export.download`) in one transaction.
 
+use crate::error::ExportGone;
 use crate::jobs::Lease;
 use crate::{App, AppError, AppResult, Caller};
 use chrono::{DateTime, Duration, SubsecRound, Utc};
@@ -377,8 +378,14 @@ impl App {
     ) -> AppResult<ExportFile> {
         caller.require(Permission::RecordRead, &self.config)?;
         let export = self.own_export(caller, id).await?;
-        if export.state != ExportState::Done {
-            return Err(AppError::ExportUnavailable(export.state.as_str()));
+        let gone = match export.state {
+            ExportState::Done => None,
+            ExportState::Queued | ExportState::Running => Some(ExportGone::NotReady),
+            ExportState::Failed => Some(ExportGone::Failed),
+            ExportState::Expired => Some(ExportGone::Expired),
+        };
+        if let Some(gone) = gone {
+            return Err(AppError::ExportUnavailable(gone));
         }
         if export.protected && password.is_none() {
             return Err(AppError::invalid(

@@ -336,6 +336,10 @@ async fn an_expired_export_is_deleted_and_no_longer_downloaded() {
             .await
             .unwrap_err();
         assert_eq!(err.code(), "export_expired");
+        assert!(matches!(
+            err,
+            homeward_app::AppError::ExportUnavailable(homeward_app::error::ExportGone::Expired)
+        ));
         w.finish().await;
     }
 }

@@ -6,7 +6,8 @@
 //! records take the caller's [`Scope`] like every read of records. Every read is audited with the
 //! entry it is given, in its own transaction.
 //!
-//! The state a case version was in is a generated column (`case_versions.state`, migration 0014),
+//! The state a case version was in is a generated column (`case_versions.state`, migration 0014);
+//! each spell in a state is a row of `case_spells` (migration 0017, kept by a trigger),
 //! so that time in each state and the state on a past day are read from an index.
 
 use crate::Result;
@@ -171,10 +172,14 @@ pub(crate) fn band_sql(birth_year: &str, param: &str) -> String {
 }
 
 /// Implements [`IndicatorStore`] for `$store` (database `$db`). The backends differ in three
-/// expressions: `$list_ref` (a case's transfer list from `c.content`), `$days` (whole days from
-/// `changed_at` to `left_at`) and `$month` (the `YYYY-MM` of the column `{}`).
+/// expressions: `$list_ref` (a case's transfer list from `c.content`), `$month` (the `YYYY-MM`
+/// of the column `{}`) and `$sex_born` (how a case's record is joined: SQLite is told to read
+/// the covering index `records_sex_born`, which its planner passes over for the primary key).
+///
+/// Time in each state and the first handovers are read from `case_spells` (migration 0017),
+/// which a trigger keeps as case versions are written.
 macro_rules! impl_indicators {
-    ($store:ident, $db:ty, $list_ref:expr, $days:expr, $month:literal) => {
+    ($store:ident, $db:ty, $list_ref:expr, $month:literal, $sex_born:literal) => {
         mod indicators_impl {
             use super::$store;
             use crate::backend::scope_party;
@@ -220,10 +225,11 @@ macro_rules! impl_indicators {
             fn by_state_sql(state: &str, from: &str, filter: &str, year: &str) -> String {
                 format!(
                     "SELECT {state}, COALESCE(t.sex, k.sex, 'unknown'), {band}, COUNT(*) FROM {from} \
-                     LEFT JOIN records t ON t.id = c.tracing_record_id \
-                     LEFT JOIN records k ON k.id = c.custody_record_id \
+                     LEFT JOIN records t{sex_born} ON t.id = c.tracing_record_id \
+                     LEFT JOIN records k{sex_born} ON k.id = c.custody_record_id \
                      WHERE {filter} GROUP BY 1, 2, 3",
                     band = band_sql("COALESCE(t.birth_year, k.birth_year)", year),
+                    sex_born = $sex_born,
                 )
             }
 
@@ -237,22 +243,16 @@ macro_rules! impl_indicators {
                     // A spell starts at a version whose state differs from the previous one's and
                     // lasts until the next spell starts; spells still running are left out.
                     let spells_sql = format!(
-                        "WITH v AS (SELECT cv.case_id, cv.version, cv.state, cv.changed_at, \
-                         LAG(cv.state) OVER (PARTITION BY cv.case_id ORDER BY cv.version) AS prev \
-                         FROM case_versions cv JOIN cases c ON c.id = cv.case_id WHERE {filter}), \
-                         s AS (SELECT state, changed_at, \
-                         LEAD(changed_at) OVER (PARTITION BY case_id ORDER BY version) AS left_at \
-                         FROM v WHERE prev IS NULL OR prev <> state) \
-                         SELECT state, {days}, COUNT(*) FROM s WHERE left_at IS NOT NULL GROUP BY 1, 2",
-                        days = $days
+                        "SELECT s.state, s.days, COUNT(*) FROM case_spells s JOIN cases c ON c.id = s.case_id \
+                         WHERE s.left_at IS NOT NULL AND {filter} GROUP BY 1, 2"
                     );
                     let spells: Vec<(String, i64, i64)> = sqlx::query_as(&spells_sql)
                         .bind(f.from.map(ts)).bind(f.until.map(ts)).bind(f.round.as_deref())
                         .fetch_all(&mut *conn).await?;
                     let returns_sql = format!(
-                        "SELECT {month}, 'handed_over', COUNT(*) FROM (SELECT cv.case_id, MIN(cv.changed_at) AS at \
-                         FROM case_versions cv JOIN cases c ON c.id = cv.case_id \
-                         WHERE cv.state = 'handed_over' AND {filter} GROUP BY cv.case_id) h GROUP BY 1 ORDER BY 1",
+                        "SELECT {month}, 'handed_over', COUNT(*) FROM (SELECT s.case_id, MIN(s.entered_at) AS at \
+                         FROM case_spells s JOIN cases c ON c.id = s.case_id \
+                         WHERE s.state = 'handed_over' AND {filter} GROUP BY s.case_id) h GROUP BY 1 ORDER BY 1",
                         month = format!($month, "h.at")
                     );
                     let returns: Vec<(String, String, i64)> = sqlx::query_as(&returns_sql)

@@ -64,7 +64,7 @@ crate::indicators::impl_indicators!(
     PgStore,
     sqlx::Postgres,
     "(c.content -> 'listing' ->> 'list_ref')",
-    "FLOOR(EXTRACT(EPOCH FROM (left_at - changed_at)) / 86400)::BIGINT",
-    "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM')"
+    "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM')",
+    ""
 );
 crate::exports::impl_exports!(PgStore, sqlx::Postgres);

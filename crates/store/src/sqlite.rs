@@ -75,7 +75,7 @@ crate::indicators::impl_indicators!(
     SqliteStore,
     sqlx::Sqlite,
     "json_extract(c.content, '$.listing.list_ref')",
-    "CAST(julianday(left_at) - julianday(changed_at) AS INTEGER)",
-    "substr({}, 1, 7)"
+    "substr({}, 1, 7)",
+    " INDEXED BY records_sex_born"
 );
 crate::exports::impl_exports!(SqliteStore, sqlx::Sqlite);

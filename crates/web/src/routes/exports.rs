@@ -100,7 +100,8 @@ pub async fn get_export(
     get, path = "/api/v1/exports/{id}/file", tag = "exports",
     params(
         ("id" = Uuid, Path, description = "The export's id"),
-        ("Homeward-Export-Password" = Option<String>, Header, min_length = 12, description = "Zip the file with AES-256 under this password (at least 12 characters)"),
+        ("Homeward-Export-Password" = Option<String>, Header, min_length = 12, pattern = r"^[!-~]([ -~]*[!-~])?$",
+         description = "Zip the file with AES-256 under this password: at least 12 printable ASCII characters, no space at either end (an HTTP header carries nothing else faithfully: its ends are trimmed, and other bytes are Latin-1 to some clients and UTF-8 to others). The exports page takes any password in its form."),
     ),
     responses(
         (status = 200, description = "The file (CSV, XLSX, JSON, or a zip)", content(
@@ -112,7 +113,7 @@ pub async fn get_export(
         (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 409, description = "`export_not_ready`, `export_failed`, `export_expired`", body = ErrorBody),
-        (status = 422, description = "`export_password_required`, `export_password_too_short`", body = ErrorBody),
+        (status = 422, description = "`export_password_required`, `export_password_too_short`, `export_password_not_ascii`", body = ErrorBody),
     )
 )]
 pub async fn download_export(
@@ -123,14 +124,28 @@ pub async fn download_export(
 ) -> ApiResult<Response> {
     let password = match headers.get(PASSWORD_HEADER) {
         None => None,
-        Some(v) => {
-            let text = String::from_utf8_lossy(v.as_bytes()).into_owned();
-            Some(ExportPassword::new(text)?)
-        }
+        Some(v) => Some(ExportPassword::new(header_password(v)?)?),
     };
     Ok(file_response(
         s.app.download_export(&auth.caller, id, password).await?,
     ))
+}
+
+/// The password in the header, refused unless it is printable ASCII: a header's bytes beyond
+/// ASCII are Latin-1 to some clients and UTF-8 to others, so the same password would count (and
+/// zip) differently; and HTTP trims a value's ends, so a space there would be lost unseen.
+fn header_password(v: &HeaderValue) -> Result<String, homeward_app::AppError> {
+    let bytes = v.as_bytes();
+    let printable = bytes.iter().all(|b| (b' '..=b'~').contains(b));
+    let trimmed = bytes.first() != Some(&b' ') && bytes.last() != Some(&b' ');
+    if !(printable && trimmed) {
+        return Err(homeward_app::AppError::invalid(
+            "password",
+            "export_password_not_ascii",
+            "in the header, the password must be printable ASCII without a space at either end",
+        ));
+    }
+    Ok(String::from_utf8_lossy(bytes).into_owned())
 }
 
 /// A file as a download that is never rendered or cached.

@@ -108,6 +108,24 @@ async fn an_export_is_asked_for_followed_and_downloaded_encrypted() {
             body.to_string().contains("export_password_too_short"),
             "{body}"
         );
+        // Twelve Latin-1 characters that are six UTF-8 ones: refused as not ASCII, never
+        // counted one way and zipped another.
+        let latin1 = reqwest::header::HeaderValue::from_bytes(
+            b"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9",
+        )
+        .unwrap();
+        let res = olena
+            .client
+            .get(olena.url(&format!("/api/v1/exports/{id}/file")))
+            .header("homeward-export-password", latin1)
+            .send()
+            .await
+            .unwrap();
+        let body = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        assert!(
+            body.to_string().contains("export_password_not_ascii"),
+            "{body}"
+        );
 
         let res = download(&olena, &id, Some("a long enough pw")).await;
         assert_eq!(res.status(), StatusCode::OK);
