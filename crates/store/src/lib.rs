@@ -25,6 +25,7 @@ pub mod pprl;
 pub mod rescore;
 mod rowhash;
 mod rows;
+pub mod scratch;
 pub mod sqlite;
 pub mod staging;
 #[cfg(feature = "testing")]
