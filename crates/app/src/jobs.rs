@@ -18,7 +18,10 @@
 use crate::{App, AppError, AppResult, Caller};
 use chrono::{DateTime, Utc};
 use homeward_domain::{AuditAction, AuditDraft, PartyId, Permission, RecordId, UserId};
-use homeward_store::{Job, JobFilter, JobOutcome, MATCH_RECORDS, MatchRecordsJob, NewJob};
+use homeward_store::{
+    Job, JobFilter, JobOutcome, MATCH_RECORDS, MatchRecordsJob, NewJob, RESCORE_CANDIDATES,
+    RescoreJob,
+};
 use serde::Serialize;
 use std::collections::HashSet;
 use std::time::Duration;
@@ -55,6 +58,15 @@ pub(crate) struct JobActor {
 }
 
 impl JobActor {
+    fn new(user: Option<UserId>, party: Option<PartyId>, job: &Job, trigger: String) -> Self {
+        Self {
+            user,
+            party,
+            job: job.id,
+            trigger,
+        }
+    }
+
     pub(crate) fn audit(&self, action: AuditAction, details: serde_json::Value) -> AuditDraft {
         let mut details = match details {
             serde_json::Value::Object(m) => m,
@@ -94,7 +106,32 @@ pub(crate) struct Lease<'a> {
     done: std::sync::atomic::AtomicUsize,
 }
 
-impl Lease<'_> {
+impl<'a> Lease<'a> {
+    /// A hold on `job`, claimed by `worker`, whose work counts `total` steps (0: not counted).
+    fn new(app: &'a App, job: &Job, worker: &'a str, total: usize) -> Self {
+        Self {
+            app,
+            job: job.id,
+            worker,
+            total: i64::try_from(total).unwrap_or(i64::MAX),
+            done: 0.into(),
+        }
+    }
+
+    /// Runs `work` while the heartbeat renews the lease: the work ends first, or the heartbeat
+    /// finds the lease lost and the work stops.
+    async fn hold_while<T>(
+        &self,
+        work: impl std::future::Future<Output = AppResult<T>>,
+    ) -> AppResult<T> {
+        tokio::select! {
+            done = work => done,
+            lost = self.heartbeat() => Err(lost.err().unwrap_or_else(|| {
+                AppError::Internal("lease lost: another worker took the job over".to_owned())
+            })),
+        }
+    }
+
     /// Renews the lease every third of it, however long a chunk of the work takes, so that only
     /// a worker that died loses its job; returns only when the lease was lost.
     async fn heartbeat(&self) -> AppResult<()> {
@@ -381,24 +418,9 @@ impl App {
     async fn handle_job(&self, worker: &str, job: &Job) -> Result<(), JobError> {
         match job.kind.as_str() {
             MATCH_RECORDS => {
-                let p: MatchRecordsJob =
-                    serde_json::from_value(job.payload.clone()).map_err(|e| JobError {
-                        code: "bad_payload".to_owned(),
-                        message: e.to_string(),
-                    })?;
-                let actor = JobActor {
-                    user: p.actor_user,
-                    party: p.actor_party,
-                    job: job.id,
-                    trigger: p.trigger.clone(),
-                };
-                let lease = Lease {
-                    app: self,
-                    job: job.id,
-                    worker,
-                    total: i64::try_from(p.records.len()).unwrap_or(i64::MAX),
-                    done: 0.into(),
-                };
+                let p: MatchRecordsJob = decode(job)?;
+                let actor = JobActor::new(p.actor_user, p.actor_party, job, p.trigger.clone());
+                let lease = Lease::new(self, job, worker, p.records.len());
                 lease.progress(0).await?;
                 let work = async {
                     if p.import.is_some() {
@@ -406,48 +428,45 @@ impl App {
                     }
                     self.match_records(&actor, &p.records, &lease).await
                 };
-                // The work ends first, or the heartbeat finds the lease lost and the work stops.
-                tokio::select! {
-                    done = work => {
-                        done?;
-                    }
-                    lost = lease.heartbeat() => {
-                        lost?;
-                    }
-                }
+                lease.hold_while(work).await?;
+                Ok(())
+            }
+            RESCORE_CANDIDATES => {
+                let p: RescoreJob = decode(job)?;
+                let actor = JobActor::new(
+                    p.actor_user,
+                    p.actor_party,
+                    job,
+                    AuditAction::LinkageTrain.code().to_owned(),
+                );
+                // The model stored now: a newer one than the job's scores everything anyway.
+                let (model, version) = self.scoring_model().await?;
+                let total = self
+                    .store
+                    .count_stale_candidates(&version)
+                    .await
+                    .map_err(AppError::from)?;
+                let lease = Lease::new(self, job, worker, usize::try_from(total).unwrap_or(0));
+                lease.progress(0).await?;
+                let work = self.rescore_stale_candidates(&actor, &model, &version, &lease);
+                lease.hold_while(work).await?;
                 Ok(())
             }
             homeward_store::pprl::PPRL_LINK => {
-                let p: homeward_store::pprl::PprlLinkJob =
-                    serde_json::from_value(job.payload.clone()).map_err(|e| JobError {
-                        code: "bad_payload".to_owned(),
-                        message: e.to_string(),
-                    })?;
-                let actor = JobActor {
-                    user: p.actor_user,
-                    party: p.actor_party,
-                    job: job.id,
-                    trigger: AuditAction::PprlRunCreate.code().to_owned(),
-                };
-                let lease = Lease {
-                    app: self,
-                    job: job.id,
-                    worker,
-                    total: 3,
-                    done: 0.into(),
-                };
+                let p: homeward_store::pprl::PprlLinkJob = decode(job)?;
+                let actor = JobActor::new(
+                    p.actor_user,
+                    p.actor_party,
+                    job,
+                    AuditAction::PprlRunCreate.code().to_owned(),
+                );
+                let lease = Lease::new(self, job, worker, 3);
                 lease.progress(0).await?;
                 self.link_pprl_run(&actor, &p, &lease).await?;
                 Ok(())
             }
             homeward_store::EXPORT_RUN => {
-                let lease = Lease {
-                    app: self,
-                    job: job.id,
-                    worker,
-                    total: 0,
-                    done: 0.into(),
-                };
+                let lease = Lease::new(self, job, worker, 0);
                 Ok(self.run_export_job(job, &lease).await?)
             }
             other => Err(JobError {
@@ -595,6 +614,14 @@ impl App {
         }
         Ok(job.into())
     }
+}
+
+/// A job's payload as its kind says, or `bad_payload`.
+fn decode<T: serde::de::DeserializeOwned>(job: &Job) -> Result<T, JobError> {
+    serde_json::from_value(job.payload.clone()).map_err(|e| JobError {
+        code: "bad_payload".to_owned(),
+        message: e.to_string(),
+    })
 }
 
 /// Why an attempt failed: a stable code and a message, kept on the job.

@@ -23,8 +23,8 @@ use homeward_domain::{
 };
 use homeward_linkage::{Explanation, FieldKind, LinkConfig, Model, Table, split_full_name};
 use homeward_store::{
-    CandidateDecision, CandidateStatus, Decision, MatchCandidate, NewCandidate, QueueFilter,
-    StoreError, StoredCase, StoredModel,
+    CandidateDecision, CandidateStatus, Decision, MatchCandidate, NewCandidate, NewJob,
+    QueueFilter, RESCORE_CANDIDATES, RescoreJob, StoreError, StoredCase, StoredModel,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
@@ -34,6 +34,8 @@ use std::collections::{BTreeSet, HashMap};
 pub(crate) const MAX_BLOCKED_PER_RECORD: u32 = 500;
 /// Changed records handled per store round trip when many arrive at once (an import).
 const CHUNK: usize = 2_000;
+/// Candidates per chunk (and transaction) of re-scoring after a model change.
+const RESCORE_CHUNK: u32 = 1_000;
 pub const DEFAULT_QUEUE_PAGE: u32 = 50;
 pub const MAX_QUEUE_PAGE: u32 = 500;
 
@@ -472,6 +474,85 @@ impl App {
         Ok(())
     }
 
+    /// Scores again, with the model stored now, every pending candidate another model version
+    /// scored (the `candidates.rescore` job a training enqueued), a chunk at a time, each chunk
+    /// one transaction with its audit entry, telling `lease` how far it got. Idempotent: a
+    /// worker taking the job over skips the candidates already scored by this version. A pair
+    /// whose record was deleted is left as it is. Returns how many candidates changed.
+    pub(crate) async fn rescore_stale_candidates(
+        &self,
+        actor: &JobActor,
+        model: &Model,
+        model_version: &str,
+        lease: &Lease<'_>,
+    ) -> AppResult<usize> {
+        let mut after = None;
+        let mut done = 0;
+        let mut changed = 0;
+        loop {
+            let page = self
+                .store
+                .stale_candidates(model_version, after, RESCORE_CHUNK)
+                .await?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.id);
+            let ids: Vec<RecordId> = page
+                .iter()
+                .flat_map(|c| [c.tracing_record_id, c.custody_record_id])
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            let records: HashMap<RecordId, ChildRecord> = self
+                .store
+                .records_for_linkage(&ids)
+                .await?
+                .into_iter()
+                .map(|r| (r.id, r))
+                .collect();
+            // One table per tracing request against its custody partners.
+            let mut by_tracing: HashMap<RecordId, Vec<&ChildRecord>> = HashMap::new();
+            for c in &page {
+                if let (Some(_), Some(custody)) = (
+                    records.get(&c.tracing_record_id),
+                    records.get(&c.custody_record_id),
+                ) {
+                    by_tracing
+                        .entry(c.tracing_record_id)
+                        .or_default()
+                        .push(custody);
+                }
+            }
+            let mut rescored = Vec::new();
+            for (tracing_id, partners) in &by_tracing {
+                if let Some(tracing) = records.get(tracing_id) {
+                    // Threshold 0: every pending pair gets its new score, however low.
+                    rescored.extend(score(model, model_version, tracing, partners, 0.0)?);
+                }
+            }
+            let audit = |changed: &[NewCandidate]| {
+                actor.audit(
+                    AuditAction::MatchCandidateRescore,
+                    serde_json::json!({
+                        "count": changed.len(),
+                        "match_ids": changed.iter().map(|c| c.id).collect::<Vec<_>>(),
+                        "model_version": model_version,
+                    }),
+                )
+            };
+            changed += self
+                .store
+                .rescore_candidates(&rescored, &audit)
+                .await?
+                .len();
+            done += page.len();
+            lease.progress(done).await?;
+            if page.len() < RESCORE_CHUNK as usize {
+                break;
+            }
+        }
+        Ok(changed)
+    }
+
     /// Pending candidates in a probability band, best first. Mediator reviewers only.
     pub async fn review_queue(&self, caller: &Caller, q: &QueueQuery) -> AppResult<QueuePage> {
         caller.require(Permission::MatchReview, &self.config)?;
@@ -780,13 +861,27 @@ impl App {
                 "custody_records": custody.len(),
                 "candidate_pairs": out.stats.candidate_pairs,
             }));
+        // The pending candidates scored by the model before are scored again by a job enqueued
+        // with the model itself: a reviewer never decides on a score from a model replaced.
+        let rescore_key = format!("{RESCORE_CANDIDATES}:{model_version}");
+        let job = NewJob::new(
+            RESCORE_CANDIDATES,
+            serde_json::to_value(RescoreJob {
+                model_version: model_version.clone(),
+                actor_user: Some(caller.user().id),
+                actor_party: Some(caller.party().id),
+            })
+            .map_err(|e| AppError::Internal(e.to_string()))?,
+            Some(rescore_key.clone()),
+        );
         self.store
-            .put_linkage_model(
+            .put_linkage_model_rescoring(
                 &StoredModel {
                     model: model_json,
                     trained_at: now,
                 },
                 audit,
+                &job,
             )
             .await?;
 
@@ -831,6 +926,7 @@ impl App {
             .insert_candidates(&candidates, &audit)
             .await?
             .len();
+        self.after_commit(&rescore_key).await;
         Ok(TrainReport {
             tracing_requests: tracing.len(),
             custody_records: custody.len(),

@@ -3,6 +3,7 @@
 //! returns a child's data, so none of it takes a caller.
 
 use crate::{App, AppError, AppResult};
+use homeward_domain::{AuditAction, AuditDraft};
 use homeward_store::blobs::BlobError;
 use homeward_store::{JobState, PoolStats};
 use sha2::{Digest, Sha256};
@@ -45,7 +46,83 @@ impl KeyCheck {
     }
 }
 
+/// A backup written or restored, as the audit log keeps it: who ran the command on the server
+/// (the operating-system account and the host: the command line has no signed-in user), the
+/// archive's name and SHA-256, and what it holds. No child's data, no key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BackupEvent {
+    /// The archive's file name, as the operator gave it.
+    pub file: String,
+    /// Hex SHA-256 of the whole archive.
+    pub sha256: String,
+    pub bytes: u64,
+    /// `sqlite` or `postgres`.
+    pub backend: String,
+    pub attachments: usize,
+    /// When the backup was made (for a restore: the archive's own time).
+    pub made_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The hex SHA-256 of a file and its length, read in pieces.
+pub fn file_sha256(path: &Path) -> std::io::Result<(String, u64)> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0_u8; 1 << 16];
+    let mut len = 0_u64;
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        len += n as u64;
+        h.update(&buf[..n]);
+    }
+    Ok((hex::encode(h.finalize()), len))
+}
+
+/// Who runs this command: the operating-system account (`USER`, `LOGNAME`) and the host name.
+fn operator() -> (String, String) {
+    let user = ["USER", "LOGNAME", "USERNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| "unknown".to_owned());
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "unknown".to_owned());
+    (user, host)
+}
+
 impl App {
+    /// Enters a backup (`backup.create`) or a restore (`backup.restore`) in the audit log, from
+    /// the command line on the server. Returns the entry's sequence number.
+    pub async fn audit_backup(&self, restore: bool, event: &BackupEvent) -> AppResult<i64> {
+        let (os_user, host) = operator();
+        let action = if restore {
+            AuditAction::BackupRestore
+        } else {
+            AuditAction::BackupCreate
+        };
+        let draft = AuditDraft {
+            source: Some("cli".to_owned()),
+            ..AuditDraft::new(action)
+        }
+        .details(serde_json::json!({
+            "os_user": os_user,
+            "host": host,
+            "file": event.file,
+            "sha256": event.sha256,
+            "bytes": event.bytes,
+            "backend": event.backend,
+            "attachments": event.attachments,
+            "made_at": event.made_at,
+        }));
+        Ok(self.store.append_audit(draft).await?.seq)
+    }
+
     pub async fn ops_snapshot(&self) -> AppResult<OpsSnapshot> {
         Ok(OpsSnapshot {
             pool: self.store.pool_stats(),

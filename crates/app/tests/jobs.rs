@@ -425,3 +425,93 @@ async fn the_same_file_is_imported_once_unless_forced() {
         w.finish().await;
     }
 }
+
+/// The pending candidates' model versions, by candidate.
+async fn pending_versions(app: &App, reviewer: &Caller) -> Vec<String> {
+    app.review_queue(reviewer, &everything())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|c| c.model_version)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn re_scoring_after_a_model_change_is_a_job_a_live_worker_takes_over_from_a_dead_one() {
+    for w in worlds(deferred()).await {
+        let (s, store) = two_jobs_queued(&w).await;
+        w.app.drain_jobs("w").await.unwrap();
+        let before = pending_versions(&w.app, &s.reviewer).await;
+        assert!(!before.is_empty());
+        assert!(before.iter().all(|v| v.contains("default")), "{before:?}");
+
+        // Training stores the model and, in the same transaction, the job that scores the
+        // pending candidates again; with jobs deferred, nothing is re-scored yet.
+        let report = w.app.train_linkage_model(&s.reviewer).await.unwrap();
+        let key = format!("candidates.rescore:{}", report.model_version);
+        let job = store
+            .job_by_key(&key)
+            .await
+            .unwrap()
+            .expect("no rescore job");
+        assert_eq!(
+            (job.kind.as_str(), job.state),
+            ("candidates.rescore", JobState::Queued)
+        );
+        let stale = pending_versions(&w.app, &s.reviewer)
+            .await
+            .iter()
+            .filter(|v| **v != report.model_version)
+            .count();
+        assert!(stale >= 1, "training re-scored inline");
+        assert_eq!(
+            audit_count(&w, &s.auditor, "match.candidate_rescore").await,
+            0
+        );
+
+        // A worker claims it and dies; another takes it over when the lease runs out.
+        let now = Utc::now();
+        let dead = store
+            .claim_job("dead", None, now, now + chrono::Duration::milliseconds(300))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(dead.id, job.id);
+        assert!(w.app.run_job("alive", None).await.unwrap().is_none());
+        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+        let drained = w.app.drain_jobs("alive").await.unwrap();
+        assert_eq!((drained.done, drained.failed), (1, 0));
+        let job = store.get_job(job.id).await.unwrap().unwrap();
+        assert_eq!((job.state, job.attempts), (JobState::Done, 2));
+        assert_eq!(job.progress_total, i64::try_from(stale).unwrap());
+        assert_eq!(job.progress_done, job.progress_total);
+
+        let after = pending_versions(&w.app, &s.reviewer).await;
+        assert!(
+            after.iter().all(|v| *v == report.model_version),
+            "{after:?}"
+        );
+        assert_eq!(
+            audit_count(&w, &s.auditor, "match.candidate_rescore").await,
+            1
+        );
+        // Run again (as a second delivery would be), it finds nothing left to do.
+        let again = NewJob::new(
+            "candidates.rescore",
+            job.payload.clone(),
+            Some(format!("{key}:again")),
+        );
+        assert!(store.enqueue_job(&again).await.unwrap());
+        assert_eq!(w.app.drain_jobs("alive").await.unwrap().done, 1);
+        let again = store.get_job(again.id).await.unwrap().unwrap();
+        assert_eq!((again.progress_done, again.progress_total), (0, 0));
+        assert_eq!(
+            audit_count(&w, &s.auditor, "match.candidate_rescore").await,
+            1
+        );
+        assert!(w.app.verify_audit_as(&s.auditor).await.is_ok());
+        store.close().await;
+        w.finish().await;
+    }
+}

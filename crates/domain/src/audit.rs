@@ -226,6 +226,13 @@ pub enum AuditAction {
     /// The file was deleted when the export expired.
     #[serde(rename = "export.expire")]
     ExportExpire,
+    // Operations (issue 19).
+    /// `homeward backup` wrote an archive (who ran it, the file's SHA-256).
+    #[serde(rename = "backup.create")]
+    BackupCreate,
+    /// `homeward restore` made this database from an archive (entered in the restored copy).
+    #[serde(rename = "backup.restore")]
+    BackupRestore,
 }
 
 impl AuditAction {
@@ -329,6 +336,8 @@ impl AuditAction {
             Self::ExportMake => "export.make",
             Self::ExportDownload => "export.download",
             Self::ExportExpire => "export.expire",
+            Self::BackupCreate => "backup.create",
+            Self::BackupRestore => "backup.restore",
         }
     }
 }

@@ -135,13 +135,35 @@ pub async fn backup(
     write_archive(&partial, &manifest, &db_file, &data.join(ATTACHMENTS))?;
     std::fs::rename(&partial, &args.out)
         .with_context(|| format!("cannot write {}", args.out.display()))?;
+    let event = backup_event(&args.out, &manifest)?;
+    // After the copy, so the entry is in the live log, not in the archive it names.
+    let seq = app.audit_backup(false, &event).await?;
     println!(
-        "backup written to {}: {} database, {} attachments opened with the key",
+        "backup written to {}: {} database, {} attachments opened with the key; sha256 {}, audit entry {}",
         args.out.display(),
         manifest.backend,
-        manifest.attachments
+        manifest.attachments,
+        event.sha256,
+        seq
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// What the audit log keeps of an archive: its name, hash and what the manifest says.
+fn backup_event(file: &Path, m: &Manifest) -> anyhow::Result<homeward_app::ops::BackupEvent> {
+    let (sha256, bytes) = homeward_app::ops::file_sha256(file)
+        .with_context(|| format!("cannot read {}", file.display()))?;
+    Ok(homeward_app::ops::BackupEvent {
+        file: file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        sha256,
+        bytes,
+        backend: m.backend.clone(),
+        attachments: m.attachments,
+        made_at: m.created_at,
+    })
 }
 
 /// The database's copy in `work`: SQLite's own, or `pg_dump`'s.
@@ -302,6 +324,23 @@ pub async fn restore(args: &RestoreArgs) -> anyhow::Result<ExitCode> {
     })?;
     let app = App::new(store, config);
     let code = verify_restored(&app, &manifest).await;
+    // A copy that verified notes where it came from, at the head of its own log.
+    let code = match code {
+        Ok(c) if c == ExitCode::SUCCESS => {
+            let entered = async {
+                let event = backup_event(&args.file, &manifest)?;
+                let seq = app.audit_backup(true, &event).await?;
+                println!(
+                    "restore entered in the audit log (entry {seq}, sha256 {})",
+                    event.sha256
+                );
+                anyhow::Ok(())
+            }
+            .await;
+            entered.map(|()| c)
+        }
+        other => other,
+    };
     app.close().await;
     code
 }

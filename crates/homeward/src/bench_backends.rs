@@ -12,8 +12,8 @@ use homeward_app::import::ImportOptions;
 use homeward_app::synthetic::Synthetic;
 use homeward_app::{Actor, App, AppConfig};
 use homeward_domain::{ChildRecordInput, RecordKind};
+use homeward_store::scratch::ScratchDatabase;
 use rand::Rng;
-use sqlx::Connection;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, clap::Args)]
@@ -114,36 +114,12 @@ async fn measure(url: &str, sought: &[u8], held: &[u8]) -> anyhow::Result<Figure
 
 /// Creates a fresh database on the server at `admin_url`, runs the scenario in it, drops it.
 async fn measure_postgres(admin_url: &str, sought: &[u8], held: &[u8]) -> anyhow::Result<Figures> {
-    let name = format!("homeward_bench_{:016x}", rand::thread_rng().r#gen::<u64>());
-    let mut conn = sqlx::PgConnection::connect(admin_url)
+    let db = ScratchDatabase::create(admin_url, "homeward_bench")
         .await
-        .context("connecting to the PostgreSQL server")?;
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await?;
-    let url = with_database(admin_url, &name);
-    let figures = measure(&url, sought, held).await;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&mut conn)
-        .await?;
-    conn.close().await?;
+        .context("creating a database on the PostgreSQL server")?;
+    let figures = measure(&db.url, sought, held).await;
+    db.remove().await?;
     figures
-}
-
-/// `url` with its database name replaced by `name` (any query string kept).
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
-    let host_from = base.find("://").map_or(0, |i| i + 3);
-    let base = match base[host_from..].find('/') {
-        Some(i) => &base[..host_from + i],
-        None => base,
-    };
-    match query {
-        Some(q) => format!("{base}/{name}?{q}"),
-        None => format!("{base}/{name}"),
-    }
 }
 
 fn secs(d: Duration) -> String {
@@ -200,19 +176,4 @@ pub async fn run_backends_bench(args: &BenchBackendsArgs) -> anyhow::Result<()> 
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn database_name_is_replaced() {
-        assert_eq!(
-            super::with_database("postgres://u@h:5432/postgres", "x"),
-            "postgres://u@h:5432/x"
-        );
-        assert_eq!(
-            super::with_database("postgres://u@h/db?sslmode=disable", "x"),
-            "postgres://u@h/x?sslmode=disable"
-        );
-    }
 }

@@ -266,6 +266,49 @@ async fn backup_under_writes(
     (out, before, first)
 }
 
+/// The details of the last audit entry with `action` in the database at `url`.
+async fn last_entry(url: &str, action: &str) -> Option<Value> {
+    let store = homeward_store::connect(url).await.unwrap();
+    let entries = store
+        .audit_entries(&homeward_store::AuditFilter {
+            limit: 1000,
+            action: Some(action.to_owned()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    store.close().await;
+    entries
+        .last()
+        .map(|e| serde_json::from_str(&e.details).unwrap())
+}
+
+/// The backup is in the source's audit log and the restore in the copy's, both naming the
+/// archive by its SHA-256 and the operating-system account that ran the command.
+async fn assert_backup_audited(source_url: &str, restored_url: &str, archive: &Path) {
+    let (sha, bytes) = homeward_app::ops::file_sha256(archive).unwrap();
+    let made = last_entry(source_url, "backup.create")
+        .await
+        .expect("the backup is not in the audit log");
+    assert_eq!(made["sha256"], sha.as_str(), "{made}");
+    assert_eq!(made["bytes"], bytes, "{made}");
+    assert_eq!(made["file"], "backup.tar", "{made}");
+    assert!(
+        made["os_user"].as_str().is_some_and(|u| !u.is_empty()),
+        "{made}"
+    );
+    let restored = last_entry(restored_url, "backup.restore")
+        .await
+        .expect("the restore is not in the restored audit log");
+    assert_eq!(restored["sha256"], sha.as_str(), "{restored}");
+    assert_eq!(restored["made_at"], made["made_at"], "{restored}");
+    // The archive holds the database as it was before its own entry was written.
+    assert!(
+        last_entry(restored_url, "backup.create").await.is_none(),
+        "the archive holds its own backup entry"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_sqlite_backup_made_under_writes_restores_verifies_and_serves() {
     let dir = tempfile::tempdir().unwrap();
@@ -282,6 +325,13 @@ async fn a_sqlite_backup_made_under_writes_restores_verifies_and_serves() {
     ));
     assert!(said.contains("audit log intact"), "{said}");
     assert!(said.contains("1 attachments open with the key"), "{said}");
+    assert!(said.contains("restore entered in the audit log"), "{said}");
+    assert_backup_audited(
+        &homeward_store::sqlite_url_for_dir(&data),
+        &homeward_store::sqlite_url_for_dir(&restored),
+        Path::new(archive),
+    )
+    .await;
     // A non-empty directory is refused, naming it.
     let again = homeward(
         &restored,
@@ -388,6 +438,7 @@ async fn a_postgres_backup_restores_into_a_fresh_database_and_verifies() {
     assert!(said.contains("a postgres backup"), "{said}");
     assert!(said.contains("audit log intact"), "{said}");
     assert!(said.contains("1 attachments open with the key"), "{said}");
+    assert_backup_audited(&source.url, &target.url, &archive).await;
     ok(homeward(
         &restored,
         Some(&target.url),

@@ -22,8 +22,10 @@ pub mod jobs;
 pub mod ops;
 pub mod postgres;
 pub mod pprl;
+pub mod rescore;
 mod rowhash;
 mod rows;
+pub mod scratch;
 pub mod sqlite;
 pub mod staging;
 #[cfg(feature = "testing")]
@@ -39,6 +41,7 @@ pub use jobs::{
 };
 pub use ops::{OpsStore, PoolStats};
 pub use pprl::PprlStore;
+pub use rescore::{RESCORE_CANDIDATES, RescoreJob, RescoreStore, StaleCandidate};
 pub use rowhash::{RowHash, RowRef, RowTable};
 pub use staging::{NewStagedUpload, StagedState, StagedUpload, StagingLimits, StagingStore};
 pub use types::*;
@@ -70,6 +73,7 @@ pub trait Store:
     JobStore
     + PprlStore
     + OpsStore
+    + RescoreStore
     + StagingStore
     + IndicatorStore
     + exports::ExportStore

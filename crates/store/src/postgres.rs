@@ -56,6 +56,7 @@ crate::jobs::impl_jobs!(
     crate::jobs::listen_pg
 );
 crate::pprl::impl_pprl!(PgStore, sqlx::Postgres);
+crate::rescore::impl_rescore!(PgStore);
 // `pg_dump` makes PostgreSQL's copies (see docs/operations.md).
 crate::ops::impl_ops!(PgStore, None);
 crate::staging::impl_staging!(PgStore, sqlx::Postgres);

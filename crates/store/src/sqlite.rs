@@ -67,6 +67,7 @@ impl SqliteStore {
 impl_store!(SqliteStore, sqlx::Sqlite);
 crate::jobs::impl_jobs!(SqliteStore, sqlx::Sqlite, "", None, crate::jobs::poll_only);
 crate::pprl::impl_pprl!(SqliteStore, sqlx::Sqlite);
+crate::rescore::impl_rescore!(SqliteStore);
 // A consistent copy while others read and write: SQLite's own `VACUUM INTO`.
 crate::ops::impl_ops!(SqliteStore, Some("VACUUM INTO $1"));
 crate::staging::impl_staging!(SqliteStore, sqlx::Sqlite);

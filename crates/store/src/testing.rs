@@ -1,9 +1,8 @@
 //! Throwaway databases for tests: a temporary SQLite file, or a fresh database on the PostgreSQL
 //! server named by `HOMEWARD_TEST_POSTGRES_URL`. Enabled by the `testing` feature.
 
+use crate::scratch::ScratchDatabase;
 use crate::{Result, Store, StoreError, connect};
-use rand::Rng;
-use sqlx::Connection;
 use std::sync::Arc;
 
 /// The environment variable naming a PostgreSQL server tests may create databases on.
@@ -29,7 +28,7 @@ pub struct TestDatabase {
     /// The URL to open the store with.
     pub url: String,
     _dir: Option<tempfile::TempDir>,
-    postgres: Option<(String, String)>,
+    postgres: Option<ScratchDatabase>,
 }
 
 impl TestDatabase {
@@ -49,17 +48,11 @@ impl TestDatabase {
             skip_without(&format!("PostgreSQL ({POSTGRES_ENV})"));
             return Ok(None);
         };
-        let name = format!("homeward_test_{:016x}", rand::thread_rng().r#gen::<u64>());
-        let mut conn = sqlx::PgConnection::connect(&admin_url).await?;
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut conn)
-            .await?;
-        conn.close().await?;
-        let url = replace_database(&admin_url, &name);
+        let db = ScratchDatabase::create(&admin_url, "homeward_test").await?;
         Ok(Some(Self {
-            url,
+            url: db.url.clone(),
             _dir: None,
-            postgres: Some((admin_url, name)),
+            postgres: Some(db),
         }))
     }
 
@@ -69,49 +62,9 @@ impl TestDatabase {
 
     /// Drops a PostgreSQL database (SQLite files go with the temporary directory).
     pub async fn cleanup(self) -> Result<()> {
-        if let Some((admin_url, name)) = &self.postgres {
-            let mut conn = sqlx::PgConnection::connect(admin_url).await?;
-            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut conn)
-                .await?;
-            conn.close().await?;
+        if let Some(db) = &self.postgres {
+            db.remove().await?;
         }
         Ok(())
-    }
-}
-
-/// Swaps the database name in a PostgreSQL URL, keeping any query string.
-fn replace_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let authority_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let base = match base[authority_end..].find('/') {
-        Some(i) => &base[..authority_end + i],
-        None => base,
-    };
-    match query {
-        Some(q) => format!("{base}/{name}?{q}"),
-        None => format!("{base}/{name}"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn database_name_is_replaced() {
-        assert_eq!(
-            super::replace_database("postgres://u@h:5432/postgres", "x"),
-            "postgres://u@h:5432/x"
-        );
-        assert_eq!(
-            super::replace_database("postgres://u@h/db?sslmode=disable", "x"),
-            "postgres://u@h/x?sslmode=disable"
-        );
-        assert_eq!(
-            super::replace_database("postgres://u@h", "x"),
-            "postgres://u@h/x"
-        );
     }
 }

@@ -84,6 +84,7 @@ macro_rules! conformance_tests {
             candidates_are_stored_once_and_queued_by_probability,
             confirming_creates_or_joins_a_case,
             the_linkage_model_is_replaced,
+            a_new_model_comes_with_its_rescore_job_and_stale_candidates_page_by_id,
             block_keys_find_duplicates_within_one_party,
             duplicates_are_stored_once_whichever_way_round,
             duplicates_are_seen_only_within_scope,
@@ -2949,6 +2950,67 @@ pub async fn the_linkage_model_is_replaced(cx: Ctx) {
         .unwrap();
     }
     assert_eq!(s.linkage_model().await.unwrap().unwrap().model, "{\"v\":2}");
+}
+
+pub async fn a_new_model_comes_with_its_rescore_job_and_stale_candidates_page_by_id(cx: Ctx) {
+    let s = &*cx.store;
+    let (_, t, cs) = matching_world(s, 3).await;
+    let drafts: Vec<_> = cs.iter().map(|c| candidate(t, *c, 0.9)).collect();
+    s.insert_candidates(&drafts, &candidate_audit)
+        .await
+        .unwrap();
+    let job = homeward_store::NewJob::new(
+        homeward_store::RESCORE_CANDIDATES,
+        json!({ "model_version": "v2" }),
+        Some("rescore:v2".to_owned()),
+    );
+    s.put_linkage_model_rescoring(
+        &homeward_store::StoredModel {
+            model: "{\"v\":2}".to_owned(),
+            trained_at: now(),
+        },
+        draft(AuditAction::LinkageTrain),
+        &job,
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.linkage_model().await.unwrap().unwrap().model, "{\"v\":2}");
+    assert_eq!(
+        s.job_by_key("rescore:v2").await.unwrap().unwrap().id,
+        job.id
+    );
+    assert_eq!(s.count_stale_candidates("v2").await.unwrap(), 3);
+    assert_eq!(s.count_stale_candidates("v-test").await.unwrap(), 0);
+    let first = s.stale_candidates("v2", None, 2).await.unwrap();
+    assert_eq!(first.len(), 2);
+    assert!(first[0].id < first[1].id);
+    assert!(first.iter().all(|c| c.tracing_record_id == t));
+    let rest = s
+        .stale_candidates("v2", Some(first[1].id), 2)
+        .await
+        .unwrap();
+    assert_eq!(rest.len(), 1);
+    assert!(rest[0].id > first[1].id);
+    // A candidate scored by the new version is no longer stale.
+    let newer = homeward_store::NewCandidate {
+        model_version: "v2".to_owned(),
+        ..candidate(t, rest[0].custody_record_id, 0.5)
+    };
+    let audit = |c: &[homeward_store::NewCandidate]| {
+        draft(AuditAction::MatchCandidateRescore).details(json!({ "count": c.len() }))
+    };
+    assert_eq!(
+        s.rescore_candidates(&[newer], &audit).await.unwrap().len(),
+        1
+    );
+    assert_eq!(s.count_stale_candidates("v2").await.unwrap(), 2);
+    assert_eq!(
+        s.stale_candidates("v2", Some(first[1].id), 2)
+            .await
+            .unwrap(),
+        vec![]
+    );
+    assert_eq!(verify(s).await, Ok(head_seq(s).await));
 }
 
 // ---- duplicates --------------------------------------------------------------------------------
