@@ -204,6 +204,8 @@ pub struct CandidateDecision<'a> {
 #[derive(Clone, Debug, PartialEq)]
 pub struct StoredCase {
     pub case: Case,
+    /// The number people know the case by, given when it was opened.
+    pub number: homeward_domain::CaseNumber,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
