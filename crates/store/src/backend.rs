@@ -1655,6 +1655,9 @@ macro_rules! impl_store {
                     if let Some(d) = filter.follow_up_due_before {
                         qb.push(" AND follow_up_due < ").push_bind(d.to_string());
                     }
+                    if let Some(n) = filter.number {
+                        qb.push(" AND number = ").push_bind(n.to_string());
+                    }
                     if let Some(after) = filter.after {
                         qb.push(" AND id > ").push_bind(after.0);
                     }

@@ -14,7 +14,7 @@
 use crate::{Result, StoredCase};
 use async_trait::async_trait;
 use chrono::NaiveDate;
-use homeward_domain::{AuditDraft, CaseId, CaseNumber, CaseState, PartyId};
+use homeward_domain::{AuditDraft, CaseId, CaseNumber, CaseState, ChildRecord, PartyId, Scope};
 
 /// How a case search is ordered.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -53,15 +53,20 @@ pub struct CaseSearch {
 pub struct CaseSearchPage {
     pub items: Vec<StoredCase>,
     pub total: i64,
+    /// The child records of the page's cases that the `records` scope reaches (not deleted ones
+    /// too: a merged or deleted record still names its case's child).
+    pub records: Vec<ChildRecord>,
 }
 
 #[async_trait]
 pub trait CaseSearchStore: Send + Sync {
-    /// The cases the search keeps, one page of them; every entry of `audit` is appended with the
-    /// page's `"case_ids"`.
+    /// The cases the search keeps, one page of them, with their child records within `records`
+    /// (`Scope::Nothing`: none); every entry of `audit` is appended with the page's `"case_ids"`
+    /// and the `"record_ids"` read.
     async fn search_cases(
         &self,
         q: &CaseSearch,
+        records: Scope,
         audit: Vec<AuditDraft>,
     ) -> Result<CaseSearchPage>;
 
@@ -83,12 +88,12 @@ macro_rules! impl_case_search {
     ($store:ident, $db:ty, $list_ref:expr) => {
         mod case_search_impl {
             use super::$store;
-            use crate::backend::{page_limit, with_ids};
+            use crate::backend::{page_limit, scope_party, with_ids};
             use crate::case_search::{CaseSearch, CaseSearchPage, CaseSearchStore, CaseSort};
-            use crate::rows::CaseRow;
+            use crate::rows::{record_columns, CaseRow, RecordRow};
             use crate::{like_escape, Result, StoreError, StoredCase};
             use async_trait::async_trait;
-            use homeward_domain::{AuditDraft, CaseId, CaseNumber};
+            use homeward_domain::{AuditDraft, CaseId, CaseNumber, ChildRecord, Scope};
             use sqlx::QueryBuilder;
             use uuid::Uuid;
 
@@ -151,7 +156,7 @@ macro_rules! impl_case_search {
 
             #[async_trait]
             impl CaseSearchStore for $store {
-                async fn search_cases(&self, q: &CaseSearch, audit: Vec<AuditDraft>) -> Result<CaseSearchPage> {
+                async fn search_cases(&self, q: &CaseSearch, records: Scope, audit: Vec<AuditDraft>) -> Result<CaseSearchPage> {
                     let mut tx = self.begin_write().await?;
                     let mut count = QueryBuilder::<Db>::new("SELECT COUNT(*) FROM cases c WHERE 1 = 1");
                     push_filters(&mut count, q);
@@ -173,13 +178,38 @@ macro_rules! impl_case_search {
                     drop(qb);
                     let items = rows.into_iter().map(StoredCase::try_from).collect::<Result<Vec<_>>>()?;
                     let ids: Vec<String> = items.iter().map(|c| c.case.id.to_string()).collect();
+                    let wanted: Vec<Uuid> = items
+                        .iter()
+                        .flat_map(|c| [c.case.tracing_request, c.case.custody_record])
+                        .flatten()
+                        .map(|r| r.0)
+                        .collect();
+                    let mut children: Vec<ChildRecord> = Vec::new();
+                    if let (Some(party), false) = (scope_party(records), wanted.is_empty()) {
+                        let mut qb = QueryBuilder::<Db>::new(concat!("SELECT ", record_columns!(), " FROM records WHERE id IN ("));
+                        let mut sep = qb.separated(", ");
+                        for id in &wanted {
+                            sep.push_bind(*id);
+                        }
+                        qb.push(")");
+                        if let Some(p) = party {
+                            qb.push(" AND party_id = ").push_bind(p);
+                        }
+                        let rows: Vec<RecordRow> = qb.build_query_as().fetch_all(&mut *tx).await?;
+                        children = rows.into_iter().map(ChildRecord::from).collect();
+                    }
+                    let record_ids: Vec<String> = children.iter().map(|r| r.id.to_string()).collect();
                     let audit = audit
                         .into_iter()
-                        .map(|a| AuditDraft { details: with_ids(a.details.clone(), "case_ids", ids.clone()), ..a })
+                        .map(|a| {
+                            let details = with_ids(a.details.clone(), "case_ids", ids.clone());
+                            let details = if record_ids.is_empty() { details } else { with_ids(details, "record_ids", record_ids.clone()) };
+                            AuditDraft { details, ..a }
+                        })
                         .collect();
                     Self::append(&mut tx, audit).await?;
                     tx.commit().await?;
-                    Ok(CaseSearchPage { items, total })
+                    Ok(CaseSearchPage { items, total, records: children })
                 }
 
                 async fn case_by_number(&self, number: CaseNumber) -> Result<Option<CaseId>> {

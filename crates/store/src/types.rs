@@ -374,6 +374,8 @@ pub struct CaseFilter {
     pub record: Option<RecordId>,
     /// Cases with a follow-up visit still open that was due before this day: the overdue ones.
     pub follow_up_due_before: Option<chrono::NaiveDate>,
+    /// The case with this number.
+    pub number: Option<homeward_domain::CaseNumber>,
     pub after: Option<CaseId>,
     /// 0 means 50; at most 500.
     pub limit: u32,

@@ -212,7 +212,7 @@ pub async fn case_search_filters_counts_sorts_and_pages(cx: Ctx) {
         .unwrap();
     let search = |q: CaseSearch| async move {
         let page = s
-            .search_cases(&q, vec![draft(AuditAction::CaseList)])
+            .search_cases(&q, Scope::Nothing, vec![draft(AuditAction::CaseList)])
             .await
             .unwrap();
         (page.items.iter().map(|c| c.case.id).collect::<Vec<_>>(), page.total)
@@ -246,6 +246,27 @@ pub async fn case_search_filters_counts_sorts_and_pages(cx: Ctx) {
     assert_eq!(search(page).await, (vec![ids[2]], 3));
     let by_state = CaseSearch { sort: CaseSort::State, ..Default::default() };
     assert_eq!(search(by_state).await.0, vec![ids[0], ids[1], ids[2]]);
+    // The child records come with the page, within the scope asked for.
+    let q = CaseSearch { limit: 1, ..Default::default() };
+    let mine = s
+        .search_cases(&q, Scope::OwnParty(w.origin.id), vec![draft(AuditAction::CaseList)])
+        .await
+        .unwrap();
+    let ids_of = |p: &homeward_store::CaseSearchPage| p.records.iter().map(|r| r.id).collect::<Vec<_>>();
+    assert_eq!(ids_of(&mine), vec![olena.record.id]);
+    let all = s
+        .search_cases(&q, Scope::AllSubmitted, vec![draft(AuditAction::CaseList)])
+        .await
+        .unwrap();
+    let mut got = ids_of(&all);
+    got.sort();
+    let mut want = vec![olena.record.id, held.record.id];
+    want.sort();
+    assert_eq!(got, want);
+    let details: serde_json::Value = serde_json::from_str(&all_entries(s).await.pop().unwrap().details).unwrap();
+    assert_eq!(details["record_ids"].as_array().map(Vec::len), Some(2));
+    let q = CaseSearch::default();
+    s.search_cases(&q, Scope::Nothing, vec![draft(AuditAction::CaseList)]).await.unwrap();
     // The list is audited with the ids it returned.
     let last = all_entries(s).await.pop().unwrap();
     let details: serde_json::Value = serde_json::from_str(&last.details).unwrap();
