@@ -11,7 +11,8 @@ use chrono::Utc;
 use homeward_domain::{
     AuditAction, CaseNumber, CaseState, ChildRecord, PartyId, Permission, RecordId, Scope,
 };
-use homeward_store::{CaseSearch, CaseSort};
+pub use homeward_store::CaseSort;
+use homeward_store::CaseSearch;
 use std::collections::HashMap;
 
 /// At most this many cases on one page.

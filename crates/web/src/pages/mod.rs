@@ -8,6 +8,7 @@
 mod account;
 mod admin;
 mod audit;
+mod case_list;
 mod cases;
 mod context;
 mod dashboard;
@@ -21,6 +22,7 @@ mod indicators;
 mod matches;
 mod names;
 mod records;
+
 mod show;
 mod tasks;
 mod templates;
@@ -62,6 +64,7 @@ pub(crate) fn router(max_attachment_bytes: usize) -> Router<AppState> {
         .route("/matches/{id}", get(matches::show))
         .route("/matches/{id}/confirm", post(matches::confirm))
         .route("/matches/{id}/reject", post(matches::reject))
+        .route("/cases", get(case_list::list).post(case_list::search))
         .route("/cases/{id}", get(cases::show))
         .route(
             "/cases/{id}/verifications",

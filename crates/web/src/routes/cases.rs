@@ -62,6 +62,7 @@ pub async fn list_cases(
     let q = CaseQuery {
         state: q.state,
         record: q.record_id,
+        number: q.number,
         after: q.after,
         limit: q.limit,
         workflow_only: false,
