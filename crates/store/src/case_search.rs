@@ -73,6 +73,16 @@ pub trait CaseSearchStore: Send + Sync {
     /// The case with this number, if any. Not audited (it says no more than that the number was
     /// given, which the caller reads next with an audited read).
     async fn case_by_number(&self, number: CaseNumber) -> Result<Option<CaseId>>;
+
+    /// The records among `ids` that `scope` reaches (deleted ones too: they still name a child
+    /// a page shows), for naming the children of a page in one read; `audit` is appended with
+    /// the `"record_ids"` read when there are any.
+    async fn records_by_ids(
+        &self,
+        scope: Scope,
+        ids: &[homeward_domain::RecordId],
+        audit: AuditDraft,
+    ) -> Result<Vec<ChildRecord>>;
 }
 
 /// The number of the `seq`-th case opened in `year`, or `Corrupt` when the counter went
@@ -210,6 +220,36 @@ macro_rules! impl_case_search {
                     Self::append(&mut tx, audit).await?;
                     tx.commit().await?;
                     Ok(CaseSearchPage { items, total, records: children })
+                }
+
+                async fn records_by_ids(&self, scope: Scope, ids: &[homeward_domain::RecordId], audit: AuditDraft) -> Result<Vec<ChildRecord>> {
+                    let Some(party) = scope_party(scope) else { return Ok(Vec::new()) };
+                    if ids.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    let mut tx = self.begin_write().await?;
+                    let mut records = Vec::new();
+                    for chunk in ids.chunks(500) {
+                        let mut qb = QueryBuilder::<Db>::new(concat!("SELECT ", record_columns!(), " FROM records WHERE id IN ("));
+                        let mut sep = qb.separated(", ");
+                        for id in chunk {
+                            sep.push_bind(id.0);
+                        }
+                        qb.push(")");
+                        if let Some(p) = party {
+                            qb.push(" AND party_id = ").push_bind(p);
+                        }
+                        let rows: Vec<RecordRow> = qb.build_query_as().fetch_all(&mut *tx).await?;
+                        records.extend(rows.into_iter().map(ChildRecord::from));
+                    }
+                    if records.is_empty() {
+                        return Ok(records);
+                    }
+                    let read: Vec<String> = records.iter().map(|r| r.id.to_string()).collect();
+                    let audit = AuditDraft { details: with_ids(audit.details.clone(), "record_ids", read), ..audit };
+                    Self::append(&mut tx, vec![audit]).await?;
+                    tx.commit().await?;
+                    Ok(records)
                 }
 
                 async fn case_by_number(&self, number: CaseNumber) -> Result<Option<CaseId>> {

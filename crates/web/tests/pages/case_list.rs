@@ -124,3 +124,22 @@ async fn a_child_is_found_on_the_cases_page_by_latin_name_and_by_number_in_a_rea
     b.quit().await;
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn the_review_queue_names_both_children_not_the_pair_id() {
+    on_every_backend(async |t: &TestApp| {
+        crate::review::one_candidate(t).await;
+        let m = t.login("mira", PASSWORD).await;
+        let queue = expect(m.get("/api/v1/matches").await, StatusCode::OK).await;
+        let pair = queue["items"][0]["id"].as_str().unwrap().to_owned();
+        let (c, _) = sign_in(t, "mira").await;
+        let (status, page) = get(&c, t, "/matches").await;
+        assert_eq!(status, StatusCode::OK);
+        let table = crate::case_forms::part(&page, "<table", "</table>");
+        assert!(table.contains("Олександр") && table.contains("(Oleksandr"), "{table}");
+        assert!(table.contains("Лысенко") && table.contains("2015-03-07"), "{table}");
+        assert!(!table.contains(&format!(">{pair}<")), "no pair id shown: {table}");
+        assert!(table.contains(&format!("/matches/{pair}")), "still linked by id");
+    })
+    .await;
+}
