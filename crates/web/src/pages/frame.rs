@@ -58,6 +58,7 @@ fn login_form(
     alert: bool,
     username: &str,
     ask_totp: bool,
+    wait_minutes: Option<i64>,
 ) -> PageResult {
     let token = jar
         .get(PRELOGIN_COOKIE)
@@ -78,6 +79,7 @@ fn login_form(
         alert,
         username,
         ask_totp,
+        wait_minutes,
         demo: &opts.demo_logins,
     };
     let res = html(t, &page)?;
@@ -105,7 +107,7 @@ pub(crate) async fn login_page(
     } else {
         None
     };
-    login_form(&s.opts, jar, &headers, notice, false, "", false)
+    login_form(&s.opts, jar, &headers, notice, false, "", false, None)
 }
 
 // Deliberately not `Debug`: it holds a password.
@@ -143,6 +145,7 @@ pub(crate) async fn login_submit(
             true,
             &form.username,
             false,
+            None,
         );
     }
     let req = LoginRequest {
@@ -150,7 +153,7 @@ pub(crate) async fn login_submit(
         password: form.password,
         totp_code: form.totp_code,
     };
-    let failed = |key, ask_totp| {
+    let failed = |key, ask_totp, wait: Option<i64>| {
         login_form(
             &s.opts,
             jar.clone(),
@@ -159,6 +162,7 @@ pub(crate) async fn login_submit(
             true,
             &form.username,
             ask_totp,
+            wait,
         )
     };
     match s.app.login(req, source).await {
@@ -168,10 +172,15 @@ pub(crate) async fn login_submit(
                 .add(session_cookie(session.token, secure));
             Ok((jar, Redirect::to("/dashboard")).into_response())
         }
-        Err(AppError::InvalidCredentials) => failed("invalid_credentials", false),
-        Err(AppError::SecondFactorRequired) => failed("second_factor_required", true),
-        Err(AppError::InvalidSecondFactor) => failed("invalid_second_factor", true),
-        Err(AppError::TooManyAttempts { .. }) => failed("too_many_attempts", false),
+        Err(AppError::InvalidCredentials) => failed("invalid_credentials", false, None),
+        Err(AppError::SecondFactorRequired) => failed("second_factor_required", true, None),
+        Err(AppError::InvalidSecondFactor) => failed("invalid_second_factor", true, None),
+        // The lockout says how long it lasts, in whole minutes rounded up.
+        Err(AppError::TooManyAttempts { retry_after_secs }) => failed(
+            "too_many_attempts",
+            false,
+            Some(((retry_after_secs.max(1) + 59) / 60).max(1)),
+        ),
         Err(e) => Err(PageError::app(e, t)),
     }
 }
@@ -256,6 +265,11 @@ pub(crate) async fn stylesheet() -> Response {
         "text/css; charset=utf-8",
         include_str!("../../static/app.css"),
     )
+}
+
+/// The icon browsers show beside the page's title (and ask for as `/favicon.ico` on every page).
+pub(crate) async fn favicon() -> Response {
+    asset("image/svg+xml", include_str!("../../static/favicon.svg"))
 }
 
 pub(crate) async fn script() -> Response {

@@ -31,7 +31,7 @@ mod aftercare;
 mod refusal;
 mod transfers;
 
-pub(crate) use error::{is_page_path, refusal_page};
+pub(crate) use error::{html_errors, is_page_path, refusal_page};
 
 use crate::AppState;
 use axum::Router;
@@ -209,6 +209,8 @@ pub(crate) fn router(max_attachment_bytes: usize) -> Router<AppState> {
         .route("/evidence/{id}", get(evidence::show))
         .route("/static/app.css", get(frame::stylesheet))
         .route("/static/app.js", get(frame::script))
+        .route("/static/favicon.svg", get(frame::favicon))
+        .route("/favicon.ico", get(frame::favicon))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(PAGE_CSP),

@@ -25,6 +25,8 @@ pub(crate) struct LoginPage<'a> {
     pub username: &'a str,
     /// Show the one-time code field: the account has a second factor.
     pub ask_totp: bool,
+    /// A lockout's remaining time, in minutes.
+    pub wait_minutes: Option<i64>,
     /// On a demo server: its accounts, each with a one-click sign-in.
     pub demo: &'a [crate::DemoLogin],
 }

@@ -143,3 +143,58 @@ async fn the_review_queue_names_both_children_not_the_pair_id() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_lockout_says_how_long_it_lasts_and_pages_have_an_icon() {
+    on_every_backend(async |t: &TestApp| {
+        let origin = t.cli_party("Ombudsman", "origin").await;
+        t.cli_user(&origin, "olena", &["caseworker"]).await;
+        let c = browser_client();
+        let (_, page) = get(&c, t, "/login").await;
+        assert!(page.contains("rel=\"icon\""), "the frame names its icon");
+        let token = csrf_of(&page);
+        let mut last = String::new();
+        for i in 0..=t.app.config().login_max_failures {
+            let guess = format!("guess number {i}");
+            let res = post_form(
+                &c,
+                t,
+                "/login",
+                &[("csrf", &token), ("username", "olena"), ("password", &guess)],
+            )
+            .await;
+            last = res.text().await.unwrap();
+        }
+        let at = last.find("id=\"retry-in\"").unwrap_or_else(|| panic!("{last}"));
+        let said = &last[at..at + last[at..].find("</span>").unwrap()];
+        assert!(said.contains("You can try again in ") && said.contains(" min."), "{said}");
+        for path in ["/favicon.ico", "/static/favicon.svg"] {
+            let res = c.get(t.url(path)).send().await.unwrap();
+            assert_eq!(res.status(), StatusCode::OK, "{path}");
+            assert_eq!(res.headers()["content-type"], "image/svg+xml");
+            assert!(res.text().await.unwrap().starts_with("<svg"));
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_bad_page_url_answers_the_error_page_and_the_api_stays_json() {
+    on_every_backend(async |t: &TestApp| {
+        let mediator = t.cli_party("Task force", "mediator").await;
+        t.cli_user(&mediator, "mira", &["caseworker", "reviewer"]).await;
+        let (c, _) = sign_in(t, "mira").await;
+        for path in ["/no-such-page", "/cases/not-a-uuid", "/matches/123"] {
+            let res = c.get(t.url(path)).send().await.unwrap();
+            let status = res.status();
+            assert!(status == StatusCode::NOT_FOUND || status == StatusCode::BAD_REQUEST, "{path}: {status}");
+            assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/html"), "{path}");
+            let page = res.text().await.unwrap();
+            assert!(page.contains("<html") && page.contains("rel=\"icon\""), "{path}: {page}");
+        }
+        let api = c.get(t.url("/api/v1/no-such")).send().await.unwrap();
+        assert_eq!(api.status(), StatusCode::NOT_FOUND);
+        assert!(api.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    })
+    .await;
+}
