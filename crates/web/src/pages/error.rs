@@ -147,11 +147,17 @@ pub(crate) fn refusal_page(headers: &HeaderMap, status: StatusCode, code: &str) 
 const MACHINE_PATHS: [&str; 3] = ["/healthz", "/metrics", "/readyz"];
 
 /// A refusal answered as JSON on a page path (an unknown path, a malformed id in a page URL, a
-/// method a page does not take) becomes the error page, in the browser's language; `Retry-After`
-/// and `Allow` are kept. The API's answers (and the machines' endpoints) stay JSON.
+/// method a page does not take) becomes the error page, in the browser's language, for a client
+/// that asks for HTML (a browser); `Retry-After` and `Allow` are kept. The API's answers, the
+/// machines' endpoints and clients that do not ask for HTML keep JSON.
 pub(crate) async fn html_errors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let path = req.uri().path();
-    if !is_page_path(path) || MACHINE_PATHS.contains(&path) {
+    let wants_html = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    if !wants_html || !is_page_path(path) || MACHINE_PATHS.contains(&path) {
         return next.run(req).await;
     }
     let headers = req.headers().clone();

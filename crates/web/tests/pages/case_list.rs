@@ -184,15 +184,16 @@ async fn a_bad_page_url_answers_the_error_page_and_the_api_stays_json() {
         let mediator = t.cli_party("Task force", "mediator").await;
         t.cli_user(&mediator, "mira", &["caseworker", "reviewer"]).await;
         let (c, _) = sign_in(t, "mira").await;
+        const HTML: &str = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8";
         for path in ["/no-such-page", "/cases/not-a-uuid", "/matches/123"] {
-            let res = c.get(t.url(path)).send().await.unwrap();
+            let res = c.get(t.url(path)).header("accept", HTML).send().await.unwrap();
             let status = res.status();
             assert!(status == StatusCode::NOT_FOUND || status == StatusCode::BAD_REQUEST, "{path}: {status}");
             assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/html"), "{path}");
             let page = res.text().await.unwrap();
             assert!(page.contains("<html") && page.contains("rel=\"icon\""), "{path}: {page}");
         }
-        let api = c.get(t.url("/api/v1/no-such")).send().await.unwrap();
+        let api = c.get(t.url("/api/v1/no-such")).header("accept", HTML).send().await.unwrap();
         assert_eq!(api.status(), StatusCode::NOT_FOUND);
         assert!(api.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
     })
