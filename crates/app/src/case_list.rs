@@ -11,8 +11,8 @@ use chrono::Utc;
 use homeward_domain::{
     AuditAction, CaseNumber, CaseState, ChildRecord, PartyId, Permission, RecordId, Scope,
 };
-pub use homeward_store::CaseSort;
 use homeward_store::CaseSearch;
+pub use homeward_store::CaseSort;
 use std::collections::HashMap;
 
 /// At most this many cases on one page.

@@ -71,7 +71,11 @@ async fn cases_are_found_by_a_name_in_any_script_and_by_number() {
             .iter()
             .find(|c| c.tracing_record_id == request.id)
             .unwrap();
-        let decided = w.app.confirm_candidate(&reviewer, top.id, None).await.unwrap();
+        let decided = w
+            .app
+            .confirm_candidate(&reviewer, top.id, None)
+            .await
+            .unwrap();
         let case = decided.case.unwrap();
         let number = case.number;
         assert!(number.to_string().starts_with("HW-"), "{number}");
@@ -98,10 +102,18 @@ async fn cases_are_found_by_a_name_in_any_script_and_by_number() {
             assert_eq!(item.tracing.as_ref().map(|r| r.id), Some(request.id));
             assert!(item.custody.is_some());
         }
-        let by_number = w.app.case_list(&caseworker, &q(&number.to_string())).await.unwrap();
+        let by_number = w
+            .app
+            .case_list(&caseworker, &q(&number.to_string()))
+            .await
+            .unwrap();
         assert_eq!(by_number.number, Some(number));
         for text in ["Olena Lysenko", "HW-1999-00001", "Шевченко"] {
-            assert_eq!(w.app.case_list(&caseworker, &q(text)).await.unwrap().total, 0, "{text}");
+            assert_eq!(
+                w.app.case_list(&caseworker, &q(text)).await.unwrap().total,
+                0,
+                "{text}"
+            );
         }
         assert!(matches!(
             w.app.case_list(&caseworker, &q("!!!")).await,
@@ -109,7 +121,13 @@ async fn cases_are_found_by_a_name_in_any_script_and_by_number() {
         ));
         assert!(matches!(
             w.app
-                .case_list(&caseworker, &CaseListQuery { per_page: 201, ..Default::default() })
+                .case_list(
+                    &caseworker,
+                    &CaseListQuery {
+                        per_page: 201,
+                        ..Default::default()
+                    }
+                )
                 .await,
             Err(AppError::Validation(_))
         ));
@@ -121,15 +139,63 @@ async fn cases_are_found_by_a_name_in_any_script_and_by_number() {
             async move { w.app.case_list(caseworker, &f).await.unwrap().total }
         };
         assert_eq!(with(CaseListQuery::default()).await, 1);
-        assert_eq!(with(CaseListQuery { state: Some(CaseState::Located), ..Default::default() }).await, 1);
-        assert_eq!(with(CaseListQuery { state: Some(CaseState::Open), ..Default::default() }).await, 0);
-        assert_eq!(with(CaseListQuery { party: Some(w.custody.id), ..Default::default() }).await, 1);
-        assert_eq!(with(CaseListQuery { party: Some(w.mediator.id), ..Default::default() }).await, 0);
-        assert_eq!(with(CaseListQuery { overdue: true, ..Default::default() }).await, 0);
-        assert_eq!(with(CaseListQuery { round: Some("Round 1".into()), ..Default::default() }).await, 0);
+        assert_eq!(
+            with(CaseListQuery {
+                state: Some(CaseState::Located),
+                ..Default::default()
+            })
+            .await,
+            1
+        );
+        assert_eq!(
+            with(CaseListQuery {
+                state: Some(CaseState::Open),
+                ..Default::default()
+            })
+            .await,
+            0
+        );
+        assert_eq!(
+            with(CaseListQuery {
+                party: Some(w.custody.id),
+                ..Default::default()
+            })
+            .await,
+            1
+        );
+        assert_eq!(
+            with(CaseListQuery {
+                party: Some(w.mediator.id),
+                ..Default::default()
+            })
+            .await,
+            0
+        );
+        assert_eq!(
+            with(CaseListQuery {
+                overdue: true,
+                ..Default::default()
+            })
+            .await,
+            0
+        );
+        assert_eq!(
+            with(CaseListQuery {
+                round: Some("Round 1".into()),
+                ..Default::default()
+            })
+            .await,
+            0
+        );
         let second = w
             .app
-            .case_list(&caseworker, &CaseListQuery { page: 2, ..Default::default() })
+            .case_list(
+                &caseworker,
+                &CaseListQuery {
+                    page: 2,
+                    ..Default::default()
+                },
+            )
             .await
             .unwrap();
         assert!(second.items.is_empty());

@@ -68,4 +68,8 @@ crate::indicators::impl_indicators!(
     "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM')"
 );
 crate::exports::impl_exports!(PgStore, sqlx::Postgres);
-crate::case_search::impl_case_search!(PgStore, sqlx::Postgres, "(c.content -> 'listing' ->> 'list_ref')");
+crate::case_search::impl_case_search!(
+    PgStore,
+    sqlx::Postgres,
+    "(c.content -> 'listing' ->> 'list_ref')"
+);

@@ -79,4 +79,8 @@ crate::indicators::impl_indicators!(
     "substr({}, 1, 7)"
 );
 crate::exports::impl_exports!(SqliteStore, sqlx::Sqlite);
-crate::case_search::impl_case_search!(SqliteStore, sqlx::Sqlite, "json_extract(c.content, '$.listing.list_ref')");
+crate::case_search::impl_case_search!(
+    SqliteStore,
+    sqlx::Sqlite,
+    "json_extract(c.content, '$.listing.list_ref')"
+);

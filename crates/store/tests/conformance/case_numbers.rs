@@ -33,7 +33,12 @@ fn opened(
             origin_approved_at: None,
             custody_approved_at: None,
         });
-        versions.push((case.clone(), "transition", by, when + chrono::Duration::hours(1)));
+        versions.push((
+            case.clone(),
+            "transition",
+            by,
+            when + chrono::Duration::hours(1),
+        ));
     }
     SyntheticCase { versions }
 }
@@ -97,7 +102,10 @@ pub async fn case_numbers_are_given_per_year_in_order_of_opening(cx: Ctx) {
     );
     // The database refuses a second case with a number already given.
     let dup = "UPDATE cases SET number = 'HW-2025-00001' WHERE number = 'HW-2025-00002'";
-    assert!(!try_sql(&cx.url, dup).await, "the unique index on cases.number");
+    assert!(
+        !try_sql(&cx.url, dup).await,
+        "the unique index on cases.number"
+    );
 }
 
 /// Runs SQL behind the store's back; whether the database took it.
@@ -120,7 +128,13 @@ pub async fn opening_a_case_takes_the_next_number_and_joining_takes_none(cx: Ctx
     let (_, t, cs) = matching_world(s, 2).await;
     let year = chrono::Datelike::year(&now());
     // One case already opened this year.
-    let earlier = vec![opened(None, None, now() - chrono::Duration::minutes(5), CaseState::Open, None)];
+    let earlier = vec![opened(
+        None,
+        None,
+        now() - chrono::Duration::minutes(5),
+        CaseState::Open,
+        None,
+    )];
     s.load_synthetic_cases(&earlier, draft(AuditAction::CaseCreate))
         .await
         .unwrap();
@@ -195,16 +209,53 @@ pub async fn case_search_filters_counts_sorts_and_pages(cx: Ctx) {
     let s = &*cx.store;
     let w = world(s).await;
     let rec = |party: &Party, by: &User, kind, name: &str| {
-        new_record(party, by, content(kind, name, "f", Some("2016-02-03"), None))
+        new_record(
+            party,
+            by,
+            content(kind, name, "f", Some("2016-02-03"), None),
+        )
     };
-    let olena = rec(&w.origin, &w.origin_user, RecordKind::TracingRequest, "Олена Коваль");
-    let maria = rec(&w.origin, &w.origin_user, RecordKind::TracingRequest, "Марія Шевченко");
-    let held = rec(&w.custody, &w.custody_user, RecordKind::CustodyRecord, "Елена Коваль");
+    let olena = rec(
+        &w.origin,
+        &w.origin_user,
+        RecordKind::TracingRequest,
+        "Олена Коваль",
+    );
+    let maria = rec(
+        &w.origin,
+        &w.origin_user,
+        RecordKind::TracingRequest,
+        "Марія Шевченко",
+    );
+    let held = rec(
+        &w.custody,
+        &w.custody_user,
+        RecordKind::CustodyRecord,
+        "Елена Коваль",
+    );
     insert(s, &[olena.clone(), maria.clone(), held.clone()]).await;
     let cases = vec![
-        opened(Some(olena.record.id), Some(held.record.id), at(2026, 2, 1, 9), CaseState::Listed, Some("Round 3")),
-        opened(Some(maria.record.id), None, at(2026, 2, 2, 9), CaseState::Open, None),
-        opened(None, Some(held.record.id), at(2026, 2, 3, 9), CaseState::Open, None),
+        opened(
+            Some(olena.record.id),
+            Some(held.record.id),
+            at(2026, 2, 1, 9),
+            CaseState::Listed,
+            Some("Round 3"),
+        ),
+        opened(
+            Some(maria.record.id),
+            None,
+            at(2026, 2, 2, 9),
+            CaseState::Open,
+            None,
+        ),
+        opened(
+            None,
+            Some(held.record.id),
+            at(2026, 2, 3, 9),
+            CaseState::Open,
+            None,
+        ),
     ];
     let ids: Vec<CaseId> = cases.iter().map(|c| c.versions[0].0.id).collect();
     s.load_synthetic_cases(&cases, draft(AuditAction::CaseCreate))
@@ -215,18 +266,36 @@ pub async fn case_search_filters_counts_sorts_and_pages(cx: Ctx) {
             .search_cases(&q, Scope::Nothing, vec![draft(AuditAction::CaseList)])
             .await
             .unwrap();
-        (page.items.iter().map(|c| c.case.id).collect::<Vec<_>>(), page.total)
+        (
+            page.items.iter().map(|c| c.case.id).collect::<Vec<_>>(),
+            page.total,
+        )
     };
     assert_eq!(search(CaseSearch::default()).await, (ids.clone(), 3));
-    let desc = CaseSearch { descending: true, ..Default::default() };
+    let desc = CaseSearch {
+        descending: true,
+        ..Default::default()
+    };
     assert_eq!(search(desc).await.0, vec![ids[2], ids[1], ids[0]]);
-    let st = CaseSearch { state: Some(CaseState::Open), ..Default::default() };
+    let st = CaseSearch {
+        state: Some(CaseState::Open),
+        ..Default::default()
+    };
     assert_eq!(search(st).await, (vec![ids[1], ids[2]], 2));
-    let party = CaseSearch { party: Some(w.custody.id), ..Default::default() };
+    let party = CaseSearch {
+        party: Some(w.custody.id),
+        ..Default::default()
+    };
     assert_eq!(search(party).await, (vec![ids[0], ids[2]], 2));
-    let round = CaseSearch { round: Some("Round 3".into()), ..Default::default() };
+    let round = CaseSearch {
+        round: Some("Round 3".into()),
+        ..Default::default()
+    };
     assert_eq!(search(round).await, (vec![ids[0]], 1));
-    let by_number = CaseSearch { number: Some(n("HW-2026-00002")), ..Default::default() };
+    let by_number = CaseSearch {
+        number: Some(n("HW-2026-00002")),
+        ..Default::default()
+    };
     assert_eq!(search(by_number).await, (vec![ids[1]], 1));
     // Names: every term must be in one record of the case (the search keys here are folded
     // lowercase text; the app passes the linkage normaliser's alternatives).
@@ -237,22 +306,43 @@ pub async fn case_search_filters_counts_sorts_and_pages(cx: Ctx) {
             .collect(),
         ..Default::default()
     };
-    assert_eq!(search(named(&[&["коваль"]])).await, (vec![ids[0], ids[2]], 2));
-    assert_eq!(search(named(&[&["олена", "елена"], &["коваль"]])).await.1, 2);
+    assert_eq!(
+        search(named(&[&["коваль"]])).await,
+        (vec![ids[0], ids[2]], 2)
+    );
+    assert_eq!(
+        search(named(&[&["олена", "елена"], &["коваль"]])).await.1,
+        2
+    );
     assert_eq!(search(named(&[&["марія"]])).await, (vec![ids[1]], 1));
     assert_eq!(search(named(&[&["100%_"]])).await, (vec![], 0));
     // Pages: the count stays the whole count.
-    let page = CaseSearch { limit: 2, offset: 2, ..Default::default() };
+    let page = CaseSearch {
+        limit: 2,
+        offset: 2,
+        ..Default::default()
+    };
     assert_eq!(search(page).await, (vec![ids[2]], 3));
-    let by_state = CaseSearch { sort: CaseSort::State, ..Default::default() };
+    let by_state = CaseSearch {
+        sort: CaseSort::State,
+        ..Default::default()
+    };
     assert_eq!(search(by_state).await.0, vec![ids[0], ids[1], ids[2]]);
     // The child records come with the page, within the scope asked for.
-    let q = CaseSearch { limit: 1, ..Default::default() };
+    let q = CaseSearch {
+        limit: 1,
+        ..Default::default()
+    };
     let mine = s
-        .search_cases(&q, Scope::OwnParty(w.origin.id), vec![draft(AuditAction::CaseList)])
+        .search_cases(
+            &q,
+            Scope::OwnParty(w.origin.id),
+            vec![draft(AuditAction::CaseList)],
+        )
         .await
         .unwrap();
-    let ids_of = |p: &homeward_store::CaseSearchPage| p.records.iter().map(|r| r.id).collect::<Vec<_>>();
+    let ids_of =
+        |p: &homeward_store::CaseSearchPage| p.records.iter().map(|r| r.id).collect::<Vec<_>>();
     assert_eq!(ids_of(&mine), vec![olena.record.id]);
     let all = s
         .search_cases(&q, Scope::AllSubmitted, vec![draft(AuditAction::CaseList)])
@@ -263,12 +353,18 @@ pub async fn case_search_filters_counts_sorts_and_pages(cx: Ctx) {
     let mut want = vec![olena.record.id, held.record.id];
     want.sort();
     assert_eq!(got, want);
-    let details: serde_json::Value = serde_json::from_str(&all_entries(s).await.pop().unwrap().details).unwrap();
+    let details: serde_json::Value =
+        serde_json::from_str(&all_entries(s).await.pop().unwrap().details).unwrap();
     assert_eq!(details["record_ids"].as_array().map(Vec::len), Some(2));
     let q = CaseSearch::default();
-    s.search_cases(&q, Scope::Nothing, vec![draft(AuditAction::CaseList)]).await.unwrap();
+    s.search_cases(&q, Scope::Nothing, vec![draft(AuditAction::CaseList)])
+        .await
+        .unwrap();
     // The list is audited with the ids it returned.
     let last = all_entries(s).await.pop().unwrap();
     let details: serde_json::Value = serde_json::from_str(&last.details).unwrap();
-    assert_eq!(details["case_ids"], json!([ids[0].to_string(), ids[1].to_string(), ids[2].to_string()]));
+    assert_eq!(
+        details["case_ids"],
+        json!([ids[0].to_string(), ids[1].to_string(), ids[2].to_string()])
+    );
 }

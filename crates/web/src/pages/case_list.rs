@@ -44,11 +44,7 @@ impl Filters {
     fn query(&self) -> CaseListQuery {
         CaseListQuery {
             state: self.state.parse::<CaseState>().ok(),
-            party: self
-                .party
-                .parse::<uuid::Uuid>()
-                .ok()
-                .map(PartyId::from),
+            party: self.party.parse::<uuid::Uuid>().ok().map(PartyId::from),
             round: Some(self.round.trim().to_owned()).filter(|r| !r.is_empty()),
             overdue: self.overdue == "1",
             text: Some(self.q.trim().to_owned()).filter(|q| !q.is_empty()),
@@ -80,7 +76,10 @@ impl Filters {
             }
         }
         pairs.push(("page", &page));
-        format!("/cases?{}", serde_urlencoded::to_string(&pairs).unwrap_or_default())
+        format!(
+            "/cases?{}",
+            serde_urlencoded::to_string(&pairs).unwrap_or_default()
+        )
     }
 }
 
@@ -119,7 +118,9 @@ fn child(t: &Tr, r: &ChildRecord) -> Child {
             .as_ref()
             .map(ToString::to_string)
             .unwrap_or_default(),
-        side: t.get(&format!("kind_{}", r.content.kind.as_str())).to_owned(),
+        side: t
+            .get(&format!("kind_{}", r.content.kind.as_str()))
+            .to_owned(),
     }
 }
 

@@ -150,7 +150,10 @@ const MACHINE_PATHS: [&str; 3] = ["/healthz", "/metrics", "/readyz"];
 /// method a page does not take) becomes the error page, in the browser's language, for a client
 /// that asks for HTML (a browser); `Retry-After` and `Allow` are kept. The API's answers, the
 /// machines' endpoints and clients that do not ask for HTML keep JSON.
-pub(crate) async fn html_errors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+pub(crate) async fn html_errors(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
     let path = req.uri().path();
     let wants_html = req
         .headers()

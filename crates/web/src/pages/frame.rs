@@ -50,6 +50,8 @@ fn language_cookie(lang: Language, secure: bool) -> Cookie<'static> {
 }
 
 /// The sign-in form, with its pre-session token (the one in the cookie if there is one).
+// The sign-in page has this many things to say; a struct for one private helper would only rename them.
+#[allow(clippy::too_many_arguments)]
 fn login_form(
     opts: &crate::WebOptions,
     jar: CookieJar,

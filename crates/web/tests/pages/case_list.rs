@@ -12,7 +12,11 @@ use reqwest::StatusCode;
 /// The number of `case`, as the API gives it.
 async fn number_of(t: &TestApp, case: &str) -> String {
     let m = t.login("mira", PASSWORD).await;
-    let c = expect(m.get(&format!("/api/v1/cases/{case}")).await, StatusCode::OK).await;
+    let c = expect(
+        m.get(&format!("/api/v1/cases/{case}")).await,
+        StatusCode::OK,
+    )
+    .await;
     c["number"].as_str().unwrap().to_owned()
 }
 
@@ -21,7 +25,10 @@ async fn the_cases_page_finds_a_child_by_name_in_any_script_or_by_number() {
     on_every_backend(async |t: &TestApp| {
         let case = located_case(t).await;
         let number = number_of(t, &case).await;
-        assert!(number.starts_with("HW-") && number.ends_with("-00001"), "{number}");
+        assert!(
+            number.starts_with("HW-") && number.ends_with("-00001"),
+            "{number}"
+        );
 
         // The API's list finds it by number, and says what a bad number is.
         let m = t.login("mira", PASSWORD).await;
@@ -40,12 +47,21 @@ async fn the_cases_page_finds_a_child_by_name_in_any_script_or_by_number() {
         assert_eq!(status, StatusCode::OK);
         assert_every_form_has_csrf(&list);
         assert!(list.contains(&number), "the number is shown");
-        assert!(list.contains("Олександр") && list.contains("(Oleksandr"), "the child as written and transliterated");
+        assert!(
+            list.contains("Олександр") && list.contains("(Oleksandr"),
+            "the child as written and transliterated"
+        );
         assert!(list.contains("2015-03-07"), "the birth date");
         assert!(list.contains("href=\"/cases\""), "in the navigation");
         assert!(!list.contains(&format!(">{case}<")), "no UUID is shown");
 
-        for q in ["Oleksandr Lysenko", "Aleksandr", "лисенко", &number, &number.to_lowercase()] {
+        for q in [
+            "Oleksandr Lysenko",
+            "Aleksandr",
+            "лисенко",
+            &number,
+            &number.to_lowercase(),
+        ] {
             let res = post_form(&c, t, "/cases", &[("csrf", &csrf), ("q", q)]).await;
             assert_eq!(res.status(), StatusCode::OK, "{q}");
             let page = res.text().await.unwrap();
@@ -68,9 +84,15 @@ async fn the_cases_page_finds_a_child_by_name_in_any_script_or_by_number() {
 
         // The dashboard's chart opens the page on a state; the case page says its number.
         let (_, dash) = get(&c, t, "/dashboard").await;
-        assert!(dash.contains("href=\"/cases?state=located\""), "chart links");
+        assert!(
+            dash.contains("href=\"/cases?state=located\""),
+            "chart links"
+        );
         let (_, page) = get(&c, t, &format!("/cases/{case}")).await;
-        assert!(page.contains(&format!("<title>{number}")), "the title names the case");
+        assert!(
+            page.contains(&format!("<title>{number}")),
+            "the title names the case"
+        );
         assert!(page.contains("id=\"case-number\""));
 
         // Refused as the API's case list is refused.
@@ -78,7 +100,10 @@ async fn the_cases_page_finds_a_child_by_name_in_any_script_or_by_number() {
         let (status, _) = get(&o, t, "/cases").await;
         assert_eq!(status, StatusCode::FORBIDDEN);
         let (_, odash) = get(&o, t, "/dashboard").await;
-        assert!(!odash.contains("href=\"/cases\""), "not in the origin's navigation");
+        assert!(
+            !odash.contains("href=\"/cases\""),
+            "not in the origin's navigation"
+        );
     })
     .await;
 }
@@ -102,23 +127,30 @@ async fn a_child_is_found_on_the_cases_page_by_latin_name_and_by_number_in_a_rea
         .await;
     let text = b.page_text().await;
     assert!(text.contains(&number), "{text}");
-    assert!(text.contains("Олександр") && text.contains("Лысенко"), "both records' names: {text}");
+    assert!(
+        text.contains("Олександр") && text.contains("Лысенко"),
+        "both records' names: {text}"
+    );
     assert!(!text.contains(&case), "no UUID on the page: {text}");
     b.screenshot("cases_by_latin_name").await;
 
-    b.eval("document.getElementById('q-text').value = ''; return true;").await;
+    b.eval("document.getElementById('q-text').value = ''; return true;")
+        .await;
     b.type_into("#q-text", &number).await;
     b.click("#search").await;
-    b.wait_for("return document.getElementById('case-number-read') !== null;").await;
+    b.wait_for("return document.getElementById('case-number-read') !== null;")
+        .await;
     let count = b
         .eval("return document.getElementById('case-count').textContent;")
         .await;
     assert!(count.as_str().unwrap().contains("Cases: 1 "), "{count}");
     b.screenshot("cases_by_number").await;
     b.click("a.case-number").await;
-    b.wait_for("return location.pathname.startsWith('/cases/');").await;
+    b.wait_for("return location.pathname.startsWith('/cases/');")
+        .await;
     assert_eq!(
-        b.eval("return document.getElementById('case-number').textContent;").await,
+        b.eval("return document.getElementById('case-number').textContent;")
+            .await,
         number.as_str()
     );
     b.quit().await;
@@ -136,10 +168,22 @@ async fn the_review_queue_names_both_children_not_the_pair_id() {
         let (status, page) = get(&c, t, "/matches").await;
         assert_eq!(status, StatusCode::OK);
         let table = crate::case_forms::part(&page, "<table", "</table>");
-        assert!(table.contains("Олександр") && table.contains("(Oleksandr"), "{table}");
-        assert!(table.contains("Лысенко") && table.contains("2015-03-07"), "{table}");
-        assert!(!table.contains(&format!(">{pair}<")), "no pair id shown: {table}");
-        assert!(table.contains(&format!("/matches/{pair}")), "still linked by id");
+        assert!(
+            table.contains("Олександр") && table.contains("(Oleksandr"),
+            "{table}"
+        );
+        assert!(
+            table.contains("Лысенко") && table.contains("2015-03-07"),
+            "{table}"
+        );
+        assert!(
+            !table.contains(&format!(">{pair}<")),
+            "no pair id shown: {table}"
+        );
+        assert!(
+            table.contains(&format!("/matches/{pair}")),
+            "still linked by id"
+        );
     })
     .await;
 }
@@ -160,14 +204,23 @@ async fn the_lockout_says_how_long_it_lasts_and_pages_have_an_icon() {
                 &c,
                 t,
                 "/login",
-                &[("csrf", &token), ("username", "olena"), ("password", &guess)],
+                &[
+                    ("csrf", &token),
+                    ("username", "olena"),
+                    ("password", &guess),
+                ],
             )
             .await;
             last = res.text().await.unwrap();
         }
-        let at = last.find("id=\"retry-in\"").unwrap_or_else(|| panic!("{last}"));
+        let at = last
+            .find("id=\"retry-in\"")
+            .unwrap_or_else(|| panic!("{last}"));
         let said = &last[at..at + last[at..].find("</span>").unwrap()];
-        assert!(said.contains("You can try again in ") && said.contains(" min."), "{said}");
+        assert!(
+            said.contains("You can try again in ") && said.contains(" min."),
+            "{said}"
+        );
         for path in ["/favicon.ico", "/static/favicon.svg"] {
             let res = c.get(t.url(path)).send().await.unwrap();
             assert_eq!(res.status(), StatusCode::OK, "{path}");
@@ -182,20 +235,48 @@ async fn the_lockout_says_how_long_it_lasts_and_pages_have_an_icon() {
 async fn a_bad_page_url_answers_the_error_page_and_the_api_stays_json() {
     on_every_backend(async |t: &TestApp| {
         let mediator = t.cli_party("Task force", "mediator").await;
-        t.cli_user(&mediator, "mira", &["caseworker", "reviewer"]).await;
+        t.cli_user(&mediator, "mira", &["caseworker", "reviewer"])
+            .await;
         let (c, _) = sign_in(t, "mira").await;
         const HTML: &str = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8";
         for path in ["/no-such-page", "/cases/not-a-uuid", "/matches/123"] {
-            let res = c.get(t.url(path)).header("accept", HTML).send().await.unwrap();
+            let res = c
+                .get(t.url(path))
+                .header("accept", HTML)
+                .send()
+                .await
+                .unwrap();
             let status = res.status();
-            assert!(status == StatusCode::NOT_FOUND || status == StatusCode::BAD_REQUEST, "{path}: {status}");
-            assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/html"), "{path}");
+            assert!(
+                status == StatusCode::NOT_FOUND || status == StatusCode::BAD_REQUEST,
+                "{path}: {status}"
+            );
+            assert!(
+                res.headers()["content-type"]
+                    .to_str()
+                    .unwrap()
+                    .starts_with("text/html"),
+                "{path}"
+            );
             let page = res.text().await.unwrap();
-            assert!(page.contains("<html") && page.contains("rel=\"icon\""), "{path}: {page}");
+            assert!(
+                page.contains("<html") && page.contains("rel=\"icon\""),
+                "{path}: {page}"
+            );
         }
-        let api = c.get(t.url("/api/v1/no-such")).header("accept", HTML).send().await.unwrap();
+        let api = c
+            .get(t.url("/api/v1/no-such"))
+            .header("accept", HTML)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(api.status(), StatusCode::NOT_FOUND);
-        assert!(api.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+        assert!(
+            api.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("application/json")
+        );
     })
     .await;
 }
