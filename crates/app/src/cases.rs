@@ -59,6 +59,7 @@ pub struct CasePage {
 pub struct CaseQuery {
     pub state: Option<CaseState>,
     pub record: Option<RecordId>,
+    pub number: Option<homeward_domain::CaseNumber>,
     pub after: Option<CaseId>,
     pub limit: Option<u32>,
     /// Leave out every part of the cases beyond their workflow (a page that shows only that),
@@ -376,6 +377,7 @@ impl App {
         let f = CaseFilter {
             state: q.state,
             record: q.record,
+            number: q.number,
             after: q.after,
             limit,
             ..Default::default()

@@ -8,6 +8,7 @@ pub mod attachments;
 pub mod audit;
 pub mod auth;
 mod caller;
+pub mod case_list;
 pub mod cases;
 pub mod checkpoint;
 pub mod duplicates;

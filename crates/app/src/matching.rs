@@ -224,6 +224,8 @@ pub struct DecisionView {
 pub struct CaseView {
     /// The case, without the parts named in `withheld`.
     pub case: Case,
+    /// The number people know the case by (`HW-2026-00042`), given when it was opened.
+    pub number: homeward_domain::CaseNumber,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -240,6 +242,7 @@ impl CaseView {
         let withheld = sight.filter(&mut case);
         Self {
             case,
+            number: c.number,
             version: c.version,
             created_at: c.created_at,
             updated_at: c.updated_at,

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod best_interests;
 pub mod bidi;
 pub mod case;
+pub mod case_number;
 pub mod condition;
 pub mod consent;
 pub mod csv_cell;
@@ -45,6 +46,7 @@ pub use case::{
     MatchConfirmation, MatchLink, MatchPolicy, RefusedTransition, Revalidation, StaleTransition,
     TransferPlan, Transition, TransitionKind,
 };
+pub use case_number::{CaseNumber, CaseNumberError};
 pub use condition::{Condition, ConditionCode};
 pub use consent::{
     ChildViews, ChildWish, Consent, ConsentDecision, ConsentGiver, ConsentMethod, ConsentPolicy,

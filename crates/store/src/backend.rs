@@ -569,7 +569,7 @@ macro_rules! impl_store {
                     let row = sqlx::query_as::<Db, CaseRow>(
                         "UPDATE cases SET state = $3, tracing_record_id = $4, custody_record_id = $5, content = $6, \
                          version = version + 1, updated_at = $7, follow_up_due = $8 \
-                         WHERE id = $1 AND version = $2 RETURNING content, version, created_at, updated_at",
+                         WHERE id = $1 AND version = $2 RETURNING content, version, created_at, updated_at, number",
                     )
                     .bind(c.id.0)
                     .bind(change.expected_version)
@@ -591,7 +591,7 @@ macro_rules! impl_store {
                             None => StoreError::NotFound,
                         });
                     };
-                    let stored = StoredCase::from(row);
+                    let stored = StoredCase::try_from(row)?;
                     sqlx::query(
                         "INSERT INTO case_versions (case_id, version, content, change, changed_by, changed_at) \
                          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -1548,7 +1548,7 @@ macro_rules! impl_store {
                         // Either record already in a case: this match joins it rather than
                         // splitting one child's story over two cases.
                         let existing = sqlx::query_as::<Db, CaseRow>(
-                            "SELECT content, version, created_at, updated_at FROM cases \
+                            "SELECT content, version, created_at, updated_at, number FROM cases \
                              WHERE tracing_record_id = $1 OR custody_record_id = $2 ORDER BY created_at, id LIMIT 1",
                         )
                         .bind(current.tracing_record_id.0)
@@ -1556,11 +1556,15 @@ macro_rules! impl_store {
                         .fetch_optional(&mut *tx)
                         .await?;
                         let stored = match existing {
-                            Some(row) => StoredCase::from(row),
+                            Some(row) => StoredCase::try_from(row)?,
                             None => {
+                                // The case's number, from the year's counter, in this transaction.
+                                let year = chrono::Datelike::year(&at);
+                                let seq = Self::reserve_case_numbers_in(&mut tx, year, 1).await?;
+                                let number = crate::case_search::number_of(year, seq)?;
                                 sqlx::query(
-                                    "INSERT INTO cases (id, tracing_record_id, custody_record_id, state, content, version, created_at, updated_at) \
-                                     VALUES ($1, $2, $3, $4, $5, 1, $6, $6)",
+                                    "INSERT INTO cases (id, tracing_record_id, custody_record_id, state, content, version, created_at, updated_at, number) \
+                                     VALUES ($1, $2, $3, $4, $5, 1, $6, $6, $7)",
                                 )
                                 .bind(new_case.id.0)
                                 .bind(new_case.tracing_request.map(|r| r.0))
@@ -1568,6 +1572,7 @@ macro_rules! impl_store {
                                 .bind(new_case.state.as_str())
                                 .bind(Json(new_case))
                                 .bind(at)
+                                .bind(number.to_string())
                                 .execute(&mut *tx)
                                 .await?;
                                 sqlx::query(
@@ -1582,7 +1587,7 @@ macro_rules! impl_store {
                                 .await?;
                                 case_created = true;
                                 written.extend([RowRef::case(new_case.id.0), RowRef::case_version(new_case.id.0, 1)]);
-                                StoredCase { case: new_case.clone(), version: 1, created_at: at, updated_at: at }
+                                StoredCase { case: new_case.clone(), number, version: 1, created_at: at, updated_at: at }
                             }
                         };
                         sqlx::query("UPDATE match_candidates SET case_id = $2 WHERE id = $1")
@@ -1615,7 +1620,7 @@ macro_rules! impl_store {
                 async fn get_case_audited(&self, id: CaseId, audit: Vec<AuditDraft>) -> Result<Option<StoredCase>> {
                     let mut tx = self.begin_write().await?;
                     let row = sqlx::query_as::<Db, CaseRow>(
-                        "SELECT content, version, created_at, updated_at FROM cases WHERE id = $1",
+                        "SELECT content, version, created_at, updated_at, number FROM cases WHERE id = $1",
                     )
                     .bind(id.0)
                     .fetch_optional(&mut *tx)
@@ -1623,7 +1628,7 @@ macro_rules! impl_store {
                     let Some(row) = row else { return Ok(None) };
                     Self::append(&mut tx, audit).await?;
                     tx.commit().await?;
-                    Ok(Some(row.into()))
+                    Ok(Some(StoredCase::try_from(row)?))
                 }
 
                 // ---- cases, disclosures, tasks --------------------------------------------
@@ -1639,7 +1644,7 @@ macro_rules! impl_store {
 
                 async fn list_cases_audited(&self, filter: &CaseFilter, audit: Vec<AuditDraft>) -> Result<Vec<StoredCase>> {
                     let mut tx = self.begin_write().await?;
-                    let mut qb = QueryBuilder::<Db>::new("SELECT content, version, created_at, updated_at FROM cases WHERE 1 = 1");
+                    let mut qb = QueryBuilder::<Db>::new("SELECT content, version, created_at, updated_at, number FROM cases WHERE 1 = 1");
                     if let Some(st) = filter.state {
                         qb.push(" AND state = ").push_bind(st.as_str());
                     }
@@ -1650,13 +1655,16 @@ macro_rules! impl_store {
                     if let Some(d) = filter.follow_up_due_before {
                         qb.push(" AND follow_up_due < ").push_bind(d.to_string());
                     }
+                    if let Some(n) = filter.number {
+                        qb.push(" AND number = ").push_bind(n.to_string());
+                    }
                     if let Some(after) = filter.after {
                         qb.push(" AND id > ").push_bind(after.0);
                     }
                     qb.push(" ORDER BY id LIMIT ").push_bind(page_limit(filter.limit, 50, 500));
                     let rows: Vec<CaseRow> = qb.build_query_as().fetch_all(&mut *tx).await?;
                     drop(qb);
-                    let cases: Vec<StoredCase> = rows.into_iter().map(StoredCase::from).collect();
+                    let cases: Vec<StoredCase> = rows.into_iter().map(StoredCase::try_from).collect::<Result<_>>()?;
                     let ids: Vec<String> = cases.iter().map(|c| c.case.id.to_string()).collect();
                     let audit = audit
                         .into_iter()

@@ -385,12 +385,36 @@ macro_rules! impl_indicators {
                 async fn load_synthetic_cases(&self, cases: &[SyntheticCase], audit: AuditDraft) -> Result<()> {
                     let mut tx = self.begin_write().await?;
                     let mut hashes = Vec::new();
-                    for chunk in cases.chunks(BULK_ROWS / 2) {
+                    // Numbers in the order the cases were opened, from each year's counter.
+                    let mut order: Vec<usize> = (0..cases.len()).collect();
+                    let opened = |i: usize| cases[i].versions.first().map(|v| (v.3, v.0.id));
+                    order.sort_by_key(|i| opened(*i));
+                    let mut per_year: std::collections::BTreeMap<i32, i64> = Default::default();
+                    for i in &order {
+                        if let Some((at, _)) = opened(*i) {
+                            *per_year.entry(chrono::Datelike::year(&at)).or_default() += 1;
+                        }
+                    }
+                    let mut next: std::collections::BTreeMap<i32, i64> = Default::default();
+                    for (year, n) in per_year {
+                        let last = Self::reserve_case_numbers_in(&mut tx, year, n).await?;
+                        next.insert(year, last - n + 1);
+                    }
+                    let mut numbers = vec![String::new(); cases.len()];
+                    for i in order {
+                        if let Some((at, _)) = opened(i) {
+                            let year = chrono::Datelike::year(&at);
+                            let seq = next.entry(year).or_default();
+                            numbers[i] = crate::case_search::number_of(year, *seq)?.to_string();
+                            *seq += 1;
+                        }
+                    }
+                    for (chunk, numbers) in cases.chunks(BULK_ROWS / 2).zip(numbers.chunks(BULK_ROWS / 2)) {
                         let mut qb = QueryBuilder::<Db>::new(
-                            "INSERT INTO cases (id, tracing_record_id, custody_record_id, state, content, version, created_at, updated_at, follow_up_due) ",
+                            "INSERT INTO cases (id, tracing_record_id, custody_record_id, state, content, version, created_at, updated_at, follow_up_due, number) ",
                         );
                         let mut bad = None;
-                        qb.push_values(chunk, |mut b, s: &SyntheticCase| {
+                        qb.push_values(chunk.iter().zip(numbers), |mut b, (s, number): (&SyntheticCase, &String)| {
                             let (Some(first), Some(last)) = (s.versions.first(), s.versions.last()) else {
                                 bad = Some("a synthetic case without versions");
                                 return;
@@ -404,7 +428,8 @@ macro_rules! impl_indicators {
                                 .push_bind(s.versions.len() as i64)
                                 .push_bind(ts(first.3))
                                 .push_bind(ts(last.3))
-                                .push_bind(c.next_follow_up_due(last.3).map(|d| d.to_string()));
+                                .push_bind(c.next_follow_up_due(last.3).map(|d| d.to_string()))
+                                .push_bind(number.clone());
                         });
                         if let Some(why) = bad {
                             return Err(StoreError::Corrupt(why.to_owned()));

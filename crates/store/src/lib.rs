@@ -15,6 +15,7 @@
 
 mod backend;
 pub mod blobs;
+pub mod case_search;
 mod error;
 pub mod exports;
 pub mod indicators;
@@ -32,6 +33,7 @@ pub mod staging;
 pub mod testing;
 mod types;
 
+pub use case_search::{CaseSearch, CaseSearchPage, CaseSearchStore, CaseSort};
 pub use error::StoreError;
 pub use exports::{EXPORT_RUN, Export, ExportEnd, ExportState, ExportStore};
 pub use indicators::IndicatorStore;
@@ -77,6 +79,7 @@ pub trait Store:
     + StagingStore
     + IndicatorStore
     + exports::ExportStore
+    + case_search::CaseSearchStore
     + Send
     + Sync
     + std::fmt::Debug

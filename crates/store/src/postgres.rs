@@ -69,3 +69,8 @@ crate::indicators::impl_indicators!(
     ""
 );
 crate::exports::impl_exports!(PgStore, sqlx::Postgres);
+crate::case_search::impl_case_search!(
+    PgStore,
+    sqlx::Postgres,
+    "(c.content -> 'listing' ->> 'list_ref')"
+);

@@ -447,16 +447,27 @@ pub(crate) struct CaseRow {
     version: i64,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    number: Option<String>,
 }
 
-impl From<CaseRow> for StoredCase {
-    fn from(r: CaseRow) -> Self {
-        StoredCase {
-            case: r.content.0,
+impl TryFrom<CaseRow> for StoredCase {
+    type Error = StoreError;
+
+    fn try_from(r: CaseRow) -> Result<Self> {
+        let case = r.content.0;
+        let number = r
+            .number
+            .as_deref()
+            .ok_or_else(|| StoreError::Corrupt(format!("case {} has no number", case.id)))?
+            .parse()
+            .map_err(|e| StoreError::Corrupt(format!("case {}'s number: {e}", case.id)))?;
+        Ok(StoredCase {
+            case,
+            number,
             version: r.version,
             created_at: r.created_at,
             updated_at: r.updated_at,
-        }
+        })
     }
 }
 

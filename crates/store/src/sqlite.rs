@@ -80,3 +80,8 @@ crate::indicators::impl_indicators!(
     " INDEXED BY records_sex_born"
 );
 crate::exports::impl_exports!(SqliteStore, sqlx::Sqlite);
+crate::case_search::impl_case_search!(
+    SqliteStore,
+    sqlx::Sqlite,
+    "json_extract(c.content, '$.listing.list_ref')"
+);

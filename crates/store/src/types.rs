@@ -204,6 +204,8 @@ pub struct CandidateDecision<'a> {
 #[derive(Clone, Debug, PartialEq)]
 pub struct StoredCase {
     pub case: Case,
+    /// The number people know the case by, given when it was opened.
+    pub number: homeward_domain::CaseNumber,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -372,6 +374,8 @@ pub struct CaseFilter {
     pub record: Option<RecordId>,
     /// Cases with a follow-up visit still open that was due before this day: the overdue ones.
     pub follow_up_due_before: Option<chrono::NaiveDate>,
+    /// The case with this number.
+    pub number: Option<homeward_domain::CaseNumber>,
     pub after: Option<CaseId>,
     /// 0 means 50; at most 500.
     pub limit: u32,

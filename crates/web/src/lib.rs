@@ -84,7 +84,8 @@ pub fn router(app: App, opts: WebOptions) -> Router {
     let api = api
         .merge(pages::router(app.config().max_attachment_bytes))
         .fallback(error::not_found)
-        .method_not_allowed_fallback(error::method_not_allowed);
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(axum::middleware::from_fn(pages::html_errors));
     let api = layers::wrap(api, &opts);
     api.with_state(AppState {
         app,

@@ -863,6 +863,7 @@ async fn render(
     let tpl = CasePage {
         f: cx.frame(),
         id: case.id.to_string(),
+        number: d.view.number.to_string(),
         version: d.view.version,
         state: case.state.as_str().to_owned(),
         state_label: state_label(t, case.state),

@@ -60,6 +60,10 @@ impl PageCtx {
         if c.may(Permission::CaseRead) || c.may(Permission::RecordRead) {
             nav.push(("/indicators", "ind_nav"));
         }
+        // The cases: the mediator's staff (the app's case list decides; the same permission).
+        if c.may(Permission::CaseRead) && c.party().kind == homeward_domain::PartyKind::Mediator {
+            nav.push(("/cases", "nav_cases"));
+        }
         if c.may(Permission::RecordRead) {
             nav.push(("/records", "nav_records"));
         }

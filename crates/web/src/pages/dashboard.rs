@@ -73,6 +73,8 @@ pub(crate) struct Chart {
 
 #[derive(Debug)]
 pub(crate) struct Bar {
+    /// The Cases page with this state's cases.
+    pub href: String,
     pub label: String,
     pub n: i64,
     pub y: u32,
@@ -109,6 +111,7 @@ pub(crate) fn chart(t: &Tr, counts: &[(CaseState, i64)]) -> Chart {
                 (LABEL_W - 8, LABEL_W, LABEL_W + bar_w + 6, "start")
             };
             Bar {
+                href: format!("/cases?state={}", state.as_str()),
                 label: t.get(&format!("state_{}", state.as_str())).to_owned(),
                 n: *n,
                 y,

@@ -141,3 +141,52 @@ pub(crate) fn refusal_page(headers: &HeaderMap, status: StatusCode, code: &str) 
     );
     res
 }
+
+/// The system endpoints the OpenAPI document describes outside `/api`: they answer machines, so
+/// their refusals stay JSON.
+const MACHINE_PATHS: [&str; 3] = ["/healthz", "/metrics", "/readyz"];
+
+/// A refusal answered as JSON on a page path (an unknown path, a malformed id in a page URL, a
+/// method a page does not take) becomes the error page, in the browser's language, for a client
+/// that asks for HTML (a browser); `Retry-After` and `Allow` are kept. The API's answers, the
+/// machines' endpoints and clients that do not ask for HTML keep JSON.
+pub(crate) async fn html_errors(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let path = req.uri().path();
+    let wants_html = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    if !wants_html || !is_page_path(path) || MACHINE_PATHS.contains(&path) {
+        return next.run(req).await;
+    }
+    let headers = req.headers().clone();
+    let res = next.run(req).await;
+    let json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let status = res.status();
+    if !json || !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
+    let (parts, body) = res.into_parts();
+    let bytes = axum::body::to_bytes(body, 64 << 10)
+        .await
+        .unwrap_or_default();
+    let code = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| v["error"]["code"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| "error".to_owned());
+    let mut page = refusal_page(&headers, status, &code);
+    for name in [header::RETRY_AFTER, header::ALLOW] {
+        if let Some(v) = parts.headers.get(&name) {
+            page.headers_mut().insert(name, v.clone());
+        }
+    }
+    page
+}

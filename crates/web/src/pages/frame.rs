@@ -50,6 +50,8 @@ fn language_cookie(lang: Language, secure: bool) -> Cookie<'static> {
 }
 
 /// The sign-in form, with its pre-session token (the one in the cookie if there is one).
+// The sign-in page has this many things to say; a struct for one private helper would only rename them.
+#[allow(clippy::too_many_arguments)]
 fn login_form(
     opts: &crate::WebOptions,
     jar: CookieJar,
@@ -58,6 +60,7 @@ fn login_form(
     alert: bool,
     username: &str,
     ask_totp: bool,
+    wait_minutes: Option<i64>,
 ) -> PageResult {
     let token = jar
         .get(PRELOGIN_COOKIE)
@@ -78,6 +81,7 @@ fn login_form(
         alert,
         username,
         ask_totp,
+        wait_minutes,
         demo: &opts.demo_logins,
     };
     let res = html(t, &page)?;
@@ -105,7 +109,7 @@ pub(crate) async fn login_page(
     } else {
         None
     };
-    login_form(&s.opts, jar, &headers, notice, false, "", false)
+    login_form(&s.opts, jar, &headers, notice, false, "", false, None)
 }
 
 // Deliberately not `Debug`: it holds a password.
@@ -143,6 +147,7 @@ pub(crate) async fn login_submit(
             true,
             &form.username,
             false,
+            None,
         );
     }
     let req = LoginRequest {
@@ -150,7 +155,7 @@ pub(crate) async fn login_submit(
         password: form.password,
         totp_code: form.totp_code,
     };
-    let failed = |key, ask_totp| {
+    let failed = |key, ask_totp, wait: Option<i64>| {
         login_form(
             &s.opts,
             jar.clone(),
@@ -159,6 +164,7 @@ pub(crate) async fn login_submit(
             true,
             &form.username,
             ask_totp,
+            wait,
         )
     };
     match s.app.login(req, source).await {
@@ -168,10 +174,15 @@ pub(crate) async fn login_submit(
                 .add(session_cookie(session.token, secure));
             Ok((jar, Redirect::to("/dashboard")).into_response())
         }
-        Err(AppError::InvalidCredentials) => failed("invalid_credentials", false),
-        Err(AppError::SecondFactorRequired) => failed("second_factor_required", true),
-        Err(AppError::InvalidSecondFactor) => failed("invalid_second_factor", true),
-        Err(AppError::TooManyAttempts { .. }) => failed("too_many_attempts", false),
+        Err(AppError::InvalidCredentials) => failed("invalid_credentials", false, None),
+        Err(AppError::SecondFactorRequired) => failed("second_factor_required", true, None),
+        Err(AppError::InvalidSecondFactor) => failed("invalid_second_factor", true, None),
+        // The lockout says how long it lasts, in whole minutes rounded up.
+        Err(AppError::TooManyAttempts { retry_after_secs }) => failed(
+            "too_many_attempts",
+            false,
+            Some(((retry_after_secs.max(1) + 59) / 60).max(1)),
+        ),
         Err(e) => Err(PageError::app(e, t)),
     }
 }
@@ -256,6 +267,11 @@ pub(crate) async fn stylesheet() -> Response {
         "text/css; charset=utf-8",
         include_str!("../../static/app.css"),
     )
+}
+
+/// The icon browsers show beside the page's title (and ask for as `/favicon.ico` on every page).
+pub(crate) async fn favicon() -> Response {
+    asset("image/svg+xml", include_str!("../../static/favicon.svg"))
 }
 
 pub(crate) async fn script() -> Response {

@@ -29,6 +29,11 @@ pub(crate) struct QueueParams {
 #[derive(Debug)]
 pub(crate) struct QueueRow {
     pub id: String,
+    /// The sought child and the child held, as written, transliterated, with birth dates.
+    pub sought: Vec<ShownName>,
+    pub sought_born: String,
+    pub held: Vec<ShownName>,
+    pub held_born: String,
     pub percent: String,
     pub weight: String,
     pub created: String,
@@ -38,9 +43,24 @@ fn percent(p: f64) -> String {
     format!("{:.1} %", p * 100.0)
 }
 
-fn row(c: &CandidateView) -> QueueRow {
+fn row(
+    c: &CandidateView,
+    named: &std::collections::HashMap<homeward_domain::RecordId, homeward_domain::ChildRecord>,
+) -> QueueRow {
+    let names = |id| named.get(&id).map(all_names).unwrap_or_default();
+    let born = |id| {
+        named
+            .get(&id)
+            .and_then(|r: &homeward_domain::ChildRecord| r.content.birth_date.as_ref())
+            .map(ToString::to_string)
+            .unwrap_or_default()
+    };
     QueueRow {
         id: c.id.to_string(),
+        sought: names(c.tracing_record_id),
+        sought_born: born(c.tracing_record_id),
+        held: names(c.custody_record_id),
+        held_born: born(c.custody_record_id),
         percent: percent(c.probability),
         weight: format!("{:+.1}", c.match_weight),
         created: when(&c.created_at),
@@ -63,9 +83,19 @@ pub(crate) async fn queue(
         )
         .await
         .map_err(|e| cx.fail(e))?;
+    let ids: Vec<_> = page
+        .items
+        .iter()
+        .flat_map(|c| [c.tracing_record_id, c.custody_record_id])
+        .collect();
+    let named = s
+        .app
+        .children_named(&cx.caller, &ids)
+        .await
+        .map_err(|e| cx.fail(e))?;
     let tpl = QueuePage {
         f: cx.frame(),
-        rows: page.items.iter().map(row).collect(),
+        rows: page.items.iter().map(|c| row(c, &named)).collect(),
         next: page.next,
     };
     html(cx.t, &tpl)

@@ -8,6 +8,7 @@
 mod account;
 mod admin;
 mod audit;
+mod case_list;
 mod cases;
 mod context;
 mod dashboard;
@@ -21,6 +22,7 @@ mod indicators;
 mod matches;
 mod names;
 mod records;
+
 mod show;
 mod tasks;
 mod templates;
@@ -29,7 +31,7 @@ mod aftercare;
 mod refusal;
 mod transfers;
 
-pub(crate) use error::{is_page_path, refusal_page};
+pub(crate) use error::{html_errors, is_page_path, refusal_page};
 
 use crate::AppState;
 use axum::Router;
@@ -62,6 +64,7 @@ pub(crate) fn router(max_attachment_bytes: usize) -> Router<AppState> {
         .route("/matches/{id}", get(matches::show))
         .route("/matches/{id}/confirm", post(matches::confirm))
         .route("/matches/{id}/reject", post(matches::reject))
+        .route("/cases", get(case_list::list).post(case_list::search))
         .route("/cases/{id}", get(cases::show))
         .route(
             "/cases/{id}/verifications",
@@ -206,6 +209,8 @@ pub(crate) fn router(max_attachment_bytes: usize) -> Router<AppState> {
         .route("/evidence/{id}", get(evidence::show))
         .route("/static/app.css", get(frame::stylesheet))
         .route("/static/app.js", get(frame::script))
+        .route("/static/favicon.svg", get(frame::favicon))
+        .route("/favicon.ico", get(frame::favicon))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(PAGE_CSP),

@@ -25,6 +25,8 @@ pub(crate) struct LoginPage<'a> {
     pub username: &'a str,
     /// Show the one-time code field: the account has a second factor.
     pub ask_totp: bool,
+    /// A lockout's remaining time, in minutes.
+    pub wait_minutes: Option<i64>,
     /// On a demo server: its accounts, each with a one-click sign-in.
     pub demo: &'a [crate::DemoLogin],
 }
@@ -102,6 +104,8 @@ pub(crate) struct CandidatePage<'a> {
 pub(crate) struct CasePage<'a> {
     pub f: Frame<'a>,
     pub id: String,
+    /// The case number people know it by (HW-2026-00042).
+    pub number: String,
     /// The version the forms' changes are decided on.
     pub version: i64,
     pub state: String,
@@ -122,4 +126,20 @@ pub(crate) struct CasePage<'a> {
     /// Code and label of each verification method, and of each outcome.
     pub methods: Vec<(&'static str, String)>,
     pub outcomes: Vec<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "case_list.html")]
+pub(crate) struct CaseListPage<'a> {
+    pub f: Frame<'a>,
+    pub filters: &'a super::case_list::Filters,
+    pub rows: Vec<super::case_list::Row>,
+    pub states: Vec<super::case_list::Choice>,
+    pub parties: Vec<super::case_list::Choice>,
+    /// "N cases · page P of Q", in the language.
+    pub summary: String,
+    /// The previous and next pages, with their words.
+    pub turns: Vec<(u32, String)>,
+    /// The search text was read as this case number.
+    pub by_number: Option<String>,
 }

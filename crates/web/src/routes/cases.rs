@@ -33,6 +33,8 @@ pub struct CaseListParams {
     state: Option<CaseState>,
     /// Only cases linking this record (tracing request or custody record).
     record_id: Option<RecordId>,
+    /// Only the case with this number (`HW-2026-00042`).
+    number: Option<homeward_domain::CaseNumber>,
     /// The `next` value of the previous page.
     after: Option<CaseId>,
     /// Page size, 1 to 500 (default 50).
@@ -60,6 +62,7 @@ pub async fn list_cases(
     let q = CaseQuery {
         state: q.state,
         record: q.record_id,
+        number: q.number,
         after: q.after,
         limit: q.limit,
         workflow_only: false,

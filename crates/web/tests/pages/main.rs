@@ -18,6 +18,7 @@ mod browser_demo;
 mod browser_import;
 mod browser_stats;
 mod case_forms;
+mod case_list;
 mod evidence_browser;
 mod frame;
 mod import;
