@@ -410,7 +410,14 @@ impl App {
             tokio::select! {
                 _ = wait => {}
                 _ = self.jobs_wake.notified() => {}
-                _ = stop.changed() => {}
+                changed = stop.changed() => {
+                    // Whoever could stop this worker is gone (the server shut down without
+                    // saying so): between jobs, that is a stop; looping on would spin on a
+                    // closed pool.
+                    if changed.is_err() {
+                        return;
+                    }
+                }
             }
         }
     }
