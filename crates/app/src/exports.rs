@@ -271,6 +271,14 @@ fn check_request(req: &ExportRequest) -> AppResult<Vec<String>> {
     Ok(req.columns.clone())
 }
 
+impl Caller {
+    /// Whether this caller may ask for exports: it reads child records, and its party sees some
+    /// (the pages ask this to offer the exports page only to those the app will serve).
+    pub fn may_export(&self) -> bool {
+        self.may(Permission::RecordRead) && self.scope() != Scope::Nothing
+    }
+}
+
 impl App {
     /// Where export files are kept: beside the attachments, under the same key.
     fn export_blobs(&self) -> AppResult<BlobStore> {
@@ -288,7 +296,7 @@ impl App {
         req: &ExportRequest,
     ) -> AppResult<ExportView> {
         caller.require(Permission::RecordRead, &self.config)?;
-        if caller.scope() == Scope::Nothing {
+        if !caller.may_export() {
             return Err(AppError::ForbiddenBecause(
                 "this party sees no child records, so it has none to export",
             ));
