@@ -101,7 +101,7 @@ pub async fn get_export(
     params(
         ("id" = Uuid, Path, description = "The export's id"),
         ("Homeward-Export-Password" = Option<String>, Header, min_length = 12, pattern = r"^[!-~]([ -~]*[!-~])?$",
-         description = "Zip the file with AES-256 under this password: at least 12 printable ASCII characters, no space at either end (an HTTP header carries nothing else faithfully: its ends are trimmed, and other bytes are Latin-1 to some clients and UTF-8 to others). The exports page takes any password in its form."),
+         description = "Zip the file with AES-256 under this password: at least 12 printable ASCII characters, no space at either end (an HTTP header carries nothing else faithfully: its ends are trimmed, and other bytes are Latin-1 to some clients and UTF-8 to others). The exports page (`/exports`) asks for the same: 12 or more printable ASCII characters."),
     ),
     responses(
         (status = 200, description = "The file (CSV, XLSX, JSON, or a zip)", content(
