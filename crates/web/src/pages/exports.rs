@@ -125,11 +125,7 @@ fn request_of(form: &Fields) -> Result<ExportRequest, AppError> {
         subject: "records".to_owned(),
         format,
         // The form lists the columns in their default order; the app checks each.
-        columns: form
-            .all("columns")
-            .into_iter()
-            .map(str::to_owned)
-            .collect(),
+        columns: form.all("columns").into_iter().map(str::to_owned).collect(),
         filters,
         protected: form.get("protected") == "on",
     })

@@ -147,12 +147,18 @@ async fn the_exports_page_asks_follows_and_downloads_an_encrypted_export() {
             .await;
             assert_eq!(res.status(), StatusCode::NOT_FOUND);
             let (_, kpage) = get(&k, t, "/exports").await;
-            assert!(download_paths(&kpage).is_empty(), "not listed to another user");
+            assert!(
+                download_paths(&kpage).is_empty(),
+                "not listed to another user"
+            );
 
             // An observer's party sees no records: no link, and the app refuses the form.
             let (p, pcsrf) = sign_in(t, "prosecutor").await;
             let (_, dash) = get(&p, t, "/dashboard").await;
-            assert!(!dash.contains("href=\"/exports\""), "no link for an observer");
+            assert!(
+                !dash.contains("href=\"/exports\""),
+                "no link for an observer"
+            );
             let res = post_form(&p, t, "/exports", &[("csrf", &pcsrf), ("format", "csv")]).await;
             assert_eq!(res.status(), StatusCode::FORBIDDEN);
         },

@@ -90,7 +90,10 @@ async fn a_caseworker_downloads_an_encrypted_export_that_7zip_opens() {
     while let Some(job) = t.app.run_job("test", None).await.unwrap() {
         ran.push(job.kind);
     }
-    assert!(ran.iter().any(|k| k == homeward_store::EXPORT_RUN), "{ran:?}");
+    assert!(
+        ran.iter().any(|k| k == homeward_store::EXPORT_RUN),
+        "{ran:?}"
+    );
     b.goto(&t.url("/exports")).await;
     b.wait_for("return document.querySelector('.download-export') !== null;")
         .await;
@@ -138,7 +141,10 @@ async fn a_caseworker_downloads_an_encrypted_export_that_7zip_opens() {
     let text = std::fs::read_to_string(&csv).unwrap();
     assert!(text.contains("Олександр"), "{text}");
     assert!(text.contains("Oleksandr"), "{text}");
-    assert!(text.lines().next().unwrap().contains("birth_date"), "{text}");
+    assert!(
+        text.lines().next().unwrap().contains("birth_date"),
+        "{text}"
+    );
 
     b.quit().await;
     t.cleanup().await;
