@@ -322,6 +322,11 @@ impl Caller {
     pub fn may_export(&self) -> bool {
         self.may(Permission::RecordRead) && self.scope() != Scope::Nothing
     }
+
+    /// Whether this caller may also export cases (the mediator's, to those who read them).
+    pub fn may_export_cases(&self) -> bool {
+        self.may_export() && self.may(Permission::CaseRead)
+    }
 }
 
 impl App {

@@ -16,8 +16,10 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Redirect};
 use homeward_app::AppError;
 use homeward_app::exports::{
-    ExportFilters, ExportFormat, ExportPassword, ExportRequest, ExportView, RECORD_COLUMNS,
+    CASE_COLUMNS, ExportFilters, ExportFormat, ExportPassword, ExportRequest, ExportView,
+    RECORD_COLUMNS,
 };
+use homeward_domain::CaseState;
 use uuid::Uuid;
 
 /// How many of one's exports the page lists.
@@ -26,6 +28,7 @@ const LISTED: u32 = 100;
 #[derive(Debug)]
 pub(crate) struct ExportRow {
     pub id: String,
+    pub subject: String,
     pub format: String,
     pub columns: usize,
     pub protected: bool,
@@ -45,13 +48,22 @@ pub(crate) struct ExportsPage<'a> {
     pub f: super::context::Frame<'a>,
     /// Column code and its label.
     pub columns: Vec<(&'static str, String)>,
+    /// For those who may export cases: the cases' columns, and the states to filter by.
+    pub cases: Option<CasesForm>,
     pub rows: Vec<ExportRow>,
+}
+
+#[derive(Debug)]
+pub(crate) struct CasesForm {
+    pub columns: Vec<(&'static str, String)>,
+    pub states: Vec<(&'static str, String)>,
 }
 
 fn row(t: &super::i18n::Tr, e: &ExportView) -> ExportRow {
     let done = e.state == "done";
     ExportRow {
         id: e.id.to_string(),
+        subject: t.word("exp_subject_", &e.subject),
         format: e.format.to_uppercase(),
         columns: e.columns.len(),
         protected: e.protected,
@@ -90,6 +102,16 @@ pub(crate) async fn page(State(s): State<AppState>, cx: PageCtx) -> PageResult {
                 .map(|c| (*c, t.word("exp_col_", c)))
                 .collect(),
             rows: list.iter().map(|e| row(t, e)).collect(),
+            cases: cx.caller.may_export_cases().then(|| CasesForm {
+                columns: CASE_COLUMNS
+                    .iter()
+                    .map(|c| (*c, t.word("exp_ccol_", c)))
+                    .collect(),
+                states: CaseState::ALL
+                    .iter()
+                    .map(|s| (s.as_str(), t.word("state_", s.as_str())))
+                    .collect(),
+            }),
         },
     )
 }
@@ -115,14 +137,23 @@ fn request_of(form: &Fields) -> Result<ExportRequest, AppError> {
                 .map_err(|_| invalid(k, "not_a_number", "a year, like 2014")),
         }
     };
-    let filters = ExportFilters {
-        kind: form.opt_parse("kind")?,
-        sex: form.opt_parse("sex")?,
-        born_from_year: year("born_from")?,
-        born_to_year: year("born_to")?,
+    let subject = form.opt("subject").unwrap_or_else(|| "records".to_owned());
+    let filters = if subject == "cases" {
+        ExportFilters {
+            state: form.opt_parse("state")?,
+            ..ExportFilters::default()
+        }
+    } else {
+        ExportFilters {
+            kind: form.opt_parse("kind")?,
+            sex: form.opt_parse("sex")?,
+            born_from_year: year("born_from")?,
+            born_to_year: year("born_to")?,
+            state: None,
+        }
     };
     Ok(ExportRequest {
-        subject: "records".to_owned(),
+        subject,
         format,
         // The form lists the columns in their default order; the app checks each.
         columns: form.all("columns").into_iter().map(str::to_owned).collect(),

@@ -192,3 +192,55 @@ async fn the_exports_page_speaks_arabic_right_to_left() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn the_mediator_asks_for_an_export_of_cases_on_the_page_and_the_sides_cannot() {
+    let dir = tempfile::tempdir().unwrap();
+    on_every_backend_with(
+        attachments_config(dir.path()),
+        test_options(),
+        async |t: &TestApp| {
+            let mediator = t.cli_party("Task force", "mediator").await;
+            let origin = t.cli_party("Ombudsman", "origin").await;
+            t.cli_user(&mediator, "marta", &["caseworker"]).await;
+            t.cli_user(&origin, "olena", &["caseworker"]).await;
+
+            let (m, mcsrf) = sign_in(t, "marta").await;
+            let (_, page) = get(&m, t, "/exports").await;
+            assert!(page.contains("id=\"export-cases\""), "{page}");
+            assert!(page.contains("value=\"located\""), "states to filter by");
+            assert_every_form_has_csrf(&page);
+            let res = post_form(
+                &m,
+                t,
+                "/exports",
+                &[
+                    ("csrf", &mcsrf),
+                    ("subject", "cases"),
+                    ("format", "xlsx"),
+                    ("state", "located"),
+                    ("columns", "case_id"),
+                    ("columns", "name"),
+                ],
+            )
+            .await;
+            assert_eq!(res.status(), StatusCode::SEE_OTHER);
+            let (_, page) = get(&m, t, "/exports").await;
+            assert!(page.contains("Cases · XLSX · 2 columns"), "{page}");
+            assert!(page.contains("Ready"), "{page}");
+
+            let (o, ocsrf) = sign_in(t, "olena").await;
+            let (_, page) = get(&o, t, "/exports").await;
+            assert!(!page.contains("id=\"export-cases\""), "not offered to a side");
+            let res = post_form(
+                &o,
+                t,
+                "/exports",
+                &[("csrf", &ocsrf), ("subject", "cases"), ("format", "csv")],
+            )
+            .await;
+            assert_eq!(res.status(), StatusCode::FORBIDDEN);
+        },
+    )
+    .await;
+}
