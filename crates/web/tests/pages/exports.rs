@@ -231,7 +231,10 @@ async fn the_mediator_asks_for_an_export_of_cases_on_the_page_and_the_sides_cann
 
             let (o, ocsrf) = sign_in(t, "olena").await;
             let (_, page) = get(&o, t, "/exports").await;
-            assert!(!page.contains("id=\"export-cases\""), "not offered to a side");
+            assert!(
+                !page.contains("id=\"export-cases\""),
+                "not offered to a side"
+            );
             let res = post_form(
                 &o,
                 t,
