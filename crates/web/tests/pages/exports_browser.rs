@@ -76,6 +76,7 @@ async fn a_caseworker_downloads_an_encrypted_export_that_7zip_opens() {
     b.click("a[href='/exports']").await;
     b.wait_for("return document.getElementById('export-request') !== null;")
         .await;
+    b.screenshot("exports-form").await;
     b.click("input[name='columns'][value='name']").await;
     b.click("input[name='columns'][value='name_latin']").await;
     b.click("input[name='columns'][value='birth_date']").await;
