@@ -19,11 +19,11 @@ use crate::jobs::Lease;
 use crate::{App, AppError, AppResult, Caller};
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use homeward_domain::{
-    AuditAction, AuditDraft, ChildRecord, NameEntry, Permission, RecordFilter, RecordId,
-    RecordKind, Scope, Sex,
+    AuditAction, AuditDraft, CaseId, CaseState, ChildRecord, NameEntry, Permission, RecordFilter,
+    RecordId, RecordKind, Scope, Sex,
 };
 use homeward_store::blobs::BlobStore;
-use homeward_store::{EXPORT_RUN, Export, ExportEnd, ExportState, NewJob};
+use homeward_store::{CaseFilter, EXPORT_RUN, Export, ExportEnd, ExportState, NewJob, StoredCase};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use uuid::Uuid;
@@ -33,6 +33,22 @@ use zeroize::Zeroizing;
 pub const DEFAULT_EXPIRY: Duration = Duration::days(7);
 /// The shortest password a protected export takes.
 pub const MIN_PASSWORD_CHARS: usize = 12;
+/// The columns a cases export may have, in their default order. Cases have no number of their
+/// own yet (only their id); the child's names come from the case's records.
+pub const CASE_COLUMNS: [&str; 8] = [
+    "case_id",
+    "state",
+    "state_reason",
+    "name",
+    "name_latin",
+    "birth_date",
+    "created_at",
+    "updated_at",
+];
+
+/// What can be exported: child records, or (the mediator's) cases.
+pub const SUBJECTS: [&str; 2] = ["records", "cases"];
+
 /// Records read (and written) per step.
 pub const PAGE: u32 = 500;
 /// Attempts an export job gets.
@@ -94,7 +110,8 @@ impl ExportFormat {
     }
 }
 
-/// Which records go in: no name filter, so the stored request holds no personal data.
+/// Which records (`kind`, `sex`, `born_*`) or cases (`state`) go in: no name filter, so the
+/// stored request holds no personal data.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
@@ -103,6 +120,9 @@ pub struct ExportFilters {
     pub sex: Option<Sex>,
     pub born_from_year: Option<i32>,
     pub born_to_year: Option<i32>,
+    /// Cases only: those in this state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<CaseState>,
 }
 
 /// What a caller asks to export.
@@ -110,12 +130,13 @@ pub struct ExportFilters {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ExportRequest {
-    /// `records` (the only subject so far).
+    /// `records` (the default) or `cases` (the mediator's: case id, state, the child's names).
     #[serde(default = "records_subject")]
-    #[cfg_attr(feature = "openapi", schema(pattern = "^records$"))]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^(records|cases)$"))]
     pub subject: String,
     pub format: ExportFormat,
-    /// Chosen columns, in order; empty or absent: all of [`RECORD_COLUMNS`].
+    /// Chosen columns, in order; empty or absent: all of [`RECORD_COLUMNS`] (records) or
+    /// [`CASE_COLUMNS`] (cases).
     #[serde(default)]
     pub columns: Vec<String>,
     #[serde(default)]
@@ -229,14 +250,41 @@ struct ExportJob {
 }
 
 fn check_request(req: &ExportRequest) -> AppResult<Vec<String>> {
-    if req.subject != "records" {
+    let all: &[&str] = match req.subject.as_str() {
+        "records" => &RECORD_COLUMNS,
+        "cases" => &CASE_COLUMNS,
+        _ => {
+            return Err(AppError::invalid(
+                "subject",
+                "export_subject_unknown",
+                "records or cases",
+            ));
+        }
+    };
+    let f = &req.filters;
+    let cases = req.subject == "cases";
+    let record_filter = [
+        ("filters.kind", f.kind.is_some()),
+        ("filters.sex", f.sex.is_some()),
+        ("filters.born_from_year", f.born_from_year.is_some()),
+        ("filters.born_to_year", f.born_to_year.is_some()),
+    ]
+    .into_iter()
+    .find(|(_, set)| *set);
+    if let (true, Some((field, _))) = (cases, record_filter) {
         return Err(AppError::invalid(
-            "subject",
-            "export_subject_unknown",
-            "only records can be exported so far",
+            field,
+            "export_filter_not_for_subject",
+            "cases are filtered by state only",
         ));
     }
-    let f = &req.filters;
+    if !cases && f.state.is_some() {
+        return Err(AppError::invalid(
+            "filters.state",
+            "export_filter_not_for_subject",
+            "records are not filtered by case state",
+        ));
+    }
     if let (Some(a), Some(b)) = (f.born_from_year, f.born_to_year)
         && a > b
     {
@@ -247,17 +295,14 @@ fn check_request(req: &ExportRequest) -> AppResult<Vec<String>> {
         ));
     }
     if req.columns.is_empty() {
-        return Ok(RECORD_COLUMNS.iter().map(|c| (*c).to_owned()).collect());
+        return Ok(all.iter().map(|c| (*c).to_owned()).collect());
     }
     for (i, c) in req.columns.iter().enumerate() {
-        if !RECORD_COLUMNS.contains(&c.as_str()) {
+        if !all.contains(&c.as_str()) {
             return Err(AppError::invalid(
                 &format!("columns[{i}]"),
                 "export_column_unknown",
-                format!(
-                    "{c:?} is not a column; columns are {}",
-                    RECORD_COLUMNS.join(", ")
-                ),
+                format!("{c:?} is not a column; columns are {}", all.join(", ")),
             ));
         }
         if req.columns[..i].contains(c) {
@@ -269,6 +314,19 @@ fn check_request(req: &ExportRequest) -> AppResult<Vec<String>> {
         }
     }
     Ok(req.columns.clone())
+}
+
+impl Caller {
+    /// Whether this caller may ask for exports: it reads child records, and its party sees some
+    /// (the pages ask this to offer the exports page only to those the app will serve).
+    pub fn may_export(&self) -> bool {
+        self.may(Permission::RecordRead) && self.scope() != Scope::Nothing
+    }
+
+    /// Whether this caller may also export cases (the mediator's, to those who read them).
+    pub fn may_export_cases(&self) -> bool {
+        self.may_export() && self.may(Permission::CaseRead)
+    }
 }
 
 impl App {
@@ -288,12 +346,16 @@ impl App {
         req: &ExportRequest,
     ) -> AppResult<ExportView> {
         caller.require(Permission::RecordRead, &self.config)?;
-        if caller.scope() == Scope::Nothing {
+        if !caller.may_export() {
             return Err(AppError::ForbiddenBecause(
                 "this party sees no child records, so it has none to export",
             ));
         }
         let columns = check_request(req)?;
+        if req.subject == "cases" {
+            // Cases are the mediator's: only those who read them export them.
+            caller.require(Permission::CaseRead, &self.config)?;
+        }
         self.export_blobs()?;
         let now = Utc::now().trunc_subsecs(6);
         let export = Export {
@@ -522,26 +584,48 @@ impl App {
         } else {
             Scope::for_party(party.kind, party.id)
         };
+        // Cases: only while the requester may still read them (roles can change before the job
+        // runs); otherwise the file is empty.
+        let reads_cases =
+            scope != Scope::Nothing && Permission::CaseRead.granted(party.kind, &requester.roles);
         let format = ExportFormat::parse(&export.format)
             .ok_or_else(|| AppError::Internal(format!("export format {:?}", export.format)))?;
         let filters: ExportFilters = serde_json::from_value(export.filters.clone())
             .map_err(|e| AppError::Internal(format!("export filters: {e}")))?;
         let tmp = self.export_blobs()?.dir().join("tmp");
         let mut sink = Sink::new(format, &export.columns, &tmp)?;
-        let rows = self
-            .stream_records(
+        let rows = if export.subject == "cases" {
+            if reads_cases {
+                self.stream_cases(
+                    &filters,
+                    &actor,
+                    |page| {
+                        for (c, names) in page {
+                            sink.row(&export.columns, |col| case_cell(c, names, col))?;
+                        }
+                        Ok(())
+                    },
+                    lease,
+                )
+                .await?
+            } else {
+                0
+            }
+        } else {
+            self.stream_records(
                 scope,
                 &filters,
                 &actor,
                 |page| {
                     for r in page {
-                        sink.row(&export.columns, r)?;
+                        sink.row(&export.columns, |col| cell(r, col))?;
                     }
                     Ok(())
                 },
                 lease,
             )
-            .await?;
+            .await?
+        };
         let bytes = Zeroizing::new(sink.finish().await?);
         let blob = self.export_blobs()?.put(bytes.to_vec()).await?;
         let end = ExportEnd::Done {
@@ -593,6 +677,64 @@ impl App {
     }
 }
 
+impl App {
+    /// Reads every case that passes `filters` (cases are the mediator's, whole: the job checked
+    /// the requester may read them), a page at a time, each page audited as a case list naming
+    /// the cases it carried; the child's names come from each case's records (read for the names
+    /// only, under that entry, as the evidence pages do). Returns how many cases.
+    async fn stream_cases(
+        &self,
+        filters: &ExportFilters,
+        actor: &ExportActor,
+        mut write: impl FnMut(&[(StoredCase, Vec<NameEntry>)]) -> AppResult<()>,
+        lease: &Lease<'_>,
+    ) -> AppResult<usize> {
+        let mut after: Option<CaseId> = None;
+        let mut done = 0_usize;
+        loop {
+            let filter = CaseFilter {
+                state: filters.state,
+                after,
+                limit: PAGE,
+                ..CaseFilter::default()
+            };
+            let page = self
+                .store
+                .list_cases_audited(&filter, vec![actor.case_list_audit()])
+                .await?;
+            let ids: Vec<RecordId> = page
+                .iter()
+                .flat_map(|c| [c.case.tracing_request, c.case.custody_record])
+                .flatten()
+                .collect();
+            let records = self.store.records_for_linkage(&ids).await?;
+            let rows: Vec<(StoredCase, Vec<NameEntry>)> = page
+                .into_iter()
+                .map(|c| {
+                    let mut names: Vec<NameEntry> = [c.case.tracing_request, c.case.custody_record]
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|id| records.iter().find(|r| r.id == id))
+                        .flat_map(|r| r.content.names.iter().cloned())
+                        .collect();
+                    names.dedup_by(|a, b| a.as_written == b.as_written);
+                    (c, names)
+                })
+                .collect();
+            write(&rows)?;
+            done += rows.len();
+            self.store
+                .export_progress(actor.export, i64::try_from(done).unwrap_or(i64::MAX), 0)
+                .await?;
+            lease.progress(done).await?;
+            if rows.len() < PAGE as usize {
+                return Ok(done);
+            }
+            after = rows.last().map(|(c, _)| c.case.id);
+        }
+    }
+}
+
 /// Who an export's job reads and writes for: its requester, named in every audit entry.
 #[derive(Debug)]
 struct ExportActor {
@@ -616,6 +758,14 @@ impl ExportActor {
         self.draft(AuditAction::RecordList)
             .details(serde_json::json!({
                 "within": "export", "export": self.export, "job": self.job,
+            }))
+    }
+
+    fn case_list_audit(&self) -> AuditDraft {
+        self.draft(AuditAction::CaseList)
+            .details(serde_json::json!({
+                "within": "export", "export": self.export, "job": self.job,
+                "names_from_records": true,
             }))
     }
 
@@ -685,6 +835,25 @@ fn cell(r: &ChildRecord, column: &str) -> Option<String> {
     }
 }
 
+/// One cell of a case: `None` when empty.
+fn case_cell(c: &StoredCase, names: &[NameEntry], column: &str) -> Option<String> {
+    let joined = |f: &dyn Fn(&NameEntry) -> String| {
+        let all: Vec<String> = names.iter().map(f).filter(|s| !s.is_empty()).collect();
+        (!all.is_empty()).then(|| all.join(" | "))
+    };
+    match column {
+        "case_id" => Some(c.case.id.to_string()),
+        "state" => Some(c.case.state.as_str().to_owned()),
+        "state_reason" => c.case.state_reason.clone(),
+        "name" => joined(&|n| n.as_written.clone()),
+        "name_latin" => joined(&latin),
+        "birth_date" => c.case.child_birth_date.map(|d| d.to_string()),
+        "created_at" => Some(c.created_at.to_rfc3339()),
+        "updated_at" => Some(c.updated_at.to_rfc3339()),
+        _ => None,
+    }
+}
+
 /// Where the rows go, in the export's format.
 enum Sink {
     Csv(Box<csv::Writer<Vec<u8>>>),
@@ -736,13 +905,13 @@ impl Sink {
         }
     }
 
-    fn row(&mut self, columns: &[String], r: &ChildRecord) -> AppResult<()> {
+    fn row(&mut self, columns: &[String], cell: impl Fn(&str) -> Option<String>) -> AppResult<()> {
         match self {
             Self::Csv(w) => {
                 let cells: Vec<String> = columns
                     .iter()
                     .map(|c| {
-                        let v = cell(r, c).unwrap_or_default();
+                        let v = cell(c).unwrap_or_default();
                         homeward_domain::csv_cell::neutralise(&v).into_owned()
                     })
                     .collect();
@@ -754,7 +923,7 @@ impl Sink {
                     .map(|c| {
                         (
                             c.clone(),
-                            cell(r, c).map_or(serde_json::Value::Null, Into::into),
+                            cell(c).map_or(serde_json::Value::Null, Into::into),
                         )
                     })
                     .collect();
@@ -770,7 +939,7 @@ impl Sink {
                 for (i, c) in columns.iter().enumerate() {
                     let col = u16::try_from(i).map_err(|e| sink_error(&e))?;
                     // Strings, never formulas: a cell starting with `=` stays text.
-                    if let Some(v) = cell(r, c) {
+                    if let Some(v) = cell(c) {
                         sheet
                             .write_string(*row, col, v)
                             .map_err(|e| sink_error(&e))?;

@@ -356,3 +356,185 @@ fn walk(d: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// The child the custody side holds, under the Russian spelling of the name sought.
+fn held_dmitry() -> ChildRecordInput {
+    ChildRecordInput {
+        names: vec![NameInput {
+            given: Some("Дмитрий".into()),
+            patronymic: Some("Андреевич".into()),
+            family: Some("Олейник".into()),
+            ..Default::default()
+        }],
+        sex: Some("male".into()),
+        birth_date: Some("2015-03-07".into()),
+        birth_place: Some("Мариуполь".into()),
+        current_location: Some("Детский дом № 4".into()),
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_mediator_exports_its_cases_with_the_childs_names_and_only_it() {
+    let dir = tempfile::tempdir().unwrap();
+    for w in worlds(config(dir.path())).await {
+        let s = sides(&w).await;
+        let reviewer = w.user(w.mediator.id, "m.rev", &["reviewer"]).await;
+        let sought = w
+            .app
+            .create_record(
+                &s.origin,
+                &ChildRecordInput {
+                    names: vec![NameInput {
+                        given: Some("Дмитро".into()),
+                        patronymic: Some("Андрійович".into()),
+                        family: Some("Олійник".into()),
+                        ..Default::default()
+                    }],
+                    birth_place: Some("Маріуполь".into()),
+                    ..child("Дмитро", "Олійник", "m")
+                },
+            )
+            .await
+            .unwrap();
+        let held = w
+            .app
+            .create_record(&s.custody, &held_dmitry())
+            .await
+            .unwrap();
+        let queue = w
+            .app
+            .review_queue(
+                &reviewer,
+                &homeward_app::matching::QueueQuery {
+                    min_probability: Some(0.0),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let pair = queue
+            .items
+            .iter()
+            .find(|c| c.tracing_record_id == sought.id && c.custody_record_id == held.id)
+            .expect("the pair is a candidate");
+        let decided = w
+            .app
+            .confirm_candidate(&reviewer, pair.id, Some("same child"))
+            .await
+            .unwrap();
+        let case = decided.case.expect("a case").case;
+
+        let cases = |format: ExportFormat, columns: &[&str]| ExportRequest {
+            subject: "cases".into(),
+            format,
+            columns: columns.iter().map(|c| (*c).to_owned()).collect(),
+            filters: ExportFilters::default(),
+            protected: false,
+        };
+        // The mediator's caseworker: the case, its state and the child's names from both sides.
+        let e = w
+            .app
+            .request_export(
+                &s.mediator,
+                &cases(
+                    ExportFormat::Csv,
+                    &["case_id", "state", "name", "name_latin"],
+                ),
+            )
+            .await
+            .unwrap();
+        assert_eq!((e.state.as_str(), e.progress_total), ("done", 1), "{e:?}");
+        let file = w
+            .app
+            .download_export(&s.mediator, e.id, None)
+            .await
+            .unwrap();
+        assert!(file.name.starts_with("homeward-cases-"), "{}", file.name);
+        let text = String::from_utf8(file.bytes).unwrap();
+        let mut lines = text.lines();
+        assert_eq!(lines.next(), Some("case_id,state,name,name_latin"));
+        let row = lines.next().unwrap();
+        assert!(row.starts_with(&format!("{},located,", case.id)), "{row}");
+        assert!(row.contains("Дмитро"), "{row}");
+        assert!(row.contains("Дмитрий"), "both sides' names: {row}");
+        assert!(row.contains("Dmytro"), "{row}");
+        assert_eq!(lines.next(), None);
+
+        // A state filter: no case is closed.
+        let mut req = cases(ExportFormat::Json, &[]);
+        req.filters.state = Some(homeward_domain::CaseState::Closed);
+        let e = w.app.request_export(&s.mediator, &req).await.unwrap();
+        let json: serde_json::Value = serde_json::from_slice(
+            &w.app
+                .download_export(&s.mediator, e.id, None)
+                .await
+                .unwrap()
+                .bytes,
+        )
+        .unwrap();
+        assert_eq!(json, serde_json::json!([]));
+
+        // A protected XLSX goes out only as an AES zip, like a records export.
+        let mut req = cases(ExportFormat::Xlsx, &[]);
+        req.protected = true;
+        let e = w.app.request_export(&s.mediator, &req).await.unwrap();
+        assert_eq!(e.progress_total, 1);
+        let zip = w
+            .app
+            .download_export(
+                &s.mediator,
+                e.id,
+                Some(ExportPassword::new("twelve chars or more".into()).unwrap()),
+            )
+            .await
+            .unwrap();
+        assert_eq!(zip.content_type, "application/zip");
+        assert_eq!(u16::from_le_bytes([zip.bytes[8], zip.bytes[9]]), 99);
+
+        // The sides do not read cases, so they export none; nor record filters on cases.
+        for side in [&s.origin, &s.custody] {
+            let err = w
+                .app
+                .request_export(side, &cases(ExportFormat::Csv, &[]))
+                .await
+                .unwrap_err();
+            assert_eq!(err.code(), "forbidden", "{err:?}");
+        }
+        let mut req = cases(ExportFormat::Csv, &[]);
+        req.filters.sex = Some(homeward_domain::Sex::Male);
+        let err = w.app.request_export(&s.mediator, &req).await.unwrap_err();
+        assert_eq!(code_of(&err), "export_filter_not_for_subject");
+        let err = w
+            .app
+            .request_export(&s.mediator, &cases(ExportFormat::Csv, &["sex"]))
+            .await
+            .unwrap_err();
+        assert_eq!(code_of(&err), "export_column_unknown");
+        let mut req = request(ExportFormat::Csv, false);
+        req.filters.state = Some(homeward_domain::CaseState::Located);
+        let err = w.app.request_export(&s.mediator, &req).await.unwrap_err();
+        assert_eq!(code_of(&err), "export_filter_not_for_subject");
+
+        // The job's reads of cases are in the log, under the requester, naming the case.
+        let reads = w
+            .app
+            .list_audit(
+                &s.auditor,
+                AuditFilter {
+                    action: Some("case.list".into()),
+                    limit: 1000,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert!(reads.iter().any(|r| {
+            let d: serde_json::Value = serde_json::from_str(&r.details).unwrap();
+            r.actor_user == Some(s.mediator.user().id)
+                && d["within"] == "export"
+                && d.to_string().contains(&case.id.to_string())
+        }));
+        w.finish().await;
+    }
+}

@@ -67,6 +67,10 @@ impl PageCtx {
         if c.may(Permission::RecordRead) {
             nav.push(("/records", "nav_records"));
         }
+        // Exports: whoever the app will serve one (it reads records and its party sees some).
+        if c.may_export() {
+            nav.push(("/exports", "exp_nav"));
+        }
         if c.may(Permission::RecordImport) {
             nav.push(("/import", "nav_import"));
         }

@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 pub(crate) const LANGUAGE_COOKIE: &str = "homeward_lang";
 
 /// The areas of the interface, each a file in every language's folder.
-pub(crate) const AREAS: [&str; 7] = [
+pub(crate) const AREAS: [&str; 8] = [
     "core",
     "case",
     "import",
@@ -21,6 +21,7 @@ pub(crate) const AREAS: [&str; 7] = [
     "admin",
     "stats",
     "evidence",
+    "exports",
 ];
 
 macro_rules! area_files {
@@ -33,12 +34,13 @@ macro_rules! area_files {
             include_str!(concat!("../../i18n/", $lang, "/admin.json")),
             include_str!(concat!("../../i18n/", $lang, "/stats.json")),
             include_str!(concat!("../../i18n/", $lang, "/evidence.json")),
+            include_str!(concat!("../../i18n/", $lang, "/exports.json")),
         ]
     };
 }
 
 /// One language's files, in the order of [`AREAS`].
-pub(crate) fn sources(lang: Language) -> [&'static str; 7] {
+pub(crate) fn sources(lang: Language) -> [&'static str; 8] {
     match lang {
         Language::En => area_files!("en"),
         Language::Uk => area_files!("uk"),

@@ -14,6 +14,8 @@ mod context;
 mod dashboard;
 mod error;
 mod evidence;
+// Exports of child records (issue 16).
+mod exports;
 mod frame;
 mod i18n;
 mod import;
@@ -58,6 +60,8 @@ pub(crate) fn router(max_attachment_bytes: usize) -> Router<AppState> {
         .route("/indicators/publish", post(indicators::publish))
         .route("/indicators/{file}", get(indicators::csv))
         .route("/public/statistics", get(indicators::public))
+        .route("/exports", get(exports::page).post(exports::request))
+        .route("/exports/{id}/download", post(exports::download))
         .route("/records", get(records::list).post(records::search))
         .route("/records/{id}", get(records::show))
         .route("/matches", get(matches::queue))

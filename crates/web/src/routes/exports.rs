@@ -30,8 +30,8 @@ pub struct ExportsQuery {
 }
 
 /// Asks for an export of the records the caller may read (its party's own; the mediator's: all
-/// submitted to it), with chosen columns and filters. Made by a job: follow it at
-/// `GET /api/v1/exports/{id}`.
+/// submitted to it), or (`"subject": "cases"`, the mediator's only) of the cases, with chosen
+/// columns and filters. Made by a job: follow it at `GET /api/v1/exports/{id}`.
 #[utoipa::path(
     post, path = "/api/v1/exports", tag = "exports",
     request_body = ExportRequest,
@@ -39,7 +39,7 @@ pub struct ExportsQuery {
         (status = 202, body = ExportView),
         (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody),
-        (status = 422, description = "`validation_failed` (`export_column_unknown`, …)", body = ErrorBody),
+        (status = 422, description = "`validation_failed` (`export_column_unknown`, `export_filter_not_for_subject`, …)", body = ErrorBody),
         (status = 503, description = "`attachments_not_configured`: no key or data directory for files", body = ErrorBody),
     )
 )]
@@ -101,7 +101,7 @@ pub async fn get_export(
     params(
         ("id" = Uuid, Path, description = "The export's id"),
         ("Homeward-Export-Password" = Option<String>, Header, min_length = 12, pattern = r"^[!-~]([ -~]*[!-~])?$",
-         description = "Zip the file with AES-256 under this password: at least 12 printable ASCII characters, no space at either end (an HTTP header carries nothing else faithfully: its ends are trimmed, and other bytes are Latin-1 to some clients and UTF-8 to others). The exports page takes any password in its form."),
+         description = "Zip the file with AES-256 under this password: at least 12 printable ASCII characters, no space at either end (an HTTP header carries nothing else faithfully: its ends are trimmed, and other bytes are Latin-1 to some clients and UTF-8 to others). The exports page (`/exports`) asks for the same: 12 or more printable ASCII characters."),
     ),
     responses(
         (status = 200, description = "The file (CSV, XLSX, JSON, or a zip)", content(

@@ -20,6 +20,8 @@ mod browser_stats;
 mod case_forms;
 mod case_list;
 mod evidence_browser;
+mod exports;
+mod exports_browser;
 mod frame;
 mod import;
 mod records;
@@ -30,6 +32,15 @@ mod transfers_browser;
 
 use helpers::TestApp;
 use reqwest::{Client, StatusCode, redirect};
+
+/// An app configuration with a key and a directory for files (attachments, exports).
+pub fn attachments_config(dir: &std::path::Path) -> homeward_app::AppConfig {
+    homeward_app::AppConfig {
+        attachment_key: Some(homeward_app::attachments::AttachmentKey::generate()),
+        attachment_dir: Some(dir.to_owned()),
+        ..homeward_app::AppConfig::default()
+    }
+}
 
 /// A browser-like client that does not follow redirects, so tests see where they point.
 pub fn browser_client() -> Client {
