@@ -507,14 +507,7 @@ impl App {
             let state = pair.state.apply(PairEvent::Request)?;
             refs.0.push(pair.origin_ref.clone());
             refs.1.push(pair.custody_ref.clone());
-            changes.push(PairChange {
-                id: pair.id,
-                expected: pair.state,
-                state,
-                origin_record: None,
-                custody_record: None,
-                at: now,
-            });
+            changes.push(PairChange::to(&pair, state, now));
         }
         let (origin, custody) = self
             .opposite_lists(stored.origin_list, stored.custody_list)
@@ -693,14 +686,7 @@ impl App {
         let reason = check_reason(&input.reason)?;
         let (pair, side) = self.own_pair(caller, id).await?;
         let state = pair.state.apply(PairEvent::Decline(side))?;
-        let change = PairChange {
-            id,
-            expected: pair.state,
-            state,
-            origin_record: None,
-            custody_record: None,
-            at: Utc::now().trunc_subsecs(6),
-        };
+        let change = PairChange::to(&pair, state, Utc::now().trunc_subsecs(6));
         let audit = caller
             .audit(AuditAction::PprlDecline)
             .target("pprl_pair", id)
@@ -736,14 +722,7 @@ impl App {
             .await?
             .ok_or(AppError::NotFound)?;
         let state = pair.state.apply(PairEvent::Dismiss)?;
-        let change = PairChange {
-            id,
-            expected: pair.state,
-            state,
-            origin_record: None,
-            custody_record: None,
-            at: Utc::now().trunc_subsecs(6),
-        };
+        let change = PairChange::to(&pair, state, Utc::now().trunc_subsecs(6));
         let audit = caller
             .audit(AuditAction::PprlDismiss)
             .target("pprl_pair", id)

@@ -87,6 +87,20 @@ pub struct PairChange {
     pub at: DateTime<Utc>,
 }
 
+impl PairChange {
+    /// `pair` moving to `state` at `at`, no clear record attached.
+    pub fn to(pair: &PprlPair, state: PairState, at: DateTime<Utc>) -> PairChange {
+        PairChange {
+            id: pair.id,
+            expected: pair.state,
+            state,
+            origin_record: None,
+            custody_record: None,
+            at,
+        }
+    }
+}
+
 /// The candidate a pair becomes once both clear records exist, with the audit entry to append
 /// when it is new (the review queue may hold the pair already, from the ordinary matching).
 #[derive(Clone, Debug)]
