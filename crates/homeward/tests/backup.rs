@@ -5,6 +5,9 @@
 use homeward_store::testing::TestDatabase;
 use serde_json::{Value, json};
 use std::path::Path;
+mod common;
+
+use common::{ok, text};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,45 +19,9 @@ const KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccdde
 const OTHER_KEY: &str = "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100";
 
 fn homeward(data: &Path, url: Option<&str>, args: &[&str], stdin: Option<&str>) -> Output {
-    use std::io::Write;
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_homeward"));
-    cmd.arg("--data").arg(data);
-    if let Some(url) = url {
-        cmd.arg("--database-url").arg(url);
-    }
-    let mut child = cmd
-        .args(args)
-        .env("HOMEWARD_LOG", "warn")
-        .env("HOMEWARD_ATTACHMENT_KEY", KEY)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-    }
-    drop(child.stdin.take());
-    child.wait_with_output().unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-#[track_caller]
-fn ok(o: Output) -> String {
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    text(&o)
+    let mut cmd = common::on_data(data, url, args);
+    cmd.env("HOMEWARD_ATTACHMENT_KEY", KEY);
+    common::run(cmd, stdin)
 }
 
 /// An origin party with a caseworker `olena`.

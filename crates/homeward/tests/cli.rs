@@ -1,49 +1,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The `homeward` binary end to end: a real process on a real database.
 
+mod common;
+
+use common::{ok, text};
 use homeward_store::testing::TestDatabase;
 use sqlx::Connection;
-use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 fn homeward(db_url: &str, data: &Path, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_homeward"))
-        .arg("--data")
-        .arg(data)
-        .arg("--database-url")
-        .arg(db_url)
-        .args(args)
-        .env("HOMEWARD_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-    }
-    drop(child.stdin.take());
-    child.wait_with_output().unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-#[track_caller]
-fn ok(o: Output) -> String {
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    text(&o)
+    common::run(common::on_data(data, Some(db_url), args), stdin)
 }
 
 /// A database with a custody party and a caseworker `cw` in it.

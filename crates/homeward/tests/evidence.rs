@@ -12,21 +12,9 @@ use homeward_app::{Actor, App, AppConfig};
 use homeward_domain::RecordKind;
 use homeward_store::testing::TestDatabase;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+mod common;
 
-fn homeward_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_homeward"))
-        .current_dir(dir)
-        .args(args)
-        .env("HOMEWARD_LOG", "warn")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
-}
+use common::{homeward_in, text};
 
 /// The README's `homeward audit keygen` and `homeward evidence …` lines, as argument lists.
 fn readme_commands(prefix: &str) -> Vec<Vec<String>> {

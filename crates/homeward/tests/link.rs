@@ -2,22 +2,13 @@
 //! `homeward link` end to end: the real binary on CSV files in a temporary directory.
 
 use std::path::Path;
-use std::process::{Command, Output};
+mod common;
+
+use common::text;
+use std::process::Output;
 
 fn homeward(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_homeward"))
-        .args(args)
-        .env("HOMEWARD_LOG", "warn")
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    common::command().args(args).output().unwrap()
 }
 
 fn p(path: &Path) -> &str {

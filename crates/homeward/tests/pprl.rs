@@ -3,24 +3,9 @@
 //! binary on CSV files in a temporary directory.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn homeward_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_homeward"))
-        .current_dir(dir)
-        .args(args)
-        .env("HOMEWARD_LOG", "warn")
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use common::{homeward_in, ok, text};
 
 // The origin side's list, headers in Ukrainian; the custody side's in Russian, in Russian
 // spellings, in another order, with an unreadable date.
@@ -42,11 +27,6 @@ fn write(dir: &Path, name: &str, body: &str) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, body).unwrap();
     path
-}
-
-fn ok(o: Output) -> String {
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    text(&o)
 }
 
 /// The `homeward pprl …` lines of the README, as argument lists.

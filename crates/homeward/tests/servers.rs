@@ -11,8 +11,9 @@ use homeward_domain::RecordKind;
 use homeward_store::testing::TestDatabase;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use std::io::Write;
 use std::path::Path;
+mod common;
+
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -23,34 +24,12 @@ const PASSWORD: &str = "a long enough password";
 const LEASE_SECONDS: &str = "6";
 
 fn homeward(url: &str, data: &Path, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_homeward"))
-        .arg("--data")
-        .arg(data)
-        .arg("--database-url")
-        .arg(url)
-        .args(args)
-        .env("HOMEWARD_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-    }
-    drop(child.stdin.take());
-    let out = child.wait_with_output().unwrap();
+    let out = common::run(common::on_data(data, Some(url), args), stdin);
     assert_eq!(
         out.status.code(),
         Some(0),
-        "homeward {args:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+        "homeward {args:?}: {}",
+        common::text(&out)
     );
     out
 }
