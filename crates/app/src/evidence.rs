@@ -59,6 +59,8 @@ pub fn shown_name(n: &NameEntry) -> BundledName {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ObservedCase {
     pub case_id: CaseId,
+    /// The number people know the case by.
+    pub number: homeward_domain::CaseNumber,
     pub state: CaseState,
     /// The child's names as written on the case's records (tracing request first).
     pub names: Vec<NameEntry>,
@@ -124,6 +126,7 @@ impl App {
     async fn observed(&self, case: &StoredCase) -> AppResult<ObservedCase> {
         Ok(ObservedCase {
             case_id: case.case.id,
+            number: case.number,
             state: case.case.state,
             names: self.child_names(case).await?,
             facts: case.case.accountability.len(),

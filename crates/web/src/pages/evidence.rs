@@ -19,6 +19,7 @@ use std::collections::HashMap;
 #[derive(Debug)]
 pub(crate) struct CaseRow {
     pub id: String,
+    pub number: String,
     pub names: Vec<ShownName>,
     pub state: String,
     pub facts: usize,
@@ -53,6 +54,7 @@ pub(crate) struct FactRow {
 pub(crate) struct CasePage<'a> {
     pub f: Frame<'a>,
     pub id: String,
+    pub number: String,
     pub names: Vec<ShownName>,
     pub state: String,
     pub facts: Vec<FactRow>,
@@ -66,6 +68,7 @@ fn state_label(t: &Tr, c: &ObservedCase) -> String {
 fn row(t: &Tr, c: &ObservedCase) -> CaseRow {
     CaseRow {
         id: c.case_id.to_string(),
+        number: c.number.to_string(),
         names: c.names.iter().map(shown).collect(),
         state: state_label(t, c),
         facts: c.facts,
@@ -156,6 +159,7 @@ pub(crate) async fn show(
         &CasePage {
             f: cx.frame(),
             id: id.to_string(),
+            number: v.case.number.to_string(),
             names: v.case.names.iter().map(shown).collect(),
             state: state_label(t, &v.case),
             facts: v

@@ -111,6 +111,14 @@ async fn an_observer_downloads_a_bundle_that_the_command_line_verifies() {
         !list.contains(case["id"].as_str().unwrap()),
         "no UUID shown: {list}"
     );
+    let view = expect(
+        w.cw.get(&format!("/api/v1/cases/{}", case["id"].as_str().unwrap()))
+            .await,
+        reqwest::StatusCode::OK,
+    )
+    .await;
+    let number = view["number"].as_str().unwrap().to_owned();
+    assert!(list.contains(&number), "the case number is shown: {list}");
     b.click("#evidence-cases a").await;
     b.wait_for("return document.getElementById('download-bundle') !== null;")
         .await;
@@ -120,6 +128,10 @@ async fn an_observer_downloads_a_bundle_that_the_command_line_verifies() {
         "{page}"
     );
     assert!(page.contains("Removal"), "the fact's kind in words: {page}");
+    assert!(
+        page.contains(&number),
+        "the case number heads the page: {page}"
+    );
     b.screenshot("evidence-case").await;
 
     b.cmd(
