@@ -31,6 +31,11 @@ pub enum CaseNumberError {
 impl CaseNumber {
     pub const PREFIX: &'static str = "HW";
 
+    /// The exact form as a regular expression, for the OpenAPI document: exactly what
+    /// `from_str` accepts (year 2000 to 9999, sequence from 1, five digits or more without a
+    /// leading zero, at most nine digits so it fits the counter).
+    pub const PATTERN: &'static str = r"^HW-[2-9][0-9]{3}-(?:0000[1-9]|000[1-9][0-9]|00[1-9][0-9]{2}|0[1-9][0-9]{3}|[1-9][0-9]{4,8})$";
+
     /// The `seq`-th case opened in `year`.
     pub fn new(year: i32, seq: i64) -> Result<Self, CaseNumberError> {
         let year = u16::try_from(year)
@@ -118,7 +123,7 @@ impl utoipa::PartialSchema for CaseNumber {
         use utoipa::openapi::schema::{ObjectBuilder, Type};
         ObjectBuilder::new()
             .schema_type(Type::String)
-            .pattern(Some(r"^HW-[0-9]{4}-(?:[0-9]{5}|[1-9][0-9]{5,9})$"))
+            .pattern(Some(Self::PATTERN))
             .examples(["HW-2026-00042"])
             .description(Some(
                 "The case's number for people: HW-, the year it was opened, its sequence in that year",
@@ -161,6 +166,18 @@ mod tests {
             assert!(bad.parse::<CaseNumber>().is_err(), "{bad:?}");
         }
         assert!(CaseNumber::new(2026, 0).is_err());
+    }
+
+    proptest::proptest! {
+        /// The OpenAPI pattern promises clients that these texts are accepted.
+        #[test]
+        fn what_the_pattern_allows_parses(s in proptest::string::string_regex(
+            // The generator knows no anchors; it makes whole strings anyway.
+            CaseNumber::PATTERN.trim_start_matches('^').trim_end_matches('$')
+        ).unwrap()) {
+            proptest::prop_assert!(s.parse::<CaseNumber>().is_ok(), "{s:?}");
+        }
+
     }
 
     #[test]
