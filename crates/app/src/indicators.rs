@@ -239,6 +239,7 @@ impl IndicatorQuery {
             round: round.map(str::to_owned),
             today: now.date_naive(),
             age_year: now.year(),
+            exact: false,
         })
     }
 }

@@ -34,6 +34,9 @@ pub struct IndicatorFilter {
     pub today: NaiveDate,
     /// Ages are counted at this year.
     pub age_year: i32,
+    /// Count everything from the rows, not from the running tallies: the check the tallies are
+    /// held against (the conformance suite, `homeward bench indicators`).
+    pub exact: bool,
 }
 
 /// How many cases (or records) share a state (or kind), a sex and an age band.
@@ -171,20 +174,170 @@ pub(crate) fn band_sql(birth_year: &str, param: &str) -> String {
     )
 }
 
+/// How a period is counted: its whole months from the running tallies (migration 0022), the
+/// part of a month at either end from the rows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Plan {
+    /// The months `[from, until)` (`YYYY-MM`, `None` open) read from the tallies, if any.
+    pub tallies: Option<(Option<String>, Option<String>)>,
+    /// Periods `[from, until)` counted from the rows.
+    pub rows: Vec<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)>,
+}
+
+fn month_start(t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    use chrono::Datelike;
+    NaiveDate::from_ymd_opt(t.year(), t.month(), 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|d| d.and_utc())
+}
+
+fn next_month_start(t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    month_start(t).and_then(|m| m.checked_add_months(chrono::Months::new(1)))
+}
+
+fn month_key(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m").to_string()
+}
+
+impl Plan {
+    pub(crate) fn of(filter: &IndicatorFilter) -> Self {
+        let whole = Plan {
+            tallies: None,
+            rows: vec![(filter.from, filter.until)],
+        };
+        if filter.exact || filter.round.is_some() {
+            return whole;
+        }
+        // The first whole month starts at `from` or after it; the last ends at or before `until`.
+        let first = match filter.from {
+            Some(f) if month_start(f) == Some(f) => Some(f),
+            Some(f) => match next_month_start(f) {
+                Some(m) => Some(m),
+                None => return whole,
+            },
+            None => None,
+        };
+        let end = match filter.until {
+            Some(u) => match month_start(u) {
+                Some(m) => Some(m),
+                None => return whole,
+            },
+            None => None,
+        };
+        if let (Some(a), Some(b)) = (first, end)
+            && a >= b
+        {
+            return whole;
+        }
+        let mut rows = Vec::new();
+        if let (Some(f), Some(a)) = (filter.from, first)
+            && f < a
+        {
+            rows.push((Some(f), Some(a)));
+        }
+        if let (Some(b), Some(u)) = (end, filter.until)
+            && b < u
+        {
+            rows.push((Some(b), Some(u)));
+        }
+        Plan {
+            tallies: Some((first.map(month_key), end.map(month_key))),
+            rows,
+        }
+    }
+}
+
+/// Folds PostgreSQL's tally deltas (migration 0022): each statement deletes the rows of the cells
+/// that have more than one and puts back their sum, in one statement, so it moves exactly the
+/// rows it sums even while other transactions append deltas.
+pub(crate) const PG_FOLD: [&str; 4] = [
+    "WITH many AS (SELECT month, state, sex, birth_year FROM case_tallies GROUP BY 1, 2, 3, 4 HAVING COUNT(*) > 1), \
+     moved AS (DELETE FROM case_tallies t USING many m WHERE (t.month, t.state, t.sex, t.birth_year) = (m.month, m.state, m.sex, m.birth_year) \
+     RETURNING t.month, t.state, t.sex, t.birth_year, t.n) \
+     INSERT INTO case_tallies (month, state, sex, birth_year, n) \
+     SELECT month, state, sex, birth_year, SUM(n) FROM moved GROUP BY 1, 2, 3, 4 HAVING SUM(n) <> 0",
+    "WITH many AS (SELECT month, state, days FROM spell_tallies GROUP BY 1, 2, 3 HAVING COUNT(*) > 1), \
+     moved AS (DELETE FROM spell_tallies t USING many m WHERE (t.month, t.state, t.days) = (m.month, m.state, m.days) \
+     RETURNING t.month, t.state, t.days, t.n) \
+     INSERT INTO spell_tallies (month, state, days, n) \
+     SELECT month, state, days, SUM(n) FROM moved GROUP BY 1, 2, 3 HAVING SUM(n) <> 0",
+    "WITH many AS (SELECT month, handed_over FROM return_tallies GROUP BY 1, 2 HAVING COUNT(*) > 1), \
+     moved AS (DELETE FROM return_tallies t USING many m WHERE (t.month, t.handed_over) = (m.month, m.handed_over) \
+     RETURNING t.month, t.handed_over, t.n) \
+     INSERT INTO return_tallies (month, handed_over, n) \
+     SELECT month, handed_over, SUM(n) FROM moved GROUP BY 1, 2 HAVING SUM(n) <> 0",
+    "WITH many AS (SELECT month, kind, party_id, sex, birth_year FROM record_tallies GROUP BY 1, 2, 3, 4, 5 HAVING COUNT(*) > 1), \
+     moved AS (DELETE FROM record_tallies t USING many m \
+     WHERE (t.month, t.kind, t.party_id, t.sex, t.birth_year) = (m.month, m.kind, m.party_id, m.sex, m.birth_year) \
+     RETURNING t.month, t.kind, t.party_id, t.sex, t.birth_year, t.n) \
+     INSERT INTO record_tallies (month, kind, party_id, sex, birth_year, n) \
+     SELECT month, kind, party_id, sex, birth_year, SUM(n) FROM moved GROUP BY 1, 2, 3, 4, 5 HAVING SUM(n) <> 0",
+];
+
+/// Adds counts of the same cell together, dropping cells that come to nothing.
+pub(crate) fn merge_groups(parts: impl IntoIterator<Item = GroupCount>) -> Vec<GroupCount> {
+    let mut cells = std::collections::BTreeMap::<(String, String, String), i64>::new();
+    for g in parts {
+        *cells.entry((g.group, g.sex, g.age_band)).or_default() += g.count;
+    }
+    cells
+        .into_iter()
+        .filter(|(_, n)| *n != 0)
+        .map(|((group, sex, age_band), count)| GroupCount {
+            group,
+            sex,
+            age_band,
+            count,
+        })
+        .collect()
+}
+
+pub(crate) fn merge_spells(parts: impl IntoIterator<Item = SpellCount>) -> Vec<SpellCount> {
+    let mut cells = std::collections::BTreeMap::<(String, i64), i64>::new();
+    for s in parts {
+        *cells.entry((s.state, s.days)).or_default() += s.count;
+    }
+    cells
+        .into_iter()
+        .filter(|(_, n)| *n != 0)
+        .map(|((state, days), count)| SpellCount { state, days, count })
+        .collect()
+}
+
+/// In month order, as the reads give them.
+pub(crate) fn merge_months(parts: impl IntoIterator<Item = MonthCount>) -> Vec<MonthCount> {
+    let mut cells = std::collections::BTreeMap::<(String, String), i64>::new();
+    for m in parts {
+        *cells.entry((m.month, m.group)).or_default() += m.count;
+    }
+    cells
+        .into_iter()
+        .filter(|(_, n)| *n != 0)
+        .map(|((month, group), count)| MonthCount {
+            month,
+            group,
+            count,
+        })
+        .collect()
+}
+
 /// Implements [`IndicatorStore`] for `$store` (database `$db`). The backends differ in three
 /// expressions: `$list_ref` (a case's transfer list from `c.content`), `$month` (the `YYYY-MM`
-/// of the column `{}`) and `$sex_born` (how a case's record is joined: SQLite is told to read
-/// the covering index `records_sex_born`, which its planner passes over for the primary key).
+/// of the column `{}`), `$sex_born` (how a case's record is joined: SQLite is told to read
+/// the covering index `records_sex_born`, which its planner passes over for the primary key) and
+/// `$fold`, the statements that fold the tallies' deltas into one row per cell (none on SQLite,
+/// whose triggers update cells in place; see migration 0022 of each backend).
 ///
 /// Time in each state and the first handovers are read from `case_spells` (migration 0017),
 /// which a trigger keeps as case versions are written.
 macro_rules! impl_indicators {
-    ($store:ident, $db:ty, $list_ref:expr, $month:literal, $sex_born:literal) => {
+    ($store:ident, $db:ty, $list_ref:expr, $month:literal, $sex_born:literal, $fold:expr) => {
         mod indicators_impl {
             use super::$store;
             use crate::backend::scope_party;
             use crate::indicators::{
-                band_sql, CaseIndicators, GroupCount, IndicatorFilter, IndicatorStore, MonthCount, Publish,
+                band_sql, merge_groups, merge_months, merge_spells, CaseIndicators, GroupCount, IndicatorFilter,
+                IndicatorStore, MonthCount, Plan, Publish,
                 RecordIndicators, SpellCount, StatisticsSnapshot, StatisticsSnapshotDraft, SyntheticCase,
             };
             use crate::rowhash::new_case_rows_hashes;
@@ -216,6 +369,10 @@ macro_rules! impl_indicators {
                     .collect()
             }
 
+            fn spell_counts(rows: Vec<(String, i64, i64)>) -> Vec<SpellCount> {
+                rows.into_iter().map(|(state, days, count)| SpellCount { state, days, count }).collect()
+            }
+
             fn month_counts(rows: Vec<(String, String, i64)>) -> Vec<MonthCount> {
                 rows.into_iter().map(|(month, group, count)| MonthCount { month, group, count }).collect()
             }
@@ -233,12 +390,86 @@ macro_rules! impl_indicators {
                 )
             }
 
+            /// Opened (filed) at or after the first, before the second.
+            type Period = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+            /// The figures about cases that add up across periods.
+            type CaseParts = (Vec<GroupCount>, Vec<SpellCount>, Vec<MonthCount>);
+
+            /// `[$1, $2)` of months, as a condition on a tally's `month`.
+            const MONTHS: &str = "($1 IS NULL OR month >= $1) AND ($2 IS NULL OR month < $2)";
+
             impl $store {
                 async fn case_figures(conn: &mut Conn, f: &IndicatorFilter) -> Result<CaseIndicators> {
+                    let plan = Plan::of(f);
+                    let (mut groups, mut spells, mut months) = (Vec::new(), Vec::new(), Vec::new());
+                    if let Some(m) = &plan.tallies {
+                        Self::fold_tallies(conn).await?;
+                        let (g, s, r) = Self::case_tallies(conn, m, f.age_year).await?;
+                        groups.extend(g);
+                        spells.extend(s);
+                        months.extend(r);
+                    }
+                    for period in &plan.rows {
+                        let (g, s, r) = Self::case_rows(conn, *period, f.round.as_deref(), f.age_year).await?;
+                        groups.extend(g);
+                        spells.extend(s);
+                        months.extend(r);
+                    }
+                    let overdue: i64 = sqlx::query_scalar(&format!(
+                        "SELECT COUNT(*) FROM cases c WHERE c.follow_up_due IS NOT NULL AND c.follow_up_due < $4 AND {}",
+                        case_filter()
+                    ))
+                    .bind(f.from.map(ts)).bind(f.until.map(ts)).bind(f.round.as_deref()).bind(f.today.to_string())
+                    .fetch_one(&mut *conn).await?;
+                    Ok(CaseIndicators {
+                        by_state: merge_groups(groups),
+                        spells: merge_spells(spells),
+                        returns: merge_months(months),
+                        overdue_follow_ups: overdue,
+                    })
+                }
+
+                /// Folds the deltas a backend's triggers append into one row per cell (PostgreSQL);
+                /// nothing to do where the triggers update the cells in place (SQLite).
+                async fn fold_tallies(conn: &mut Conn) -> Result<()> {
+                    for statement in $fold {
+                        sqlx::query(statement).execute(&mut *conn).await?;
+                    }
+                    Ok(())
+                }
+
+                /// The whole months `months` of the case figures, from the tallies.
+                async fn case_tallies(conn: &mut Conn, months: &(Option<String>, Option<String>), age_year: i32) -> Result<CaseParts> {
+                    let (from, until) = (months.0.as_deref(), months.1.as_deref());
+                    let groups: Vec<(String, String, String, i64)> = sqlx::query_as(&format!(
+                        "SELECT state, sex, {band}, CAST(SUM(n) AS BIGINT) FROM case_tallies WHERE {MONTHS} \
+                         GROUP BY 1, 2, 3 HAVING SUM(n) <> 0",
+                        band = band_sql("NULLIF(birth_year, -1)", "$3")
+                    ))
+                    .bind(from).bind(until).bind(age_year)
+                    .fetch_all(&mut *conn).await?;
+                    let spells: Vec<(String, i64, i64)> = sqlx::query_as(&format!(
+                        "SELECT state, days, CAST(SUM(n) AS BIGINT) FROM spell_tallies WHERE {MONTHS} \
+                         GROUP BY 1, 2 HAVING SUM(n) <> 0"
+                    ))
+                    .bind(from).bind(until)
+                    .fetch_all(&mut *conn).await?;
+                    let returns: Vec<(String, String, i64)> = sqlx::query_as(&format!(
+                        "SELECT handed_over, 'handed_over', CAST(SUM(n) AS BIGINT) FROM return_tallies WHERE {MONTHS} \
+                         GROUP BY 1 HAVING SUM(n) <> 0 ORDER BY 1"
+                    ))
+                    .bind(from).bind(until)
+                    .fetch_all(&mut *conn).await?;
+                    Ok((group_counts(groups), spell_counts(spells), month_counts(returns)))
+                }
+
+                /// The case figures of the cases opened in `period` (and on `round`), from the rows.
+                async fn case_rows(conn: &mut Conn, period: Period, round: Option<&str>, age_year: i32) -> Result<CaseParts> {
                     let filter = case_filter();
+                    let (from, until) = (period.0.map(ts), period.1.map(ts));
                     let by_state: Vec<(String, String, String, i64)> =
                         sqlx::query_as(&by_state_sql("c.state", "cases c", &filter, "$4"))
-                            .bind(f.from.map(ts)).bind(f.until.map(ts)).bind(f.round.as_deref()).bind(f.age_year)
+                            .bind(from).bind(until).bind(round).bind(age_year)
                             .fetch_all(&mut *conn).await?;
                     // A spell starts at a version whose state differs from the previous one's and
                     // lasts until the next spell starts; spells still running are left out.
@@ -247,7 +478,7 @@ macro_rules! impl_indicators {
                          WHERE s.left_at IS NOT NULL AND {filter} GROUP BY 1, 2"
                     );
                     let spells: Vec<(String, i64, i64)> = sqlx::query_as(&spells_sql)
-                        .bind(f.from.map(ts)).bind(f.until.map(ts)).bind(f.round.as_deref())
+                        .bind(from).bind(until).bind(round)
                         .fetch_all(&mut *conn).await?;
                     let returns_sql = format!(
                         "SELECT {month}, 'handed_over', COUNT(*) FROM (SELECT s.case_id, MIN(s.entered_at) AS at \
@@ -256,37 +487,74 @@ macro_rules! impl_indicators {
                         month = format!($month, "h.at")
                     );
                     let returns: Vec<(String, String, i64)> = sqlx::query_as(&returns_sql)
-                        .bind(f.from.map(ts)).bind(f.until.map(ts)).bind(f.round.as_deref())
+                        .bind(from).bind(until).bind(round)
                         .fetch_all(&mut *conn).await?;
-                    let overdue: i64 = sqlx::query_scalar(&format!(
-                        "SELECT COUNT(*) FROM cases c WHERE c.follow_up_due IS NOT NULL AND c.follow_up_due < $4 AND {filter}"
-                    ))
-                    .bind(f.from.map(ts)).bind(f.until.map(ts)).bind(f.round.as_deref()).bind(f.today.to_string())
-                    .fetch_one(&mut *conn).await?;
-                    Ok(CaseIndicators {
-                        by_state: group_counts(by_state),
-                        spells: spells.into_iter().map(|(state, days, count)| SpellCount { state, days, count }).collect(),
-                        returns: month_counts(returns),
-                        overdue_follow_ups: overdue,
-                    })
+                    Ok((group_counts(by_state), spell_counts(spells), month_counts(returns)))
                 }
 
                 async fn record_figures(conn: &mut Conn, party: Option<Uuid>, f: &IndicatorFilter) -> Result<RecordIndicators> {
+                    let plan = Plan::of(&IndicatorFilter { round: None, ..f.clone() });
+                    let (mut by_kind, mut filed) = (Vec::new(), Vec::new());
+                    if let Some(m) = &plan.tallies {
+                        Self::fold_tallies(conn).await?;
+                        let (k, m) = Self::record_tallies(conn, party, m, f.age_year).await?;
+                        by_kind.extend(k);
+                        filed.extend(m);
+                    }
+                    for period in &plan.rows {
+                        let (k, m) = Self::record_rows(conn, party, *period, f.age_year).await?;
+                        by_kind.extend(k);
+                        filed.extend(m);
+                    }
+                    Ok(RecordIndicators { by_kind: merge_groups(by_kind), filed: merge_months(filed) })
+                }
+
+                async fn record_tallies(
+                    conn: &mut Conn,
+                    party: Option<Uuid>,
+                    months: &(Option<String>, Option<String>),
+                    age_year: i32,
+                ) -> Result<(Vec<GroupCount>, Vec<MonthCount>)> {
+                    let (from, until) = (months.0.as_deref(), months.1.as_deref());
+                    let filter = format!("{MONTHS} AND ($3 IS NULL OR party_id = $3)");
+                    let by_kind: Vec<(String, String, String, i64)> = sqlx::query_as(&format!(
+                        "SELECT kind, sex, {band}, CAST(SUM(n) AS BIGINT) FROM record_tallies WHERE {filter} \
+                         GROUP BY 1, 2, 3 HAVING SUM(n) <> 0",
+                        band = band_sql("NULLIF(birth_year, -1)", "$4")
+                    ))
+                    .bind(from).bind(until).bind(party).bind(age_year)
+                    .fetch_all(&mut *conn).await?;
+                    let filed: Vec<(String, String, i64)> = sqlx::query_as(&format!(
+                        "SELECT month, kind, CAST(SUM(n) AS BIGINT) FROM record_tallies WHERE {filter} \
+                         GROUP BY 1, 2 HAVING SUM(n) <> 0 ORDER BY 1, 2"
+                    ))
+                    .bind(from).bind(until).bind(party)
+                    .fetch_all(&mut *conn).await?;
+                    Ok((group_counts(by_kind), month_counts(filed)))
+                }
+
+                async fn record_rows(
+                    conn: &mut Conn,
+                    party: Option<Uuid>,
+                    period: Period,
+                    age_year: i32,
+                ) -> Result<(Vec<GroupCount>, Vec<MonthCount>)> {
+                    let (from, until) = (period.0.map(ts), period.1.map(ts));
                     let filter = "deleted_at IS NULL AND ($1 IS NULL OR party_id = $1) \
                                   AND ($2 IS NULL OR created_at >= $2) AND ($3 IS NULL OR created_at < $3)";
                     let by_kind: Vec<(String, String, String, i64)> = sqlx::query_as(&format!(
                         "SELECT kind, sex, {band}, COUNT(*) FROM records WHERE {filter} GROUP BY 1, 2, 3",
                         band = band_sql("birth_year", "$4")
                     ))
-                    .bind(party).bind(f.from.map(ts)).bind(f.until.map(ts)).bind(f.age_year)
+                    .bind(party).bind(from).bind(until).bind(age_year)
                     .fetch_all(&mut *conn).await?;
                     let filed: Vec<(String, String, i64)> = sqlx::query_as(&format!(
                         "SELECT {month}, kind, COUNT(*) FROM records WHERE {filter} GROUP BY 1, 2 ORDER BY 1, 2",
                         month = format!($month, "created_at")
                     ))
-                    .bind(party).bind(f.from.map(ts)).bind(f.until.map(ts))
+                    .bind(party).bind(from).bind(until)
                     .fetch_all(&mut *conn).await?;
-                    Ok(RecordIndicators { by_kind: group_counts(by_kind), filed: month_counts(filed) })
+                    Ok((group_counts(by_kind), month_counts(filed)))
                 }
 
                 async fn as_of_in(conn: &mut Conn, as_of: DateTime<Utc>, age_year: i32) -> Result<Vec<GroupCount>> {
@@ -470,3 +738,88 @@ macro_rules! impl_indicators {
 }
 
 pub(crate) use impl_indicators;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(m: u32, d: u32, h: u32) -> DateTime<Utc> {
+        NaiveDate::from_ymd_opt(2026, m, d)
+            .and_then(|d| d.and_hms_opt(h, 0, 0))
+            .map(|t| t.and_utc())
+            .unwrap()
+    }
+
+    fn filter(from: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>) -> IndicatorFilter {
+        IndicatorFilter {
+            from,
+            until,
+            round: None,
+            today: NaiveDate::from_ymd_opt(2026, 6, 1).unwrap(),
+            age_year: 2026,
+            exact: false,
+        }
+    }
+
+    fn months(a: Option<&str>, b: Option<&str>) -> Option<(Option<String>, Option<String>)> {
+        Some((a.map(str::to_owned), b.map(str::to_owned)))
+    }
+
+    #[test]
+    fn whole_months_come_from_the_tallies_and_the_ends_from_the_rows() {
+        let p = Plan::of(&filter(None, None));
+        assert_eq!((p.tallies, p.rows), (months(None, None), vec![]));
+        let p = Plan::of(&filter(Some(at(2, 1, 0)), Some(at(5, 1, 0))));
+        assert_eq!(
+            (p.tallies, p.rows),
+            (months(Some("2026-02"), Some("2026-05")), vec![])
+        );
+        let p = Plan::of(&filter(Some(at(1, 15, 0)), Some(at(4, 10, 12))));
+        assert_eq!(p.tallies, months(Some("2026-02"), Some("2026-04")));
+        assert_eq!(
+            p.rows,
+            vec![
+                (Some(at(1, 15, 0)), Some(at(2, 1, 0))),
+                (Some(at(4, 1, 0)), Some(at(4, 10, 12)))
+            ]
+        );
+        let p = Plan::of(&filter(Some(at(12, 8, 0)), None));
+        assert_eq!(p.tallies, months(Some("2027-01"), None));
+        assert_eq!(
+            p.rows,
+            vec![(
+                Some(at(12, 8, 0)),
+                Some(at(1, 1, 0) + chrono::Months::new(12))
+            )]
+        );
+    }
+
+    #[test]
+    fn a_period_inside_a_month_or_a_round_is_counted_from_the_rows() {
+        let inside = filter(Some(at(2, 8, 0)), Some(at(2, 9, 0)));
+        assert_eq!(Plan::of(&inside).tallies, None);
+        assert_eq!(Plan::of(&inside).rows, vec![(inside.from, inside.until)]);
+        let round = IndicatorFilter {
+            round: Some("round-7".into()),
+            ..filter(None, None)
+        };
+        assert_eq!(Plan::of(&round).tallies, None);
+        let exact = IndicatorFilter {
+            exact: true,
+            ..filter(None, None)
+        };
+        assert_eq!(Plan::of(&exact).rows, vec![(None, None)]);
+    }
+
+    #[test]
+    fn merging_adds_cells_and_drops_what_comes_to_nothing() {
+        let g = |group: &str, n: i64| GroupCount {
+            group: group.into(),
+            sex: "female".into(),
+            age_band: "0-4".into(),
+            count: n,
+        };
+        let merged = merge_groups([g("open", 2), g("open", 3), g("closed", 1), g("closed", -1)]);
+        assert_eq!(merged, vec![g("open", 5)]);
+    }
+}

@@ -66,7 +66,8 @@ crate::indicators::impl_indicators!(
     sqlx::Postgres,
     "(c.content -> 'listing' ->> 'list_ref')",
     "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM')",
-    ""
+    "",
+    crate::indicators::PG_FOLD
 );
 crate::exports::impl_exports!(PgStore, sqlx::Postgres);
 crate::case_search::impl_case_search!(

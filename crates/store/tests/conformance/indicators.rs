@@ -60,6 +60,7 @@ fn figures_filter() -> IndicatorFilter {
         round: None,
         today: NaiveDate::from_ymd_opt(2026, 6, 1).unwrap(),
         age_year: 2026,
+        exact: false,
     }
 }
 
@@ -313,4 +314,209 @@ pub async fn statistics_count_the_state_on_the_day_and_keep_what_was_published(c
     let last = all_entries(s).await.pop().unwrap();
     assert_eq!(last.action, "statistics.publish");
     assert_eq!(last.target_id, Some(stored.id.to_string()));
+}
+
+/// The case figures and record figures counted from the rows (`exact`) and from the running
+/// tallies (migration 0022) for a filter, side by side, sorted.
+async fn both_ways(
+    s: &dyn Store,
+    f: &IndicatorFilter,
+) -> [(
+    Vec<(String, String, String, i64)>,
+    Vec<(String, i64, i64)>,
+    Vec<(String, i64)>,
+    Vec<(String, String, String, i64)>,
+    Vec<(String, String, i64)>,
+); 2] {
+    let mut out = Vec::new();
+    for exact in [true, false] {
+        let f = IndicatorFilter { exact, ..f.clone() };
+        let c = s
+            .case_indicators(&f, draft(AuditAction::IndicatorsRead))
+            .await
+            .unwrap();
+        let r = s
+            .record_indicators(Scope::AllSubmitted, &f, draft(AuditAction::IndicatorsRead))
+            .await
+            .unwrap();
+        let mut spells: Vec<_> = c
+            .spells
+            .into_iter()
+            .map(|x| (x.state, x.days, x.count))
+            .collect();
+        spells.sort();
+        let returns = c.returns.into_iter().map(|m| (m.month, m.count)).collect();
+        let filed = r
+            .filed
+            .into_iter()
+            .map(|m| (m.month, m.group, m.count))
+            .collect();
+        out.push((
+            sorted(c.by_state),
+            spells,
+            returns,
+            sorted(r.by_kind),
+            filed,
+        ));
+    }
+    let tallied = out.pop().unwrap();
+    let exact = out.pop().unwrap();
+    [exact, tallied]
+}
+
+/// Forty children on each side filed and matched over six months, in every state of the main
+/// line; then a record's sex and year of birth change, a record is deleted and a case moves on.
+/// For every period (whole months, parts of months, open ends, one day) the tallies count what
+/// the rows count.
+pub async fn indicator_tallies_count_what_the_rows_count(cx: Ctx) {
+    let s = cx.store.as_ref();
+    let w = world(s).await;
+    let (t, k) = (RecordKind::TracingRequest, RecordKind::CustodyRecord);
+    let sexes = ["female", "male", "unknown"];
+    let mut recs = Vec::new();
+    for i in 0..40u32 {
+        let born = (i % 5 != 0).then(|| format!("{}-02-03", 2006 + i % 14));
+        let at = day(2026, 1 + i % 6, 1 + (i * 7) % 28);
+        for (kind, party, user) in [
+            (t, &w.origin, &w.origin_user),
+            (k, &w.custody, &w.custody_user),
+        ] {
+            // The custody side sometimes knows another sex or no date: the case takes the request's.
+            let sex = sexes[((i + u32::from(kind == k)) % 3) as usize];
+            let born = if kind == k && i % 4 == 0 {
+                None
+            } else {
+                born.as_deref()
+            };
+            let mut r = new_record(
+                party,
+                user,
+                content(kind, &format!("Child {i}"), sex, born, None),
+            );
+            r.record.created_at = at;
+            recs.push(r);
+        }
+    }
+    insert(s, &recs).await;
+    use CaseState as S;
+    let line = [
+        S::Open,
+        S::Located,
+        S::IdentityVerified,
+        S::ConsentObtained,
+        S::Listed,
+        S::InTransit,
+        S::HandedOver,
+    ];
+    let cases: Vec<SyntheticCase> = recs
+        .chunks(2)
+        .enumerate()
+        .map(|(i, pair)| {
+            let opened = pair[0].record.created_at;
+            let steps: Vec<(CaseState, DateTime<Utc>)> = line[..=(i % line.len())]
+                .iter()
+                .enumerate()
+                .map(|(j, st)| (*st, opened + Duration::days(j as i64 * (1 + i as i64 % 9))))
+                .collect();
+            let custody_only = i % 11 == 10;
+            history(
+                (!custody_only).then_some(pair[0].record.id),
+                Some(pair[1].record.id),
+                &steps,
+                None,
+            )
+        })
+        .collect();
+    s.load_synthetic_cases(&cases, draft(AuditAction::CaseSyntheticLoad))
+        .await
+        .unwrap();
+
+    // Changes after the load: each moves tallies.
+    let first = &recs[0].record;
+    let changed = content(t, "Child 0", "male", Some("2001-02-03"), None);
+    let key = search_key(&changed);
+    s.update_record(
+        Scope::OwnParty(w.origin.id),
+        RecordChange {
+            id: first.id,
+            expected_version: 1,
+            content: &changed,
+            search_key: &key,
+            by: w.origin_user.id,
+            at: now(),
+        },
+        draft(AuditAction::RecordUpdate),
+    )
+    .await
+    .unwrap();
+    s.delete_record(
+        Scope::OwnParty(w.custody.id),
+        RecordDeletion {
+            id: recs[7].record.id,
+            reason: "duplicate",
+            by: w.custody_user.id,
+            at: now(),
+        },
+        draft(AuditAction::RecordDelete),
+    )
+    .await
+    .unwrap();
+    let moved = s
+        .get_case(cases[2].versions[0].0.id, draft(AuditAction::CaseRead))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut next = moved.case.clone();
+    next.state = S::OnHold;
+    s.update_case(
+        CaseChange {
+            case: &next,
+            expected_version: moved.version,
+            change: "transition",
+            by: w.origin_user.id,
+            at: now(),
+        },
+        vec![draft(AuditAction::CaseTransition)],
+    )
+    .await
+    .unwrap();
+
+    let at = |m: u32, d: u32, h: u32| {
+        NaiveDate::from_ymd_opt(2026, m, d)
+            .unwrap()
+            .and_hms_opt(h, 0, 0)
+            .unwrap()
+            .and_utc()
+    };
+    let periods = [
+        (None, None),
+        (Some(at(2, 1, 0)), Some(at(5, 1, 0))),
+        (Some(at(1, 15, 0)), Some(at(4, 10, 12))),
+        (Some(at(3, 8, 0)), None),
+        (None, Some(at(3, 22, 0))),
+        (Some(at(2, 8, 0)), Some(at(2, 9, 0))),
+        (Some(at(6, 1, 0)), Some(at(6, 1, 0))),
+    ];
+    let mut seen = 0;
+    for (from, until) in periods {
+        let f = IndicatorFilter {
+            from,
+            until,
+            ..figures_filter()
+        };
+        let [exact, tallied] = both_ways(s, &f).await;
+        assert_eq!(exact, tallied, "from {from:?} until {until:?}");
+        seen += exact.0.iter().map(|g| g.3).sum::<i64>();
+    }
+    assert!(seen > 40, "the periods hold cases: {seen}");
+    let [exact, _] = both_ways(s, &figures_filter()).await;
+    assert_eq!(
+        exact.0.iter().map(|g| g.3).sum::<i64>(),
+        40,
+        "every case counted once"
+    );
+    assert!(
+        exact.0.iter().any(|g| g.0 == "on_hold"),
+        "the moved case is counted in its new state"
+    );
 }

@@ -104,7 +104,7 @@ macro_rules! conformance_tests {
             rows_stored_before_row_hashes_are_adopted_once,
             pprl_lists_of_a_round_share_one_key, a_pprl_run_enqueues_its_job_and_stores_its_pairs_once, a_pprl_pair_moves_only_from_its_state_and_becomes_one_candidate,
             staged_uploads_belong_to_their_session_until_they_expire, a_staged_upload_is_committed_once, concurrent_claims_of_one_upload_have_one_winner, staging_keeps_within_its_limits,
-            indicators_count_cases_by_state_sex_and_age_band, record_indicators_stay_within_scope, statistics_count_the_state_on_the_day_and_keep_what_was_published,
+            indicators_count_cases_by_state_sex_and_age_band, indicator_tallies_count_what_the_rows_count, record_indicators_stay_within_scope, statistics_count_the_state_on_the_day_and_keep_what_was_published,
             exports_keep_their_job_progress_downloads_and_expiry, a_failed_export_keeps_its_code,
             case_numbers_are_given_per_year_in_order_of_opening, opening_a_case_takes_the_next_number_and_joining_takes_none, case_search_filters_counts_sorts_and_pages,
         );
