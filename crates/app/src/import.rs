@@ -547,6 +547,11 @@ pub struct ImportOptions {
     pub columns: Vec<(String, String)>,
     /// Import the good rows and report the bad ones, instead of refusing the whole file.
     pub skip_invalid: bool,
+    /// Import a row whose only faults are a sex, birth date or separation date that cannot be
+    /// read: the value is left out of the field (so matching treats it as missing, as
+    /// `homeward link` does) and kept word for word in the record's notes, so nothing typed is
+    /// lost. Without it such a row is invalid.
+    pub keep_unreadable: bool,
     /// Import even though the party imported the same file (same SHA-256) before; without it
     /// a second import of one file is refused with `already_imported`.
     pub force: bool,
@@ -610,6 +615,9 @@ pub struct ImportReport {
     /// The rejected rows as CSV: their line and errors, then the original cells under the
     /// original header. Present when rows were rejected.
     pub reject_csv: Option<String>,
+    /// Rows imported with values that could not be read, each value kept in the record's notes
+    /// (only with `keep_unreadable`): why each was not read.
+    pub kept_unreadable: Vec<RowError>,
     /// The matching of the imported records, a job: `queued`, `running`, `done` or `failed`
     /// (`GET /api/v1/imports/{import_id}/matching` follows it).
     pub matching: Option<JobView>,
@@ -623,6 +631,8 @@ pub struct ImportCheck {
     pub valid: usize,
     pub rejected: Vec<RowError>,
     pub reject_csv: Option<String>,
+    /// Rows that would be imported with values not read (kept in their notes).
+    pub kept_unreadable: Vec<RowError>,
 }
 
 // ---- reading CSV ------------------------------------------------------------------------------
@@ -926,6 +936,8 @@ pub(crate) struct ParsedImport {
     /// Valid rows with the line each starts on.
     pub good: Vec<(u64, RecordDraft)>,
     pub bad: Vec<BadRow>,
+    /// Good rows with values not read and kept in their notes (`keep_unreadable`).
+    pub kept: Vec<RowError>,
     pub rows: u64,
 }
 
@@ -993,6 +1005,7 @@ struct Session<'a> {
     today: NaiveDate,
     seen_refs: HashMap<String, u64>,
     max_rows: u64,
+    keep_unreadable: bool,
     out: ParsedImport,
 }
 
@@ -1030,12 +1043,14 @@ impl<'a> Session<'a> {
             today,
             seen_refs: HashMap::new(),
             max_rows: MAX_ROWS,
+            keep_unreadable: options.keep_unreadable,
             out: ParsedImport {
                 header,
                 delimiter,
                 bom,
                 good: Vec::new(),
                 bad: Vec::new(),
+                kept: Vec::new(),
                 rows: 0,
             },
         })
@@ -1057,7 +1072,12 @@ impl<'a> Session<'a> {
             )));
         }
         match self.check_row(line, &cells) {
-            Ok(draft) => self.out.good.push((line, draft)),
+            Ok((draft, kept)) => {
+                if !kept.is_empty() {
+                    self.out.kept.push(RowError { line, errors: kept });
+                }
+                self.out.good.push((line, draft))
+            }
             Err(errors) => self.out.bad.push(BadRow {
                 error: RowError { line, errors },
                 cells: cells.into_iter().map(Cow::into_owned).collect(),
@@ -1066,11 +1086,12 @@ impl<'a> Session<'a> {
         Ok(true)
     }
 
+    /// The row's record, with the values not read when `keep_unreadable` let it in.
     fn check_row(
         &mut self,
         line: u64,
         cells: &[Cow<'_, str>],
-    ) -> Result<RecordDraft, Vec<FieldError>> {
+    ) -> Result<(RecordDraft, Vec<FieldError>), Vec<FieldError>> {
         if cells.len() != self.columns.len() {
             // The cells no longer line up with the header, so any per-field message would mislead.
             return Err(vec![FieldError::new(
@@ -1162,8 +1183,23 @@ impl<'a> Session<'a> {
             }
         }
         match input.parse(self.kind, self.today) {
-            Ok(draft) if errors.is_empty() => Ok(draft),
+            Ok(draft) if errors.is_empty() => Ok((draft, Vec::new())),
             Ok(_) => Err(errors),
+            Err(domain)
+                if self.keep_unreadable
+                    && errors.is_empty()
+                    && domain.0.iter().all(is_unreadable) =>
+            {
+                let input = keep_in_notes(input, &domain.0);
+                match input.parse(self.kind, self.today) {
+                    Ok(draft) => Ok((draft, domain.0)),
+                    Err(still) => Err(still
+                        .0
+                        .into_iter()
+                        .map(|e| name_by_column(e, &slots))
+                        .collect()),
+                }
+            }
             Err(domain) => {
                 let mut all: Vec<FieldError> = domain
                     .0
@@ -1188,6 +1224,45 @@ impl<'a> Session<'a> {
 
 /// Renames the domain's `names[0].given` to the column vocabulary of the file (`given_name`,
 /// `alt_given_name`): whoever fixes the spreadsheet knows columns, not name entries.
+/// A value the import may leave out and keep in the notes (`keep_unreadable`): a sex or a date
+/// that could not be read, never a name, a reference or a text too long.
+fn is_unreadable(e: &FieldError) -> bool {
+    matches!(
+        (e.field.as_str(), e.code),
+        ("sex", "invalid_sex")
+            | (
+                "birth_date" | "separation_date",
+                "invalid_date" | "date_in_future"
+            )
+            | ("separation_date", "before_birth")
+    )
+}
+
+/// The row with each unreadable value taken out of its field and added to the notes as typed,
+/// e.g. `birth_date: 2013 р.н. (not read on import: invalid_date)`.
+fn keep_in_notes(mut input: ChildRecordInput, unread: &[FieldError]) -> ChildRecordInput {
+    let mut kept = Vec::new();
+    for e in unread {
+        let slot = match e.field.as_str() {
+            "sex" => &mut input.sex,
+            "birth_date" => &mut input.birth_date,
+            "separation_date" => &mut input.separation_date,
+            _ => continue,
+        };
+        if let Some(value) = slot.take() {
+            kept.push(format!(
+                "{}: {} (not read on import: {})",
+                e.field,
+                value.trim(),
+                e.code
+            ));
+        }
+    }
+    let notes = input.notes.take().into_iter().chain(kept);
+    input.notes = Some(notes.collect::<Vec<_>>().join("\n"));
+    input
+}
+
 fn name_by_column(mut e: FieldError, slots: &[NameSlot]) -> FieldError {
     if e.field == "names" {
         e.field = "name".to_owned();
@@ -1299,6 +1374,7 @@ impl App {
         let reject_csv = (!rejected.is_empty()).then(|| parsed.reject_csv());
         let rows = parsed.rows;
         let total = parsed.good.len();
+        let kept_unreadable = parsed.kept;
 
         let mut records = Vec::with_capacity(total);
         let mut audit = Vec::with_capacity(total + 1);
@@ -1322,6 +1398,7 @@ impl App {
                     "rows": rows,
                     "imported": total,
                     "rejected": rejected.len(),
+                    "kept_unreadable": kept_unreadable.len(),
                     "bytes": bytes.len(),
                     "sha256": sha256,
                     "forced": options.force,
@@ -1370,6 +1447,7 @@ impl App {
             imported: total,
             rejected,
             reject_csv,
+            kept_unreadable,
             matching,
         })
     }
@@ -1447,6 +1525,7 @@ impl App {
             valid: parsed.good.len(),
             rejected,
             reject_csv,
+            kept_unreadable: parsed.kept,
         })
     }
 }
@@ -1738,6 +1817,59 @@ mod tests {
             RecordKind::CustodyRecord,
         ));
         assert!(m.starts_with("line 3:"), "{m}");
+    }
+
+    #[test]
+    fn unreadable_sex_and_dates_are_kept_in_the_notes_when_asked() {
+        let text = "id,given_name,family_name,sex,birth_date,separation_date,current_location,notes\n\
+                    R1,Анна,Коваль,дів-ка,весна 2013,2022-03-01,Ростов,сестра Марія\n\
+                    R2,Богдан,Шевчук,m,2014-05-05,the day after,Ростов,\n\
+                    R3,\u{202e}Олег,Бондар,x,2030,2022,Ростов,\n";
+        let strict = parse(text, RecordKind::CustodyRecord).unwrap();
+        assert_eq!((strict.good.len(), strict.bad.len()), (0, 3));
+        let options = ImportOptions {
+            keep_unreadable: true,
+            ..ImportOptions::default()
+        };
+        let p = parse_csv(
+            text.as_bytes(),
+            RecordKind::CustodyRecord,
+            today(),
+            &options,
+        )
+        .unwrap();
+        assert_eq!(p.good.len(), 2, "{:?}", p.bad);
+        let (line, anna) = &p.good[0];
+        assert_eq!(*line, 2);
+        assert_eq!(anna.sex, homeward_domain::Sex::Unknown);
+        assert_eq!(anna.birth_date, None);
+        assert_eq!(
+            anna.notes.as_deref(),
+            Some(
+                "сестра Марія\nsex: дів-ка (not read on import: invalid_sex)\n\
+                 birth_date: весна 2013 (not read on import: invalid_date)"
+            )
+        );
+        assert!(anna.separation_date.is_some(), "what was read stays");
+        let kept: Vec<(u64, Vec<&str>)> = p
+            .kept
+            .iter()
+            .map(|r| (r.line, r.errors.iter().map(|e| e.field.as_str()).collect()))
+            .collect();
+        assert_eq!(
+            kept,
+            vec![(2, vec!["sex", "birth_date"]), (3, vec!["separation_date"])]
+        );
+        // A direction control in a name is not a value to keep aside: the row stays out.
+        assert_eq!(p.bad.len(), 1);
+        assert_eq!(p.bad[0].error.line, 4);
+        assert!(
+            p.bad[0]
+                .error
+                .errors
+                .iter()
+                .any(|e| e.code == "bidi_control")
+        );
     }
 
     #[test]

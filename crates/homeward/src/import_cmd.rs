@@ -33,6 +33,10 @@ pub struct ImportArgs {
     /// nothing when any row is invalid.
     #[arg(long)]
     pub skip_invalid: bool,
+    /// Import rows whose sex, birth date or separation date cannot be read, with that value left
+    /// out of its field (matching treats it as missing) and kept as typed in the record's notes.
+    #[arg(long)]
+    pub keep_unreadable: bool,
     /// Where to write rejected rows [default: FILE's name with `.rejects.csv`, beside it].
     #[arg(long, value_name = "FILE")]
     pub rejects: Option<PathBuf>,
@@ -172,6 +176,7 @@ pub async fn run(app: &App, kind: RecordKind, args: &ImportArgs) -> anyhow::Resu
         kind: Some(kind),
         columns: args.columns.clone(),
         skip_invalid: args.skip_invalid,
+        keep_unreadable: args.keep_unreadable,
         force: args.force,
     };
 
@@ -193,7 +198,16 @@ pub async fn run(app: &App, kind: RecordKind, args: &ImportArgs) -> anyhow::Resu
     let outcome = if args.dry_run {
         app.check_import(&caller, &bytes, &options, &progress)
             .await
-            .map(|c| (c.valid, c.rejected, c.reject_csv, None, None))
+            .map(|c| {
+                (
+                    c.valid,
+                    c.rejected,
+                    c.reject_csv,
+                    None,
+                    None,
+                    c.kept_unreadable,
+                )
+            })
     } else {
         // --defer-matching: the records' matching stays queued for the servers' workers.
         let app = if args.defer_matching {
@@ -210,13 +224,14 @@ pub async fn run(app: &App, kind: RecordKind, args: &ImportArgs) -> anyhow::Resu
                     r.reject_csv,
                     Some(r.import_id),
                     r.matching,
+                    r.kept_unreadable,
                 )
             })
     };
     bar.finish_and_clear();
 
     match outcome {
-        Ok((count, rejected, reject_csv, import_id, matching)) => {
+        Ok((count, rejected, reject_csv, import_id, matching, kept)) => {
             let rejects_path = args
                 .rejects
                 .clone()
@@ -233,6 +248,9 @@ pub async fn run(app: &App, kind: RecordKind, args: &ImportArgs) -> anyhow::Resu
             } else if !rejected.is_empty() {
                 let full = import_id.is_some().then_some(rejects_path.as_path());
                 print_rows(&rejected, full);
+            }
+            if !kept.is_empty() {
+                println!("{}", kept_report(&kept, import_id.is_some()));
             }
             match import_id {
                 Some(id) => {
@@ -295,4 +313,23 @@ pub async fn run(app: &App, kind: RecordKind, args: &ImportArgs) -> anyhow::Resu
         // The file, the mapping or the user is wrong: the person running the command can fix it.
         Err(e) => bad_input(e.to_string()),
     }
+}
+
+/// How many values were not read, by field: they are in the records' notes.
+fn kept_report(kept: &[RowError], imported: bool) -> String {
+    let mut by_field = std::collections::BTreeMap::<&str, usize>::new();
+    for e in kept.iter().flat_map(|r| &r.errors) {
+        *by_field.entry(e.field.as_str()).or_default() += 1;
+    }
+    let fields: Vec<String> = by_field.iter().map(|(f, n)| format!("{f} {n}")).collect();
+    format!(
+        "{} {} values that could not be read ({}); each is kept as typed in its record's notes",
+        if imported {
+            "kept aside"
+        } else {
+            "would keep aside"
+        },
+        by_field.values().sum::<usize>(),
+        fields.join(", ")
+    )
 }

@@ -30,9 +30,13 @@ pub struct BenchQueueArgs {
     pub seed: u64,
     /// Instead of generating: a directory with `left.csv`, `right.csv` and `truth.csv`, as
     /// `homeward bench link --keep DIR` writes them for either generator (generator 2's lists
-    /// keep their own headers and dirty cells; the import refuses rows it cannot read).
+    /// keep their own headers and dirty cells).
     #[arg(long, value_name = "DIR")]
     pub lists: Option<std::path::PathBuf>,
+    /// Import rows with an unreadable sex or date, the value kept in the notes (as
+    /// `homeward import --keep-unreadable`), instead of refusing them.
+    #[arg(long)]
+    pub keep_unreadable: bool,
 }
 
 /// The fields a record of `kind` needs besides the child, with the same value on every row (they
@@ -168,6 +172,7 @@ pub async fn run(args: &BenchQueueArgs) -> anyhow::Result<()> {
     let reviewer = caller_of(&app, "mediator", "reviewer").await?;
     let options = ImportOptions {
         skip_invalid: true,
+        keep_unreadable: args.keep_unreadable,
         ..ImportOptions::default()
     };
     let worker = App::worker_name("bench");
@@ -247,6 +252,7 @@ pub async fn run(args: &BenchQueueArgs) -> anyhow::Result<()> {
         args,
         &Figures {
             skipped: (a.rejected.len(), b.rejected.len()),
+            kept: (a.kept_unreadable.len(), b.kept_unreadable.len()),
             sought_s,
             held_s,
             link_s,
@@ -264,6 +270,8 @@ pub async fn run(args: &BenchQueueArgs) -> anyhow::Result<()> {
 
 struct Figures {
     skipped: (usize, usize),
+    /// Rows imported with a value not read (`--keep-unreadable`).
+    kept: (usize, usize),
     sought_s: f64,
     held_s: f64,
     link_s: f64,
@@ -290,6 +298,12 @@ fn print_figures(args: &BenchQueueArgs, f: &Figures) {
     println!(
         "  rows refused by the import   {} tracing, {} custody; true pairs {} ({} with both records stored)",
         f.skipped.0, f.skipped.1, f.truth, f.stored_truth
+    );
+    println!(
+        "  rows with values kept aside  {} tracing, {} custody (--keep-unreadable {})",
+        f.kept.0,
+        f.kept.1,
+        if args.keep_unreadable { "on" } else { "off" }
     );
     println!(
         "  import, matching included    tracing {:.2} s, custody {:.2} s",

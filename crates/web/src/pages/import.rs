@@ -125,6 +125,7 @@ fn options(
     skip_invalid: bool,
     force: bool,
 ) -> ImportOptions {
+    // The preview lists every problem; keeping unreadable values aside is asked at confirming.
     let mut columns: Vec<(String, String)> = Vec::new();
     for (c, f) in layout.columns.iter().zip(map) {
         if let Some(f) = f
@@ -138,6 +139,7 @@ fn options(
         columns,
         skip_invalid,
         force,
+        keep_unreadable: false,
     }
 }
 
@@ -749,7 +751,10 @@ pub(crate) async fn confirm(
     };
     let only_valid = form.all("only_valid").contains(&"1");
     let force = form.all("force").contains(&"1");
-    let options = options(kind, &layout, &map, only_valid, force);
+    let options = ImportOptions {
+        keep_unreadable: form.all("keep_unreadable").contains(&"1"),
+        ..options(kind, &layout, &map, only_valid, force)
+    };
     // On its own task, so that a browser closing the connection mid-import cannot cancel it
     // between the commit and the bookkeeping that makes a second confirm a no-op.
     let (app, caller, key) = (s.app.clone(), cx.caller.clone(), token.clone());

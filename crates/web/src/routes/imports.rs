@@ -38,11 +38,12 @@ impl From<ImportKind> for RecordKind {
 #[allow(dead_code)]
 pub struct ColumnMapping(String);
 
-/// Reads `skip_invalid=true`, `force=true` and any number of `column=HEADER=FIELD`. A plain struct cannot take
+/// Reads `skip_invalid=true`, `keep_unreadable=true`, `force=true` and any number of `column=HEADER=FIELD`. A plain struct cannot take
 /// a repeated key, so the pairs are walked by hand.
 fn import_options(kind: ImportKind, pairs: Vec<(String, String)>) -> ApiResult<ImportOptions> {
     let bad = |msg: String| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", msg);
     let mut skip_invalid = false;
+    let mut keep_unreadable = false;
     let mut force = false;
     let mut columns = Vec::new();
     for (key, value) in pairs {
@@ -51,6 +52,11 @@ fn import_options(kind: ImportKind, pairs: Vec<(String, String)>) -> ApiResult<I
                 skip_invalid = value
                     .parse()
                     .map_err(|_| bad("skip_invalid is true or false".to_owned()))?;
+            }
+            "keep_unreadable" => {
+                keep_unreadable = value
+                    .parse()
+                    .map_err(|_| bad("keep_unreadable is true or false".to_owned()))?;
             }
             "force" => {
                 force = value
@@ -64,6 +70,7 @@ fn import_options(kind: ImportKind, pairs: Vec<(String, String)>) -> ApiResult<I
     Ok(ImportOptions {
         kind: Some(kind.into()),
         skip_invalid,
+        keep_unreadable,
         force,
         columns,
     })
@@ -76,6 +83,7 @@ fn import_options(kind: ImportKind, pairs: Vec<(String, String)>) -> ApiResult<I
     params(
         ("kind" = inline(ImportKind), Path, description = "What the file holds"),
         ("skip_invalid" = Option<bool>, Query, description = "Import the valid rows and report the invalid ones"),
+        ("keep_unreadable" = Option<bool>, Query, description = "Import rows whose sex, birth date or separation date cannot be read: the value is left out of its field and kept as typed in the record's notes (listed in `kept_unreadable`)"),
         ("force" = Option<bool>, Query, description = "Import even though this party imported the same file (same SHA-256) before"),
         ("column" = Option<Vec<ColumnMapping>>, Query, style = Form, explode,
             description = "`HEADER=FIELD`: read the column HEADER as FIELD (repeat for several)"),

@@ -105,6 +105,42 @@ async fn a_file_with_a_bad_row_imports_nothing_unless_told_to_skip_it() {
     .await;
 }
 
+/// `keep_unreadable=true`: the row with a birth date in the future comes in without it, and the
+/// date as typed is in the record's notes; the report names the line and field.
+#[tokio::test]
+async fn an_unreadable_date_can_be_kept_in_the_notes_instead_of_refusing_the_row() {
+    on_every_backend(async |t: &TestApp| {
+        let origin = t.cli_party("Ombudsman", "origin").await;
+        t.cli_user(&origin, "olena", &["caseworker"]).await;
+        let s = t.login("olena", PASSWORD).await;
+        let path = "/api/v1/imports/tracing-requests?column=Who%20asks%3Denquirer_name&keep_unreadable=true";
+        let report = expect(upload(&s, path, "text/csv", CSV).await, StatusCode::CREATED).await;
+        assert_eq!(report["imported"], 3, "{report}");
+        assert_eq!(report["rejected"].as_array().unwrap().len(), 0);
+        let kept = report["kept_unreadable"].as_array().unwrap();
+        assert_eq!(kept.len(), 1, "{report}");
+        assert_eq!(kept[0]["line"], 3);
+        assert_eq!(kept[0]["errors"][0]["field"], "birth_date");
+        assert_eq!(kept[0]["errors"][0]["code"], "date_in_future");
+        let list = expect(s.get("/api/v1/records").await, StatusCode::OK).await;
+        let bohdan = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["names"][0]["given"] == "Богдан")
+            .cloned()
+            .unwrap();
+        assert!(bohdan["birth_date"].is_null(), "{bohdan}");
+        assert_eq!(
+            bohdan["notes"],
+            "birth_date: 2099-01-01 (not read on import: date_in_future)"
+        );
+        let res = upload(&s, "/api/v1/imports/tracing-requests?keep_unreadable=maybe", "text/csv", CSV).await;
+        expect_error(res, StatusCode::BAD_REQUEST, "invalid_query").await;
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn import_requests_are_checked_before_the_file_is_read() {
     on_every_backend(async |t: &TestApp| {
