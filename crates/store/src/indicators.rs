@@ -174,6 +174,9 @@ pub(crate) fn band_sql(birth_year: &str, param: &str) -> String {
     )
 }
 
+/// Opened (filed) at or after the first, before the second.
+pub(crate) type Period = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
 /// How a period is counted: its whole months from the running tallies (migration 0022), the
 /// part of a month at either end from the rows.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -181,7 +184,7 @@ pub(crate) struct Plan {
     /// The months `[from, until)` (`YYYY-MM`, `None` open) read from the tallies, if any.
     pub tallies: Option<(Option<String>, Option<String>)>,
     /// Periods `[from, until)` counted from the rows.
-    pub rows: Vec<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)>,
+    pub rows: Vec<Period>,
 }
 
 fn month_start(t: DateTime<Utc>) -> Option<DateTime<Utc>> {
@@ -337,7 +340,7 @@ macro_rules! impl_indicators {
             use crate::backend::scope_party;
             use crate::indicators::{
                 band_sql, merge_groups, merge_months, merge_spells, CaseIndicators, GroupCount, IndicatorFilter,
-                IndicatorStore, MonthCount, Plan, Publish,
+                IndicatorStore, MonthCount, Period, Plan, Publish,
                 RecordIndicators, SpellCount, StatisticsSnapshot, StatisticsSnapshotDraft, SyntheticCase,
             };
             use crate::rowhash::new_case_rows_hashes;
@@ -390,8 +393,6 @@ macro_rules! impl_indicators {
                 )
             }
 
-            /// Opened (filed) at or after the first, before the second.
-            type Period = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
             /// The figures about cases that add up across periods.
             type CaseParts = (Vec<GroupCount>, Vec<SpellCount>, Vec<MonthCount>);
 
