@@ -21,8 +21,7 @@ use crate::{App, AppError, AppResult, Caller};
 use chrono::{DateTime, Duration, NaiveDate, SubsecRound, Utc};
 use homeward_domain::{
     AuditAction, AuditDraft, CaseId, CaseState, ChildRecord, ListState, NameEntry, Permission,
-    RecordFilter,
-    RecordId, RecordKind, Scope, Sex,
+    RecordFilter, RecordId, RecordKind, Scope, Sex,
 };
 use homeward_store::blobs::BlobStore;
 use homeward_store::{CaseFilter, EXPORT_RUN, Export, ExportEnd, ExportState, NewJob, StoredCase};
@@ -217,12 +216,50 @@ pub struct ExportRequest {
     /// Chosen columns, in order; empty or absent: all of the subject's ([`RECORD_COLUMNS`],
     /// [`CASE_COLUMNS`], [`TRANSFER_LIST_COLUMNS`], [`PLAN_COLUMNS`], [`FOLLOW_UP_COLUMNS`]).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(schema_with = columns_schema))]
     pub columns: Vec<String>,
     #[serde(default)]
     pub filters: ExportFilters,
     /// Hand the file out only as an AES-256 zip under a password given at download.
     #[serde(default)]
     pub protected: bool,
+}
+
+/// The `columns` of a request in the OpenAPI document: each subject's columns, written from the
+/// same lists the app checks against, so the document cannot drift from them.
+#[cfg(feature = "openapi")]
+fn columns_schema() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    let mut every: Vec<&str> = SUBJECTS
+        .iter()
+        .flat_map(|s| columns_of(s).unwrap_or_default().iter().copied())
+        .collect();
+    every.sort_unstable();
+    every.dedup();
+    let per_subject: Vec<String> = SUBJECTS
+        .iter()
+        .map(|s| {
+            let cols: Vec<String> = columns_of(s)
+                .unwrap_or_default()
+                .iter()
+                .map(|c| format!("`{c}`"))
+                .collect();
+            format!("`{s}`: {}", cols.join(", "))
+        })
+        .collect();
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(every)),
+        )
+        .description(Some(format!(
+            "Chosen columns, in order; empty or absent: all of the subject's, in this order. {}. \
+             A column not of the subject is refused (`export_column_unknown`), as is one chosen \
+             twice (`export_column_repeated`).",
+            per_subject.join("; ")
+        )))
+        .build()
 }
 
 fn records_subject() -> String {
@@ -345,7 +382,10 @@ fn check_request(req: &ExportRequest) -> AppResult<Vec<String>> {
             format!("{} are filtered by {}", req.subject, allowed.join(", ")),
         ));
     }
-    if f.round.as_deref().is_some_and(|r| r.trim().is_empty() || r.chars().count() > 200) {
+    if f.round
+        .as_deref()
+        .is_some_and(|r| r.trim().is_empty() || r.chars().count() > 200)
+    {
         return Err(AppError::invalid(
             "filters.round",
             "out_of_range",
@@ -745,7 +785,10 @@ impl App {
                 self.stream_transfer_lists(reader, filters, actor, cells, lease)
                     .await
             }
-            "plans" => self.stream_plans(reader, filters, actor, cells, lease).await,
+            "plans" => {
+                self.stream_plans(reader, filters, actor, cells, lease)
+                    .await
+            }
             "follow_ups" => {
                 self.stream_follow_ups(reader, filters, actor, cells, lease)
                     .await

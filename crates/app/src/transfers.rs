@@ -323,7 +323,11 @@ impl App {
         caller.require(Permission::CaseRead, &self.config)
     }
 
-    pub(crate) fn side_view(list: &TransferList, party: PartyId, version: i64) -> AppResult<PartyListView> {
+    pub(crate) fn side_view(
+        list: &TransferList,
+        party: PartyId,
+        version: i64,
+    ) -> AppResult<PartyListView> {
         let side = list.side_of(party).ok_or(AppError::NotFound)?;
         Ok(list.view_for(side, version))
     }

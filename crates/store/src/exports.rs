@@ -5,10 +5,10 @@
 //! Each write is one transaction with its audit entry (and, for a request, its `export.run` job).
 
 use crate::Result;
+use crate::StoredCase;
 use crate::jobs::NewJob;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use crate::StoredCase;
 use homeward_domain::{AuditDraft, CaseId, PartyId, UserId};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

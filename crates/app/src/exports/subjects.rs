@@ -17,8 +17,8 @@ use crate::jobs::Lease;
 use crate::{App, AppResult, Caller};
 use chrono::{DateTime, NaiveDate, Utc};
 use homeward_domain::{
-    AuditAction, CaseId, ChildRecord, FollowUp, NameEntry, PartyId, RecordId, Side,
-    TransferList, TravelPlan,
+    AuditAction, CaseId, ChildRecord, FollowUp, NameEntry, PartyId, RecordId, Side, TransferList,
+    TravelPlan,
 };
 use homeward_store::{CaseFilter, StoredCase, StoredTransferList, TransferListFilter};
 use serde::{Deserialize, Serialize};
@@ -144,7 +144,10 @@ fn put_names(cells: &mut Cells, names: &[NameEntry]) {
 }
 
 /// Every name of these records, each name written differently once.
-fn names_of<'a>(ids: impl IntoIterator<Item = RecordId>, records: &'a [ChildRecord]) -> Vec<NameEntry> {
+fn names_of<'a>(
+    ids: impl IntoIterator<Item = RecordId>,
+    records: &'a [ChildRecord],
+) -> Vec<NameEntry> {
     let mut names: Vec<NameEntry> = Vec::new();
     for r in ids
         .into_iter()
@@ -185,7 +188,11 @@ fn list_cells(cells: &mut Cells, list: &TransferList) {
 fn plan_cells(cells: &mut Cells, plan: &TravelPlan, case: CaseId) {
     let legs = &plan.legs;
     put(cells, "plan_id", Some(plan.id.to_string()));
-    put(cells, "approved_at", time(plan.approval.as_ref().map(|a| a.at)));
+    put(
+        cells,
+        "approved_at",
+        time(plan.approval.as_ref().map(|a| a.at)),
+    );
     let route: Vec<&str> = legs
         .first()
         .map(|l| l.from.as_str())
@@ -195,10 +202,26 @@ fn plan_cells(cells: &mut Cells, plan: &TravelPlan, case: CaseId) {
     put(cells, "route", Some(route.join(" → ")));
     let modes: Vec<&str> = legs.iter().map(|l| l.mode.as_str()).collect();
     put(cells, "modes", Some(modes.join(" | ")));
-    put(cells, "planned_departure", time(legs.first().map(|l| l.planned_departure)));
-    put(cells, "planned_arrival", time(legs.last().map(|l| l.planned_arrival)));
-    put(cells, "actual_departure", time(legs.first().and_then(|l| l.actual_departure)));
-    put(cells, "actual_arrival", time(legs.last().and_then(|l| l.actual_arrival)));
+    put(
+        cells,
+        "planned_departure",
+        time(legs.first().map(|l| l.planned_departure)),
+    );
+    put(
+        cells,
+        "planned_arrival",
+        time(legs.last().map(|l| l.planned_arrival)),
+    );
+    put(
+        cells,
+        "actual_departure",
+        time(legs.first().and_then(|l| l.actual_departure)),
+    );
+    put(
+        cells,
+        "actual_arrival",
+        time(legs.last().and_then(|l| l.actual_arrival)),
+    );
     let escorts: Vec<String> = plan
         .escorts
         .iter()
@@ -209,19 +232,37 @@ fn plan_cells(cells: &mut Cells, plan: &TravelPlan, case: CaseId) {
         .documents
         .iter()
         .filter(|d| d.case_id == case)
-        .map(|d| format!("{}: {}", code(&d.kind), if d.ready { "ready" } else { "missing" }))
+        .map(|d| {
+            format!(
+                "{}: {}",
+                code(&d.kind),
+                if d.ready { "ready" } else { "missing" }
+            )
+        })
         .collect();
     put(cells, "documents", Some(documents.join(" | ")));
-    put(cells, "missing_for_approval", Some(plan.missing_for_approval().join(" | ")));
+    put(
+        cells,
+        "missing_for_approval",
+        Some(plan.missing_for_approval().join(" | ")),
+    );
 }
 
 fn follow_up_cells(cells: &mut Cells, f: &FollowUp, now: DateTime<Utc>) {
     put(cells, "follow_up_id", Some(f.id.to_string()));
     put(cells, "due", Some(f.due.to_string()));
-    put(cells, "state", Some(FollowUpState::of(f, now).as_str().to_owned()));
+    put(
+        cells,
+        "state",
+        Some(FollowUpState::of(f, now).as_str().to_owned()),
+    );
     put(cells, "done_at", time(f.done_at));
     put(cells, "outcome", f.outcome.clone());
-    put(cells, "waiver_reason", f.waiver.as_ref().map(|w| w.reason.clone()));
+    put(
+        cells,
+        "waiver_reason",
+        f.waiver.as_ref().map(|w| w.reason.clone()),
+    );
 }
 
 fn in_period(due: NaiveDate, from: Option<NaiveDate>, to: Option<NaiveDate>) -> bool {
@@ -230,7 +271,12 @@ fn in_period(due: NaiveDate, from: Option<NaiveDate>, to: Option<NaiveDate>) -> 
 
 impl App {
     /// Tells the job (and the page) how far it got.
-    async fn export_step(&self, actor: &ExportActor, done: usize, lease: &Lease<'_>) -> AppResult<()> {
+    async fn export_step(
+        &self,
+        actor: &ExportActor,
+        done: usize,
+        lease: &Lease<'_>,
+    ) -> AppResult<()> {
         self.store
             .export_progress(actor.export, i64::try_from(done).unwrap_or(i64::MAX), 0)
             .await?;
@@ -263,7 +309,10 @@ impl App {
         ids: &[CaseId],
         actor: &ExportActor,
     ) -> AppResult<Vec<(StoredCase, Vec<NameEntry>)>> {
-        let cases = self.store.cases_by_ids(ids, actor.case_list_audit()).await?;
+        let cases = self
+            .store
+            .cases_by_ids(ids, actor.case_list_audit())
+            .await?;
         let record_ids: Vec<RecordId> = cases
             .iter()
             .flat_map(|c| [c.case.tracing_request, c.case.custody_record])
@@ -274,7 +323,9 @@ impl App {
             .into_iter()
             .map(|c| {
                 let names = names_of(
-                    [c.case.tracing_request, c.case.custody_record].into_iter().flatten(),
+                    [c.case.tracing_request, c.case.custody_record]
+                        .into_iter()
+                        .flatten(),
                     &records,
                 );
                 (c, names)
@@ -293,7 +344,10 @@ impl App {
             return Ok(Vec::new());
         }
         let audit = actor.list_audit();
-        Ok(self.store.records_by_ids(reader.scope(), ids, audit).await?)
+        Ok(self
+            .store
+            .records_by_ids(reader.scope(), ids, audit)
+            .await?)
     }
 
     /// One row per child on each list the requester may read, a list at a time.
@@ -321,7 +375,11 @@ impl App {
         Ok(done)
     }
 
-    async fn mediator_list_rows(&self, list: &TransferList, actor: &ExportActor) -> AppResult<Vec<Cells>> {
+    async fn mediator_list_rows(
+        &self,
+        list: &TransferList,
+        actor: &ExportActor,
+    ) -> AppResult<Vec<Cells>> {
         let ids: Vec<CaseId> = list.entries.iter().map(|e| e.case_id).collect();
         let cases = self.export_cases_named(&ids, actor).await?;
         let approved = |side| time(list.approval(side).map(|a| a.at));
@@ -334,15 +392,39 @@ impl App {
                 if let Some((c, names)) = cases.iter().find(|(c, _)| c.case.id == e.case_id) {
                     case_cells(&mut cells, c);
                     put_names(&mut cells, names);
-                    put(&mut cells, "birth_date", c.case.child_birth_date.map(|d| d.to_string()));
+                    put(
+                        &mut cells,
+                        "birth_date",
+                        c.case.child_birth_date.map(|d| d.to_string()),
+                    );
                 }
                 put(&mut cells, "case_id", Some(e.case_id.to_string()));
-                put(&mut cells, "direction", Some(e.direction.as_str().to_owned()));
-                put(&mut cells, "tracing_request", Some(e.tracing_request.to_string()));
-                put(&mut cells, "custody_record", Some(e.custody_record.to_string()));
+                put(
+                    &mut cells,
+                    "direction",
+                    Some(e.direction.as_str().to_owned()),
+                );
+                put(
+                    &mut cells,
+                    "tracing_request",
+                    Some(e.tracing_request.to_string()),
+                );
+                put(
+                    &mut cells,
+                    "custody_record",
+                    Some(e.custody_record.to_string()),
+                );
                 put(&mut cells, "added_at", time(Some(e.added_at)));
-                put(&mut cells, "withdrawn_at", time(e.withdrawal.as_ref().map(|w| w.at)));
-                put(&mut cells, "withdrawal_reason", e.withdrawal.as_ref().map(|w| w.reason.clone()));
+                put(
+                    &mut cells,
+                    "withdrawn_at",
+                    time(e.withdrawal.as_ref().map(|w| w.at)),
+                );
+                put(
+                    &mut cells,
+                    "withdrawal_reason",
+                    e.withdrawal.as_ref().map(|w| w.reason.clone()),
+                );
                 put(&mut cells, "origin_approved_at", approved(Side::Origin));
                 put(&mut cells, "custody_approved_at", approved(Side::Custody));
                 cells
@@ -373,12 +455,25 @@ impl App {
             .map(|e| {
                 let mut cells = Cells::new();
                 list_cells(&mut cells, &stored.list);
-                put(&mut cells, "direction", Some(e.direction.as_str().to_owned()));
+                put(
+                    &mut cells,
+                    "direction",
+                    Some(e.direction.as_str().to_owned()),
+                );
                 put(&mut cells, record_column, Some(e.record_id.to_string()));
                 put_names(&mut cells, &names_of([e.record_id], &records));
                 let born = records.iter().find(|r| r.id == e.record_id);
-                put(&mut cells, "birth_date", born.and_then(|r| r.content.birth_date).map(|d| d.to_string()));
-                put(&mut cells, approval_column, time(view.approved.as_ref().map(|a| a.at)));
+                put(
+                    &mut cells,
+                    "birth_date",
+                    born.and_then(|r| r.content.birth_date)
+                        .map(|d| d.to_string()),
+                );
+                put(
+                    &mut cells,
+                    approval_column,
+                    time(view.approved.as_ref().map(|a| a.at)),
+                );
                 cells
             })
             .collect())
@@ -408,7 +503,11 @@ impl App {
                 .await?
                 .into_iter()
                 .map(|p| p.plan)
-                .filter(|p| filters.plan_approved.is_none_or(|a| a == p.approval.is_some()))
+                .filter(|p| {
+                    filters
+                        .plan_approved
+                        .is_none_or(|a| a == p.approval.is_some())
+                })
                 .collect();
             if plans.is_empty() {
                 continue;
@@ -425,7 +524,11 @@ impl App {
                     if let Some((c, names)) = cases.iter().find(|(c, _)| c.case.id == *case) {
                         case_cells(&mut cells, c);
                         put_names(&mut cells, names);
-                        put(&mut cells, "birth_date", c.case.child_birth_date.map(|d| d.to_string()));
+                        put(
+                            &mut cells,
+                            "birth_date",
+                            c.case.child_birth_date.map(|d| d.to_string()),
+                        );
                     }
                     rows.push(cells);
                 }
@@ -453,7 +556,9 @@ impl App {
         let keep = |f: &FollowUp| {
             follow_up_visible(f, party)
                 && in_period(f.due, filters.due_from, filters.due_to)
-                && filters.follow_up_state.is_none_or(|s| s == FollowUpState::of(f, now))
+                && filters
+                    .follow_up_state
+                    .is_none_or(|s| s == FollowUpState::of(f, now))
         };
         let mut responsible: HashMap<PartyId, String> = HashMap::new();
         let (mut done, mut after) = (0, None);
@@ -480,7 +585,11 @@ impl App {
                     put(&mut cells, "birth_date", born.clone());
                     follow_up_cells(&mut cells, f, now);
                     if let Some(p) = f.responsible {
-                        put(&mut cells, "responsible", Some(self.party_name(p, &mut responsible).await?));
+                        put(
+                            &mut cells,
+                            "responsible",
+                            Some(self.party_name(p, &mut responsible).await?),
+                        );
                     }
                     rows.push(cells);
                 }
@@ -530,13 +639,19 @@ impl App {
             .map(|r| {
                 let record = r.and_then(|id| records.iter().find(|x| x.id == id));
                 let names = record.map(|x| x.content.names.clone()).unwrap_or_default();
-                let born = record.and_then(|x| x.content.birth_date).map(|d| d.to_string());
+                let born = record
+                    .and_then(|x| x.content.birth_date)
+                    .map(|d| d.to_string());
                 (r, names, born)
             })
             .collect())
     }
 
-    async fn party_name(&self, id: PartyId, known: &mut HashMap<PartyId, String>) -> AppResult<String> {
+    async fn party_name(
+        &self,
+        id: PartyId,
+        known: &mut HashMap<PartyId, String>,
+    ) -> AppResult<String> {
         if let Some(n) = known.get(&id) {
             return Ok(n.clone());
         }

@@ -11,6 +11,7 @@ use super::common::{World, worlds};
 use super::{config, sides};
 use chrono::{Duration, Utc};
 use homeward_app::exports::{ExportFilters, ExportFormat, ExportRequest, FollowUpState};
+use homeward_app::matching::CaseView as StoredCase;
 use homeward_app::{AppError, Caller};
 use homeward_domain::name::NameInput;
 use homeward_domain::{
@@ -18,7 +19,6 @@ use homeward_domain::{
     ListState, PartyId, PlanApproval, TransferList, TransferListEntry, TransferListId,
     TransferPlanId, TravelMode, TravelPlan,
 };
-use homeward_app::matching::CaseView as StoredCase;
 use homeward_store::CaseChange;
 use std::io::Read;
 
@@ -353,13 +353,21 @@ async fn transfer_lists_are_exported_as_each_side_sees_them() {
         // Custody: both lists, its own records under the Russian spelling.
         let (_, rows) = csv_rows(&w, &r.custody, &req).await;
         assert_eq!(rows.len(), 2, "{rows:?}");
-        assert!(rows.iter().all(|row| row[1].is_empty() && row[2].is_empty()));
+        assert!(
+            rows.iter()
+                .all(|row| row[1].is_empty() && row[2].is_empty())
+        );
         let mut names: Vec<&str> = rows.iter().map(|row| row[4].as_str()).collect();
         names.sort_unstable();
         assert_eq!(names, ["Дмитрий Олейник", "Мария Коваленко"]);
 
         // The mediator: both lists, the case numbers and both sides' names.
-        let rows = json_rows(&w, &r.mediator, &ask("transfer_lists", ExportFormat::Json, &[])).await;
+        let rows = json_rows(
+            &w,
+            &r.mediator,
+            &ask("transfer_lists", ExportFormat::Json, &[]),
+        )
+        .await;
         assert_eq!(rows.len(), 2);
         let row = rows
             .iter()
@@ -369,13 +377,19 @@ async fn transfer_lists_are_exported_as_each_side_sees_them() {
         assert_eq!(row["direction"], "to_origin");
         assert_eq!(row["list_state"], "proposed");
         let name = row["name"].as_str().unwrap();
-        assert!(name.contains("Дмитро") && name.contains("Дмитрий"), "{name}");
+        assert!(
+            name.contains("Дмитро") && name.contains("Дмитрий"),
+            "{name}"
+        );
 
         // Filters: by round, by state; XLSX opens.
         let mut req = ask("transfer_lists", ExportFormat::Xlsx, &["round", "name"]);
         req.filters.round = Some("Round 2".into());
         let text = xlsx_text(&w, &r.custody, &req).await;
-        assert!(text.contains("Мария Коваленко") && !text.contains("Дмитрий"), "{text}");
+        assert!(
+            text.contains("Мария Коваленко") && !text.contains("Дмитрий"),
+            "{text}"
+        );
         let mut req = ask("transfer_lists", ExportFormat::Json, &[]);
         req.filters.list_state = Some(ListState::Fixed);
         assert!(json_rows(&w, &r.mediator, &req).await.is_empty());
@@ -392,8 +406,16 @@ async fn plans_are_the_mediators_and_name_the_children_on_them() {
     let dir = tempfile::tempdir().unwrap();
     for w in worlds(config(dir.path())).await {
         let r = round(&w).await;
-        let cols = ["case_number", "name_latin", "route", "modes", "escorts", "round"];
-        let (header, rows) = csv_rows(&w, &r.mediator, &ask("plans", ExportFormat::Csv, &cols)).await;
+        let cols = [
+            "case_number",
+            "name_latin",
+            "route",
+            "modes",
+            "escorts",
+            "round",
+        ];
+        let (header, rows) =
+            csv_rows(&w, &r.mediator, &ask("plans", ExportFormat::Csv, &cols)).await;
         assert_eq!(header, cols);
         assert_eq!(rows.len(), 1, "{rows:?}");
         let row = &rows[0];
@@ -461,7 +483,11 @@ async fn follow_ups_are_exported_to_those_responsible_for_them_and_the_mediator(
         let (_, rows) = csv_rows(
             &w,
             &r.mediator,
-            &ask("follow_ups", ExportFormat::Csv, &["case_number", "name", "state", "outcome"]),
+            &ask(
+                "follow_ups",
+                ExportFormat::Csv,
+                &["case_number", "name", "state", "outcome"],
+            ),
         )
         .await;
         assert_eq!(rows.len(), 3, "{rows:?}");
@@ -506,7 +532,11 @@ async fn the_case_export_has_the_case_number() {
         let mut want = [r.ours.number.to_string(), r.theirs.number.to_string()];
         want.sort_unstable();
         assert_eq!(numbers, want);
-        assert!(numbers.iter().all(|n| n.parse::<homeward_domain::CaseNumber>().is_ok()));
+        assert!(
+            numbers
+                .iter()
+                .all(|n| n.parse::<homeward_domain::CaseNumber>().is_ok())
+        );
         w.finish().await;
     }
 }
