@@ -144,15 +144,12 @@ fn put_names(cells: &mut Cells, names: &[NameEntry]) {
 }
 
 /// Every name of these records, each name written differently once.
-fn names_of<'a>(
-    ids: impl IntoIterator<Item = RecordId>,
-    records: &'a [ChildRecord],
-) -> Vec<NameEntry> {
+fn names_of(ids: impl IntoIterator<Item = RecordId>, records: &[ChildRecord]) -> Vec<NameEntry> {
     let mut names: Vec<NameEntry> = Vec::new();
-    for r in ids
-        .into_iter()
-        .filter_map(|id| records.iter().find(|r: &&'a ChildRecord| r.id == id))
-    {
+    for id in ids {
+        let Some(r) = records.iter().find(|r| r.id == id) else {
+            continue;
+        };
         for n in &r.content.names {
             if !names.iter().any(|m| m.as_written == n.as_written) {
                 names.push(n.clone());
@@ -263,6 +260,25 @@ fn follow_up_cells(cells: &mut Cells, f: &FollowUp, now: DateTime<Utc>) {
         "waiver_reason",
         f.waiver.as_ref().map(|w| w.reason.clone()),
     );
+}
+
+/// The child of a case as a follow-up row gives it to its reader.
+struct Child {
+    /// The reader's own record in the case (a party's; none for the mediator).
+    record: Option<RecordId>,
+    names: Vec<NameEntry>,
+    born: Option<String>,
+}
+
+impl Child {
+    fn cells(&self, c: &StoredCase) -> Cells {
+        let mut cells = Cells::new();
+        case_cells(&mut cells, c);
+        put(&mut cells, "record_id", self.record.map(|r| r.to_string()));
+        put_names(&mut cells, &self.names);
+        put(&mut cells, "birth_date", self.born.clone());
+        cells
+    }
 }
 
 fn in_period(due: NaiveDate, from: Option<NaiveDate>, to: Option<NaiveDate>) -> bool {
@@ -576,20 +592,13 @@ impl App {
                 .collect();
             let named = self.follow_up_names(&cases, party, reader, actor).await?;
             let mut rows = Vec::new();
-            for (c, (record, names, born)) in cases.iter().zip(&named) {
+            for (c, child) in cases.iter().zip(&named) {
                 for f in c.case.follow_ups.iter().filter(|f| keep(f)) {
-                    let mut cells = Cells::new();
-                    case_cells(&mut cells, c);
-                    put(&mut cells, "record_id", record.map(|r| r.to_string()));
-                    put_names(&mut cells, names);
-                    put(&mut cells, "birth_date", born.clone());
+                    let mut cells = child.cells(c);
                     follow_up_cells(&mut cells, f, now);
                     if let Some(p) = f.responsible {
-                        put(
-                            &mut cells,
-                            "responsible",
-                            Some(self.party_name(p, &mut responsible).await?),
-                        );
+                        let name = self.party_name(p, &mut responsible).await?;
+                        put(&mut cells, "responsible", Some(name));
                     }
                     rows.push(cells);
                 }
@@ -612,19 +621,20 @@ impl App {
         party: Option<PartyId>,
         reader: &Caller,
         actor: &ExportActor,
-    ) -> AppResult<Vec<(Option<RecordId>, Vec<NameEntry>, Option<String>)>> {
+    ) -> AppResult<Vec<Child>> {
         let Some(p) = party else {
             let ids: Vec<CaseId> = cases.iter().map(|c| c.case.id).collect();
             let named = self.export_cases_named(&ids, actor).await?;
             return Ok(cases
                 .iter()
-                .map(|c| {
-                    let names = named
+                .map(|c| Child {
+                    record: None,
+                    names: named
                         .iter()
                         .find(|(n, _)| n.case.id == c.case.id)
                         .map(|(_, names)| names.clone())
-                        .unwrap_or_default();
-                    (None, names, c.case.child_birth_date.map(|d| d.to_string()))
+                        .unwrap_or_default(),
+                    born: c.case.child_birth_date.map(|d| d.to_string()),
                 })
                 .collect());
         };
@@ -638,11 +648,13 @@ impl App {
             .into_iter()
             .map(|r| {
                 let record = r.and_then(|id| records.iter().find(|x| x.id == id));
-                let names = record.map(|x| x.content.names.clone()).unwrap_or_default();
-                let born = record
-                    .and_then(|x| x.content.birth_date)
-                    .map(|d| d.to_string());
-                (r, names, born)
+                Child {
+                    record: r,
+                    names: record.map(|x| x.content.names.clone()).unwrap_or_default(),
+                    born: record
+                        .and_then(|x| x.content.birth_date)
+                        .map(|d| d.to_string()),
+                }
             })
             .collect())
     }
