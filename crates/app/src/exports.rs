@@ -438,11 +438,6 @@ impl Caller {
     pub fn may_export(&self) -> bool {
         self.may(Permission::RecordRead) && self.scope() != Scope::Nothing
     }
-
-    /// Whether this caller may also export cases (the mediator's, to those who read them).
-    pub fn may_export_cases(&self) -> bool {
-        self.may_export() && self.may(Permission::CaseRead)
-    }
 }
 
 /// Who an export job reads as: its requester, as they are when the job runs (roles can change
