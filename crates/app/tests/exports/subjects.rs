@@ -540,3 +540,40 @@ async fn the_case_export_has_the_case_number() {
         w.finish().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_job_reads_as_the_requester_is_when_it_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    for w in worlds(config(dir.path())).await {
+        let r = round(&w).await;
+        let queued = w.app.without_inline_jobs();
+        let cols = ["case_number", "name"];
+        let asked = [
+            (&r.origin, ask("follow_ups", ExportFormat::Csv, &cols)),
+            (&r.custody, ask("transfer_lists", ExportFormat::Csv, &cols)),
+        ];
+        let mut ids = Vec::new();
+        for (who, req) in &asked {
+            let e = queued.request_export(who, req).await.unwrap();
+            assert_eq!(e.state, "queued");
+            ids.push(e.id);
+        }
+        // Before the jobs run, the origin caseworker becomes a viewer (who does no visits) and
+        // the custody caseworker is disabled.
+        let cli = homeward_app::Actor::CommandLine;
+        w.app
+            .update_user(cli, r.origin.user().id, Some(vec!["viewer".into()]), None)
+            .await
+            .unwrap();
+        w.app
+            .update_user(cli, r.custody.user().id, None, Some(true))
+            .await
+            .unwrap();
+        while w.app.run_job("test", None).await.unwrap().is_some() {}
+        for ((who, _), id) in asked.iter().zip(ids) {
+            let e = w.app.get_export(who, id).await.unwrap();
+            assert_eq!((e.state.as_str(), e.progress_total), ("done", 0), "{e:?}");
+        }
+        w.finish().await;
+    }
+}
