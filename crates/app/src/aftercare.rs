@@ -141,6 +141,11 @@ pub struct AccountabilityPage {
     pub next: Option<CaseId>,
 }
 
+/// Whether a reader of follow-ups (see [`App::follow_up_reader`]) sees this visit.
+pub(crate) fn follow_up_visible(f: &FollowUp, reader: Option<PartyId>) -> bool {
+    reader.is_none_or(|p| f.responsible == Some(p))
+}
+
 /// How many cases a page of the overdue and accountability listings scans at most: they read
 /// whole cases, so a page stays bounded.
 const SCAN_PAGE: u32 = 500;
@@ -467,16 +472,7 @@ impl App {
     /// Follow-up visits past their due date and not done: every one for the mediator; for the
     /// origin side or an NGO, those it is responsible for.
     pub async fn overdue_follow_ups(&self, caller: &Caller) -> AppResult<Vec<FollowUpView>> {
-        let party = match caller.party().kind {
-            PartyKind::Mediator => {
-                caller.require(Permission::CaseRead, &self.config)?;
-                None
-            }
-            _ => {
-                caller.require(Permission::FollowUpReport, &self.config)?;
-                Some(caller.party().id)
-            }
-        };
+        let party = self.follow_up_reader(caller)?;
         let at = now();
         let mut out = Vec::new();
         let mut after = None;
@@ -497,7 +493,7 @@ impl App {
                     None => None,
                 };
                 for fu in &stored.case.follow_ups {
-                    if fu.is_overdue(at) && party.is_none_or(|p| fu.responsible == Some(p)) {
+                    if fu.is_overdue(at) && follow_up_visible(fu, party) {
                         out.push(FollowUpView {
                             case_id: stored.case.id,
                             follow_up: fu.clone(),
@@ -516,7 +512,21 @@ impl App {
         Ok(out)
     }
 
-    async fn own_record(
+    /// Whose follow-up visits the caller reads: `None`, every one (the mediator's staff who read
+    /// cases); a party's id, only those that party is responsible for (the origin side's social
+    /// services, an NGO). The one rule for every read of follow-ups (exports too); see
+    /// [`follow_up_visible`].
+    pub(crate) fn follow_up_reader(&self, caller: &Caller) -> AppResult<Option<PartyId>> {
+        if caller.party().kind == PartyKind::Mediator {
+            caller.require(Permission::CaseRead, &self.config)?;
+            Ok(None)
+        } else {
+            caller.require(Permission::FollowUpReport, &self.config)?;
+            Ok(Some(caller.party().id))
+        }
+    }
+
+    pub(crate) async fn own_record(
         &self,
         case: &homeward_domain::Case,
         party: PartyId,

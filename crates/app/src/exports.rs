@@ -1,4 +1,5 @@
-//! Exports of child records to CSV, XLSX or JSON, made by an `export.run` job.
+//! Exports of child records, cases, transfer lists, plans and follow-up visits to CSV, XLSX or
+//! JSON, made by an `export.run` job (lists, plans and follow-ups: see [`subjects`]).
 //!
 //! - Scoped exactly like the reads: the job reads the records through the same scoped, audited
 //!   store read as a list (`list_records` with the requesting party's scope, a page at a time), so
@@ -17,10 +18,10 @@
 use crate::error::ExportGone;
 use crate::jobs::Lease;
 use crate::{App, AppError, AppResult, Caller};
-use chrono::{DateTime, Duration, SubsecRound, Utc};
+use chrono::{DateTime, Duration, NaiveDate, SubsecRound, Utc};
 use homeward_domain::{
-    AuditAction, AuditDraft, CaseId, CaseState, ChildRecord, NameEntry, Permission, RecordFilter,
-    RecordId, RecordKind, Scope, Sex,
+    AuditAction, AuditDraft, CaseId, CaseState, ChildRecord, ListState, NameEntry, Permission,
+    RecordFilter, RecordId, RecordKind, Scope, Sex,
 };
 use homeward_store::blobs::BlobStore;
 use homeward_store::{CaseFilter, EXPORT_RUN, Export, ExportEnd, ExportState, NewJob, StoredCase};
@@ -29,14 +30,18 @@ use std::io::Write;
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
+mod subjects;
+pub use subjects::{FOLLOW_UP_COLUMNS, FollowUpState, PLAN_COLUMNS, TRANSFER_LIST_COLUMNS};
+
 /// How long an export's file is kept.
 pub const DEFAULT_EXPIRY: Duration = Duration::days(7);
 /// The shortest password a protected export takes.
 pub const MIN_PASSWORD_CHARS: usize = 12;
-/// The columns a cases export may have, in their default order. Cases have no number of their
-/// own yet (only their id); the child's names come from the case's records.
-pub const CASE_COLUMNS: [&str; 8] = [
+/// The columns a cases export may have, in their default order; the child's names come from the
+/// case's records.
+pub const CASE_COLUMNS: [&str; 9] = [
     "case_id",
+    "case_number",
     "state",
     "state_reason",
     "name",
@@ -46,8 +51,33 @@ pub const CASE_COLUMNS: [&str; 8] = [
     "updated_at",
 ];
 
-/// What can be exported: child records, or (the mediator's) cases.
-pub const SUBJECTS: [&str; 2] = ["records", "cases"];
+/// What can be exported: child records, (the mediator's) cases, transfer lists, (the mediator's)
+/// plans, follow-up visits.
+pub const SUBJECTS: [&str; 5] = ["records", "cases", "transfer_lists", "plans", "follow_ups"];
+
+/// The columns a subject's export may have, in their default order.
+pub fn columns_of(subject: &str) -> Option<&'static [&'static str]> {
+    match subject {
+        "records" => Some(&RECORD_COLUMNS),
+        "cases" => Some(&CASE_COLUMNS),
+        "transfer_lists" => Some(&TRANSFER_LIST_COLUMNS),
+        "plans" => Some(&PLAN_COLUMNS),
+        "follow_ups" => Some(&FOLLOW_UP_COLUMNS),
+        _ => None,
+    }
+}
+
+/// The filters a subject's export takes (the fields of [`ExportFilters`]).
+pub fn filters_of(subject: &str) -> &'static [&'static str] {
+    match subject {
+        "records" => &["kind", "sex", "born_from_year", "born_to_year"],
+        "cases" => &["state"],
+        "transfer_lists" => &["list_state", "round"],
+        "plans" => &["round", "plan_approved"],
+        "follow_ups" => &["follow_up_state", "due_from", "due_to"],
+        _ => &[],
+    }
+}
 
 /// Records read (and written) per step.
 pub const PAGE: u32 = 500;
@@ -110,8 +140,10 @@ impl ExportFormat {
     }
 }
 
-/// Which records (`kind`, `sex`, `born_*`) or cases (`state`) go in: no name filter, so the
-/// stored request holds no personal data.
+/// Which rows go in, by subject ([`filters_of`]): records by `kind`, `sex`, `born_*`; cases by
+/// `state`; transfer lists by `list_state` and `round`; plans by `round` and `plan_approved`;
+/// follow-ups by `follow_up_state` and the period of their due date (`due_from`, `due_to`). No
+/// name filter, so the stored request holds no personal data.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
@@ -123,6 +155,47 @@ pub struct ExportFilters {
     /// Cases only: those in this state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<CaseState>,
+    /// Transfer lists only: those in this state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub list_state: Option<ListState>,
+    /// Transfer lists and plans: those of the round of this name (as negotiated, exactly).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
+    pub round: Option<String>,
+    /// Plans only: approved ones (`true`) or those not (yet) approved (`false`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_approved: Option<bool>,
+    /// Follow-ups only: those in this state on the day of the export.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follow_up_state: Option<FollowUpState>,
+    /// Follow-ups only: due on or after this day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_from: Option<NaiveDate>,
+    /// Follow-ups only: due on or before this day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_to: Option<NaiveDate>,
+}
+
+impl ExportFilters {
+    /// The names of the filters that are set.
+    fn set(&self) -> Vec<&'static str> {
+        [
+            ("kind", self.kind.is_some()),
+            ("sex", self.sex.is_some()),
+            ("born_from_year", self.born_from_year.is_some()),
+            ("born_to_year", self.born_to_year.is_some()),
+            ("state", self.state.is_some()),
+            ("list_state", self.list_state.is_some()),
+            ("round", self.round.is_some()),
+            ("plan_approved", self.plan_approved.is_some()),
+            ("follow_up_state", self.follow_up_state.is_some()),
+            ("due_from", self.due_from.is_some()),
+            ("due_to", self.due_to.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, set)| set.then_some(name))
+        .collect()
+    }
 }
 
 /// What a caller asks to export.
@@ -130,20 +203,63 @@ pub struct ExportFilters {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ExportRequest {
-    /// `records` (the default) or `cases` (the mediator's: case id, state, the child's names).
+    /// `records` (the default), `cases` (the mediator's: case number, state, the child's names),
+    /// `transfer_lists` (a row per child on a list), `plans` (the mediator's: a row per child on
+    /// a plan) or `follow_ups` (a row per follow-up visit).
     #[serde(default = "records_subject")]
-    #[cfg_attr(feature = "openapi", schema(pattern = "^(records|cases)$"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^(records|cases|transfer_lists|plans|follow_ups)$")
+    )]
     pub subject: String,
     pub format: ExportFormat,
-    /// Chosen columns, in order; empty or absent: all of [`RECORD_COLUMNS`] (records) or
-    /// [`CASE_COLUMNS`] (cases).
+    /// Chosen columns, in order; empty or absent: all of the subject's ([`RECORD_COLUMNS`],
+    /// [`CASE_COLUMNS`], [`TRANSFER_LIST_COLUMNS`], [`PLAN_COLUMNS`], [`FOLLOW_UP_COLUMNS`]).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(schema_with = columns_schema))]
     pub columns: Vec<String>,
     #[serde(default)]
     pub filters: ExportFilters,
     /// Hand the file out only as an AES-256 zip under a password given at download.
     #[serde(default)]
     pub protected: bool,
+}
+
+/// The `columns` of a request in the OpenAPI document: each subject's columns, written from the
+/// same lists the app checks against, so the document cannot drift from them.
+#[cfg(feature = "openapi")]
+fn columns_schema() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    let mut every: Vec<&str> = SUBJECTS
+        .iter()
+        .flat_map(|s| columns_of(s).unwrap_or_default().iter().copied())
+        .collect();
+    every.sort_unstable();
+    every.dedup();
+    let per_subject: Vec<String> = SUBJECTS
+        .iter()
+        .map(|s| {
+            let cols: Vec<String> = columns_of(s)
+                .unwrap_or_default()
+                .iter()
+                .map(|c| format!("`{c}`"))
+                .collect();
+            format!("`{s}`: {}", cols.join(", "))
+        })
+        .collect();
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(every)),
+        )
+        .description(Some(format!(
+            "Chosen columns, in order; empty or absent: all of the subject's, in this order. {}. \
+             A column not of the subject is refused (`export_column_unknown`), as is one chosen \
+             twice (`export_column_repeated`).",
+            per_subject.join("; ")
+        )))
+        .build()
 }
 
 fn records_subject() -> String {
@@ -250,39 +366,39 @@ struct ExportJob {
 }
 
 fn check_request(req: &ExportRequest) -> AppResult<Vec<String>> {
-    let all: &[&str] = match req.subject.as_str() {
-        "records" => &RECORD_COLUMNS,
-        "cases" => &CASE_COLUMNS,
-        _ => {
-            return Err(AppError::invalid(
-                "subject",
-                "export_subject_unknown",
-                "records or cases",
-            ));
-        }
-    };
+    let all = columns_of(&req.subject).ok_or_else(|| {
+        AppError::invalid(
+            "subject",
+            "export_subject_unknown",
+            format!("one of {}", SUBJECTS.join(", ")),
+        )
+    })?;
     let f = &req.filters;
-    let cases = req.subject == "cases";
-    let record_filter = [
-        ("filters.kind", f.kind.is_some()),
-        ("filters.sex", f.sex.is_some()),
-        ("filters.born_from_year", f.born_from_year.is_some()),
-        ("filters.born_to_year", f.born_to_year.is_some()),
-    ]
-    .into_iter()
-    .find(|(_, set)| *set);
-    if let (true, Some((field, _))) = (cases, record_filter) {
+    let allowed = filters_of(&req.subject);
+    if let Some(name) = f.set().into_iter().find(|n| !allowed.contains(n)) {
         return Err(AppError::invalid(
-            field,
+            &format!("filters.{name}"),
             "export_filter_not_for_subject",
-            "cases are filtered by state only",
+            format!("{} are filtered by {}", req.subject, allowed.join(", ")),
         ));
     }
-    if !cases && f.state.is_some() {
+    if f.round
+        .as_deref()
+        .is_some_and(|r| r.trim().is_empty() || r.chars().count() > 200)
+    {
         return Err(AppError::invalid(
-            "filters.state",
-            "export_filter_not_for_subject",
-            "records are not filtered by case state",
+            "filters.round",
+            "out_of_range",
+            "a round's name, 1 to 200 characters",
+        ));
+    }
+    if let (Some(a), Some(b)) = (f.due_from, f.due_to)
+        && a > b
+    {
+        return Err(AppError::invalid(
+            "filters.due_from",
+            "out_of_range",
+            "due_from is after due_to",
         ));
     }
     if let (Some(a), Some(b)) = (f.born_from_year, f.born_to_year)
@@ -322,11 +438,12 @@ impl Caller {
     pub fn may_export(&self) -> bool {
         self.may(Permission::RecordRead) && self.scope() != Scope::Nothing
     }
+}
 
-    /// Whether this caller may also export cases (the mediator's, to those who read them).
-    pub fn may_export_cases(&self) -> bool {
-        self.may_export() && self.may(Permission::CaseRead)
-    }
+/// Who an export job reads as: its requester, as they are when the job runs (roles can change
+/// meanwhile); `None` when disabled, who exports nothing.
+fn job_reader(user: homeward_domain::User, party: homeward_domain::Party) -> Option<Caller> {
+    (!user.disabled).then(|| Caller::new(user, party, Some("job".to_owned())))
 }
 
 impl App {
@@ -352,10 +469,7 @@ impl App {
             ));
         }
         let columns = check_request(req)?;
-        if req.subject == "cases" {
-            // Cases are the mediator's: only those who read them export them.
-            caller.require(Permission::CaseRead, &self.config)?;
-        }
+        self.may_read_subject(caller, &req.subject)?;
         self.export_blobs()?;
         let now = Utc::now().trunc_subsecs(6);
         let export = Export {
@@ -400,6 +514,29 @@ impl App {
         self.own_export(caller, export.id)
             .await
             .map(ExportView::from)
+    }
+
+    /// Whether the caller reads what `subject` exports, by the rule of that subject's reads.
+    fn may_read_subject(&self, caller: &Caller, subject: &str) -> AppResult<()> {
+        match subject {
+            // Cases are the mediator's: only those who read them export them.
+            "cases" => caller.require(Permission::CaseRead, &self.config),
+            "transfer_lists" => self.list_reader(caller).map(|_| ()),
+            "plans" => self.plan_reader(caller),
+            "follow_ups" => self.follow_up_reader(caller).map(|_| ()),
+            _ => caller.require(Permission::RecordRead, &self.config),
+        }
+    }
+
+    /// The subjects the caller may export (the page offers these).
+    pub fn export_subjects(&self, caller: &Caller) -> Vec<&'static str> {
+        if !caller.may_export() {
+            return Vec::new();
+        }
+        SUBJECTS
+            .into_iter()
+            .filter(|s| self.may_read_subject(caller, s).is_ok())
+            .collect()
     }
 
     /// The caller's exports, newest first.
@@ -579,52 +716,26 @@ impl App {
             export: id,
             job,
         };
-        let scope = if requester.disabled {
-            Scope::Nothing
-        } else {
-            Scope::for_party(party.kind, party.id)
-        };
-        // Cases: only while the requester may still read them (roles can change before the job
-        // runs); otherwise the file is empty.
-        let reads_cases =
-            scope != Scope::Nothing && Permission::CaseRead.granted(party.kind, &requester.roles);
+        let reader = job_reader(requester, party);
         let format = ExportFormat::parse(&export.format)
             .ok_or_else(|| AppError::Internal(format!("export format {:?}", export.format)))?;
         let filters: ExportFilters = serde_json::from_value(export.filters.clone())
             .map_err(|e| AppError::Internal(format!("export filters: {e}")))?;
         let tmp = self.export_blobs()?.dir().join("tmp");
         let mut sink = Sink::new(format, &export.columns, &tmp)?;
-        let rows = if export.subject == "cases" {
-            if reads_cases {
-                self.stream_cases(
-                    &filters,
-                    &actor,
-                    |page| {
-                        for (c, names) in page {
-                            sink.row(&export.columns, |col| case_cell(c, names, col))?;
-                        }
-                        Ok(())
-                    },
+        let rows = match &reader {
+            Some(reader) => {
+                let to = Rows {
+                    columns: &export.columns,
+                    filters: &filters,
+                    actor: &actor,
                     lease,
-                )
-                .await?
-            } else {
-                0
+                };
+                self.export_rows(&export.subject, reader, to, &mut sink)
+                    .await?
             }
-        } else {
-            self.stream_records(
-                scope,
-                &filters,
-                &actor,
-                |page| {
-                    for r in page {
-                        sink.row(&export.columns, |col| cell(r, col))?;
-                    }
-                    Ok(())
-                },
-                lease,
-            )
-            .await?
+            // A requester disabled before the job ran exports nothing.
+            None => 0,
         };
         let bytes = Zeroizing::new(sink.finish().await?);
         let blob = self.export_blobs()?.put(bytes.to_vec()).await?;
@@ -637,6 +748,66 @@ impl App {
             .finish_export(id, &end, Utc::now(), audit)
             .await?;
         Ok(())
+    }
+
+    /// Reads the rows of `subject` the reader may read (by the rule of that subject's reads, as
+    /// the reader is when the job runs: roles can change meanwhile; one who no longer reads the
+    /// subject exports nothing) into the sink. Returns how many rows.
+    async fn export_rows(
+        &self,
+        subject: &str,
+        reader: &Caller,
+        to: Rows<'_, '_>,
+        sink: &mut Sink,
+    ) -> AppResult<usize> {
+        if self.may_read_subject(reader, subject).is_err() {
+            return Ok(0);
+        }
+        let Rows {
+            columns,
+            filters,
+            actor,
+            lease,
+        } = to;
+        let cells = |rows: &[subjects::Cells]| {
+            for r in rows {
+                sink.row(columns, |c| r.get(c).cloned())?;
+            }
+            Ok(())
+        };
+        match subject {
+            "transfer_lists" => {
+                self.stream_transfer_lists(reader, filters, actor, cells, lease)
+                    .await
+            }
+            "plans" => {
+                self.stream_plans(reader, filters, actor, cells, lease)
+                    .await
+            }
+            "follow_ups" => {
+                self.stream_follow_ups(reader, filters, actor, cells, lease)
+                    .await
+            }
+            "cases" => {
+                let write = |page: &[(StoredCase, Vec<NameEntry>)]| {
+                    for (c, names) in page {
+                        sink.row(columns, |col| case_cell(c, names, col))?;
+                    }
+                    Ok(())
+                };
+                self.stream_cases(filters, actor, write, lease).await
+            }
+            _ => {
+                let write = |page: &[ChildRecord]| {
+                    for r in page {
+                        sink.row(columns, |col| cell(r, col))?;
+                    }
+                    Ok(())
+                };
+                self.stream_records(reader.scope(), filters, actor, write, lease)
+                    .await
+            }
+        }
     }
 
     /// Reads every record `scope` sees that passes `filters`, a page at a time, each page read
@@ -735,6 +906,14 @@ impl App {
     }
 }
 
+/// Where an export job's rows go and under whom they are read.
+struct Rows<'a, 'l> {
+    columns: &'a [String],
+    filters: &'a ExportFilters,
+    actor: &'a ExportActor,
+    lease: &'a Lease<'l>,
+}
+
 /// Who an export's job reads and writes for: its requester, named in every audit entry.
 #[derive(Debug)]
 struct ExportActor {
@@ -759,6 +938,13 @@ impl ExportActor {
             .details(serde_json::json!({
                 "within": "export", "export": self.export, "job": self.job,
             }))
+    }
+
+    /// A read of the job's, under `action`, saying it was for this export.
+    fn within(&self, action: AuditAction) -> AuditDraft {
+        self.draft(action).details(serde_json::json!({
+            "within": "export", "export": self.export, "job": self.job,
+        }))
     }
 
     fn case_list_audit(&self) -> AuditDraft {
@@ -843,6 +1029,7 @@ fn case_cell(c: &StoredCase, names: &[NameEntry], column: &str) -> Option<String
     };
     match column {
         "case_id" => Some(c.case.id.to_string()),
+        "case_number" => Some(c.number.to_string()),
         "state" => Some(c.case.state.as_str().to_owned()),
         "state_reason" => c.case.state_reason.clone(),
         "name" => joined(&|n| n.as_written.clone()),

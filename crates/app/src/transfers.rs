@@ -283,8 +283,9 @@ impl App {
         caller.audit(action).target("transfer_list", id)
     }
 
-    /// The caller's party when it is the origin or custody side, `None` for the mediator.
-    fn list_reader(&self, caller: &Caller) -> AppResult<Option<PartyId>> {
+    /// The caller's party when it is the origin or custody side, `None` for the mediator. The one
+    /// rule for every read of lists (exports too).
+    pub(crate) fn list_reader(&self, caller: &Caller) -> AppResult<Option<PartyId>> {
         if caller.party().kind == PartyKind::Mediator {
             caller.require(Permission::CaseRead, &self.config)?;
             Ok(None)
@@ -317,7 +318,16 @@ impl App {
             .ok_or(AppError::NotFound)
     }
 
-    fn side_view(list: &TransferList, party: PartyId, version: i64) -> AppResult<PartyListView> {
+    /// Who reads plans: they are the mediator's, read by those who read cases (exports too).
+    pub(crate) fn plan_reader(&self, caller: &Caller) -> AppResult<()> {
+        caller.require(Permission::CaseRead, &self.config)
+    }
+
+    pub(crate) fn side_view(
+        list: &TransferList,
+        party: PartyId,
+        version: i64,
+    ) -> AppResult<PartyListView> {
         let side = list.side_of(party).ok_or(AppError::NotFound)?;
         Ok(list.view_for(side, version))
     }
@@ -845,7 +855,7 @@ impl App {
         caller: &Caller,
         id: TransferPlanId,
     ) -> AppResult<TransferPlanDetail> {
-        caller.require(Permission::CaseRead, &self.config)?;
+        self.plan_reader(caller)?;
         Ok(self.load_plan(caller, id).await?.into())
     }
 
@@ -855,7 +865,7 @@ impl App {
         caller: &Caller,
         list: TransferListId,
     ) -> AppResult<Vec<TransferPlanDetail>> {
-        caller.require(Permission::CaseRead, &self.config)?;
+        self.plan_reader(caller)?;
         // The list must exist: an unknown id answers 404, not an empty list.
         self.load_list(caller, list, None).await?;
         let audit = caller

@@ -5,6 +5,8 @@
 //! when HOMEWARD_TEST_POSTGRES_URL is set.
 
 mod common;
+#[path = "exports/subjects.rs"]
+mod subjects;
 use common::{World, worlds};
 
 use chrono::{Duration, Utc};

@@ -5,10 +5,11 @@
 //! Each write is one transaction with its audit entry (and, for a request, its `export.run` job).
 
 use crate::Result;
+use crate::StoredCase;
 use crate::jobs::NewJob;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use homeward_domain::{AuditDraft, PartyId, UserId};
+use homeward_domain::{AuditDraft, CaseId, PartyId, UserId};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -119,6 +120,10 @@ pub trait ExportStore: Send + Sync {
     /// Whether an export not expired still names this file: blobs are content-addressed, so two
     /// exports of the same rows share one.
     async fn export_file_in_use(&self, sha256: &str) -> Result<bool>;
+    /// The cases among `ids` (in the order of their ids), for naming the children of a page of
+    /// list entries or plans by case number; `audit` is appended with the `"case_ids"` read.
+    /// Cases take no scope: the app reads them only for a caller who reads cases.
+    async fn cases_by_ids(&self, ids: &[CaseId], audit: AuditDraft) -> Result<Vec<StoredCase>>;
 }
 
 /// Implements [`ExportStore`] for `$store` (database `$db`).
@@ -128,11 +133,13 @@ macro_rules! impl_exports {
             use super::$store;
             use crate::exports::{Export, ExportEnd, ExportState, ExportStore};
             use crate::jobs::NewJob;
-            use crate::rows::ts;
-            use crate::{Result, StoreError};
+            use crate::backend::{BULK_ROWS, with_ids};
+            use crate::rows::{CaseRow, ts};
+            use crate::{Result, StoreError, StoredCase};
             use async_trait::async_trait;
             use chrono::{DateTime, Utc};
-            use homeward_domain::{AuditDraft, PartyId, UserId};
+            use homeward_domain::{AuditDraft, CaseId, PartyId, UserId};
+            use sqlx::QueryBuilder;
             use uuid::Uuid;
 
             const COLUMNS: &str = "id, party_id, requested_by, subject, format, columns, filters, protected, state, \
@@ -334,6 +341,31 @@ macro_rules! impl_exports {
                         .fetch_one(&self.pool)
                         .await?;
                     Ok(n > 0)
+                }
+
+                async fn cases_by_ids(&self, ids: &[CaseId], audit: AuditDraft) -> Result<Vec<StoredCase>> {
+                    let mut tx = self.begin_write().await?;
+                    let mut cases = Vec::with_capacity(ids.len());
+                    for chunk in ids.chunks(BULK_ROWS) {
+                        let mut qb = QueryBuilder::<$db>::new(
+                            "SELECT content, version, created_at, updated_at, number FROM cases WHERE id IN (",
+                        );
+                        let mut sep = qb.separated(", ");
+                        for id in chunk {
+                            sep.push_bind(id.0);
+                        }
+                        qb.push(") ORDER BY id");
+                        let rows: Vec<CaseRow> = qb.build_query_as().fetch_all(&mut *tx).await?;
+                        drop(qb);
+                        for r in rows {
+                            cases.push(StoredCase::try_from(r)?);
+                        }
+                    }
+                    let read: Vec<String> = cases.iter().map(|c| c.case.id.to_string()).collect();
+                    let audit = AuditDraft { details: with_ids(audit.details.clone(), "case_ids", read), ..audit };
+                    Self::append(&mut tx, vec![audit]).await?;
+                    tx.commit().await?;
+                    Ok(cases)
                 }
             }
         }

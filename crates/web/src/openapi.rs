@@ -35,7 +35,7 @@ use utoipa::{Modify, OpenApi};
         (name = "transfers", description = "Transfer lists negotiated between the two sides, and how each group of children travels"),
         (name = "pprl", description = "Privacy-preserving linkage: encoded lists, the mediator's runs over them, and the exchange of clear records for the pairs found"),
         (name = "indicators", description = "The mission dashboard's figures, and the public statistics (published by the mediator, read without sign-in)"),
-        (name = "exports", description = "Exports of child records to CSV, XLSX or JSON, made by a job; protected ones as AES-256 zips; every download audited"),
+        (name = "exports", description = "Exports of child records, cases, transfer lists, plans and follow-up visits to CSV, XLSX or JSON, scoped like their reads and made by a job; protected ones as AES-256 zips; every download audited"),
     )
 )]
 pub(crate) struct ApiDoc;

@@ -1,5 +1,6 @@
-//! The exports page: ask for an export of the child records one may read (format, columns,
-//! filters, protection), follow one's exports (state, progress, expiry) and download a finished
+//! The exports page: ask for an export of what one may read (child records, cases, transfer
+//! lists, plans, follow-up visits: the subjects the app says the caller may export; format,
+//! columns, filters, protection), follow one's exports (state, progress, expiry) and download a finished
 //! one, zipped with AES-256 under a password typed into the form. Everything goes through the
 //! same use-cases as the API (`request_export`, `list_exports`, `download_export`), so the page
 //! is scoped, refused and audited exactly like it; the password travels in the form's body (never
@@ -16,10 +17,10 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Redirect};
 use homeward_app::AppError;
 use homeward_app::exports::{
-    CASE_COLUMNS, ExportFilters, ExportFormat, ExportPassword, ExportRequest, ExportView,
-    RECORD_COLUMNS,
+    ExportFilters, ExportFormat, ExportPassword, ExportRequest, ExportView, FollowUpState,
+    columns_of,
 };
-use homeward_domain::CaseState;
+use homeward_domain::{CaseState, ListState};
 use uuid::Uuid;
 
 /// How many of one's exports the page lists.
@@ -46,17 +47,133 @@ pub(crate) struct ExportRow {
 #[template(path = "exports.html")]
 pub(crate) struct ExportsPage<'a> {
     pub f: super::context::Frame<'a>,
-    /// Column code and its label.
-    pub columns: Vec<(&'static str, String)>,
-    /// For those who may export cases: the cases' columns, and the states to filter by.
-    pub cases: Option<CasesForm>,
+    /// One form per subject the caller may export, all drawn by the same markup.
+    pub forms: Vec<SubjectForm>,
     pub rows: Vec<ExportRow>,
 }
 
+/// The form asking for an export of one subject.
 #[derive(Debug)]
-pub(crate) struct CasesForm {
+pub(crate) struct SubjectForm {
+    pub subject: &'static str,
+    pub title: String,
+    pub hint: String,
+    pub button: String,
+    /// Column code and its label, in the default order.
     pub columns: Vec<(&'static str, String)>,
-    pub states: Vec<(&'static str, String)>,
+    pub filters: Vec<FilterField>,
+}
+
+/// One filter of a form: a choice (`options`), or a field to type in (`input`: `year`, `date`
+/// or `text`).
+#[derive(Debug)]
+pub(crate) struct FilterField {
+    pub name: &'static str,
+    pub label: String,
+    pub input: &'static str,
+    pub options: Vec<(&'static str, String)>,
+}
+
+fn choice(name: &'static str, label: String, options: Vec<(&'static str, String)>) -> FilterField {
+    FilterField {
+        name,
+        label,
+        input: "select",
+        options,
+    }
+}
+
+fn typed(name: &'static str, label: String, input: &'static str) -> FilterField {
+    FilterField {
+        name,
+        label,
+        input,
+        options: Vec::new(),
+    }
+}
+
+/// The prefix of a subject's column labels in the i18n files.
+fn column_prefix(subject: &str) -> &'static str {
+    match subject {
+        "cases" => "exp_ccol_",
+        "transfer_lists" => "exp_lcol_",
+        "plans" => "exp_pcol_",
+        "follow_ups" => "exp_fcol_",
+        _ => "exp_col_",
+    }
+}
+
+/// The filters the form of `subject` offers (those the app takes for it).
+fn filters(t: &super::i18n::Tr, subject: &str) -> Vec<FilterField> {
+    let words = |prefix: &str, codes: &[&'static str]| {
+        codes.iter().map(|c| (*c, t.word(prefix, c))).collect()
+    };
+    match subject {
+        "records" => vec![
+            choice(
+                "kind",
+                t.get("filter_kind").to_owned(),
+                words("kind_", &["tracing_request", "custody_record"]),
+            ),
+            choice(
+                "sex",
+                t.get("filter_sex").to_owned(),
+                words("sex_", &["female", "male", "unknown"]),
+            ),
+            typed("born_from", t.get("born_from").to_owned(), "year"),
+            typed("born_to", t.get("born_to").to_owned(), "year"),
+        ],
+        "cases" => vec![choice(
+            "state",
+            t.get("exp_case_state").to_owned(),
+            words("state_", &CaseState::ALL.map(CaseState::as_str)),
+        )],
+        "transfer_lists" => vec![
+            choice(
+                "list_state",
+                t.get("tr_list_state").to_owned(),
+                words("tr_ls_", &ListState::ALL.map(ListState::as_str)),
+            ),
+            typed("round", t.get("tr_round").to_owned(), "text"),
+        ],
+        "plans" => vec![
+            typed("round", t.get("tr_round").to_owned(), "text"),
+            choice(
+                "plan_approved",
+                t.get("exp_plan_approved").to_owned(),
+                words("exp_plan_approved_", &["true", "false"]),
+            ),
+        ],
+        "follow_ups" => vec![
+            choice(
+                "follow_up_state",
+                t.get("exp_follow_up_state").to_owned(),
+                words(
+                    "exp_fu_state_",
+                    &FollowUpState::ALL.map(FollowUpState::as_str),
+                ),
+            ),
+            typed("due_from", t.get("exp_due_from").to_owned(), "date"),
+            typed("due_to", t.get("exp_due_to").to_owned(), "date"),
+        ],
+        _ => Vec::new(),
+    }
+}
+
+fn form(t: &super::i18n::Tr, subject: &'static str) -> SubjectForm {
+    let prefix = column_prefix(subject);
+    SubjectForm {
+        subject,
+        title: t.word("exp_new_", subject),
+        hint: t.word("exp_hint_", subject),
+        button: t.word("exp_request_", subject),
+        columns: columns_of(subject)
+            .unwrap_or_default()
+            .iter()
+            .map(|c| (*c, t.word(prefix, c)))
+            .collect(),
+        filters: filters(t, subject),
+    }
 }
 
 fn row(t: &super::i18n::Tr, e: &ExportView) -> ExportRow {
@@ -97,21 +214,13 @@ pub(crate) async fn page(State(s): State<AppState>, cx: PageCtx) -> PageResult {
         t,
         &ExportsPage {
             f: cx.frame(),
-            columns: RECORD_COLUMNS
-                .iter()
-                .map(|c| (*c, t.word("exp_col_", c)))
+            forms: s
+                .app
+                .export_subjects(&cx.caller)
+                .into_iter()
+                .map(|subject| form(t, subject))
                 .collect(),
             rows: list.iter().map(|e| row(t, e)).collect(),
-            cases: cx.caller.may_export_cases().then(|| CasesForm {
-                columns: CASE_COLUMNS
-                    .iter()
-                    .map(|c| (*c, t.word("exp_ccol_", c)))
-                    .collect(),
-                states: CaseState::ALL
-                    .iter()
-                    .map(|s| (s.as_str(), t.word("state_", s.as_str())))
-                    .collect(),
-            }),
         },
     )
 }
@@ -138,19 +247,31 @@ fn request_of(form: &Fields) -> Result<ExportRequest, AppError> {
         }
     };
     let subject = form.opt("subject").unwrap_or_else(|| "records".to_owned());
-    let filters = if subject == "cases" {
-        ExportFilters {
-            state: form.opt_parse("state")?,
-            ..ExportFilters::default()
+    let approved = match form.text("plan_approved").as_str() {
+        "" => None,
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => {
+            return Err(invalid(
+                "plan_approved",
+                "invalid",
+                "not one of the values offered",
+            ));
         }
-    } else {
-        ExportFilters {
-            kind: form.opt_parse("kind")?,
-            sex: form.opt_parse("sex")?,
-            born_from_year: year("born_from")?,
-            born_to_year: year("born_to")?,
-            state: None,
-        }
+    };
+    // Each form sends only its own subject's filters; the app refuses any other.
+    let filters = ExportFilters {
+        kind: form.opt_parse("kind")?,
+        sex: form.opt_parse("sex")?,
+        born_from_year: year("born_from")?,
+        born_to_year: year("born_to")?,
+        state: form.opt_parse("state")?,
+        list_state: form.opt_parse("list_state")?,
+        round: form.opt("round"),
+        plan_approved: approved,
+        follow_up_state: form.opt_parse("follow_up_state")?,
+        due_from: form.opt_parse("due_from")?,
+        due_to: form.opt_parse("due_to")?,
     };
     Ok(ExportRequest {
         subject,

@@ -1,5 +1,5 @@
-//! Exports of child records (CSV, XLSX, JSON), made by a job: ask for one, follow it, download
-//! it. A protected export is downloaded only as an AES-256 zip, under a password sent in the
+//! Exports of child records, cases, transfer lists, plans and follow-up visits (CSV, XLSX,
+//! JSON), made by a job: ask for one, follow it, download it. A protected export is downloaded only as an AES-256 zip, under a password sent in the
 //! `Homeward-Export-Password` header (never in the URL, so never in an access log).
 
 use crate::AppState;
@@ -29,9 +29,13 @@ pub struct ExportsQuery {
     limit: Option<u32>,
 }
 
-/// Asks for an export of the records the caller may read (its party's own; the mediator's: all
-/// submitted to it), or (`"subject": "cases"`, the mediator's only) of the cases, with chosen
-/// columns and filters. Made by a job: follow it at `GET /api/v1/exports/{id}`.
+/// Asks for an export of what the caller may read, scoped exactly like the reads: the records
+/// (its party's own; the mediator's: all submitted to it), the cases (`"subject": "cases"`, the
+/// mediator's only), the transfer lists (`transfer_lists`: every list for the mediator, a side's
+/// lists as its side view shows them), the plans (`plans`, the mediator's only) or the follow-up
+/// visits (`follow_ups`: every one for the mediator, those it is responsible for for the origin
+/// side), with chosen columns and filters. Made by a job: follow it at `GET /api/v1/exports/{id}`.
+/// A subject the caller does not read is refused with 403.
 #[utoipa::path(
     post, path = "/api/v1/exports", tag = "exports",
     request_body = ExportRequest,
@@ -39,7 +43,7 @@ pub struct ExportsQuery {
         (status = 202, body = ExportView),
         (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody),
-        (status = 422, description = "`validation_failed` (`export_column_unknown`, `export_filter_not_for_subject`, …)", body = ErrorBody),
+        (status = 422, description = "`validation_failed` (`export_subject_unknown`, `export_column_unknown`, `export_column_repeated`, `export_filter_not_for_subject`, `out_of_range`, …)", body = ErrorBody),
         (status = 503, description = "`attachments_not_configured`: no key or data directory for files", body = ErrorBody),
     )
 )]

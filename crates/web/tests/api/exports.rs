@@ -171,3 +171,63 @@ async fn an_export_is_asked_for_followed_and_downloaded_encrypted() {
     })
     .await;
 }
+
+/// Asks for an unprotected export and downloads it (jobs run inline in tests).
+async fn exported(s: &Session, asked: &Value) -> String {
+    let e = expect(s.post("/api/v1/exports", asked).await, StatusCode::ACCEPTED).await;
+    assert_eq!(e["state"], "done", "{e}");
+    let res = download(s, e["id"].as_str().unwrap(), None).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    res.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_transfer_list_is_exported_as_each_side_reads_it() {
+    use crate::transfer_world::{case_path, located_cases, ok, people, to_consent_obtained};
+    let dir = tempfile::tempdir().unwrap();
+    on_every_backend_with(config(dir.path()), test_options(), async |t: &TestApp| {
+        let w = people(t).await;
+        let cases = located_cases(&w, 2).await;
+        to_consent_obtained(&w, &cases[0].1).await;
+        let body = json!({ "round": "Round 7", "origin_party": w.origin_id, "custody_party": w.custody_id });
+        let list = expect(w.cw.post("/api/v1/transfer-lists", &body).await, StatusCode::CREATED).await;
+        let entries = format!("/api/v1/transfer-lists/{}/entries", list["id"].as_str().unwrap());
+        let entry = json!({ "case_id": cases[0].1["id"], "direction": "to_origin", "expected_version": 1 });
+        expect(w.cw.post(&entries, &entry).await, StatusCode::OK).await;
+
+        let asked = json!({
+            "subject": "transfer_lists", "format": "csv",
+            "columns": ["round", "case_number", "tracing_request", "name", "name_latin"],
+            "filters": { "round": "Round 7", "list_state": "draft" },
+        });
+        // The origin side: its own record and spelling, no case number.
+        let csv = exported(&w.o, &asked).await;
+        let mut lines = csv.lines();
+        assert_eq!(lines.next(), Some("round,case_number,tracing_request,name,name_latin"));
+        assert_eq!(
+            lines.next().unwrap(),
+            format!("Round 7,,{},Олександр Андрійович Лисенко,Oleksandr Andriiovych Lysenko", cases[0].0["id"].as_str().unwrap())
+        );
+        assert_eq!(lines.next(), None, "one child on the list: {csv}");
+        // The mediator: the case number and both sides' spellings, as JSON.
+        let mut asked = asked.clone();
+        asked["format"] = json!("json");
+        let rows: Value = serde_json::from_str(&exported(&w.cw, &asked).await).unwrap();
+        assert_eq!(rows.as_array().unwrap().len(), 1);
+        let case = ok(w.cw.get(&case_path(&cases[0].1, "")).await).await;
+        assert_eq!(rows[0]["case_number"], case["number"], "{rows} {case}");
+        assert!(rows[0]["name"].as_str().unwrap().contains("Александр"), "{rows}");
+
+        // Plans are the mediator's; filters belong to their subject.
+        let plans = json!({ "subject": "plans", "format": "csv" });
+        expect_error(w.o.post("/api/v1/exports", &plans).await, StatusCode::FORBIDDEN, "forbidden").await;
+        let bad = json!({ "subject": "follow_ups", "format": "csv", "filters": { "round": "Round 7" } });
+        let err = expect_error(w.cw.post("/api/v1/exports", &bad).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        assert_eq!(err["error"]["fields"][0]["code"], "export_filter_not_for_subject", "{err}");
+        assert_eq!(err["error"]["fields"][0]["field"], "filters.round");
+        let unknown = json!({ "subject": "lists", "format": "csv" });
+        let err = expect_error(w.cw.post("/api/v1/exports", &unknown).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        assert_eq!(err["error"]["fields"][0]["code"], "export_subject_unknown", "{err}");
+    })
+    .await;
+}

@@ -45,7 +45,7 @@ async fn the_exports_page_asks_follows_and_downloads_an_encrypted_export() {
             let (status, page) = get(&c, t, "/exports").await;
             assert_eq!(status, StatusCode::OK);
             assert!(page.contains("href=\"/exports\""), "in the navigation");
-            assert!(page.contains("id=\"export-request\""), "{page}");
+            assert!(page.contains("id=\"export-records\""), "{page}");
             assert!(page.contains("Names in Latin letters"), "columns in words");
             assert_every_form_has_csrf(&page);
             assert!(download_paths(&page).is_empty());
@@ -187,7 +187,11 @@ async fn the_exports_page_speaks_arabic_right_to_left() {
             let (status, page) = get(&c, t, "/exports").await;
             assert_eq!(status, StatusCode::OK);
             assert!(page.contains("dir=\"rtl\""));
-            assert!(page.contains("تصدير سجلات الأطفال"), "{page}");
+            assert!(page.contains("التصدير"), "the title: {page}");
+            assert!(
+                page.contains("تصدير سجلات الأطفال"),
+                "the records' form: {page}"
+            );
         },
     )
     .await;
@@ -207,8 +211,18 @@ async fn the_mediator_asks_for_an_export_of_cases_on_the_page_and_the_sides_cann
 
             let (m, mcsrf) = sign_in(t, "marta").await;
             let (_, page) = get(&m, t, "/exports").await;
-            assert!(page.contains("id=\"export-cases\""), "{page}");
+            for subject in ["records", "cases", "transfer_lists", "plans", "follow_ups"] {
+                assert!(
+                    page.contains(&format!("id=\"export-{subject}\"")),
+                    "{subject}: {page}"
+                );
+            }
             assert!(page.contains("value=\"located\""), "states to filter by");
+            assert!(page.contains("Route"), "the plans' columns in words");
+            assert!(
+                page.contains("name=\"due_from\" type=\"date\""),
+                "follow-ups by period"
+            );
             assert_every_form_has_csrf(&page);
             let res = post_form(
                 &m,
@@ -225,16 +239,66 @@ async fn the_mediator_asks_for_an_export_of_cases_on_the_page_and_the_sides_cann
             )
             .await;
             assert_eq!(res.status(), StatusCode::SEE_OTHER);
+            // Each new subject's form, with its own filters.
+            for form in [
+                &[
+                    ("subject", "transfer_lists"),
+                    ("list_state", "draft"),
+                    ("round", "Round 7"),
+                ][..],
+                &[
+                    ("subject", "plans"),
+                    ("round", ""),
+                    ("plan_approved", "true"),
+                ][..],
+                &[
+                    ("subject", "follow_ups"),
+                    ("follow_up_state", "overdue"),
+                    ("due_from", "2026-01-01"),
+                    ("due_to", ""),
+                ][..],
+            ] {
+                let mut fields = vec![("csrf", mcsrf.as_str()), ("format", "csv")];
+                fields.extend_from_slice(form);
+                let res = post_form(&m, t, "/exports", &fields).await;
+                assert_eq!(res.status(), StatusCode::SEE_OTHER, "{form:?}");
+            }
+            // A filter of another subject is refused, naming it.
+            let res = post_form(
+                &m,
+                t,
+                "/exports",
+                &[
+                    ("csrf", &mcsrf),
+                    ("subject", "plans"),
+                    ("format", "csv"),
+                    ("due_from", "2026-01-01"),
+                ],
+            )
+            .await;
+            assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+            let body = res.text().await.unwrap();
+            assert!(body.contains("filters.due_from"), "{body}");
             let (_, page) = get(&m, t, "/exports").await;
+            assert!(
+                page.contains("Follow-up visits · CSV · 13 columns"),
+                "{page}"
+            );
             assert!(page.contains("Cases · XLSX · 2 columns"), "{page}");
             assert!(page.contains("Ready"), "{page}");
 
             let (o, ocsrf) = sign_in(t, "olena").await;
             let (_, page) = get(&o, t, "/exports").await;
             assert!(
-                !page.contains("id=\"export-cases\""),
+                !page.contains("id=\"export-cases\"") && !page.contains("id=\"export-plans\""),
                 "not offered to a side"
             );
+            for subject in ["records", "transfer_lists", "follow_ups"] {
+                assert!(
+                    page.contains(&format!("id=\"export-{subject}\"")),
+                    "{subject}: {page}"
+                );
+            }
             let res = post_form(
                 &o,
                 t,

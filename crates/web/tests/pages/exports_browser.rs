@@ -74,13 +74,16 @@ async fn a_caseworker_downloads_an_encrypted_export_that_7zip_opens() {
 
     b.sign_in(&t, "olena").await;
     b.click("a[href='/exports']").await;
-    b.wait_for("return document.getElementById('export-request') !== null;")
+    b.wait_for("return document.getElementById('export-records') !== null;")
         .await;
     b.screenshot("exports-form").await;
-    b.click("input[name='columns'][value='name']").await;
-    b.click("input[name='columns'][value='name_latin']").await;
-    b.click("input[name='columns'][value='birth_date']").await;
-    b.click("#request-export").await;
+    b.click("#export-records input[name='columns'][value='name']")
+        .await;
+    b.click("#export-records input[name='columns'][value='name_latin']")
+        .await;
+    b.click("#export-records input[name='columns'][value='birth_date']")
+        .await;
+    b.click("#request-records-export").await;
     b.wait_for("return document.getElementById('my-exports') !== null;")
         .await;
     let waiting = b.page_text().await;
