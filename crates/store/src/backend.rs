@@ -561,7 +561,7 @@ macro_rules! impl_store {
                 }
 
                 /// Stores a new version of a case inside the caller's transaction, keeping it in the
-                /// case's history (`update_case`, and lists and plans that change cases with them).
+                /// case's history (a case's unit of work, and lists and plans that change cases with them).
                 pub(crate) async fn case_update_in(conn: &mut Conn, change: CaseChange<'_>) -> Result<StoredCase> {
                     let c = change.case;
                     let at = ts(change.at);

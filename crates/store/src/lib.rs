@@ -3,7 +3,8 @@
 //!
 //! Contracts every implementation keeps (the conformance suite in `tests/` checks them):
 //! - every method that changes data takes the audit entries describing the change and appends
-//!   them to the hash chain **in the same transaction** as the change;
+//!   them to the hash chain **in the same transaction** as the change; a case changes through a
+//!   unit of work ([`CaseWork`]), which reads, saves and commits with the action's entry;
 //! - every method that writes a record, record version, case or case version lists each row it
 //!   wrote, with the row's hash ([`RowTable`], [`homeward_domain::rowhash`]), in the `writes` of
 //!   the entry that targets the row (else the transaction's first entry), so a row changed
