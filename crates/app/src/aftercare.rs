@@ -245,9 +245,10 @@ impl App {
             }
             None => None,
         };
+        let mut open = self.open_case(id, Some(input.expected_version)).await?;
         let default_party = match responsible {
             Some(p) => Some(p),
-            None => self.tracing_party(caller, id).await?,
+            None => open.parties().await?.tracing,
         };
         let what = FactChange {
             change: "reunification_record",
@@ -257,62 +258,49 @@ impl App {
                 "follow_up_party": default_party,
             }),
         };
-        self.change_facts(
-            caller,
-            id,
-            input.expected_version,
-            what,
-            |case, policy, at| {
-                if case.state != CaseState::HandedOver {
-                    return Err(AppError::Conflict(format!(
-                        "the case is {}: a reunification is recorded once the child is handed_over",
-                        case.state
-                    )));
-                }
-                if case.reunification.is_some() {
-                    return Err(AppError::Conflict(
-                        "the reunification is already recorded".into(),
-                    ));
-                }
-                let r = Reunification {
-                    at: input.at.unwrap_or(at),
-                    place: input.place.trim().to_owned(),
-                    with_whom: input
-                        .with_whom
-                        .iter()
-                        .map(|w| Relative {
-                            name: w.name.trim().to_owned(),
-                            relationship: w.relationship.trim().to_owned(),
-                        })
-                        .collect(),
-                    family_environment: input.family_environment.trim().to_owned(),
-                    recorded_by: caller.user().id,
-                    recorded_at: at,
-                };
-                r.validate(at)?;
-                if case.handovers.last().is_some_and(|h| r.at < h.at) {
-                    return Err(AppError::invalid(
-                        "at",
-                        "before_handover",
-                        "a reunification cannot predate the handover that brought the child",
-                    ));
-                }
-                for due in follow_up_schedule(r.at.date_naive(), &policy.aftercare.schedule_months)
-                {
-                    case.follow_ups
-                        .push(FollowUp::scheduled(due, default_party));
-                }
-                case.reunification = Some(r);
-                Ok(())
-            },
-        )
+        self.change_open(caller, open, what, |case, policy, at| {
+            if case.state != CaseState::HandedOver {
+                return Err(AppError::Conflict(format!(
+                    "the case is {}: a reunification is recorded once the child is handed_over",
+                    case.state
+                )));
+            }
+            if case.reunification.is_some() {
+                return Err(AppError::Conflict(
+                    "the reunification is already recorded".into(),
+                ));
+            }
+            let r = Reunification {
+                at: input.at.unwrap_or(at),
+                place: input.place.trim().to_owned(),
+                with_whom: input
+                    .with_whom
+                    .iter()
+                    .map(|w| Relative {
+                        name: w.name.trim().to_owned(),
+                        relationship: w.relationship.trim().to_owned(),
+                    })
+                    .collect(),
+                family_environment: input.family_environment.trim().to_owned(),
+                recorded_by: caller.user().id,
+                recorded_at: at,
+            };
+            r.validate(at)?;
+            if case.handovers.last().is_some_and(|h| r.at < h.at) {
+                return Err(AppError::invalid(
+                    "at",
+                    "before_handover",
+                    "a reunification cannot predate the handover that brought the child",
+                ));
+            }
+            for due in follow_up_schedule(r.at.date_naive(), &policy.aftercare.schedule_months) {
+                case.follow_ups
+                    .push(FollowUp::scheduled(due, default_party));
+            }
+            case.reunification = Some(r);
+            Ok(())
+        })
         .await
-    }
-
-    /// The origin party whose tracing request is in the case.
-    async fn tracing_party(&self, caller: &Caller, id: CaseId) -> AppResult<Option<PartyId>> {
-        let stored = self.load_case(caller, id).await?;
-        Ok(self.record_parties(&stored.case).await?.tracing)
     }
 
     pub async fn record_service(
@@ -414,7 +402,7 @@ impl App {
     ) -> AppResult<FollowUpView> {
         caller.require(Permission::FollowUpReport, &self.config)?;
         let party = caller.party().id;
-        let (stored, _, _) = self
+        let stored = self
             .apply_facts(caller, id, None, report_change(follow_up), |case, _, at| {
                 report_on(case, follow_up, input, caller, at, Some(party))
             })
@@ -423,7 +411,8 @@ impl App {
             .map_err(|e| match e {
                 AppError::ForbiddenBecause(_) => AppError::NotFound,
                 other => other,
-            })?;
+            })?
+            .stored;
         let f = stored
             .case
             .follow_ups
@@ -555,7 +544,9 @@ impl App {
             .iter()
             .filter_map(|s| s.attachment.clone())
             .collect();
-        self.check_evidence(caller, id, "sources.attachment", &attached)
+        // Appending a fact commutes with any other change, so it needs no expected version.
+        let mut open = self.open_case(id, None).await?;
+        open.check_evidence(self, caller, "sources.attachment", &attached)
             .await?;
         let fact_id = AccountabilityId::new();
         let what = FactChange {
@@ -566,9 +557,8 @@ impl App {
                 "corrects": input.corrects,
             }),
         };
-        // Appending a fact commutes with any other change, so it needs no expected version.
-        let (stored, _, _) = self
-            .apply_facts(caller, id, None, what, |case, _, at| {
+        let stored = self
+            .apply_open(caller, open, what, |case, _, at| {
                 let when = match input
                     .when
                     .as_deref()
@@ -614,7 +604,8 @@ impl App {
                 case.accountability.push(f);
                 Ok(())
             })
-            .await?;
+            .await?
+            .stored;
         Ok(AccountabilityView {
             case_id: id,
             facts: stored.case.accountability,

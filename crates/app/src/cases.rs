@@ -7,22 +7,24 @@
 //! entries, in one transaction. The case's version guards against two people changing it at once:
 //! each change names the version it was decided on.
 
+use crate::case_work::OpenCase;
 use crate::matching::CaseView;
 use crate::sight::{CaseParts, CaseSight};
 use crate::{App, AppError, AppResult, Caller};
 use chrono::{DateTime, SubsecRound, Utc};
 use homeward_domain::{
-    AttachmentId, AuditAction, BestInterestsAssessment, BestInterestsDecision,
-    BestInterestsDetermination, BestInterestsId, Case, CaseId, CasePolicy, CaseState, ChildViews,
-    ChildViewsId, ChildWish, Condition, Consent, ConsentDecision, ConsentGiver, ConsentId,
-    ConsentMethod, ConsentScope, DisclosedField, Disclosure, DisclosureId, FieldError, PanelMember,
-    PartyId, Permission, RecordId, Resolution, ValidationErrors, VerificationMethod,
-    VerificationOutcome, VerificationStep, VerificationStepId, Withdrawal,
+    AuditAction, BestInterestsAssessment, BestInterestsDecision, BestInterestsDetermination,
+    BestInterestsId, Case, CaseId, CasePolicy, CaseState, ChildViews, ChildViewsId, ChildWish,
+    Condition, Consent, ConsentDecision, ConsentGiver, ConsentId, ConsentMethod, ConsentScope,
+    DisclosedField, Disclosure, DisclosureId, FieldError, PanelMember, PartyId, Permission,
+    RecordId, Resolution, ValidationErrors, VerificationMethod, VerificationOutcome,
+    VerificationStep, VerificationStepId, Withdrawal, WithdrawalRefused,
 };
-use homeward_store::{
-    AttachmentOwner, CaseChange, CaseFilter, CaseVersion, DisclosureFilter, StoredCase,
-};
+use homeward_store::{CaseFilter, CaseVersion, DisclosureFilter, StoredCase};
 use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "openapi")]
+use homeward_domain::AttachmentId;
 
 const TEXT_MAX: usize = 4_000;
 
@@ -486,21 +488,15 @@ impl App {
         input: &TransitionInput,
     ) -> AppResult<CaseChangeOutcome> {
         caller.require(Permission::CaseManage, &self.config)?;
-        let stored = self.load_case(caller, id).await?;
-        check_version(&stored, input.expected_version)?;
+        let open = self.open_case(id, Some(input.expected_version)).await?;
         let at = now();
         let policy = self.case_policy();
-        let t = stored
-            .case
-            .transition(
-                input.to,
-                input.reason.as_deref(),
-                caller.user().id,
-                &policy,
-                at,
-            )
+        let by = caller.user().id;
+        let case = &open.stored.case;
+        let t = case
+            .transition(input.to, input.reason.as_deref(), by, &policy, at)
             .map_err(refused)?;
-        let mut case = stored.case.clone();
+        let mut case = case.clone();
         case.apply(&t)
             .map_err(|e| AppError::Conflict(e.to_string()))?;
         let audit = caller
@@ -509,14 +505,9 @@ impl App {
             .details(serde_json::json!({
                 "from": t.from, "to": t.to, "kind": t.kind, "reason": t.reason,
             }));
-        let change = CaseChange {
-            case: &case,
-            expected_version: stored.version,
-            change: "transition",
-            by: caller.user().id,
-            at,
-        };
-        let stored = self.store.update_case(change, vec![audit]).await?;
+        let stored = open
+            .save(&case, "transition", by, at, (audit, vec![]))
+            .await?;
         let sight = CaseSight::of(caller, CaseParts::WORKFLOW);
         Ok(CaseChangeOutcome {
             detail: detail_of(stored, sight, &policy, at),
@@ -525,8 +516,8 @@ impl App {
         })
     }
 
-    /// Applies a change of the facts (`edit`), then moves the case back when the facts no longer
-    /// support its state, and stores it all as one version.
+    /// Applies a change of the facts (`edit`) to the case at `expected_version` in one unit of
+    /// work (see [`App::apply_open`]), answering with what it did to the workflow.
     pub(crate) async fn change_facts(
         &self,
         caller: &Caller,
@@ -535,141 +526,42 @@ impl App {
         what: FactChange,
         edit: impl FnOnce(&mut Case, &CasePolicy, DateTime<Utc>) -> AppResult<()>,
     ) -> AppResult<CaseChangeOutcome> {
+        let open = self.open_case(id, Some(expected_version)).await?;
+        self.change_open(caller, open, what, edit).await
+    }
+
+    /// [`App::change_facts`] on a case already open (for changes that read more of it first).
+    pub(crate) async fn change_open(
+        &self,
+        caller: &Caller,
+        open: OpenCase,
+        what: FactChange,
+        edit: impl FnOnce(&mut Case, &CasePolicy, DateTime<Utc>) -> AppResult<()>,
+    ) -> AppResult<CaseChangeOutcome> {
         // The answer shows what the change did to the workflow: handing back the parts that need
         // their own permission would record a read of them with every change.
         let sight = CaseSight::of(caller, CaseParts::WORKFLOW);
-        let (stored, moved_back_from, unmet) = self
-            .apply_facts(caller, id, Some(expected_version), what, edit)
-            .await?;
+        let applied = self.apply_open(caller, open, what, edit).await?;
         let policy = self.case_policy();
         Ok(CaseChangeOutcome {
-            detail: detail_of(stored, sight, &policy, now()),
-            moved_back_from,
-            unmet,
+            detail: detail_of(applied.stored, sight, &policy, now()),
+            moved_back_from: applied.moved_back_from,
+            unmet: applied.unmet,
         })
     }
 
-    /// The body of `change_facts`, for callers that must not see the whole case (a party
-    /// reporting its follow-up visit): `expected_version` `None` takes the current one, which is
-    /// safe for changes that only add to the case.
-    pub(crate) async fn apply_facts(
+    /// Opens the case at `expected_version` and checks the evidence a change names against it.
+    async fn open_with_evidence(
         &self,
         caller: &Caller,
         id: CaseId,
-        expected_version: Option<i64>,
-        what: FactChange,
-        edit: impl FnOnce(&mut Case, &CasePolicy, DateTime<Utc>) -> AppResult<()>,
-    ) -> AppResult<(StoredCase, Option<CaseState>, Vec<Condition>)> {
-        let stored = self.load_case(caller, id).await?;
-        if let Some(v) = expected_version {
-            check_version(&stored, v)?;
-        }
-        let at = now();
-        let policy = self.case_policy();
-        let mut case = stored.case.clone();
-        edit(&mut case, &policy, at)?;
-        let mut audits = vec![
-            caller
-                .audit(what.action)
-                .target("case", id)
-                .details(what.details),
-        ];
-        let mut moved_back_from = None;
-        let mut unmet = vec![];
-        if let Some(rv) = case.revalidate(&policy, at) {
-            unmet = rv.unmet.clone();
-            if let Some(back) = rv.fall_back_to {
-                let reason = format!(
-                    "the facts no longer support {}: {}",
-                    rv.state,
-                    rv.unmet
-                        .iter()
-                        .map(|c| c.message.as_str())
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                );
-                let t = case
-                    .transition(back, Some(&reason), caller.user().id, &policy, at)
-                    .map_err(|e| {
-                        AppError::Internal(format!("revalidation cannot move back: {e}"))
-                    })?;
-                case.apply(&t)
-                    .map_err(|e| AppError::Internal(e.to_string()))?;
-                moved_back_from = Some(rv.state);
-                audits.push(
-                    caller
-                        .audit(AuditAction::CaseRevalidate)
-                        .target("case", id)
-                        .details(serde_json::json!({
-                            "from": t.from, "to": t.to,
-                            "unmet": rv.unmet.iter().map(|c| c.code).collect::<Vec<_>>(),
-                        })),
-                );
-            }
-        }
-        let stored = self
-            .store
-            .update_case(
-                CaseChange {
-                    case: &case,
-                    expected_version: stored.version,
-                    change: what.change,
-                    by: caller.user().id,
-                    at,
-                },
-                audits,
-            )
-            .await?;
-        Ok((stored, moved_back_from, unmet))
-    }
-
-    /// Checks that each evidence id names an attachment of this case or of one of its records
-    /// that the caller can see, so that evidence never points at nothing (or at another child).
-    pub(crate) async fn check_evidence(
-        &self,
-        caller: &Caller,
-        id: CaseId,
-        field: &str,
+        expected_version: i64,
         evidence: &[String],
-    ) -> AppResult<()> {
-        if evidence.is_empty() {
-            return Ok(());
-        }
-        let stored = self.load_case(caller, id).await?;
-        let scope = self.attachment_scope(caller);
-        let mut errs = ValidationErrors::default();
-        for (i, e) in evidence.iter().enumerate() {
-            let at = format!("{field}[{i}]");
-            let Ok(aid) = e.trim().parse::<AttachmentId>() else {
-                errs.push(FieldError::new(at, "invalid_id", "not an attachment id"));
-                continue;
-            };
-            let audit = caller
-                .audit(AuditAction::AttachmentMetadataRead)
-                .target("attachment", aid)
-                .details(serde_json::json!({ "purpose": "evidence", "case": id }));
-            let owner = self
-                .store
-                .get_attachment(scope, aid, audit)
-                .await?
-                .map(|a| a.owner);
-            let ours = match owner {
-                Some(AttachmentOwner::Case(c)) => c == id,
-                Some(AttachmentOwner::Record(r)) => {
-                    stored.case.tracing_request == Some(r) || stored.case.custody_record == Some(r)
-                }
-                None => false,
-            };
-            if !ours {
-                errs.push(FieldError::new(
-                    at,
-                    "unknown_attachment",
-                    "no attachment of this case or its records has that id; upload it first",
-                ));
-            }
-        }
-        errs.into_result(|| ())?;
-        Ok(())
+    ) -> AppResult<OpenCase> {
+        let mut open = self.open_case(id, Some(expected_version)).await?;
+        open.check_evidence(self, caller, "evidence", evidence)
+            .await?;
+        Ok(open)
     }
 
     pub async fn record_verification(
@@ -679,13 +571,13 @@ impl App {
         input: &VerificationInput,
     ) -> AppResult<CaseChangeOutcome> {
         caller.require(Permission::VerificationRecord, &self.config)?;
-        self.check_evidence(caller, id, "evidence", &input.evidence)
+        let open = self
+            .open_with_evidence(caller, id, input.expected_version, &input.evidence)
             .await?;
         let step_id = VerificationStepId::new();
-        self.change_facts(
+        self.change_open(
             caller,
-            id,
-            input.expected_version,
+            open,
             FactChange {
                 change: "verification_record",
                 action: AuditAction::VerificationRecord,
@@ -768,13 +660,13 @@ impl App {
         input: &ConsentInput,
     ) -> AppResult<CaseChangeOutcome> {
         caller.require(Permission::ConsentRecord, &self.config)?;
-        self.check_evidence(caller, id, "evidence", &input.evidence)
+        let open = self
+            .open_with_evidence(caller, id, input.expected_version, &input.evidence)
             .await?;
         let consent_id = ConsentId::new();
-        self.change_facts(
+        self.change_open(
             caller,
-            id,
-            input.expected_version,
+            open,
             FactChange {
                 change: "consent_record",
                 action: AuditAction::ConsentRecord,
@@ -841,30 +733,17 @@ impl App {
             },
             |case, policy, at| {
                 text("reason", &input.reason, true)?;
-                let birth = case.child_birth_date;
-                let c = case
-                    .consents
-                    .iter_mut()
-                    .find(|c| c.id == consent)
-                    .ok_or(AppError::NotFound)?;
-                if c.withdrawal.is_some() {
-                    return Err(AppError::Conflict("consent already withdrawn".into()));
-                }
-                let when = input.at.unwrap_or(at);
-                if when > at {
-                    return Err(AppError::invalid(
-                        "at",
-                        "in_future",
-                        "a withdrawal cannot be recorded before it happens",
-                    ));
-                }
-                c.withdrawal = Some(Withdrawal {
-                    at: when,
+                let withdrawal = Withdrawal {
+                    at: input.at.unwrap_or(at),
                     reason: input.reason.trim().to_owned(),
                     recorded_by: caller.user().id,
-                });
-                c.validate(&policy.consent, birth, at)?;
-                Ok(())
+                };
+                case.withdraw_consent(consent, withdrawal, policy, at)
+                    .map_err(|e| match e {
+                        WithdrawalRefused::NoSuchConsent => AppError::NotFound,
+                        WithdrawalRefused::AlreadyWithdrawn => AppError::Conflict(e.to_string()),
+                        WithdrawalRefused::Invalid(v) => AppError::Validation(v),
+                    })
             },
         )
         .await
@@ -964,13 +843,13 @@ impl App {
         input: &DeterminationInput,
     ) -> AppResult<CaseChangeOutcome> {
         caller.require(Permission::BestInterestsRecord, &self.config)?;
-        self.check_evidence(caller, id, "evidence", &input.evidence)
+        let open = self
+            .open_with_evidence(caller, id, input.expected_version, &input.evidence)
             .await?;
         let bid = BestInterestsId::new();
-        self.change_facts(
+        self.change_open(
             caller,
-            id,
-            input.expected_version,
+            open,
             FactChange {
                 change: "determination_record",
                 action: AuditAction::DeterminationRecord,

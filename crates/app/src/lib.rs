@@ -9,6 +9,7 @@ pub mod audit;
 pub mod auth;
 mod caller;
 pub mod case_list;
+mod case_work;
 pub mod cases;
 pub mod checkpoint;
 pub mod duplicates;

@@ -20,10 +20,10 @@
 use crate::{App, AppError, AppResult, Caller};
 use chrono::{DateTime, SubsecRound, Utc};
 use homeward_domain::{
-    AuditAction, AuditDraft, Case, CaseId, CaseState, ConditionCode, Cost, Direction, Escort, Leg,
-    LegId, LegUpdate, ListDiff, ListState, PartyId, PartyKind, PartyListDiff, PartyListView,
-    Permission, RecordId, Side, TransferList, TransferListEntry, TransferListId, TransferPlanId,
-    TransferRefused, TravelDocument, TravelMode, TravelPlan, UserId,
+    AuditAction, AuditDraft, Case, CaseId, CaseState, ConditionCode, Cost, Direction, Escort,
+    FallBackFailed, Leg, LegId, LegUpdate, ListDiff, ListState, PartyId, PartyKind, PartyListDiff,
+    PartyListView, Permission, RecordId, Side, TransferList, TransferListEntry, TransferListId,
+    TransferPlanId, TransferRefused, TravelDocument, TravelMode, TravelPlan, UserId,
 };
 use homeward_store::{
     CaseChange, StoredCase, StoredTransferList, StoredTransferPlan, TransferListChange,
@@ -390,11 +390,7 @@ impl App {
             let current = self.load_case_for(caller, case_id).await?;
             let mut case = current.case.clone();
             // Once the child is on its way the listing is history, not a negotiable fact.
-            let moving = case.state.is_terminal()
-                || case.state.rank() > CaseState::Listed.rank()
-                || (case.state == CaseState::OnHold
-                    && case.on_hold_from.and_then(CaseState::rank) > CaseState::Listed.rank());
-            if moving {
+            if case.state.is_terminal() || case.on_its_way() {
                 continue;
             }
             let desired = list.case_listing(case_id);
@@ -413,22 +409,14 @@ impl App {
                 what = Some("listing");
             }
             if case.state == CaseState::Listed
-                && let Some(rv) = case.revalidate(&policy, at)
-                && let Some(back) = rv.fall_back_to
+                && let Some(t) = case
+                    .fall_back(by, &policy, at)
+                    .map_err(|e| match e {
+                        FallBackFailed::Refused(r) => AppError::TransitionRefused(r),
+                        FallBackFailed::Stale(s) => AppError::Conflict(s.to_string()),
+                    })?
+                    .and_then(|fb| fb.moved)
             {
-                let reason = format!(
-                    "the facts no longer support listed: {}",
-                    rv.unmet
-                        .iter()
-                        .map(|c| c.message.as_str())
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                );
-                let t = case
-                    .transition(back, Some(&reason), by, &policy, at)
-                    .map_err(AppError::TransitionRefused)?;
-                case.apply(&t)
-                    .map_err(|e| AppError::Conflict(e.to_string()))?;
                 updates.audits.push(
                     caller
                         .audit(AuditAction::CaseRevalidate)

@@ -1187,7 +1187,7 @@ impl Case {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::best_interests::PanelMember;
     use crate::consent::{ConsentGiver, ConsentMethod, ConsentScope, Withdrawal};
@@ -1196,12 +1196,12 @@ mod tests {
     use CaseState as S;
     use proptest::prelude::*;
 
-    fn t0() -> DateTime<Utc> {
+    pub(crate) fn t0() -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2025-03-01T10:00:00Z")
             .unwrap()
             .with_timezone(&Utc)
     }
-    fn later(days: i64) -> DateTime<Utc> {
+    pub(crate) fn later(days: i64) -> DateTime<Utc> {
         t0() + chrono::Duration::days(days)
     }
 
@@ -1327,7 +1327,7 @@ mod tests {
     }
 
     /// A case with every paperwork fact in place, in `state`.
-    fn ready(state: CaseState) -> Case {
+    pub(crate) fn ready(state: CaseState) -> Case {
         let mut c = matched();
         c.verification_steps = vec![
             step(M::DocumentCheck, O::Positive),
@@ -1877,6 +1877,118 @@ mod tests {
         ]
     }
 
+    /// Plays one action on `c` at `now`; `true` when it moved the case.
+    fn act(c: &mut Case, a: Action, p: &CasePolicy, now: DateTime<Utc>) -> bool {
+        let outcomes = [O::Positive, O::Negative, O::Inconclusive];
+        match a {
+            Action::Step(m, o) => {
+                let mut s = step(M::ALL[m], outcomes[o]);
+                s.performed_at = now;
+                c.verification_steps.push(s);
+            }
+            Action::ResolveNegatives => {
+                for s in c
+                    .verification_steps
+                    .iter_mut()
+                    .filter(|s| s.outcome == O::Negative)
+                {
+                    s.resolution = Some(crate::verification::Resolution {
+                        at: now,
+                        by: UserId::new(),
+                        reason: "mistake".into(),
+                    });
+                }
+            }
+            Action::Consent(given) => {
+                let mut k = consent(
+                    GiverKind::LegalGuardian,
+                    if given {
+                        ConsentDecision::Given
+                    } else {
+                        ConsentDecision::Refused
+                    },
+                );
+                k.given_at = now;
+                c.consents.push(k);
+            }
+            Action::WithdrawConsents => {
+                for k in &mut c.consents {
+                    k.withdrawal.get_or_insert(Withdrawal {
+                        at: now,
+                        reason: "withdrawn".into(),
+                        recorded_by: UserId::new(),
+                    });
+                }
+            }
+            Action::ExpireConsents => {
+                for k in &mut c.consents {
+                    k.expires_at.get_or_insert(now);
+                }
+            }
+            Action::Views(objects) => {
+                let mut v = views(if objects {
+                    ChildWish::Objects
+                } else {
+                    ChildWish::WantsReturn
+                });
+                v.heard_at = now;
+                c.child_views.push(v);
+            }
+            Action::Bid(for_return) => {
+                let mut d = bid(if for_return {
+                    BestInterestsDecision::Return
+                } else {
+                    BestInterestsDecision::NotReturn
+                });
+                d.decided_at = now;
+                c.determinations.push(d);
+            }
+            Action::Move(..) | Action::Next => {
+                let (to, reason) = match a {
+                    Action::Move(s, r) => (CaseState::ALL[s], r.then_some("because")),
+                    _ => {
+                        let r = c
+                            .state
+                            .rank()
+                            .or(c.on_hold_from.and_then(CaseState::rank))
+                            .unwrap_or(0);
+                        (CaseState::MAIN_LINE[(r + 1).min(8)], None)
+                    }
+                };
+                if let Ok(t) = c.transition(to, reason, UserId::new(), p, now) {
+                    c.apply(&t).unwrap();
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    /// A matched and listed case after a random run of changes and moves, as of up to 60 hours
+    /// after `t0`.
+    pub(crate) fn any_case() -> impl Strategy<Value = Case> {
+        proptest::collection::vec(action(), 1..60).prop_map(|actions| {
+            let p = CasePolicy::default();
+            let mut c = listed_matched();
+            let mut now = t0();
+            for a in actions {
+                now += chrono::Duration::hours(1);
+                act(&mut c, a, &p, now);
+            }
+            c
+        })
+    }
+
+    fn listed_matched() -> Case {
+        let mut c = matched();
+        c.listing = Some(ListEntry {
+            list_ref: "r".into(),
+            origin_approved_at: Some(t0()),
+            custody_approved_at: Some(t0()),
+        });
+        c
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(512))]
         #[test]
@@ -1884,88 +1996,18 @@ mod tests {
             actions in proptest::collection::vec(action(), 1..60)
         ) {
             let p = CasePolicy::default();
-            let mut c = matched();
-            c.listing = Some(ListEntry {
-                list_ref: "r".into(),
-                origin_approved_at: Some(t0()),
-                custody_approved_at: Some(t0()),
-            });
-            let outcomes = [O::Positive, O::Negative, O::Inconclusive];
+            let mut c = listed_matched();
             let mut now = t0();
             for a in actions {
                 now += chrono::Duration::hours(1);
-                match a {
-                    Action::Step(m, o) => {
-                        let mut s = step(M::ALL[m], outcomes[o]);
-                        s.performed_at = now;
-                        c.verification_steps.push(s);
-                    }
-                    Action::ResolveNegatives => {
-                        for s in c.verification_steps.iter_mut().filter(|s| s.outcome == O::Negative) {
-                            s.resolution = Some(crate::verification::Resolution {
-                                at: now,
-                                by: UserId::new(),
-                                reason: "mistake".into(),
-                            });
-                        }
-                    }
-                    Action::Consent(given) => {
-                        let mut k = consent(
-                            GiverKind::LegalGuardian,
-                            if given { ConsentDecision::Given } else { ConsentDecision::Refused },
-                        );
-                        k.given_at = now;
-                        c.consents.push(k);
-                    }
-                    Action::WithdrawConsents => {
-                        for k in &mut c.consents {
-                            k.withdrawal.get_or_insert(Withdrawal {
-                                at: now,
-                                reason: "withdrawn".into(),
-                                recorded_by: UserId::new(),
-                            });
-                        }
-                    }
-                    Action::ExpireConsents => {
-                        for k in &mut c.consents {
-                            k.expires_at.get_or_insert(now);
-                        }
-                    }
-                    Action::Views(objects) => {
-                        let mut v = views(if objects { ChildWish::Objects } else { ChildWish::WantsReturn });
-                        v.heard_at = now;
-                        c.child_views.push(v);
-                    }
-                    Action::Bid(for_return) => {
-                        let mut d = bid(if for_return {
-                            BestInterestsDecision::Return
-                        } else {
-                            BestInterestsDecision::NotReturn
-                        });
-                        d.decided_at = now;
-                        c.determinations.push(d);
-                    }
-                    Action::Move(..) | Action::Next => {
-                        let (to, reason) = match a {
-                            Action::Move(s, r) => (CaseState::ALL[s], r.then_some("because")),
-                            _ => {
-                                let r = c.state.rank().or(c.on_hold_from.and_then(CaseState::rank)).unwrap_or(0);
-                                (CaseState::MAIN_LINE[(r + 1).min(8)], None)
-                            }
-                        };
-                        if let Ok(t) = c.transition(to, reason, UserId::new(), &p, now) {
-                            c.apply(&t).unwrap();
-                            if c.state == CaseState::Listed {
-                                prop_assert!(p.verification.is_met(&c.verification_steps).is_ok());
-                                let guardian = c.consents.iter().any(|k| {
-                                    k.giver.kind == GiverKind::LegalGuardian && k.is_valid_given(now)
-                                });
-                                let bid = p.best_interests.standing(&c.determinations, now);
-                                prop_assert!(bid.is_none_or(|d| d.decision == BestInterestsDecision::Return));
-                                prop_assert!(guardian || bid.is_some());
-                            }
-                        }
-                    }
+                if act(&mut c, a, &p, now) && c.state == CaseState::Listed {
+                    prop_assert!(p.verification.is_met(&c.verification_steps).is_ok());
+                    let guardian = c.consents.iter().any(|k| {
+                        k.giver.kind == GiverKind::LegalGuardian && k.is_valid_given(now)
+                    });
+                    let bid = p.best_interests.standing(&c.determinations, now);
+                    prop_assert!(bid.is_none_or(|d| d.decision == BestInterestsDecision::Return));
+                    prop_assert!(guardian || bid.is_some());
                 }
             }
         }

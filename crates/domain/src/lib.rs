@@ -10,6 +10,7 @@ pub mod best_interests;
 pub mod bidi;
 pub mod case;
 pub mod case_number;
+pub mod case_rules;
 pub mod condition;
 pub mod consent;
 pub mod csv_cell;
@@ -47,6 +48,7 @@ pub use case::{
     TransferPlan, Transition, TransitionKind,
 };
 pub use case_number::{CaseNumber, CaseNumberError};
+pub use case_rules::{FallBack, FallBackFailed, WithdrawalRefused};
 pub use condition::{Condition, ConditionCode};
 pub use consent::{
     ChildViews, ChildWish, Consent, ConsentDecision, ConsentGiver, ConsentMethod, ConsentPolicy,

@@ -389,7 +389,7 @@ macro_rules! impl_store {
 
                 /// [`Self::append`], with the rows in `written` listed (and hashed) under the drafts
                 /// that describe them.
-                async fn append_written(conn: &mut Conn, mut drafts: Vec<AuditDraft>, written: &[RowRef]) -> Result<Option<AuditEntry>> {
+                pub(crate) async fn append_written(conn: &mut Conn, mut drafts: Vec<AuditDraft>, written: &[RowRef]) -> Result<Option<AuditEntry>> {
                     let hashes = Self::hash_rows(conn, written).await?;
                     attach_writes(&mut drafts, hashes);
                     Self::append(conn, drafts).await
@@ -561,8 +561,8 @@ macro_rules! impl_store {
                 }
 
                 /// Stores a new version of a case inside the caller's transaction, keeping it in the
-                /// case's history (`update_case`, and lists and plans that change cases with them).
-                async fn case_update_in(conn: &mut Conn, change: CaseChange<'_>) -> Result<StoredCase> {
+                /// case's history (a case's unit of work, and lists and plans that change cases with them).
+                pub(crate) async fn case_update_in(conn: &mut Conn, change: CaseChange<'_>) -> Result<StoredCase> {
                     let c = change.case;
                     let at = ts(change.at);
                     // The version condition makes a concurrent change lose cleanly on PostgreSQL.
@@ -1632,15 +1632,6 @@ macro_rules! impl_store {
                 }
 
                 // ---- cases, disclosures, tasks --------------------------------------------
-
-                async fn update_case(&self, change: CaseChange<'_>, audit: Vec<AuditDraft>) -> Result<StoredCase> {
-                    let mut tx = self.begin_write().await?;
-                    let stored = Self::case_update_in(&mut tx, change).await?;
-                    let id = stored.case.id.0;
-                    Self::append_written(&mut tx, audit, &[RowRef::case(id), RowRef::case_version(id, stored.version)]).await?;
-                    tx.commit().await?;
-                    Ok(stored)
-                }
 
                 async fn list_cases_audited(&self, filter: &CaseFilter, audit: Vec<AuditDraft>) -> Result<Vec<StoredCase>> {
                     let mut tx = self.begin_write().await?;

@@ -3,7 +3,8 @@
 //!
 //! Contracts every implementation keeps (the conformance suite in `tests/` checks them):
 //! - every method that changes data takes the audit entries describing the change and appends
-//!   them to the hash chain **in the same transaction** as the change;
+//!   them to the hash chain **in the same transaction** as the change; a case changes through a
+//!   unit of work ([`CaseWork`]), which reads, saves and commits with the action's entry;
 //! - every method that writes a record, record version, case or case version lists each row it
 //!   wrote, with the row's hash ([`RowTable`], [`homeward_domain::rowhash`]), in the `writes` of
 //!   the entry that targets the row (else the transaction's first entry), so a row changed
@@ -16,6 +17,7 @@
 mod backend;
 pub mod blobs;
 pub mod case_search;
+pub mod case_work;
 mod error;
 pub mod exports;
 pub mod indicators;
@@ -34,6 +36,7 @@ pub mod testing;
 mod types;
 
 pub use case_search::{CaseSearch, CaseSearchPage, CaseSearchStore, CaseSort};
+pub use case_work::{CaseWork, CaseWorkStore};
 pub use error::StoreError;
 pub use exports::{EXPORT_RUN, Export, ExportEnd, ExportState, ExportStore};
 pub use indicators::IndicatorStore;
@@ -80,6 +83,7 @@ pub trait Store:
     + IndicatorStore
     + exports::ExportStore
     + case_search::CaseSearchStore
+    + CaseWorkStore
     + Send
     + Sync
     + std::fmt::Debug
@@ -375,14 +379,9 @@ pub trait Store:
     // Cases take no scope: they are the mediator's (the app checks the caller may read them, and
     // gives other parties only disclosures and task briefs, which carry their party).
 
-    /// Stores a new version of a case (its whole content; `state` and the record ids are kept in
-    /// step), keeps it in the case's history and appends `audit`, in one transaction. `NotFound`
-    /// when no such case; `VersionConflict` when the case moved on since `expected_version`.
-    async fn update_case(
-        &self,
-        change: CaseChange<'_>,
-        audit: Vec<AuditDraft>,
-    ) -> Result<StoredCase>;
+    // A case changes through a unit of work ([`CaseWorkStore::begin_case_work`]): the read, the
+    // new version and its audit entry in one transaction.
+
     /// Cases matching the filter, ordered by id; `audit` is appended with `"case_ids"`.
     /// How many cases are in each state (states without cases are left out); audited like a list.
     async fn count_cases_by_state(

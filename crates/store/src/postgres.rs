@@ -1,7 +1,11 @@
 //! PostgreSQL, for several app servers sharing one database.
 
 use crate::backend::{WriteTx, impl_store};
+use crate::case_work::{CaseWork, CaseWorkStore, Work, WorkBackend};
+use crate::rowhash::RowRef;
+use crate::{CaseChange, StoredCase};
 use crate::{Result, StoreError};
+use homeward_domain::AuditDraft;
 use sqlx::Postgres;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -41,7 +45,7 @@ impl PgStore {
 
     /// Read committed is enough: appends serialise on the head row, and record updates carry
     /// their expected version in the UPDATE's condition.
-    async fn begin_write(&self) -> Result<WriteTx<Postgres>> {
+    pub(crate) async fn begin_write(&self) -> Result<WriteTx<Postgres>> {
         Ok(WriteTx::new(self.pool.begin().await?, None))
     }
 }
@@ -75,3 +79,33 @@ crate::case_search::impl_case_search!(
     sqlx::Postgres,
     "(c.content -> 'listing' ->> 'list_ref')"
 );
+
+#[async_trait::async_trait]
+impl WorkBackend for PgStore {
+    type Db = Postgres;
+    /// The case's row is locked until commit, so the case cannot change under a decision taken on it.
+    const HOLD_ROW: &'static str = " FOR UPDATE";
+
+    async fn begin(&self) -> Result<WriteTx<Postgres>> {
+        self.begin_write().await
+    }
+
+    async fn save_case(tx: &mut WriteTx<Postgres>, change: CaseChange<'_>) -> Result<StoredCase> {
+        Self::case_update_in(tx, change).await
+    }
+
+    async fn append_written(
+        tx: &mut WriteTx<Postgres>,
+        drafts: Vec<AuditDraft>,
+        written: &[RowRef],
+    ) -> Result<()> {
+        Self::append_written(tx, drafts, written).await.map(drop)
+    }
+}
+
+#[async_trait::async_trait]
+impl CaseWorkStore for PgStore {
+    async fn begin_case_work(&self) -> Result<Box<dyn CaseWork>> {
+        Work::begin(self).await
+    }
+}

@@ -1,7 +1,11 @@
 //! The embedded default: one SQLite file in WAL mode.
 
 use crate::backend::{WriteTx, impl_store};
+use crate::case_work::{CaseWork, CaseWorkStore, Work, WorkBackend};
+use crate::rowhash::RowRef;
+use crate::{CaseChange, StoredCase};
 use crate::{Result, StoreError};
+use homeward_domain::AuditDraft;
 use sqlx::Sqlite;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
@@ -57,7 +61,7 @@ impl SqliteStore {
 
     /// Every write starts with `BEGIN IMMEDIATE`: a deferred transaction that reads and then
     /// writes can fail with "database is locked" at once, without waiting out the busy timeout.
-    async fn begin_write(&self) -> Result<WriteTx<Sqlite>> {
+    pub(crate) async fn begin_write(&self) -> Result<WriteTx<Sqlite>> {
         let serial = Arc::clone(&self.writer).lock_owned().await;
         let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         Ok(WriteTx::new(tx, Some(serial)))
@@ -86,3 +90,33 @@ crate::case_search::impl_case_search!(
     sqlx::Sqlite,
     "json_extract(c.content, '$.listing.list_ref')"
 );
+
+#[async_trait::async_trait]
+impl WorkBackend for SqliteStore {
+    type Db = Sqlite;
+    /// The write lock `begin_write` takes already keeps every other writer off the case.
+    const HOLD_ROW: &'static str = "";
+
+    async fn begin(&self) -> Result<WriteTx<Sqlite>> {
+        self.begin_write().await
+    }
+
+    async fn save_case(tx: &mut WriteTx<Sqlite>, change: CaseChange<'_>) -> Result<StoredCase> {
+        Self::case_update_in(tx, change).await
+    }
+
+    async fn append_written(
+        tx: &mut WriteTx<Sqlite>,
+        drafts: Vec<AuditDraft>,
+        written: &[RowRef],
+    ) -> Result<()> {
+        Self::append_written(tx, drafts, written).await.map(drop)
+    }
+}
+
+#[async_trait::async_trait]
+impl CaseWorkStore for SqliteStore {
+    async fn begin_case_work(&self) -> Result<Box<dyn CaseWork>> {
+        Work::begin(self).await
+    }
+}

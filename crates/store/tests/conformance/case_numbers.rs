@@ -189,19 +189,19 @@ pub async fn opening_a_case_takes_the_next_number_and_joining_takes_none(cx: Ctx
         .unwrap();
     let mut changed = stored.case.clone();
     changed.state = CaseState::OnHold;
-    let updated = s
-        .update_case(
-            CaseChange {
-                case: &changed,
-                expected_version: stored.version,
-                change: "transition",
-                by,
-                at: now(),
-            },
-            vec![draft(AuditAction::CaseTransition).target("case", first.id)],
-        )
-        .await
-        .unwrap();
+    let updated = super::case_work::save_case(
+        s,
+        CaseChange {
+            case: &changed,
+            expected_version: stored.version,
+            change: "transition",
+            by,
+            at: now(),
+        },
+        draft(AuditAction::CaseTransition).target("case", first.id),
+    )
+    .await
+    .unwrap();
     assert_eq!(updated.number, case.number);
 }
 

@@ -24,6 +24,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 mod case_numbers;
+mod case_work;
 mod credentials;
 mod exports;
 mod indicators;
@@ -34,6 +35,8 @@ mod rowhash;
 mod staging;
 mod transfers;
 pub use case_numbers::*;
+use case_work::save_case;
+pub use case_work::*;
 pub use credentials::*;
 pub use exports::*;
 pub use indicators::*;
@@ -93,6 +96,7 @@ macro_rules! conformance_tests {
             a_refused_merge_changes_nothing,
             a_merge_keeps_both_histories,
             cases_keep_every_version_and_refuse_stale_updates,
+            a_case_work_reads_saves_and_audits_once, a_case_work_refuses_a_stale_version_and_rolls_back_when_dropped, concurrent_case_works_take_turns, a_case_work_sees_owners_and_parties_within_scope,
             disclosures_need_the_case_unchanged,
             tasks_belong_to_their_party,
             attachments_follow_their_owners_scope,
@@ -3889,8 +3893,7 @@ pub async fn cases_keep_every_version_and_refuse_stale_updates(cx: Ctx) {
         by,
         at: now(),
     };
-    let updated = s
-        .update_case(change(&next, 1), vec![draft(AuditAction::CaseTransition)])
+    let updated = save_case(s, change(&next, 1), draft(AuditAction::CaseTransition))
         .await
         .unwrap();
     assert_eq!(updated.version, 2);
@@ -3898,9 +3901,10 @@ pub async fn cases_keep_every_version_and_refuse_stale_updates(cx: Ctx) {
     // A change decided on version 1 loses to the one already stored, and changes nothing.
     let before = head_seq(s).await;
     assert!(matches!(
-        s.update_case(
+        save_case(
+            s,
             change(&stored.case, 1),
-            vec![draft(AuditAction::CaseTransition)]
+            draft(AuditAction::CaseTransition)
         )
         .await,
         Err(StoreError::VersionConflict { current: 2 })
@@ -3908,7 +3912,7 @@ pub async fn cases_keep_every_version_and_refuse_stale_updates(cx: Ctx) {
     assert_eq!(head_seq(s).await, before);
     let mut ghost = next.clone();
     ghost.id = CaseId::new();
-    assert_not_found(s.update_case(change(&ghost, 1), vec![]).await);
+    assert_not_found(save_case(s, change(&ghost, 1), draft(AuditAction::CaseTransition)).await);
 
     let history = s
         .case_history(stored.case.id, draft(AuditAction::CaseHistory))
@@ -4045,7 +4049,8 @@ pub async fn disclosures_need_the_case_unchanged(cx: Ctx) {
         .await
         .unwrap();
     // The case moved on (say, a consent was withdrawn): a disclosure decided on version 1 fails.
-    s.update_case(
+    save_case(
+        s,
         CaseChange {
             case: &stored.case,
             expected_version: 1,
@@ -4053,7 +4058,7 @@ pub async fn disclosures_need_the_case_unchanged(cx: Ctx) {
             by: UserId::new(),
             at: now(),
         },
-        vec![draft(AuditAction::ConsentWithdraw)],
+        draft(AuditAction::ConsentWithdraw),
     )
     .await
     .unwrap();

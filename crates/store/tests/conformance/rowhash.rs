@@ -97,7 +97,8 @@ pub async fn every_row_write_is_carried_by_its_entry(cx: Ctx) {
 
     let mut next = case.case.clone();
     next.state = CaseState::Withdrawn;
-    s.update_case(
+    super::case_work::save_case(
+        s,
         CaseChange {
             case: &next,
             expected_version: case.version,
@@ -105,7 +106,7 @@ pub async fn every_row_write_is_carried_by_its_entry(cx: Ctx) {
             by: w.origin_user.id,
             at: now(),
         },
-        vec![draft(AuditAction::CaseTransition).target("case", next.id)],
+        draft(AuditAction::CaseTransition).target("case", next.id),
     )
     .await
     .unwrap();
