@@ -468,7 +468,8 @@ pub async fn indicator_tallies_count_what_the_rows_count(cx: Ctx) {
         .unwrap();
     let mut next = moved.case.clone();
     next.state = S::OnHold;
-    s.update_case(
+    super::case_work::save_case(
+        s,
         CaseChange {
             case: &next,
             expected_version: moved.version,
@@ -476,7 +477,7 @@ pub async fn indicator_tallies_count_what_the_rows_count(cx: Ctx) {
             by: w.origin_user.id,
             at: now(),
         },
-        vec![draft(AuditAction::CaseTransition)],
+        draft(AuditAction::CaseTransition),
     )
     .await
     .unwrap();
