@@ -28,6 +28,13 @@ impl PgStore {
     const REFRESH_STATISTICS: Option<&'static str> =
         Some("ANALYZE records, record_versions, record_block_keys, match_candidates");
 
+    /// The planner's row count of the block keys, and how to refresh it (see
+    /// `analyze_block_keys_if_grown`).
+    const BLOCK_KEY_STATISTICS: Option<(&'static str, &'static str)> = Some((
+        "SELECT reltuples::float8 FROM pg_class WHERE oid = 'record_block_keys'::regclass",
+        "ANALYZE record_block_keys",
+    ));
+
     /// Connects to the database a `postgres://` URL names. Does not migrate.
     pub async fn open(url: &str) -> Result<Self> {
         let options =

@@ -288,7 +288,7 @@ async fn insert(store: &dyn Store, records: &[NewRecord]) {
 }
 
 /// A simple world: a mediator, an origin and a custody party, a caseworker in each side.
-struct World {
+pub struct World {
     mediator: Party,
     origin: Party,
     custody: Party,
@@ -2496,7 +2496,7 @@ pub async fn deleting_the_last_entry_is_detected(cx: Ctx) {
 // ---- matching ------------------------------------------------------------------------------
 
 /// A tracing request and custody records of the world's parties, stored.
-async fn matching_world(s: &dyn Store, custody: usize) -> (World, RecordId, Vec<RecordId>) {
+pub async fn matching_world(s: &dyn Store, custody: usize) -> (World, RecordId, Vec<RecordId>) {
     let w = world(s).await;
     let t = new_record(
         &w.origin,
