@@ -687,7 +687,11 @@ macro_rules! impl_store {
 
                 async fn refresh_statistics(&self) -> Result<()> {
                     if let Some(sql) = Self::REFRESH_STATISTICS {
-                        sqlx::query(sql).execute(&self.pool).await?;
+                        // Names from the catalogue, among the fixed list the query asks about.
+                        let stale: Vec<String> = sqlx::query_scalar(sql).fetch_all(&self.pool).await?;
+                        if !stale.is_empty() {
+                            sqlx::query(&format!("ANALYZE {}", stale.join(", "))).execute(&self.pool).await?;
+                        }
                     }
                     Ok(())
                 }

@@ -105,3 +105,53 @@ async fn block_keys_stored_into_a_table_analysed_empty_are_analysed() {
     })
     .await;
 }
+
+/// `refresh_statistics` analyses a table again once it has grown by more than a quarter, and
+/// leaves it alone after a few rows more (an import of one row into a full store).
+#[tokio::test]
+async fn refreshing_statistics_skips_tables_that_barely_grew() {
+    run(async |cx: conformance::Ctx| {
+        use conformance::{content, insert, new_record, world};
+        use homeward_domain::RecordKind;
+        use sqlx::Connection;
+        let s = &*cx.store;
+        let w = world(s).await;
+        let mut conn = sqlx::PgConnection::connect(&cx.url).await.unwrap();
+        let estimate = async |conn: &mut sqlx::PgConnection| -> f32 {
+            sqlx::query_scalar("SELECT reltuples FROM pg_class WHERE relname = 'records'")
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap()
+        };
+        let file = async |n: usize| {
+            let records: Vec<_> = (0..n)
+                .map(|i| {
+                    let c = content(
+                        RecordKind::TracingRequest,
+                        &format!("Олена Ткач {i}"),
+                        "f",
+                        None,
+                        None,
+                    );
+                    new_record(&w.origin, &w.origin_user, c)
+                })
+                .collect();
+            insert(s, &records).await;
+        };
+        file(300).await;
+        s.refresh_statistics().await.unwrap();
+        assert_eq!(estimate(&mut conn).await, 300.0);
+        file(1).await;
+        s.refresh_statistics().await.unwrap();
+        assert_eq!(
+            estimate(&mut conn).await,
+            300.0,
+            "one row more is not worth it"
+        );
+        file(300).await;
+        s.refresh_statistics().await.unwrap();
+        assert_eq!(estimate(&mut conn).await, 601.0);
+        conn.close().await.unwrap();
+    })
+    .await;
+}

@@ -218,7 +218,7 @@ async fn user(store: &dyn Store, party: PartyId, username: &str) -> User {
     u
 }
 
-fn content(
+pub fn content(
     kind: RecordKind,
     name: &str,
     sex: &str,
@@ -252,7 +252,7 @@ fn search_key(d: &RecordDraft) -> String {
         .join(" | ")
 }
 
-fn new_record(party: &Party, by: &User, content: RecordDraft) -> NewRecord {
+pub fn new_record(party: &Party, by: &User, content: RecordDraft) -> NewRecord {
     let at = now();
     let search_key = search_key(&content);
     NewRecord {
@@ -276,7 +276,7 @@ fn new_record(party: &Party, by: &User, content: RecordDraft) -> NewRecord {
 
 fn no_progress(_: usize) {}
 
-async fn insert(store: &dyn Store, records: &[NewRecord]) {
+pub async fn insert(store: &dyn Store, records: &[NewRecord]) {
     let audit = records
         .iter()
         .map(|r| draft(AuditAction::RecordCreate).target("record", r.record.id))
@@ -289,14 +289,14 @@ async fn insert(store: &dyn Store, records: &[NewRecord]) {
 
 /// A simple world: a mediator, an origin and a custody party, a caseworker in each side.
 pub struct World {
-    mediator: Party,
-    origin: Party,
-    custody: Party,
-    origin_user: User,
-    custody_user: User,
+    pub mediator: Party,
+    pub origin: Party,
+    pub custody: Party,
+    pub origin_user: User,
+    pub custody_user: User,
 }
 
-async fn world(store: &dyn Store) -> World {
+pub async fn world(store: &dyn Store) -> World {
     let mediator = party(store, PartyKind::Mediator, "Mediator task force").await;
     let origin = party(store, PartyKind::Origin, "Origin ombudsman").await;
     let custody = party(store, PartyKind::Custody, "Custody authority").await;
