@@ -25,13 +25,14 @@ impl PgStore {
     /// A case's version, held until commit so the case cannot change under a decision taken on it.
     const LOCK_CASE: &'static str = "SELECT version FROM cases WHERE id = $1 FOR UPDATE";
     /// Which of the tables an import fills (see [`crate::Store::refresh_statistics`]) were never
-    /// analysed, were empty then, or have grown by more than a quarter of their pages since: an
-    /// import of a few rows into a full store does not pay for `ANALYZE` of all four (0.3 s,
-    /// thirty times what the whole import of one row takes on SQLite).
+    /// analysed, or have grown by more than a quarter of their pages since (a table analysed
+    /// empty, by any page): an import of a few rows into a full store does not pay for `ANALYZE`
+    /// of all four (0.3 s, thirty times what the whole import of one row takes on SQLite), nor
+    /// for a table still empty.
     const REFRESH_STATISTICS: Option<&'static str> = Some(
         "SELECT c.relname::text FROM pg_class c \
          WHERE c.oid = ANY(ARRAY['records', 'record_versions', 'record_block_keys', 'match_candidates']::regclass[]) \
-         AND (c.reltuples <= 0 \
+         AND (c.reltuples < 0 \
               OR pg_relation_size(c.oid) / current_setting('block_size')::bigint > c.relpages * 5 / 4) \
          ORDER BY c.relname",
     );

@@ -107,7 +107,8 @@ async fn block_keys_stored_into_a_table_analysed_empty_are_analysed() {
 }
 
 /// `refresh_statistics` analyses a table again once it has grown by more than a quarter, and
-/// leaves it alone after a few rows more (an import of one row into a full store).
+/// leaves it alone after a few rows more (an import of one row into a full store), or while it
+/// is still empty.
 #[tokio::test]
 async fn refreshing_statistics_skips_tables_that_barely_grew() {
     run(async |cx: conformance::Ctx| {
@@ -138,9 +139,18 @@ async fn refreshing_statistics_skips_tables_that_barely_grew() {
                 .collect();
             insert(s, &records).await;
         };
+        let analyses = async |conn: &mut sqlx::PgConnection| -> i64 {
+            sqlx::query_scalar(
+                "SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'match_candidates'",
+            )
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap()
+        };
         file(300).await;
         s.refresh_statistics().await.unwrap();
         assert_eq!(estimate(&mut conn).await, 300.0);
+        assert_eq!(analyses(&mut conn).await, 1, "never analysed: analysed");
         file(1).await;
         s.refresh_statistics().await.unwrap();
         assert_eq!(
