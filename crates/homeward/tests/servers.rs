@@ -4,7 +4,9 @@
 //! session, its CSRF token and the imports live in the database), a concurrent burst of writes to
 //! all three, and one server killed (`kill -9`) while it runs an import's matching, which another
 //! server takes over once the (short) lease expires. Afterwards every acknowledged write is
-//! there, on every server, and `homeward audit verify` passes.
+//! there, on every server, and `homeward audit verify` passes. Between the two, the whole journey
+//! of one child: the match confirmed, the case work, a transfer list the mediator drafts and both
+//! sides approve (each its own users), the plan, the departure and the handovers.
 
 use homeward_app::synthetic::Synthetic;
 use homeward_domain::RecordKind;
@@ -53,6 +55,8 @@ fn setup(url: &str, data: &Path) {
         ("Ombudsman", "olena", "caseworker"),
         ("Custody authority", "ivan", "caseworker"),
         ("Task force", "maria", "reviewer"),
+        ("Task force", "petra", "caseworker"),
+        ("Task force", "lev", "logistics"),
     ] {
         let args = [
             "admin",
@@ -192,13 +196,30 @@ impl Session {
     }
 
     async fn post(&self, path: &str, b: &Value) -> reqwest::Response {
+        self.send(reqwest::Method::POST, path, b).await
+    }
+
+    async fn send(&self, method: reqwest::Method, path: &str, b: &Value) -> reqwest::Response {
         self.client
-            .post(format!("{}{path}", self.pool.next()))
+            .request(method, format!("{}{path}", self.pool.next()))
             .header("x-csrf-token", &self.csrf)
             .json(b)
             .send()
             .await
             .unwrap()
+    }
+
+    /// A change that must succeed; its answer.
+    async fn ok(&self, path: &str, b: &Value) -> Value {
+        body(self.post(path, b).await, StatusCode::OK).await
+    }
+
+    async fn put_ok(&self, path: &str, b: &Value) -> Value {
+        body(
+            self.send(reqwest::Method::PUT, path, b).await,
+            StatusCode::OK,
+        )
+        .await
     }
 
     async fn import(&self, kind: &str, csv: Vec<u8>) -> Value {
@@ -260,6 +281,236 @@ async fn import_job(
     })
 }
 
+/// The mediator's people and both sides, each signed in on some server.
+struct People {
+    origin: Arc<Session>,
+    custody: Session,
+    reviewer: Session,
+    caseworker: Session,
+    logistics: Session,
+}
+
+fn case_path(case: &str, rest: &str) -> String {
+    format!("/api/v1/cases/{case}{rest}")
+}
+
+/// The case work before a child can be listed, each step to the next server: identity verified
+/// two ways, the guardian's consent, the child's views, a best-interests assessment and the
+/// panel's determination. Returns the case's version.
+async fn case_work(cw: &Session, case: &str) -> i64 {
+    let steps = [
+        (
+            "/verifications",
+            json!({ "method": "document_check", "performed_by": "ICRC delegate", "outcome": "positive" }),
+        ),
+        (
+            "/verifications",
+            json!({ "method": "photo_recognition_by_relative", "performed_by": "ICRC delegate", "outcome": "positive" }),
+        ),
+        ("/transitions", json!({ "to": "identity_verified" })),
+        (
+            "/consents",
+            json!({
+                "giver": { "kind": "legal_guardian", "name": "Guardian", "relationship": "parent" },
+                "scope": { "kind": "return" }, "decision": "given", "method": "written",
+            }),
+        ),
+        (
+            "/child-views",
+            json!({ "heard_by": "psychologist", "wish": "wants_return", "summary": "wants to go home" }),
+        ),
+        (
+            "/assessments",
+            json!({ "assessed_by": "psychologist", "findings": "close to the mother", "recommendation": "return" }),
+        ),
+        (
+            "/determinations",
+            json!({
+                "panel": [
+                    { "name": "A. Koval", "role": "psychologist" },
+                    { "name": "B. Ivanenko", "role": "legal adviser" },
+                    { "name": "C. Moreau", "role": "ICRC child protection" },
+                ],
+                "decision": "return", "reasons": "the mother wants him back; he wants to go",
+            }),
+        ),
+        ("/transitions", json!({ "to": "consent_obtained" })),
+    ];
+    let mut version = 1;
+    for (rest, mut b) in steps {
+        b["expected_version"] = json!(version);
+        let out = cw.ok(&case_path(case, rest), &b).await;
+        version = out["version"].as_i64().unwrap();
+    }
+    version
+}
+
+/// Drafted and proposed by the mediator, approved by each side (its own users, by the hash
+/// each saw), fixed: the case is listed. Returns the list's id.
+async fn agreed_list(w: &People, pg: &mut sqlx::PgConnection, case: &str) -> String {
+    let mut party = async |name: &str| -> String {
+        let (id,): (String,) = sqlx::query_as("SELECT id::text FROM parties WHERE name = $1")
+            .bind(name)
+            .fetch_one(&mut *pg)
+            .await
+            .unwrap();
+        id
+    };
+    let round = json!({
+        "round": "Round 19",
+        "origin_party": party("Ombudsman").await,
+        "custody_party": party("Custody authority").await,
+    });
+    let list = body(
+        w.caseworker.post("/api/v1/transfer-lists", &round).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let lp = |rest: &str| {
+        format!(
+            "/api/v1/transfer-lists/{}{rest}",
+            list["id"].as_str().unwrap()
+        )
+    };
+    let entry = json!({ "case_id": case, "direction": "to_origin", "expected_version": 1 });
+    w.caseworker.ok(&lp("/entries"), &entry).await;
+    let proposed = w
+        .caseworker
+        .ok(&lp("/propose"), &json!({ "expected_version": 2 }))
+        .await;
+    let hash = proposed["hash"].as_str().unwrap();
+    for side in [&*w.origin, &w.custody] {
+        let seen = side.get(&lp("")).await;
+        assert_eq!(seen["hash"], hash, "each side sees the list it approves");
+        side.ok(&lp("/approve"), &json!({ "hash": hash })).await;
+    }
+    let fixed = w
+        .caseworker
+        .ok(&lp("/fix"), &json!({ "expected_version": 5 }))
+        .await;
+    assert_eq!(fixed["state"], "fixed", "{fixed}");
+    list["id"].as_str().unwrap().to_owned()
+}
+
+/// The logistics officer's plan for the child, approved; the child leaves and is handed over by
+/// the children's home to the embassy, then by the embassy to his mother.
+async fn handover(w: &People, list: &str, case: &str) {
+    let plan = body(
+        w.logistics
+            .post(
+                "/api/v1/transfer-plans",
+                &json!({ "list_id": list, "cases": [case] }),
+            )
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let pp = |rest: &str| {
+        format!(
+            "/api/v1/transfer-plans/{}{rest}",
+            plan["id"].as_str().unwrap()
+        )
+    };
+    let leg = json!({
+        "from": "Rostov-on-Don", "to": "Kyiv", "mode": "road", "carrier": "Embassy convoy",
+        "planned_departure": "2030-04-01T08:00:00Z", "planned_arrival": "2030-04-02T20:00:00Z",
+        "expected_version": 1,
+    });
+    let mut version = w.logistics.ok(&pp("/legs"), &leg).await["version"]
+        .as_i64()
+        .unwrap();
+    let parts = [
+        (
+            "/escorts",
+            json!({ "escorts": [{ "kind": "diplomat", "name": "Consul N." }] }),
+        ),
+        (
+            "/documents",
+            json!({ "documents": [{ "case_id": case, "kind": "passport", "ready": true }] }),
+        ),
+    ];
+    for (rest, mut b) in parts {
+        b["expected_version"] = json!(version);
+        version = w.logistics.put_ok(&pp(rest), &b).await["version"]
+            .as_i64()
+            .unwrap();
+    }
+    w.logistics
+        .ok(&pp("/approve"), &json!({ "expected_version": version }))
+        .await;
+    let mut v = w.caseworker.get(&case_path(case, "")).await["version"]
+        .as_i64()
+        .unwrap();
+    let moved = w
+        .caseworker
+        .ok(
+            &case_path(case, "/transitions"),
+            &json!({ "to": "in_transit", "expected_version": v }),
+        )
+        .await;
+    assert_eq!(moved["case"]["state"], "in_transit", "{moved}");
+    v = moved["version"].as_i64().unwrap();
+    let ago = |h: i64| (chrono::Utc::now() - chrono::Duration::hours(h)).to_rfc3339();
+    let home = json!({ "kind": "custody_authority", "name": "Children's home No. 4" });
+    let embassy = json!({ "kind": "mediator", "name": "Embassy" });
+    let mother = json!({ "kind": "family", "name": "The mother" });
+    let record = |giver: &Value, receiver: &Value, h: i64, v: i64| {
+        json!({
+            "at": ago(h), "giver": giver, "receiver": receiver, "place": "Embassy, consular section",
+            "witnesses": ["consul", "ICRC delegate"], "expected_version": v,
+        })
+    };
+    v = w
+        .logistics
+        .ok(
+            &case_path(case, "/handovers"),
+            &record(&home, &embassy, 3, v),
+        )
+        .await["version"]
+        .as_i64()
+        .unwrap();
+    v = w
+        .caseworker
+        .ok(
+            &case_path(case, "/transitions"),
+            &json!({ "to": "handed_over", "expected_version": v }),
+        )
+        .await["version"]
+        .as_i64()
+        .unwrap();
+    w.logistics
+        .ok(
+            &case_path(case, "/handovers"),
+            &record(&embassy, &mother, 2, v),
+        )
+        .await;
+}
+
+/// The whole journey after the match is confirmed, each request to the next server.
+async fn journey(w: &People, pg: &mut sqlx::PgConnection, case: &str) {
+    let version = case_work(&w.caseworker, case).await;
+    assert!(version > 1);
+    let list = agreed_list(w, pg, case).await;
+    let listed = w.caseworker.get(&case_path(case, "")).await;
+    assert_eq!(listed["case"]["state"], "listed", "{listed}");
+    handover(w, &list, case).await;
+    // Every server answers with all of it.
+    for _ in 0..2 {
+        let seen = w.caseworker.get(&case_path(case, "")).await;
+        assert_eq!(seen["case"]["state"], "handed_over", "{seen}");
+        assert_eq!(
+            seen["case"]["handovers"].as_array().map(Vec::len),
+            Some(2),
+            "{seen}"
+        );
+        let l = w
+            .caseworker
+            .get(&format!("/api/v1/transfer-lists/{list}"))
+            .await;
+        assert_eq!(l["state"], "fixed", "{l}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_servers_share_one_database_and_take_over_a_killed_servers_job() {
     let Some(db) = TestDatabase::postgres().await.unwrap() else {
@@ -281,9 +532,14 @@ async fn three_servers_share_one_database_and_take_over_a_killed_servers_job() {
         bases: std::sync::Mutex::new(servers.iter().map(|s| (s.base.clone(), true)).collect()),
         next: AtomicUsize::new(0),
     });
-    let origin = Arc::new(Session::login(&pool, "olena").await);
-    let custody = Session::login(&pool, "ivan").await;
-    let reviewer = Session::login(&pool, "maria").await;
+    let w = People {
+        origin: Arc::new(Session::login(&pool, "olena").await),
+        custody: Session::login(&pool, "ivan").await,
+        reviewer: Session::login(&pool, "maria").await,
+        caseworker: Session::login(&pool, "petra").await,
+        logistics: Session::login(&pool, "lev").await,
+    };
+    let (origin, custody, reviewer) = (&w.origin, &w.custody, &w.reviewer);
     let mut pg = <sqlx::PgConnection as sqlx::Connection>::connect(&db.url)
         .await
         .unwrap();
@@ -299,7 +555,7 @@ async fn three_servers_share_one_database_and_take_over_a_killed_servers_job() {
     let tasks: Vec<_> = writes
         .into_iter()
         .map(|w| {
-            let o = Arc::clone(&origin);
+            let o = Arc::clone(origin);
             tokio::spawn(async move {
                 let res = o.post("/api/v1/records", &w).await;
                 (res.status() == StatusCode::CREATED).then_some(res)
@@ -384,6 +640,7 @@ async fn three_servers_share_one_database_and_take_over_a_killed_servers_job() {
         let seen = reviewer.get(&format!("/api/v1/cases/{case}")).await;
         assert!(seen.to_string().contains(&case), "{seen}");
     }
+    journey(&w, &mut pg, &case).await;
 
     // Every acknowledged write is there, on each server still running.
     for id in &acknowledged {

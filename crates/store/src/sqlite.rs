@@ -34,8 +34,10 @@ impl SqliteStore {
     /// Likewise: the write lock already keeps every other writer out.
     const LOCK_PAIR: &'static str = "SELECT id FROM records WHERE id = $1 OR id = $2";
     const LOCK_CASE: &'static str = "SELECT version FROM cases WHERE id = $1";
-    /// See [`crate::Store::refresh_statistics`].
+    /// Which tables to analyse: none (see [`crate::Store::refresh_statistics`]).
     const REFRESH_STATISTICS: Option<&'static str> = None;
+    /// SQLite plans the block-key lookups by their index without statistics.
+    const BLOCK_KEY_STATISTICS: Option<(&'static str, &'static str)> = None;
 
     /// Opens (creating it if missing) the database a `sqlite://PATH` URL names. Does not migrate.
     pub async fn open(url: &str) -> Result<Self> {

@@ -222,7 +222,7 @@ async fn user(store: &dyn Store, party: PartyId, username: &str) -> User {
     u
 }
 
-fn content(
+pub fn content(
     kind: RecordKind,
     name: &str,
     sex: &str,
@@ -256,7 +256,7 @@ fn search_key(d: &RecordDraft) -> String {
         .join(" | ")
 }
 
-fn new_record(party: &Party, by: &User, content: RecordDraft) -> NewRecord {
+pub fn new_record(party: &Party, by: &User, content: RecordDraft) -> NewRecord {
     let at = now();
     let search_key = search_key(&content);
     NewRecord {
@@ -280,7 +280,7 @@ fn new_record(party: &Party, by: &User, content: RecordDraft) -> NewRecord {
 
 fn no_progress(_: usize) {}
 
-async fn insert(store: &dyn Store, records: &[NewRecord]) {
+pub async fn insert(store: &dyn Store, records: &[NewRecord]) {
     let audit = records
         .iter()
         .map(|r| draft(AuditAction::RecordCreate).target("record", r.record.id))
@@ -292,15 +292,15 @@ async fn insert(store: &dyn Store, records: &[NewRecord]) {
 }
 
 /// A simple world: a mediator, an origin and a custody party, a caseworker in each side.
-struct World {
-    mediator: Party,
-    origin: Party,
-    custody: Party,
-    origin_user: User,
-    custody_user: User,
+pub struct World {
+    pub mediator: Party,
+    pub origin: Party,
+    pub custody: Party,
+    pub origin_user: User,
+    pub custody_user: User,
 }
 
-async fn world(store: &dyn Store) -> World {
+pub async fn world(store: &dyn Store) -> World {
     let mediator = party(store, PartyKind::Mediator, "Mediator task force").await;
     let origin = party(store, PartyKind::Origin, "Origin ombudsman").await;
     let custody = party(store, PartyKind::Custody, "Custody authority").await;
@@ -2500,7 +2500,7 @@ pub async fn deleting_the_last_entry_is_detected(cx: Ctx) {
 // ---- matching ------------------------------------------------------------------------------
 
 /// A tracing request and custody records of the world's parties, stored.
-async fn matching_world(s: &dyn Store, custody: usize) -> (World, RecordId, Vec<RecordId>) {
+pub async fn matching_world(s: &dyn Store, custody: usize) -> (World, RecordId, Vec<RecordId>) {
     let w = world(s).await;
     let t = new_record(
         &w.origin,
