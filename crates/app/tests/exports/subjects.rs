@@ -235,23 +235,20 @@ async fn round(w: &World) -> Round {
             )],
         ),
     ] {
-        let mut c = store
-            .get_case(case.case.id, audit(&r.mediator, AuditAction::CaseRead))
-            .await
-            .unwrap()
-            .unwrap();
+        // One unit of work, as the follow-up use-case writes a case.
+        let mut work = store.begin_case_work().await.unwrap();
+        let mut c = work.case(case.case.id).await.unwrap().unwrap();
         c.case.follow_ups = visits;
-        store
-            .update_case(
-                CaseChange {
-                    case: &c.case,
-                    expected_version: c.version,
-                    change: "follow_up_schedule",
-                    by: r.mediator.user().id,
-                    at: Utc::now(),
-                },
-                vec![audit(&r.mediator, AuditAction::FollowUpSchedule)],
-            )
+        work.save(CaseChange {
+            case: &c.case,
+            expected_version: c.version,
+            change: "follow_up_schedule",
+            by: r.mediator.user().id,
+            at: Utc::now(),
+        })
+        .await
+        .unwrap();
+        work.commit(audit(&r.mediator, AuditAction::FollowUpSchedule), vec![])
             .await
             .unwrap();
     }
