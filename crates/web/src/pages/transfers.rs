@@ -8,6 +8,7 @@
 use super::context::{Frame, PageCtx, PostForm};
 use super::error::{PageResult, html};
 use super::i18n::Tr;
+use super::names::{ShownName, all_names};
 use super::refusal::{Fields, Refusal, RefusalItem, plan_reasons, refusal};
 use super::show::{code_of, when};
 use crate::AppState;
@@ -18,14 +19,14 @@ use axum::response::{IntoResponse, Redirect, Response};
 use homeward_app::cases::CaseQuery;
 use homeward_app::transfers::{
     ApproveInput, CostsInput, DiffEntries, DocumentsInput, EntryInput, EntryWithdrawInput,
-    EscortsInput, LegInput, LegUpdateInput, ListCreateInput, ListQuery, ListStep, ListView,
-    PlanCreateInput, TransferPlanDetail, VersionInput,
+    EscortsInput, LegInput, LegUpdateInput, ListCreateInput, ListPeople, ListQuery, ListStep,
+    ListVersionView, ListView, PlanCreateInput, TransferPlanDetail, VersionInput,
 };
 use homeward_app::{AppError, AppResult};
 use homeward_domain::{
     CaseId, CaseState, Cost, Direction, DocumentKind, Escort, EscortKind, LegId, LegUpdate,
-    ListState, PartyKind, Permission, TransferListEntry, TransferListId, TransferPlanId,
-    TravelDocument, TravelMode,
+    ListState, PartyKind, Permission, RecordId, TransferListEntry, TransferListId, TransferPlanId,
+    TravelDocument, TravelMode, UserId,
 };
 use serde::Deserialize;
 
@@ -189,14 +190,67 @@ pub(crate) async fn create(
 
 // ---- one list ---------------------------------------------------------------------------------
 
+/// A child's record on a list: its id for the link, and the child as the record names it.
+#[derive(Debug)]
+pub(crate) struct RecordCell {
+    pub id: String,
+    /// Empty when the reader may not read the record.
+    pub names: Vec<ShownName>,
+    pub born: String,
+}
+
+impl RecordCell {
+    fn of(id: RecordId, people: &ListPeople) -> Self {
+        let record = people.children.get(&id);
+        Self {
+            id: id.to_string(),
+            names: record.map(all_names).unwrap_or_default(),
+            born: record
+                .and_then(|r| r.content.birth_date.as_ref())
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// How the mediator names a case of the list: its number and the names on both its records,
+/// each spelling once.
+fn case_label(people: &ListPeople, case: CaseId, records: [RecordId; 2]) -> CaseLabel {
+    let mut names: Vec<ShownName> = Vec::new();
+    for id in records {
+        for n in people.children.get(&id).map(all_names).unwrap_or_default() {
+            if !names.iter().any(|m| m.written == n.written) {
+                names.push(n);
+            }
+        }
+    }
+    CaseLabel {
+        number: people
+            .numbers
+            .get(&case)
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        names,
+    }
+}
+
+/// A case as a person knows it: the case number and the child's names.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CaseLabel {
+    pub number: String,
+    pub names: Vec<ShownName>,
+}
+
 #[derive(Debug)]
 pub(crate) struct EntryRow {
-    /// The mediator's view: the case and both records.
+    /// The mediator's view: the case (for links and forms), its number and names, and both
+    /// records.
     pub case_id: Option<String>,
-    pub tracing: Option<String>,
-    pub custody: Option<String>,
+    pub case: CaseLabel,
+    pub tracing: Option<RecordCell>,
+    pub custody: Option<RecordCell>,
     /// A party's view: its own record.
-    pub record: Option<String>,
+    pub record: Option<RecordCell>,
     pub direction: String,
     pub direction_label: String,
     /// The other direction, for the form that turns it.
@@ -243,8 +297,8 @@ pub(crate) struct DiffRow {
     pub kind: &'static str,
     pub mark: &'static str,
     pub label: String,
-    /// The case (the mediator's view) or the party's own record.
-    pub subject: String,
+    /// The case (the mediator's view: number and names) or the party's own record (names).
+    pub subject: CaseLabel,
     /// `/cases/..` or `/records/..`.
     pub href: String,
     pub detail: String,
@@ -262,6 +316,8 @@ pub(crate) struct DiffView {
 #[derive(Debug)]
 pub(crate) struct PlanRow {
     pub id: String,
+    /// The plan's place among the list's plans, from 1: how the page names it.
+    pub n: usize,
     pub children: usize,
     pub legs: usize,
     pub approved: bool,
@@ -289,8 +345,8 @@ pub(crate) struct ListPage<'a> {
     /// Versions after the first, each a link to what it changed.
     pub version_steps: Vec<i64>,
     pub plans: Vec<PlanRow>,
-    /// The active entries, for the plan form: case id and the direction's label.
-    pub plan_cases: Vec<(String, String)>,
+    /// The active entries, for the plan form: case id, the case as named, the direction's label.
+    pub plan_cases: Vec<(String, CaseLabel, String)>,
     pub may_manage: bool,
     pub may_approve: bool,
     /// For a party: its own approval of the content as it is now (when, and the hash), or
@@ -323,15 +379,16 @@ impl DiffParams {
     }
 }
 
-fn entry_row(t: &Tr, e: &TransferListEntry) -> EntryRow {
+fn entry_row(t: &Tr, e: &TransferListEntry, people: &ListPeople) -> EntryRow {
     let other = match e.direction {
         Direction::ToOrigin => Direction::ToCustody,
         Direction::ToCustody => Direction::ToOrigin,
     };
     EntryRow {
         case_id: Some(e.case_id.to_string()),
-        tracing: Some(e.tracing_request.to_string()),
-        custody: Some(e.custody_record.to_string()),
+        case: case_label(people, e.case_id, [e.tracing_request, e.custody_record]),
+        tracing: Some(RecordCell::of(e.tracing_request, people)),
+        custody: Some(RecordCell::of(e.custody_record, people)),
         record: None,
         direction: e.direction.as_str().to_owned(),
         direction_label: direction_label(t, e.direction),
@@ -345,9 +402,14 @@ fn entry_row(t: &Tr, e: &TransferListEntry) -> EntryRow {
     }
 }
 
-fn diff_rows(t: &Tr, changes: &DiffEntries) -> Vec<DiffRow> {
+fn diff_rows(t: &Tr, changes: &DiffEntries, people: &ListPeople) -> Vec<DiffRow> {
     let mut rows = Vec::new();
-    let mut push = |kind: &'static str, mark, subject: String, href: String, detail: String| {
+    let numbered = |case: CaseId, tracing, custody| case_label(people, case, [tracing, custody]);
+    let own = |id: RecordId| CaseLabel {
+        number: String::new(),
+        names: RecordCell::of(id, people).names,
+    };
+    let mut push = |kind: &'static str, mark, subject: CaseLabel, href: String, detail: String| {
         rows.push(DiffRow {
             kind,
             mark,
@@ -372,7 +434,7 @@ fn diff_rows(t: &Tr, changes: &DiffEntries) -> Vec<DiffRow> {
                     push(
                         kind,
                         mark,
-                        e.case_id.to_string(),
+                        numbered(e.case_id, e.tracing_request, e.custody_record),
                         format!("/cases/{}", e.case_id),
                         detail,
                     );
@@ -382,7 +444,7 @@ fn diff_rows(t: &Tr, changes: &DiffEntries) -> Vec<DiffRow> {
                 push(
                     "direction_changed",
                     "⇄",
-                    c.case_id.to_string(),
+                    numbered(c.case_id, c.tracing_request, c.custody_record),
                     format!("/cases/{}", c.case_id),
                     format!(
                         "{} {} {}",
@@ -403,7 +465,7 @@ fn diff_rows(t: &Tr, changes: &DiffEntries) -> Vec<DiffRow> {
                     push(
                         kind,
                         mark,
-                        e.record_id.to_string(),
+                        own(e.record_id),
                         format!("/records/{}", e.record_id),
                         direction_label(t, e.direction),
                     );
@@ -413,7 +475,7 @@ fn diff_rows(t: &Tr, changes: &DiffEntries) -> Vec<DiffRow> {
                 push(
                     "direction_changed",
                     "⇄",
-                    c.record_id.to_string(),
+                    own(c.record_id),
                     format!("/records/{}", c.record_id),
                     format!(
                         "{} {} {}",
@@ -426,6 +488,20 @@ fn diff_rows(t: &Tr, changes: &DiffEntries) -> Vec<DiffRow> {
         }
     }
     rows
+}
+
+/// The users a mediator's list page names: approvers (in force and voided) and version authors.
+fn people_of(view: &ListView, versions: &[ListVersionView]) -> Vec<UserId> {
+    let ListView::Mediator(d) = view else {
+        return Vec::new();
+    };
+    let l = &d.list;
+    let mut ids: Vec<UserId> = l.approvals.iter().map(|a| a.by).collect();
+    ids.extend(l.voided_approvals.iter().map(|v| v.approval.by));
+    ids.extend(versions.iter().map(|v| v.changed_by));
+    ids.sort();
+    ids.dedup();
+    ids
 }
 
 fn steps_for(t: &Tr, state: ListState) -> Vec<(&'static str, String)> {
@@ -466,20 +542,41 @@ async fn list_page(
         .unwrap_or(to_v - 1)
         .clamp(1, version.max(1));
     let diff = if from_v != to_v {
-        let d = s
-            .app
-            .transfer_list_diff(c, id, from_v, to_v)
-            .await
-            .map_err(|e| cx.fail(e))?;
-        Some(DiffView {
-            from: d.from,
-            to: d.to,
-            from_hash: d.from_hash.clone(),
-            to_hash: d.to_hash.clone(),
-            rows: diff_rows(t, &d.changes),
-        })
+        Some(
+            s.app
+                .transfer_list_diff(c, id, from_v, to_v)
+                .await
+                .map_err(|e| cx.fail(e))?,
+        )
     } else {
         None
+    };
+    let versions = match &view {
+        ListView::Mediator(_) => s
+            .app
+            .transfer_list_versions(c, id)
+            .await
+            .map_err(|e| cx.fail(e))?,
+        ListView::Party(_) => Vec::new(),
+    };
+    let people = s
+        .app
+        .transfer_list_people(c, &view, diff.as_ref(), &people_of(&view, &versions))
+        .await
+        .map_err(|e| cx.fail(e))?;
+    let diff = diff.map(|d| DiffView {
+        from: d.from,
+        to: d.to,
+        rows: diff_rows(t, &d.changes, &people),
+        from_hash: d.from_hash,
+        to_hash: d.to_hash,
+    });
+    let user = |u: &UserId| {
+        people
+            .users
+            .get(u)
+            .cloned()
+            .unwrap_or_else(|| t.get("tr_user_gone").to_owned())
     };
     let parties = s.app.list_parties(c).await.map_err(|e| cx.fail(e))?;
     let name_of = |p: homeward_domain::PartyId| {
@@ -546,7 +643,7 @@ async fn list_page(
                     rows: l
                         .active_entries()
                         .filter(|e| e.direction == *dir)
-                        .map(|e| entry_row(t, e))
+                        .map(|e| entry_row(t, e, &people))
                         .collect(),
                 })
                 .collect();
@@ -554,11 +651,17 @@ async fn list_page(
                 .entries
                 .iter()
                 .filter(|e| !e.is_active())
-                .map(|e| entry_row(t, e))
+                .map(|e| entry_row(t, e, &people))
                 .collect();
             page.plan_cases = l
                 .active_entries()
-                .map(|e| (e.case_id.to_string(), direction_label(t, e.direction)))
+                .map(|e| {
+                    (
+                        e.case_id.to_string(),
+                        case_label(&people, e.case_id, [e.tracing_request, e.custody_record]),
+                        direction_label(t, e.direction),
+                    )
+                })
                 .collect();
             page.approvals = l
                 .approvals
@@ -566,29 +669,25 @@ async fn list_page(
                 .map(|a| ApprovalRow {
                     side: side_label(a.side),
                     hash: a.hash.clone(),
-                    by: a.by.to_string(),
+                    by: user(&a.by),
                     at: when(&a.at),
                     voided: None,
                 })
                 .chain(l.voided_approvals.iter().rev().map(|v| ApprovalRow {
                     side: side_label(v.approval.side),
                     hash: v.approval.hash.clone(),
-                    by: v.approval.by.to_string(),
+                    by: user(&v.approval.by),
                     at: when(&v.approval.at),
                     voided: Some(format!("{} · {}", when(&v.voided_at), v.reason)),
                 }))
                 .collect();
-            page.versions = s
-                .app
-                .transfer_list_versions(c, id)
-                .await
-                .map_err(|e| cx.fail(e))?
+            page.versions = versions
                 .into_iter()
                 .rev()
                 .map(|v| VersionRow {
                     version: v.version,
                     change: t.get_or(&format!("tr_change_{}", v.change), &v.change),
-                    by: v.changed_by.to_string(),
+                    by: user(&v.changed_by),
                     at: when(&v.changed_at),
                     state: list_state_label(t, v.state),
                     current: v.version == version,
@@ -601,7 +700,9 @@ async fn list_page(
                 .await
                 .map_err(|e| cx.fail(e))?
                 .into_iter()
-                .map(|p| PlanRow {
+                .enumerate()
+                .map(|(i, p)| PlanRow {
+                    n: i + 1,
                     id: p.plan.id.to_string(),
                     children: p.plan.cases.len(),
                     legs: p.plan.legs.len(),
@@ -647,9 +748,10 @@ async fn list_page(
                         .filter(|e| e.direction == *dir)
                         .map(|e| EntryRow {
                             case_id: None,
+                            case: CaseLabel::default(),
                             tracing: None,
                             custody: None,
-                            record: Some(e.record_id.to_string()),
+                            record: Some(RecordCell::of(e.record_id, &people)),
                             direction: e.direction.as_str().to_owned(),
                             direction_label: direction_label(t, e.direction),
                             other_direction: String::new(),
