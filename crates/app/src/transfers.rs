@@ -162,6 +162,8 @@ pub struct ListPeople {
     pub numbers: HashMap<CaseId, CaseNumber>,
     /// The child records among the view's that the reader may read, by id.
     pub children: HashMap<RecordId, ChildRecord>,
+    /// The tracing request and custody record of each case (the mediator's view only).
+    pub records_of: HashMap<CaseId, Vec<RecordId>>,
     /// Display names of the users asked for (the mediator's view only); one since removed is
     /// left out.
     pub users: HashMap<UserId, String>,
@@ -750,6 +752,45 @@ impl App {
             let turned = c.direction_changed.iter();
             entries.extend(turned.map(|e| (e.case_id, e.tracing_request, e.custody_record)));
         }
+        self.mediator_people(caller, list.id, &entries, users).await
+    }
+
+    /// The plan page's names: the list's round, the plan's children by case number and the
+    /// names on both their records, and the display names of `users`; the mediator's (a reader
+    /// on another side is told nothing more than the plan itself).
+    pub async fn transfer_plan_people(
+        &self,
+        caller: &Caller,
+        plan: &TravelPlan,
+        users: &[UserId],
+    ) -> AppResult<(String, ListPeople)> {
+        self.plan_reader(caller)?;
+        if caller.party().kind != PartyKind::Mediator {
+            return Ok((String::new(), ListPeople::default()));
+        }
+        let stored = self.load_list(caller, plan.list_id, None).await?;
+        let entries: Vec<(CaseId, RecordId, RecordId)> = stored
+            .list
+            .entries
+            .iter()
+            .filter(|e| plan.cases.contains(&e.case_id))
+            .map(|e| (e.case_id, e.tracing_request, e.custody_record))
+            .collect();
+        let people = self
+            .mediator_people(caller, plan.list_id, &entries, users)
+            .await?;
+        Ok((stored.list.round, people))
+    }
+
+    /// Case numbers, the children on both records of each case, and users' display names, for
+    /// the mediator's pages of a list; each read audited.
+    async fn mediator_people(
+        &self,
+        caller: &Caller,
+        list: TransferListId,
+        entries: &[(CaseId, RecordId, RecordId)],
+        users: &[UserId],
+    ) -> AppResult<ListPeople> {
         let mut case_ids: Vec<CaseId> = entries.iter().map(|e| e.0).collect();
         case_ids.sort();
         case_ids.dedup();
@@ -758,7 +799,7 @@ impl App {
         } else {
             let audit = caller
                 .audit(AuditAction::CaseList)
-                .details(serde_json::json!({ "numbered": true, "list": list.id }));
+                .details(serde_json::json!({ "numbered": true, "list": list }));
             self.store
                 .cases_by_ids(&case_ids, audit)
                 .await?
@@ -779,6 +820,7 @@ impl App {
         Ok(ListPeople {
             numbers,
             children,
+            records_of: entries.iter().map(|e| (e.0, vec![e.1, e.2])).collect(),
             users: names,
         })
     }

@@ -215,10 +215,10 @@ impl RecordCell {
 
 /// How the mediator names a case of the list: its number and the names on both its records,
 /// each spelling once.
-fn case_label(people: &ListPeople, case: CaseId, records: [RecordId; 2]) -> CaseLabel {
+fn case_label(people: &ListPeople, case: CaseId, records: &[RecordId]) -> CaseLabel {
     let mut names: Vec<ShownName> = Vec::new();
     for id in records {
-        for n in people.children.get(&id).map(all_names).unwrap_or_default() {
+        for n in people.children.get(id).map(all_names).unwrap_or_default() {
             if !names.iter().any(|m| m.written == n.written) {
                 names.push(n);
             }
@@ -386,7 +386,7 @@ fn entry_row(t: &Tr, e: &TransferListEntry, people: &ListPeople) -> EntryRow {
     };
     EntryRow {
         case_id: Some(e.case_id.to_string()),
-        case: case_label(people, e.case_id, [e.tracing_request, e.custody_record]),
+        case: case_label(people, e.case_id, &[e.tracing_request, e.custody_record]),
         tracing: Some(RecordCell::of(e.tracing_request, people)),
         custody: Some(RecordCell::of(e.custody_record, people)),
         record: None,
@@ -404,7 +404,7 @@ fn entry_row(t: &Tr, e: &TransferListEntry, people: &ListPeople) -> EntryRow {
 
 fn diff_rows(t: &Tr, changes: &DiffEntries, people: &ListPeople) -> Vec<DiffRow> {
     let mut rows = Vec::new();
-    let numbered = |case: CaseId, tracing, custody| case_label(people, case, [tracing, custody]);
+    let numbered = |case: CaseId, tracing, custody| case_label(people, case, &[tracing, custody]);
     let own = |id: RecordId| CaseLabel {
         number: String::new(),
         names: RecordCell::of(id, people).names,
@@ -658,7 +658,7 @@ async fn list_page(
                 .map(|e| {
                     (
                         e.case_id.to_string(),
-                        case_label(&people, e.case_id, [e.tracing_request, e.custody_record]),
+                        case_label(&people, e.case_id, &[e.tracing_request, e.custody_record]),
                         direction_label(t, e.direction),
                     )
                 })
@@ -933,6 +933,8 @@ pub(crate) struct LegRow {
 #[derive(Clone, Debug)]
 pub(crate) struct DocRow {
     pub case_id: String,
+    /// The case as named (empty for a row typed in and refused).
+    pub case: CaseLabel,
     pub kind: String,
     pub kind_label: String,
     pub ready: bool,
@@ -945,8 +947,11 @@ pub(crate) struct PlanPage<'a> {
     pub f: Frame<'a>,
     pub id: String,
     pub list_id: String,
+    /// The round of the plan's list: how the page names the plan.
+    pub round: String,
     pub version: i64,
-    pub cases: Vec<String>,
+    /// The children: case id (for links and forms) and the case as named.
+    pub cases: Vec<(String, CaseLabel)>,
     pub legs: Vec<LegRow>,
     /// Where the next leg starts: where the last one ends.
     pub next_from: String,
@@ -1012,6 +1017,24 @@ async fn plan_page(
         .await
         .map_err(|e| cx.fail(e))?;
     let p = &d.plan;
+    let mut users: Vec<UserId> = p.approval.iter().map(|a| a.by).collect();
+    users.extend(p.voided_approvals.iter().map(|v| v.approval.by));
+    let (round, people) = s
+        .app
+        .transfer_plan_people(&cx.caller, p, &users)
+        .await
+        .map_err(|e| cx.fail(e))?;
+    let label = |case: CaseId| {
+        let records = people.records_of.get(&case).cloned().unwrap_or_default();
+        case_label(&people, case, &records)
+    };
+    let user = |u: &UserId| {
+        people
+            .users
+            .get(u)
+            .cloned()
+            .unwrap_or_else(|| t.get("tr_user_gone").to_owned())
+    };
     let legs = p
         .legs
         .iter()
@@ -1082,6 +1105,7 @@ async fn plan_page(
             let c = code_of(&doc.kind);
             DocRow {
                 case_id: doc.case_id.to_string(),
+                case: label(doc.case_id),
                 kind_label: kind_label("tr_doc_", &c),
                 kind: c,
                 ready: doc.ready,
@@ -1096,6 +1120,7 @@ async fn plan_page(
                 let c = kept.text(&format!("doc{i}_kind"));
                 DocRow {
                     case_id: kept.text(&format!("doc{i}_case")),
+                    case: CaseLabel::default(),
                     kind_label: kind_label("tr_doc_", &c),
                     kind: c,
                     ready: kept.on(&format!("doc{i}_ready")),
@@ -1134,7 +1159,8 @@ async fn plan_page(
         id: id.to_string(),
         list_id: p.list_id.to_string(),
         version: d.version,
-        cases: p.cases.iter().map(ToString::to_string).collect(),
+        cases: p.cases.iter().map(|c| (c.to_string(), label(*c))).collect(),
+        round,
         next_from: p.legs.last().map(|l| l.to.clone()).unwrap_or_default(),
         legs,
         escorts,
@@ -1146,7 +1172,7 @@ async fn plan_page(
         approved: p
             .approval
             .as_ref()
-            .map(|a| format!("{} · {}", when(&a.at), a.by)),
+            .map(|a| format!("{} · {}", when(&a.at), user(&a.by))),
         voided: p
             .voided_approvals
             .iter()

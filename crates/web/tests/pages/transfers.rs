@@ -630,11 +630,25 @@ async fn a_transfer_round_through_the_pages_from_draft_to_a_reported_visit() {
         .await;
         let (_, page) = get(&lev, t, &plan).await;
         assert!(text_of(&page, "plan-status").contains("approved"), "{page}");
+        // The plan names its round, and its children by case number and names; the approver
+        // by name; ids only in links and forms.
+        assert!(
+            page.contains("<title>Transfer plan: Round 7 (March)"),
+            "title: {page}"
+        );
+        let children = visible(section(&page, "approve-plan"));
+        for want in [number_of(&w, a).await.as_str(), "Лисенко", "Lysenko", "Коваленко"] {
+            assert!(children.contains(want), "{want} not on the plan: {children}");
+        }
+        assert!(children.contains("lev"), "the approver by name: {children}");
+        assert_no_uuid_shown(&page, &["approve-plan", "legs"]);
+        assert!(uuids_in(&visible(&page)).is_empty(), "{}", visible(&page));
         let (_, page) = get(&cw, t, &list).await;
         assert!(
             page.contains(&format!("href=\"{plan}\"")),
             "the list links its plan"
         );
+        assert!(visible(section(&page, "plans")).contains("Transfer plan 1"));
 
         // The children go; the first leg leaves late, recorded in its history.
         for case in [a, b] {
