@@ -24,9 +24,9 @@ use homeward_app::transfers::{
 };
 use homeward_app::{AppError, AppResult};
 use homeward_domain::{
-    CaseId, CaseState, Cost, Direction, DocumentKind, Escort, EscortKind, LegId, LegUpdate,
-    ListState, PartyKind, Permission, RecordId, TransferListEntry, TransferListId, TransferPlanId,
-    TravelDocument, TravelMode, UserId,
+    CaseId, CaseNumber, CaseState, Cost, Direction, DocumentKind, Escort, EscortKind, LegId,
+    LegUpdate, ListState, PartyKind, Permission, RecordId, TransferListEntry, TransferListId,
+    TransferPlanId, TravelDocument, TravelMode, UserId,
 };
 use serde::Deserialize;
 
@@ -358,8 +358,9 @@ pub(crate) struct ListPage<'a> {
     pub completed: bool,
     /// The steps the list may take now: code and label.
     pub steps: Vec<(&'static str, String)>,
-    /// Cases at consent_obtained, offered when adding an entry.
-    pub listable: Vec<String>,
+    /// Cases at consent_obtained, offered when adding an entry: the number, and the child's
+    /// names as one line of text.
+    pub listable: Vec<(String, String)>,
     pub directions: Vec<(&'static str, String)>,
     pub refusal: Option<Refusal>,
     pub kept: Fields,
@@ -488,6 +489,51 @@ fn diff_rows(t: &Tr, changes: &DiffEntries, people: &ListPeople) -> Vec<DiffRow>
         }
     }
     rows
+}
+
+/// The cases offered for a list, each by its number and the names on its records as one line
+/// (a datalist option holds text only).
+async fn listable(
+    s: &AppState,
+    cx: &PageCtx,
+    cases: &[homeward_app::matching::CaseView],
+) -> Result<Vec<(String, String)>, super::error::PageError> {
+    let ids: Vec<RecordId> = cases
+        .iter()
+        .flat_map(|v| [v.case.tracing_request, v.case.custody_record])
+        .flatten()
+        .collect();
+    let named = s
+        .app
+        .children_named(&cx.caller, &ids)
+        .await
+        .map_err(|e| cx.fail(e))?;
+    Ok(cases
+        .iter()
+        .map(|v| {
+            let records: Vec<RecordId> = [v.case.tracing_request, v.case.custody_record]
+                .into_iter()
+                .flatten()
+                .collect();
+            let people = ListPeople {
+                children: records
+                    .iter()
+                    .filter_map(|r| named.get(r).map(|c| (*r, c.clone())))
+                    .collect(),
+                ..ListPeople::default()
+            };
+            let names = case_label(&people, v.case.id, &records)
+                .names
+                .iter()
+                .map(|n| match n.latin.as_str() {
+                    "" => n.written.clone(),
+                    latin => format!("{} ({latin})", n.written),
+                })
+                .collect::<Vec<_>>()
+                .join(" · ");
+            (v.number.to_string(), names)
+        })
+        .collect())
 }
 
 /// The users a mediator's list page names: approvers (in force and voided) and version authors.
@@ -718,7 +764,7 @@ async fn list_page(
                         workflow_only: true,
                         ..CaseQuery::default()
                     };
-                    page.listable = s
+                    let cases: Vec<_> = s
                         .app
                         .list_cases(c, &q)
                         .await
@@ -726,8 +772,8 @@ async fn list_page(
                         .items
                         .into_iter()
                         .filter(|v| l.entry(v.case.id).is_none_or(|e| !e.is_active()))
-                        .map(|v| v.case.id.to_string())
                         .collect();
+                    page.listable = listable(s, cx, &cases).await?;
                 }
             }
         }
@@ -794,6 +840,27 @@ async fn after_list_change<T>(
     }
 }
 
+/// The case a person typed: its number as people know it (`HW-2026-00042`, any case or
+/// spacing), or its id.
+async fn typed_case(s: &AppState, cx: &PageCtx, form: &Fields) -> AppResult<CaseId> {
+    let Some(number) = CaseNumber::lenient(&form.text("case_id")) else {
+        return form.parse("case_id");
+    };
+    let q = CaseQuery {
+        number: Some(number),
+        limit: Some(1),
+        workflow_only: true,
+        ..CaseQuery::default()
+    };
+    s.app
+        .list_cases(&cx.caller, &q)
+        .await?
+        .items
+        .first()
+        .map(|v| v.case.id)
+        .ok_or_else(|| AppError::invalid("case_id", "unknown_case", "no case has this number"))
+}
+
 pub(crate) async fn add_entry(
     State(s): State<AppState>,
     ApiPath(id): ApiPath<TransferListId>,
@@ -801,7 +868,7 @@ pub(crate) async fn add_entry(
 ) -> PageResult {
     let done = async {
         let input = EntryInput {
-            case_id: form.parse("case_id")?,
+            case_id: typed_case(&s, &cx, &form).await?,
             direction: form.parse("direction")?,
             expected_version: form.int("expected_version")?,
         };

@@ -183,8 +183,23 @@ pub(crate) async fn proposed_list(t: &TestApp, w: &World, c: &Client, csrf: &str
     )
     .await;
     assert!(list.starts_with("/transfer-lists/"), "{list}");
+    // The cases ready for the list are offered by number, with the child's names.
+    let (_, draft) = get(c, t, &list).await;
+    let (a_no, b_no) = (number_of(w, a).await, number_of(w, b).await);
+    assert!(
+        draft.contains(&format!(
+            "<option value=\"{a_no}\">Олександр Андрійович Лисенко (Oleksandr Andriiovych Lysenko)"
+        )),
+        "{draft}"
+    );
+    assert!(!visible(section(&draft, "add-entry")).contains(id_of(a)));
+    // The first typed by its id, the second by its number as a person types it.
+    let b_typed = b_no.to_lowercase().replace('-', " ");
     let entries = format!("{list}/entries");
-    for (case, direction, v) in [(a, "to_origin", "1"), (b, "to_custody", "2")] {
+    for (case, direction, v) in [
+        (id_of(a), "to_origin", "1"),
+        (b_typed.as_str(), "to_custody", "2"),
+    ] {
         redirected(
             submit(
                 c,
@@ -192,7 +207,7 @@ pub(crate) async fn proposed_list(t: &TestApp, w: &World, c: &Client, csrf: &str
                 csrf,
                 &entries,
                 &[
-                    ("case_id", id_of(case)),
+                    ("case_id", case),
                     ("direction", direction),
                     ("expected_version", v),
                 ],
@@ -291,6 +306,27 @@ async fn a_transfer_round_through_the_pages_from_draft_to_a_reported_visit() {
             not_listable.contains(&format!("value=\"{}\"", id_of(located))),
             "kept"
         );
+
+        // A number no case has is refused with the field named, what was typed kept.
+        let unknown = refused(
+            submit(
+                &cw,
+                t,
+                &cw_csrf,
+                &entries,
+                &[
+                    ("case_id", "HW-2026-99999"),
+                    ("direction", "to_origin"),
+                    ("expected_version", "4"),
+                ],
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+        assert!(unknown.contains("no case has this number"), "{unknown}");
+        assert!(unknown.contains("value=\"HW-2026-99999\""), "kept");
 
         // The mediator sees the cases in both directions, and the hash.
         let (_, page) = get(&cw, t, &list).await;
