@@ -10,7 +10,7 @@ use super::context::{Frame, PageCtx, PostForm};
 use super::error::PageResult;
 use super::refusal::{Fields, Refusal, refusal};
 use super::show::{code_of, when};
-use super::transfers::{answer, to};
+use super::transfers::{CaseLabel, answer, case_label, to};
 use crate::AppState;
 use crate::extract::ApiPath;
 use askama::Template;
@@ -24,6 +24,7 @@ use homeward_app::aftercare::{
     WaiverInput,
 };
 use homeward_app::sight::CaseParts;
+use homeward_app::transfers::ListPeople;
 use homeward_domain::{
     CaseId, CaseState, Custodian, CustodianKind, FollowUpId, PartyId, PartyKind, Permission,
     Relative, ServiceKind,
@@ -75,6 +76,9 @@ pub(crate) struct FollowUpRow {
 pub(crate) struct CustodyPage<'a> {
     pub f: Frame<'a>,
     pub id: String,
+    /// The case as people know it: its number and the child's names on the records the reader
+    /// may read.
+    pub label: CaseLabel,
     pub version: i64,
     pub state: String,
     pub state_label: String,
@@ -135,6 +139,24 @@ async fn custody_page(
     };
     let case = &d.view.case;
     let now = Utc::now();
+    let records: Vec<homeward_domain::RecordId> = [case.tracing_request, case.custody_record]
+        .into_iter()
+        .flatten()
+        .collect();
+    let children = s
+        .app
+        .children_named(&cx.caller, &records)
+        .await
+        .map_err(|e| cx.fail(e))?;
+    let label = case_label(
+        &ListPeople {
+            numbers: [(id, d.view.number)].into_iter().collect(),
+            children,
+            ..ListPeople::default()
+        },
+        id,
+        &records,
+    );
     let handovers = case
         .handovers
         .iter()
@@ -245,6 +267,7 @@ async fn custody_page(
     let page = CustodyPage {
         f: cx.frame(),
         id: id.to_string(),
+        label,
         version: d.view.version,
         state: case.state.as_str().to_owned(),
         state_label: t.get(&format!("state_{}", case.state.as_str())).to_owned(),

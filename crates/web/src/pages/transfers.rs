@@ -215,7 +215,7 @@ impl RecordCell {
 
 /// How the mediator names a case of the list: its number and the names on both its records,
 /// each spelling once.
-fn case_label(people: &ListPeople, case: CaseId, records: &[RecordId]) -> CaseLabel {
+pub(crate) fn case_label(people: &ListPeople, case: CaseId, records: &[RecordId]) -> CaseLabel {
     let mut names: Vec<ShownName> = Vec::new();
     for id in records {
         for n in people.children.get(id).map(all_names).unwrap_or_default() {

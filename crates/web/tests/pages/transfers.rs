@@ -737,6 +737,11 @@ async fn a_transfer_round_through_the_pages_from_draft_to_a_reported_visit() {
         let (status, page) = get(&lev, t, &custody).await;
         assert_eq!(status, StatusCode::OK);
         assert_every_form_has_csrf(&page);
+        // Titled by the case number, not the id.
+        let a_no = number_of(&w, a).await;
+        assert!(page.contains(&format!("<title>Custody chain and aftercare: {a_no}")), "{page}");
+        let h1 = &page[page.find("<h1").unwrap()..page.find("</h1>").unwrap()];
+        assert!(visible(h1).contains(&a_no) && uuids_in(&visible(h1)).is_empty(), "{h1}");
         let version = |page: &str| {
             let at = page.find("name=\"expected_version\" value=\"").unwrap() + 31;
             page[at..at + page[at..].find('"').unwrap()].to_owned()
