@@ -782,6 +782,34 @@ impl App {
         Ok((stored.list.round, people))
     }
 
+    /// The cases among `ids` by number and the children on their records, for the mediator's
+    /// pages that list cases without their list (the overdue visits); a reader on another side,
+    /// or one who reads no cases, is told nothing. Audited as a case list and a record list.
+    pub async fn cases_named(&self, caller: &Caller, ids: &[CaseId]) -> AppResult<ListPeople> {
+        let mediator = caller.party().kind == PartyKind::Mediator;
+        if !mediator || !caller.may(Permission::CaseRead) || ids.is_empty() {
+            return Ok(ListPeople::default());
+        }
+        let audit = caller
+            .audit(AuditAction::CaseList)
+            .details(serde_json::json!({ "numbered": true }));
+        let cases = self.store.cases_by_ids(ids, audit).await?;
+        let records_of: HashMap<CaseId, Vec<RecordId>> = cases
+            .iter()
+            .map(|c| {
+                let records = [c.case.tracing_request, c.case.custody_record];
+                (c.case.id, records.into_iter().flatten().collect())
+            })
+            .collect();
+        let record_ids: Vec<RecordId> = records_of.values().flatten().copied().collect();
+        Ok(ListPeople {
+            numbers: cases.iter().map(|c| (c.case.id, c.number)).collect(),
+            children: self.children_named(caller, &record_ids).await?,
+            records_of,
+            users: HashMap::new(),
+        })
+    }
+
     /// Case numbers, the children on both records of each case, and users' display names, for
     /// the mediator's pages of a list; each read audited.
     async fn mediator_people(

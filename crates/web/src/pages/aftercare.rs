@@ -513,6 +513,8 @@ pub(crate) async fn waive_follow_up(
 #[derive(Debug)]
 pub(crate) struct VisitRow {
     pub case_id: String,
+    /// The case (the mediator's: number and names) or the child on the party's own record.
+    pub label: CaseLabel,
     pub id: String,
     pub due: String,
     pub days_late: i64,
@@ -553,10 +555,31 @@ async fn visits_page(
         Vec::new()
     };
     let today = Utc::now().date_naive();
+    let people = if mediator {
+        let ids: Vec<CaseId> = visits.iter().map(|v| v.case_id).collect();
+        s.app.cases_named(c, &ids).await.map_err(|e| cx.fail(e))?
+    } else {
+        let ids: Vec<_> = visits.iter().filter_map(|v| v.record_id).collect();
+        ListPeople {
+            children: s
+                .app
+                .children_named(c, &ids)
+                .await
+                .map_err(|e| cx.fail(e))?,
+            ..ListPeople::default()
+        }
+    };
     let rows = visits
         .iter()
         .map(|v| VisitRow {
             case_id: v.case_id.to_string(),
+            label: match v.record_id {
+                Some(r) if !mediator => case_label(&people, v.case_id, &[r]),
+                _ => {
+                    let records = people.records_of.get(&v.case_id).cloned();
+                    case_label(&people, v.case_id, &records.unwrap_or_default())
+                }
+            },
             id: v.follow_up.id.to_string(),
             due: v.follow_up.due.to_string(),
             days_late: (today - v.follow_up.due).num_days(),

@@ -934,6 +934,16 @@ async fn a_transfer_round_through_the_pages_from_draft_to_a_reported_visit() {
         );
         assert!(visits.contains(&format!("/records/{}", id_of(a_req))));
         assert!(!visits.contains(a["custody_record"].as_str().unwrap()));
+        // The child by the names on its own record, no id as text, no case number.
+        let shown = visible(&visits);
+        assert!(shown.contains("Лисенко") && shown.contains("Lysenko"), "{shown}");
+        assert!(!shown.contains("Лысенко") && !shown.contains(&a_no), "{shown}");
+        assert!(uuids_in(&shown).is_empty(), "{shown}");
+        // The mediator's list of overdue visits: the case by number and both records' names.
+        let (_, all) = get(&cw, t, "/follow-ups").await;
+        let shown = visible(&all);
+        assert!(shown.contains(&a_no) && shown.contains("Лысенко"), "{shown}");
+        assert!(uuids_in(&shown).is_empty(), "{shown}");
         let action = {
             let at = visits.find("action=\"/follow-ups/").unwrap() + 8;
             visits[at..at + visits[at..].find('"').unwrap()].to_owned()
