@@ -650,5 +650,17 @@ async fn list_pages_name_people_in_each_readers_scope() {
             round.is_empty() && p.children.is_empty(),
             "the plan's names are the mediator's"
         );
+
+        // Cases named without their list: the mediator's only.
+        let ids = [r.ours.case.id];
+        let p = w.app.cases_named(&r.mediator, &ids).await.unwrap();
+        assert_eq!(p.numbers.get(&r.ours.case.id), Some(&r.ours.number));
+        assert_eq!(p.records_of[&r.ours.case.id], [tracing, held]);
+        assert!(p.children.contains_key(&tracing) && p.children.contains_key(&held));
+        let p = w.app.cases_named(&r.origin, &ids).await.unwrap();
+        assert!(
+            p.numbers.is_empty() && p.children.is_empty(),
+            "a side is told nothing"
+        );
     }
 }
