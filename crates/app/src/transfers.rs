@@ -20,17 +20,18 @@
 use crate::{App, AppError, AppResult, Caller};
 use chrono::{DateTime, SubsecRound, Utc};
 use homeward_domain::{
-    AuditAction, AuditDraft, Case, CaseId, CaseState, ConditionCode, Cost, Direction, Escort,
-    FallBackFailed, Leg, LegId, LegUpdate, ListDiff, ListState, PartyId, PartyKind, PartyListDiff,
-    PartyListView, Permission, RecordId, Side, TransferList, TransferListEntry, TransferListId,
-    TransferPlanId, TransferRefused, TravelDocument, TravelMode, TravelPlan, UserId,
+    AuditAction, AuditDraft, Case, CaseId, CaseNumber, CaseState, ChildRecord, ConditionCode, Cost,
+    Direction, Escort, FallBackFailed, Leg, LegId, LegUpdate, ListDiff, ListState, PartyId,
+    PartyKind, PartyListDiff, PartyListView, Permission, RecordId, Side, TransferList,
+    TransferListEntry, TransferListId, TransferPlanId, TransferRefused, TravelDocument, TravelMode,
+    TravelPlan, UserId,
 };
 use homeward_store::{
     CaseChange, StoredCase, StoredTransferList, StoredTransferPlan, TransferListChange,
     TransferListFilter, TransferPlanChange,
 };
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
@@ -151,6 +152,21 @@ pub struct ListDiffView {
     pub to_hash: String,
     #[serde(flatten)]
     pub changes: DiffEntries,
+}
+
+/// Who a list page names, as its reader may see them: the children by their records, and for
+/// the mediator the case numbers and the display names of approvers and version authors.
+#[derive(Clone, Debug, Default)]
+pub struct ListPeople {
+    /// The case number of each case on the list (the mediator's view only).
+    pub numbers: HashMap<CaseId, CaseNumber>,
+    /// The child records among the view's that the reader may read, by id.
+    pub children: HashMap<RecordId, ChildRecord>,
+    /// The tracing request and custody record of each case (the mediator's view only).
+    pub records_of: HashMap<CaseId, Vec<RecordId>>,
+    /// Display names of the users asked for (the mediator's view only); one since removed is
+    /// left out.
+    pub users: HashMap<UserId, String>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -675,6 +691,153 @@ impl App {
         Ok(match party {
             None => ListView::Mediator(stored.into()),
             Some(p) => ListView::Party(Self::side_view(&stored.list, p, stored.version)?),
+        })
+    }
+
+    /// The names a list page shows for `view` and a `diff` of it, in the scope of
+    /// [`Self::list_reader`]: a side is told only the names on its own records (those its view
+    /// and its diff hold); the mediator the case numbers, the names on both records, and the
+    /// display names of `users` (approvers and version authors). The reads are audited.
+    pub async fn transfer_list_people(
+        &self,
+        caller: &Caller,
+        view: &ListView,
+        diff: Option<&ListDiffView>,
+        users: &[UserId],
+    ) -> AppResult<ListPeople> {
+        let party = self.list_reader(caller)?;
+        let (list, diff) = match (party, view, diff.map(|d| &d.changes)) {
+            (None, ListView::Mediator(d), None) => (&d.list, None),
+            (None, ListView::Mediator(d), Some(DiffEntries::Mediator(c))) => (&d.list, Some(c)),
+            (_, ListView::Party(p), None | Some(DiffEntries::Party(_))) => {
+                let mut ids: Vec<RecordId> = p.entries.iter().map(|e| e.record_id).collect();
+                if let Some(DiffEntries::Party(c)) = diff.map(|d| &d.changes) {
+                    ids.extend(
+                        c.added
+                            .iter()
+                            .chain(&c.removed)
+                            .chain(&c.withdrawn)
+                            .map(|e| e.record_id),
+                    );
+                    ids.extend(c.direction_changed.iter().map(|e| e.record_id));
+                }
+                let children = self.children_named(caller, &ids).await?;
+                return Ok(ListPeople {
+                    children,
+                    ..ListPeople::default()
+                });
+            }
+            _ => return Err(AppError::NotFound),
+        };
+        let mut entries: Vec<(CaseId, RecordId, RecordId)> = list
+            .entries
+            .iter()
+            .map(|e| (e.case_id, e.tracing_request, e.custody_record))
+            .collect();
+        if let Some(c) = diff {
+            let all = c.added.iter().chain(&c.removed).chain(&c.withdrawn);
+            entries.extend(all.map(|e| (e.case_id, e.tracing_request, e.custody_record)));
+            let turned = c.direction_changed.iter();
+            entries.extend(turned.map(|e| (e.case_id, e.tracing_request, e.custody_record)));
+        }
+        self.mediator_people(caller, list.id, &entries, users).await
+    }
+
+    /// The plan page's names: the list's round, the plan's children by case number and the
+    /// names on both their records, and the display names of `users`; the mediator's (a reader
+    /// on another side is told nothing more than the plan itself).
+    pub async fn transfer_plan_people(
+        &self,
+        caller: &Caller,
+        plan: &TravelPlan,
+        users: &[UserId],
+    ) -> AppResult<(String, ListPeople)> {
+        self.plan_reader(caller)?;
+        if caller.party().kind != PartyKind::Mediator {
+            return Ok((String::new(), ListPeople::default()));
+        }
+        let stored = self.load_list(caller, plan.list_id, None).await?;
+        let entries: Vec<(CaseId, RecordId, RecordId)> = stored
+            .list
+            .entries
+            .iter()
+            .filter(|e| plan.cases.contains(&e.case_id))
+            .map(|e| (e.case_id, e.tracing_request, e.custody_record))
+            .collect();
+        let people = self
+            .mediator_people(caller, plan.list_id, &entries, users)
+            .await?;
+        Ok((stored.list.round, people))
+    }
+
+    /// The cases among `ids` by number and the children on their records, for the mediator's
+    /// pages that list cases without their list (the overdue visits); a reader on another side,
+    /// or one who reads no cases, is told nothing. Audited as a case list and a record list.
+    pub async fn cases_named(&self, caller: &Caller, ids: &[CaseId]) -> AppResult<ListPeople> {
+        let mediator = caller.party().kind == PartyKind::Mediator;
+        if !mediator || !caller.may(Permission::CaseRead) || ids.is_empty() {
+            return Ok(ListPeople::default());
+        }
+        let audit = caller
+            .audit(AuditAction::CaseList)
+            .details(serde_json::json!({ "numbered": true }));
+        let cases = self.store.cases_by_ids(ids, audit).await?;
+        let records_of: HashMap<CaseId, Vec<RecordId>> = cases
+            .iter()
+            .map(|c| {
+                let records = [c.case.tracing_request, c.case.custody_record];
+                (c.case.id, records.into_iter().flatten().collect())
+            })
+            .collect();
+        let record_ids: Vec<RecordId> = records_of.values().flatten().copied().collect();
+        Ok(ListPeople {
+            numbers: cases.iter().map(|c| (c.case.id, c.number)).collect(),
+            children: self.children_named(caller, &record_ids).await?,
+            records_of,
+            users: HashMap::new(),
+        })
+    }
+
+    /// Case numbers, the children on both records of each case, and users' display names, for
+    /// the mediator's pages of a list; each read audited.
+    async fn mediator_people(
+        &self,
+        caller: &Caller,
+        list: TransferListId,
+        entries: &[(CaseId, RecordId, RecordId)],
+        users: &[UserId],
+    ) -> AppResult<ListPeople> {
+        let mut case_ids: Vec<CaseId> = entries.iter().map(|e| e.0).collect();
+        case_ids.sort();
+        case_ids.dedup();
+        let numbers = if case_ids.is_empty() {
+            HashMap::new()
+        } else {
+            let audit = caller
+                .audit(AuditAction::CaseList)
+                .details(serde_json::json!({ "numbered": true, "list": list }));
+            self.store
+                .cases_by_ids(&case_ids, audit)
+                .await?
+                .into_iter()
+                .map(|c| (c.case.id, c.number))
+                .collect()
+        };
+        let record_ids: Vec<RecordId> = entries.iter().flat_map(|e| [e.1, e.2]).collect();
+        let children = self.children_named(caller, &record_ids).await?;
+        let mut names = HashMap::new();
+        for id in users {
+            if let std::collections::hash_map::Entry::Vacant(e) = names.entry(*id)
+                && let Some(u) = self.store.get_user(*id).await?
+            {
+                e.insert(u.display_name);
+            }
+        }
+        Ok(ListPeople {
+            numbers,
+            children,
+            records_of: entries.iter().map(|e| (e.0, vec![e.1, e.2])).collect(),
+            users: names,
         })
     }
 

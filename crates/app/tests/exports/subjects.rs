@@ -574,3 +574,90 @@ async fn the_job_reads_as_the_requester_is_when_it_runs() {
         w.finish().await;
     }
 }
+
+/// The names a list page shows come in each reader's scope: a side only the children of its own
+/// records, no case number, no user; the mediator the case numbers, both records and the users
+/// asked for; a side handing in the mediator's view is told nothing. The plan's names are the
+/// mediator's, with the round.
+#[tokio::test]
+async fn list_pages_name_people_in_each_readers_scope() {
+    let dir = tempfile::tempdir().unwrap();
+    for w in worlds(config(dir.path())).await {
+        let r = round(&w).await;
+        let lists = w
+            .app
+            .list_transfer_lists(&r.origin, &Default::default())
+            .await
+            .unwrap();
+        let [homeward_app::transfers::ListView::Party(own)] = lists.as_slice() else {
+            panic!("one list for the origin: {lists:?}");
+        };
+        let (tracing, held) = (
+            r.ours.case.tracing_request.unwrap(),
+            r.ours.case.custody_record.unwrap(),
+        );
+        let users = [r.mediator.user().id];
+        for (side, record) in [(&r.origin, tracing), (&r.custody, held)] {
+            let view = w.app.get_transfer_list(side, own.id).await.unwrap();
+            let p = w
+                .app
+                .transfer_list_people(side, &view, None, &users)
+                .await
+                .unwrap();
+            let keys: Vec<_> = p.children.keys().copied().collect();
+            assert_eq!(keys, [record], "a side names its own record only");
+            assert!(p.numbers.is_empty() && p.users.is_empty() && p.records_of.is_empty());
+        }
+        let view = w.app.get_transfer_list(&r.mediator, own.id).await.unwrap();
+        let p = w
+            .app
+            .transfer_list_people(&r.mediator, &view, None, &users)
+            .await
+            .unwrap();
+        assert_eq!(p.numbers.get(&r.ours.case.id), Some(&r.ours.number));
+        assert!(p.children.contains_key(&tracing) && p.children.contains_key(&held));
+        assert_eq!(
+            p.users.get(&r.mediator.user().id).map(String::as_str),
+            Some(r.mediator.user().display_name.as_str())
+        );
+        let refused = w
+            .app
+            .transfer_list_people(&r.origin, &view, None, &users)
+            .await;
+        assert!(matches!(refused, Err(AppError::NotFound)), "{refused:?}");
+
+        let plans = w
+            .app
+            .transfer_plans_of_list(&r.mediator, own.id)
+            .await
+            .unwrap();
+        let (round, p) = w
+            .app
+            .transfer_plan_people(&r.mediator, &plans[0].plan, &users)
+            .await
+            .unwrap();
+        assert_eq!(round, "=HYPERLINK(\"x\") round 1");
+        assert_eq!(p.numbers.get(&r.ours.case.id), Some(&r.ours.number));
+        let (round, p) = w
+            .app
+            .transfer_plan_people(&r.custody, &plans[0].plan, &users)
+            .await
+            .unwrap_or_default();
+        assert!(
+            round.is_empty() && p.children.is_empty(),
+            "the plan's names are the mediator's"
+        );
+
+        // Cases named without their list: the mediator's only.
+        let ids = [r.ours.case.id];
+        let p = w.app.cases_named(&r.mediator, &ids).await.unwrap();
+        assert_eq!(p.numbers.get(&r.ours.case.id), Some(&r.ours.number));
+        assert_eq!(p.records_of[&r.ours.case.id], [tracing, held]);
+        assert!(p.children.contains_key(&tracing) && p.children.contains_key(&held));
+        let p = w.app.cases_named(&r.origin, &ids).await.unwrap();
+        assert!(
+            p.numbers.is_empty() && p.children.is_empty(),
+            "a side is told nothing"
+        );
+    }
+}

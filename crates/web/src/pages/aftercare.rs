@@ -10,7 +10,7 @@ use super::context::{Frame, PageCtx, PostForm};
 use super::error::PageResult;
 use super::refusal::{Fields, Refusal, refusal};
 use super::show::{code_of, when};
-use super::transfers::{answer, to};
+use super::transfers::{CaseLabel, answer, case_label, to};
 use crate::AppState;
 use crate::extract::ApiPath;
 use askama::Template;
@@ -24,6 +24,7 @@ use homeward_app::aftercare::{
     WaiverInput,
 };
 use homeward_app::sight::CaseParts;
+use homeward_app::transfers::ListPeople;
 use homeward_domain::{
     CaseId, CaseState, Custodian, CustodianKind, FollowUpId, PartyId, PartyKind, Permission,
     Relative, ServiceKind,
@@ -75,6 +76,9 @@ pub(crate) struct FollowUpRow {
 pub(crate) struct CustodyPage<'a> {
     pub f: Frame<'a>,
     pub id: String,
+    /// The case as people know it: its number and the child's names on the records the reader
+    /// may read.
+    pub label: CaseLabel,
     pub version: i64,
     pub state: String,
     pub state_label: String,
@@ -135,6 +139,24 @@ async fn custody_page(
     };
     let case = &d.view.case;
     let now = Utc::now();
+    let records: Vec<homeward_domain::RecordId> = [case.tracing_request, case.custody_record]
+        .into_iter()
+        .flatten()
+        .collect();
+    let children = s
+        .app
+        .children_named(&cx.caller, &records)
+        .await
+        .map_err(|e| cx.fail(e))?;
+    let label = case_label(
+        &ListPeople {
+            numbers: [(id, d.view.number)].into_iter().collect(),
+            children,
+            ..ListPeople::default()
+        },
+        id,
+        &records,
+    );
     let handovers = case
         .handovers
         .iter()
@@ -245,6 +267,7 @@ async fn custody_page(
     let page = CustodyPage {
         f: cx.frame(),
         id: id.to_string(),
+        label,
         version: d.view.version,
         state: case.state.as_str().to_owned(),
         state_label: t.get(&format!("state_{}", case.state.as_str())).to_owned(),
@@ -490,6 +513,8 @@ pub(crate) async fn waive_follow_up(
 #[derive(Debug)]
 pub(crate) struct VisitRow {
     pub case_id: String,
+    /// The case (the mediator's: number and names) or the child on the party's own record.
+    pub label: CaseLabel,
     pub id: String,
     pub due: String,
     pub days_late: i64,
@@ -530,10 +555,31 @@ async fn visits_page(
         Vec::new()
     };
     let today = Utc::now().date_naive();
+    let people = if mediator {
+        let ids: Vec<CaseId> = visits.iter().map(|v| v.case_id).collect();
+        s.app.cases_named(c, &ids).await.map_err(|e| cx.fail(e))?
+    } else {
+        let ids: Vec<_> = visits.iter().filter_map(|v| v.record_id).collect();
+        ListPeople {
+            children: s
+                .app
+                .children_named(c, &ids)
+                .await
+                .map_err(|e| cx.fail(e))?,
+            ..ListPeople::default()
+        }
+    };
     let rows = visits
         .iter()
         .map(|v| VisitRow {
             case_id: v.case_id.to_string(),
+            label: match v.record_id {
+                Some(r) if !mediator => case_label(&people, v.case_id, &[r]),
+                _ => {
+                    let records = people.records_of.get(&v.case_id).cloned();
+                    case_label(&people, v.case_id, &records.unwrap_or_default())
+                }
+            },
             id: v.follow_up.id.to_string(),
             due: v.follow_up.due.to_string(),
             days_late: (today - v.follow_up.due).num_days(),

@@ -8,6 +8,7 @@
 use super::context::{Frame, PageCtx, PostForm};
 use super::error::{PageResult, html};
 use super::i18n::Tr;
+use super::names::{ShownName, all_names};
 use super::refusal::{Fields, Refusal, RefusalItem, plan_reasons, refusal};
 use super::show::{code_of, when};
 use crate::AppState;
@@ -18,14 +19,14 @@ use axum::response::{IntoResponse, Redirect, Response};
 use homeward_app::cases::CaseQuery;
 use homeward_app::transfers::{
     ApproveInput, CostsInput, DiffEntries, DocumentsInput, EntryInput, EntryWithdrawInput,
-    EscortsInput, LegInput, LegUpdateInput, ListCreateInput, ListQuery, ListStep, ListView,
-    PlanCreateInput, TransferPlanDetail, VersionInput,
+    EscortsInput, LegInput, LegUpdateInput, ListCreateInput, ListPeople, ListQuery, ListStep,
+    ListVersionView, ListView, PlanCreateInput, TransferPlanDetail, VersionInput,
 };
 use homeward_app::{AppError, AppResult};
 use homeward_domain::{
-    CaseId, CaseState, Cost, Direction, DocumentKind, Escort, EscortKind, LegId, LegUpdate,
-    ListState, PartyKind, Permission, TransferListEntry, TransferListId, TransferPlanId,
-    TravelDocument, TravelMode,
+    CaseId, CaseNumber, CaseState, Cost, Direction, DocumentKind, Escort, EscortKind, LegId,
+    LegUpdate, ListState, PartyKind, Permission, RecordId, TransferListEntry, TransferListId,
+    TransferPlanId, TravelDocument, TravelMode, UserId,
 };
 use serde::Deserialize;
 
@@ -189,14 +190,67 @@ pub(crate) async fn create(
 
 // ---- one list ---------------------------------------------------------------------------------
 
+/// A child's record on a list: its id for the link, and the child as the record names it.
+#[derive(Debug)]
+pub(crate) struct RecordCell {
+    pub id: String,
+    /// Empty when the reader may not read the record.
+    pub names: Vec<ShownName>,
+    pub born: String,
+}
+
+impl RecordCell {
+    fn of(id: RecordId, people: &ListPeople) -> Self {
+        let record = people.children.get(&id);
+        Self {
+            id: id.to_string(),
+            names: record.map(all_names).unwrap_or_default(),
+            born: record
+                .and_then(|r| r.content.birth_date.as_ref())
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// How the mediator names a case of the list: its number and the names on both its records,
+/// each spelling once.
+pub(crate) fn case_label(people: &ListPeople, case: CaseId, records: &[RecordId]) -> CaseLabel {
+    let mut names: Vec<ShownName> = Vec::new();
+    for id in records {
+        for n in people.children.get(id).map(all_names).unwrap_or_default() {
+            if !names.iter().any(|m| m.written == n.written) {
+                names.push(n);
+            }
+        }
+    }
+    CaseLabel {
+        number: people
+            .numbers
+            .get(&case)
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        names,
+    }
+}
+
+/// A case as a person knows it: the case number and the child's names.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CaseLabel {
+    pub number: String,
+    pub names: Vec<ShownName>,
+}
+
 #[derive(Debug)]
 pub(crate) struct EntryRow {
-    /// The mediator's view: the case and both records.
+    /// The mediator's view: the case (for links and forms), its number and names, and both
+    /// records.
     pub case_id: Option<String>,
-    pub tracing: Option<String>,
-    pub custody: Option<String>,
+    pub case: CaseLabel,
+    pub tracing: Option<RecordCell>,
+    pub custody: Option<RecordCell>,
     /// A party's view: its own record.
-    pub record: Option<String>,
+    pub record: Option<RecordCell>,
     pub direction: String,
     pub direction_label: String,
     /// The other direction, for the form that turns it.
@@ -243,8 +297,8 @@ pub(crate) struct DiffRow {
     pub kind: &'static str,
     pub mark: &'static str,
     pub label: String,
-    /// The case (the mediator's view) or the party's own record.
-    pub subject: String,
+    /// The case (the mediator's view: number and names) or the party's own record (names).
+    pub subject: CaseLabel,
     /// `/cases/..` or `/records/..`.
     pub href: String,
     pub detail: String,
@@ -262,6 +316,8 @@ pub(crate) struct DiffView {
 #[derive(Debug)]
 pub(crate) struct PlanRow {
     pub id: String,
+    /// The plan's place among the list's plans, from 1: how the page names it.
+    pub n: usize,
     pub children: usize,
     pub legs: usize,
     pub approved: bool,
@@ -289,8 +345,8 @@ pub(crate) struct ListPage<'a> {
     /// Versions after the first, each a link to what it changed.
     pub version_steps: Vec<i64>,
     pub plans: Vec<PlanRow>,
-    /// The active entries, for the plan form: case id and the direction's label.
-    pub plan_cases: Vec<(String, String)>,
+    /// The active entries, for the plan form: case id, the case as named, the direction's label.
+    pub plan_cases: Vec<(String, CaseLabel, String)>,
     pub may_manage: bool,
     pub may_approve: bool,
     /// For a party: its own approval of the content as it is now (when, and the hash), or
@@ -302,8 +358,9 @@ pub(crate) struct ListPage<'a> {
     pub completed: bool,
     /// The steps the list may take now: code and label.
     pub steps: Vec<(&'static str, String)>,
-    /// Cases at consent_obtained, offered when adding an entry.
-    pub listable: Vec<String>,
+    /// Cases at consent_obtained, offered when adding an entry: the number, and the child's
+    /// names as one line of text.
+    pub listable: Vec<(String, String)>,
     pub directions: Vec<(&'static str, String)>,
     pub refusal: Option<Refusal>,
     pub kept: Fields,
@@ -323,15 +380,16 @@ impl DiffParams {
     }
 }
 
-fn entry_row(t: &Tr, e: &TransferListEntry) -> EntryRow {
+fn entry_row(t: &Tr, e: &TransferListEntry, people: &ListPeople) -> EntryRow {
     let other = match e.direction {
         Direction::ToOrigin => Direction::ToCustody,
         Direction::ToCustody => Direction::ToOrigin,
     };
     EntryRow {
         case_id: Some(e.case_id.to_string()),
-        tracing: Some(e.tracing_request.to_string()),
-        custody: Some(e.custody_record.to_string()),
+        case: case_label(people, e.case_id, &[e.tracing_request, e.custody_record]),
+        tracing: Some(RecordCell::of(e.tracing_request, people)),
+        custody: Some(RecordCell::of(e.custody_record, people)),
         record: None,
         direction: e.direction.as_str().to_owned(),
         direction_label: direction_label(t, e.direction),
@@ -345,9 +403,14 @@ fn entry_row(t: &Tr, e: &TransferListEntry) -> EntryRow {
     }
 }
 
-fn diff_rows(t: &Tr, changes: &DiffEntries) -> Vec<DiffRow> {
+fn diff_rows(t: &Tr, changes: &DiffEntries, people: &ListPeople) -> Vec<DiffRow> {
     let mut rows = Vec::new();
-    let mut push = |kind: &'static str, mark, subject: String, href: String, detail: String| {
+    let numbered = |case: CaseId, tracing, custody| case_label(people, case, &[tracing, custody]);
+    let own = |id: RecordId| CaseLabel {
+        number: String::new(),
+        names: RecordCell::of(id, people).names,
+    };
+    let mut push = |kind: &'static str, mark, subject: CaseLabel, href: String, detail: String| {
         rows.push(DiffRow {
             kind,
             mark,
@@ -372,7 +435,7 @@ fn diff_rows(t: &Tr, changes: &DiffEntries) -> Vec<DiffRow> {
                     push(
                         kind,
                         mark,
-                        e.case_id.to_string(),
+                        numbered(e.case_id, e.tracing_request, e.custody_record),
                         format!("/cases/{}", e.case_id),
                         detail,
                     );
@@ -382,7 +445,7 @@ fn diff_rows(t: &Tr, changes: &DiffEntries) -> Vec<DiffRow> {
                 push(
                     "direction_changed",
                     "⇄",
-                    c.case_id.to_string(),
+                    numbered(c.case_id, c.tracing_request, c.custody_record),
                     format!("/cases/{}", c.case_id),
                     format!(
                         "{} {} {}",
@@ -403,7 +466,7 @@ fn diff_rows(t: &Tr, changes: &DiffEntries) -> Vec<DiffRow> {
                     push(
                         kind,
                         mark,
-                        e.record_id.to_string(),
+                        own(e.record_id),
                         format!("/records/{}", e.record_id),
                         direction_label(t, e.direction),
                     );
@@ -413,7 +476,7 @@ fn diff_rows(t: &Tr, changes: &DiffEntries) -> Vec<DiffRow> {
                 push(
                     "direction_changed",
                     "⇄",
-                    c.record_id.to_string(),
+                    own(c.record_id),
                     format!("/records/{}", c.record_id),
                     format!(
                         "{} {} {}",
@@ -426,6 +489,65 @@ fn diff_rows(t: &Tr, changes: &DiffEntries) -> Vec<DiffRow> {
         }
     }
     rows
+}
+
+/// The cases offered for a list, each by its number and the names on its records as one line
+/// (a datalist option holds text only).
+async fn listable(
+    s: &AppState,
+    cx: &PageCtx,
+    cases: &[homeward_app::matching::CaseView],
+) -> Result<Vec<(String, String)>, super::error::PageError> {
+    let ids: Vec<RecordId> = cases
+        .iter()
+        .flat_map(|v| [v.case.tracing_request, v.case.custody_record])
+        .flatten()
+        .collect();
+    let named = s
+        .app
+        .children_named(&cx.caller, &ids)
+        .await
+        .map_err(|e| cx.fail(e))?;
+    Ok(cases
+        .iter()
+        .map(|v| {
+            let records: Vec<RecordId> = [v.case.tracing_request, v.case.custody_record]
+                .into_iter()
+                .flatten()
+                .collect();
+            let people = ListPeople {
+                children: records
+                    .iter()
+                    .filter_map(|r| named.get(r).map(|c| (*r, c.clone())))
+                    .collect(),
+                ..ListPeople::default()
+            };
+            let names = case_label(&people, v.case.id, &records)
+                .names
+                .iter()
+                .map(|n| match n.latin.as_str() {
+                    "" => n.written.clone(),
+                    latin => format!("{} ({latin})", n.written),
+                })
+                .collect::<Vec<_>>()
+                .join(" · ");
+            (v.number.to_string(), names)
+        })
+        .collect())
+}
+
+/// The users a mediator's list page names: approvers (in force and voided) and version authors.
+fn people_of(view: &ListView, versions: &[ListVersionView]) -> Vec<UserId> {
+    let ListView::Mediator(d) = view else {
+        return Vec::new();
+    };
+    let l = &d.list;
+    let mut ids: Vec<UserId> = l.approvals.iter().map(|a| a.by).collect();
+    ids.extend(l.voided_approvals.iter().map(|v| v.approval.by));
+    ids.extend(versions.iter().map(|v| v.changed_by));
+    ids.sort();
+    ids.dedup();
+    ids
 }
 
 fn steps_for(t: &Tr, state: ListState) -> Vec<(&'static str, String)> {
@@ -466,20 +588,41 @@ async fn list_page(
         .unwrap_or(to_v - 1)
         .clamp(1, version.max(1));
     let diff = if from_v != to_v {
-        let d = s
-            .app
-            .transfer_list_diff(c, id, from_v, to_v)
-            .await
-            .map_err(|e| cx.fail(e))?;
-        Some(DiffView {
-            from: d.from,
-            to: d.to,
-            from_hash: d.from_hash.clone(),
-            to_hash: d.to_hash.clone(),
-            rows: diff_rows(t, &d.changes),
-        })
+        Some(
+            s.app
+                .transfer_list_diff(c, id, from_v, to_v)
+                .await
+                .map_err(|e| cx.fail(e))?,
+        )
     } else {
         None
+    };
+    let versions = match &view {
+        ListView::Mediator(_) => s
+            .app
+            .transfer_list_versions(c, id)
+            .await
+            .map_err(|e| cx.fail(e))?,
+        ListView::Party(_) => Vec::new(),
+    };
+    let people = s
+        .app
+        .transfer_list_people(c, &view, diff.as_ref(), &people_of(&view, &versions))
+        .await
+        .map_err(|e| cx.fail(e))?;
+    let diff = diff.map(|d| DiffView {
+        from: d.from,
+        to: d.to,
+        rows: diff_rows(t, &d.changes, &people),
+        from_hash: d.from_hash,
+        to_hash: d.to_hash,
+    });
+    let user = |u: &UserId| {
+        people
+            .users
+            .get(u)
+            .cloned()
+            .unwrap_or_else(|| t.get("tr_user_gone").to_owned())
     };
     let parties = s.app.list_parties(c).await.map_err(|e| cx.fail(e))?;
     let name_of = |p: homeward_domain::PartyId| {
@@ -546,7 +689,7 @@ async fn list_page(
                     rows: l
                         .active_entries()
                         .filter(|e| e.direction == *dir)
-                        .map(|e| entry_row(t, e))
+                        .map(|e| entry_row(t, e, &people))
                         .collect(),
                 })
                 .collect();
@@ -554,11 +697,17 @@ async fn list_page(
                 .entries
                 .iter()
                 .filter(|e| !e.is_active())
-                .map(|e| entry_row(t, e))
+                .map(|e| entry_row(t, e, &people))
                 .collect();
             page.plan_cases = l
                 .active_entries()
-                .map(|e| (e.case_id.to_string(), direction_label(t, e.direction)))
+                .map(|e| {
+                    (
+                        e.case_id.to_string(),
+                        case_label(&people, e.case_id, &[e.tracing_request, e.custody_record]),
+                        direction_label(t, e.direction),
+                    )
+                })
                 .collect();
             page.approvals = l
                 .approvals
@@ -566,29 +715,25 @@ async fn list_page(
                 .map(|a| ApprovalRow {
                     side: side_label(a.side),
                     hash: a.hash.clone(),
-                    by: a.by.to_string(),
+                    by: user(&a.by),
                     at: when(&a.at),
                     voided: None,
                 })
                 .chain(l.voided_approvals.iter().rev().map(|v| ApprovalRow {
                     side: side_label(v.approval.side),
                     hash: v.approval.hash.clone(),
-                    by: v.approval.by.to_string(),
+                    by: user(&v.approval.by),
                     at: when(&v.approval.at),
                     voided: Some(format!("{} · {}", when(&v.voided_at), v.reason)),
                 }))
                 .collect();
-            page.versions = s
-                .app
-                .transfer_list_versions(c, id)
-                .await
-                .map_err(|e| cx.fail(e))?
+            page.versions = versions
                 .into_iter()
                 .rev()
                 .map(|v| VersionRow {
                     version: v.version,
                     change: t.get_or(&format!("tr_change_{}", v.change), &v.change),
-                    by: v.changed_by.to_string(),
+                    by: user(&v.changed_by),
                     at: when(&v.changed_at),
                     state: list_state_label(t, v.state),
                     current: v.version == version,
@@ -601,7 +746,9 @@ async fn list_page(
                 .await
                 .map_err(|e| cx.fail(e))?
                 .into_iter()
-                .map(|p| PlanRow {
+                .enumerate()
+                .map(|(i, p)| PlanRow {
+                    n: i + 1,
                     id: p.plan.id.to_string(),
                     children: p.plan.cases.len(),
                     legs: p.plan.legs.len(),
@@ -617,7 +764,7 @@ async fn list_page(
                         workflow_only: true,
                         ..CaseQuery::default()
                     };
-                    page.listable = s
+                    let cases: Vec<_> = s
                         .app
                         .list_cases(c, &q)
                         .await
@@ -625,8 +772,8 @@ async fn list_page(
                         .items
                         .into_iter()
                         .filter(|v| l.entry(v.case.id).is_none_or(|e| !e.is_active()))
-                        .map(|v| v.case.id.to_string())
                         .collect();
+                    page.listable = listable(s, cx, &cases).await?;
                 }
             }
         }
@@ -647,9 +794,10 @@ async fn list_page(
                         .filter(|e| e.direction == *dir)
                         .map(|e| EntryRow {
                             case_id: None,
+                            case: CaseLabel::default(),
                             tracing: None,
                             custody: None,
-                            record: Some(e.record_id.to_string()),
+                            record: Some(RecordCell::of(e.record_id, &people)),
                             direction: e.direction.as_str().to_owned(),
                             direction_label: direction_label(t, e.direction),
                             other_direction: String::new(),
@@ -692,6 +840,27 @@ async fn after_list_change<T>(
     }
 }
 
+/// The case a person typed: its number as people know it (`HW-2026-00042`, any case or
+/// spacing), or its id.
+async fn typed_case(s: &AppState, cx: &PageCtx, form: &Fields) -> AppResult<CaseId> {
+    let Some(number) = CaseNumber::lenient(&form.text("case_id")) else {
+        return form.parse("case_id");
+    };
+    let q = CaseQuery {
+        number: Some(number),
+        limit: Some(1),
+        workflow_only: true,
+        ..CaseQuery::default()
+    };
+    s.app
+        .list_cases(&cx.caller, &q)
+        .await?
+        .items
+        .first()
+        .map(|v| v.case.id)
+        .ok_or_else(|| AppError::invalid("case_id", "unknown_case", "no case has this number"))
+}
+
 pub(crate) async fn add_entry(
     State(s): State<AppState>,
     ApiPath(id): ApiPath<TransferListId>,
@@ -699,7 +868,7 @@ pub(crate) async fn add_entry(
 ) -> PageResult {
     let done = async {
         let input = EntryInput {
-            case_id: form.parse("case_id")?,
+            case_id: typed_case(&s, &cx, &form).await?,
             direction: form.parse("direction")?,
             expected_version: form.int("expected_version")?,
         };
@@ -831,6 +1000,8 @@ pub(crate) struct LegRow {
 #[derive(Clone, Debug)]
 pub(crate) struct DocRow {
     pub case_id: String,
+    /// The case as named (empty for a row typed in and refused).
+    pub case: CaseLabel,
     pub kind: String,
     pub kind_label: String,
     pub ready: bool,
@@ -843,8 +1014,11 @@ pub(crate) struct PlanPage<'a> {
     pub f: Frame<'a>,
     pub id: String,
     pub list_id: String,
+    /// The round of the plan's list: how the page names the plan.
+    pub round: String,
     pub version: i64,
-    pub cases: Vec<String>,
+    /// The children: case id (for links and forms) and the case as named.
+    pub cases: Vec<(String, CaseLabel)>,
     pub legs: Vec<LegRow>,
     /// Where the next leg starts: where the last one ends.
     pub next_from: String,
@@ -910,6 +1084,24 @@ async fn plan_page(
         .await
         .map_err(|e| cx.fail(e))?;
     let p = &d.plan;
+    let mut users: Vec<UserId> = p.approval.iter().map(|a| a.by).collect();
+    users.extend(p.voided_approvals.iter().map(|v| v.approval.by));
+    let (round, people) = s
+        .app
+        .transfer_plan_people(&cx.caller, p, &users)
+        .await
+        .map_err(|e| cx.fail(e))?;
+    let label = |case: CaseId| {
+        let records = people.records_of.get(&case).cloned().unwrap_or_default();
+        case_label(&people, case, &records)
+    };
+    let user = |u: &UserId| {
+        people
+            .users
+            .get(u)
+            .cloned()
+            .unwrap_or_else(|| t.get("tr_user_gone").to_owned())
+    };
     let legs = p
         .legs
         .iter()
@@ -980,6 +1172,7 @@ async fn plan_page(
             let c = code_of(&doc.kind);
             DocRow {
                 case_id: doc.case_id.to_string(),
+                case: label(doc.case_id),
                 kind_label: kind_label("tr_doc_", &c),
                 kind: c,
                 ready: doc.ready,
@@ -994,6 +1187,7 @@ async fn plan_page(
                 let c = kept.text(&format!("doc{i}_kind"));
                 DocRow {
                     case_id: kept.text(&format!("doc{i}_case")),
+                    case: CaseLabel::default(),
                     kind_label: kind_label("tr_doc_", &c),
                     kind: c,
                     ready: kept.on(&format!("doc{i}_ready")),
@@ -1032,7 +1226,8 @@ async fn plan_page(
         id: id.to_string(),
         list_id: p.list_id.to_string(),
         version: d.version,
-        cases: p.cases.iter().map(ToString::to_string).collect(),
+        cases: p.cases.iter().map(|c| (c.to_string(), label(*c))).collect(),
+        round,
         next_from: p.legs.last().map(|l| l.to.clone()).unwrap_or_default(),
         legs,
         escorts,
@@ -1044,7 +1239,7 @@ async fn plan_page(
         approved: p
             .approval
             .as_ref()
-            .map(|a| format!("{} · {}", when(&a.at), a.by)),
+            .map(|a| format!("{} · {}", when(&a.at), user(&a.by))),
         voided: p
             .voided_approvals
             .iter()

@@ -82,6 +82,82 @@ pub(crate) fn text_of<'a>(html: &'a str, id: &str) -> &'a str {
     &html[start..start + html[start..].find('<').unwrap()]
 }
 
+/// What a person reads of a piece of a page: the text between its tags, attributes left out.
+pub(crate) fn visible(html: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for ch in html.chars() {
+        match ch {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                out.push(' ');
+            }
+            _ if !in_tag => out.push(ch),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The UUIDs (8-4-4-4-12 hex digits) in a text.
+pub(crate) fn uuids_in(text: &str) -> Vec<String> {
+    let shape = [8, 4, 4, 4, 12];
+    let chars: Vec<char> = text.chars().collect();
+    let mut found = Vec::new();
+    for start in 0..chars.len() {
+        let mut at = start;
+        let whole = shape.iter().enumerate().all(|(i, n)| {
+            if i > 0 {
+                if chars.get(at) != Some(&'-') {
+                    return false;
+                }
+                at += 1;
+            }
+            let ok = (at..at + n).all(|j| chars.get(j).is_some_and(char::is_ascii_hexdigit));
+            at += n;
+            ok
+        });
+        if whole {
+            found.push(chars[start..at].iter().collect());
+        }
+    }
+    found
+}
+
+/// The element with this id, from its opening tag to the end of its section.
+pub(crate) fn section<'a>(html: &'a str, id: &str) -> &'a str {
+    let at = html
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no #{id}"));
+    let end = html[at..].find("</section>").map_or(html.len(), |e| at + e);
+    &html[at..end]
+}
+
+/// The sections of a list page a person reads names in show no UUID as text.
+pub(crate) fn assert_no_uuid_shown(html: &str, sections: &[&str]) {
+    for id in sections {
+        let text = visible(section(html, id));
+        assert!(uuids_in(&text).is_empty(), "a UUID shown in #{id}: {text}");
+    }
+}
+
+#[test]
+fn a_uuid_is_found_in_visible_text_and_not_in_an_attribute() {
+    let html = "<a href=\"/cases/01a24fcf-0000-4000-8000-0000000000aa\">HW-2026-00042</a>";
+    assert!(uuids_in(&visible(html)).is_empty());
+    let shown = "<td><code>01a24fcf-0000-4000-8000-0000000000aa</code></td>";
+    assert_eq!(uuids_in(&visible(shown)).len(), 1);
+}
+
+/// The case number the API gives a case.
+async fn number_of(w: &World, case: &Value) -> String {
+    ok(w.cw.get(&case_path(case, "")).await).await["number"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 fn local(days_ago: i64) -> String {
     (chrono::Utc::now() - chrono::Duration::days(days_ago))
         .format("%Y-%m-%dT%H:%M")
@@ -107,8 +183,23 @@ pub(crate) async fn proposed_list(t: &TestApp, w: &World, c: &Client, csrf: &str
     )
     .await;
     assert!(list.starts_with("/transfer-lists/"), "{list}");
+    // The cases ready for the list are offered by number, with the child's names.
+    let (_, draft) = get(c, t, &list).await;
+    let (a_no, b_no) = (number_of(w, a).await, number_of(w, b).await);
+    assert!(
+        draft.contains(&format!(
+            "<option value=\"{a_no}\">Олександр Андрійович Лисенко (Oleksandr Andriiovych Lysenko)"
+        )),
+        "{draft}"
+    );
+    assert!(!visible(section(&draft, "add-entry")).contains(id_of(a)));
+    // The first typed by its id, the second by its number as a person types it.
+    let b_typed = b_no.to_lowercase().replace('-', " ");
     let entries = format!("{list}/entries");
-    for (case, direction, v) in [(a, "to_origin", "1"), (b, "to_custody", "2")] {
+    for (case, direction, v) in [
+        (id_of(a), "to_origin", "1"),
+        (b_typed.as_str(), "to_custody", "2"),
+    ] {
         redirected(
             submit(
                 c,
@@ -116,7 +207,7 @@ pub(crate) async fn proposed_list(t: &TestApp, w: &World, c: &Client, csrf: &str
                 csrf,
                 &entries,
                 &[
-                    ("case_id", id_of(case)),
+                    ("case_id", case),
                     ("direction", direction),
                     ("expected_version", v),
                 ],
@@ -216,6 +307,27 @@ async fn a_transfer_round_through_the_pages_from_draft_to_a_reported_visit() {
             "kept"
         );
 
+        // A number no case has is refused with the field named, what was typed kept.
+        let unknown = refused(
+            submit(
+                &cw,
+                t,
+                &cw_csrf,
+                &entries,
+                &[
+                    ("case_id", "HW-2026-99999"),
+                    ("direction", "to_origin"),
+                    ("expected_version", "4"),
+                ],
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+        assert!(unknown.contains("no case has this number"), "{unknown}");
+        assert!(unknown.contains("value=\"HW-2026-99999\""), "kept");
+
         // The mediator sees the cases in both directions, and the hash.
         let (_, page) = get(&cw, t, &list).await;
         assert_eq!(text_of(&page, "list-state"), "Proposed");
@@ -223,6 +335,26 @@ async fn a_transfer_round_through_the_pages_from_draft_to_a_reported_visit() {
         assert!(page.contains("data-direction=\"to_custody\""));
         assert!(page.contains(id_of(a)) && page.contains(id_of(b)));
         assert_every_form_has_csrf(&page);
+        // Each child by its case number and the names on both records, transliterated; the
+        // title names the round; ids only in links.
+        let rows = visible(section(&page, "entries"));
+        for case in [a, b] {
+            let number = number_of(&w, case).await;
+            assert!(rows.contains(&number), "{number} not shown: {rows}");
+        }
+        for name in ["Лисенко", "Lysenko", "Лысенко", "Коваленко", "Kovalenko", "Mariia"] {
+            assert!(rows.contains(name), "{name} not shown: {rows}");
+        }
+        assert!(rows.contains("2015-03-07"), "birth date: {rows}");
+        assert_no_uuid_shown(&page, &["entries", "versions", "plans"]);
+        assert!(
+            page.contains("<title>Transfer list: Round 7 (March)"),
+            "title: {page}"
+        );
+        assert!(
+            visible(section(&page, "versions")).contains("petra"),
+            "the version author by name"
+        );
         let h1 = text_of(&page, "list-hash").to_owned();
         assert_eq!(h1.len(), 64);
 
@@ -267,6 +399,9 @@ async fn a_transfer_round_through_the_pages_from_draft_to_a_reported_visit() {
         let (_, page) = get(&cw, t, &list).await;
         assert_eq!(text_of(&page, "list-state"), "Approved by both");
         assert_eq!(page.matches("<tr class=\"in-force\">").count(), 2, "{page}");
+        let approvers = visible(section(&page, "approvals"));
+        assert!(approvers.contains("olena") && approvers.contains("ivan"), "{approvers}");
+        assert_no_uuid_shown(&page, &["approvals", "versions"]);
 
         // An edit voids both approvals, and the diff between those versions shows it.
         for (direction, v) in [("to_origin", "6"), ("to_custody", "7")] {
@@ -298,11 +433,11 @@ async fn a_transfer_round_through_the_pages_from_draft_to_a_reported_visit() {
         );
         assert!(page.contains("Direction changed"));
         assert!(page.contains("To the custody side → To the origin side"));
-        assert!(page.contains(&format!(
-            "<a href=\"/cases/{}\"><code>{}</code></a></td>",
-            id_of(b),
-            id_of(b)
-        )));
+        let changed = visible(section(&page, "diff-table"));
+        assert!(changed.contains(&number_of(&w, b).await), "{changed}");
+        assert!(changed.contains("Коваленко") && changed.contains("Kovalenko"), "{changed}");
+        assert!(page.contains(&format!("<a href=\"/cases/{}\">", id_of(b))));
+        assert_no_uuid_shown(&page, &["entries", "diff", "approvals", "versions"]);
         // The origin side reads the same diff in its own record ids.
         let (_, theirs) = get(&o, t, &format!("{list}?from=6&to=7")).await;
         assert!(
@@ -311,6 +446,10 @@ async fn a_transfer_round_through_the_pages_from_draft_to_a_reported_visit() {
         );
         assert!(!theirs.contains(b["custody_record"].as_str().unwrap()));
         assert!(!theirs.contains(id_of(b)), "no case id for a party");
+        let changed = visible(section(&theirs, "diff-table"));
+        assert!(changed.contains("Марія") && changed.contains("Mariia"), "{changed}");
+        assert!(!changed.contains("Мария"), "the custody side's spelling: {changed}");
+        assert_no_uuid_shown(&theirs, &["entries", "diff"]);
 
         // Re-approved and fixed through the step form: both children are listed.
         redirected(submit(&o, t, &o_csrf, &approve, &[("hash", &h1)]).await).await;
@@ -527,11 +666,25 @@ async fn a_transfer_round_through_the_pages_from_draft_to_a_reported_visit() {
         .await;
         let (_, page) = get(&lev, t, &plan).await;
         assert!(text_of(&page, "plan-status").contains("approved"), "{page}");
+        // The plan names its round, and its children by case number and names; the approver
+        // by name; ids only in links and forms.
+        assert!(
+            page.contains("<title>Transfer plan: Round 7 (March)"),
+            "title: {page}"
+        );
+        let children = visible(section(&page, "approve-plan"));
+        for want in [number_of(&w, a).await.as_str(), "Лисенко", "Lysenko", "Коваленко"] {
+            assert!(children.contains(want), "{want} not on the plan: {children}");
+        }
+        assert!(children.contains("lev"), "the approver by name: {children}");
+        assert_no_uuid_shown(&page, &["approve-plan", "legs"]);
+        assert!(uuids_in(&visible(&page)).is_empty(), "{}", visible(&page));
         let (_, page) = get(&cw, t, &list).await;
         assert!(
             page.contains(&format!("href=\"{plan}\"")),
             "the list links its plan"
         );
+        assert!(visible(section(&page, "plans")).contains("Transfer plan 1"));
 
         // The children go; the first leg leaves late, recorded in its history.
         for case in [a, b] {
@@ -584,6 +737,11 @@ async fn a_transfer_round_through_the_pages_from_draft_to_a_reported_visit() {
         let (status, page) = get(&lev, t, &custody).await;
         assert_eq!(status, StatusCode::OK);
         assert_every_form_has_csrf(&page);
+        // Titled by the case number, not the id.
+        let a_no = number_of(&w, a).await;
+        assert!(page.contains(&format!("<title>Custody chain and aftercare: {a_no}")), "{page}");
+        let h1 = &page[page.find("<h1").unwrap()..page.find("</h1>").unwrap()];
+        assert!(visible(h1).contains(&a_no) && uuids_in(&visible(h1)).is_empty(), "{h1}");
         let version = |page: &str| {
             let at = page.find("name=\"expected_version\" value=\"").unwrap() + 31;
             page[at..at + page[at..].find('"').unwrap()].to_owned()
@@ -776,6 +934,16 @@ async fn a_transfer_round_through_the_pages_from_draft_to_a_reported_visit() {
         );
         assert!(visits.contains(&format!("/records/{}", id_of(a_req))));
         assert!(!visits.contains(a["custody_record"].as_str().unwrap()));
+        // The child by the names on its own record, no id as text, no case number.
+        let shown = visible(&visits);
+        assert!(shown.contains("Лисенко") && shown.contains("Lysenko"), "{shown}");
+        assert!(!shown.contains("Лысенко") && !shown.contains(&a_no), "{shown}");
+        assert!(uuids_in(&shown).is_empty(), "{shown}");
+        // The mediator's list of overdue visits: the case by number and both records' names.
+        let (_, all) = get(&cw, t, "/follow-ups").await;
+        let shown = visible(&all);
+        assert!(shown.contains(&a_no) && shown.contains("Лысенко"), "{shown}");
+        assert!(uuids_in(&shown).is_empty(), "{shown}");
         let action = {
             let at = visits.find("action=\"/follow-ups/").unwrap() + 8;
             visits[at..at + visits[at..].find('"').unwrap()].to_owned()
@@ -827,6 +995,20 @@ async fn each_party_sees_the_list_as_the_api_shows_it() {
         for hidden in [a_custody, b_custody, id_of(a), id_of(b)] {
             assert!(!page.contains(hidden), "{hidden} shown to the origin side");
         }
+        // Its children by the names on its own records, never the other side's spelling or
+        // the mediator's case numbers; no id as text.
+        let rows = visible(section(&page, "entries"));
+        for name in ["Лисенко", "Lysenko", "Марія", "Mariia", "2013-05-14"] {
+            assert!(
+                rows.contains(name),
+                "{name} not shown to the origin side: {rows}"
+            );
+        }
+        let (a_no, b_no) = (number_of(&w, a).await, number_of(&w, b).await);
+        for hidden in ["Лысенко", "Мария", a_no.as_str(), b_no.as_str()] {
+            assert!(!page.contains(hidden), "{hidden} shown to the origin side");
+        }
+        assert_no_uuid_shown(&page, &["entries", "diff"]);
         assert!(
             !page.contains("id=\"versions\""),
             "the versions are the mediator's"
@@ -847,6 +1029,17 @@ async fn each_party_sees_the_list_as_the_api_shows_it() {
         for hidden in [id_of(a_req), id_of(b_req), id_of(a), id_of(b)] {
             assert!(!page.contains(hidden), "{hidden} shown to the custody side");
         }
+        let rows = visible(section(&page, "entries"));
+        for name in ["Лысенко", "Lysenko", "Мария", "Mariia"] {
+            assert!(
+                rows.contains(name),
+                "{name} not shown to the custody side: {rows}"
+            );
+        }
+        for hidden in ["Лисенко", "Марія", a_no.as_str(), b_no.as_str()] {
+            assert!(!page.contains(hidden), "{hidden} shown to the custody side");
+        }
+        assert_no_uuid_shown(&page, &["entries", "diff"]);
         // The visits are done by the origin side: the custody side has no such list.
         assert_eq!(get(&ivan, t, "/follow-ups").await.0, StatusCode::FORBIDDEN);
 

@@ -66,6 +66,21 @@ async fn the_mediator_reads_a_list_and_the_diff_of_an_edit_in_a_real_browser() {
         .await;
     let path = b.screenshot("transfer-list").await;
     println!("screenshot: {}", path.display());
+    // The children as the browser renders them: case numbers and names, no id as text.
+    let rows = b
+        .eval("document.getElementById('entries').scrollIntoView(); return document.getElementById('entries').innerText;")
+        .await;
+    let rows = rows.as_str().unwrap_or_default();
+    assert!(
+        rows.contains("HW-") && rows.contains("Лисенко") && rows.contains("Lysenko"),
+        "{rows}"
+    );
+    assert!(
+        crate::transfers::uuids_in(rows).is_empty(),
+        "an id shown: {rows}"
+    );
+    let path = b.screenshot("transfer-list-entries").await;
+    println!("screenshot: {}", path.display());
     b.quit().await;
     app.cleanup().await;
 }
