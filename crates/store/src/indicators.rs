@@ -250,78 +250,96 @@ impl Plan {
     }
 }
 
-/// Folds PostgreSQL's tally deltas (migration 0022): each statement deletes the rows of the cells
+/// Folds PostgreSQL's tally deltas (migration 0022), by table: each statement deletes the rows of the cells
 /// that have more than one and puts back their sum, in one statement, so it moves exactly the
 /// rows it sums even while other transactions append deltas.
-pub(crate) const PG_FOLD: [&str; 4] = [
-    "WITH many AS (SELECT month, state, sex, birth_year FROM case_tallies GROUP BY 1, 2, 3, 4 HAVING COUNT(*) > 1), \
+pub(crate) const PG_FOLD: [(&str, &str); 4] = [
+    (
+        "case_tallies",
+        "WITH many AS (SELECT month, state, sex, birth_year FROM case_tallies GROUP BY 1, 2, 3, 4 HAVING COUNT(*) > 1), \
      moved AS (DELETE FROM case_tallies t USING many m WHERE (t.month, t.state, t.sex, t.birth_year) = (m.month, m.state, m.sex, m.birth_year) \
      RETURNING t.month, t.state, t.sex, t.birth_year, t.n) \
      INSERT INTO case_tallies (month, state, sex, birth_year, n) \
      SELECT month, state, sex, birth_year, SUM(n) FROM moved GROUP BY 1, 2, 3, 4 HAVING SUM(n) <> 0",
-    "WITH many AS (SELECT month, state, days FROM spell_tallies GROUP BY 1, 2, 3 HAVING COUNT(*) > 1), \
+    ),
+    (
+        "spell_tallies",
+        "WITH many AS (SELECT month, state, days FROM spell_tallies GROUP BY 1, 2, 3 HAVING COUNT(*) > 1), \
      moved AS (DELETE FROM spell_tallies t USING many m WHERE (t.month, t.state, t.days) = (m.month, m.state, m.days) \
      RETURNING t.month, t.state, t.days, t.n) \
      INSERT INTO spell_tallies (month, state, days, n) \
      SELECT month, state, days, SUM(n) FROM moved GROUP BY 1, 2, 3 HAVING SUM(n) <> 0",
-    "WITH many AS (SELECT month, handed_over FROM return_tallies GROUP BY 1, 2 HAVING COUNT(*) > 1), \
+    ),
+    (
+        "return_tallies",
+        "WITH many AS (SELECT month, handed_over FROM return_tallies GROUP BY 1, 2 HAVING COUNT(*) > 1), \
      moved AS (DELETE FROM return_tallies t USING many m WHERE (t.month, t.handed_over) = (m.month, m.handed_over) \
      RETURNING t.month, t.handed_over, t.n) \
      INSERT INTO return_tallies (month, handed_over, n) \
      SELECT month, handed_over, SUM(n) FROM moved GROUP BY 1, 2 HAVING SUM(n) <> 0",
-    "WITH many AS (SELECT month, kind, party_id, sex, birth_year FROM record_tallies GROUP BY 1, 2, 3, 4, 5 HAVING COUNT(*) > 1), \
+    ),
+    (
+        "record_tallies",
+        "WITH many AS (SELECT month, kind, party_id, sex, birth_year FROM record_tallies GROUP BY 1, 2, 3, 4, 5 HAVING COUNT(*) > 1), \
      moved AS (DELETE FROM record_tallies t USING many m \
      WHERE (t.month, t.kind, t.party_id, t.sex, t.birth_year) = (m.month, m.kind, m.party_id, m.sex, m.birth_year) \
      RETURNING t.month, t.kind, t.party_id, t.sex, t.birth_year, t.n) \
      INSERT INTO record_tallies (month, kind, party_id, sex, birth_year, n) \
      SELECT month, kind, party_id, sex, birth_year, SUM(n) FROM moved GROUP BY 1, 2, 3, 4, 5 HAVING SUM(n) <> 0",
+    ),
 ];
 
-/// Adds counts of the same cell together, dropping cells that come to nothing.
-pub(crate) fn merge_groups(parts: impl IntoIterator<Item = GroupCount>) -> Vec<GroupCount> {
-    let mut cells = std::collections::BTreeMap::<(String, String, String), i64>::new();
-    for g in parts {
-        *cells.entry((g.group, g.sex, g.age_band)).or_default() += g.count;
+/// Adds counts of the same cell together, in the cells' order, dropping cells that come to
+/// nothing: `split` takes a count apart into its cell and number, `join` puts them back.
+fn merge<T, K: Ord>(
+    parts: impl IntoIterator<Item = T>,
+    split: impl Fn(T) -> (K, i64),
+    join: impl Fn(K, i64) -> T,
+) -> Vec<T> {
+    let mut cells = std::collections::BTreeMap::<K, i64>::new();
+    for part in parts {
+        let (cell, n) = split(part);
+        *cells.entry(cell).or_default() += n;
     }
     cells
         .into_iter()
         .filter(|(_, n)| *n != 0)
-        .map(|((group, sex, age_band), count)| GroupCount {
+        .map(|(cell, n)| join(cell, n))
+        .collect()
+}
+
+pub(crate) fn merge_groups(parts: impl IntoIterator<Item = GroupCount>) -> Vec<GroupCount> {
+    merge(
+        parts,
+        |g| ((g.group, g.sex, g.age_band), g.count),
+        |(group, sex, age_band), count| GroupCount {
             group,
             sex,
             age_band,
             count,
-        })
-        .collect()
+        },
+    )
 }
 
 pub(crate) fn merge_spells(parts: impl IntoIterator<Item = SpellCount>) -> Vec<SpellCount> {
-    let mut cells = std::collections::BTreeMap::<(String, i64), i64>::new();
-    for s in parts {
-        *cells.entry((s.state, s.days)).or_default() += s.count;
-    }
-    cells
-        .into_iter()
-        .filter(|(_, n)| *n != 0)
-        .map(|((state, days), count)| SpellCount { state, days, count })
-        .collect()
+    merge(
+        parts,
+        |s| ((s.state, s.days), s.count),
+        |(state, days), count| SpellCount { state, days, count },
+    )
 }
 
 /// In month order, as the reads give them.
 pub(crate) fn merge_months(parts: impl IntoIterator<Item = MonthCount>) -> Vec<MonthCount> {
-    let mut cells = std::collections::BTreeMap::<(String, String), i64>::new();
-    for m in parts {
-        *cells.entry((m.month, m.group)).or_default() += m.count;
-    }
-    cells
-        .into_iter()
-        .filter(|(_, n)| *n != 0)
-        .map(|((month, group), count)| MonthCount {
+    merge(
+        parts,
+        |m| ((m.month, m.group), m.count),
+        |(month, group), count| MonthCount {
             month,
             group,
             count,
-        })
-        .collect()
+        },
+    )
 }
 
 /// Implements [`IndicatorStore`] for `$store` (database `$db`). The backends differ in three
@@ -404,7 +422,7 @@ macro_rules! impl_indicators {
                     let plan = Plan::of(f);
                     let (mut groups, mut spells, mut months) = (Vec::new(), Vec::new(), Vec::new());
                     if let Some(m) = &plan.tallies {
-                        Self::fold_tallies(conn).await?;
+                        Self::fold_tallies(conn, &["case_tallies", "spell_tallies", "return_tallies"]).await?;
                         let (g, s, r) = Self::case_tallies(conn, m, f.age_year).await?;
                         groups.extend(g);
                         spells.extend(s);
@@ -430,11 +448,13 @@ macro_rules! impl_indicators {
                     })
                 }
 
-                /// Folds the deltas a backend's triggers append into one row per cell (PostgreSQL);
-                /// nothing to do where the triggers update the cells in place (SQLite).
-                async fn fold_tallies(conn: &mut Conn) -> Result<()> {
-                    for statement in $fold {
-                        sqlx::query(statement).execute(&mut *conn).await?;
+                /// Folds the deltas a backend's triggers append to `tables` into one row per cell
+                /// (PostgreSQL); nothing to do where the triggers update the cells in place (SQLite).
+                async fn fold_tallies(conn: &mut Conn, tables: &[&str]) -> Result<()> {
+                    for (table, statement) in $fold {
+                        if tables.contains(&table) {
+                            sqlx::query(statement).execute(&mut *conn).await?;
+                        }
                     }
                     Ok(())
                 }
@@ -497,7 +517,7 @@ macro_rules! impl_indicators {
                     let plan = Plan::of(&IndicatorFilter { round: None, ..f.clone() });
                     let (mut by_kind, mut filed) = (Vec::new(), Vec::new());
                     if let Some(m) = &plan.tallies {
-                        Self::fold_tallies(conn).await?;
+                        Self::fold_tallies(conn, &["record_tallies"]).await?;
                         let (k, m) = Self::record_tallies(conn, party, m, f.age_year).await?;
                         by_kind.extend(k);
                         filed.extend(m);

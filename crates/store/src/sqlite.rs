@@ -84,7 +84,7 @@ crate::indicators::impl_indicators!(
     "json_extract(c.content, '$.listing.list_ref')",
     "substr({}, 1, 7)",
     " INDEXED BY records_sex_born",
-    [""; 0]
+    [("", ""); 0]
 );
 crate::exports::impl_exports!(SqliteStore, sqlx::Sqlite);
 crate::case_search::impl_case_search!(
