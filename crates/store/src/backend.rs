@@ -287,7 +287,7 @@ macro_rules! impl_store {
                 page_limit, record_list_query, audit_query, row_page_query, scope_party, with_ids, with_record_ids, BULK_ROWS,
             };
             use crate::rows::{
-                AttachmentRow, AuditRow, CandidateRow, CaseRow, CaseVersionRow, CredentialsRow, DuplicateRow, PartyRow, RecordRow, SessionUserRow, TaskRow, TokenRow, TokenUserRow, TransferListRow, TransferListVersionRow, TransferPlanRow, UserRow, VersionRow, attachment_columns, audit_columns, candidate_columns, convert, duplicate_columns, opt_ts, record_columns, roles_text, token_columns, ts, user_columns,
+                AttachmentRow, AuditRow, CandidateRow, CaseRow, CaseVersionRow, CredentialsRow, DuplicateRow, PartyRow, RecordRow, SessionUserRow, TaskRow, TokenRow, TokenUserRow, TransferListRow, TransferListVersionRow, TransferPlanRow, UserRow, VersionRow, attachment_columns, attachment_in_scope, audit_columns, candidate_columns, convert, duplicate_columns, opt_ts, record_columns, roles_text, token_columns, ts, user_columns,
             };
             use crate::rowhash::{
                 attach_writes, CaseHashRow, CaseVersionHashRow, RecordHashRow, RecordVersionHashRow, RowHash, RowRef, RowTable,
@@ -2577,9 +2577,7 @@ macro_rules! impl_store {
                     }
                     let mut tx = self.begin_write().await?;
                     let row = sqlx::query_as::<Db, AttachmentRow>(concat!(
-                        "SELECT ", attachment_columns!(), " FROM attachments WHERE id = $1 AND deleted_at IS NULL \
-                         AND ((owner_kind = 'record' AND $2 AND ($3 IS NULL OR party_id = $3)) \
-                         OR (owner_kind = 'case' AND $4))"
+                        "SELECT ", attachment_columns!(), " FROM attachments WHERE ", attachment_in_scope!()
                     ))
                     .bind(id.0)
                     .bind(party.is_some())

@@ -77,10 +77,10 @@ pub(crate) const READ_CASE: &str =
     "SELECT content, version, created_at, updated_at, number FROM cases WHERE id = $1";
 
 /// An attachment's owner, with the same scope rule as `Store::get_attachment`.
-pub(crate) const READ_OWNER: &str = "SELECT owner_kind, record_id, case_id FROM attachments \
-     WHERE id = $1 AND deleted_at IS NULL \
-     AND ((owner_kind = 'record' AND $2 AND ($3 IS NULL OR party_id = $3)) \
-     OR (owner_kind = 'case' AND $4))";
+pub(crate) const READ_OWNER: &str = concat!(
+    "SELECT owner_kind, record_id, case_id FROM attachments WHERE ",
+    crate::rows::attachment_in_scope!()
+);
 
 /// The parties of a few records, by id (the backend binds the ids one by one).
 pub(crate) const READ_PARTY: &str =

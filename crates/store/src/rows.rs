@@ -520,6 +520,17 @@ macro_rules! attachment_columns {
 }
 pub(crate) use attachment_columns;
 
+/// Which attachment `$1` a scope may see: `$2` whether it reads records, `$3` its party (NULL
+/// for every party), `$4` whether it reads cases. One rule for every read of one attachment.
+macro_rules! attachment_in_scope {
+    () => {
+        "id = $1 AND deleted_at IS NULL \
+         AND ((owner_kind = 'record' AND $2 AND ($3 IS NULL OR party_id = $3)) \
+         OR (owner_kind = 'case' AND $4))"
+    };
+}
+pub(crate) use attachment_in_scope;
+
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct AttachmentRow {
     id: Uuid,
