@@ -611,6 +611,14 @@ impl Case {
         })
     }
 
+    /// The state the case is in, or, while on hold, the state it is on hold from.
+    pub fn effective_state(&self) -> CaseState {
+        match self.state {
+            CaseState::OnHold => self.on_hold_from.unwrap_or(CaseState::Open),
+            state => state,
+        }
+    }
+
     fn kind_of(&self, to: CaseState) -> Result<TransitionKind, Condition> {
         let from = self.state;
         let illegal = |why: String| Condition::unmet(C::IllegalTransition, why);
@@ -620,11 +628,7 @@ impl Case {
         if to == from {
             return Err(illegal(format!("the case is already {from}")));
         }
-        let effective = if from == CaseState::OnHold {
-            self.on_hold_from.unwrap_or(CaseState::Open)
-        } else {
-            from
-        };
+        let effective = self.effective_state();
         match to {
             CaseState::OnHold => Ok(TransitionKind::Hold),
             CaseState::Deceased => Ok(TransitionKind::Exit),

@@ -115,12 +115,7 @@ impl Case {
     /// Whether the child is already on its way: the case, or the state it is on hold from, is
     /// past `listed`. From then on the physical facts (handovers) decide, not the paperwork.
     pub fn on_its_way(&self) -> bool {
-        let effective = if self.state == CaseState::OnHold {
-            self.on_hold_from
-        } else {
-            Some(self.state)
-        };
-        effective.and_then(CaseState::rank) > CaseState::Listed.rank()
+        self.effective_state().rank() > CaseState::Listed.rank()
     }
 }
 
