@@ -122,12 +122,8 @@ impl App {
     ) -> AppResult<OpenCase> {
         let mut work = self.store.begin_case_work().await?;
         let stored = work.case(id).await?.ok_or(AppError::NotFound)?;
-        if let Some(expected) = expected_version
-            && stored.version != expected
-        {
-            return Err(AppError::VersionConflict {
-                current: stored.version,
-            });
+        if let Some(expected) = expected_version {
+            crate::cases::check_version(&stored, expected)?;
         }
         Ok(OpenCase { work, stored })
     }

@@ -1014,7 +1014,7 @@ pub(crate) struct CaseParties {
     pub(crate) custody: Option<PartyId>,
 }
 
-fn check_version(stored: &StoredCase, expected: i64) -> AppResult<()> {
+pub(crate) fn check_version(stored: &StoredCase, expected: i64) -> AppResult<()> {
     if stored.version == expected {
         Ok(())
     } else {
