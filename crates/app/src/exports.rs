@@ -332,8 +332,17 @@ fn file_name(e: &Export, zipped: bool) -> String {
 pub struct ExportPassword(Zeroizing<String>);
 
 impl ExportPassword {
+    /// Printable ASCII (so 7-Zip and every other tool reads it the same way), at least
+    /// [`MIN_PASSWORD_CHARS`] characters.
     pub fn new(password: String) -> AppResult<Self> {
         let p = Zeroizing::new(password);
+        if !p.bytes().all(|b| (b' '..=b'~').contains(&b)) {
+            return Err(AppError::invalid(
+                "password",
+                "export_password_not_ascii",
+                "the password must be printable ASCII characters",
+            ));
+        }
         if p.chars().count() < MIN_PASSWORD_CHARS {
             return Err(AppError::invalid(
                 "password",
@@ -934,10 +943,7 @@ impl ExportActor {
     }
 
     fn list_audit(&self) -> AuditDraft {
-        self.draft(AuditAction::RecordList)
-            .details(serde_json::json!({
-                "within": "export", "export": self.export, "job": self.job,
-            }))
+        self.within(AuditAction::RecordList)
     }
 
     /// A read of the job's, under `action`, saying it was for this export.

@@ -295,19 +295,11 @@ pub(crate) async fn request(
     Ok(Redirect::to("/exports").into_response())
 }
 
-/// The password typed into the download form: printable ASCII (so 7-Zip and every other tool
-/// reads it the same way), at least 12 characters (the app checks the length).
+/// The password typed into the download form, if any (the app states what a password must be).
 fn password_of(form: &Fields) -> Result<Option<ExportPassword>, AppError> {
     let typed = form.get("password");
     if typed.is_empty() {
         return Ok(None);
-    }
-    if !typed.bytes().all(|b| (b' '..=b'~').contains(&b)) {
-        return Err(invalid(
-            "password",
-            "export_password_not_ascii",
-            "the password must be printable ASCII characters",
-        ));
     }
     ExportPassword::new(typed.to_owned()).map(Some)
 }

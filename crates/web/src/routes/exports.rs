@@ -135,9 +135,9 @@ pub async fn download_export(
     ))
 }
 
-/// The password in the header, refused unless it is printable ASCII: a header's bytes beyond
-/// ASCII are Latin-1 to some clients and UTF-8 to others, so the same password would count (and
-/// zip) differently; and HTTP trims a value's ends, so a space there would be lost unseen.
+/// The password in the header, refused with a space at either end (HTTP trims a value's ends, so
+/// it would be lost unseen) or beyond ASCII (a header's other bytes are Latin-1 to some clients and
+/// UTF-8 to others); the app checks the rest of what a password must be.
 fn header_password(v: &HeaderValue) -> Result<String, homeward_app::AppError> {
     let bytes = v.as_bytes();
     let printable = bytes.iter().all(|b| (b' '..=b'~').contains(b));
