@@ -1222,8 +1222,6 @@ impl<'a> Session<'a> {
     }
 }
 
-/// Renames the domain's `names[0].given` to the column vocabulary of the file (`given_name`,
-/// `alt_given_name`): whoever fixes the spreadsheet knows columns, not name entries.
 /// A value the import may leave out and keep in the notes (`keep_unreadable`): a sex or a date
 /// that could not be read, never a name, a reference or a text too long.
 fn is_unreadable(e: &FieldError) -> bool {
@@ -1263,6 +1261,8 @@ fn keep_in_notes(mut input: ChildRecordInput, unread: &[FieldError]) -> ChildRec
     input
 }
 
+/// Renames the domain's `names[0].given` to the column vocabulary of the file (`given_name`,
+/// `alt_given_name`): whoever fixes the spreadsheet knows columns, not name entries.
 fn name_by_column(mut e: FieldError, slots: &[NameSlot]) -> FieldError {
     if e.field == "names" {
         e.field = "name".to_owned();

@@ -120,16 +120,7 @@ fn lists(args: &BenchQueueArgs) -> anyhow::Result<ImportLists> {
         let rows: Vec<csv::StringRecord> = r.records().collect::<Result<_, _>>()?;
         import_csv(&header, rows.into_iter(), kind)
     };
-    let mut truth = HashSet::new();
-    let path = dir.join("truth.csv");
-    let mut r =
-        csv::Reader::from_path(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    for row in r.records() {
-        let row = row?;
-        if let (Some(a), Some(b)) = (row.get(0), row.get(1)) {
-            truth.insert((a.to_owned(), b.to_owned()));
-        }
-    }
+    let truth = super::held_out::read_truth(&dir.join("truth.csv"))?;
     Ok((
         read("left.csv", RecordKind::TracingRequest)?,
         read("right.csv", RecordKind::CustodyRecord)?,

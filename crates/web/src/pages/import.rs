@@ -124,8 +124,8 @@ fn options(
     map: &[Option<Field>],
     skip_invalid: bool,
     force: bool,
+    keep_unreadable: bool,
 ) -> ImportOptions {
-    // The preview lists every problem; keeping unreadable values aside is asked at confirming.
     let mut columns: Vec<(String, String)> = Vec::new();
     for (c, f) in layout.columns.iter().zip(map) {
         if let Some(f) = f
@@ -139,7 +139,7 @@ fn options(
         columns,
         skip_invalid,
         force,
-        keep_unreadable: false,
+        keep_unreadable,
     }
 }
 
@@ -546,7 +546,7 @@ async fn dry_run(
     if !problems.is_empty() {
         return again(problems);
     }
-    let options = options(st.kind, &st.layout, &st.map, true, false);
+    let options = options(st.kind, &st.layout, &st.map, true, false, false);
     match s
         .app
         .check_import(&cx.caller, &st.bytes, &options, &|_| {})
@@ -680,7 +680,7 @@ pub(crate) async fn preview(
         errors,
         cut,
         mapping: mapping_fields(&st.layout, &st.map),
-        keep: options(st.kind, &st.layout, &st.map, false, false)
+        keep: options(st.kind, &st.layout, &st.map, false, false, false)
             .columns
             .into_iter()
             .map(|(h, f)| format!("{h}={f}"))
@@ -751,10 +751,8 @@ pub(crate) async fn confirm(
     };
     let only_valid = form.all("only_valid").contains(&"1");
     let force = form.all("force").contains(&"1");
-    let options = ImportOptions {
-        keep_unreadable: form.all("keep_unreadable").contains(&"1"),
-        ..options(kind, &layout, &map, only_valid, force)
-    };
+    let keep_unreadable = form.all("keep_unreadable").contains(&"1");
+    let options = options(kind, &layout, &map, only_valid, force, keep_unreadable);
     // On its own task, so that a browser closing the connection mid-import cannot cancel it
     // between the commit and the bookkeeping that makes a second confirm a no-op.
     let (app, caller, key) = (s.app.clone(), cx.caller.clone(), token.clone());
@@ -888,7 +886,7 @@ mod tests {
         let map = chosen(&l, &form, &[]).unwrap();
         assert_eq!(map[1], Some(Field::Notes));
         assert_eq!(map[2], None, "a column without a header cannot be mapped");
-        let o = options(RecordKind::CustodyRecord, &l, &map, true, false);
+        let o = options(RecordKind::CustodyRecord, &l, &map, true, false, false);
         assert_eq!(o.columns.len(), 3);
         let wrong = Fields(vec![("map_0".to_owned(), "eye_colour".to_owned())]);
         assert!(chosen(&l, &wrong, &[]).is_err());

@@ -213,6 +213,15 @@ impl RecordCell {
     }
 }
 
+/// A user's display name, or a word saying the user is gone.
+fn user_name(t: &Tr, people: &ListPeople, u: &UserId) -> String {
+    people
+        .users
+        .get(u)
+        .cloned()
+        .unwrap_or_else(|| t.get("tr_user_gone").to_owned())
+}
+
 /// How the mediator names a case of the list: its number and the names on both its records,
 /// each spelling once.
 pub(crate) fn case_label(people: &ListPeople, case: CaseId, records: &[RecordId]) -> CaseLabel {
@@ -617,13 +626,7 @@ async fn list_page(
         from_hash: d.from_hash,
         to_hash: d.to_hash,
     });
-    let user = |u: &UserId| {
-        people
-            .users
-            .get(u)
-            .cloned()
-            .unwrap_or_else(|| t.get("tr_user_gone").to_owned())
-    };
+    let user = |u: &UserId| user_name(t, &people, u);
     let parties = s.app.list_parties(c).await.map_err(|e| cx.fail(e))?;
     let name_of = |p: homeward_domain::PartyId| {
         parties
@@ -1095,13 +1098,7 @@ async fn plan_page(
         let records = people.records_of.get(&case).cloned().unwrap_or_default();
         case_label(&people, case, &records)
     };
-    let user = |u: &UserId| {
-        people
-            .users
-            .get(u)
-            .cloned()
-            .unwrap_or_else(|| t.get("tr_user_gone").to_owned())
-    };
+    let user = |u: &UserId| user_name(t, &people, u);
     let legs = p
         .legs
         .iter()
