@@ -1,6 +1,6 @@
 //! Encoded lists decoded into fixed-size bitsets, for the comparison loop.
 
-use super::encode::{FIELDS, NFIELDS, WORDS};
+use super::encode::{F_DATE, FIELDS, NFIELDS, WORDS};
 use super::{EncodedList, PprlError};
 use base64::Engine as _;
 
@@ -67,50 +67,44 @@ pub(crate) fn decode(list: &EncodedList) -> Result<Vec<Bits>, PprlError> {
 }
 
 /// Dice similarity levels of each field of a pair, packed 3 bits per field (field f at bits
-/// 3f..3f+3): 0 = missing on either side, then [`LEVELS`] from best.
+/// 3f..3f+3): 0 = missing on either side, then 1 (identical) to [`NLEVELS`] − 1 (different).
+/// Branch-free: this is the loop every compared pair goes through.
 #[inline]
 pub(crate) fn pattern(a: &Bits, b: &Bits) -> u32 {
     let both = a.present & b.present;
-    let mut inter = [0u32; NFIELDS];
-    // One pass over all words: the AND-popcounts per word, summed per field below.
     let mut per_word = [0u32; WORDS];
     for (o, (x, y)) in per_word.iter_mut().zip(a.words.iter().zip(&b.words)) {
         *o = (x & y).count_ones();
     }
-    for (f, slot) in inter.iter_mut().enumerate() {
-        *slot = per_word[OFFSETS[f]..OFFSETS[f] + FIELDS[f].words]
+    let mut out = 0u32;
+    for f in 0..NFIELDS {
+        let inter: u32 = per_word[OFFSETS[f]..OFFSETS[f] + FIELDS[f].words]
             .iter()
             .sum();
-    }
-    let mut out = 0u32;
-    for (f, &i) in inter.iter().enumerate() {
-        if both & (1 << f) == 0 {
-            continue;
-        }
         let total = u32::from(a.pops[f]) + u32::from(b.pops[f]);
-        out |= level(2 * i, total) << (3 * f);
+        let present = u32::from((both >> f) & 1 == 1 && total > 0);
+        out |= (present * level(f, 2 * inter, total)) << (3 * f);
     }
     out
 }
 
-/// Dice thresholds (in thousandths) of the levels after "missing": identical, then close,
-/// then further, then different.
-pub(crate) const LEVELS: [u32; 4] = [1000, 850, 650, 0];
-pub(crate) const NLEVELS: usize = LEVELS.len() + 1;
+/// Per field, the Dice thresholds (in thousandths) of the levels after "missing": identical,
+/// then close, then further; below the last, different. A date's filter holds its year, month,
+/// day and their combinations, so a date written one year off keeps about 0.64 of its bits and
+/// one with the day or month wrong about half: its levels sit lower than the names'.
+pub(crate) const THRESHOLDS: [[u32; NLEVELS - 2]; NFIELDS] = {
+    let mut t = [[1000, 850, 650]; NFIELDS];
+    t[F_DATE] = [1000, 600, 450];
+    t
+};
+pub(crate) const NLEVELS: usize = 5;
 
 #[inline]
-fn level(twice_inter: u32, total: u32) -> u32 {
-    if total == 0 {
-        return 0;
-    }
+fn level(f: usize, twice_inter: u32, total: u32) -> u32 {
     // dice ≥ t/1000  ⇔  1000·2·inter ≥ t·total
     let lhs = twice_inter * 1000;
-    for (k, &t) in LEVELS.iter().enumerate() {
-        if lhs >= t * total {
-            return k as u32 + 1;
-        }
-    }
-    LEVELS.len() as u32
+    let [t1, t2, t3] = THRESHOLDS[f];
+    1 + u32::from(lhs < t1 * total) + u32::from(lhs < t2 * total) + u32::from(lhs < t3 * total)
 }
 
 /// The level (0 = missing) of field f in a pattern.
