@@ -306,9 +306,14 @@ pub(crate) async fn show(
         (None, first.items.first().map(|c| c.id))
     };
     let c = &d.candidate;
+    let named = [&d.tracing_request, &d.custody_record]
+        .into_iter()
+        .filter_map(|r| r.content.names.first().map(super::names::shown))
+        .collect();
     let tpl = CandidatePage {
         f: cx.frame(),
         id: c.id.to_string(),
+        named,
         status: c.status.clone(),
         status_label: cx.t.get(&format!("match_{}", c.status)).to_owned(),
         pending: c.status == "pending",
