@@ -93,3 +93,52 @@ async fn the_main_pages_fit_a_phone_in_english_and_in_arabic() {
     b.quit().await;
     app.cleanup().await;
 }
+
+/// The paths of the navigation of the page shown.
+const NAV: &str = "return [...document.querySelectorAll('header nav a')]
+  .map(a => a.getAttribute('href'));";
+
+#[tokio::test]
+async fn every_page_in_each_roles_menu_fits_a_phone_and_shows_people_not_ids() {
+    let Some((app, b)) = Browser::with_app(test_options()).await else {
+        return;
+    };
+    let t = &app;
+    crate::review::one_candidate(t).await;
+    let mediator = t.cli_party("Task force 2", "mediator").await;
+    t.cli_user(&mediator, "anna", &["admin", "auditor"]).await;
+    let observer = t.cli_party("Prosecutor", "observer").await;
+    t.cli_user(&observer, "omar", &["viewer", "auditor"]).await;
+    b.cmd(
+        reqwest::Method::POST,
+        "/window/rect",
+        Some(serde_json::json!({ "width": 390, "height": 844 })),
+    )
+    .await;
+    for user in ["mira", "olena", "kirill", "anna", "omar"] {
+        b.sign_in(t, user).await;
+        let nav = b.eval(NAV).await;
+        let paths: Vec<String> = nav
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_str().unwrap().to_owned())
+            .collect();
+        assert!(paths.len() >= 2, "{user}: {paths:?}");
+        for path in &paths {
+            b.goto(&t.url(path)).await;
+            b.wait_for("return document.readyState === 'complete';")
+                .await;
+            let name = format!("phone-{user}{}", path.replace('/', "-"));
+            b.screenshot(&name).await;
+            assert_eq!(b.eval(FITS).await, true, "{user}: {path} fits 390 px");
+            // The audit log names each entry's target by its id (what the entry hashes); naming
+            // targets there is not done yet.
+            if path != "/audit" {
+                assert_eq!(b.eval(UUID_LINES).await, "", "{user}: {path} shows no id");
+            }
+        }
+    }
+    b.quit().await;
+    app.cleanup().await;
+}
