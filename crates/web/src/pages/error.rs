@@ -66,7 +66,6 @@ pub(crate) struct Shown {
     key: &'static str,
     detail: String,
     missing: Option<Permission>,
-    wait_minutes: Option<i64>,
 }
 
 impl Shown {
@@ -78,7 +77,6 @@ impl Shown {
             key: message_key(status),
             detail: String::new(),
             missing: None,
-            wait_minutes: None,
         }
     }
 
@@ -122,10 +120,6 @@ impl Shown {
         let t = f.t;
         let message = self.message(t);
         let (because, who_can) = self.who_can(t).unzip();
-        let wait = self.wait_minutes.map(|m| {
-            t.get("retry_in_minutes")
-                .replace("{minutes}", &m.to_string())
-        });
         let title = t.get(match self.status {
             StatusCode::FORBIDDEN => "err15_title_forbidden",
             StatusCode::NOT_FOUND => "err15_title_not_found",
@@ -138,7 +132,7 @@ impl Shown {
             title,
             code: &self.code,
             message: &message,
-            detail: wait.as_deref().unwrap_or(&self.detail),
+            detail: &self.detail,
             because: because.as_deref().unwrap_or(""),
             who_can: who_can.as_deref().unwrap_or(""),
         };
@@ -314,16 +308,6 @@ async fn framed(
     shown: &Shown,
     kept: &HeaderMap,
 ) -> Response {
-    let mut shown = shown.clone();
-    // How long to wait, which the throttle knows, in whole minutes rounded up.
-    if let Some(secs) = kept
-        .get(header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<i64>().ok())
-        && shown.detail.is_empty()
-    {
-        shown.wait_minutes = Some(((secs.max(1) + 59) / 60).max(1));
-    }
     let mut page = match PageCtx::from_parts(asked, s).await {
         Ok(cx) => shown.page(cx.frame()),
         Err(_) => {

@@ -88,6 +88,21 @@ async fn the_main_pages_fit_a_phone_in_english_and_in_arabic() {
     b.wait_for("return location.pathname.startsWith('/cases/');")
         .await;
     b.screenshot("phone-case-ar").await;
+    // The summary and the next step first; of the kinds of work only what the next step needs
+    // (a located child's identity is verified next) is open, the rest folded.
+    assert_eq!(
+        b.eval(
+            "return [...document.querySelectorAll('details.part')]
+               .filter(d => d.open).map(d => d.dataset.part).join(',');"
+        )
+        .await,
+        "verify"
+    );
+    assert_eq!(
+        b.eval("return document.querySelectorAll('details.part').length >= 6;")
+            .await,
+        true
+    );
     assert_eq!(b.eval(FITS).await, true, "the case page fits");
     assert_eq!(b.eval(UUID_LINES).await, "", "the case page shows no id");
     b.quit().await;
