@@ -81,17 +81,22 @@ pub fn router(app: App, opts: WebOptions) -> Router {
     let (api, mut openapi) =
         routes::api(&opts, app.config().max_attachment_bytes).split_for_parts();
     openapi::add_common_refusals(&mut openapi);
-    let api = api
-        .merge(pages::router(app.config().max_attachment_bytes))
-        .fallback(error::not_found)
-        .method_not_allowed_fallback(error::method_not_allowed)
-        .layer(axum::middleware::from_fn(pages::html_errors));
-    let api = layers::wrap(api, &opts);
-    api.with_state(AppState {
+    let max_attachment_bytes = app.config().max_attachment_bytes;
+    let state = AppState {
         app,
         opts: Arc::new(opts),
         openapi: Arc::new(openapi),
-    })
+    };
+    let api = api
+        .merge(pages::router(max_attachment_bytes))
+        .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            pages::html_errors,
+        ));
+    let api = layers::wrap(api, &state.opts);
+    api.with_state(state)
 }
 
 /// The OpenAPI document the server publishes, for tools that want it without starting a server.

@@ -250,6 +250,19 @@ pub(crate) struct CaseWork {
 }
 
 impl CaseWork {
+    /// Whether a part of the case page (a kind of work, in a `<details>`) is open: the work the
+    /// case's next step needs, and every part when a refused form came back (so its refusal and
+    /// what was typed are in view). The rest stay folded, so the page starts with the summary.
+    pub fn open(&self, part: &str, state: &str) -> bool {
+        self.posted.is_some()
+            || matches!(
+                (part, state),
+                ("verify", "located")
+                    | ("consents" | "views" | "bi", "identity_verified")
+                    | ("journey", "listed" | "in_transit" | "handed_over")
+            )
+    }
+
     fn posted_for(&self, form: &str) -> Option<&Posted> {
         self.posted.as_ref().filter(|p| p.form == form)
     }

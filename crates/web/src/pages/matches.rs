@@ -145,6 +145,15 @@ fn text(v: &serde_json::Value, k: &str) -> String {
         .to_owned()
 }
 
+/// A value the engine compared, as the person reads it: a sex in their language (the engine
+/// speaks codes), anything else as written on the record.
+fn compared(t: &Tr, field: &str, value: String) -> String {
+    if field == "sex" && !value.is_empty() {
+        return t.get_or(&format!("sex_{value}"), &value);
+    }
+    value
+}
+
 /// Lays out the waterfall of an explanation: the prior, then each field's weight starting where
 /// the one before ended, then the total. Right to left the picture is mirrored: labels on the
 /// right, evidence for a match grows leftwards.
@@ -168,11 +177,12 @@ pub(crate) fn waterfall(t: &Tr, explanation: &serde_json::Value) -> Waterfall {
     let mut at = prior;
     for f in fields {
         let w = num(f, "weight");
+        let field = text(f, "field");
         raw.push((
-            t.word("field_", &text(f, "field")),
+            t.word("field_", &field),
             t.word("level_", &text(f, "level")),
-            text(f, "left"),
-            text(f, "right"),
+            compared(t, &field, text(f, "left")),
+            compared(t, &field, text(f, "right")),
             at,
             at + w,
             if w >= 0.0 { "for" } else { "against" },
@@ -306,9 +316,14 @@ pub(crate) async fn show(
         (None, first.items.first().map(|c| c.id))
     };
     let c = &d.candidate;
+    let named = [&d.tracing_request, &d.custody_record]
+        .into_iter()
+        .filter_map(|r| r.content.names.first().map(super::names::shown))
+        .collect();
     let tpl = CandidatePage {
         f: cx.frame(),
         id: c.id.to_string(),
+        named,
         status: c.status.clone(),
         status_label: cx.t.get(&format!("match_{}", c.status)).to_owned(),
         pending: c.status == "pending",
@@ -427,5 +442,22 @@ mod tests {
             );
         }
         assert!(ar.steps[0].label_x > ar.steps[0].x);
+    }
+
+    #[test]
+    fn the_sexes_compared_are_words_of_the_page_language() {
+        let mut e = explanation();
+        e["fields"][1]["left"] = "male".into();
+        e["fields"][1]["right"] = "female".into();
+        let uk = waterfall(super::super::i18n::tr(Language::Uk), &e);
+        let sex = &uk.steps[2];
+        let tr = super::super::i18n::tr(Language::Uk);
+        assert_eq!(
+            (sex.left.as_str(), sex.right.as_str()),
+            (tr.get("sex_male"), tr.get("sex_female"))
+        );
+        assert_ne!(sex.left, "male");
+        // Other fields keep what the records say.
+        assert_eq!(uk.steps[1].left, "Олександр");
     }
 }

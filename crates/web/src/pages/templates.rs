@@ -2,16 +2,19 @@
 //! template names and the struct lacks is a build error, not a blank on the page.
 
 use super::context::Frame;
-use super::i18n::Tr;
 use askama::Template;
 
 #[derive(Template)]
 #[template(path = "error.html")]
 pub(crate) struct ErrorPage<'a> {
-    pub t: &'static Tr,
+    pub f: Frame<'a>,
+    pub title: &'a str,
     pub code: &'a str,
     pub message: &'a str,
     pub detail: &'a str,
+    /// For a missing permission: what it allows, and who has it.
+    pub because: &'a str,
+    pub who_can: &'a str,
 }
 
 #[derive(Template)]
@@ -81,6 +84,8 @@ pub(crate) struct QueuePage<'a> {
 pub(crate) struct CandidatePage<'a> {
     pub f: Frame<'a>,
     pub id: String,
+    /// The first name of each child as written, with its transliteration: the pair's title.
+    pub named: Vec<super::names::ShownName>,
     /// `pending`, `confirmed` or `rejected` (a class name), and its label.
     pub status: String,
     pub status_label: String,
