@@ -39,8 +39,8 @@ pub struct PprlBenchArgs {
     pub gen2: bool,
     #[arg(long, default_value = "bench/gen2/generate.py")]
     pub gen2_script: PathBuf,
-    /// Python of the virtual environment with clkhash and anonlink (python3 -m venv bench/.venv
-    /// && bench/.venv/bin/pip install clkhash anonlink recordlinkage).
+    /// Python of the virtual environment with clkhash and anonlink (`bash bench/setup.sh` makes
+    /// it, with the versions pinned in bench/pprl-requirements.txt).
     #[arg(long, default_value = "bench/.venv/bin/python")]
     pub python: PathBuf,
     #[arg(long, default_value = "bench/pprl_peer.py")]
@@ -369,8 +369,7 @@ fn run_peer(args: &PprlBenchArgs, extra: &[String]) -> Value {
         .args(extra)
         .stderr(Stdio::inherit())
         .output();
-    let how =
-        "python3 -m venv bench/.venv && bench/.venv/bin/pip install clkhash anonlink recordlinkage";
+    let how = "bash bench/setup.sh (pins in bench/pprl-requirements.txt)";
     match out {
         Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout)
             .lines()
