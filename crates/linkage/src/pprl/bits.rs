@@ -71,41 +71,52 @@ pub(crate) fn decode(list: &EncodedList) -> Result<Vec<Bits>, PprlError> {
 /// Branch-free: this is the loop every compared pair goes through.
 #[inline]
 pub(crate) fn pattern(a: &Bits, b: &Bits) -> u32 {
-    let both = a.present & b.present;
-    let mut per_word = [0u32; WORDS];
-    for (o, (x, y)) in per_word.iter_mut().zip(a.words.iter().zip(&b.words)) {
-        *o = (x & y).count_ones();
+    let mut inter = [0u32; NFIELDS];
+    for k in 0..WORDS {
+        inter[FIELD_OF_WORD[k]] += (a.words[k] & b.words[k]).count_ones();
     }
+    let both = a.present & b.present;
     let mut out = 0u32;
     for f in 0..NFIELDS {
-        let inter: u32 = per_word[OFFSETS[f]..OFFSETS[f] + FIELDS[f].words]
-            .iter()
-            .sum();
         let total = u32::from(a.pops[f]) + u32::from(b.pops[f]);
+        // dice ≥ t/20  ⇔  40·inter ≥ t·total
+        let lhs = 40 * inter[f];
+        let [t1, t2, t3] = THRESHOLDS[f];
+        let level = 1
+            + u32::from(lhs < t1 * total)
+            + u32::from(lhs < t2 * total)
+            + u32::from(lhs < t3 * total);
         let present = u32::from((both >> f) & 1 == 1 && total > 0);
-        out |= (present * level(f, 2 * inter, total)) << (3 * f);
+        out |= (present * level) << (3 * f);
     }
     out
 }
 
-/// Per field, the Dice thresholds (in thousandths) of the levels after "missing": identical,
+/// The field each word of a record's bitset belongs to.
+const FIELD_OF_WORD: [usize; WORDS] = {
+    let mut out = [0; WORDS];
+    let mut f = 0;
+    while f < NFIELDS {
+        let mut k = 0;
+        while k < FIELDS[f].words {
+            out[OFFSETS[f] + k] = f;
+            k += 1;
+        }
+        f += 1;
+    }
+    out
+};
+
+/// Per field, the Dice thresholds (in twentieths) of the levels after "missing": identical,
 /// then close, then further; below the last, different. A date's filter holds its year, month,
 /// day and their combinations, so a date written one year off keeps about 0.64 of its bits and
 /// one with the day or month wrong about half: its levels sit lower than the names'.
 pub(crate) const THRESHOLDS: [[u32; NLEVELS - 2]; NFIELDS] = {
-    let mut t = [[1000, 850, 650]; NFIELDS];
-    t[F_DATE] = [1000, 600, 450];
+    let mut t = [[20, 17, 13]; NFIELDS];
+    t[F_DATE] = [20, 12, 9];
     t
 };
 pub(crate) const NLEVELS: usize = 5;
-
-#[inline]
-fn level(f: usize, twice_inter: u32, total: u32) -> u32 {
-    // dice ≥ t/1000  ⇔  1000·2·inter ≥ t·total
-    let lhs = twice_inter * 1000;
-    let [t1, t2, t3] = THRESHOLDS[f];
-    1 + u32::from(lhs < t1 * total) + u32::from(lhs < t2 * total) + u32::from(lhs < t3 * total)
-}
 
 /// The level (0 = missing) of field f in a pattern.
 #[inline]
