@@ -22,7 +22,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use homeward_domain::{
     AuditAction, AuditDraft, Case, CaseId, CaseNumber, CaseState, ChildRecord, ConditionCode, Cost,
     Direction, Escort, FallBackFailed, Leg, LegId, LegUpdate, ListDiff, ListState, PartyId,
-    PartyKind, PartyListDiff, PartyListView, Permission, RecordId, Side, TransferList,
+    PartyKind, PartyListDiff, PartyListView, Permission, PlanGap, RecordId, Side, TransferList,
     TransferListEntry, TransferListId, TransferPlanId, TransferRefused, TravelDocument, TravelMode,
     TravelPlan, UserId,
 };
@@ -239,14 +239,19 @@ pub struct TransferPlanDetail {
     #[serde(flatten)]
     pub plan: TravelPlan,
     pub version: i64,
-    /// Empty when the plan may be approved (or is).
+    /// Empty when the plan may be approved (or is). The sentences of [`Self::gaps`], as the API
+    /// has always answered them.
     pub missing_for_approval: Vec<String>,
+    /// What approval still needs, each with a stable `code` and the case it concerns.
+    pub gaps: Vec<PlanGap>,
 }
 
 impl From<StoredTransferPlan> for TransferPlanDetail {
     fn from(s: StoredTransferPlan) -> Self {
+        let gaps = s.plan.missing_for_approval();
         Self {
-            missing_for_approval: s.plan.missing_for_approval(),
+            missing_for_approval: gaps.iter().map(ToString::to_string).collect(),
+            gaps,
             version: s.version,
             plan: s.plan,
         }
