@@ -22,13 +22,13 @@ use chrono::{DateTime, SubsecRound, Utc};
 use homeward_domain::{
     AuditAction, AuditDraft, Case, CaseId, CaseNumber, CaseState, ChildRecord, ConditionCode, Cost,
     Direction, Escort, FallBackFailed, Leg, LegId, LegUpdate, ListDiff, ListState, PartyId,
-    PartyKind, PartyListDiff, PartyListView, Permission, RecordId, Side, TransferList,
+    PartyKind, PartyListDiff, PartyListView, Permission, PlanGap, RecordId, Side, TransferList,
     TransferListEntry, TransferListId, TransferPlanId, TransferRefused, TravelDocument, TravelMode,
     TravelPlan, UserId,
 };
 use homeward_store::{
-    CaseChange, StoredCase, StoredTransferList, StoredTransferPlan, TransferListChange,
-    TransferListFilter, TransferPlanChange,
+    CaseChange, StoreError, StoredCase, StoredTransferList, StoredTransferPlan, TransferListChange,
+    TransferListFilter, TransferPlanChange, TransferWork,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
@@ -239,14 +239,19 @@ pub struct TransferPlanDetail {
     #[serde(flatten)]
     pub plan: TravelPlan,
     pub version: i64,
-    /// Empty when the plan may be approved (or is).
+    /// Empty when the plan may be approved (or is). The sentences of [`Self::gaps`], as the API
+    /// has always answered them.
     pub missing_for_approval: Vec<String>,
+    /// What approval still needs, each with a stable `code` and the case it concerns.
+    pub gaps: Vec<PlanGap>,
 }
 
 impl From<StoredTransferPlan> for TransferPlanDetail {
     fn from(s: StoredTransferPlan) -> Self {
+        let gaps = s.plan.missing_for_approval();
         Self {
-            missing_for_approval: s.plan.missing_for_approval(),
+            missing_for_approval: gaps.iter().map(ToString::to_string).collect(),
+            gaps,
             version: s.version,
             plan: s.plan,
         }
@@ -261,7 +266,8 @@ fn check_version(current: i64, expected: i64) -> AppResult<()> {
     }
 }
 
-/// Cases whose new versions go into the same transaction as the list or plan change.
+/// Cases whose new versions go into the same work as the list or plan change, and the entries
+/// of what the change did to each.
 struct CaseUpdates {
     cases: Vec<(Case, i64, &'static str)>,
     audits: Vec<AuditDraft>,
@@ -275,17 +281,97 @@ impl CaseUpdates {
         }
     }
 
-    fn changes(&self, by: UserId, at: DateTime<Utc>) -> Vec<CaseChange<'_>> {
-        self.cases
-            .iter()
-            .map(|(case, expected_version, change)| CaseChange {
+    /// Saves each case at the version it was read at.
+    async fn save(
+        &self,
+        work: &mut dyn TransferWork,
+        by: UserId,
+        at: DateTime<Utc>,
+    ) -> AppResult<()> {
+        for (case, expected_version, change) in &self.cases {
+            work.save(CaseChange {
                 case,
                 expected_version: *expected_version,
                 change,
                 by,
                 at,
             })
-            .collect()
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+/// The plan's approval (or its absence) put on each covered case that does not have it yet,
+/// read in the plan's work in id order (so two works never wait on each other's cases).
+async fn follow_plan(
+    caller: &Caller,
+    work: &mut dyn TransferWork,
+    plan: &TravelPlan,
+) -> AppResult<CaseUpdates> {
+    let desired = plan.case_plan();
+    let covered: BTreeSet<CaseId> = plan.cases.iter().copied().collect();
+    let mut updates = CaseUpdates::new();
+    for case_id in covered {
+        let current = work.case(case_id).await?.ok_or(AppError::NotFound)?;
+        if current.case.state.is_terminal() || current.case.transfer_plan.as_ref() == Some(&desired)
+        {
+            continue;
+        }
+        let mut case = current.case;
+        case.transfer_plan = Some(desired.clone());
+        updates.audits.push(
+            caller
+                .audit(AuditAction::CaseTransferPlan)
+                .target("case", case_id)
+                .details(serde_json::json!({
+                    "transfer_plan": plan.id,
+                    "approved": desired.approved_at.is_some(),
+                })),
+        );
+        updates.cases.push((case, current.version, "transfer_plan"));
+    }
+    Ok(updates)
+}
+
+/// The case's tracing request and custody record, when they were filed by the list's origin and
+/// custody parties (read in the list's work).
+async fn check_parties(
+    work: &mut dyn TransferWork,
+    case: &Case,
+    list: &TransferList,
+) -> AppResult<(RecordId, RecordId)> {
+    let (Some(tracing_request), Some(custody_record)) = (case.tracing_request, case.custody_record)
+    else {
+        return Err(AppError::invalid(
+            "case_id",
+            "records_missing",
+            "the case links no tracing request and custody record",
+        ));
+    };
+    let parties = work
+        .record_parties(&[tracing_request, custody_record])
+        .await?;
+    let party_of = |id: RecordId| parties.iter().find(|(r, _)| *r == id).map(|(_, p)| *p);
+    if party_of(tracing_request) != Some(list.origin_party)
+        || party_of(custody_record) != Some(list.custody_party)
+    {
+        return Err(AppError::invalid(
+            "case_id",
+            "other_parties",
+            "the case's records were not filed by this list's origin and custody parties",
+        ));
+    }
+    Ok((tracing_request, custody_record))
+}
+
+/// The one constraint a list's save can break that the person can act on.
+fn on_another_list(e: StoreError) -> AppError {
+    match e {
+        StoreError::Conflict(what) if what == "case on another open list" => {
+            AppError::TransferRefused(TransferRefused::OnAnotherList)
+        }
+        other => other.into(),
     }
 }
 
@@ -327,11 +413,23 @@ impl App {
             .ok_or(AppError::NotFound)
     }
 
-    async fn load_case_for(&self, caller: &Caller, id: CaseId) -> AppResult<StoredCase> {
-        self.store
-            .get_case(id, caller.audit(AuditAction::CaseRead).target("case", id))
+    /// Opens a unit of work on the list and reads it (as `party` may see it, `None` for the
+    /// mediator); `expected_version` as in [`App::open_case`].
+    async fn open_list(
+        &self,
+        id: TransferListId,
+        party: Option<PartyId>,
+        expected_version: Option<i64>,
+    ) -> AppResult<(Box<dyn TransferWork>, StoredTransferList)> {
+        let mut work = self.store.begin_transfer_work().await?;
+        let stored = work
+            .transfer_list(id, party)
             .await?
-            .ok_or(AppError::NotFound)
+            .ok_or(AppError::NotFound)?;
+        if let Some(expected) = expected_version {
+            check_version(stored.version, expected)?;
+        }
+        Ok((work, stored))
     }
 
     /// Who reads plans: they are the mediator's, read by those who read cases (exports too).
@@ -381,11 +479,13 @@ impl App {
         Ok(self.store.insert_transfer_list(&list, audit).await?.into())
     }
 
-    /// Stores the list's new version with the cases whose reference to it changes; at `fix`,
-    /// moves the entries' cases to `listed`.
+    /// Stores the list's new version with the cases whose reference to it changes (read in the
+    /// same work, in id order); at `fix`, moves the entries' cases to `listed`. One entry for
+    /// the change, and one for each consequence on a case.
     async fn save_list(
         &self,
         caller: &Caller,
+        mut work: Box<dyn TransferWork>,
         stored: &StoredTransferList,
         list: &TransferList,
         change: &'static str,
@@ -393,7 +493,6 @@ impl App {
     ) -> AppResult<TransferListDetail> {
         let at = now();
         let by = caller.user().id;
-        let policy = self.case_policy();
         let touched: BTreeSet<CaseId> = stored
             .list
             .entries
@@ -403,101 +502,111 @@ impl App {
             .collect();
         let mut updates = CaseUpdates::new();
         for case_id in touched {
-            let current = self.load_case_for(caller, case_id).await?;
-            let mut case = current.case.clone();
-            // Once the child is on its way the listing is history, not a negotiable fact.
-            if case.state.is_terminal() || case.on_its_way() {
-                continue;
-            }
-            let desired = list.case_listing(case_id);
-            let mut what = None;
-            if case.listing != desired {
-                case.listing = desired;
-                updates.audits.push(
-                    caller
-                        .audit(AuditAction::CaseListing)
-                        .target("case", case_id)
-                        .details(serde_json::json!({
-                            "transfer_list": list.id,
-                            "listing": case.listing,
-                        })),
-                );
-                what = Some("listing");
-            }
-            if case.state == CaseState::Listed
-                && let Some(t) = case
-                    .fall_back(by, &policy, at)
-                    .map_err(|e| match e {
-                        FallBackFailed::Refused(r) => AppError::TransitionRefused(r),
-                        FallBackFailed::Stale(s) => AppError::Conflict(s.to_string()),
-                    })?
-                    .and_then(|fb| fb.moved)
-            {
-                updates.audits.push(
-                    caller
-                        .audit(AuditAction::CaseRevalidate)
-                        .target("case", case_id)
-                        .details(serde_json::json!({
-                            "from": t.from, "to": t.to, "reason": t.reason,
-                        })),
-                );
-                what = Some("listing");
-            }
-            let on_fixed_list = list.state == ListState::Fixed
-                && change == "fix"
-                && case.listing.is_some()
-                && case.state == CaseState::ConsentObtained;
-            if on_fixed_list {
-                let t = case
-                    .transition(CaseState::Listed, None, by, &policy, at)
-                    .map_err(AppError::TransitionRefused)?;
-                case.apply(&t)
-                    .map_err(|e| AppError::Conflict(e.to_string()))?;
-                updates.audits.push(
-                    caller
-                        .audit(AuditAction::CaseTransition)
-                        .target("case", case_id)
-                        .details(serde_json::json!({
-                            "from": t.from, "to": t.to, "kind": t.kind,
-                            "transfer_list": list.id,
-                        })),
-                );
-                what = Some("transition");
-            }
-            if let Some(what) = what {
-                updates.cases.push((case, current.version, what));
-            }
+            let current = work.case(case_id).await?.ok_or(AppError::NotFound)?;
+            self.follow_list(caller, list, change, current, &mut updates, at)?;
         }
-        let mut audits = vec![
-            self.transfer_list_audit(caller, AuditAction::TransferListChange, list.id)
-                .details(serde_json::json!({
-                    "change": change,
-                    "state": list.state,
-                    "hash": list.hash(),
-                    "details": details,
-                })),
-        ];
-        audits.append(&mut updates.audits);
-        let lc = TransferListChange {
-            list,
-            expected_version: stored.version,
-            change,
-            by,
-            at,
-        };
-        let saved = self
-            .store
-            .update_transfer_list(lc, updates.changes(by, at), audits)
+        let action = self
+            .transfer_list_audit(caller, AuditAction::TransferListChange, list.id)
+            .details(serde_json::json!({
+                "change": change,
+                "state": list.state,
+                "hash": list.hash(),
+                "details": details,
+            }));
+        let saved = work
+            .save_list(TransferListChange {
+                list,
+                expected_version: stored.version,
+                change,
+                by,
+                at,
+            })
             .await
-            .map_err(|e| match e {
-                homeward_store::StoreError::Conflict(what)
-                    if what == "case on another open list" =>
-                {
-                    AppError::TransferRefused(TransferRefused::OnAnotherList)
-                }
-                other => other.into(),
-            })?;
+            .map_err(on_another_list)?;
+        updates.save(&mut *work, by, at).await?;
+        work.commit(action, updates.audits).await?;
         Ok(saved.into())
+    }
+
+    /// What a change of `list` does to one of its cases: the case's listing follows the list,
+    /// a `listed` case whose listing no longer holds moves back, and at `fix` a case ready for
+    /// it moves to `listed`. Once the child is on its way the listing is history, not a
+    /// negotiable fact.
+    fn follow_list(
+        &self,
+        caller: &Caller,
+        list: &TransferList,
+        change: &'static str,
+        current: StoredCase,
+        updates: &mut CaseUpdates,
+        at: DateTime<Utc>,
+    ) -> AppResult<()> {
+        let by = caller.user().id;
+        let policy = self.case_policy();
+        let case_id = current.case.id;
+        let mut case = current.case;
+        if case.state.is_terminal() || case.on_its_way() {
+            return Ok(());
+        }
+        let desired = list.case_listing(case_id);
+        let mut what = None;
+        if case.listing != desired {
+            case.listing = desired;
+            updates.audits.push(
+                caller
+                    .audit(AuditAction::CaseListing)
+                    .target("case", case_id)
+                    .details(serde_json::json!({
+                        "transfer_list": list.id,
+                        "listing": case.listing,
+                    })),
+            );
+            what = Some("listing");
+        }
+        if case.state == CaseState::Listed
+            && let Some(t) = case
+                .fall_back(by, &policy, at)
+                .map_err(|e| match e {
+                    FallBackFailed::Refused(r) => AppError::TransitionRefused(r),
+                    FallBackFailed::Stale(s) => AppError::Conflict(s.to_string()),
+                })?
+                .and_then(|fb| fb.moved)
+        {
+            updates.audits.push(
+                caller
+                    .audit(AuditAction::CaseRevalidate)
+                    .target("case", case_id)
+                    .details(serde_json::json!({
+                        "from": t.from, "to": t.to, "reason": t.reason,
+                    })),
+            );
+            what = Some("listing");
+        }
+        let on_fixed_list = list.state == ListState::Fixed
+            && change == "fix"
+            && case.listing.is_some()
+            && case.state == CaseState::ConsentObtained;
+        if on_fixed_list {
+            let t = case
+                .transition(CaseState::Listed, None, by, &policy, at)
+                .map_err(AppError::TransitionRefused)?;
+            case.apply(&t)
+                .map_err(|e| AppError::Conflict(e.to_string()))?;
+            updates.audits.push(
+                caller
+                    .audit(AuditAction::CaseTransition)
+                    .target("case", case_id)
+                    .details(serde_json::json!({
+                        "from": t.from, "to": t.to, "kind": t.kind,
+                        "transfer_list": list.id,
+                    })),
+            );
+            what = Some("transition");
+        }
+        if let Some(what) = what {
+            updates.cases.push((case, current.version, what));
+        }
+        Ok(())
     }
 
     async fn change_list(
@@ -510,11 +619,10 @@ impl App {
         edit: impl FnOnce(&mut TransferList, DateTime<Utc>) -> AppResult<()>,
     ) -> AppResult<TransferListDetail> {
         caller.require(Permission::TransferListManage, &self.config)?;
-        let stored = self.load_list(caller, id, None).await?;
-        check_version(stored.version, expected_version)?;
+        let (work, stored) = self.open_list(id, None, Some(expected_version)).await?;
         let mut list = stored.list.clone();
         edit(&mut list, now())?;
-        self.save_list(caller, &stored, &list, change, details)
+        self.save_list(caller, work, &stored, &list, change, details)
             .await
     }
 
@@ -528,51 +636,19 @@ impl App {
         input: &EntryInput,
     ) -> AppResult<TransferListDetail> {
         caller.require(Permission::TransferListManage, &self.config)?;
-        let stored = self.load_list(caller, id, None).await?;
-        check_version(stored.version, input.expected_version)?;
-        let case = self.load_case_for(caller, input.case_id).await?.case;
-        let at = now();
-        let mut unmet: Vec<homeward_domain::Condition> = case
-            .requirements(CaseState::Listed, &self.case_policy(), at)
-            .into_iter()
-            .filter(|c| !c.met && c.code != ConditionCode::NotOnAgreedList)
-            .collect();
-        if case.state != CaseState::ConsentObtained {
-            unmet.insert(
-                0,
-                homeward_domain::Condition::unmet(
-                    ConditionCode::IllegalTransition,
-                    format!("the case is {}, not consent_obtained", case.state),
-                ),
-            );
-        }
-        if !unmet.is_empty() {
-            return Err(AppError::CaseNotListable(unmet));
-        }
-        let (Some(tracing_request), Some(custody_record)) =
-            (case.tracing_request, case.custody_record)
-        else {
-            return Err(AppError::invalid(
-                "case_id",
-                "records_missing",
-                "the case links no tracing request and custody record",
-            ));
-        };
-        let records = self
-            .store
-            .records_for_linkage(&[tracing_request, custody_record])
+        let (mut work, stored) = self
+            .open_list(id, None, Some(input.expected_version))
             .await?;
-        let party_of = |id: RecordId| records.iter().find(|r| r.id == id).map(|r| r.party_id);
-        if party_of(tracing_request) != Some(stored.list.origin_party)
-            || party_of(custody_record) != Some(stored.list.custody_party)
-        {
-            return Err(AppError::invalid(
-                "case_id",
-                "other_parties",
-                "the case's records were not filed by this list's origin and custody parties",
-            ));
-        }
-        if let Some(other) = self.store.open_list_of_case(case.id).await?
+        let case = work
+            .case(input.case_id)
+            .await?
+            .ok_or(AppError::NotFound)?
+            .case;
+        let at = now();
+        self.check_listable(&case, at)?;
+        let (tracing_request, custody_record) =
+            check_parties(&mut *work, &case, &stored.list).await?;
+        if let Some(other) = work.open_list_of_case(case.id).await?
             && other != id
         {
             return Err(AppError::TransferRefused(TransferRefused::OnAnotherList));
@@ -589,8 +665,31 @@ impl App {
         let mut list = stored.list.clone();
         list.add_entry(entry, at)?;
         let details = serde_json::json!({ "case": case.id, "direction": input.direction });
-        self.save_list(caller, &stored, &list, "entry_add", details)
+        self.save_list(caller, work, &stored, &list, "entry_add", details)
             .await
+    }
+
+    /// Whether the case's guards allow listing but for the agreed list itself.
+    fn check_listable(&self, case: &Case, at: DateTime<Utc>) -> AppResult<()> {
+        let mut unmet: Vec<homeward_domain::Condition> = case
+            .requirements(CaseState::Listed, &self.case_policy(), at)
+            .into_iter()
+            .filter(|c| !c.met && c.code != ConditionCode::NotOnAgreedList)
+            .collect();
+        if case.state != CaseState::ConsentObtained {
+            unmet.insert(
+                0,
+                homeward_domain::Condition::unmet(
+                    ConditionCode::IllegalTransition,
+                    format!("the case is {}, not consent_obtained", case.state),
+                ),
+            );
+        }
+        if unmet.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::CaseNotListable(unmet))
+        }
     }
 
     pub async fn remove_list_entry(
@@ -670,13 +769,13 @@ impl App {
     ) -> AppResult<PartyListView> {
         caller.require(Permission::TransferListApprove, &self.config)?;
         let party = caller.party().id;
-        let stored = self.load_list(caller, id, Some(party)).await?;
+        let (work, stored) = self.open_list(id, Some(party), None).await?;
         let side = stored.list.side_of(party).ok_or(AppError::NotFound)?;
         let mut list = stored.list.clone();
         list.approve(side, &input.hash, caller.user().id, now())?;
         let details = serde_json::json!({ "side": side, "hash": input.hash.trim() });
         let saved = self
-            .save_list(caller, &stored, &list, "approve", details)
+            .save_list(caller, work, &stored, &list, "approve", details)
             .await?;
         Self::side_view(&saved.list, party, saved.version)
     }
@@ -945,7 +1044,8 @@ impl App {
         input: &PlanCreateInput,
     ) -> AppResult<TransferPlanDetail> {
         caller.require(Permission::TransferPlanManage, &self.config)?;
-        let list = self.load_list(caller, input.list_id, None).await?.list;
+        let (mut work, stored) = self.open_list(input.list_id, None, None).await?;
+        let list = stored.list;
         if !matches!(list.state, ListState::Fixed | ListState::InProgress) {
             return Err(AppError::TransferRefused(TransferRefused::ListState {
                 state: list.state,
@@ -972,18 +1072,15 @@ impl App {
             .audit(AuditAction::TransferPlanCreate)
             .target("transfer_plan", plan.id)
             .details(serde_json::json!({ "transfer_list": list.id, "cases": plan.cases }));
-        let stored = self
-            .store
-            .insert_transfer_plan(&plan, audit)
-            .await
-            .map_err(|e| match e {
-                homeward_store::StoreError::Conflict(what) => AppError::invalid(
-                    "cases",
-                    "on_another_plan",
-                    format!("a child already travels by another plan ({what})"),
-                ),
-                other => other.into(),
-            })?;
+        let stored = work.insert_plan(&plan).await.map_err(|e| match e {
+            StoreError::Conflict(what) => AppError::invalid(
+                "cases",
+                "on_another_plan",
+                format!("a child already travels by another plan ({what})"),
+            ),
+            other => other.into(),
+        })?;
+        work.commit(audit, vec![]).await?;
         Ok(stored.into())
     }
 
@@ -1027,7 +1124,7 @@ impl App {
     }
 
     /// Applies `edit` (which says whether it voided the approval) and stores the plan; when the
-    /// approval came or went, the covered cases' references change with it.
+    /// approval came or went, the covered cases' references change with it, in the same work.
     async fn change_plan(
         &self,
         caller: &Caller,
@@ -1042,63 +1139,41 @@ impl App {
             details,
         } = what;
         caller.require(permission, &self.config)?;
-        let stored = self.load_plan(caller, id).await?;
+        let mut work = self.store.begin_transfer_work().await?;
+        let stored = work.transfer_plan(id).await?.ok_or(AppError::NotFound)?;
         check_version(stored.version, expected_version)?;
         let at = now();
         let by = caller.user().id;
         let mut plan = stored.plan.clone();
         let approval_changed = edit(&mut plan, at)?;
-        let mut updates = CaseUpdates::new();
-        if approval_changed {
-            let desired = plan.case_plan();
-            for case_id in &plan.cases {
-                let current = self.load_case_for(caller, *case_id).await?;
-                if current.case.state.is_terminal()
-                    || current.case.transfer_plan.as_ref() == Some(&desired)
-                {
-                    continue;
-                }
-                let mut case = current.case.clone();
-                case.transfer_plan = Some(desired.clone());
-                updates.audits.push(
-                    caller
-                        .audit(AuditAction::CaseTransferPlan)
-                        .target("case", case_id)
-                        .details(serde_json::json!({
-                            "transfer_plan": plan.id,
-                            "approved": desired.approved_at.is_some(),
-                        })),
-                );
-                updates.cases.push((case, current.version, "transfer_plan"));
-            }
-        }
+        let updates = if approval_changed {
+            follow_plan(caller, &mut *work, &plan).await?
+        } else {
+            CaseUpdates::new()
+        };
         let action = if change == "approve" {
             AuditAction::TransferPlanApprove
         } else {
             AuditAction::TransferPlanChange
         };
-        let mut audits =
-            vec![
-                caller
-                    .audit(action)
-                    .target("transfer_plan", id)
-                    .details(serde_json::json!({
-                        "change": change,
-                        "voided_approval": approval_changed && plan.approval.is_none(),
-                        "details": details,
-                    })),
-            ];
-        audits.append(&mut updates.audits);
-        let pc = TransferPlanChange {
-            plan: &plan,
-            expected_version: stored.version,
-            at,
-        };
-        Ok(self
-            .store
-            .update_transfer_plan(pc, updates.changes(by, at), audits)
-            .await?
-            .into())
+        let action = caller
+            .audit(action)
+            .target("transfer_plan", id)
+            .details(serde_json::json!({
+                "change": change,
+                "voided_approval": approval_changed && plan.approval.is_none(),
+                "details": details,
+            }));
+        let saved = work
+            .save_plan(TransferPlanChange {
+                plan: &plan,
+                expected_version: stored.version,
+                at,
+            })
+            .await?;
+        updates.save(&mut *work, by, at).await?;
+        work.commit(action, updates.audits).await?;
+        Ok(saved.into())
     }
 
     pub async fn add_plan_leg(

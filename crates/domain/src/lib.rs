@@ -22,6 +22,7 @@ pub mod evidence;
 pub mod ids;
 pub mod name;
 pub mod party;
+pub mod plan_gap;
 pub mod pprl;
 pub mod record;
 pub mod role;
@@ -66,6 +67,7 @@ pub use ids::{
 };
 pub use name::{NameEntry, Script};
 pub use party::{Party, PartyKind, PartyName};
+pub use plan_gap::PlanGap;
 pub use record::{
     ChildRecord, ChildRecordInput, Enquirer, RecordDraft, RecordFilter, RecordKind, RecordVersion,
     Sex,

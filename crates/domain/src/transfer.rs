@@ -207,8 +207,8 @@ pub enum TransferRefused {
     AlreadyApproved,
     #[error("the list has no entry to propose")]
     EmptyList,
-    #[error("the plan cannot be approved: {}", .0.join("; "))]
-    PlanNotReady(Vec<String>),
+    #[error("the plan cannot be approved: {}", crate::plan_gap::plan_gap_sentences(.0))]
+    PlanNotReady(Vec<crate::plan_gap::PlanGap>),
     #[error("the plan is already approved")]
     PlanAlreadyApproved,
 }
@@ -809,6 +809,18 @@ pub enum DocumentKind {
     Other,
 }
 
+impl DocumentKind {
+    /// Stable, as serialised.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Passport => "passport",
+            Self::BirthCertificate => "birth_certificate",
+            Self::TravelDocument => "travel_document",
+            Self::Other => "other",
+        }
+    }
+}
+
 /// A document one child needs for the journey.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -1235,36 +1247,8 @@ impl TravelPlan {
         Ok(())
     }
 
-    /// What approval still needs: a route, an escort, and every child's documents ready.
-    pub fn missing_for_approval(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        if self.legs.is_empty() {
-            out.push("the plan has no route".to_owned());
-        }
-        if self.escorts.is_empty() {
-            out.push("nobody escorts the children".to_owned());
-        }
-        for c in &self.cases {
-            if !self.documents.iter().any(|d| d.case_id == *c) {
-                out.push(format!("no travel document is listed for case {c}"));
-            }
-        }
-        for d in self.documents.iter().filter(|d| !d.ready) {
-            out.push(format!(
-                "the {} of case {} is not ready",
-                serde_json::to_value(d.kind)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default(),
-                d.case_id
-            ));
-        }
-        if let Err(e) = self.validate() {
-            out.push(e.to_string());
-        }
-        out
-    }
-
+    /// Approves the plan for travel; refused with what it still lacks
+    /// ([`TravelPlan::missing_for_approval`]).
     pub fn approve(&mut self, by: UserId, at: DateTime<Utc>) -> Result<(), TransferRefused> {
         if self.approval.is_some() {
             return Err(TransferRefused::PlanAlreadyApproved);
@@ -1581,7 +1565,8 @@ mod tests {
             panic!()
         };
         assert_eq!(why.len(), 1);
-        assert!(why[0].contains("passport"), "{why:?}");
+        assert!(why[0].to_string().contains("passport"), "{why:?}");
+        assert_eq!(why[0].code(), "document_not_ready");
         let mut docs = p.documents.clone();
         docs[0].ready = true;
         p.set_documents(docs, t0()).unwrap();

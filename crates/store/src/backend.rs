@@ -293,12 +293,12 @@ macro_rules! impl_store {
                 attach_writes, CaseHashRow, CaseVersionHashRow, RecordHashRow, RecordVersionHashRow, RowHash, RowRef, RowTable,
             };
             use crate::{
-                ApiToken, Attachment, AttachmentOwner, AttachmentScope, AuditFilter, CandidateAudit, CandidateDecision, CandidateStatus, CaseChange, CaseFilter, CaseVersion, Decision, DecisionOutcome, DisclosureFilter, DuplicateAudit, DuplicateCandidate, DuplicateFilter, DuplicateMerge, DuplicateStatus, MatchCandidate, MergeOutcome, NewCandidate, NewDuplicate, NewRecord, Progress, QueueFilter, RecordChange, RecordDeletion, Result, SessionRow, Store, StoreError, StoredCase, StoredModel, StoredTask, StoredTransferList, StoredTransferPlan, TaskFilter, TransferListChange, TransferListFilter, TransferListVersion, TransferPlanChange, UserCredentials,
+                ApiToken, Attachment, AttachmentOwner, AttachmentScope, AuditFilter, CandidateAudit, CandidateDecision, CandidateStatus, CaseChange, CaseFilter, CaseVersion, Decision, DecisionOutcome, DisclosureFilter, DuplicateAudit, DuplicateCandidate, DuplicateFilter, DuplicateMerge, DuplicateStatus, MatchCandidate, MergeOutcome, NewCandidate, NewDuplicate, NewRecord, Progress, QueueFilter, RecordChange, RecordDeletion, Result, SessionRow, Store, StoreError, StoredCase, StoredModel, StoredTask, StoredTransferList, StoredTransferPlan, TaskFilter, TransferListFilter, TransferListVersion, UserCredentials,
             };
             use async_trait::async_trait;
             use chrono::{DateTime, Utc};
             use homeward_domain::{
-                AttachmentId, AuditDraft, AuditEntry, CaseId, ChildRecord, Disclosure, DuplicateId, Language, ListState, MatchId, Party, PartyId, RecordFilter, RecordId, RecordKind, RecordVersion, Role, Scope, Task, TaskId, TokenId, TransferList, TransferListId, TransferPlanId, TravelPlan, User, UserId, Username,
+                AttachmentId, AuditDraft, AuditEntry, CaseId, ChildRecord, Disclosure, DuplicateId, Language, ListState, MatchId, Party, PartyId, RecordFilter, RecordId, RecordKind, RecordVersion, Role, Scope, Task, TaskId, TokenId, TransferList, TransferListId, TransferPlanId, User, UserId, Username,
             };
             use sqlx::types::Json;
             use sqlx::QueryBuilder;
@@ -628,7 +628,7 @@ macro_rules! impl_store {
 
                 /// Keeps `transfer_list_cases` in step with a list's entries: the cases still on it
                 /// while it is not completed. Its primary key refuses a case on two open lists.
-                async fn sync_list_cases(conn: &mut Conn, list: &TransferList) -> Result<()> {
+                pub(crate) async fn sync_list_cases(conn: &mut Conn, list: &TransferList) -> Result<()> {
                     sqlx::query("DELETE FROM transfer_list_cases WHERE list_id = $1")
                         .bind(list.id.0)
                         .execute(&mut *conn)
@@ -646,7 +646,7 @@ macro_rules! impl_store {
                     Ok(())
                 }
 
-                async fn list_version_in(
+                pub(crate) async fn list_version_in(
                     conn: &mut Conn,
                     list: &TransferList,
                     version: i64,
@@ -1913,49 +1913,6 @@ macro_rules! impl_store {
                     Ok(row.into())
                 }
 
-                async fn update_transfer_list(
-                    &self,
-                    change: TransferListChange<'_>,
-                    cases: Vec<CaseChange<'_>>,
-                    audit: Vec<AuditDraft>,
-                ) -> Result<StoredTransferList> {
-                    let l = change.list;
-                    let at = ts(change.at);
-                    let mut tx = self.begin_write().await?;
-                    let row = sqlx::query_as::<Db, TransferListRow>(
-                        "UPDATE transfer_lists SET state = $3, content = $4, version = version + 1, updated_at = $5 \
-                         WHERE id = $1 AND version = $2 RETURNING content, version, created_at, updated_at",
-                    )
-                    .bind(l.id.0)
-                    .bind(change.expected_version)
-                    .bind(l.state.as_str())
-                    .bind(Json(l))
-                    .bind(at)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    let Some(row) = row else {
-                        let current: Option<i64> = sqlx::query_scalar("SELECT version FROM transfer_lists WHERE id = $1")
-                            .bind(l.id.0)
-                            .fetch_optional(&mut *tx)
-                            .await?;
-                        return Err(match current {
-                            Some(current) => StoreError::VersionConflict { current },
-                            None => StoreError::NotFound,
-                        });
-                    };
-                    let stored = StoredTransferList::from(row);
-                    Self::list_version_in(&mut tx, l, stored.version, change.change, change.by, at).await?;
-                    Self::sync_list_cases(&mut tx, l).await?;
-                    let mut written = Vec::new();
-                    for c in cases {
-                        let stored = Self::case_update_in(&mut tx, c).await?;
-                        written.extend([RowRef::case(stored.case.id.0), RowRef::case_version(stored.case.id.0, stored.version)]);
-                    }
-                    Self::append_written(&mut tx, audit, &written).await?;
-                    tx.commit().await?;
-                    Ok(stored)
-                }
-
                 async fn get_transfer_list(&self, id: TransferListId, party: Option<PartyId>, audit: AuditDraft) -> Result<Option<StoredTransferList>> {
                     let mut tx = self.begin_write().await?;
                     let row = sqlx::query_as::<Db, TransferListRow>(
@@ -2015,77 +1972,6 @@ macro_rules! impl_store {
                     Self::append(&mut tx, vec![audit]).await?;
                     tx.commit().await?;
                     Ok(Some(rows.into_iter().map(TransferListVersion::from).collect()))
-                }
-
-                async fn open_list_of_case(&self, case: CaseId) -> Result<Option<TransferListId>> {
-                    let id: Option<uuid::Uuid> = sqlx::query_scalar("SELECT list_id FROM transfer_list_cases WHERE case_id = $1")
-                        .bind(case.0)
-                        .fetch_optional(&self.pool)
-                        .await?;
-                    Ok(id.map(TransferListId::from))
-                }
-
-                async fn insert_transfer_plan(&self, plan: &TravelPlan, audit: AuditDraft) -> Result<StoredTransferPlan> {
-                    let at = ts(plan.created_at);
-                    let mut tx = self.begin_write().await?;
-                    let row = sqlx::query_as::<Db, TransferPlanRow>(
-                        "INSERT INTO transfer_plans (id, list_id, content, version, created_at, updated_at) \
-                         VALUES ($1, $2, $3, 1, $4, $4) RETURNING content, version, created_at, updated_at",
-                    )
-                    .bind(plan.id.0)
-                    .bind(plan.list_id.0)
-                    .bind(Json(plan))
-                    .bind(at)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    for c in &plan.cases {
-                        sqlx::query("INSERT INTO transfer_plan_cases (case_id, plan_id) VALUES ($1, $2)")
-                            .bind(c.0)
-                            .bind(plan.id.0)
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                    Self::append(&mut tx, vec![audit]).await?;
-                    tx.commit().await?;
-                    Ok(row.into())
-                }
-
-                async fn update_transfer_plan(
-                    &self,
-                    change: TransferPlanChange<'_>,
-                    cases: Vec<CaseChange<'_>>,
-                    audit: Vec<AuditDraft>,
-                ) -> Result<StoredTransferPlan> {
-                    let p = change.plan;
-                    let mut tx = self.begin_write().await?;
-                    let row = sqlx::query_as::<Db, TransferPlanRow>(
-                        "UPDATE transfer_plans SET content = $3, version = version + 1, updated_at = $4 \
-                         WHERE id = $1 AND version = $2 RETURNING content, version, created_at, updated_at",
-                    )
-                    .bind(p.id.0)
-                    .bind(change.expected_version)
-                    .bind(Json(p))
-                    .bind(ts(change.at))
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    let Some(row) = row else {
-                        let current: Option<i64> = sqlx::query_scalar("SELECT version FROM transfer_plans WHERE id = $1")
-                            .bind(p.id.0)
-                            .fetch_optional(&mut *tx)
-                            .await?;
-                        return Err(match current {
-                            Some(current) => StoreError::VersionConflict { current },
-                            None => StoreError::NotFound,
-                        });
-                    };
-                    let mut written = Vec::new();
-                    for c in cases {
-                        let stored = Self::case_update_in(&mut tx, c).await?;
-                        written.extend([RowRef::case(stored.case.id.0), RowRef::case_version(stored.case.id.0, stored.version)]);
-                    }
-                    Self::append_written(&mut tx, audit, &written).await?;
-                    tx.commit().await?;
-                    Ok(row.into())
                 }
 
                 async fn get_transfer_plan(&self, id: TransferPlanId, audit: AuditDraft) -> Result<Option<StoredTransferPlan>> {

@@ -92,15 +92,26 @@ pub(crate) struct Work<B: WorkBackend> {
     written: Vec<RowRef>,
 }
 
+impl<B: WorkBackend> Work<B> {
+    pub(crate) async fn open(backend: &B) -> Result<Self> {
+        Ok(Self {
+            tx: backend.begin().await?,
+            written: Vec::new(),
+        })
+    }
+
+    /// The transaction, for the reads and writes of a work that extends this one.
+    pub(crate) fn tx(&mut self) -> &mut WriteTx<B::Db> {
+        &mut self.tx
+    }
+}
+
 impl<B: WorkBackend> Work<B>
 where
     Self: CaseWork,
 {
     pub(crate) async fn begin(backend: &B) -> Result<Box<dyn CaseWork>> {
-        Ok(Box::new(Self {
-            tx: backend.begin().await?,
-            written: Vec::new(),
-        }))
+        Ok(Box::new(Self::open(backend).await?))
     }
 }
 

@@ -33,6 +33,7 @@ pub mod sqlite;
 pub mod staging;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod transfer_work;
 mod types;
 
 pub use case_search::{CaseSearch, CaseSearchPage, CaseSearchStore, CaseSort};
@@ -49,6 +50,7 @@ pub use pprl::PprlStore;
 pub use rescore::{RESCORE_CANDIDATES, RescoreJob, RescoreStore, StaleCandidate};
 pub use rowhash::{RowHash, RowRef, RowTable};
 pub use staging::{NewStagedUpload, StagedState, StagedUpload, StagingLimits, StagingStore};
+pub use transfer_work::{TransferWork, TransferWorkStore};
 pub use types::*;
 
 use async_trait::async_trait;
@@ -84,6 +86,7 @@ pub trait Store:
     + exports::ExportStore
     + case_search::CaseSearchStore
     + CaseWorkStore
+    + TransferWorkStore
     + Send
     + Sync
     + std::fmt::Debug
@@ -458,8 +461,9 @@ pub trait Store:
     //
     // Reads of a list take the party asking (`None` for the mediator): a list the party is not on
     // answers like one that does not exist. What of a list the party may see (its own record
-    // ids) is the app's projection. Changes that touch cases take their new versions too, so a
-    // list or plan and the cases' references to it change in one transaction or not at all.
+    // ids) is the app's projection. A list or plan changes through a unit of work
+    // ([`TransferWorkStore::begin_transfer_work`]), with the cases whose references to it change:
+    // in one transaction, with one entry for the action, or not at all.
 
     /// Stores a new list (version 1, kept in its history) with `audit`. `NotFound` when either
     /// party does not exist; `Conflict("case on another open list")` when an entry's case is on
@@ -468,17 +472,6 @@ pub trait Store:
         &self,
         list: &homeward_domain::TransferList,
         audit: AuditDraft,
-    ) -> Result<StoredTransferList>;
-    /// Stores a new version of a list if it is at `expected_version` (keeping it in the list's
-    /// history), each case in `cases` if it is at its own expected version (keeping it in the
-    /// case's history), and `audit`, in one transaction. `VersionConflict` for the list or any
-    /// case moved on; `NotFound` when the list does not exist; `Conflict("case on another open
-    /// list")` as for insertion.
-    async fn update_transfer_list(
-        &self,
-        change: TransferListChange<'_>,
-        cases: Vec<CaseChange<'_>>,
-        audit: Vec<AuditDraft>,
     ) -> Result<StoredTransferList>;
     /// One list, if it exists and (when `party` is given) that party is on it. Audited when found.
     async fn get_transfer_list(
@@ -501,25 +494,6 @@ pub trait Store:
         party: Option<PartyId>,
         audit: AuditDraft,
     ) -> Result<Option<Vec<TransferListVersion>>>;
-    /// The list that is not completed the case is on (and not withdrawn from), if any. Not
-    /// audited: it answers the mediator's "why can't I add this child" with an id only.
-    async fn open_list_of_case(&self, case: CaseId) -> Result<Option<TransferListId>>;
-
-    /// Stores a new plan (version 1) with `audit`. `NotFound` when the list does not exist;
-    /// `Conflict("case on another plan")` when a covered case already travels by another plan.
-    async fn insert_transfer_plan(
-        &self,
-        plan: &homeward_domain::TravelPlan,
-        audit: AuditDraft,
-    ) -> Result<StoredTransferPlan>;
-    /// Stores a new version of a plan if it is at `expected_version`, with the cases in `cases`
-    /// (each at its expected version) and `audit`, in one transaction.
-    async fn update_transfer_plan(
-        &self,
-        change: TransferPlanChange<'_>,
-        cases: Vec<CaseChange<'_>>,
-        audit: Vec<AuditDraft>,
-    ) -> Result<StoredTransferPlan>;
     /// One plan (plans are the mediator's); audited when found.
     async fn get_transfer_plan(
         &self,

@@ -90,6 +90,7 @@ crate::indicators::impl_indicators!(
     crate::indicators::PG_FOLD
 );
 crate::exports::impl_exports!(PgStore, sqlx::Postgres);
+crate::transfer_work::impl_transfer_work!(PgStore, sqlx::Postgres);
 crate::case_search::impl_case_search!(
     PgStore,
     sqlx::Postgres,

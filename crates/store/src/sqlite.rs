@@ -87,6 +87,7 @@ crate::indicators::impl_indicators!(
     [("", ""); 0]
 );
 crate::exports::impl_exports!(SqliteStore, sqlx::Sqlite);
+crate::transfer_work::impl_transfer_work!(SqliteStore, sqlx::Sqlite);
 crate::case_search::impl_case_search!(
     SqliteStore,
     sqlx::Sqlite,

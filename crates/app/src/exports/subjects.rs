@@ -241,7 +241,13 @@ fn plan_cells(cells: &mut Cells, plan: &TravelPlan, case: CaseId) {
     put(
         cells,
         "missing_for_approval",
-        Some(plan.missing_for_approval().join(" | ")),
+        Some(
+            plan.missing_for_approval()
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" | "),
+        ),
     );
 }
 

@@ -206,8 +206,9 @@ async fn round(w: &World) -> Round {
                 by: r.mediator.user().id,
                 at: now,
             });
-            store
-                .insert_transfer_plan(&plan, audit(&r.mediator, AuditAction::TransferPlanCreate))
+            let mut work = store.begin_transfer_work().await.unwrap();
+            work.insert_plan(&plan).await.unwrap();
+            work.commit(audit(&r.mediator, AuditAction::TransferPlanCreate), vec![])
                 .await
                 .unwrap();
         }

@@ -101,7 +101,7 @@ macro_rules! conformance_tests {
             tasks_belong_to_their_party,
             attachments_follow_their_owners_scope,
             attachment_reads_and_lists_are_audited,
-            a_case_is_on_one_open_list, a_users_language_is_kept, transfer_list_reads_are_scoped_to_its_parties, transfer_lists_keep_every_version_and_void_with_their_cases, transfer_plans_move_with_their_cases,
+            a_case_is_on_one_open_list, a_users_language_is_kept, transfer_list_reads_are_scoped_to_its_parties, transfer_lists_keep_every_version_and_void_with_their_cases, transfer_plans_move_with_their_cases, a_transfer_work_reads_saves_and_audits_once, concurrent_transfer_works_take_turns,
             derived_keys_are_replaced_and_their_version_kept,
             every_row_write_is_carried_by_its_entry,
             a_row_edited_behind_the_store_is_named,

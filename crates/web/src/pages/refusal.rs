@@ -168,44 +168,6 @@ pub(crate) struct Refusal {
     pub current_hash: Option<String>,
 }
 
-/// The plan's reasons for not being approvable are sentences, not codes: these are the ones the
-/// domain writes, each with its translation.
-fn plan_reason(t: &Tr, reason: &str) -> String {
-    if reason == "the plan has no route" {
-        return t.get("tr_plan_no_route").to_owned();
-    }
-    if reason == "nobody escorts the children" {
-        return t.get("tr_plan_no_escort").to_owned();
-    }
-    if let Some(case) = reason.strip_prefix("no travel document is listed for case ") {
-        return format!("{} {case}", t.get("tr_plan_no_document"));
-    }
-    if let Some(rest) = reason.strip_prefix("the ")
-        && let Some((doc, case)) = rest.split_once(" of case ")
-        && let Some(case) = case.strip_suffix(" is not ready")
-    {
-        return format!(
-            "{}: {} ({case})",
-            t.get("tr_plan_document_not_ready"),
-            t.get_or(&format!("tr_doc_{doc}"), doc)
-        );
-    }
-    reason.to_owned()
-}
-
-/// The reasons a plan is not ready, translated, each with the domain's sentence.
-pub(crate) fn plan_reasons(t: &Tr, reasons: &[String]) -> Vec<RefusalItem> {
-    reasons
-        .iter()
-        .map(|r| RefusalItem {
-            code: "plan_not_ready".into(),
-            field: String::new(),
-            text: plan_reason(t, r),
-            detail: r.clone(),
-        })
-        .collect()
-}
-
 /// The app's answer to a form as a refusal to show on the page, when it is one (the input or
 /// the state of things is wrong); anything else (not found, not allowed, our failure) is given
 /// back to become the same error page the rest of the interface shows.
@@ -244,8 +206,9 @@ pub(crate) fn refusal(t: &Tr, form: &'static str, e: AppError) -> Result<Refusal
                 })
                 .collect()
         }
-        AppError::TransferRefused(homeward_domain::TransferRefused::PlanNotReady(r)) => {
-            plan_reasons(t, r)
+        // The plan page names the children (it has their names; a refusal does not).
+        AppError::TransferRefused(homeward_domain::TransferRefused::PlanNotReady(gaps)) => {
+            super::transfers::plan_gaps(t, gaps, |_| String::new())
         }
         AppError::StaleListHash { current } => {
             current_hash = Some(current.clone());

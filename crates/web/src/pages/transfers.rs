@@ -9,7 +9,7 @@ use super::context::{Frame, PageCtx, PostForm};
 use super::error::{PageResult, html};
 use super::i18n::Tr;
 use super::names::{ShownName, all_names};
-use super::refusal::{Fields, Refusal, RefusalItem, plan_reasons, refusal};
+use super::refusal::{Fields, Refusal, RefusalItem, refusal};
 use super::show::{code_of, when};
 use crate::AppState;
 use crate::extract::ApiPath;
@@ -25,8 +25,8 @@ use homeward_app::transfers::{
 use homeward_app::{AppError, AppResult};
 use homeward_domain::{
     CaseId, CaseNumber, CaseState, Cost, Direction, DocumentKind, Escort, EscortKind, LegId,
-    LegUpdate, ListState, PartyKind, Permission, RecordId, TransferListEntry, TransferListId,
-    TransferPlanId, TravelDocument, TravelMode, UserId,
+    LegUpdate, ListState, PartyKind, Permission, PlanGap, RecordId, TransferListEntry,
+    TransferListId, TransferPlanId, TravelDocument, TravelMode, UserId,
 };
 use serde::Deserialize;
 
@@ -248,6 +248,73 @@ pub(crate) fn case_label(people: &ListPeople, case: CaseId, records: &[RecordId]
 pub(crate) struct CaseLabel {
     pub number: String,
     pub names: Vec<ShownName>,
+}
+
+impl CaseLabel {
+    /// The case as one line of text: its number and the child's names as written.
+    fn text(&self) -> String {
+        let names = self.names.iter().map(|n| n.written.as_str());
+        std::iter::once(self.number.as_str())
+            .chain(names)
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(" · ")
+    }
+}
+
+/// One thing the plan lacks, in the reader's language; `child` names the case it concerns (the
+/// case number and the child's names), left out when empty.
+fn plan_gap_text(t: &Tr, gap: &PlanGap, child: &str) -> String {
+    let about = |s: String| {
+        if child.is_empty() {
+            s
+        } else {
+            format!("{s} ({child})")
+        }
+    };
+    match gap {
+        PlanGap::NoRoute => t.get("tr_plan_no_route").to_owned(),
+        PlanGap::NoEscort => t.get("tr_plan_no_escort").to_owned(),
+        // The sentence ends with the case ("… listed for case"), so the case follows it.
+        PlanGap::NoTravelDocument { .. } => format!("{} {child}", t.get("tr_plan_no_document"))
+            .trim_end()
+            .to_owned(),
+        PlanGap::DocumentNotReady { kind, .. } => about(format!(
+            "{}: {}",
+            t.get("tr_plan_document_not_ready"),
+            t.get_or(&format!("tr_doc_{}", kind.as_str()), kind.as_str())
+        )),
+        PlanGap::Invalid { fields } => fields
+            .iter()
+            .map(|f| t.get_or(&format!("tr_fe_{}", f.code), &f.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+    }
+}
+
+/// What the plan lacks for approval, translated by code, each naming its child by `child` of
+/// the case. The English sentence stays beside a gap only where it names no case (it would
+/// name the case by its id).
+pub(crate) fn plan_gaps(
+    t: &Tr,
+    gaps: &[PlanGap],
+    child: impl Fn(CaseId) -> String,
+) -> Vec<RefusalItem> {
+    gaps.iter()
+        .map(|g| {
+            let text = plan_gap_text(t, g, &g.case().map(&child).unwrap_or_default());
+            RefusalItem {
+                code: g.code().to_owned(),
+                field: String::new(),
+                detail: if g.case().is_some() {
+                    text.clone()
+                } else {
+                    g.to_string()
+                },
+                text,
+            }
+        })
+        .collect()
 }
 
 #[derive(Debug)]
@@ -1218,6 +1285,14 @@ async fn plan_page(
     } else {
         costs.clone()
     };
+    let missing = plan_gaps(t, &d.gaps, |c| label(c).text());
+    // A refused approval names the same gaps as the page, with the children by name.
+    let refused = refused.map(|mut r| {
+        if r.code == "plan_not_ready" {
+            r.items = missing.clone();
+        }
+        r
+    });
     let page = PlanPage {
         f: cx.frame(),
         id: id.to_string(),
@@ -1242,7 +1317,7 @@ async fn plan_page(
             .iter()
             .map(|v| format!("{} · {}", when(&v.voided_at), v.reason))
             .collect(),
-        missing: plan_reasons(t, &d.missing_for_approval),
+        missing,
         may_manage: cx.caller.may(Permission::TransferPlanManage),
         may_approve: cx.caller.may(Permission::TransferPlanApprove) && p.approval.is_none(),
         modes: [

@@ -485,6 +485,19 @@ async fn a_transfer_round_through_the_pages_from_draft_to_a_reported_visit() {
         )
         .await;
         assert!(plan.starts_with("/transfer-plans/"), "{plan}");
+        // What the new plan lacks names each child by case number and name, never by its id.
+        let (_, fresh) = get(&lev, t, &plan).await;
+        let missing = visible(section(&fresh, "plan-missing"));
+        assert!(
+            missing.contains("No travel document is listed for case"),
+            "{missing}"
+        );
+        for case in [a, b] {
+            let number = number_of(&w, case).await;
+            assert!(missing.contains(&number), "{number} not in {missing}");
+        }
+        assert!(missing.contains("Лисенко"), "{missing}");
+        assert_no_uuid_shown(&fresh, &["plan-missing"]);
         let legs = [
             (
                 "Rostov-on-Don",
