@@ -14,6 +14,7 @@ pub mod queue;
 pub mod serve;
 pub mod synth;
 pub mod tables;
+pub mod variations;
 
 use crate::link_cmd;
 use anyhow::{Context, bail};
@@ -476,10 +477,17 @@ fn child_run(
         let curve = labels::curve(&left, &right, &truth, &out, &args.labels, seed)?;
         o.insert("labels".into(), curve);
     }
-    if let Some(dir) = write_dir
-        && examples > 0
-    {
-        write_examples(dir, &lists, &left, &right, &out, examples)?;
+    if let Some(dir) = write_dir {
+        let by = variations::tally(&lists, &left, &right, &out);
+        let text = variations::render(&by);
+        eprint!("{text}");
+        std::fs::write(dir.join("variations.txt"), text).context("cannot write variations.txt")?;
+        if let Some(o) = v.as_object_mut() {
+            o.insert("by_variation".into(), variations::to_json(&by));
+        }
+        if examples > 0 {
+            write_examples(dir, &lists, &left, &right, &out, examples)?;
+        }
     }
     Ok(v)
 }

@@ -8,8 +8,8 @@
 //! the draws that matter).
 
 use super::tables::{
-    self, COMMON_SURNAMES, FATHERS, GIVEN, PLACES, RU_ADOPTIVE_SURNAMES, RU_TOWNS, RuLatin,
-    SURNAME_STEMS, SURNAME_SUFFIXES,
+    self, COMMON_SURNAMES, FATHERS, GIVEN, OtherLatin, PLACES, RU_ADOPTIVE_SURNAMES, RU_TOWNS,
+    RuLatin, SURNAME_STEMS, SURNAME_SUFFIXES,
 };
 
 /// SplitMix64: tiny, fast, and the same sequence forever, which a benchmark's seed promises.
@@ -107,6 +107,16 @@ pub struct Rates {
     pub adoption_new_place: u32,
     /// Families with more than one child that have twins.
     pub twins: u32,
+    /// Added for issue 13 (each drawn only when above 0, so that with them at 0 the lists are
+    /// the ones the generator gave before): of left Latin records, informal English spelling
+    /// instead of KMU 2010.
+    pub left_informal_latin: u32,
+    /// Left record without a birth date (a relative's request without documents).
+    pub left_missing_date: u32,
+    /// Of right Latin records: one of [`OtherLatin`]'s schemes instead of ICAO / BGN / GOST B.
+    pub right_other_latin: u32,
+    /// In Cyrillic right records: the surname in capitals (the Russian form habit).
+    pub right_upper_surname: u32,
 }
 
 impl Default for Rates {
@@ -143,6 +153,10 @@ impl Default for Rates {
             adoption_new_given: 300,
             adoption_new_place: 300,
             twins: 60,
+            left_informal_latin: 300,
+            left_missing_date: 10,
+            right_other_latin: 350,
+            right_upper_surname: 100,
         }
     }
 }
@@ -405,6 +419,7 @@ enum Script {
     Ukrainian,
     Russian,
     RuLatin(RuLatin),
+    Other(OtherLatin),
 }
 
 fn render_left(rng: &mut Rng, c: &Child, rates: &Rates) -> Record {
@@ -424,11 +439,23 @@ fn render_left(rng: &mut Rng, c: &Child, rates: &Rates) -> Record {
     }
     .to_string();
     if latin {
-        r.notes.push("left_kmu_latin");
-        given = tables::kmu2010(&given);
-        patronymic = tables::kmu2010(&patronymic);
-        family = tables::kmu2010(&family);
-        place_name = tables::kmu2010(&place_name);
+        let informal = rates.left_informal_latin > 0 && rng.permille(rates.left_informal_latin);
+        let spell = |s: &str| {
+            if informal {
+                tables::other_latin(s, OtherLatin::UkInformal)
+            } else {
+                tables::kmu2010(s)
+            }
+        };
+        r.notes.push(if informal {
+            "left_informal_latin"
+        } else {
+            "left_kmu_latin"
+        });
+        given = spell(&given);
+        patronymic = spell(&patronymic);
+        family = spell(&family);
+        place_name = spell(&place_name);
         if rng.permille(500) {
             given = upper(given);
             patronymic = upper(patronymic);
@@ -456,7 +483,10 @@ fn render_left(rng: &mut Rng, c: &Child, rates: &Rates) -> Record {
     } else {
         (if c.male { "ч" } else { "ж" }).into()
     };
-    r.birth_date = if rng.permille(rates.left_year_only) {
+    r.birth_date = if rates.left_missing_date > 0 && rng.permille(rates.left_missing_date) {
+        r.notes.push("left_missing_date");
+        String::new()
+    } else if rng.permille(rates.left_year_only) {
         r.notes.push("left_year_only");
         format!("{}", c.year)
     } else if rng.permille(rates.left_year_month) {
@@ -514,13 +544,18 @@ fn render_right(rng: &mut Rng, c: &Child, rates: &Rates) -> Record {
         let x = rng.below(1000) as u32;
         if x < rates.right_latin {
             let y = rng.below(100);
-            Script::RuLatin(if y < 50 {
+            let standard = Script::RuLatin(if y < 50 {
                 RuLatin::Icao
             } else if y < 85 {
                 RuLatin::Bgn
             } else {
                 RuLatin::GostB
-            })
+            });
+            if rates.right_other_latin > 0 && rng.permille(rates.right_other_latin) {
+                Script::Other(other_latin_scheme(rng))
+            } else {
+                standard
+            }
         } else if x < rates.right_latin + rates.right_ukrainian {
             Script::Ukrainian
         } else {
@@ -614,7 +649,30 @@ fn render_right(rng: &mut Rng, c: &Child, rates: &Rates) -> Record {
             }
             v
         }
+        Script::Other(scheme) => {
+            r.notes.push(scheme.tag());
+            other_latin_record(
+                rng,
+                &mut r,
+                rates,
+                scheme,
+                g,
+                (&ru_given, &ru_patronymic, &ru_family, &ru_place),
+                (
+                    &(if c.male { f.uk_m } else { f.uk_f }),
+                    surname_uk.as_deref(),
+                    place_ru.map_or(if old { place.old_uk } else { place.uk }, |p| p),
+                ),
+            )
+        }
     };
+    if !matches!(script, Script::RuLatin(_) | Script::Other(_))
+        && rates.right_upper_surname > 0
+        && rng.permille(rates.right_upper_surname)
+    {
+        r.notes.push("upper_surname");
+        family = family.to_uppercase();
+    }
     if rng.permille(rates.right_typo) {
         r.notes.push("typo");
         match rng.below(3) {
@@ -629,7 +687,7 @@ fn render_right(rng: &mut Rng, c: &Child, rates: &Rates) -> Record {
     if rng.permille(rates.right_missing_place) {
         place_name.clear();
     }
-    let latin = matches!(script, Script::RuLatin(_));
+    let latin = matches!(script, Script::RuLatin(_) | Script::Other(_));
     r.sex = if rng.permille(rates.right_missing_sex) {
         String::new()
     } else if latin {
@@ -679,6 +737,52 @@ fn render_right(rng: &mut Rng, c: &Child, rates: &Rates) -> Record {
     r.family_name = family;
     r.birth_place = place_name;
     r
+}
+
+/// Which of the other Latin schemes a right record uses, in permille of those records: Russian
+/// forms in ICAO-era alternatives (French-style MVD 150, ISO 9 with diacritics 150, Wikipedia
+/// 200) and Ukrainian forms copied from Ukrainian papers (informal English 300, scholarly 100,
+/// ISO 9 100). See docs/benchmarks.md for why.
+fn other_latin_scheme(rng: &mut Rng) -> OtherLatin {
+    match rng.below(1000) {
+        0..150 => OtherLatin::RuFrench,
+        150..300 => OtherLatin::RuIso9,
+        300..500 => OtherLatin::RuWikipedia,
+        500..800 => OtherLatin::UkInformal,
+        800..900 => OtherLatin::UkScholarly,
+        _ => OtherLatin::UkIso9,
+    }
+}
+
+/// A right record's names and place in one of the other Latin schemes: the Russian forms, or
+/// the Ukrainian ones; an English given name at the usual rate, capitals at half.
+fn other_latin_record(
+    rng: &mut Rng,
+    r: &mut Record,
+    rates: &Rates,
+    scheme: OtherLatin,
+    g: &tables::Given,
+    ru: (&str, &str, &str, &str),
+    uk: (&str, Option<&str>, &str),
+) -> (String, String, String, String) {
+    let spell = |s: &str| tables::other_latin(s, scheme);
+    let (given, patronymic, family, place) = if scheme.from_ukrainian() {
+        (g.uk, uk.0, uk.1.unwrap_or(ru.2), uk.2)
+    } else {
+        ru
+    };
+    let given = if rng.permille(rates.right_english_given) {
+        r.notes.push("english_given");
+        g.en.to_string()
+    } else {
+        spell(given)
+    };
+    let v = (given, spell(patronymic), spell(family), spell(place));
+    if rng.permille(500) {
+        (upper(v.0), upper(v.1), upper(v.2), v.3)
+    } else {
+        v
+    }
 }
 
 /// Generates a left list of `n_left` and a right list of `n_right` records. `overlap` of the left
