@@ -96,7 +96,7 @@ pub enum DateLevel {
     SameMonthCoarser,
     /// Within 31 days; or months adjacent when a day is unknown.
     WithinMonth,
-    /// Within 366 days (a year either side when one is approximate and known only to the year).
+    /// Within 366 days; a year either side when one is known only to the year (two when approximate).
     WithinYear,
     /// The same year, but one side knows only the year and the other more.
     SameYearCoarser,
@@ -150,6 +150,10 @@ pub fn compare_dates(a: &BirthDate, b: &BirthDate) -> DateLevel {
             DateLevel::SamePartial
         } else if diff == 0 {
             DateLevel::SameMonthCoarser
+        } else if diff == 12 && a.month == b.month {
+            // The year off by one at the precision both sides have (the month): the same error
+            // as a full date's, so the same level.
+            DateLevel::YearOffByOne
         } else if diff <= 1 {
             DateLevel::WithinMonth
         } else if diff <= 12 || (approx && diff <= 24) {
@@ -163,7 +167,9 @@ pub fn compare_dates(a: &BirthDate, b: &BirthDate) -> DateLevel {
         DateLevel::SameYearCoarser
     } else if dy == 0 {
         DateLevel::SamePartial
-    } else if approx && dy <= 1 {
+    } else if dy <= 1 {
+        // Only the year known on one side, one off: as close as that side can say, like a full
+        // date within a year (a year misremembered is common; two years off is another child).
         DateLevel::WithinYear
     } else {
         DateLevel::Different
@@ -301,7 +307,13 @@ mod tests {
         assert_eq!(level("2014-03", "2014-04"), WithinMonth);
         assert_eq!(level("2014", "2014-03-19"), SameYearCoarser);
         assert_eq!(level("2014", "2014-03"), SameYearCoarser);
-        assert_eq!(level("2014", "2015"), Different);
+        assert_eq!(level("2014", "2015"), WithinYear);
+        assert_eq!(level("2014", "2015-06-01"), WithinYear);
+        assert_eq!(level("2014", "2016-06-01"), Different);
+        assert_eq!(level("2014-03", "2015-03"), YearOffByOne);
+        assert_eq!(level("2014-03", "2013-03-19"), YearOffByOne);
+        assert_eq!(level("2014-03", "2015-02"), WithinYear);
+        assert_eq!(level("2014-03", "2015-05"), Different);
         assert_eq!(level("~2014", "2015-06-01"), WithinYear);
         // 2014-03-07 vs 2014-03-01: both a digit edit and the same month; the typo is the better level.
         assert_eq!(level("2014-03-07", "2014-03-01"), OneDigit);
@@ -417,6 +429,21 @@ mod tests {
             proptest::prop_assert_eq!(compare_dates(&y, &y), DateLevel::SamePartial);
             let other_year = BirthDate { year: full.year + 2, ..y };
             proptest::prop_assert_eq!(compare_dates(&other_year, &full), DateLevel::Different);
+        }
+
+        /// A year off by one keeps its level when one side knows only the month, and is within
+        /// a year when one side knows only the year.
+        #[test]
+        fn a_year_off_at_the_precision_both_have(n in 7300i64..19_000, up in proptest::bool::ANY) {
+            let full = from_days(n);
+            let year = if up { full.year + 1 } else { full.year - 1 };
+            let ym = BirthDate { year, day: 0, ..full };
+            let y = BirthDate { year, month: 0, day: 0, ..full };
+            proptest::prop_assert_eq!(compare_dates(&ym, &full), DateLevel::YearOffByOne);
+            proptest::prop_assert_eq!(compare_dates(&ym, &BirthDate { day: 0, ..full }), DateLevel::YearOffByOne);
+            proptest::prop_assert_eq!(compare_dates(&y, &full), DateLevel::WithinYear);
+            let two = BirthDate { year: full.year + if up { 2 } else { -2 }, ..y };
+            proptest::prop_assert_eq!(compare_dates(&two, &full), DateLevel::Different);
         }
 
         #[test]

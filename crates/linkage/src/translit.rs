@@ -298,13 +298,14 @@ fn is_vowel(b: u8) -> bool {
 }
 
 /// Reads a run of lowercase Latin into phonetic symbols.
-fn latin_run(run: &[u8], out: &mut Vec<u8>) {
+fn latin_run(run: &[u8], out: &mut Vec<u8>, force_french: bool) {
     let n = run.len();
     let at = |i: usize| run.get(i).copied().unwrap_or(0);
     // The French-based scheme of older Soviet and Russian passports (Kovaltchouk, Dmitrievitch,
     // Iouri) writes у as ou, ч as tch, ш as ch and ж as j; ou and tch occur in no other scheme, so
     // a word holding either is read with the French values.
-    let french = run.windows(2).any(|w| w == b"ou") || run.windows(3).any(|w| w == b"tch");
+    let french =
+        force_french || run.windows(2).any(|w| w == b"ou") || run.windows(3).any(|w| w == b"tch");
     let mut i = 0;
     while i < n {
         let rest = &run[i..];
@@ -421,11 +422,37 @@ fn vowel_rules(word: &mut Vec<u8>) {
 /// The Latin phonetic form of a name or place in any script or standard (see the module docs).
 /// Words are separated by single spaces; everything else but letters is dropped.
 pub fn phonetic(text: &str) -> String {
+    phonetic_as(text, false)
+}
+
+/// The phonetic form of a Latin name read in the French-based scheme even without its marks
+/// (ou, tch): Chvetsak (Швецак) and Jadan (Жадан) hold neither, and their ch and j read in
+/// English spell another name. `None` when the reading changes nothing (Cyrillic, or no
+/// ch or j): the caller compares both readings.
+pub fn phonetic_french(text: &str) -> Option<String> {
+    let lower = text.to_lowercase();
+    if !(lower.contains("ch") || lower.contains('j')) || lower.chars().any(is_cyrillic) {
+        return None;
+    }
+    // The French scheme writes у as ou, so a u elsewhere (Kovalchuk) is another scheme's.
+    let chars: Vec<char> = lower.chars().collect();
+    if chars
+        .iter()
+        .enumerate()
+        .any(|(i, &c)| c == 'u' && (i == 0 || chars[i - 1] != 'o'))
+    {
+        return None;
+    }
+    let french = phonetic_as(text, true);
+    (french != phonetic_as(text, false)).then_some(french)
+}
+
+fn phonetic_as(text: &str, french: bool) -> String {
     let mut out: Vec<u8> = Vec::with_capacity(text.len());
     let mut word: Vec<u8> = Vec::with_capacity(16);
     let mut run: Vec<u8> = Vec::with_capacity(16);
     let flush_word = |word: &mut Vec<u8>, run: &mut Vec<u8>, out: &mut Vec<u8>| {
-        latin_run(run, word);
+        latin_run(run, word, french);
         run.clear();
         vowel_rules(word);
         if !word.is_empty() {
@@ -438,16 +465,16 @@ pub fn phonetic(text: &str) -> String {
     };
     for c in text.chars().flat_map(char::to_lowercase) {
         if let Some(sym) = cyrillic_phonetic(c) {
-            latin_run(&run, &mut word);
+            latin_run(&run, &mut word, french);
             run.clear();
             word.extend_from_slice(sym.as_bytes());
         } else if let Some(sym) = latin_special(c) {
-            latin_run(&run, &mut word);
+            latin_run(&run, &mut word, french);
             run.clear();
             word.extend_from_slice(sym.as_bytes());
         } else if matches!(c, '\'' | '’' | 'ʼ' | '`' | '´' | 'ʹ' | 'ʺ' | '”' | '"') {
             // Letters either side of an apostrophe are not a digraph (GOST's c`k is ць+к).
-            latin_run(&run, &mut word);
+            latin_run(&run, &mut word, french);
             run.clear();
         } else if c.is_ascii_lowercase() {
             run.push(c as u8);
@@ -457,14 +484,14 @@ pub fn phonetic(text: &str) -> String {
                     continue;
                 }
                 if let Some(sym) = latin_special(d) {
-                    latin_run(&run, &mut word);
+                    latin_run(&run, &mut word, french);
                     run.clear();
                     word.extend_from_slice(sym.as_bytes());
                 } else if d.is_ascii_alphabetic() {
                     run.push(d.to_ascii_lowercase() as u8);
                 } else if d.is_alphabetic() {
                     // Another script: keep its bytes so that equal names still compare equal.
-                    latin_run(&run, &mut word);
+                    latin_run(&run, &mut word, french);
                     run.clear();
                     let mut buf = [0u8; 4];
                     word.extend_from_slice(d.encode_utf8(&mut buf).as_bytes());
