@@ -673,6 +673,9 @@ mod tests {
             ("Jadan", "Жадан"),
             ("Chapovalova", "Шаповалов"),
             ("Chvetsak", "Shvetsak"),
+            ("Chornousovych", "Чорноусович"),
+            ("Bilous", "Білоус"),
+            ("KOVALTCHOUK", "Ковальчук"),
         ] {
             assert_eq!(level(F, a, b), 2, "{a} ~ {b}");
         }

@@ -297,15 +297,33 @@ fn is_vowel(b: u8) -> bool {
     matches!(b, b'a' | b'e' | b'i' | b'o' | b'u')
 }
 
+/// Whether Latin is read with the values of the French-based scheme.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum French {
+    /// When a word shows the scheme's marks (see [`latin_run`]).
+    Auto,
+    Always,
+    Never,
+}
+
 /// Reads a run of lowercase Latin into phonetic symbols.
-fn latin_run(run: &[u8], out: &mut Vec<u8>, force_french: bool) {
+fn latin_run(run: &[u8], out: &mut Vec<u8>, reading: French) {
     let n = run.len();
     let at = |i: usize| run.get(i).copied().unwrap_or(0);
     // The French-based scheme of older Soviet and Russian passports (Kovaltchouk, Dmitrievitch,
-    // Iouri) writes у as ou, ч as tch, ш as ch and ж as j; ou and tch occur in no other scheme, so
-    // a word holding either is read with the French values.
-    let french =
-        force_french || run.windows(2).any(|w| w == b"ou") || run.windows(3).any(|w| w == b"tch");
+    // Iouri) writes у as ou, ч as tch, ш as ch and ж as j. tch occurs in no other scheme; ou
+    // does where о meets у (KMU Chornousovych, Bilous), so ou counts only in a word without y
+    // after its first letter: the French scheme writes y for ы and an initial й (Youri), the
+    // others for и and й anywhere.
+    let french = match reading {
+        French::Always => true,
+        French::Never => false,
+        French::Auto => {
+            run.windows(3).any(|w| w == b"tch")
+                || (run.windows(2).any(|w| w == b"ou")
+                    && run.get(1..).is_some_and(|r| !r.contains(&b'y')))
+        }
+    };
     let mut i = 0;
     while i < n {
         let rest = &run[i..];
@@ -422,16 +440,25 @@ fn vowel_rules(word: &mut Vec<u8>) {
 /// The Latin phonetic form of a name or place in any script or standard (see the module docs).
 /// Words are separated by single spaces; everything else but letters is dropped.
 pub fn phonetic(text: &str) -> String {
-    phonetic_as(text, false)
+    phonetic_as(text, French::Auto)
 }
 
-/// The phonetic form of a Latin name read in the French-based scheme even without its marks
-/// (ou, tch): Chvetsak (Швецак) and Jadan (Жадан) hold neither, and their ch and j read in
-/// English spell another name. `None` when the reading changes nothing (Cyrillic, or no
-/// ch or j): the caller compares both readings.
+/// The other reading of a Latin name than [`phonetic`]'s, as to the French-based scheme: read
+/// as French when `phonetic` did not see its marks (Chvetsak for Швецак and Jadan for Жадан
+/// hold neither ou nor tch), or read plainly when it did (a KMU Bilous is Білоус). `None` when
+/// the other reading changes nothing (Cyrillic, no ch, j or ou) or is not possible (a u outside
+/// ou is no French spelling): the caller compares both readings.
 pub fn phonetic_french(text: &str) -> Option<String> {
     let lower = text.to_lowercase();
-    if !(lower.contains("ch") || lower.contains('j')) || lower.chars().any(is_cyrillic) {
+    if lower.chars().any(is_cyrillic) {
+        return None;
+    }
+    let auto = phonetic_as(text, French::Auto);
+    if auto == phonetic_as(text, French::Always) {
+        let plain = phonetic_as(text, French::Never);
+        return (plain != auto).then_some(plain);
+    }
+    if !(lower.contains("ch") || lower.contains('j')) {
         return None;
     }
     // The French scheme writes у as ou, so a u elsewhere (Kovalchuk) is another scheme's.
@@ -443,11 +470,11 @@ pub fn phonetic_french(text: &str) -> Option<String> {
     {
         return None;
     }
-    let french = phonetic_as(text, true);
-    (french != phonetic_as(text, false)).then_some(french)
+    let french = phonetic_as(text, French::Always);
+    (french != auto).then_some(french)
 }
 
-fn phonetic_as(text: &str, french: bool) -> String {
+fn phonetic_as(text: &str, french: French) -> String {
     let mut out: Vec<u8> = Vec::with_capacity(text.len());
     let mut word: Vec<u8> = Vec::with_capacity(16);
     let mut run: Vec<u8> = Vec::with_capacity(16);

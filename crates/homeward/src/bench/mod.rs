@@ -584,6 +584,12 @@ fn write_examples(
             Err(e) => format!("(no explanation: {e})"),
         }
     };
+    let rules = homeward_linkage::default_rules();
+    let (lk, rk) = (
+        homeward_linkage::row_keys(left, &rules),
+        homeward_linkage::row_keys(right, &rules),
+    );
+    let blocked = |i: usize, j: usize| lk[i].iter().any(|k| rk[j].binary_search(k).is_ok());
     let mut text = String::new();
     let mut missed = 0;
     for (&i, &j) in &true_right {
@@ -595,7 +601,12 @@ fn write_examples(
         }
         missed += 1;
         text.push_str(&format!(
-            "MISSED\n  L {}\n  R {}\n  {}\n",
+            "MISSED{}\n  L {}\n  R {}\n  {}\n",
+            if blocked(i, j) {
+                ""
+            } else {
+                " (not a candidate)"
+            },
             rec(&lists.left[i]),
             rec(&lists.right[j]),
             explain(i, j)

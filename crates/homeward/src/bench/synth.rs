@@ -117,6 +117,10 @@ pub struct Rates {
     pub right_other_latin: u32,
     /// In Cyrillic right records: the surname in capitals (the Russian form habit).
     pub right_upper_surname: u32,
+    /// On either side, a date written by hand rather than typed in a date column: a month by
+    /// name (12 березня 2013 р., 12 марта 2013 г., 12 March 2013), a two-digit year, hyphens; a
+    /// year alone marked as a year of birth (2013 р.н., 2013 г.р.).
+    pub hand_written_date: u32,
 }
 
 impl Default for Rates {
@@ -157,6 +161,7 @@ impl Default for Rates {
             left_missing_date: 10,
             right_other_latin: 350,
             right_upper_surname: 100,
+            hand_written_date: 50,
         }
     }
 }
@@ -495,6 +500,13 @@ fn render_left(rng: &mut Rng, c: &Child, rates: &Rates) -> Record {
     } else {
         format!("{:02}.{:02}.{}", c.day, c.month, c.year)
     };
+    if rates.hand_written_date > 0 && rng.permille(rates.hand_written_date) {
+        let lang = if latin { Lang::En } else { Lang::Uk };
+        if let Some(w) = hand_written(rng, lang, &r.birth_date, c.year, c.month, c.day) {
+            r.notes.push("left_hand_written_date");
+            r.birth_date = w;
+        }
+    }
     r.given_name = given;
     r.patronymic = patronymic;
     r.family_name = family;
@@ -732,11 +744,95 @@ fn render_right(rng: &mut Rng, c: &Child, rates: &Rates) -> Record {
     } else {
         format!("{d:02}.{m:02}.{y}")
     };
+    if rates.hand_written_date > 0 && rng.permille(rates.hand_written_date) {
+        let lang = match script {
+            Script::RuLatin(_) | Script::Other(_) => Lang::En,
+            Script::Ukrainian => Lang::Uk,
+            Script::Russian => Lang::Ru,
+        };
+        if let Some(w) = hand_written(rng, lang, &r.birth_date, y, m, d) {
+            r.notes.push("hand_written_date");
+            r.birth_date = w;
+        }
+    }
     r.given_name = given;
     r.patronymic = patronymic;
     r.family_name = family;
     r.birth_place = place_name;
     r
+}
+
+#[derive(Clone, Copy)]
+enum Lang {
+    Uk,
+    Ru,
+    En,
+}
+
+const MONTHS_UK: [&str; 12] = [
+    "січня",
+    "лютого",
+    "березня",
+    "квітня",
+    "травня",
+    "червня",
+    "липня",
+    "серпня",
+    "вересня",
+    "жовтня",
+    "листопада",
+    "грудня",
+];
+const MONTHS_RU: [&str; 12] = [
+    "января",
+    "февраля",
+    "марта",
+    "апреля",
+    "мая",
+    "июня",
+    "июля",
+    "августа",
+    "сентября",
+    "октября",
+    "ноября",
+    "декабря",
+];
+const MONTHS_EN: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+/// A date as written by hand: a whole date with its month by name, a two-digit year or
+/// hyphens (a third each); a year alone marked as a year of birth. `None` for a missing date or
+/// a year and month (typed as such).
+fn hand_written(rng: &mut Rng, lang: Lang, typed: &str, y: i16, m: u8, d: u8) -> Option<String> {
+    let (months, year_word, birth_word) = match lang {
+        Lang::Uk => (&MONTHS_UK, " р.", " р.н."),
+        Lang::Ru => (&MONTHS_RU, " г.", " г.р."),
+        Lang::En => (&MONTHS_EN, "", ""),
+    };
+    if typed.len() == 4 {
+        return Some(format!("{y}{birth_word}"));
+    }
+    if typed.is_empty() || typed.len() == 7 {
+        return None;
+    }
+    let month = months.get(usize::from(m).checked_sub(1)?)?;
+    Some(match rng.below(3) {
+        0 => format!("{d} {month} {y}{year_word}"),
+        1 => format!("{d:02}.{m:02}.{:02}", y.rem_euclid(100)),
+        _ => format!("{d:02}-{m:02}-{y}"),
+    })
 }
 
 /// Which of the other Latin schemes a right record uses, in permille of those records: Russian
@@ -903,6 +999,54 @@ mod tests {
         };
         let a = generate(5, 500, 2000, &off);
         assert!(a.right.iter().all(|r| !r.notes.contains(&"few_days")));
+    }
+
+    /// The variations added for issue 13 are drawn at their rates, and none with their rates
+    /// at 0.
+    #[test]
+    fn issue_13_variations_at_their_rates() {
+        let l = generate(5, 5000, 20000, &Rates::default());
+        let right = |tag: &str| l.right.iter().filter(|r| r.notes.contains(&tag)).count();
+        let left = |tag: &str| l.left.iter().filter(|r| r.notes.contains(&tag)).count();
+        let other: usize = OtherLatin::ALL.iter().map(|k| right(k.tag())).sum();
+        // 20 % Latin × 35 % other schemes of 20,000 records: about 1,400.
+        assert!((1100..1700).contains(&other), "{other}");
+        assert!(OtherLatin::ALL.iter().all(|k| right(k.tag()) > 50));
+        // 15 % Latin × 30 % informal of 5,000: about 225; 1 % without a date: about 50.
+        assert!((150..300).contains(&left("left_informal_latin")));
+        assert!((20..90).contains(&left("left_missing_date")));
+        assert!(
+            l.left.iter().filter(|r| r.birth_date.is_empty()).count() == left("left_missing_date")
+        );
+        // 80 % Cyrillic × 10 % of 20,000: about 1,600.
+        assert!((1300..1900).contains(&right("upper_surname")));
+        // 5 % of about 19,000 right dates that are whole or a year alone.
+        assert!((700..1200).contains(&right("hand_written_date")));
+        assert!(l.right.iter().any(|r| r.birth_date.ends_with(" г.р.")));
+        assert!(l.left.iter().any(|r| r.birth_date.contains(" р.")));
+        assert!(l.right.iter().any(|r| r.birth_date.contains("-")
+            && r.birth_date.len() == 10
+            && r.birth_date.as_bytes()[2] == b'-'));
+        let off = Rates {
+            left_informal_latin: 0,
+            left_missing_date: 0,
+            right_other_latin: 0,
+            right_upper_surname: 0,
+            hand_written_date: 0,
+            ..Rates::default()
+        };
+        let a = generate(5, 500, 2000, &off);
+        assert!(
+            a.right
+                .iter()
+                .chain(&a.left)
+                .all(|r| !r.notes.iter().any(|t| {
+                    t.starts_with("latin_uk")
+                        || *t == "upper_surname"
+                        || t.starts_with("left_informal")
+                        || t.ends_with("hand_written_date")
+                }))
+        );
     }
 
     #[test]

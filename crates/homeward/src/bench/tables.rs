@@ -1134,6 +1134,42 @@ mod tests {
     use super::*;
 
     #[test]
+    fn other_schemes_spell_as_documented() {
+        let spell = |s: &str| {
+            OtherLatin::ALL
+                .iter()
+                .map(|&k| other_latin(s, k))
+                .collect::<Vec<String>>()
+        };
+        // RuFrench, RuIso9, RuWikipedia, UkScholarly, UkIso9, UkInformal.
+        assert_eq!(
+            spell("Юрий"),
+            ["Iouri", "Ûrij", "Yury", "Juryj", "Ûrij", "Yuryy"]
+        );
+        assert_eq!(other_latin("Шевчук", OtherLatin::RuFrench), "Chevtchouk");
+        assert_eq!(other_latin("Жадан", OtherLatin::RuFrench), "Jadan");
+        assert_eq!(other_latin("Щербакова", OtherLatin::RuIso9), "Ŝerbakova");
+        assert_eq!(other_latin("Мариуполь", OtherLatin::RuIso9), "Mariupolʹ");
+        assert_eq!(other_latin("Евгений", OtherLatin::RuWikipedia), "Yevgeny");
+        assert_eq!(
+            other_latin("Хмельницький", OtherLatin::UkScholarly),
+            "Xmelʹnycʹkyj"
+        );
+        assert_eq!(other_latin("Євген", OtherLatin::UkScholarly), "Jevhen");
+        assert_eq!(other_latin("Ткаченко", OtherLatin::UkIso9), "Tkačenko");
+        assert_eq!(other_latin("Олександр", OtherLatin::UkInformal), "Olexandr");
+        assert_eq!(other_latin("Євген", OtherLatin::UkInformal), "Yevhen");
+        assert_eq!(other_latin("Андрій", OtherLatin::UkInformal), "Andriy");
+        assert_eq!(
+            other_latin("КОВАЛЬЧУК", OtherLatin::UkInformal),
+            "KOVALCHUK"
+        );
+        for k in OtherLatin::ALL {
+            assert_eq!(k.from_ukrainian(), k.tag().starts_with("latin_uk"));
+        }
+    }
+
+    #[test]
     fn standards_spell_as_documented() {
         assert_eq!(kmu2010("Олександр"), "Oleksandr");
         assert_eq!(kmu2010("Євгенія"), "Yevheniia");
@@ -1173,6 +1209,7 @@ pub enum OtherLatin {
 }
 
 impl OtherLatin {
+    #[cfg(test)]
     pub const ALL: [OtherLatin; 6] = [
         OtherLatin::RuFrench,
         OtherLatin::RuIso9,
