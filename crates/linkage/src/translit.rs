@@ -401,6 +401,10 @@ fn vowel_rules(word: &mut Vec<u8>) {
         if word[k] == b'k' && word[k + 1] == b's' {
             word.splice(k..k + 2, [b'h']);
         }
+        // Scholarly and ISO 9 Ukrainian write щ as šč, whose letters are read one by one.
+        if word[k] == b'S' && word[k + 1] == b'C' {
+            word.remove(k + 1);
+        }
         k += 1;
     }
     // Runs of i (ii, iy, yi, ij from й and ї in the various standards) are one i.
