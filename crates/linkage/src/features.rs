@@ -662,9 +662,8 @@ mod tests {
     }
 
     /// A Latin surname in the French-based scheme without ou or tch, or with scholarly šč for щ,
-    /// meets its Cyrillic and
-    /// other Latin spellings as equivalent (level 2); an English or ICAO spelling with a u or a
-    /// ch that is ч does not turn into another surname.
+    /// meets its Cyrillic and other Latin spellings as equivalent (level 2); an English or ICAO
+    /// spelling with a u or a ch that is ч does not turn into another surname.
     #[test]
     fn french_and_scholarly_spellings_are_equivalent() {
         use FieldKind::FamilyName as F;
