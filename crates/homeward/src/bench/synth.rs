@@ -671,7 +671,7 @@ fn render_right(rng: &mut Rng, c: &Child, rates: &Rates) -> Record {
                 g,
                 (&ru_given, &ru_patronymic, &ru_family, &ru_place),
                 (
-                    &(if c.male { f.uk_m } else { f.uk_f }),
+                    if c.male { f.uk_m } else { f.uk_f },
                     surname_uk.as_deref(),
                     place_ru.map_or(if old { place.old_uk } else { place.uk }, |p| p),
                 ),
@@ -862,7 +862,7 @@ fn other_latin_record(
     uk: (&str, Option<&str>, &str),
 ) -> (String, String, String, String) {
     let spell = |s: &str| tables::other_latin(s, scheme);
-    let (given, patronymic, family, place) = if scheme.from_ukrainian() {
+    let (given, patronymic, family, place) = if scheme.spells_ukrainian() {
         (g.uk, uk.0, uk.1.unwrap_or(ru.2), uk.2)
     } else {
         ru

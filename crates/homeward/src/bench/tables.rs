@@ -1165,7 +1165,7 @@ mod tests {
             "KOVALCHUK"
         );
         for k in OtherLatin::ALL {
-            assert_eq!(k.from_ukrainian(), k.tag().starts_with("latin_uk"));
+            assert_eq!(k.spells_ukrainian(), k.tag().starts_with("latin_uk"));
         }
     }
 
@@ -1219,7 +1219,7 @@ impl OtherLatin {
         OtherLatin::UkInformal,
     ];
     /// Whether the scheme spells the Ukrainian forms (else the Russian ones).
-    pub fn from_ukrainian(self) -> bool {
+    pub fn spells_ukrainian(self) -> bool {
         matches!(
             self,
             OtherLatin::UkScholarly | OtherLatin::UkIso9 | OtherLatin::UkInformal
