@@ -16,9 +16,17 @@ impl BirthDate {
     /// Parses the forms [`PartialDate::parse`] knows (YYYY-MM-DD, YYYY-MM, YYYY, DD.MM.YYYY,
     /// DD/MM/YYYY, YYYYMMDD, approximate). A date whose month is over 12 while its day is not
     /// (`03/25/2014`, written month-first) is read with the two swapped, since that is what was meant.
+    ///
+    /// Then the forms clerks write by hand that [`PartialDate`] does not take ([`clerks_form`]):
+    /// a year marked as a year of birth (`2013 р.н.`, `2013 г.р.`), a month by name
+    /// (`12 березня 2013`, `12 марта 2013 г.`, `March 2013`), a two-digit year (`12.03.13`), and
+    /// day, month and year joined by hyphens or spaces (`12-03-2013`).
     pub fn parse(text: &str) -> Result<BirthDate, String> {
         match PartialDate::parse(text) {
             Ok(d) => Ok(BirthDate::from(d)),
+            Err(e) if clerks_form(text).is_some() => {
+                clerks_form(text).map(BirthDate::from).ok_or(e)
+            }
             Err(e) => {
                 let parts: Vec<&str> = text.trim().split(['.', '/']).collect();
                 if let [a, b, y] = parts.as_slice()
@@ -74,6 +82,130 @@ impl From<PartialDate> for BirthDate {
     }
 }
 
+/// Words after a year that only say it is one (of birth): Ukrainian р.н. / р. / року / рік,
+/// Russian г.р. / г. / года / год, English y. / year. Compared without dots and spaces.
+const YEAR_WORDS: &[&str] = &[
+    "рн", "р", "року", "рік", "роки", "гр", "г", "года", "год", "y", "yr", "year", "yob",
+];
+
+/// Month names by their first letters, folded (Ukrainian, Russian, English; nominative and
+/// genitive share them): the shortest prefix that tells the month in all three languages.
+const MONTHS: &[(&str, u8)] = &[
+    ("січ", 1),
+    ("лют", 2),
+    ("бер", 3),
+    ("квіт", 4),
+    ("трав", 5),
+    ("черв", 6),
+    ("лип", 7),
+    ("серп", 8),
+    ("вер", 9),
+    ("жовт", 10),
+    ("лист", 11),
+    ("груд", 12),
+    ("янв", 1),
+    ("фев", 2),
+    ("мар", 3),
+    ("апр", 4),
+    ("мая", 5),
+    ("май", 5),
+    ("июн", 6),
+    ("июл", 7),
+    ("авг", 8),
+    ("сен", 9),
+    ("окт", 10),
+    ("ноя", 11),
+    ("дек", 12),
+    ("jan", 1),
+    ("feb", 2),
+    ("mar", 3),
+    ("apr", 4),
+    ("may", 5),
+    ("jun", 6),
+    ("jul", 7),
+    ("aug", 8),
+    ("sep", 9),
+    ("oct", 10),
+    ("nov", 11),
+    ("dec", 12),
+];
+
+fn month_by_name(word: &str) -> Option<u8> {
+    MONTHS
+        .iter()
+        .find(|(prefix, _)| word.starts_with(prefix))
+        .map(|&(_, m)| m)
+}
+
+/// A two-digit year of a child's birth: 00–39 are this century, the rest the last.
+fn full_year(t: &str) -> Option<u32> {
+    let v: u32 = t.parse().ok()?;
+    match t.len() {
+        4 => Some(v),
+        2 if v < 40 => Some(2000 + v),
+        2 => Some(1900 + v),
+        _ => None,
+    }
+}
+
+/// The hand-written forms of [`BirthDate::parse`], as a [`PartialDate`] (so that impossible
+/// dates are refused the same way): words split on spaces, dots, hyphens and slashes; year
+/// words dropped; a month name read as its number.
+pub fn clerks_form(text: &str) -> Option<PartialDate> {
+    let lower = text.trim().to_lowercase();
+    let mut approximate = "";
+    let mut rest = lower.as_str();
+    for prefix in ["~", "около", "близько", "прибл", "approx", "ca", "circa"] {
+        if let Some(r) = rest.strip_prefix(prefix) {
+            approximate = "~";
+            rest = r;
+            break;
+        }
+    }
+    let words: Vec<&str> = rest
+        .split(|c: char| c.is_whitespace() || matches!(c, '.' | '-' | '/' | ','))
+        .filter(|w| !w.is_empty())
+        .collect();
+    // Year words are glued to the year or written with dots between letters (р.н.): the letters
+    // that are not a month, all together, must be one year word.
+    let mut parts: Vec<String> = Vec::new();
+    let mut letters = String::new();
+    for w in words {
+        if w.bytes().all(|b| b.is_ascii_digit()) {
+            parts.push(w.to_string());
+        } else if let Some(m) = month_by_name(w) {
+            parts.push(format!("m{m}"));
+        } else {
+            let digits: String = w.chars().take_while(char::is_ascii_digit).collect();
+            let tail = &w[digits.len()..];
+            if !digits.is_empty() {
+                parts.push(digits);
+            }
+            letters.push_str(tail);
+        }
+    }
+    if !letters.is_empty() && !YEAR_WORDS.contains(&letters.as_str()) {
+        return None;
+    }
+    let iso = match parts.as_slice() {
+        // A year alone needs its four digits: "14" could be a day or an age.
+        [y] if y.len() == 4 => format!("{:04}", full_year(y)?),
+        [m, y] if m.starts_with('m') => {
+            format!("{:04}-{:02}", full_year(y)?, m[1..].parse::<u8>().ok()?)
+        }
+        [d, m, y] => {
+            let month: u8 = match m.strip_prefix('m') {
+                Some(n) => n.parse().ok()?,
+                None => m.parse().ok()?,
+            };
+            let day: u8 = d.parse().ok()?;
+            format!("{:04}-{month:02}-{day:02}", full_year(y)?)
+        }
+        _ => return None,
+    };
+    PartialDate::parse(&format!("{approximate}{iso}")).ok()
+}
+
 /// How two dates of birth agree, best first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -96,7 +228,7 @@ pub enum DateLevel {
     SameMonthCoarser,
     /// Within 31 days; or months adjacent when a day is unknown.
     WithinMonth,
-    /// Within 366 days (a year either side when one is approximate and known only to the year).
+    /// Within 366 days; a year either side when one is known only to the year (two when approximate).
     WithinYear,
     /// The same year, but one side knows only the year and the other more.
     SameYearCoarser,
@@ -150,6 +282,10 @@ pub fn compare_dates(a: &BirthDate, b: &BirthDate) -> DateLevel {
             DateLevel::SamePartial
         } else if diff == 0 {
             DateLevel::SameMonthCoarser
+        } else if diff == 12 && a.month == b.month {
+            // The year off by one at the precision both sides have (the month): the same error
+            // as a full date's, so the same level.
+            DateLevel::YearOffByOne
         } else if diff <= 1 {
             DateLevel::WithinMonth
         } else if diff <= 12 || (approx && diff <= 24) {
@@ -163,7 +299,9 @@ pub fn compare_dates(a: &BirthDate, b: &BirthDate) -> DateLevel {
         DateLevel::SameYearCoarser
     } else if dy == 0 {
         DateLevel::SamePartial
-    } else if approx && dy <= 1 {
+    } else if dy <= 1 {
+        // Only the year known on one side, one off: as close as that side can say, like a full
+        // date within a year (a year misremembered is common; two years off is another child).
         DateLevel::WithinYear
     } else {
         DateLevel::Different
@@ -266,6 +404,46 @@ mod tests {
         assert!(BirthDate::parse("soon").is_err());
     }
 
+    /// What clerks write by hand reads as the date it says; what is not a date stays refused.
+    #[test]
+    fn parses_hand_written_forms() {
+        for (text, want) in [
+            ("2013 р.н.", "2013"),
+            ("2013 р. н.", "2013"),
+            ("2013р.н.", "2013"),
+            ("2013 г.р.", "2013"),
+            ("2013 г.", "2013"),
+            ("2013 року", "2013"),
+            ("12 березня 2013", "2013-03-12"),
+            ("12 березня 2013 р.", "2013-03-12"),
+            ("12 марта 2013 г.", "2013-03-12"),
+            ("1 Мая 2010", "2010-05-01"),
+            ("03 March 2014", "2014-03-03"),
+            ("March 2014", "2014-03"),
+            ("вересень 2015", "2015-09"),
+            ("12.03.13", "2013-03-12"),
+            ("12-03-2013", "2013-03-12"),
+            ("12 03 2013", "2013-03-12"),
+            ("около 2012 г.р.", "~2012"),
+        ] {
+            let got = BirthDate::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(got, d(want), "{text}");
+        }
+        for bad in [
+            "31 лютого 2013",
+            "2013 born somewhere",
+            "soon",
+            "12.03",
+            "2013 р.н. 2014",
+            "14",
+            "14 р.",
+            "12 березня",
+            "13.13.2013",
+        ] {
+            assert!(BirthDate::parse(bad).is_err(), "{bad}");
+        }
+    }
+
     #[test]
     fn levels() {
         use DateLevel::*;
@@ -301,7 +479,13 @@ mod tests {
         assert_eq!(level("2014-03", "2014-04"), WithinMonth);
         assert_eq!(level("2014", "2014-03-19"), SameYearCoarser);
         assert_eq!(level("2014", "2014-03"), SameYearCoarser);
-        assert_eq!(level("2014", "2015"), Different);
+        assert_eq!(level("2014", "2015"), WithinYear);
+        assert_eq!(level("2014", "2015-06-01"), WithinYear);
+        assert_eq!(level("2014", "2016-06-01"), Different);
+        assert_eq!(level("2014-03", "2015-03"), YearOffByOne);
+        assert_eq!(level("2014-03", "2013-03-19"), YearOffByOne);
+        assert_eq!(level("2014-03", "2015-02"), WithinYear);
+        assert_eq!(level("2014-03", "2015-05"), Different);
         assert_eq!(level("~2014", "2015-06-01"), WithinYear);
         // 2014-03-07 vs 2014-03-01: both a digit edit and the same month; the typo is the better level.
         assert_eq!(level("2014-03-07", "2014-03-01"), OneDigit);
@@ -417,6 +601,21 @@ mod tests {
             proptest::prop_assert_eq!(compare_dates(&y, &y), DateLevel::SamePartial);
             let other_year = BirthDate { year: full.year + 2, ..y };
             proptest::prop_assert_eq!(compare_dates(&other_year, &full), DateLevel::Different);
+        }
+
+        /// A year off by one keeps its level when one side knows only the month, and is within
+        /// a year when one side knows only the year.
+        #[test]
+        fn a_year_off_at_the_precision_both_have(n in 7300i64..19_000, up in proptest::bool::ANY) {
+            let full = from_days(n);
+            let year = if up { full.year + 1 } else { full.year - 1 };
+            let ym = BirthDate { year, day: 0, ..full };
+            let y = BirthDate { year, month: 0, day: 0, ..full };
+            proptest::prop_assert_eq!(compare_dates(&ym, &full), DateLevel::YearOffByOne);
+            proptest::prop_assert_eq!(compare_dates(&ym, &BirthDate { day: 0, ..full }), DateLevel::YearOffByOne);
+            proptest::prop_assert_eq!(compare_dates(&y, &full), DateLevel::WithinYear);
+            let two = BirthDate { year: full.year + if up { 2 } else { -2 }, ..y };
+            proptest::prop_assert_eq!(compare_dates(&two, &full), DateLevel::Different);
         }
 
         #[test]

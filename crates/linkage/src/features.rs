@@ -6,7 +6,7 @@ use crate::names::{Classes, split_full_name, tables};
 use crate::normalise::fold;
 use crate::places::normalise_place;
 use crate::table::{FieldKind, Table};
-use crate::translit::{phonetic, skeleton};
+use crate::translit::{phonetic, phonetic_french, skeleton};
 use rayon::prelude::*;
 use std::hash::{Hash, Hasher};
 
@@ -51,8 +51,12 @@ pub(crate) struct NameFeat {
     pub skel_initial: u8,
     /// Given names: their classes; patronymics: the father's classes; family names: none.
     pub classes: Classes,
-    /// An unknown given name: the classes of known names one edit away (a typo); else none.
+    /// An unknown given name or patronymic: the (father's) classes of known ones one edit away
+    /// (a typo); else none.
     pub near: Classes,
+    /// A Latin family name read in the French-based scheme (ch = ш, j = ж) when that reading
+    /// differs: the hash of its canonical form; 0 otherwise.
+    pub french_hash: u64,
     /// Per word of a multi-word name (double surname), its phonetic hash; 0 when unused.
     pub parts: [u64; 2],
 }
@@ -76,10 +80,15 @@ impl NameFeat {
         };
         let near = match kind {
             FieldKind::GivenName if classes.is_empty() => t.given_classes_near(&phon),
+            FieldKind::Patronymic if classes.is_empty() => t.patronymic_near(&phon),
             _ => Classes::default(),
         };
+        let mut french_hash = 0;
         if kind == FieldKind::FamilyName {
             phon = t.surname_canonical(&phon);
+            if let Some(f) = phonetic_french(raw) {
+                french_hash = hash_bytes(t.surname_canonical(&f).as_bytes());
+            }
         }
         let skel = skeleton(&phon);
         let mut parts = [0u64; 2];
@@ -97,6 +106,7 @@ impl NameFeat {
             skel_initial: skel_bytes.first().copied().unwrap_or(0),
             classes,
             near,
+            french_hash,
             parts,
             phon: phon.into_boxed_str(),
         })
@@ -640,6 +650,43 @@ pub(crate) mod fixtures {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn level(kind: FieldKind, a: &str, b: &str) -> u8 {
+        let (x, y) = (
+            NameFeat::build(a, kind).unwrap(),
+            NameFeat::build(b, kind).unwrap(),
+        );
+        let l = crate::compare::name_level(&x, &y);
+        assert_eq!(l, crate::compare::name_level(&y, &x), "symmetric");
+        l
+    }
+
+    /// A Latin surname in the French-based scheme without ou or tch, or with scholarly šč for щ,
+    /// meets its Cyrillic and other Latin spellings as equivalent (level 2); an English or ICAO
+    /// spelling with a u or a ch that is ч does not turn into another surname.
+    #[test]
+    fn french_and_scholarly_spellings_are_equivalent() {
+        use FieldKind::FamilyName as F;
+        for (a, b) in [
+            ("Chvetsak", "Швецак"),
+            ("CHEVTSOV", "Шевцов"),
+            ("Jadan", "Жадан"),
+            ("Chapovalova", "Шаповалов"),
+            ("Chvetsak", "Shvetsak"),
+            ("Chornousovych", "Чорноусович"),
+            ("Bilous", "Білоус"),
+            ("KOVALTCHOUK", "Ковальчук"),
+            ("TESLYŠČAK", "Теслищак"),
+            ("Teslyščak", "Теслищак"),
+        ] {
+            assert_eq!(level(F, a, b), 2, "{a} ~ {b}");
+        }
+        assert_eq!(level(F, "Kovalchuk", "Ковальчук"), 2);
+        assert!(level(F, "Kovalchuk", "Ковальшук") > 2, "u is not French");
+        assert!(level(F, "Cherniak", "Черняк") == 2);
+        assert_eq!(NameFeat::build("Швецак", F).unwrap().french_hash, 0);
+        assert_eq!(NameFeat::build("Petrenko", F).unwrap().french_hash, 0);
+    }
 
     /// Interning must give every record exactly the features reducing its own values would.
     #[test]

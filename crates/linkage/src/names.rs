@@ -118,6 +118,9 @@ pub(crate) fn one_edit(a: &[u8], b: &[u8]) -> bool {
     }
 }
 
+/// The symbols of the phonetic form (translit.rs), for trying one-letter edits.
+const PHONETIC_LETTERS: &[u8] = b"abdefhiklmnoprstuvzSCZc";
+
 /// A patronymic stem: the phonetic form with trailing vowels removed, so Андрій (andri), Андрей
 /// (andrei) and the stems left by Андрійович / Андреевич (andr) meet.
 fn stem(phon: &str) -> &str {
@@ -244,6 +247,64 @@ impl NameTables {
         None
     }
 
+    /// For a patronymic the table does not read (a typo: Алеклсандровна, Руслаивна, Павлкович),
+    /// the father's classes of the readable patronymics one edit away, so that a typo in a
+    /// father's name compares as close rather than as another father's. Only for words of six
+    /// letters or more (a patronymic's suffix alone has four). Empty for a readable patronymic.
+    pub fn patronymic_near(&self, phon: &str) -> Classes {
+        let mut out = Classes::default();
+        if phon.len() < 6
+            || phon.contains(' ')
+            || !phon.is_ascii()
+            || self.patronymic(phon).is_some()
+        {
+            return out;
+        }
+        let mut add = |candidate: &[u8]| {
+            // An edit can make what the phonetic form folds (ks is x's h, doubled letters).
+            let mut c = String::from_utf8_lossy(candidate)
+                .replace("ks", "h")
+                .into_bytes();
+            c.dedup();
+            if let Some((c, _)) = std::str::from_utf8(&c)
+                .ok()
+                .and_then(|s| self.patronymic(s))
+            {
+                out.union(&c);
+            }
+        };
+        let b = phon.as_bytes();
+        let mut buf: Vec<u8> = Vec::with_capacity(b.len() + 1);
+        for i in 0..b.len() {
+            buf.clear();
+            buf.extend_from_slice(&b[..i]);
+            buf.extend_from_slice(&b[i + 1..]);
+            add(&buf);
+            if i + 1 < b.len() {
+                buf.clear();
+                buf.extend_from_slice(b);
+                buf.swap(i, i + 1);
+                add(&buf);
+            }
+        }
+        for i in 0..=b.len() {
+            for &letter in PHONETIC_LETTERS {
+                buf.clear();
+                buf.extend_from_slice(&b[..i]);
+                buf.push(letter);
+                buf.extend_from_slice(&b[i..]);
+                add(&buf);
+                if i < b.len() && b[i] != letter {
+                    buf.clear();
+                    buf.extend_from_slice(b);
+                    buf[i] = letter;
+                    add(&buf);
+                }
+            }
+        }
+        out
+    }
+
     /// Whether the word looks like a patronymic by its suffix alone (the father's name may be
     /// missing from the table).
     pub fn has_patronymic_suffix(&self, phon: &str) -> bool {
@@ -266,7 +327,7 @@ impl NameTables {
                     break;
                 }
             }
-            words.push(w);
+            words.push(russian_ei_as_i(&w));
         }
         words.join(" ")
     }
@@ -275,6 +336,32 @@ impl NameTables {
     pub fn sizes(&self) -> (usize, usize) {
         (self.classes.len(), self.given.len())
     }
+}
+
+/// Russian writes the Ukrainian ій of a surname as ей (Олійник → Олейник, Капустій → Капустей,
+/// Корнійчук → Корнейчук), whose phonetic form keeps an `e` the Ukrainian one has not: `ei`
+/// after a consonant and before a consonant or the word's end is read as `i`, so that the two
+/// spellings of one surname are equivalent and not only alike in their consonants.
+fn russian_ei_as_i(word: &str) -> String {
+    let b = word.as_bytes();
+    let vowel = |x: u8| matches!(x, b'a' | b'e' | b'i' | b'o' | b'u');
+    let mut out = Vec::with_capacity(b.len());
+    let mut k = 0;
+    while k < b.len() {
+        let ei = b[k] == b'e'
+            && b.get(k + 1) == Some(&b'i')
+            && k > 0
+            && !vowel(b[k - 1])
+            && b.get(k + 2).is_none_or(|&n| !vowel(n));
+        if ei {
+            out.push(b'i');
+            k += 2;
+        } else {
+            out.push(b[k]);
+            k += 1;
+        }
+    }
+    String::from_utf8(out).unwrap_or_else(|_| word.to_string())
 }
 
 /// The parts of a full name, as written.
@@ -396,6 +483,38 @@ mod tests {
         classes(a).intersects(&classes(b))
     }
 
+    fn surname(s: &str) -> String {
+        tables().surname_canonical(&phonetic(s))
+    }
+
+    /// Russian ей for Ukrainian ій, in Cyrillic or any Latin, gives one canonical surname; ей
+    /// between vowels or at the start, and other vowels, are left alone.
+    #[test]
+    fn russian_ei_for_ukrainian_i_is_one_surname() {
+        for (a, b) in [
+            ("Олійник", "Олейник"),
+            ("Oliinyk", "OLEINIK"),
+            ("Капустій", "KAPUSTEJ"),
+            ("Малиній", "Малиней"),
+            ("Корнійчук", "Корнейчук"),
+            ("Пилипій", "Пылыпей"),
+            ("Ожиній", "OŽINEJ"),
+            ("Гордієнко", "Гордеенко"),
+        ] {
+            assert_eq!(surname(a), surname(b), "{a} {b}");
+        }
+        for (a, b) in [
+            ("Бойко", "Бейко"),
+            ("Олійник", "Олейнюк"),
+            ("Шевчук", "Шейчук"),
+        ] {
+            assert_ne!(surname(a), surname(b), "{a} {b}");
+        }
+        assert_eq!(russian_ei_as_i("kapustei"), "kapusti");
+        assert_eq!(russian_ei_as_i("eilin"), "eilin");
+        assert_eq!(russian_ei_as_i("maiei"), "maiei");
+    }
+
     #[test]
     fn one_edit_is_one_substitution_insertion_deletion_or_swap() {
         for (a, b) in [
@@ -439,6 +558,40 @@ mod tests {
         );
         assert!(
             t.given_classes_near(&phonetic("Зюзюзя")).is_empty(),
+            "nothing near"
+        );
+    }
+
+    /// A typo in a patronymic (any script) finds the father's classes of the patronymic it
+    /// spoils; another father's patronymic does not.
+    #[test]
+    fn a_typo_in_a_patronymic_finds_the_fathers_class() {
+        let t = tables();
+        let father = |p: &str| {
+            t.patronymic(&phonetic(p))
+                .map(|(c, _)| c)
+                .unwrap_or_default()
+        };
+        for (typo, name) in [
+            ("Алеклсандровна", "Олександрівна"),
+            ("Руслаивна", "Русланівна"),
+            ("Павлкович", "Павлович"),
+            ("Leonidokna", "Леонідівна"),
+            ("SERGEEVITH", "Сергійович"),
+        ] {
+            let near = t.patronymic_near(&phonetic(typo));
+            assert!(near.intersects(&father(name)), "{typo} ~ {name}");
+        }
+        assert!(
+            !t.patronymic_near(&phonetic("Павлкович"))
+                .intersects(&father("Петрович"))
+        );
+        assert!(
+            t.patronymic_near(&phonetic("Андрійович")).is_empty(),
+            "readable"
+        );
+        assert!(
+            t.patronymic_near(&phonetic("Зюзюзявна")).is_empty(),
             "nothing near"
         );
     }

@@ -297,14 +297,33 @@ fn is_vowel(b: u8) -> bool {
     matches!(b, b'a' | b'e' | b'i' | b'o' | b'u')
 }
 
+/// Whether Latin is read with the values of the French-based scheme.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum French {
+    /// When a word shows the scheme's marks (see [`latin_run`]).
+    Auto,
+    Always,
+    Never,
+}
+
 /// Reads a run of lowercase Latin into phonetic symbols.
-fn latin_run(run: &[u8], out: &mut Vec<u8>) {
+fn latin_run(run: &[u8], out: &mut Vec<u8>, reading: French) {
     let n = run.len();
     let at = |i: usize| run.get(i).copied().unwrap_or(0);
     // The French-based scheme of older Soviet and Russian passports (Kovaltchouk, Dmitrievitch,
-    // Iouri) writes у as ou, ч as tch, ш as ch and ж as j; ou and tch occur in no other scheme, so
-    // a word holding either is read with the French values.
-    let french = run.windows(2).any(|w| w == b"ou") || run.windows(3).any(|w| w == b"tch");
+    // Iouri) writes у as ou, ч as tch, ш as ch and ж as j. tch occurs in no other scheme; ou
+    // does where о meets у (KMU Chornousovych, Bilous), so ou counts only in a word without y
+    // after its first letter: the French scheme writes y for ы and an initial й (Youri), the
+    // others for и and й anywhere.
+    let french = match reading {
+        French::Always => true,
+        French::Never => false,
+        French::Auto => {
+            run.windows(3).any(|w| w == b"tch")
+                || (run.windows(2).any(|w| w == b"ou")
+                    && run.get(1..).is_some_and(|r| !r.contains(&b'y')))
+        }
+    };
     let mut i = 0;
     while i < n {
         let rest = &run[i..];
@@ -382,6 +401,10 @@ fn vowel_rules(word: &mut Vec<u8>) {
         if word[k] == b'k' && word[k + 1] == b's' {
             word.splice(k..k + 2, [b'h']);
         }
+        // Scholarly and ISO 9 Ukrainian write щ as šč, whose letters are read one by one.
+        if word[k] == b'S' && word[k + 1] == b'C' {
+            word.remove(k + 1);
+        }
         k += 1;
     }
     // Runs of i (ii, iy, yi, ij from й and ї in the various standards) are one i.
@@ -421,11 +444,46 @@ fn vowel_rules(word: &mut Vec<u8>) {
 /// The Latin phonetic form of a name or place in any script or standard (see the module docs).
 /// Words are separated by single spaces; everything else but letters is dropped.
 pub fn phonetic(text: &str) -> String {
+    phonetic_as(text, French::Auto)
+}
+
+/// The other reading of a Latin name than [`phonetic`]'s, as to the French-based scheme: read
+/// as French when `phonetic` did not see its marks (Chvetsak for Швецак and Jadan for Жадан
+/// hold neither ou nor tch), or read plainly when it did (a KMU Bilous is Білоус). `None` when
+/// the other reading changes nothing (Cyrillic, no ch, j or ou) or is not possible (a u outside
+/// ou is no French spelling): the caller compares both readings.
+pub fn phonetic_french(text: &str) -> Option<String> {
+    let lower = text.to_lowercase();
+    if lower.chars().any(is_cyrillic) {
+        return None;
+    }
+    let auto = phonetic_as(text, French::Auto);
+    if auto == phonetic_as(text, French::Always) {
+        let plain = phonetic_as(text, French::Never);
+        return (plain != auto).then_some(plain);
+    }
+    if !(lower.contains("ch") || lower.contains('j')) {
+        return None;
+    }
+    // The French scheme writes у as ou, so a u elsewhere (Kovalchuk) is another scheme's.
+    let chars: Vec<char> = lower.chars().collect();
+    if chars
+        .iter()
+        .enumerate()
+        .any(|(i, &c)| c == 'u' && (i == 0 || chars[i - 1] != 'o'))
+    {
+        return None;
+    }
+    let french = phonetic_as(text, French::Always);
+    (french != auto).then_some(french)
+}
+
+fn phonetic_as(text: &str, french: French) -> String {
     let mut out: Vec<u8> = Vec::with_capacity(text.len());
     let mut word: Vec<u8> = Vec::with_capacity(16);
     let mut run: Vec<u8> = Vec::with_capacity(16);
     let flush_word = |word: &mut Vec<u8>, run: &mut Vec<u8>, out: &mut Vec<u8>| {
-        latin_run(run, word);
+        latin_run(run, word, french);
         run.clear();
         vowel_rules(word);
         if !word.is_empty() {
@@ -438,16 +496,16 @@ pub fn phonetic(text: &str) -> String {
     };
     for c in text.chars().flat_map(char::to_lowercase) {
         if let Some(sym) = cyrillic_phonetic(c) {
-            latin_run(&run, &mut word);
+            latin_run(&run, &mut word, french);
             run.clear();
             word.extend_from_slice(sym.as_bytes());
         } else if let Some(sym) = latin_special(c) {
-            latin_run(&run, &mut word);
+            latin_run(&run, &mut word, french);
             run.clear();
             word.extend_from_slice(sym.as_bytes());
         } else if matches!(c, '\'' | '’' | 'ʼ' | '`' | '´' | 'ʹ' | 'ʺ' | '”' | '"') {
             // Letters either side of an apostrophe are not a digraph (GOST's c`k is ць+к).
-            latin_run(&run, &mut word);
+            latin_run(&run, &mut word, french);
             run.clear();
         } else if c.is_ascii_lowercase() {
             run.push(c as u8);
@@ -457,14 +515,14 @@ pub fn phonetic(text: &str) -> String {
                     continue;
                 }
                 if let Some(sym) = latin_special(d) {
-                    latin_run(&run, &mut word);
+                    latin_run(&run, &mut word, french);
                     run.clear();
                     word.extend_from_slice(sym.as_bytes());
                 } else if d.is_ascii_alphabetic() {
                     run.push(d.to_ascii_lowercase() as u8);
                 } else if d.is_alphabetic() {
                     // Another script: keep its bytes so that equal names still compare equal.
-                    latin_run(&run, &mut word);
+                    latin_run(&run, &mut word, french);
                     run.clear();
                     let mut buf = [0u8; 4];
                     word.extend_from_slice(d.encode_utf8(&mut buf).as_bytes());

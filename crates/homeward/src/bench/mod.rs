@@ -14,6 +14,7 @@ pub mod queue;
 pub mod serve;
 pub mod synth;
 pub mod tables;
+pub mod variations;
 
 use crate::link_cmd;
 use anyhow::{Context, bail};
@@ -476,10 +477,17 @@ fn child_run(
         let curve = labels::curve(&left, &right, &truth, &out, &args.labels, seed)?;
         o.insert("labels".into(), curve);
     }
-    if let Some(dir) = write_dir
-        && examples > 0
-    {
-        write_examples(dir, &lists, &left, &right, &out, examples)?;
+    if let Some(dir) = write_dir {
+        let by = variations::tally(&lists, &left, &right, &out);
+        let text = variations::render(&by);
+        eprint!("{text}");
+        std::fs::write(dir.join("variations.txt"), text).context("cannot write variations.txt")?;
+        if let Some(o) = v.as_object_mut() {
+            o.insert("by_variation".into(), variations::to_json(&by));
+        }
+        if examples > 0 {
+            write_examples(dir, &lists, &left, &right, &out, examples)?;
+        }
     }
     Ok(v)
 }
@@ -576,6 +584,12 @@ fn write_examples(
             Err(e) => format!("(no explanation: {e})"),
         }
     };
+    let rules = homeward_linkage::default_rules();
+    let (lk, rk) = (
+        homeward_linkage::row_keys(left, &rules),
+        homeward_linkage::row_keys(right, &rules),
+    );
+    let blocked = |i: usize, j: usize| lk[i].iter().any(|k| rk[j].binary_search(k).is_ok());
     let mut text = String::new();
     let mut missed = 0;
     for (&i, &j) in &true_right {
@@ -587,7 +601,12 @@ fn write_examples(
         }
         missed += 1;
         text.push_str(&format!(
-            "MISSED\n  L {}\n  R {}\n  {}\n",
+            "MISSED{}\n  L {}\n  R {}\n  {}\n",
+            if blocked(i, j) {
+                ""
+            } else {
+                " (not a candidate)"
+            },
             rec(&lists.left[i]),
             rec(&lists.right[j]),
             explain(i, j)

@@ -8,8 +8,8 @@
 //! the draws that matter).
 
 use super::tables::{
-    self, COMMON_SURNAMES, FATHERS, GIVEN, PLACES, RU_ADOPTIVE_SURNAMES, RU_TOWNS, RuLatin,
-    SURNAME_STEMS, SURNAME_SUFFIXES,
+    self, COMMON_SURNAMES, FATHERS, GIVEN, OtherLatin, PLACES, RU_ADOPTIVE_SURNAMES, RU_TOWNS,
+    RuLatin, SURNAME_STEMS, SURNAME_SUFFIXES,
 };
 
 /// SplitMix64: tiny, fast, and the same sequence forever, which a benchmark's seed promises.
@@ -107,6 +107,20 @@ pub struct Rates {
     pub adoption_new_place: u32,
     /// Families with more than one child that have twins.
     pub twins: u32,
+    /// Added for issue 13 (each drawn only when above 0, so that with them at 0 the lists are
+    /// the ones the generator gave before): of left Latin records, informal English spelling
+    /// instead of KMU 2010.
+    pub left_informal_latin: u32,
+    /// Left record without a birth date (a relative's request without documents).
+    pub left_missing_date: u32,
+    /// Of right Latin records: one of [`OtherLatin`]'s schemes instead of ICAO / BGN / GOST B.
+    pub right_other_latin: u32,
+    /// In Cyrillic right records: the surname in capitals (the Russian form habit).
+    pub right_upper_surname: u32,
+    /// On either side, a date written by hand rather than typed in a date column: a month by
+    /// name (12 березня 2013 р., 12 марта 2013 г., 12 March 2013), a two-digit year, hyphens; a
+    /// year alone marked as a year of birth (2013 р.н., 2013 г.р.).
+    pub hand_written_date: u32,
 }
 
 impl Default for Rates {
@@ -143,6 +157,11 @@ impl Default for Rates {
             adoption_new_given: 300,
             adoption_new_place: 300,
             twins: 60,
+            left_informal_latin: 300,
+            left_missing_date: 10,
+            right_other_latin: 350,
+            right_upper_surname: 100,
+            hand_written_date: 50,
         }
     }
 }
@@ -405,6 +424,7 @@ enum Script {
     Ukrainian,
     Russian,
     RuLatin(RuLatin),
+    Other(OtherLatin),
 }
 
 fn render_left(rng: &mut Rng, c: &Child, rates: &Rates) -> Record {
@@ -424,11 +444,23 @@ fn render_left(rng: &mut Rng, c: &Child, rates: &Rates) -> Record {
     }
     .to_string();
     if latin {
-        r.notes.push("left_kmu_latin");
-        given = tables::kmu2010(&given);
-        patronymic = tables::kmu2010(&patronymic);
-        family = tables::kmu2010(&family);
-        place_name = tables::kmu2010(&place_name);
+        let informal = rates.left_informal_latin > 0 && rng.permille(rates.left_informal_latin);
+        let spell = |s: &str| {
+            if informal {
+                tables::other_latin(s, OtherLatin::UkInformal)
+            } else {
+                tables::kmu2010(s)
+            }
+        };
+        r.notes.push(if informal {
+            "left_informal_latin"
+        } else {
+            "left_kmu_latin"
+        });
+        given = spell(&given);
+        patronymic = spell(&patronymic);
+        family = spell(&family);
+        place_name = spell(&place_name);
         if rng.permille(500) {
             given = upper(given);
             patronymic = upper(patronymic);
@@ -456,7 +488,10 @@ fn render_left(rng: &mut Rng, c: &Child, rates: &Rates) -> Record {
     } else {
         (if c.male { "ч" } else { "ж" }).into()
     };
-    r.birth_date = if rng.permille(rates.left_year_only) {
+    r.birth_date = if rates.left_missing_date > 0 && rng.permille(rates.left_missing_date) {
+        r.notes.push("left_missing_date");
+        String::new()
+    } else if rng.permille(rates.left_year_only) {
         r.notes.push("left_year_only");
         format!("{}", c.year)
     } else if rng.permille(rates.left_year_month) {
@@ -465,6 +500,13 @@ fn render_left(rng: &mut Rng, c: &Child, rates: &Rates) -> Record {
     } else {
         format!("{:02}.{:02}.{}", c.day, c.month, c.year)
     };
+    if rates.hand_written_date > 0 && rng.permille(rates.hand_written_date) {
+        let lang = if latin { Lang::En } else { Lang::Uk };
+        if let Some(w) = hand_written(rng, lang, &r.birth_date, c.year, c.month, c.day) {
+            r.notes.push("left_hand_written_date");
+            r.birth_date = w;
+        }
+    }
     r.given_name = given;
     r.patronymic = patronymic;
     r.family_name = family;
@@ -514,13 +556,18 @@ fn render_right(rng: &mut Rng, c: &Child, rates: &Rates) -> Record {
         let x = rng.below(1000) as u32;
         if x < rates.right_latin {
             let y = rng.below(100);
-            Script::RuLatin(if y < 50 {
+            let standard = Script::RuLatin(if y < 50 {
                 RuLatin::Icao
             } else if y < 85 {
                 RuLatin::Bgn
             } else {
                 RuLatin::GostB
-            })
+            });
+            if rates.right_other_latin > 0 && rng.permille(rates.right_other_latin) {
+                Script::Other(other_latin_scheme(rng))
+            } else {
+                standard
+            }
         } else if x < rates.right_latin + rates.right_ukrainian {
             Script::Ukrainian
         } else {
@@ -614,7 +661,30 @@ fn render_right(rng: &mut Rng, c: &Child, rates: &Rates) -> Record {
             }
             v
         }
+        Script::Other(scheme) => {
+            r.notes.push(scheme.tag());
+            other_latin_record(
+                rng,
+                &mut r,
+                rates,
+                scheme,
+                g,
+                (&ru_given, &ru_patronymic, &ru_family, &ru_place),
+                (
+                    if c.male { f.uk_m } else { f.uk_f },
+                    surname_uk.as_deref(),
+                    place_ru.map_or(if old { place.old_uk } else { place.uk }, |p| p),
+                ),
+            )
+        }
     };
+    if !matches!(script, Script::RuLatin(_) | Script::Other(_))
+        && rates.right_upper_surname > 0
+        && rng.permille(rates.right_upper_surname)
+    {
+        r.notes.push("upper_surname");
+        family = family.to_uppercase();
+    }
     if rng.permille(rates.right_typo) {
         r.notes.push("typo");
         match rng.below(3) {
@@ -629,7 +699,7 @@ fn render_right(rng: &mut Rng, c: &Child, rates: &Rates) -> Record {
     if rng.permille(rates.right_missing_place) {
         place_name.clear();
     }
-    let latin = matches!(script, Script::RuLatin(_));
+    let latin = matches!(script, Script::RuLatin(_) | Script::Other(_));
     r.sex = if rng.permille(rates.right_missing_sex) {
         String::new()
     } else if latin {
@@ -674,11 +744,141 @@ fn render_right(rng: &mut Rng, c: &Child, rates: &Rates) -> Record {
     } else {
         format!("{d:02}.{m:02}.{y}")
     };
+    if rates.hand_written_date > 0 && rng.permille(rates.hand_written_date) {
+        let lang = match script {
+            Script::RuLatin(_) | Script::Other(_) => Lang::En,
+            Script::Ukrainian => Lang::Uk,
+            Script::Russian => Lang::Ru,
+        };
+        if let Some(w) = hand_written(rng, lang, &r.birth_date, y, m, d) {
+            r.notes.push("hand_written_date");
+            r.birth_date = w;
+        }
+    }
     r.given_name = given;
     r.patronymic = patronymic;
     r.family_name = family;
     r.birth_place = place_name;
     r
+}
+
+#[derive(Clone, Copy)]
+enum Lang {
+    Uk,
+    Ru,
+    En,
+}
+
+const MONTHS_UK: [&str; 12] = [
+    "січня",
+    "лютого",
+    "березня",
+    "квітня",
+    "травня",
+    "червня",
+    "липня",
+    "серпня",
+    "вересня",
+    "жовтня",
+    "листопада",
+    "грудня",
+];
+const MONTHS_RU: [&str; 12] = [
+    "января",
+    "февраля",
+    "марта",
+    "апреля",
+    "мая",
+    "июня",
+    "июля",
+    "августа",
+    "сентября",
+    "октября",
+    "ноября",
+    "декабря",
+];
+const MONTHS_EN: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+/// A date as written by hand: a whole date with its month by name, a two-digit year or
+/// hyphens (a third each); a year alone marked as a year of birth. `None` for a missing date or
+/// a year and month (typed as such).
+fn hand_written(rng: &mut Rng, lang: Lang, typed: &str, y: i16, m: u8, d: u8) -> Option<String> {
+    let (months, year_word, birth_word) = match lang {
+        Lang::Uk => (&MONTHS_UK, " р.", " р.н."),
+        Lang::Ru => (&MONTHS_RU, " г.", " г.р."),
+        Lang::En => (&MONTHS_EN, "", ""),
+    };
+    if typed.len() == 4 {
+        return Some(format!("{y}{birth_word}"));
+    }
+    if typed.is_empty() || typed.len() == 7 {
+        return None;
+    }
+    let month = months.get(usize::from(m).checked_sub(1)?)?;
+    Some(match rng.below(3) {
+        0 => format!("{d} {month} {y}{year_word}"),
+        1 => format!("{d:02}.{m:02}.{:02}", y.rem_euclid(100)),
+        _ => format!("{d:02}-{m:02}-{y}"),
+    })
+}
+
+/// Which of the other Latin schemes a right record uses, in permille of those records: Russian
+/// forms in ICAO-era alternatives (French-style MVD 150, ISO 9 with diacritics 150, Wikipedia
+/// 200) and Ukrainian forms copied from Ukrainian papers (informal English 300, scholarly 100,
+/// ISO 9 100). See docs/benchmarks.md for why.
+fn other_latin_scheme(rng: &mut Rng) -> OtherLatin {
+    match rng.below(1000) {
+        0..150 => OtherLatin::RuFrench,
+        150..300 => OtherLatin::RuIso9,
+        300..500 => OtherLatin::RuWikipedia,
+        500..800 => OtherLatin::UkInformal,
+        800..900 => OtherLatin::UkScholarly,
+        _ => OtherLatin::UkIso9,
+    }
+}
+
+/// A right record's names and place in one of the other Latin schemes: the Russian forms, or
+/// the Ukrainian ones; an English given name at the usual rate, capitals at half.
+fn other_latin_record(
+    rng: &mut Rng,
+    r: &mut Record,
+    rates: &Rates,
+    scheme: OtherLatin,
+    g: &tables::Given,
+    ru: (&str, &str, &str, &str),
+    uk: (&str, Option<&str>, &str),
+) -> (String, String, String, String) {
+    let spell = |s: &str| tables::other_latin(s, scheme);
+    let (given, patronymic, family, place) = if scheme.spells_ukrainian() {
+        (g.uk, uk.0, uk.1.unwrap_or(ru.2), uk.2)
+    } else {
+        ru
+    };
+    let given = if rng.permille(rates.right_english_given) {
+        r.notes.push("english_given");
+        g.en.to_string()
+    } else {
+        spell(given)
+    };
+    let v = (given, spell(patronymic), spell(family), spell(place));
+    if rng.permille(500) {
+        (upper(v.0), upper(v.1), upper(v.2), v.3)
+    } else {
+        v
+    }
 }
 
 /// Generates a left list of `n_left` and a right list of `n_right` records. `overlap` of the left
@@ -799,6 +999,54 @@ mod tests {
         };
         let a = generate(5, 500, 2000, &off);
         assert!(a.right.iter().all(|r| !r.notes.contains(&"few_days")));
+    }
+
+    /// The variations added for issue 13 are drawn at their rates, and none with their rates
+    /// at 0.
+    #[test]
+    fn issue_13_variations_at_their_rates() {
+        let l = generate(5, 5000, 20000, &Rates::default());
+        let right = |tag: &str| l.right.iter().filter(|r| r.notes.contains(&tag)).count();
+        let left = |tag: &str| l.left.iter().filter(|r| r.notes.contains(&tag)).count();
+        let other: usize = OtherLatin::ALL.iter().map(|k| right(k.tag())).sum();
+        // 20 % Latin × 35 % other schemes of 20,000 records: about 1,400.
+        assert!((1100..1700).contains(&other), "{other}");
+        assert!(OtherLatin::ALL.iter().all(|k| right(k.tag()) > 50));
+        // 15 % Latin × 30 % informal of 5,000: about 225; 1 % without a date: about 50.
+        assert!((150..300).contains(&left("left_informal_latin")));
+        assert!((20..90).contains(&left("left_missing_date")));
+        assert!(
+            l.left.iter().filter(|r| r.birth_date.is_empty()).count() == left("left_missing_date")
+        );
+        // 80 % Cyrillic × 10 % of 20,000: about 1,600.
+        assert!((1300..1900).contains(&right("upper_surname")));
+        // 5 % of about 19,000 right dates that are whole or a year alone.
+        assert!((700..1200).contains(&right("hand_written_date")));
+        assert!(l.right.iter().any(|r| r.birth_date.ends_with(" г.р.")));
+        assert!(l.left.iter().any(|r| r.birth_date.contains(" р.")));
+        assert!(l.right.iter().any(|r| r.birth_date.contains("-")
+            && r.birth_date.len() == 10
+            && r.birth_date.as_bytes()[2] == b'-'));
+        let off = Rates {
+            left_informal_latin: 0,
+            left_missing_date: 0,
+            right_other_latin: 0,
+            right_upper_surname: 0,
+            hand_written_date: 0,
+            ..Rates::default()
+        };
+        let a = generate(5, 500, 2000, &off);
+        assert!(
+            a.right
+                .iter()
+                .chain(&a.left)
+                .all(|r| !r.notes.iter().any(|t| {
+                    t.starts_with("latin_uk")
+                        || *t == "upper_surname"
+                        || t.starts_with("left_informal")
+                        || t.ends_with("hand_written_date")
+                }))
+        );
     }
 
     #[test]

@@ -1134,6 +1134,43 @@ mod tests {
     use super::*;
 
     #[test]
+    fn other_schemes_spell_as_documented() {
+        let spell = |s: &str| {
+            OtherLatin::ALL
+                .iter()
+                .map(|&k| other_latin(s, k))
+                .collect::<Vec<String>>()
+        };
+        // RuFrench (и and й both i, so ий is ii: the generator does not shorten it as some
+        // passports did), RuIso9, RuWikipedia, UkScholarly, UkIso9, UkInformal.
+        assert_eq!(
+            spell("Юрий"),
+            ["Iourii", "Ûrij", "Yury", "Juryj", "Ûrij", "Yuryy"]
+        );
+        assert_eq!(other_latin("Шевчук", OtherLatin::RuFrench), "Chevtchouk");
+        assert_eq!(other_latin("Жадан", OtherLatin::RuFrench), "Jadan");
+        assert_eq!(other_latin("Щербакова", OtherLatin::RuIso9), "Ŝerbakova");
+        assert_eq!(other_latin("Мариуполь", OtherLatin::RuIso9), "Mariupolʹ");
+        assert_eq!(other_latin("Евгений", OtherLatin::RuWikipedia), "Yevgeny");
+        assert_eq!(
+            other_latin("Хмельницький", OtherLatin::UkScholarly),
+            "Xmelʹnycʹkyj"
+        );
+        assert_eq!(other_latin("Євген", OtherLatin::UkScholarly), "Jevhen");
+        assert_eq!(other_latin("Ткаченко", OtherLatin::UkIso9), "Tkačenko");
+        assert_eq!(other_latin("Олександр", OtherLatin::UkInformal), "Olexandr");
+        assert_eq!(other_latin("Євген", OtherLatin::UkInformal), "Yevhen");
+        assert_eq!(other_latin("Андрій", OtherLatin::UkInformal), "Andriy");
+        assert_eq!(
+            other_latin("Ковальчук", OtherLatin::UkInformal),
+            "Kovalchuk"
+        );
+        for k in OtherLatin::ALL {
+            assert_eq!(k.spells_ukrainian(), k.tag().starts_with("latin_uk"));
+        }
+    }
+
+    #[test]
     fn standards_spell_as_documented() {
         assert_eq!(kmu2010("Олександр"), "Oleksandr");
         assert_eq!(kmu2010("Євгенія"), "Yevheniia");
@@ -1148,4 +1185,190 @@ mod tests {
         assert_eq!(russify_surname("Яворська", false), "Яворская");
         assert_eq!(ascii_fold("Київ"), "Kiiv");
     }
+}
+
+/// Latin spellings a custody list also holds besides [`RuLatin`]'s three (added for issue 13):
+/// schemes of other eras and habits, of the Russian forms, and of the Ukrainian forms copied from
+/// a Ukrainian document or a relief organisation's list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OtherLatin {
+    /// The Soviet and early Russian foreign-passport (MVD) scheme, French-based: у → ou,
+    /// ч → tch, ш → ch, щ → chtch, ж → j, ю → iou.
+    RuFrench,
+    /// ISO 9 / GOST 7.79 system A, one letter per letter with diacritics: ж → ž, ч → č, щ → ŝ,
+    /// ю → û, я → â, ь → ʹ.
+    RuIso9,
+    /// English Wikipedia's simplified BGN/PCGN: ye at the start, -ий/-ый → -y, ё → yo.
+    RuWikipedia,
+    /// Ukrainian forms in the scholarly system: и → y, і → i, ї → ï, є → je, х → x, ц → c,
+    /// ч → č, ш → š, щ → šč, ь → ʹ.
+    UkScholarly,
+    /// Ukrainian forms in ISO 9: г → g, ґ → g̀, и → i, і → ì, ї → ï, є → ê, х → h.
+    UkIso9,
+    /// Ukrainian forms as English speakers write them: кс → x, -ій → -iy, є → ye, ю → yu.
+    UkInformal,
+}
+
+impl OtherLatin {
+    #[cfg(test)]
+    pub const ALL: [OtherLatin; 6] = [
+        OtherLatin::RuFrench,
+        OtherLatin::RuIso9,
+        OtherLatin::RuWikipedia,
+        OtherLatin::UkScholarly,
+        OtherLatin::UkIso9,
+        OtherLatin::UkInformal,
+    ];
+    /// Whether the scheme spells the Ukrainian forms (else the Russian ones).
+    pub fn spells_ukrainian(self) -> bool {
+        matches!(
+            self,
+            OtherLatin::UkScholarly | OtherLatin::UkIso9 | OtherLatin::UkInformal
+        )
+    }
+    pub fn tag(self) -> &'static str {
+        match self {
+            OtherLatin::RuFrench => "latin_french",
+            OtherLatin::RuIso9 => "latin_iso9",
+            OtherLatin::RuWikipedia => "latin_wikipedia",
+            OtherLatin::UkScholarly => "latin_uk_scholarly",
+            OtherLatin::UkIso9 => "latin_uk_iso9",
+            OtherLatin::UkInformal => "latin_uk_informal",
+        }
+    }
+}
+
+/// Cyrillic (Russian or Ukrainian, as the scheme expects) to Latin in one of [`OtherLatin`].
+pub fn other_latin(text: &str, scheme: OtherLatin) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let lower_at = |i: usize| chars.get(i).map(|c| c.to_lowercase().next().unwrap_or(*c));
+    let mut out = String::with_capacity(text.len() + 4);
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let lower = lower_at(i).unwrap_or(c);
+        let upper = c != lower;
+        let initial = i == 0 || !chars[i - 1].is_alphabetic();
+        let next = lower_at(i + 1);
+        let after_vowel = i > 0 && lower_at(i - 1).is_some_and(|p| "аеёиіоуыэюяєїьъ".contains(p));
+        // Two-letter spellings first: -ий/-ый at a word's end, кс → x.
+        if scheme == OtherLatin::RuWikipedia
+            && "иы".contains(lower)
+            && next == Some('й')
+            && lower_at(i + 2).is_none_or(|n| !n.is_alphabetic())
+            && !initial
+        {
+            push_cased(&mut out, "y", upper);
+            i += 2;
+            continue;
+        }
+        if scheme == OtherLatin::UkInformal && lower == 'к' && next == Some('с') {
+            push_cased(&mut out, "x", upper);
+            i += 2;
+            continue;
+        }
+        let s = other_letter(scheme, lower, initial, after_vowel);
+        match s {
+            Some(s) => push_cased(&mut out, s, upper),
+            None => out.push(c),
+        }
+        i += 1;
+    }
+    out
+}
+
+fn other_letter(
+    scheme: OtherLatin,
+    c: char,
+    initial: bool,
+    after_vowel: bool,
+) -> Option<&'static str> {
+    use OtherLatin::*;
+    let common = match c {
+        'а' => "a",
+        'б' => "b",
+        'в' => "v",
+        'д' => "d",
+        'з' => "z",
+        'к' => "k",
+        'л' => "l",
+        'м' => "m",
+        'н' => "n",
+        'о' => "o",
+        'п' => "p",
+        'р' => "r",
+        'с' => "s",
+        'т' => "t",
+        'ф' => "f",
+        _ => "",
+    };
+    if !common.is_empty() {
+        return Some(common);
+    }
+    Some(match (scheme, c) {
+        (RuFrench, 'г') | (RuIso9, 'г') | (RuWikipedia, 'г') | (UkIso9, 'г') => "g",
+        (_, 'г') => "h",
+        (UkIso9, 'ґ') => "g\u{300}",
+        (_, 'ґ') => "g",
+        (RuWikipedia, 'е') if initial || after_vowel => "ye",
+        (_, 'е') => "e",
+        (RuIso9, 'ё') => "ë",
+        (RuWikipedia, 'ё') => "yo",
+        (_, 'ё') => "e",
+        (UkScholarly, 'є') => "je",
+        (UkIso9, 'є') => "ê",
+        (_, 'є') => {
+            if initial {
+                "ye"
+            } else {
+                "ie"
+            }
+        }
+        (RuFrench, 'ж') => "j",
+        (RuIso9, 'ж') | (UkScholarly, 'ж') | (UkIso9, 'ж') => "ž",
+        (_, 'ж') => "zh",
+        (UkScholarly, 'и') | (UkInformal, 'и') => "y",
+        (_, 'и') => "i",
+        (UkIso9, 'і') => "ì",
+        (_, 'і') => "i",
+        (UkScholarly, 'ї') | (UkIso9, 'ї') => "ï",
+        (_, 'ї') => "yi",
+        (RuFrench, 'й') => "i",
+        (RuIso9, 'й') | (UkScholarly, 'й') | (UkIso9, 'й') => "j",
+        (_, 'й') => "y",
+        (RuFrench, 'у') => "ou",
+        (_, 'у') => "u",
+        (RuIso9, 'х') | (UkIso9, 'х') => "h",
+        (UkScholarly, 'х') => "x",
+        (_, 'х') => "kh",
+        (RuIso9, 'ц') | (UkScholarly, 'ц') | (UkIso9, 'ц') => "c",
+        (_, 'ц') => "ts",
+        (RuFrench, 'ч') => "tch",
+        (RuIso9, 'ч') | (UkScholarly, 'ч') | (UkIso9, 'ч') => "č",
+        (_, 'ч') => "ch",
+        (RuFrench, 'ш') => "ch",
+        (RuIso9, 'ш') | (UkScholarly, 'ш') | (UkIso9, 'ш') => "š",
+        (_, 'ш') => "sh",
+        (RuFrench, 'щ') => "chtch",
+        (RuIso9, 'щ') | (UkIso9, 'щ') => "ŝ",
+        (UkScholarly, 'щ') => "šč",
+        (_, 'щ') => "shch",
+        (RuIso9, 'ъ') => "ʺ",
+        (_, 'ъ') => "",
+        (_, 'ы') => "y",
+        (RuIso9, 'ь') | (UkScholarly, 'ь') | (UkIso9, 'ь') => "ʹ",
+        (_, 'ь') => "",
+        (RuIso9, 'э') => "è",
+        (_, 'э') => "e",
+        (RuFrench, 'ю') => "iou",
+        (RuIso9, 'ю') | (UkIso9, 'ю') => "û",
+        (UkScholarly, 'ю') => "ju",
+        (_, 'ю') => "yu",
+        (RuFrench, 'я') => "ia",
+        (RuIso9, 'я') | (UkIso9, 'я') => "â",
+        (UkScholarly, 'я') => "ja",
+        (_, 'я') => "ya",
+        (_, '\'') | (_, 'ʼ') => "",
+        _ => return None,
+    })
 }
