@@ -147,6 +147,10 @@ pub struct CandidateView {
     /// and the prior.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub explanation: serde_json::Value,
+    /// Proposed by the renamed-child pattern (issue 13 §2): given name, birth date, sex and
+    /// birthplace agree while surname and patronymic do not, as when a child was adopted. Ranked
+    /// by how rare what agrees is; never a match without a person.
+    pub possibly_renamed: bool,
     pub model_version: String,
     /// `pending`, `confirmed` or `rejected`.
     pub status: String,
@@ -162,15 +166,17 @@ pub struct CandidateView {
 
 impl From<MatchCandidate> for CandidateView {
     fn from(c: MatchCandidate) -> Self {
+        // Written by us from the engine's Explanation; kept as text only if it ever is not JSON.
+        let explanation = serde_json::from_str(&c.explanation)
+            .unwrap_or(serde_json::Value::String(c.explanation));
         Self {
             id: c.id,
             tracing_record_id: c.tracing_record_id,
             custody_record_id: c.custody_record_id,
             probability: c.probability,
             match_weight: c.match_weight,
-            // Written by us from the engine's Explanation; kept as text only if it ever is not JSON.
-            explanation: serde_json::from_str(&c.explanation)
-                .unwrap_or(serde_json::Value::String(c.explanation)),
+            possibly_renamed: explanation[POSSIBLY_RENAMED].as_bool() == Some(true),
+            explanation,
             model_version: c.model_version,
             status: c.status.as_str().to_owned(),
             decided_by: c.decided_by,
@@ -1042,14 +1048,31 @@ async fn score_in_bulk(
                 custody_record_id: custody[p.right].id,
                 probability: p.probability,
                 match_weight: p.match_weight,
-                explanation: serde_json::to_string(&p.explanation)
-                    .map_err(|e| AppError::Internal(e.to_string()))?,
+                explanation: stored_explanation(&p)?,
                 model_version: model_version.to_owned(),
                 created_at: now,
             })
         })
         .collect()
 }
+
+/// The explanation as stored with a candidate: the engine's, and `"possibly_renamed": true` when
+/// the pair is there by the renamed-child pattern (issue 13 §2), which the review page explains.
+/// In the explanation rather than a column of its own: it says why the pair was proposed, and is
+/// read and replaced with it.
+fn stored_explanation(p: &homeward_linkage::LinkedPair) -> AppResult<String> {
+    let mut v =
+        serde_json::to_value(&p.explanation).map_err(|e| AppError::Internal(e.to_string()))?;
+    if p.possibly_renamed
+        && let Some(o) = v.as_object_mut()
+    {
+        o.insert(POSSIBLY_RENAMED.to_owned(), serde_json::Value::Bool(true));
+    }
+    Ok(v.to_string())
+}
+
+/// The key of [`stored_explanation`]'s mark.
+const POSSIBLY_RENAMED: &str = "possibly_renamed";
 
 /// [`homeward_linkage::score_pairs`] on a blocking thread: at an import's size the engine works
 /// for seconds, which must not hold up the runtime (the job's lease is renewed on it).
