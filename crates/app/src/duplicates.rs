@@ -9,7 +9,7 @@
 //! the mediator's, through the caller's scope, so no party ever sees another party's pairs.
 
 use crate::jobs::{JobActor, match_key_of_record};
-use crate::matching::{MAX_BLOCKED_PER_RECORD, explain_pairs};
+use crate::matching::{distinct_keys, engine_pairs, table_of};
 use crate::records::{filed_kind, search_key};
 use crate::{App, AppError, AppResult, Caller};
 use chrono::{DateTime, SubsecRound, Utc};
@@ -22,7 +22,7 @@ use homeward_store::{
     DuplicateCandidate, DuplicateFilter, DuplicateMerge, DuplicateStatus, NewDuplicate, StoreError,
 };
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 pub const DEFAULT_DUPLICATE_PAGE: u32 = 50;
 /// At most this many candidate duplicates are kept per record each time it is scored: the best
@@ -220,86 +220,24 @@ impl App {
                 .or_default()
                 .push((r, keys));
         }
-        let now = Utc::now().trunc_subsecs(6);
         let mut found = Vec::new();
-        let mut seen: HashSet<(RecordId, RecordId)> = HashSet::new();
         for ((party, kind), group) in groups {
-            let all_keys: Vec<String> = group
-                .iter()
-                .flat_map(|(_, k)| k.iter().cloned())
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect();
-            // One more per record than the cross-side cap: each record finds itself.
-            let per_record = MAX_BLOCKED_PER_RECORD.saturating_add(1);
-            let hits = self
+            let keys = distinct_keys(group.iter().map(|(_, k)| *k));
+            let mine: HashSet<RecordId> = group.iter().map(|(r, _)| r.id).collect();
+            // The group's own records come back too (their keys are stored): they are in hand.
+            let older: Vec<RecordId> = self
                 .store
-                .blocked_records_in_party(
-                    party,
-                    kind,
-                    &all_keys,
-                    per_record.saturating_mul(u32::try_from(group.len()).unwrap_or(u32::MAX)),
-                )
-                .await?;
-            let mut by_key: HashMap<String, Vec<RecordId>> = HashMap::new();
-            for (k, id) in hits {
-                by_key.entry(k).or_default().push(id);
-            }
-            let wanted: Vec<RecordId> = by_key
-                .values()
-                .flatten()
-                .copied()
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect();
-            let others: HashMap<RecordId, ChildRecord> = self
-                .store
-                .records_for_linkage(&wanted)
+                .records_sharing_keys(kind, Some(party), &keys)
                 .await?
                 .into_iter()
-                .map(|r| (r.id, r))
+                .filter(|id| !mine.contains(id))
                 .collect();
-            for (record, keys) in group {
-                let mine: BTreeSet<RecordId> = keys
-                    .iter()
-                    .filter_map(|k| by_key.get(k))
-                    .flatten()
-                    .copied()
-                    .filter(|id| *id != record.id)
-                    .filter(|id| !seen.contains(&ordered(record.id, *id)))
-                    .take(MAX_BLOCKED_PER_RECORD as usize)
-                    .collect();
-                // The pair is explained with its smaller id on the left, as it is stored, so the
-                // explanation's sides always line up with first and second record.
-                let (after, before): (Vec<&ChildRecord>, Vec<&ChildRecord>) = mine
-                    .iter()
-                    .filter_map(|id| others.get(id))
-                    .partition(|o| record.id < o.id);
-                let mut scored = Vec::new();
-                for (side, record_left) in [(&after, true), (&before, false)] {
-                    for (j, e) in explain_pairs(model, record, side, threshold, record_left)? {
-                        scored.push((side[j], e));
-                    }
-                }
-                scored.sort_by(|a, b| b.1.probability.total_cmp(&a.1.probability));
-                for (other, e) in scored.into_iter().take(MAX_DUPLICATES_PER_RECORD) {
-                    let (first, second) = ordered(record.id, other.id);
-                    seen.insert((first, second));
-                    found.push(NewDuplicate {
-                        id: DuplicateId::new(),
-                        party_id: party,
-                        kind,
-                        first_record_id: first,
-                        second_record_id: second,
-                        probability: e.probability,
-                        match_weight: e.match_weight,
-                        explanation: serde_json::to_string(&e)
-                            .map_err(|e| AppError::Internal(e.to_string()))?,
-                        model_version: model_version.to_owned(),
-                        created_at: now,
-                    });
-                }
-            }
+            let older = self.records_for_linkage(&older).await?;
+            let group: Vec<&ChildRecord> = group.iter().map(|(r, _)| *r).collect();
+            found.extend(
+                duplicates_in_bulk(model, model_version, &group, &older, threshold, party, kind)
+                    .await?,
+            );
         }
         if found.is_empty() {
             return Ok(0);
@@ -536,6 +474,80 @@ impl App {
 /// A changed record with its blocking keys.
 type Keyed<'a> = (&'a ChildRecord, &'a Vec<String>);
 
+/// Candidate duplicates of `group` (records of one party and kind) among themselves and against
+/// `older` (the party's other records sharing a blocking key with them), scored in one call of
+/// the engine: the same blocking, weights and sibling guard as matching. Each pair once, its
+/// smaller id on the left of the explanation; at most [`MAX_DUPLICATES_PER_RECORD`] per record
+/// of the group (the most probable). A pair that only the renamed-child pattern brings up is
+/// not proposed: within one party a different surname and patronymic is another child.
+async fn duplicates_in_bulk(
+    model: &Model,
+    model_version: &str,
+    group: &[&ChildRecord],
+    older: &[ChildRecord],
+    threshold: f64,
+    party: PartyId,
+    kind: RecordKind,
+) -> AppResult<Vec<NewDuplicate>> {
+    let right: Vec<&ChildRecord> = group.iter().copied().chain(older).collect();
+    if right.len() < 2 {
+        return Ok(Vec::new());
+    }
+    let pairs = engine_pairs(
+        table_of(group.iter().copied())?,
+        table_of(right.iter().copied())?,
+        model.clone(),
+        threshold,
+    )
+    .await?;
+    let mut per_record: HashMap<usize, Vec<homeward_linkage::LinkedPair>> = HashMap::new();
+    for p in pairs {
+        // Within the group each pair is met from both ends: keep it from its first row.
+        let within = p.right < group.len();
+        if (within && p.right <= p.left) || p.explanation.probability < threshold {
+            continue;
+        }
+        per_record.entry(p.left).or_default().push(p);
+    }
+    let now = Utc::now().trunc_subsecs(6);
+    let mut seen: HashSet<(RecordId, RecordId)> = HashSet::new();
+    let mut out = Vec::new();
+    for (_, mut found) in per_record {
+        found.sort_by(|a, b| {
+            b.explanation
+                .probability
+                .total_cmp(&a.explanation.probability)
+        });
+        for p in found.into_iter().take(MAX_DUPLICATES_PER_RECORD) {
+            let (a, b) = (group[p.left].id, right[p.right].id);
+            let (first, second) = ordered(a, b);
+            if !seen.insert((first, second)) {
+                continue;
+            }
+            let mut e = p.explanation;
+            if a > b {
+                for f in &mut e.fields {
+                    std::mem::swap(&mut f.left, &mut f.right);
+                }
+            }
+            out.push(NewDuplicate {
+                id: DuplicateId::new(),
+                party_id: party,
+                kind,
+                first_record_id: first,
+                second_record_id: second,
+                probability: e.probability,
+                match_weight: e.match_weight,
+                explanation: serde_json::to_string(&e)
+                    .map_err(|e| AppError::Internal(e.to_string()))?,
+                model_version: model_version.to_owned(),
+                created_at: now,
+            });
+        }
+    }
+    Ok(out)
+}
+
 fn ordered(a: RecordId, b: RecordId) -> (RecordId, RecordId) {
     if a <= b { (a, b) } else { (b, a) }
 }
@@ -544,7 +556,7 @@ fn ordered(a: RecordId, b: RecordId) -> (RecordId, RecordId) {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::matching::block_keys;
+    use crate::matching::{block_keys, explain_pairs};
     use homeward_domain::name::NameInput;
 
     fn custody(given: &str, family: &str, place: &str) -> ChildRecord {

@@ -29,11 +29,12 @@ use homeward_store::{
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
 
-/// At most this many blocked records are scored per changed record: a key shared by more is a
-/// poor key, and the cap keeps one record's work bounded.
-pub(crate) const MAX_BLOCKED_PER_RECORD: u32 = 500;
-/// Changed records handled per store round trip when many arrive at once (an import).
+/// Records read per store round trip.
 const CHUNK: usize = 2_000;
+/// Records matched together when many arrive at once (an import): their keys are looked up in
+/// one pass and the engine scores them in one call, so an import of up to this many records
+/// reads each blocked record of the other side once. Bounds the memory a job holds.
+const ROUND: usize = 200_000;
 /// Candidates per chunk (and transaction) of re-scoring after a model change.
 const RESCORE_CHUNK: u32 = 1_000;
 pub const DEFAULT_QUEUE_PAGE: u32 = 50;
@@ -117,6 +118,15 @@ pub fn block_keys<'a>(
     )
 }
 
+/// Every key of `keys`, each once, sorted.
+pub(crate) fn distinct_keys<'a>(keys: impl Iterator<Item = &'a Vec<String>>) -> Vec<String> {
+    keys.flatten()
+        .cloned()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
 fn other_kind(kind: RecordKind) -> RecordKind {
     match kind {
         RecordKind::TracingRequest => RecordKind::CustodyRecord,
@@ -137,6 +147,10 @@ pub struct CandidateView {
     /// and the prior.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub explanation: serde_json::Value,
+    /// Proposed by the renamed-child pattern (issue 13 §2): given name, birth date, sex and
+    /// birthplace agree while surname and patronymic do not, as when a child was adopted. Ranked
+    /// by how rare what agrees is; never a match without a person.
+    pub possibly_renamed: bool,
     pub model_version: String,
     /// `pending`, `confirmed` or `rejected`.
     pub status: String,
@@ -152,15 +166,17 @@ pub struct CandidateView {
 
 impl From<MatchCandidate> for CandidateView {
     fn from(c: MatchCandidate) -> Self {
+        // Written by us from the engine's Explanation; kept as text only if it ever is not JSON.
+        let explanation = serde_json::from_str(&c.explanation)
+            .unwrap_or(serde_json::Value::String(c.explanation));
         Self {
             id: c.id,
             tracing_record_id: c.tracing_record_id,
             custody_record_id: c.custody_record_id,
             probability: c.probability,
             match_weight: c.match_weight,
-            // Written by us from the engine's Explanation; kept as text only if it ever is not JSON.
-            explanation: serde_json::from_str(&c.explanation)
-                .unwrap_or(serde_json::Value::String(c.explanation)),
+            possibly_renamed: explanation[POSSIBLY_RENAMED].as_bool() == Some(true),
+            explanation,
             model_version: c.model_version,
             status: c.status.as_str().to_owned(),
             decided_by: c.decided_by,
@@ -324,76 +340,73 @@ impl App {
         let threshold = LinkConfig::default().review_threshold;
         let mut stored = 0;
         let mut done = 0;
-        for chunk in ids.chunks(CHUNK) {
-            let records = self.store.records_for_linkage(chunk).await?;
+        for round in ids.chunks(ROUND) {
+            let mut records = Vec::with_capacity(round.len());
+            for chunk in round.chunks(CHUNK) {
+                records.extend(self.store.records_for_linkage(chunk).await?);
+            }
             stored += self
-                .match_chunk(actor, &records, &model, &model_version, threshold)
+                .match_round(actor, &records, &model, &model_version, threshold)
                 .await?;
             let versions: Vec<(RecordId, i64)> =
                 records.iter().map(|r| (r.id, r.version)).collect();
             self.store.mark_matched(&versions).await?;
-            done += chunk.len();
+            done += round.len();
             lease.progress(done).await?;
         }
         Ok(stored)
     }
 
-    async fn match_chunk(
+    /// One round of [`App::match_records`]: the records' blocking keys are stored first (so that
+    /// a job running at the same time finds these records, as they find its), then the records
+    /// sharing a key with any of them are looked up once for the whole round and the engine
+    /// scores the round against them in one call per side.
+    async fn match_round(
         &self,
         actor: &JobActor,
-        chunk: &[ChildRecord],
+        round: &[ChildRecord],
         model: &Model,
         model_version: &str,
         threshold: f64,
     ) -> AppResult<usize> {
-        if chunk.is_empty() {
+        if round.is_empty() {
             return Ok(0);
         }
-        let keyed: Vec<(RecordId, RecordKind, Vec<String>)> = chunk
+        let keyed: Vec<(RecordId, RecordKind, Vec<String>)> = round
             .iter()
-            .zip(block_keys(chunk)?)
+            .zip(block_keys(round)?)
             .map(|(r, keys)| (r.id, r.content.kind, keys))
             .collect();
         self.store.put_block_keys(&keyed).await?;
-        self.find_duplicates(actor, chunk, &keyed, model, model_version, threshold)
+        self.find_duplicates(actor, round, &keyed, model, model_version, threshold)
             .await?;
         // Grouped by the other side's kind (an import is one kind, but be exact).
         let mut by_kind: HashMap<RecordKind, Vec<(&ChildRecord, &Vec<String>)>> = HashMap::new();
-        for (r, (_, _, keys)) in chunk.iter().zip(&keyed) {
+        for (r, (_, _, keys)) in round.iter().zip(&keyed) {
             by_kind.entry(r.content.kind).or_default().push((r, keys));
         }
         let mut candidates = Vec::new();
         for (kind, group) in by_kind {
-            let all_keys: Vec<String> = group
-                .iter()
-                .flat_map(|(_, k)| k.iter().cloned())
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect();
-            let hits = self
+            let keys = distinct_keys(group.iter().map(|(_, k)| *k));
+            let wanted = self
                 .store
-                .blocked_records(
-                    other_kind(kind),
-                    &all_keys,
-                    MAX_BLOCKED_PER_RECORD.saturating_mul(group.len() as u32),
-                )
+                .records_sharing_keys(other_kind(kind), None, &keys)
                 .await?;
-            let wanted: BTreeSet<RecordId> = hits.into_iter().map(|(_, id)| id).collect();
-            let others = self
-                .store
-                .records_for_linkage(&wanted.into_iter().collect::<Vec<_>>())
-                .await?;
+            let others = self.records_for_linkage(&wanted).await?;
             let mine: Vec<&ChildRecord> = group.iter().map(|(r, _)| *r).collect();
-            candidates.extend(score_in_bulk(
-                model,
-                model_version,
-                &mine,
-                &others.iter().collect::<Vec<_>>(),
-                threshold,
-            )?);
+            candidates.extend(
+                score_in_bulk(
+                    model,
+                    model_version,
+                    &mine,
+                    &others.iter().collect::<Vec<_>>(),
+                    threshold,
+                )
+                .await?,
+            );
         }
         if actor.rescores() {
-            self.rescore_pending(actor, chunk, model, model_version)
+            self.rescore_pending(actor, round, model, model_version)
                 .await?;
         }
         // One audit entry for the run, naming every candidate it stored.
@@ -403,7 +416,7 @@ impl App {
                 serde_json::json!({
                     "count": inserted.len(),
                     "match_ids": inserted.iter().map(|c| c.id).collect::<Vec<_>>(),
-                    "records": chunk.len(),
+                    "records": round.len(),
                     "model_version": model_version,
                 }),
             )
@@ -413,6 +426,18 @@ impl App {
             .insert_candidates(&candidates, &audit)
             .await?
             .len())
+    }
+
+    /// The records with these ids, read [`CHUNK`] at a time.
+    pub(crate) async fn records_for_linkage(
+        &self,
+        ids: &[RecordId],
+    ) -> AppResult<Vec<ChildRecord>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(CHUNK) {
+            out.extend(self.store.records_for_linkage(chunk).await?);
+        }
+        Ok(out)
     }
 
     /// Scores again the pending candidates of records whose content changed, so that a reviewer
@@ -991,7 +1016,7 @@ pub(crate) fn explain_pairs(
 /// key with them, in one call of the engine ([`homeward_linkage::score_pairs`]): the same blocking,
 /// weights, sibling guard and renamed-child band as `homeward link`, and every pair at or above
 /// `threshold` rather than one partner per record, for a person to choose.
-fn score_in_bulk(
+async fn score_in_bulk(
     model: &Model,
     model_version: &str,
     mine: &[&ChildRecord],
@@ -1012,11 +1037,7 @@ fn score_in_bulk(
     };
     let left = table_of(tracing.iter().copied())?;
     let right = table_of(custody.iter().copied())?;
-    let config = LinkConfig {
-        review_threshold: threshold,
-        ..LinkConfig::default()
-    };
-    let pairs = homeward_linkage::score_pairs(&left, &right, &config, model).map_err(link_error)?;
+    let pairs = engine_pairs(left, right, model.clone(), threshold).await?;
     let now = Utc::now().trunc_subsecs(6);
     pairs
         .into_iter()
@@ -1027,13 +1048,49 @@ fn score_in_bulk(
                 custody_record_id: custody[p.right].id,
                 probability: p.probability,
                 match_weight: p.match_weight,
-                explanation: serde_json::to_string(&p.explanation)
-                    .map_err(|e| AppError::Internal(e.to_string()))?,
+                explanation: stored_explanation(&p)?,
                 model_version: model_version.to_owned(),
                 created_at: now,
             })
         })
         .collect()
+}
+
+/// The explanation as stored with a candidate: the engine's, and `"possibly_renamed": true` when
+/// the pair is there by the renamed-child pattern (issue 13 §2), which the review page explains.
+/// In the explanation rather than a column of its own: it says why the pair was proposed, and is
+/// read and replaced with it.
+fn stored_explanation(p: &homeward_linkage::LinkedPair) -> AppResult<String> {
+    let mut v =
+        serde_json::to_value(&p.explanation).map_err(|e| AppError::Internal(e.to_string()))?;
+    if p.possibly_renamed
+        && let Some(o) = v.as_object_mut()
+    {
+        o.insert(POSSIBLY_RENAMED.to_owned(), serde_json::Value::Bool(true));
+    }
+    Ok(v.to_string())
+}
+
+/// The key of [`stored_explanation`]'s mark.
+const POSSIBLY_RENAMED: &str = "possibly_renamed";
+
+/// [`homeward_linkage::score_pairs`] on a blocking thread: at an import's size the engine works
+/// for seconds, which must not hold up the runtime (the job's lease is renewed on it).
+pub(crate) async fn engine_pairs(
+    left: Table,
+    right: Table,
+    model: Model,
+    threshold: f64,
+) -> AppResult<Vec<homeward_linkage::LinkedPair>> {
+    tokio::task::spawn_blocking(move || {
+        let config = LinkConfig {
+            review_threshold: threshold,
+            ..LinkConfig::default()
+        };
+        homeward_linkage::score_pairs(&left, &right, &config, &model).map_err(link_error)
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("scoring stopped: {e}")))?
 }
 
 /// Scores one record against its blocked records of the other side; keeps pairs at or above

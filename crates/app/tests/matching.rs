@@ -100,6 +100,7 @@ async fn a_candidate_appears_and_a_confirmation_locates_the_child() {
         assert_eq!(top.custody_record_id, dmitry.id);
         assert_eq!(top.status, "pending");
         assert!(top.probability >= 0.5, "{}", top.probability);
+        assert!(!top.possibly_renamed, "{}", top.explanation);
         let fields = top.explanation["fields"].as_array().unwrap();
         assert!(
             fields.iter().any(|f| f["field"] == "birth_date"),
@@ -448,6 +449,59 @@ async fn derived_keys_are_recomputed_once_when_the_code_computes_them_differentl
             .await
             .unwrap();
         assert_eq!(found.items.len(), 2, "both Олейник children");
+        w.finish().await;
+    }
+}
+
+/// Issue 13 §2: the sought boy adopted into another family (new surname and patronymic; given
+/// name, birth date, sex and birthplace as before) comes to the queue marked as possibly renamed,
+/// pending like any candidate, while a boy of another family and date does not come at all.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_renamed_child_is_queued_as_possibly_renamed_and_never_confirmed_by_itself() {
+    const ADOPTED_CSV: &str = "Фамилия,Имя,Отчество,Дата рождения,Пол,Место рождения,Местонахождение\n\
+        Кравец,Дмитрий,Сергеевич,07.03.2015,м,Мариуполь,Приёмная семья\n\
+        Кравец,Дмитрий,Сергеевич,11.09.2012,м,Херсон,Приёмная семья\n";
+    for w in worlds(AppConfig::default()).await {
+        let origin = w.user(w.origin.id, "o.cw", &["caseworker"]).await;
+        let custody = w.user(w.custody.id, "c.cw", &["caseworker"]).await;
+        let reviewer = w.user(w.mediator.id, "m.rev", &["reviewer"]).await;
+        let request = w.app.create_record(&origin, &sought()).await.unwrap();
+        let report = w
+            .app
+            .import_records(
+                &custody,
+                ADOPTED_CSV.as_bytes(),
+                &ImportOptions::default(),
+                &|_| {},
+            )
+            .await
+            .unwrap();
+        assert_eq!(report.imported, 2);
+        let held = w
+            .app
+            .list_records(&custody, &RecordQuery::default())
+            .await
+            .unwrap()
+            .items;
+        let adopted = held
+            .iter()
+            .find(|r| r.content.birth_place.as_deref() == Some("Мариуполь"))
+            .unwrap();
+        let page = w.app.review_queue(&reviewer, &queue()).await.unwrap();
+        assert_eq!(
+            page.items
+                .iter()
+                .map(|c| (c.tracing_record_id, c.custody_record_id))
+                .collect::<Vec<_>>(),
+            [(request.id, adopted.id)],
+            "{:?}",
+            page.items
+        );
+        let c = &page.items[0];
+        assert!(c.possibly_renamed, "{}", c.explanation);
+        assert_eq!(c.explanation["possibly_renamed"], true);
+        assert_eq!(c.status, "pending");
+        assert!(c.decided_by.is_none() && c.case_id.is_none());
         w.finish().await;
     }
 }

@@ -1338,37 +1338,35 @@ macro_rules! impl_store {
 
                 async fn insert_candidates(&self, candidates: &[NewCandidate], audit: CandidateAudit<'_>) -> Result<Vec<MatchId>> {
                     let mut tx = self.begin_write().await?;
-                    let mut inserted = Vec::new();
                     let mut stored = Vec::new();
-                    // Row by row: which pairs were new decides which get an audit entry, and the
-                    // candidates of one change are few.
-                    for c in candidates {
-                        let n = sqlx::query(
+                    // Many rows a statement (an import's matching stores tens of thousands); which
+                    // pairs were new, and so get an audit entry, is what the insert returns.
+                    for chunk in candidates.chunks(BULK_ROWS) {
+                        let mut qb = QueryBuilder::<Db>::new(
                             "INSERT INTO match_candidates (id, tracing_record_id, custody_record_id, probability, match_weight, \
-                             explanation, model_version, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8) \
-                             ON CONFLICT (tracing_record_id, custody_record_id) DO NOTHING",
-                        )
-                        .bind(c.id.0)
-                        .bind(c.tracing_record_id.0)
-                        .bind(c.custody_record_id.0)
-                        .bind(c.probability)
-                        .bind(c.match_weight)
-                        .bind(c.explanation.as_str())
-                        .bind(c.model_version.as_str())
-                        .bind(ts(c.created_at))
-                        .execute(&mut *tx)
-                        .await?
-                        .rows_affected();
-                        if n == 1 {
-                            inserted.push(c.id);
-                            stored.push(c.clone());
-                        }
+                             explanation, model_version, status, created_at) ",
+                        );
+                        qb.push_values(chunk, |mut b, c: &NewCandidate| {
+                            b.push_bind(c.id.0)
+                                .push_bind(c.tracing_record_id.0)
+                                .push_bind(c.custody_record_id.0)
+                                .push_bind(c.probability)
+                                .push_bind(c.match_weight)
+                                .push_bind(c.explanation.as_str())
+                                .push_bind(c.model_version.as_str())
+                                .push("'pending'")
+                                .push_bind(ts(c.created_at));
+                        });
+                        qb.push(" ON CONFLICT (tracing_record_id, custody_record_id) DO NOTHING RETURNING id");
+                        let ids: Vec<uuid::Uuid> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
+                        let new: std::collections::HashSet<uuid::Uuid> = ids.into_iter().collect();
+                        stored.extend(chunk.iter().filter(|c| new.contains(&c.id.0)).cloned());
                     }
                     if !stored.is_empty() {
                         Self::append(&mut tx, vec![audit(&stored)]).await?;
                     }
                     tx.commit().await?;
-                    Ok(inserted)
+                    Ok(stored.iter().map(|c| c.id).collect())
                 }
 
                 async fn pending_pairs(&self, records: &[RecordId]) -> Result<Vec<(RecordId, RecordId)>> {
@@ -2064,44 +2062,41 @@ macro_rules! impl_store {
 
                 async fn insert_duplicates(&self, duplicates: &[NewDuplicate], audit: DuplicateAudit<'_>) -> Result<Vec<DuplicateId>> {
                     let mut tx = self.begin_write().await?;
-                    let mut inserted = Vec::new();
                     let mut stored = Vec::new();
-                    for d in duplicates {
-                        // One row per pair whichever record found the other.
-                        let (first, second) = if d.first_record_id <= d.second_record_id {
-                            (d.first_record_id, d.second_record_id)
-                        } else {
-                            (d.second_record_id, d.first_record_id)
-                        };
-                        let n = sqlx::query(
+                    for chunk in duplicates.chunks(BULK_ROWS) {
+                        let mut qb = QueryBuilder::<Db>::new(
                             "INSERT INTO duplicate_candidates (id, party_id, kind, first_record_id, second_record_id, probability, \
-                             match_weight, explanation, model_version, status, created_at) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10) \
-                             ON CONFLICT (first_record_id, second_record_id) DO NOTHING",
-                        )
-                        .bind(d.id.0)
-                        .bind(d.party_id.0)
-                        .bind(d.kind.as_str())
-                        .bind(first.0)
-                        .bind(second.0)
-                        .bind(d.probability)
-                        .bind(d.match_weight)
-                        .bind(d.explanation.as_str())
-                        .bind(d.model_version.as_str())
-                        .bind(ts(d.created_at))
-                        .execute(&mut *tx)
-                        .await?
-                        .rows_affected();
-                        if n == 1 {
-                            inserted.push(d.id);
-                            stored.push(d.clone());
-                        }
+                             match_weight, explanation, model_version, status, created_at) ",
+                        );
+                        qb.push_values(chunk, |mut b, d: &NewDuplicate| {
+                            // One row per pair whichever record found the other.
+                            let (first, second) = if d.first_record_id <= d.second_record_id {
+                                (d.first_record_id, d.second_record_id)
+                            } else {
+                                (d.second_record_id, d.first_record_id)
+                            };
+                            b.push_bind(d.id.0)
+                                .push_bind(d.party_id.0)
+                                .push_bind(d.kind.as_str())
+                                .push_bind(first.0)
+                                .push_bind(second.0)
+                                .push_bind(d.probability)
+                                .push_bind(d.match_weight)
+                                .push_bind(d.explanation.as_str())
+                                .push_bind(d.model_version.as_str())
+                                .push("'pending'")
+                                .push_bind(ts(d.created_at));
+                        });
+                        qb.push(" ON CONFLICT (first_record_id, second_record_id) DO NOTHING RETURNING id");
+                        let ids: Vec<uuid::Uuid> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
+                        let new: std::collections::HashSet<uuid::Uuid> = ids.into_iter().collect();
+                        stored.extend(chunk.iter().filter(|d| new.contains(&d.id.0)).cloned());
                     }
                     if !stored.is_empty() {
                         Self::append(&mut tx, vec![audit(&stored)]).await?;
                     }
                     tx.commit().await?;
-                    Ok(inserted)
+                    Ok(stored.iter().map(|d| d.id).collect())
                 }
 
                 async fn duplicate_queue(&self, scope: Scope, f: &DuplicateFilter, audit: AuditDraft) -> Result<Vec<DuplicateCandidate>> {

@@ -605,13 +605,24 @@ macro_rules! impl_jobs {
                 }
 
                 async fn mark_matched(&self, records: &[(RecordId, i64)]) -> Result<()> {
-                    let mut tx = self.begin_write().await?;
+                    // One statement per version and slice of ids (an import's records are all at
+                    // version 1), not one per record.
+                    let mut by_version: std::collections::BTreeMap<i64, Vec<uuid::Uuid>> = std::collections::BTreeMap::new();
                     for (id, version) in records {
-                        sqlx::query("UPDATE records SET matched_version = $2 WHERE id = $1 AND version = $2")
-                            .bind(id.0)
-                            .bind(*version)
-                            .execute(&mut *tx)
-                            .await?;
+                        by_version.entry(*version).or_default().push(id.0);
+                    }
+                    let mut tx = self.begin_write().await?;
+                    for (version, ids) in &by_version {
+                        for chunk in ids.chunks(crate::backend::BULK_ROWS) {
+                            let mut qb = sqlx::QueryBuilder::<$db>::new("UPDATE records SET matched_version = ");
+                            qb.push_bind(*version).push(" WHERE version = ").push_bind(*version).push(" AND id IN (");
+                            let mut sep = qb.separated(", ");
+                            for id in chunk {
+                                sep.push_bind(*id);
+                            }
+                            qb.push(")");
+                            qb.build().execute(&mut *tx).await?;
+                        }
                     }
                     tx.commit().await
                 }

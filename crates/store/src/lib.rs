@@ -16,6 +16,7 @@
 
 mod backend;
 pub mod blobs;
+pub mod bulk_match;
 pub mod case_search;
 pub mod case_work;
 mod error;
@@ -78,6 +79,7 @@ pub type DuplicateAudit<'a> = &'a (dyn Fn(&[NewDuplicate]) -> AuditDraft + Send 
 #[async_trait]
 pub trait Store:
     JobStore
+    + bulk_match::BulkMatchStore
     + PprlStore
     + OpsStore
     + RescoreStore

@@ -74,6 +74,7 @@ impl_store!(SqliteStore, sqlx::Sqlite);
 crate::jobs::impl_jobs!(SqliteStore, sqlx::Sqlite, "", None, crate::jobs::poll_only);
 crate::pprl::impl_pprl!(SqliteStore, sqlx::Sqlite);
 crate::rescore::impl_rescore!(SqliteStore);
+crate::bulk_match::impl_bulk_match!(SqliteStore, "(SELECT value FROM json_each($3))");
 // A consistent copy while others read and write: SQLite's own `VACUUM INTO`.
 crate::ops::impl_ops!(SqliteStore, Some("VACUUM INTO $1"));
 crate::staging::impl_staging!(SqliteStore, sqlx::Sqlite);

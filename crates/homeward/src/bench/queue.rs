@@ -37,6 +37,10 @@ pub struct BenchQueueArgs {
     /// `homeward import --keep-unreadable`), instead of refusing them.
     #[arg(long)]
     pub keep_unreadable: bool,
+    /// A PostgreSQL server (any database on it) where a fresh database is created for the run
+    /// and dropped after it, instead of a SQLite file.
+    #[arg(long, value_name = "URL")]
+    pub postgres: Option<String>,
 }
 
 /// The fields a record of `kind` needs besides the child, with the same value on every row (they
@@ -163,8 +167,35 @@ pub async fn run(args: &BenchQueueArgs) -> anyhow::Result<()> {
     let dir = tempfile::Builder::new()
         .prefix("homeward-bench-queue-")
         .tempdir()?;
-    let url = homeward_store::sqlite_url_for_dir(dir.path());
-    let app = App::new(homeward_store::connect(&url).await?, AppConfig::default());
+    let scratch = match &args.postgres {
+        Some(admin) => Some(
+            homeward_store::scratch::ScratchDatabase::create(admin, "homeward_bench_queue")
+                .await
+                .context("creating a database on the PostgreSQL server")?,
+        ),
+        None => None,
+    };
+    let url = match &scratch {
+        Some(db) => db.url.clone(),
+        None => homeward_store::sqlite_url_for_dir(dir.path()),
+    };
+    let figures = measure(args, &url, &sought, &held, &truth).await;
+    if let Some(db) = scratch {
+        db.remove().await?;
+    }
+    print_figures(args, &figures?);
+    Ok(())
+}
+
+/// Imports both lists into the empty store at `url`, reads the queue, links the stored records.
+async fn measure(
+    args: &BenchQueueArgs,
+    url: &str,
+    sought: &[u8],
+    held: &[u8],
+    truth: &HashSet<(String, String)>,
+) -> anyhow::Result<Figures> {
+    let app = App::new(homeward_store::connect(url).await?, AppConfig::default());
     let origin = caller_of(&app, "origin", "caseworker").await?;
     let custody = caller_of(&app, "custody", "caseworker").await?;
     let reviewer = caller_of(&app, "mediator", "reviewer").await?;
@@ -176,13 +207,13 @@ pub async fn run(args: &BenchQueueArgs) -> anyhow::Result<()> {
     let worker = App::worker_name("bench");
     let t = Instant::now();
     let a = app
-        .import_records(&origin, &sought, &options, &|_| {})
+        .import_records(&origin, sought, &options, &|_| {})
         .await?;
     app.drain_jobs(&worker).await?;
     let sought_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let b = app
-        .import_records(&custody, &held, &options, &|_| {})
+        .import_records(&custody, held, &options, &|_| {})
         .await?;
     app.drain_jobs(&worker).await?;
     let held_s = t.elapsed().as_secs_f64();
@@ -210,7 +241,7 @@ pub async fn run(args: &BenchQueueArgs) -> anyhow::Result<()> {
     app.close().await;
 
     // The very records stored, through the engine's own door with the queue's model.
-    let store = homeward_store::connect(&url).await?;
+    let store = homeward_store::connect(url).await?;
     let tracing = stored(store.as_ref(), RecordKind::TracingRequest).await?;
     let custody_records = stored(store.as_ref(), RecordKind::CustodyRecord).await?;
     let ext: HashMap<RecordId, String> = tracing
@@ -246,24 +277,21 @@ pub async fn run(args: &BenchQueueArgs) -> anyhow::Result<()> {
         .filter(|(t, c)| refs.contains(t) && refs.contains(c))
         .cloned()
         .collect();
-    print_figures(
-        args,
-        &Figures {
-            skipped: (a.rejected.len(), b.rejected.len()),
-            kept: (a.kept_unreadable.len(), b.kept_unreadable.len()),
-            sought_s,
-            held_s,
-            link_s,
-            truth: truth.len(),
-            stored_truth: stored_truth.len(),
-            queue_recall: recall(&queued, &truth),
-            queue_recall_stored: recall(&queued, &stored_truth),
-            queue_size: queued.len(),
-            engine_recall: recall(&engine, &truth),
-            engine_size: engine.len(),
-        },
-    );
-    Ok(())
+    store.close().await;
+    Ok(Figures {
+        skipped: (a.rejected.len(), b.rejected.len()),
+        kept: (a.kept_unreadable.len(), b.kept_unreadable.len()),
+        sought_s,
+        held_s,
+        link_s,
+        truth: truth.len(),
+        stored_truth: stored_truth.len(),
+        queue_recall: recall(&queued, truth),
+        queue_recall_stored: recall(&queued, &stored_truth),
+        queue_size: queued.len(),
+        engine_recall: recall(&engine, truth),
+        engine_size: engine.len(),
+    })
 }
 
 struct Figures {
@@ -284,13 +312,18 @@ struct Figures {
 
 fn print_figures(args: &BenchQueueArgs, f: &Figures) {
     println!(
-        "queue benchmark: {}, SQLite, default model",
+        "queue benchmark: {}, {}, default model",
         match &args.lists {
             Some(d) => format!("lists of {}", d.display()),
             None => format!(
                 "generator 1 (seed {}), {} tracing requests then {} custody records",
                 args.seed, args.left, args.right
             ),
+        },
+        if args.postgres.is_some() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
         }
     );
     println!(

@@ -344,6 +344,7 @@ pub(crate) async fn show(
             ),
         ],
         wf: waterfall(cx.t, &c.explanation),
+        possibly_renamed: c.possibly_renamed,
         prev: prev.map(|x| x.to_string()),
         next: next.map(|x| x.to_string()),
     };

@@ -100,6 +100,8 @@ pub(crate) struct CandidatePage<'a> {
     /// The tracing request, then the custody record, each with its heading.
     pub sides: Vec<(&'static str, super::matches::Side)>,
     pub wf: super::matches::Waterfall,
+    /// Proposed by the renamed-child pattern: the page says so and why.
+    pub possibly_renamed: bool,
     pub prev: Option<String>,
     pub next: Option<String>,
 }

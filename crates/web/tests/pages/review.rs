@@ -213,3 +213,45 @@ async fn a_reviewer_confirms_a_pair_from_the_queue_and_the_case_opens() {
     })
     .await;
 }
+
+/// Issue 13 §2: a pair proposed by the renamed-child pattern (the sought boy under a new surname
+/// and patronymic) says so on the review page, and why; an ordinary pair does not.
+#[tokio::test]
+async fn a_possibly_renamed_pair_is_explained_on_the_review_page() {
+    on_every_backend(async |t: &TestApp| {
+        three_sides(t).await;
+        origin_seeks_oleksandr(t).await;
+        let k = t.login("kirill", PASSWORD).await;
+        let adopted = "Фамилия,Имя,Отчество,Дата рождения,Пол,Место рождения,Местонахождение\n\
+            Кравец,Александр,Сергеевич,07.03.2015,м,Мариуполь,Приёмная семья\n";
+        expect(k.import_custody(adopted).await, StatusCode::CREATED).await;
+        let (c, _) = sign_in(t, "mira").await;
+        let (_, queue) = get(&c, t, "/matches").await;
+        let id = first_link(&queue, "matches");
+        let (status, pair) = get(&c, t, &format!("/matches/{id}")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(pair.contains("id=\"possibly-renamed\""), "{pair}");
+        assert!(
+            pair.contains("Possibly renamed")
+                && pair.contains(
+                    "given name, birth date, sex and place agree; surname and patronymic do not"
+                ),
+            "{pair}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_ordinary_pair_is_not_called_renamed() {
+    on_every_backend(async |t: &TestApp| {
+        one_candidate(t).await;
+        let (c, _) = sign_in(t, "mira").await;
+        let (_, queue) = get(&c, t, "/matches").await;
+        let id = first_link(&queue, "matches");
+        let (_, pair) = get(&c, t, &format!("/matches/{id}")).await;
+        assert!(pair.contains("Лисенко"), "{pair}");
+        assert!(!pair.contains("possibly-renamed"), "{pair}");
+    })
+    .await;
+}
