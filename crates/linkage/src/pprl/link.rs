@@ -6,6 +6,7 @@ use super::encode::{
 };
 use super::{EncodedList, Hardening, PprlError, PprlPair};
 use crate::features::hash_bytes;
+use crate::link::SplitMix;
 use crate::model::TF_CLAMP;
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -260,19 +261,13 @@ fn estimate_u(
     hardened: bool,
 ) -> [[f64; NLEVELS]; NFIELDS] {
     let mut counts = [[1.0f64; NLEVELS]; NFIELDS];
-    let mut s: u64 = 0x2545_f491_4f6c_dd1d;
-    let mut next = || {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        s
-    };
+    let mut rng = SplitMix(0x2545_f491_4f6c_dd1d);
     if a.is_empty() || b.is_empty() {
         return [[1.0 / NLEVELS as f64; NLEVELS]; NFIELDS];
     }
     for _ in 0..n {
-        let i = (next() % a.len() as u64) as usize;
-        let j = (next() % b.len() as u64) as usize;
+        let i = rng.below(a.len());
+        let j = rng.below(b.len());
         let p = unsalted_apart(
             adjust(pattern(&a[i], &b[j]), salted),
             &a[i],
@@ -316,7 +311,7 @@ fn given_identical_u(
     (salted, hardened): (bool, bool),
     marginal: &[[f64; NLEVELS]; NFIELDS],
 ) -> [[f64; NLEVELS]; NFIELDS] {
-    let list = if b.len() >= a.len() { b } else { a };
+    let list = larger(a, b);
     let mut by_given: HashMap<u64, Vec<u32>> = HashMap::new();
     for (j, r) in list.iter().enumerate() {
         if let Some(k) = rule_key(r, &[F_GIVEN]) {
@@ -333,18 +328,12 @@ fn given_identical_u(
         cumulative.push(total);
     }
     let mut counts = marginal.map(|row| row.map(|u| u * U_PRIOR_PAIRS));
-    let mut s: u64 = 0xd1b5_4a32_d192_ed03;
-    let mut next = || {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        s
-    };
+    let mut rng = SplitMix(0xd1b5_4a32_d192_ed03);
     for _ in 0..if total == 0 { 0 } else { n } {
-        let at = next() % total;
+        let at = rng.next() % total;
         let block = blocks[cumulative.partition_point(|&c| c <= at)];
-        let i = block[(next() % block.len() as u64) as usize] as usize;
-        let j = block[(next() % block.len() as u64) as usize] as usize;
+        let i = block[rng.below(block.len())] as usize;
+        let j = block[rng.below(block.len())] as usize;
         if i == j {
             continue;
         }
@@ -371,19 +360,13 @@ fn salted_u(a: &[Bits], b: &[Bits], n: usize, counts: &mut [[f64; NLEVELS]; NFIE
     for f in [F_GIVEN, F_PATRONYMIC] {
         counts[f] = [1.0; NLEVELS];
     }
-    let mut s: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut next = || {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        s
-    };
+    let mut rng = SplitMix(0x9e37_79b9_7f4a_7c15);
     for _ in 0..n {
-        let i = (next() % a.len() as u64) as usize;
+        let i = rng.below(a.len());
         let Some(block) = rule_key(&a[i], &[F_DATE]).and_then(|k| by_date.get(&k)) else {
             continue;
         };
-        let j = block[(next() % block.len() as u64) as usize] as usize;
+        let j = block[rng.below(block.len())] as usize;
         let p = pattern(&a[i], &b[j]);
         for f in [F_GIVEN, F_PATRONYMIC] {
             counts[f][level_of(p, f)] += 1.0;
@@ -447,6 +430,11 @@ impl Fitted {
 /// count without learning the value, as the clear engine counts names.
 const TF_FIELDS: [usize; 4] = [F_GIVEN, F_PATRONYMIC, F_FAMILY, F_PLACE];
 
+/// The larger of the two lists: frequencies and within-list pairs are counted there.
+fn larger<'a>(a: &'a [Bits], b: &'a [Bits]) -> &'a [Bits] {
+    if b.len() >= a.len() { b } else { a }
+}
+
 /// How many records of the larger list have each filter of the [`TF_FIELDS`], alone and
 /// together with the record's given-name filter. A pair identical on a field has its partner
 /// among those records; the others are the non-matches that would agree as well.
@@ -458,21 +446,22 @@ pub(crate) struct Frequencies {
 
 impl Frequencies {
     fn of(a: &[Bits], b: &[Bits]) -> Frequencies {
-        let list = if b.len() >= a.len() { b } else { a };
-        let count = |fields: fn(usize) -> Vec<usize>| {
-            let mut m: HashMap<(usize, u64), u32> = HashMap::new();
-            for r in list {
-                for f in TF_FIELDS {
-                    if let Some(k) = rule_key(r, &fields(f)) {
-                        *m.entry((f, k)).or_default() += 1;
-                    }
+        let list = larger(a, b);
+        let mut alone: HashMap<(usize, u64), u32> = HashMap::new();
+        let mut with_given: HashMap<(usize, u64), u32> = HashMap::new();
+        for r in list {
+            for f in TF_FIELDS {
+                if let Some(k) = rule_key(r, &[f]) {
+                    *alone.entry((f, k)).or_default() += 1;
+                }
+                if let Some(k) = rule_key(r, &[F_GIVEN, f]) {
+                    *with_given.entry((f, k)).or_default() += 1;
                 }
             }
-            m
-        };
+        }
         Frequencies {
-            alone: count(|f| vec![f]),
-            with_given: count(|f| vec![F_GIVEN, f]),
+            alone,
+            with_given,
             records: u32::try_from(list.len()).unwrap_or(u32::MAX),
         }
     }
