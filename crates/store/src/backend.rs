@@ -561,6 +561,19 @@ macro_rules! impl_store {
                     .transpose()
                 }
 
+                /// Why an update of a versioned row of `table` (cases, lists, plans) matched no row:
+                /// it is gone, or at another version.
+                pub(crate) async fn version_refused(conn: &mut Conn, table: &'static str, id: uuid::Uuid) -> StoreError {
+                    let sql = format!("SELECT version FROM {table} WHERE id = $1");
+                    let current: Result<Option<i64>, sqlx::Error> =
+                        sqlx::query_scalar(&sql).bind(id).fetch_optional(&mut *conn).await;
+                    match current {
+                        Err(e) => e.into(),
+                        Ok(Some(current)) => StoreError::VersionConflict { current },
+                        Ok(None) => StoreError::NotFound,
+                    }
+                }
+
                 /// Why an update matched no row: the record is gone, deleted, or at another version.
                 async fn update_refused(conn: &mut Conn, id: RecordId, party: Option<uuid::Uuid>) -> StoreError {
                     let current: Result<Option<(i64, Option<DateTime<Utc>>)>, sqlx::Error> = sqlx::query_as(
@@ -601,14 +614,7 @@ macro_rules! impl_store {
                     .fetch_optional(&mut *conn)
                     .await?;
                     let Some(row) = row else {
-                        let current: Option<i64> = sqlx::query_scalar("SELECT version FROM cases WHERE id = $1")
-                            .bind(c.id.0)
-                            .fetch_optional(&mut *conn)
-                            .await?;
-                        return Err(match current {
-                            Some(current) => StoreError::VersionConflict { current },
-                            None => StoreError::NotFound,
-                        });
+                        return Err(Self::version_refused(conn, "cases", c.id.0).await);
                     };
                     let stored = StoredCase::try_from(row)?;
                     sqlx::query(

@@ -142,25 +142,13 @@ macro_rules! impl_transfer_work {
             use crate::rows::{TransferListRow, TransferPlanRow, ts};
             use crate::transfer_work::TransferBackend;
             use crate::{
-                Result, StoreError, StoredTransferList, StoredTransferPlan, TransferListChange,
+                Result, StoredTransferList, StoredTransferPlan, TransferListChange,
                 TransferPlanChange,
             };
             use homeward_domain::{CaseId, PartyId, TransferListId, TransferPlanId, TravelPlan};
             use sqlx::types::Json;
 
             type Db = $db;
-
-            /// Why an update of `table` matched no row: the row is gone or at another version.
-            async fn refused(tx: &mut WriteTx<Db>, table: &str, id: uuid::Uuid) -> StoreError {
-                let sql = format!("SELECT version FROM {table} WHERE id = $1");
-                let current: Result<Option<i64>, sqlx::Error> =
-                    sqlx::query_scalar(&sql).bind(id).fetch_optional(&mut **tx).await;
-                match current {
-                    Err(e) => e.into(),
-                    Ok(Some(current)) => StoreError::VersionConflict { current },
-                    Ok(None) => StoreError::NotFound,
-                }
-            }
 
             #[async_trait::async_trait]
             impl TransferBackend for $store {
@@ -212,7 +200,7 @@ macro_rules! impl_transfer_work {
                     .fetch_optional(&mut **tx)
                     .await?;
                     let Some(row) = row else {
-                        return Err(refused(tx, "transfer_lists", l.id.0).await);
+                        return Err($store::version_refused(&mut **tx, "transfer_lists", l.id.0).await);
                     };
                     let stored = StoredTransferList::from(row);
                     $store::list_version_in(&mut **tx, l, stored.version, change.change, change.by, at).await?;
@@ -276,7 +264,7 @@ macro_rules! impl_transfer_work {
                     .await?;
                     match row {
                         Some(row) => Ok(row.into()),
-                        None => Err(refused(tx, "transfer_plans", p.id.0).await),
+                        None => Err($store::version_refused(&mut **tx, "transfer_plans", p.id.0).await),
                     }
                 }
             }
