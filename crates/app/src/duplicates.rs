@@ -232,7 +232,7 @@ impl App {
                 .into_iter()
                 .filter(|id| !mine.contains(id))
                 .collect();
-            let older = self.records_for_linkage(&older).await?;
+            let older = self.store.records_for_linkage(&older).await?;
             let group: Vec<&ChildRecord> = group.iter().map(|(r, _)| *r).collect();
             found.extend(
                 duplicates_in_bulk(model, model_version, &group, &older, threshold, party, kind)
@@ -504,7 +504,10 @@ async fn duplicates_in_bulk(
     for p in pairs {
         // Within the group each pair is met from both ends: keep it from its first row.
         let within = p.right < group.len();
-        if (within && p.right <= p.left) || p.explanation.probability < threshold {
+        // A pair there only by the renamed-child pattern is proposed only if its ordinary score
+        // passes too (the engine returns it for review whatever its score).
+        let renamed_only = p.possibly_renamed && p.explanation.probability < threshold;
+        if (within && p.right <= p.left) || renamed_only {
             continue;
         }
         per_record.entry(p.left).or_default().push(p);

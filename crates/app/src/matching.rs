@@ -29,8 +29,6 @@ use homeward_store::{
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
 
-/// Records read per store round trip.
-const CHUNK: usize = 2_000;
 /// Records matched together when many arrive at once (an import): their keys are looked up in
 /// one pass and the engine scores them in one call, so an import of up to this many records
 /// reads each blocked record of the other side once. Bounds the memory a job holds.
@@ -341,10 +339,7 @@ impl App {
         let mut stored = 0;
         let mut done = 0;
         for round in ids.chunks(ROUND) {
-            let mut records = Vec::with_capacity(round.len());
-            for chunk in round.chunks(CHUNK) {
-                records.extend(self.store.records_for_linkage(chunk).await?);
-            }
+            let records = self.store.records_for_linkage(round).await?;
             stored += self
                 .match_round(actor, &records, &model, &model_version, threshold)
                 .await?;
@@ -392,7 +387,7 @@ impl App {
                 .store
                 .records_sharing_keys(other_kind(kind), None, &keys)
                 .await?;
-            let others = self.records_for_linkage(&wanted).await?;
+            let others = self.store.records_for_linkage(&wanted).await?;
             let mine: Vec<&ChildRecord> = group.iter().map(|(r, _)| *r).collect();
             candidates.extend(
                 score_in_bulk(
@@ -426,18 +421,6 @@ impl App {
             .insert_candidates(&candidates, &audit)
             .await?
             .len())
-    }
-
-    /// The records with these ids, read [`CHUNK`] at a time.
-    pub(crate) async fn records_for_linkage(
-        &self,
-        ids: &[RecordId],
-    ) -> AppResult<Vec<ChildRecord>> {
-        let mut out = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(CHUNK) {
-            out.extend(self.store.records_for_linkage(chunk).await?);
-        }
-        Ok(out)
     }
 
     /// Scores again the pending candidates of records whose content changed, so that a reviewer
