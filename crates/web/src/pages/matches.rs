@@ -149,7 +149,7 @@ fn text(v: &serde_json::Value, k: &str) -> String {
 /// speaks codes), anything else as written on the record.
 fn compared(t: &Tr, field: &str, value: String) -> String {
     if field == "sex" && !value.is_empty() {
-        return t.get_or(&format!("sex_{value}"), &value);
+        return t.word("sex_", &value);
     }
     value
 }

@@ -206,10 +206,9 @@ pub(crate) fn refusal(t: &Tr, form: &'static str, e: AppError) -> Result<Refusal
                 })
                 .collect()
         }
-        // The plan page names the children (it has their names; a refusal does not).
-        AppError::TransferRefused(homeward_domain::TransferRefused::PlanNotReady(gaps)) => {
-            super::transfers::plan_gaps(t, gaps, |_| String::new())
-        }
+        // Only plan forms are refused so, and the plan page fills the items in with the
+        // children named (it has their names; a refusal does not).
+        AppError::TransferRefused(homeward_domain::TransferRefused::PlanNotReady(_)) => Vec::new(),
         AppError::StaleListHash { current } => {
             current_hash = Some(current.clone());
             Vec::new()

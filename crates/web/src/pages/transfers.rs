@@ -295,11 +295,7 @@ fn plan_gap_text(t: &Tr, gap: &PlanGap, child: &str) -> String {
 /// What the plan lacks for approval, translated by code, each naming its child by `child` of
 /// the case. The English sentence stays beside a gap only where it names no case (it would
 /// name the case by its id).
-pub(crate) fn plan_gaps(
-    t: &Tr,
-    gaps: &[PlanGap],
-    child: impl Fn(CaseId) -> String,
-) -> Vec<RefusalItem> {
+fn plan_gaps(t: &Tr, gaps: &[PlanGap], child: impl Fn(CaseId) -> String) -> Vec<RefusalItem> {
     gaps.iter()
         .map(|g| {
             let text = plan_gap_text(t, g, &g.case().map(&child).unwrap_or_default());
