@@ -106,6 +106,15 @@ fn status_kb(key: &str) -> Option<u64> {
         .ok()
 }
 
+/// CPU time this thread has run, from the kernel's scheduler statistics (Linux): on a machine
+/// shared with other work, a rate per CPU second compares two programs fairly where a rate per
+/// wall-clock second depends on what else ran at that moment.
+pub(crate) fn thread_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanos: f64 = stat.split_whitespace().next()?.parse().ok()?;
+    Some(nanos / 1e9)
+}
+
 /// Resets VmHWM to the current RSS (Linux ≥ 4.0), so that the peak measured is the linkage's and
 /// not the generator's.
 fn reset_peak() -> bool {

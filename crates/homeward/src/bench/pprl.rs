@@ -397,9 +397,17 @@ fn speed(args: &PprlBenchArgs, left: &Table, right: &Table, dir: &Path) -> anyho
     let (a, b) = (sub(&a, args.speed_left), sub(&b, args.speed_right));
     let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
     let t = Instant::now();
-    let (n, close) = pool.install(|| dice_all_pairs(&a, &b))?;
+    // Read on the pool's one thread, where the comparisons run.
+    let (counted, cpu) = pool.install(|| {
+        let before = super::thread_cpu_seconds();
+        let counted = dice_all_pairs(&a, &b);
+        let cpu = before.zip(super::thread_cpu_seconds()).map(|(s, e)| e - s);
+        (counted, cpu)
+    });
+    let (n, close) = counted?;
     let secs = t.elapsed().as_secs_f64();
     let ours = n as f64 / secs;
+    let ours_cpu = cpu.map(|c| n as f64 / c.max(1e-9));
     let peer = if args.no_peers {
         json!({"skipped": true})
     } else {
@@ -416,6 +424,8 @@ fn speed(args: &PprlBenchArgs, left: &Table, right: &Table, dir: &Path) -> anyho
         )
     };
     let theirs = fv(&peer, "comparisons_per_s");
+    let theirs_cpu = fv(&peer, "comparisons_per_cpu_s");
+    let ratio_cpu = ours_cpu.map(|o| o / theirs_cpu);
     println!(
         "\none core, all pairs of {} × {}: homeward pprl {:.1} M comparisons/s ({} close), anonlink {:.1} M/s, ratio {:.2}",
         a.records.len(),
@@ -425,9 +435,19 @@ fn speed(args: &PprlBenchArgs, left: &Table, right: &Table, dir: &Path) -> anyho
         theirs / 1e6,
         ours / theirs
     );
-    Ok(
-        json!({"comparisons": n, "seconds": secs, "homeward_per_s": ours, "anonlink": peer, "ratio": ours / theirs}),
-    )
+    if let Some(o) = ours_cpu {
+        println!(
+            "  per CPU second (what each process ran, whatever else the machine did): homeward pprl {:.1} M, anonlink {:.1} M, ratio {:.2}",
+            o / 1e6,
+            theirs_cpu / 1e6,
+            o / theirs_cpu
+        );
+    }
+    Ok(json!({
+        "comparisons": n, "seconds": secs, "cpu_seconds": cpu, "homeward_per_s": ours,
+        "homeward_per_cpu_s": ours_cpu, "anonlink": peer, "ratio": ours / theirs,
+        "ratio_cpu": ratio_cpu,
+    }))
 }
 
 /// The key an attacker's public list would use for a given name: its equivalence class (so that

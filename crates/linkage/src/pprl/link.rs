@@ -1,6 +1,6 @@
 //! Linking two encoded lists: block, compare (Dice per field), learn weights by EM, assign.
 
-use super::bits::{Bits, NLEVELS, decode, level_of, pattern};
+use super::bits::{Bits, NLEVELS, close_fields, decode, level_of, levels, pattern};
 use super::encode::{
     F_DATE, F_FAMILY, F_GIVEN, F_IDENTIFIER, F_PATRONYMIC, F_PLACE, F_SEX, NFIELDS,
 };
@@ -707,15 +707,7 @@ pub fn dice_all_pairs(left: &EncodedList, right: &EncodedList) -> Result<(u64, u
         .map(|x| {
             let mut n = 0u64;
             for y in &b {
-                let p = pattern(x, y);
-                let mut good = 0;
-                for f in 0..NFIELDS {
-                    let l = level_of(p, f);
-                    if l == 1 || l == 2 {
-                        good += 1;
-                    }
-                }
-                n += u64::from(good * 2 > NFIELDS);
+                n += u64::from(close_fields(levels(x, y)) * 2 > NFIELDS as u32);
             }
             n
         })
@@ -726,8 +718,6 @@ pub fn dice_all_pairs(left: &EncodedList, right: &EncodedList) -> Result<(u64, u
 #[cfg(test)]
 mod fit_tests {
     use super::*;
-    use crate::pprl::bits::OFFSETS;
-    use crate::pprl::encode::WORDS;
 
     fn pattern_of(levels: &[(usize, u32)]) -> u32 {
         levels.iter().fold(0, |p, &(f, l)| p | (l << (3 * f)))
@@ -849,15 +839,9 @@ mod fit_tests {
     }
 
     fn record(given: u64, family: u64) -> Bits {
-        let mut b = Bits {
-            words: [0; WORDS],
-            pops: [0; NFIELDS],
-            present: 0,
-        };
+        let mut b = Bits::empty();
         for (f, v) in [(F_GIVEN, given), (F_FAMILY, family)] {
-            b.words[OFFSETS[f]] = v;
-            b.pops[f] = v.count_ones() as u16;
-            b.present |= 1 << f;
+            b.set_field(f, &[v]);
         }
         b
     }
