@@ -655,6 +655,22 @@ async fn printable_documents_name_the_child_in_every_language_within_the_page_sc
             "{details:?}"
         );
 
+        // Each side's manifest names the children as its own records do, and nothing of the
+        // other side's records (the list page's scope).
+        for (user, own, other) in [
+            ("olena", "Олександр Андрійович Лисенко", "Лысенко"),
+            ("ivan", "Александр Андреевич Лысенко", "Лисенко"),
+        ] {
+            let side = t.login(user, PASSWORD).await;
+            let html = side.get(&manifest).await;
+            assert_eq!(html.status(), StatusCode::OK, "{user}");
+            let html = html.text().await.unwrap();
+            assert!(html.contains(own) && !html.contains(other), "{user}: {html}");
+            let pdf = side.get(&format!("{manifest}?format=pdf")).await;
+            let text = pdf_text(&pdf.bytes().await.unwrap());
+            assert!(!text.contains(other), "{user}: {text}");
+        }
+
         // Whoever the page refuses, the document refuses: a side reads no case, the observer
         // and the NGO no transfer list; a handover that does not exist is not found.
         for (k, r, path) in [
