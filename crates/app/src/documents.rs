@@ -5,11 +5,19 @@
 //!
 //! The scope is the case page's: the same permission (`case.read`), the same sight (the
 //! workflow), and the records within the caller's record scope.
+//!
+//! The transfer-list manifest likewise: the list as the list page shows it to the reader (the
+//! mediator: every entry with its case number and both records; a side: its own records), in
+//! one `transfer_list.read` entry naming the document. Which children it named follows from the
+//! list's version at that moment, which the list's own history keeps.
 
 use crate::cases::{CaseDetail, detail_of, now};
 use crate::sight::{CaseParts, CaseSight};
+use crate::transfers::{ListPeople, ListView};
 use crate::{App, AppError, AppResult, Caller};
-use homeward_domain::{AuditAction, CaseId, ChildRecord, Permission, RecordId, UserId};
+use homeward_domain::{
+    AuditAction, CaseId, ChildRecord, Permission, RecordId, TransferListId, UserId,
+};
 use std::collections::HashMap;
 
 /// A case as its documents show it.
@@ -81,5 +89,74 @@ impl App {
             }
         }
         Ok(names)
+    }
+
+    /// The list and the names its manifest shows (see the module), in one audit entry.
+    pub async fn list_document(
+        &self,
+        caller: &Caller,
+        id: TransferListId,
+        document: &str,
+    ) -> AppResult<(ListView, ListPeople)> {
+        let party = self.list_reader(caller)?;
+        let audit = caller
+            .audit(AuditAction::TransferListRead)
+            .target("transfer_list", id)
+            .details(serde_json::json!({ "document": document }));
+        let stored = self
+            .store
+            .get_transfer_list(id, party, audit)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let Some(party) = party else {
+            let list = &stored.list;
+            let entries = list.active_entries();
+            let (cases, records): (Vec<CaseId>, Vec<[RecordId; 2]>) = entries
+                .map(|e| (e.case_id, [e.tracing_request, e.custody_record]))
+                .unzip();
+            let mut numbers = std::collections::HashMap::new();
+            for case in cases {
+                if let Some(c) = self.store.get_case_audited(case, Vec::new()).await? {
+                    numbers.insert(case, c.number);
+                }
+            }
+            let records: Vec<RecordId> = records.into_iter().flatten().collect();
+            let approvers: Vec<UserId> = list.approvals.iter().map(|a| a.by).collect();
+            let people = ListPeople {
+                numbers,
+                children: self.readable(caller, &records).await?,
+                records_of: HashMap::new(),
+                users: self.display_names(&approvers).await?,
+            };
+            return Ok((ListView::Mediator(stored.into()), people));
+        };
+        let view = Self::side_view(&stored.list, party, stored.version)?;
+        let records: Vec<RecordId> = view.entries.iter().map(|e| e.record_id).collect();
+        let people = ListPeople {
+            children: self.readable(caller, &records).await?,
+            ..ListPeople::default()
+        };
+        Ok((ListView::Party(view), people))
+    }
+
+    /// The records among `ids` the caller may read, unaudited: for a read whose own entry
+    /// already says what was shown.
+    async fn readable(
+        &self,
+        caller: &Caller,
+        ids: &[RecordId],
+    ) -> AppResult<HashMap<RecordId, ChildRecord>> {
+        if !caller.may(Permission::RecordRead) {
+            return Ok(HashMap::new());
+        }
+        let scope = caller.scope();
+        Ok(self
+            .store
+            .records_for_linkage(ids)
+            .await?
+            .into_iter()
+            .filter(|r| scope.covers(r.party_id))
+            .map(|r| (r.id, r))
+            .collect())
     }
 }

@@ -609,7 +609,7 @@ async fn listable(
 }
 
 /// The users a mediator's list page names: approvers (in force and voided) and version authors.
-pub(crate) fn people_of(view: &ListView, versions: &[ListVersionView]) -> Vec<UserId> {
+fn people_of(view: &ListView, versions: &[ListVersionView]) -> Vec<UserId> {
     let ListView::Mediator(d) = view else {
         return Vec::new();
     };

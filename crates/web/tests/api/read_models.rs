@@ -654,6 +654,22 @@ async fn printable_documents_name_the_child_in_every_language_within_the_page_sc
             details.iter().any(|d| d.contains("handover_receipt.1.pdf")),
             "{details:?}"
         );
+        let before = after.len();
+        let res = cw.get(&format!("{manifest}?format=pdf")).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let after = mine().await;
+        assert_eq!(after.len(), before + 1, "{after:?}");
+        let printed = after.iter().find(|e| {
+            e["details"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("manifest.pdf")
+        });
+        assert_eq!(
+            printed.map(|e| e["action"].clone()),
+            Some(json!("transfer_list.read")),
+            "{after:?}"
+        );
 
         // Each side's manifest names the children as its own records do, and nothing of the
         // other side's records (the list page's scope).
@@ -665,7 +681,10 @@ async fn printable_documents_name_the_child_in_every_language_within_the_page_sc
             let html = side.get(&manifest).await;
             assert_eq!(html.status(), StatusCode::OK, "{user}");
             let html = html.text().await.unwrap();
-            assert!(html.contains(own) && !html.contains(other), "{user}: {html}");
+            assert!(
+                html.contains(own) && !html.contains(other),
+                "{user}: {html}"
+            );
             let pdf = side.get(&format!("{manifest}?format=pdf")).await;
             let text = pdf_text(&pdf.bytes().await.unwrap());
             assert!(!text.contains(other), "{user}: {text}");

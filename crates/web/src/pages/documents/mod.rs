@@ -14,7 +14,7 @@ use super::error::{PageResult, html, render};
 use super::i18n::{Tr, tr};
 use super::names::{ShownName, all_names};
 use super::show::{code_of, when};
-use super::transfers::{DIRECTIONS, case_label, people_of};
+use super::transfers::{DIRECTIONS, case_label};
 use crate::AppState;
 use crate::extract::ApiPath;
 use askama::Template;
@@ -514,15 +514,10 @@ pub(crate) async fn list_manifest(
     Query(q): Query<DocQuery>,
 ) -> PageResult {
     let t = q.tr(&cx);
-    let c = &cx.caller;
-    let view = s
+    let what = format!("manifest.{}", format_code(&q));
+    let (view, people) = s
         .app
-        .get_transfer_list(c, id)
-        .await
-        .map_err(|e| cx.fail(e))?;
-    let people = s
-        .app
-        .transfer_list_people(c, &view, None, &people_of(&view, &[]))
+        .list_document(&cx.caller, id, &what)
         .await
         .map_err(|e| cx.fail(e))?;
     answer(t, &manifest(t, &cx, &view, &people), &q)
