@@ -438,3 +438,62 @@ pub(crate) fn render(d: &Doc) -> Result<Vec<u8>, PdfError> {
         .finish()
         .map_err(|e| PdfError::Write(format!("{e:?}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(line: &str, rtl: bool) -> Vec<(String, bool)> {
+        let fonts = Fonts::get().unwrap();
+        pieces(fonts, line, rtl, 10.0)
+            .iter()
+            .map(|p| (p.text.trim().to_owned(), p.rtl))
+            .filter(|(t, _)| !t.is_empty())
+            .collect()
+    }
+
+    #[test]
+    fn an_arabic_label_before_a_latin_name_is_drawn_name_first_from_the_left() {
+        // Read right to left: the label, then the name; drawn from the left: the name first.
+        let drawn = texts("من Oksana Lysenko", true);
+        assert_eq!(
+            drawn,
+            vec![
+                ("Oksana Lysenko".to_owned(), false),
+                ("من".to_owned(), true)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_cyrillic_name_is_one_left_to_right_piece_in_noto_sans() {
+        let fonts = Fonts::get().unwrap();
+        let p = pieces(fonts, "Олександр Лисенко", false, 10.0);
+        assert_eq!(p.len(), 1);
+        assert!(std::ptr::eq(p[0].face, &fonts.sans) && !p[0].rtl && p[0].width > 0.0);
+    }
+
+    #[test]
+    fn a_word_wider_than_the_line_is_cut_between_letters() {
+        let fonts = Fonts::get().unwrap();
+        let hash = "0b5f46f614a2353014c7977490bea79dc44ec814d78e8a80ca1780a9f2262858";
+        let lines = wrap(fonts, hash, false, 10.0, 120.0);
+        assert!(lines.len() > 1, "{lines:?}");
+        assert_eq!(lines.concat(), hash);
+        assert!(
+            lines
+                .iter()
+                .all(|l| line_width(fonts, l, false, 10.0) <= 120.0)
+        );
+    }
+
+    #[test]
+    fn isolate_marks_are_not_drawn() {
+        let drawn = texts("طُبع في \u{2066}2026-12-08\u{2069}", true);
+        assert!(
+            drawn.iter().all(|(t, _)| !t.contains('\u{2066}')),
+            "{drawn:?}"
+        );
+        assert!(drawn.iter().any(|(t, _)| t == "2026-12-08"), "{drawn:?}");
+    }
+}
