@@ -2,7 +2,9 @@
 
 use crate::{App, AppError, AppResult, Caller};
 use homeward_domain::audit::ChainVerifier;
-use homeward_domain::{AuditAction, AuditEntry, ChainBreak, Permission, UserId, Username};
+use homeward_domain::{
+    AuditAction, AuditEntry, CaseId, ChainBreak, PartyId, Permission, UserId, Username,
+};
 use homeward_store::{AuditFilter, RowTable};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -214,6 +216,55 @@ impl App {
             }
         }
         Ok(names)
+    }
+
+    /// What the targets on a page of entries are called, for an auditor: a case by its number,
+    /// a user by display name, a party by name (none of them says anything about a child). Other
+    /// targets, and those since removed, are left out and shown by id. Unaudited: the read of the
+    /// page that shows them is audited already.
+    pub async fn audit_target_names(
+        &self,
+        caller: &Caller,
+        targets: &[(String, String)],
+    ) -> AppResult<HashMap<(String, String), String>> {
+        caller.require(Permission::AuditRead, &self.config)?;
+        let mut names = HashMap::new();
+        for (kind, id) in targets {
+            let key = (kind.clone(), id.clone());
+            if names.contains_key(&key) {
+                continue;
+            }
+            if let Some(name) = self.target_name(kind, id).await? {
+                names.insert(key, name);
+            }
+        }
+        Ok(names)
+    }
+
+    async fn target_name(&self, kind: &str, id: &str) -> AppResult<Option<String>> {
+        Ok(match kind {
+            "case" => match id.parse::<CaseId>() {
+                Ok(c) => self
+                    .store
+                    .get_case_audited(c, Vec::new())
+                    .await?
+                    .map(|c| c.number.to_string()),
+                Err(_) => None,
+            },
+            "user" => match id.parse::<UserId>() {
+                Ok(u) => self.store.get_user(u).await?.map(|u| u.display_name),
+                Err(_) => None,
+            },
+            "party" => match id.parse::<PartyId>() {
+                Ok(p) => self
+                    .store
+                    .get_party(p)
+                    .await?
+                    .map(|p| p.name.as_str().to_owned()),
+                Err(_) => None,
+            },
+            _ => None,
+        })
     }
 
     /// Entries for an auditor; reading the log is itself audited.

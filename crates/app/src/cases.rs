@@ -302,7 +302,7 @@ fn refused(e: homeward_domain::RefusedTransition) -> AppError {
     AppError::TransitionRefused(e)
 }
 
-fn detail_of(
+pub(crate) fn detail_of(
     stored: StoredCase,
     sight: CaseSight,
     policy: &CasePolicy,

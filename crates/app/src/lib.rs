@@ -12,6 +12,7 @@ pub mod case_list;
 mod case_work;
 pub mod cases;
 pub mod checkpoint;
+pub mod documents;
 pub mod duplicates;
 pub mod error;
 pub mod evidence;

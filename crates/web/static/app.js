@@ -8,6 +8,18 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   });
 
+  // At phone width the menu folds behind one button (app.css shows the button only there, and
+  // only once this script has run, so without it the menu simply stays open).
+  var toggle = document.getElementById("menu-toggle");
+  if (toggle) {
+    var top = toggle.closest("header");
+    top.classList.add("folding");
+    toggle.addEventListener("click", function () {
+      var open = top.classList.toggle("open");
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+  }
+
   // Review shortcuts. A key typed into a field is text, never a shortcut.
   var queueItems = Array.prototype.slice.call(document.querySelectorAll("[data-queue-item]"));
   function keyed(k) { return document.querySelector('[data-key="' + k + '"]'); }

@@ -15,8 +15,7 @@ use crate::AppState;
 use crate::extract::ApiPath;
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::{HeaderValue, header};
-use axum::response::IntoResponse;
+
 use chrono::Utc;
 use homeward_app::AppResult;
 use homeward_app::aftercare::{
@@ -313,27 +312,6 @@ pub(crate) async fn show(
     ApiPath(id): ApiPath<CaseId>,
 ) -> PageResult {
     custody_page(&s, &cx, id, None, Fields::default()).await
-}
-
-/// The chain as one document to print and sign, as the API gives it.
-pub(crate) async fn chain_document(
-    State(s): State<AppState>,
-    cx: PageCtx,
-    ApiPath(id): ApiPath<CaseId>,
-) -> PageResult {
-    let doc = s
-        .app
-        .custody_chain_document(&cx.caller, id)
-        .await
-        .map_err(|e| cx.fail(e))?;
-    Ok((
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; charset=utf-8"),
-        )],
-        doc,
-    )
-        .into_response())
 }
 
 async fn after_change<T>(

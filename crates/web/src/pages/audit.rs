@@ -108,7 +108,14 @@ fn moment(text: &str) -> Option<DateTime<Utc>> {
         .or_else(|| DateTime::parse_from_rfc3339(t).ok().map(|d| d.to_utc()))
 }
 
-fn row(e: &AuditEntry, parties: &[homeward_domain::Party], names: &HashMap<UserId, String>) -> Row {
+/// The names of an entry's actor and target, as the page shows them.
+struct Names {
+    users: HashMap<UserId, String>,
+    targets: HashMap<(String, String), String>,
+}
+
+fn row(e: &AuditEntry, parties: &[homeward_domain::Party], n: &Names) -> Row {
+    let names = &n.users;
     Row {
         seq: e.seq,
         at: e.at.format("%Y-%m-%d %H:%M:%S").to_string(),
@@ -128,7 +135,10 @@ fn row(e: &AuditEntry, parties: &[homeward_domain::Party], names: &HashMap<UserI
             })
             .unwrap_or_default(),
         target: match (&e.target_kind, &e.target_id) {
-            (Some(k), Some(id)) => format!("{k} {id}"),
+            (Some(k), Some(id)) => match n.targets.get(&(k.clone(), id.clone())) {
+                Some(name) => format!("{k} {name}"),
+                None => format!("{k} {id}"),
+            },
             (Some(k), None) => k.clone(),
             _ => String::new(),
         },
@@ -240,6 +250,18 @@ async fn list_page(
             .audit_actor_names(&cx.caller, &actors)
             .await
             .map_err(|e| cx.fail(e))?;
+        let targets: Vec<(String, String)> = entries
+            .iter()
+            .filter_map(|e| e.target_kind.clone().zip(e.target_id.clone()))
+            .collect();
+        let names = Names {
+            users: names,
+            targets: s
+                .app
+                .audit_target_names(&cx.caller, &targets)
+                .await
+                .map_err(|e| cx.fail(e))?,
+        };
         rows = entries.iter().map(|e| row(e, &parties, &names)).collect();
     } else {
         // A filter that cannot be read is not run. The permission is checked all the same (an

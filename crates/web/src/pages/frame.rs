@@ -269,6 +269,14 @@ pub(crate) async fn stylesheet() -> Response {
     )
 }
 
+/// The printable documents' own sheet: no frame, print-first.
+pub(crate) async fn document_stylesheet() -> Response {
+    asset(
+        "text/css; charset=utf-8",
+        include_str!("../../static/document.css"),
+    )
+}
+
 /// The icon browsers show beside the page's title (and ask for as `/favicon.ico` on every page).
 pub(crate) async fn favicon() -> Response {
     asset("image/svg+xml", include_str!("../../static/favicon.svg"))

@@ -12,6 +12,8 @@ mod case_list;
 mod cases;
 mod context;
 mod dashboard;
+// Printable documents (issue 15): case summary, custody chain, handover receipt, list manifest.
+mod documents;
 mod error;
 mod evidence;
 // Exports of child records (issue 16).
@@ -143,7 +145,16 @@ pub(crate) fn router(max_attachment_bytes: usize) -> Router<AppState> {
             post(transfers::approve_plan),
         )
         .route("/cases/{id}/custody", get(aftercare::show))
-        .route("/cases/{id}/custody-chain", get(aftercare::chain_document))
+        .route("/cases/{id}/custody-chain", get(documents::custody_chain))
+        .route("/cases/{id}/summary", get(documents::case_summary))
+        .route(
+            "/cases/{id}/handovers/{n}/receipt",
+            get(documents::handover_receipt),
+        )
+        .route(
+            "/transfer-lists/{id}/manifest",
+            get(documents::list_manifest),
+        )
         .route("/cases/{id}/handovers", post(aftercare::record_handover))
         .route(
             "/cases/{id}/reunification",
@@ -213,6 +224,7 @@ pub(crate) fn router(max_attachment_bytes: usize) -> Router<AppState> {
         .route("/evidence/{id}", get(evidence::show))
         .route("/static/app.css", get(frame::stylesheet))
         .route("/static/app.js", get(frame::script))
+        .route("/static/document.css", get(frame::document_stylesheet))
         .route("/static/favicon.svg", get(frame::favicon))
         .route("/favicon.ico", get(frame::favicon))
         .layer(SetResponseHeaderLayer::overriding(

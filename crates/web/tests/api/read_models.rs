@@ -157,6 +157,9 @@ fn paths(ids: &Ids) -> Vec<String> {
         format!("/cases/{case}"),
         format!("/cases/{case}/custody"),
         format!("/cases/{case}/custody-chain"),
+        format!("/cases/{case}/summary"),
+        format!("/cases/{case}/handovers/1/receipt"),
+        format!("/transfer-lists/{list}/manifest"),
         format!("/records/{record}"),
         format!("/records/{custody_record}"),
         format!("/matches/{candidate}"),
@@ -538,6 +541,179 @@ async fn a_case_read_carries_accountability_only_with_the_permission_and_audits_
         assert_eq!(changed["withheld"], json!(["accountability"]), "{changed}");
         assert_eq!(changed["case"]["accountability"], json!([]));
         assert_eq!(log_of("petra", "accountability.read").await.len(), read);
+    })
+    .await;
+}
+
+/// The text of every page of a PDF, as a reader's copy-and-paste would get it (through each
+/// font's ToUnicode map).
+fn pdf_text(bytes: &[u8]) -> String {
+    let doc = lopdf::Document::load_mem(bytes).expect("the PDF parses");
+    let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
+    assert!(!pages.is_empty());
+    doc.extract_text(&pages).expect("its text extracts")
+}
+
+/// Every printable document in every language, as HTML and as PDF, names the child as written
+/// and transliterated; printing is one audit entry; a reader the page refuses is refused the
+/// document too.
+#[tokio::test]
+async fn printable_documents_name_the_child_in_every_language_within_the_page_scope() {
+    let dir = tempfile::tempdir().unwrap();
+    on_every_backend_with(config(dir.path()), test_options(), async |t: &TestApp| {
+        let ids = world(t).await;
+        let cw = t.login("petra", PASSWORD).await;
+        let number = ok(cw.get(&format!("/api/v1/cases/{}", ids.case)).await).await["number"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let case_docs = [
+            format!("/cases/{}/summary", ids.case),
+            format!("/cases/{}/custody-chain", ids.case),
+            format!("/cases/{}/handovers/1/receipt", ids.case),
+        ];
+        let manifest = format!("/transfer-lists/{}/manifest", ids.list);
+        let dump = std::env::var_os("HOMEWARD_DOCUMENT_DUMP");
+        for doc in case_docs.iter().chain([&manifest]) {
+            for lang in ["en", "uk", "ru", "ar"] {
+                let res = cw.get(&format!("{doc}?lang={lang}")).await;
+                assert_eq!(res.status(), StatusCode::OK, "{doc} {lang}");
+                let html = res.text().await.unwrap();
+                let dir = if lang == "ar" { "rtl" } else { "ltr" };
+                assert!(
+                    html.contains(&format!("<html lang=\"{lang}\" dir=\"{dir}\">")),
+                    "{html}"
+                );
+                for text in [
+                    "Олександр Андрійович Лисенко",
+                    "Oleksandr Andriiovych Lysenko",
+                    "2015-03-07",
+                    number.as_str(),
+                ] {
+                    assert!(
+                        html.contains(text),
+                        "{doc} {lang}: {text} missing from {html}"
+                    );
+                }
+                let res = cw.get(&format!("{doc}?lang={lang}&format=pdf")).await;
+                assert_eq!(res.status(), StatusCode::OK, "{doc} {lang} pdf");
+                assert_eq!(res.headers()["content-type"], "application/pdf");
+                let bytes = res.bytes().await.unwrap();
+                if let Some(d) = &dump {
+                    let name = doc.trim_start_matches('/').replace('/', "_");
+                    std::fs::write(
+                        std::path::Path::new(d).join(format!("{name}.{lang}.pdf")),
+                        &bytes,
+                    )
+                    .unwrap();
+                }
+                let text = pdf_text(&bytes);
+                for word in ["Лисенко", "Lysenko", &number] {
+                    assert!(
+                        text.contains(word),
+                        "{doc} {lang}: {word} missing from the PDF's text {text}"
+                    );
+                }
+            }
+        }
+        // Arabic labels are in the Arabic PDF, each shaped glyph mapped back to its letter. The
+        // glyphs are stored in the order they are drawn (left to right), which a plain extractor
+        // reads backwards; a reader's viewer (pdftotext too) puts them back in reading order.
+        let ar = cw
+            .get(&format!("{}?lang=ar&format=pdf", case_docs[0]))
+            .await;
+        let text = pdf_text(&ar.bytes().await.unwrap());
+        let drawn: String = "الطفل".chars().rev().collect();
+        assert!(text.contains(&drawn), "{text}");
+
+        // Printing is one entry in the log, naming the document.
+        let auditor = t
+            .login(&user_name(PartyKind::Mediator, Role::Auditor), PASSWORD)
+            .await;
+        let petra = cw.body["user"]["id"].clone();
+        let mine = async || -> Vec<Value> {
+            let log = ok(auditor.get("/api/v1/audit?limit=1000").await).await;
+            log["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["actor_user"] == petra)
+                .cloned()
+                .collect()
+        };
+        let before = mine().await.len();
+        let res = cw.get(&format!("{}?format=pdf", case_docs[2])).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let after = mine().await;
+        assert_eq!(after.len(), before + 1, "{after:?}");
+        let details = after
+            .iter()
+            .map(|e| e["details"].as_str().unwrap_or_default())
+            .collect::<Vec<_>>();
+        assert!(
+            details.iter().any(|d| d.contains("handover_receipt.1.pdf")),
+            "{details:?}"
+        );
+        let before = after.len();
+        let res = cw.get(&format!("{manifest}?format=pdf")).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let after = mine().await;
+        assert_eq!(after.len(), before + 1, "{after:?}");
+        let printed = after.iter().find(|e| {
+            e["details"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("manifest.pdf")
+        });
+        assert_eq!(
+            printed.map(|e| e["action"].clone()),
+            Some(json!("transfer_list.read")),
+            "{after:?}"
+        );
+
+        // Each side's manifest names the children as its own records do, and nothing of the
+        // other side's records (the list page's scope).
+        for (user, own, other) in [
+            ("olena", "Олександр Андрійович Лисенко", "Лысенко"),
+            ("ivan", "Александр Андреевич Лысенко", "Лисенко"),
+        ] {
+            let side = t.login(user, PASSWORD).await;
+            let html = side.get(&manifest).await;
+            assert_eq!(html.status(), StatusCode::OK, "{user}");
+            let html = html.text().await.unwrap();
+            assert!(
+                html.contains(own) && !html.contains(other),
+                "{user}: {html}"
+            );
+            let pdf = side.get(&format!("{manifest}?format=pdf")).await;
+            let text = pdf_text(&pdf.bytes().await.unwrap());
+            assert!(!text.contains(other), "{user}: {text}");
+        }
+
+        // Whoever the page refuses, the document refuses: a side reads no case, the observer
+        // and the NGO no transfer list; a handover that does not exist is not found.
+        for (k, r, path) in [
+            (PartyKind::Origin, Role::Caseworker, &case_docs[0]),
+            (PartyKind::Custody, Role::Admin, &case_docs[1]),
+            (PartyKind::Observer, Role::Viewer, &case_docs[2]),
+            (PartyKind::Observer, Role::Viewer, &manifest),
+            (PartyKind::Humanitarian, Role::Caseworker, &manifest),
+        ] {
+            let s = t.login(&user_name(k, r), PASSWORD).await;
+            for q in ["", "?format=pdf"] {
+                let res = s.get(&format!("{path}{q}")).await;
+                assert!(
+                    matches!(res.status(), StatusCode::FORBIDDEN | StatusCode::NOT_FOUND),
+                    "{path}{q} as {k:?} {r:?}: {}",
+                    res.status()
+                );
+                assert_ne!(res.headers()["content-type"], "application/pdf");
+            }
+        }
+        let missing = cw
+            .get(&format!("/cases/{}/handovers/9/receipt", ids.case))
+            .await;
+        assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     })
     .await;
 }

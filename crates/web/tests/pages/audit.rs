@@ -107,6 +107,17 @@ async fn an_auditor_pages_filters_opens_and_verifies_the_log() {
         )
         .await;
         assert_eq!(seqs(&res.text().await.unwrap()).len(), 2);
+        // Targets by name, not id: a party by its name, a user by display name.
+        let res = post_form(
+            &c,
+            t,
+            "/audit",
+            &[("csrf", &csrf), ("action", "party.create")],
+        )
+        .await;
+        let page = res.text().await.unwrap();
+        assert!(page.contains("<code>party Party 59</code>"), "{page}");
+        assert!(!page.contains(&observer.id.to_string()), "{page}");
         let res = post_form(
             &c,
             t,

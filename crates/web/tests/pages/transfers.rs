@@ -819,22 +819,31 @@ async fn a_transfer_round_through_the_pages_from_draft_to_a_reported_visit() {
             .send()
             .await
             .unwrap();
+        // The printable chain: the child by name and number, each handover a row, signed
+        // below; the same as PDF.
         assert!(
             doc.headers()["content-type"]
                 .to_str()
                 .unwrap()
-                .starts_with("text/plain")
+                .starts_with("text/html")
         );
         let doc = doc.text().await.unwrap();
-        for line in [
-            "1. ",
-            "2. ",
-            "3. ",
-            "from: Halyna Lysenko (aunt)",
-            "to:   Oksana Lysenko",
-            "witnesses: consul, ICRC delegate",
+        for text in [
+            "<title>Custody chain · ",
+            a_no.as_str(),
+            "Олександр Андрійович Лисенко",
+            "Oleksandr Andriiovych Lysenko",
+            "Halyna Lysenko (aunt) (Escort)",
+            "consul, ICRC delegate",
+            "For the mediator: name, signature, date",
         ] {
-            assert!(doc.contains(line), "{line} missing from:\n{doc}");
+            assert!(doc.contains(text), "{text} missing from:\n{doc}");
+        }
+        assert_eq!(visible(&doc).matches("Embassy, consular section").count(), 3, "{doc}");
+        let (_, page) = get(&lev, t, &custody).await;
+        for n in 1..=3 {
+            let receipt = format!("/cases/{}/handovers/{n}/receipt", id_of(a));
+            assert!(page.contains(&format!("href=\"{receipt}\"")), "{page}");
         }
         // The case page has the slot that leads here.
         let (_, case_page) = get(&cw, t, &format!("/cases/{}", id_of(a))).await;

@@ -1,6 +1,7 @@
 //! The transfer list in a real headless Chromium: a round approved by both sides, then edited,
-//! read by the mediator with the diff of the edit. Saves `transfer-list.png` (the README's
-//! `docs/screenshots/transfer-list.png` is a copy). Without Chromium the test says so and passes.
+//! read by the mediator with the diff of the edit, then its printable manifest in Arabic. Saves
+//! `transfer-list.png` (the README's `docs/screenshots/transfer-list.png` is a copy) and
+//! `manifest-ar.png` (`docs/screenshots/manifest-ar.png`). Without Chromium the test says so and passes.
 
 use crate::browser::Browser;
 use crate::helpers::*;
@@ -80,6 +81,36 @@ async fn the_mediator_reads_a_list_and_the_diff_of_an_edit_in_a_real_browser() {
         "an id shown: {rows}"
     );
     let path = b.screenshot("transfer-list-entries").await;
+    println!("screenshot: {}", path.display());
+    // The manifest both sides sign, from the list page's link, printed in Arabic: right to
+    // left, its own print sheet loaded under the CSP, the children by name and number.
+    b.click("#manifest-document").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let here = b.eval("return location.pathname;").await;
+    assert_eq!(here, serde_json::json!(format!("{list}/manifest")));
+    b.goto(&t.url(&format!("{list}/manifest?lang=ar"))).await;
+    let dir = b.eval("return document.documentElement.dir;").await;
+    assert_eq!(dir, serde_json::json!("rtl"));
+    let sheets = b.eval("return document.styleSheets.length;").await;
+    assert_eq!(sheets, 1, "the print sheet loads under the CSP");
+    let text = b.page_text().await;
+    for word in [
+        "بيان قائمة النقل",
+        "HW-",
+        "Лисенко",
+        "Lysenko",
+        "عن جهة المنشأ",
+    ] {
+        assert!(text.contains(word), "{word} missing from {text}");
+    }
+    let pdf = b
+        .eval("return document.getElementById('document-pdf').getAttribute('href');")
+        .await;
+    assert_eq!(
+        pdf,
+        serde_json::json!(format!("{list}/manifest?format=pdf&lang=ar"))
+    );
+    let path = b.screenshot("manifest-ar").await;
     println!("screenshot: {}", path.display());
     b.quit().await;
     app.cleanup().await;
