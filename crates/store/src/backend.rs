@@ -1079,18 +1079,29 @@ macro_rules! impl_store {
                 // ---- child records ---------------------------------------------------------
 
                 async fn insert_records(&self, records: &[NewRecord], audit: Vec<AuditDraft>, progress: Progress<'_>) -> Result<()> {
-                    let mut tx = self.begin_write().await?;
                     let mut audit = audit;
                     crate::rowhash::attach_new_records(&mut audit, records)?;
-                    Self::insert_records_in(&mut tx, records, progress).await?;
                     // The matching these records are owed, promised in the same transaction.
-                    if let (Some(first), Some(asking)) = (records.first(), audit.last()) {
-                        let key = crate::jobs::match_key_of_records(first.record.id, records.len());
-                        let ids = records.iter().map(|r| r.record.id).collect();
-                        Self::enqueue_in(&mut tx, &crate::jobs::match_job(ids, asking, None, key)?).await?;
+                    let job = match (records.first(), audit.last()) {
+                        (Some(first), Some(asking)) => {
+                            let key = crate::jobs::match_key_of_records(first.record.id, records.len());
+                            let ids = records.iter().map(|r| r.record.id).collect();
+                            Some(crate::jobs::match_job(ids, asking, None, key)?)
+                        }
+                        _ => None,
+                    };
+                    // Filing records may share its commit with the filings queued behind it; it
+                    // still succeeds or fails alone (its own savepoint).
+                    let mut tx = self.begin_grouped().await?;
+                    let result = async {
+                        Self::insert_records_in(&mut tx, records, progress).await?;
+                        if let Some(job) = &job {
+                            Self::enqueue_in(&mut tx, job).await?;
+                        }
+                        Self::append(&mut tx, audit).await.map(drop)
                     }
-                    Self::append(&mut tx, audit).await?;
-                    tx.commit().await
+                    .await;
+                    tx.finish(result).await
                 }
 
                 async fn get_record(&self, scope: Scope, id: RecordId, audit: AuditDraft) -> Result<Option<ChildRecord>> {

@@ -49,7 +49,9 @@ impl GroupCommit {
         drop(turn);
         // Our own entry was in the batch just committed (it was queued before we took the turn
         // and nobody else drained the queue while we held it).
-        answer.await.map_err(|_| StoreError::AuditAbandoned)?
+        answer.await.map_err(|_| {
+            StoreError::GroupCommit("the committing request stopped before answering".to_owned())
+        })?
     }
 
     fn queue(&self) -> MutexGuard<'_, Vec<(AuditDraft, Reply)>> {

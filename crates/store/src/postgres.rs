@@ -71,6 +71,11 @@ impl PgStore {
     pub(crate) async fn begin_write(&self) -> Result<WriteTx<Postgres>> {
         Ok(WriteTx::new(self.pool.begin().await?, None))
     }
+
+    /// Each write commits alone here: PostgreSQL's own group commit already shares WAL flushes.
+    pub(crate) async fn begin_grouped(&self) -> Result<WriteTx<Postgres>> {
+        self.begin_write().await
+    }
 }
 
 impl_store!(PgStore, sqlx::Postgres);

@@ -4,6 +4,7 @@ use crate::backend::{WriteTx, impl_store};
 use crate::case_work::{CaseWork, CaseWorkStore, Work, WorkBackend};
 use crate::group_commit::GroupCommit;
 use crate::rowhash::RowRef;
+use crate::write_group::{GroupTx, WriteGroup};
 use crate::{CaseChange, StoredCase};
 use crate::{Result, StoreError};
 use homeward_domain::AuditDraft;
@@ -15,7 +16,6 @@ use sqlx::sqlite::{
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Mutex;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -24,8 +24,9 @@ pub struct SqliteStore {
     pool: SqlitePool,
     /// SQLite has one writer at a time anyway. Queueing this process's writers here, in order,
     /// spares them SQLite's busy-wait (which sleeps up to 100 ms between tries); `BEGIN IMMEDIATE`
-    /// and the busy timeout still guard against other processes using the same file.
-    writer: Arc<Mutex<()>>,
+    /// and the busy timeout still guard against other processes using the same file. Writes
+    /// that can share a commit wait here for it too (`write_group`).
+    writer: Arc<WriteGroup>,
     /// Audited reads' entries, committed many to a transaction.
     pub(crate) audit_group: Arc<GroupCommit>,
 }
@@ -60,7 +61,7 @@ impl SqliteStore {
             .await?;
         Ok(Self {
             pool,
-            writer: Arc::new(Mutex::new(())),
+            writer: Arc::default(),
             audit_group: Arc::default(),
         })
     }
@@ -68,9 +69,14 @@ impl SqliteStore {
     /// Every write starts with `BEGIN IMMEDIATE`: a deferred transaction that reads and then
     /// writes can fail with "database is locked" at once, without waiting out the busy timeout.
     pub(crate) async fn begin_write(&self) -> Result<WriteTx<Sqlite>> {
-        let serial = Arc::clone(&self.writer).lock_owned().await;
+        let serial = self.writer.turn().await;
         let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         Ok(WriteTx::new(tx, Some(serial)))
+    }
+
+    /// A write that may share its commit with the writes queued behind it (see `write_group`).
+    pub(crate) async fn begin_grouped(&self) -> Result<GroupTx<'_>> {
+        self.writer.begin(&self.pool).await
     }
 }
 

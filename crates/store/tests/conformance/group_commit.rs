@@ -182,3 +182,90 @@ pub async fn a_refused_audit_commit_fails_its_reads(cx: Ctx) {
     assert_eq!(on_chain, expected);
     assert!(verify(&**s).await.is_ok());
 }
+
+/// Filings from many tasks at once (on SQLite they share commits, each in its own savepoint):
+/// a filing that breaks a rule (a record id already taken) or whose audit entry is refused fails
+/// alone; every other one is stored with its entry, and the chain verifies.
+pub async fn concurrent_filings_fail_alone_and_the_rest_are_stored(cx: Ctx) {
+    let s = &cx.store;
+    let w = Arc::new(world(&**s).await);
+    let taken = new_record(
+        &w.origin,
+        &w.origin_user,
+        content(RecordKind::TracingRequest, "Anna", "f", None, None),
+    );
+    insert(&**s, std::slice::from_ref(&taken)).await;
+    refuse_entries(&cx.url, "poison").await;
+    let before = head_seq(&**s).await;
+    let (tasks, filings) = (32, 6);
+    let handles: Vec<_> = (0..tasks)
+        .map(|task| {
+            let (s, w, taken) = (Arc::clone(s), Arc::clone(&w), taken.record.id);
+            tokio::spawn(async move {
+                let mut out = Vec::new();
+                for i in 0..filings {
+                    let mut rec = new_record(
+                        &w.origin,
+                        &w.origin_user,
+                        content(
+                            RecordKind::TracingRequest,
+                            &format!("Child {task} {i}"),
+                            "m",
+                            None,
+                            None,
+                        ),
+                    );
+                    let fate = (task * filings + i) % 5;
+                    if fate == 1 {
+                        rec.record.id = taken;
+                    }
+                    let tag = if fate == 2 { "poison" } else { "fine" };
+                    let audit = vec![
+                        draft(AuditAction::RecordCreate)
+                            .target("record", rec.record.id)
+                            .details(json!({"task": task, "i": i, "tag": tag})),
+                    ];
+                    let ok = s
+                        .insert_records(std::slice::from_ref(&rec), audit, &no_progress)
+                        .await
+                        .is_ok();
+                    assert_eq!(ok, fate != 1 && fate != 2, "filing {i} of task {task}");
+                    out.push((task, i, rec.record.id, ok, fate));
+                }
+                out
+            })
+        })
+        .collect();
+    let mut filed = Vec::new();
+    for h in handles {
+        filed.extend(h.await.unwrap());
+    }
+    accept_entries_again(&cx.url).await;
+    let stored: Vec<_> = filed.iter().filter(|f| f.3).collect();
+    assert!(!stored.is_empty() && stored.len() < filed.len());
+    let mut on_chain = read_entries_after(&**s, before).await;
+    on_chain.sort_unstable();
+    let mut expected: Vec<(usize, usize)> = stored.iter().map(|r| (r.0, r.1)).collect();
+    expected.sort_unstable();
+    assert_eq!(
+        on_chain, expected,
+        "an entry for each stored filing, none for the others"
+    );
+    for (_, _, id, ok, fate) in &filed {
+        let found = s
+            .get_record(Scope::AllSubmitted, *id, draft(AuditAction::RecordRead))
+            .await
+            .unwrap();
+        // A refused entry took its record with it; a taken id still names the first record.
+        if *fate != 1 {
+            assert_eq!(found.is_some(), *ok, "record {id}");
+        } else {
+            assert_eq!(
+                found.map(|r| r.version),
+                Some(1),
+                "the first record is untouched"
+            );
+        }
+    }
+    assert!(verify(&**s).await.is_ok());
+}
