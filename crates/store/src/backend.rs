@@ -1090,18 +1090,22 @@ macro_rules! impl_store {
                         }
                         _ => None,
                     };
-                    // Filing records may share its commit with the filings queued behind it; it
-                    // still succeeds or fails alone (its own savepoint).
-                    let mut tx = self.begin_grouped().await?;
-                    let result = async {
-                        Self::insert_records_in(&mut tx, records, progress).await?;
-                        if let Some(job) = &job {
-                            Self::enqueue_in(&mut tx, job).await?;
-                        }
-                        Self::append(&mut tx, audit).await.map(drop)
+                    // A filing of a few records shares its commit with the filings queued
+                    // beside it, and still fails alone (see `group_commit`); a large one (an
+                    // import's worth) has its transaction to itself.
+                    if records.len() <= crate::group_commit::GROUPED_FILING {
+                        let filing = crate::group_commit::Filing { records: records.to_vec(), job, audit };
+                        self.filings.submit(self, filing).await?;
+                        progress(records.len());
+                        return Ok(());
                     }
-                    .await;
-                    tx.finish(result).await
+                    let mut tx = self.begin_write().await?;
+                    Self::insert_records_in(&mut tx, records, progress).await?;
+                    if let Some(job) = &job {
+                        Self::enqueue_in(&mut tx, job).await?;
+                    }
+                    Self::append(&mut tx, audit).await?;
+                    tx.commit().await
                 }
 
                 async fn get_record(&self, scope: Scope, id: RecordId, audit: AuditDraft) -> Result<Option<ChildRecord>> {

@@ -37,7 +37,6 @@ pub mod staging;
 pub mod testing;
 pub mod transfer_work;
 mod types;
-mod write_group;
 
 pub use case_search::{CaseSearch, CaseSearchPage, CaseSearchStore, CaseSort};
 pub use case_work::{CaseWork, CaseWorkStore};

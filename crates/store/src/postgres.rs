@@ -2,7 +2,7 @@
 
 use crate::backend::{WriteTx, impl_store};
 use crate::case_work::{CaseWork, CaseWorkStore, Work, WorkBackend};
-use crate::group_commit::GroupCommit;
+use crate::group_commit::{Filing, GroupCommit};
 use crate::rowhash::RowRef;
 use crate::{CaseChange, StoredCase};
 use crate::{Result, StoreError};
@@ -20,6 +20,8 @@ pub struct PgStore {
     pool: PgPool,
     /// Audited reads' entries, committed many to a transaction.
     pub(crate) audit_group: Arc<GroupCommit>,
+    /// Filings of a few records, likewise.
+    pub(crate) filings: Arc<GroupCommit<Filing>>,
 }
 
 impl PgStore {
@@ -63,6 +65,7 @@ impl PgStore {
         Ok(Self {
             pool,
             audit_group: Arc::default(),
+            filings: Arc::default(),
         })
     }
 
@@ -70,11 +73,6 @@ impl PgStore {
     /// their expected version in the UPDATE's condition.
     pub(crate) async fn begin_write(&self) -> Result<WriteTx<Postgres>> {
         Ok(WriteTx::new(self.pool.begin().await?, None))
-    }
-
-    /// Each write commits alone here: PostgreSQL's own group commit already shares WAL flushes.
-    pub(crate) async fn begin_grouped(&self) -> Result<WriteTx<Postgres>> {
-        self.begin_write().await
     }
 }
 

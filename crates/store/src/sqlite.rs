@@ -2,9 +2,8 @@
 
 use crate::backend::{WriteTx, impl_store};
 use crate::case_work::{CaseWork, CaseWorkStore, Work, WorkBackend};
-use crate::group_commit::GroupCommit;
+use crate::group_commit::{Filing, GroupCommit};
 use crate::rowhash::RowRef;
-use crate::write_group::{GroupTx, WriteGroup};
 use crate::{CaseChange, StoredCase};
 use crate::{Result, StoreError};
 use homeward_domain::AuditDraft;
@@ -16,6 +15,7 @@ use sqlx::sqlite::{
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Mutex;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -24,11 +24,12 @@ pub struct SqliteStore {
     pool: SqlitePool,
     /// SQLite has one writer at a time anyway. Queueing this process's writers here, in order,
     /// spares them SQLite's busy-wait (which sleeps up to 100 ms between tries); `BEGIN IMMEDIATE`
-    /// and the busy timeout still guard against other processes using the same file. Writes
-    /// that can share a commit wait here for it too (`write_group`).
-    writer: Arc<WriteGroup>,
+    /// and the busy timeout still guard against other processes using the same file.
+    writer: Arc<Mutex<()>>,
     /// Audited reads' entries, committed many to a transaction.
     pub(crate) audit_group: Arc<GroupCommit>,
+    /// Filings of a few records, likewise.
+    pub(crate) filings: Arc<GroupCommit<Filing>>,
 }
 
 impl SqliteStore {
@@ -61,22 +62,18 @@ impl SqliteStore {
             .await?;
         Ok(Self {
             pool,
-            writer: Arc::default(),
+            writer: Arc::new(Mutex::new(())),
             audit_group: Arc::default(),
+            filings: Arc::default(),
         })
     }
 
     /// Every write starts with `BEGIN IMMEDIATE`: a deferred transaction that reads and then
     /// writes can fail with "database is locked" at once, without waiting out the busy timeout.
     pub(crate) async fn begin_write(&self) -> Result<WriteTx<Sqlite>> {
-        let serial = self.writer.turn().await;
+        let serial = Arc::clone(&self.writer).lock_owned().await;
         let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         Ok(WriteTx::new(tx, Some(serial)))
-    }
-
-    /// A write that may share its commit with the writes queued behind it (see `write_group`).
-    pub(crate) async fn begin_grouped(&self) -> Result<GroupTx<'_>> {
-        self.writer.begin(&self.pool).await
     }
 }
 
