@@ -168,7 +168,7 @@ pub async fn a_refused_audit_commit_fails_its_reads(cx: Ctx) {
     // Some entries refused: exactly those reads fail, the others (committed in the same groups
     // or after them) succeed and are on the chain.
     refuse_entries(&cx.url, "poison").await;
-    let poisoned = |task: usize, i: usize| (task + i) % 3 == 0;
+    let poisoned = |task: usize, i: usize| (task + i).is_multiple_of(3);
     let results = concurrent_reads(s, id, 16, 6, poisoned).await;
     for (task, i, ok) in &results {
         assert_eq!(*ok, !poisoned(*task, *i), "read {i} of task {task}");
