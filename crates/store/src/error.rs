@@ -32,6 +32,10 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database error: {0}")]
     Database(sqlx::Error),
+    /// The commit of a group this write or audited read belonged to (see `group_commit` and
+    /// `write_group`) failed or was abandoned: its work is not stored, a read returns no data.
+    #[error("the group commit failed: {0}")]
+    GroupCommit(String),
 }
 
 /// Every `?` on a sqlx result goes through here, so constraint and decoding failures get their

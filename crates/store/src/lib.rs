@@ -21,6 +21,7 @@ pub mod case_search;
 pub mod case_work;
 mod error;
 pub mod exports;
+mod group_commit;
 pub mod indicators;
 pub mod jobs;
 pub mod ops;
@@ -195,7 +196,8 @@ pub trait Store:
         audit: AuditDraft,
     ) -> Result<()>;
     /// The token and its user if the token is neither revoked nor expired at `now` and the user is
-    /// not disabled; records `now` as the token's last use.
+    /// not disabled; records `now` as the token's last use unless the last use recorded is less
+    /// than a minute old.
     async fn token_by_hash(
         &self,
         token_hash: &str,

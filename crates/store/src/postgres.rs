@@ -2,6 +2,7 @@
 
 use crate::backend::{WriteTx, impl_store};
 use crate::case_work::{CaseWork, CaseWorkStore, Work, WorkBackend};
+use crate::group_commit::{Filing, GroupCommit};
 use crate::rowhash::RowRef;
 use crate::{CaseChange, StoredCase};
 use crate::{Result, StoreError};
@@ -10,12 +11,17 @@ use sqlx::Postgres;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use std::str::FromStr;
+use std::sync::Arc;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// Audited reads' entries, committed many to a transaction.
+    pub(crate) audit_group: Arc<GroupCommit>,
+    /// Filings of a few records, likewise.
+    pub(crate) filings: Arc<GroupCommit<Filing>>,
 }
 
 impl PgStore {
@@ -56,7 +62,11 @@ impl PgStore {
             .max_connections(16)
             .connect_with(options)
             .await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            audit_group: Arc::default(),
+            filings: Arc::default(),
+        })
     }
 
     /// Read committed is enough: appends serialise on the head row, and record updates carry

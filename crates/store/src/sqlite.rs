@@ -2,6 +2,7 @@
 
 use crate::backend::{WriteTx, impl_store};
 use crate::case_work::{CaseWork, CaseWorkStore, Work, WorkBackend};
+use crate::group_commit::{Filing, GroupCommit};
 use crate::rowhash::RowRef;
 use crate::{CaseChange, StoredCase};
 use crate::{Result, StoreError};
@@ -25,6 +26,10 @@ pub struct SqliteStore {
     /// spares them SQLite's busy-wait (which sleeps up to 100 ms between tries); `BEGIN IMMEDIATE`
     /// and the busy timeout still guard against other processes using the same file.
     writer: Arc<Mutex<()>>,
+    /// Audited reads' entries, committed many to a transaction.
+    pub(crate) audit_group: Arc<GroupCommit>,
+    /// Filings of a few records, likewise.
+    pub(crate) filings: Arc<GroupCommit<Filing>>,
 }
 
 impl SqliteStore {
@@ -58,6 +63,8 @@ impl SqliteStore {
         Ok(Self {
             pool,
             writer: Arc::new(Mutex::new(())),
+            audit_group: Arc::default(),
+            filings: Arc::default(),
         })
     }
 

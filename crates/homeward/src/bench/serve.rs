@@ -10,11 +10,11 @@ use anyhow::{Context, bail};
 use homeward_app::admin::NewUserInput;
 use homeward_app::synthetic::Synthetic;
 use homeward_app::{Actor, App, AppConfig};
-use homeward_domain::ChildRecordInput;
+use homeward_domain::{ChildRecordInput, RecordKind};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// Synthetic, and new for every run: the stores are thrown away (SQLite) or must be empty.
@@ -40,6 +40,17 @@ pub struct BenchServeArgs {
     /// Seed of the synthetic names.
     #[arg(long, default_value_t = 11)]
     pub seed: u64,
+    /// Which loads to measure (read, list, write, family).
+    #[arg(long, value_delimiter = ',', default_values_t = ["read".to_owned(), "list".to_owned(), "write".to_owned(), "family".to_owned()])]
+    pub loads: Vec<String>,
+    /// Also import this many synthetic tracing requests through the first server (one API
+    /// request, as the import page does) while list pages of 50 are read at
+    /// `--import-connections` connections, and report those reads' latency.
+    #[arg(long, default_value_t = 0)]
+    pub import_records: usize,
+    /// Connections reading list pages during the import.
+    #[arg(long, default_value_t = 16)]
+    pub import_connections: usize,
 }
 
 /// What one measurement found.
@@ -61,6 +72,16 @@ enum Load {
 
 impl Load {
     const ALL: [Load; 4] = [Load::Read, Load::List, Load::Write, Load::Family];
+
+    fn parse(name: &str) -> anyhow::Result<Self> {
+        Ok(match name {
+            "read" => Load::Read,
+            "list" => Load::List,
+            "write" => Load::Write,
+            "family" => Load::Family,
+            other => bail!("unknown load `{other}` (read, list, write or family)"),
+        })
+    }
 
     fn label(self) -> &'static str {
         match self {
@@ -282,18 +303,16 @@ async fn measure(
     synth: &mut Synthetic,
 ) -> anyhow::Result<Vec<(String, &'static str, usize, Figures)>> {
     let mut rows = Vec::new();
-    for load in Load::ALL {
+    let loads: Vec<Load> = args
+        .loads
+        .iter()
+        .map(|l| Load::parse(l))
+        .collect::<anyhow::Result<_>>()?;
+    for load in Load::ALL.into_iter().filter(|l| loads.contains(l)) {
         for &conns in &args.connections {
             // Bodies made before the clock starts: the generator measures the server, not itself.
             let bodies = Arc::new(bodies(load, synth, conns));
-            let f = drive(
-                target,
-                load,
-                conns,
-                Duration::from_secs(args.seconds),
-                bodies,
-            )
-            .await?;
+            let f = drive(target, load, conns, stop_after(args.seconds), bodies).await?;
             eprintln!(
                 "{} · {} · {conns} connections: {:.0}/s, p50 {:.1} ms, p99 {:.1} ms, {} failed",
                 target.label,
@@ -313,7 +332,88 @@ async fn measure(
             }
         }
     }
+    if args.import_records > 0 {
+        let (f, took) = import_while_serving(target, args, synth).await?;
+        eprintln!(
+            "{} · {} records imported in {:.1} s; list pages meanwhile: {:.0}/s, p50 {:.1} ms, p99 {:.1} ms, {} failed",
+            target.label,
+            args.import_records,
+            took.as_secs_f64(),
+            f.per_second,
+            ms(f.p50),
+            ms(f.p99),
+            f.failed
+        );
+        rows.push((
+            format!(
+                "{}, importing {} records ({:.0} s)",
+                target.label,
+                args.import_records,
+                took.as_secs_f64()
+            ),
+            Load::List.label(),
+            args.import_connections,
+            f,
+        ));
+    }
     Ok(rows)
+}
+
+/// A flag that turns true after `seconds`.
+fn stop_after(seconds: u64) -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(seconds)).await;
+        flag.store(true, Ordering::Relaxed);
+    });
+    stop
+}
+
+/// List pages of 50 read while one request imports `--import-records` synthetic tracing
+/// requests through the first server: those reads' figures, and how long the import took.
+async fn import_while_serving(
+    target: &Target,
+    args: &BenchServeArgs,
+    synth: &mut Synthetic,
+) -> anyhow::Result<(Figures, Duration)> {
+    let rows: Vec<ChildRecordInput> = (0..args.import_records)
+        .map(|_| synth.tracing_request())
+        .collect();
+    let mut csv = Vec::new();
+    Synthetic::write_csv(&rows, RecordKind::TracingRequest, &mut csv)?;
+    drop(rows);
+    let url = format!("{}/api/v1/imports/tracing-requests", target.bases[0]);
+    let token = target.token.clone();
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::clone(&stop);
+    let import = tokio::spawn(async move {
+        let started = Instant::now();
+        let res = reqwest::Client::new()
+            .post(url)
+            .bearer_auth(token)
+            .header("content-type", "text/csv")
+            .body(csv)
+            .send()
+            .await;
+        let took = started.elapsed();
+        done.store(true, Ordering::Relaxed);
+        let res = res?;
+        if res.status() != reqwest::StatusCode::CREATED {
+            bail!("the import failed: {} {}", res.status(), res.text().await?);
+        }
+        Ok(took)
+    });
+    let f = drive(
+        target,
+        Load::List,
+        args.import_connections,
+        stop,
+        Arc::new(Vec::new()),
+    )
+    .await?;
+    let took = import.await??;
+    Ok((f, took))
 }
 
 /// Request bodies for the writes: varied children, or the children of one family (one family
@@ -339,12 +439,12 @@ fn bodies(load: Load, synth: &mut Synthetic, conns: usize) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// `conns` tasks, each with its own connection, send requests back to back for `length`.
+/// `conns` tasks, each with its own connection, send requests back to back until `stop`.
 async fn drive(
     target: &Target,
     load: Load,
     conns: usize,
-    length: Duration,
+    stop: Arc<AtomicBool>,
     bodies: Arc<Vec<Vec<u8>>>,
 ) -> anyhow::Result<Figures> {
     let client = reqwest::Client::builder()
@@ -352,7 +452,6 @@ async fn drive(
         .build()?;
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
-    let deadline = started + length;
     let mut tasks = Vec::with_capacity(conns);
     for c in 0..conns {
         let client = client.clone();
@@ -361,10 +460,11 @@ async fn drive(
         let ids = target.ids.clone();
         let bodies = Arc::clone(&bodies);
         let next = Arc::clone(&next);
+        let stop = Arc::clone(&stop);
         tasks.push(tokio::spawn(async move {
             let mut took = Vec::new();
             let mut failed = 0usize;
-            while Instant::now() < deadline {
+            while !stop.load(Ordering::Relaxed) {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let req = match load {
                     Load::Read => {

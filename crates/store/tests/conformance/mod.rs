@@ -27,6 +27,7 @@ mod case_numbers;
 mod case_work;
 mod credentials;
 mod exports;
+mod group_commit;
 mod indicators;
 mod jobs;
 mod ops;
@@ -39,6 +40,7 @@ use case_work::save_case;
 pub use case_work::*;
 pub use credentials::*;
 pub use exports::*;
+pub use group_commit::*;
 pub use indicators::*;
 pub use jobs::*;
 pub use ops::*;
@@ -110,6 +112,7 @@ macro_rules! conformance_tests {
             staged_uploads_belong_to_their_session_until_they_expire, a_staged_upload_is_committed_once, concurrent_claims_of_one_upload_have_one_winner, staging_keeps_within_its_limits,
             indicators_count_cases_by_state_sex_and_age_band, indicator_tallies_count_what_the_rows_count, record_indicators_stay_within_scope, statistics_count_the_state_on_the_day_and_keep_what_was_published,
             exports_keep_their_job_progress_downloads_and_expiry, a_failed_export_keeps_its_code,
+            concurrent_audited_reads_all_reach_one_verifiable_chain, a_refused_audit_commit_fails_its_reads, concurrent_filings_fail_alone_and_the_rest_are_stored,
             case_numbers_are_given_per_year_in_order_of_opening, opening_a_case_takes_the_next_number_and_joining_takes_none, case_search_filters_counts_sorts_and_pages,
         );
     };
