@@ -51,12 +51,7 @@ impl App {
         self.store
             .create_party(&party, audit)
             .await
-            .map_err(|e| match AppError::from(e) {
-                AppError::Conflict(_) => {
-                    AppError::Conflict("a party with this name exists".to_owned())
-                }
-                other => other,
-            })?;
+            .map_err(AppError::from)?;
         Ok(party)
     }
 
@@ -144,10 +139,7 @@ impl App {
         self.store
             .create_user(&user, &hash, audit)
             .await
-            .map_err(|e| match AppError::from(e) {
-                AppError::Conflict(_) => AppError::Conflict("this username is taken".to_owned()),
-                other => other,
-            })?;
+            .map_err(AppError::from)?;
         Ok(user)
     }
 

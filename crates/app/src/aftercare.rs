@@ -3,6 +3,7 @@
 //! taken. Each change is a change of the case's facts (one version, audited, see `cases`).
 
 use crate::cases::{CaseChangeOutcome, FactChange, now, opt_text, text};
+use crate::error::Conflict;
 use crate::{App, AppError, AppResult, Caller};
 use chrono::{DateTime, NaiveDate, Utc};
 use homeward_domain::{
@@ -260,15 +261,10 @@ impl App {
         };
         self.change_open(caller, open, what, |case, policy, at| {
             if case.state != CaseState::HandedOver {
-                return Err(AppError::Conflict(format!(
-                    "the case is {}: a reunification is recorded once the child is handed_over",
-                    case.state
-                )));
+                return Err(AppError::Conflict(Conflict::NotHandedOver(case.state)));
             }
             if case.reunification.is_some() {
-                return Err(AppError::Conflict(
-                    "the reunification is already recorded".into(),
-                ));
+                return Err(AppError::Conflict(Conflict::ReunificationRecorded));
             }
             let r = Reunification {
                 at: input.at.unwrap_or(at),
@@ -318,9 +314,7 @@ impl App {
         };
         self.change_facts(caller, id, input.expected_version, what, |case, _, at| {
             if case.reunification.is_none() {
-                return Err(AppError::Conflict(
-                    "aftercare services follow a recorded reunification".into(),
-                ));
+                return Err(AppError::Conflict(Conflict::ServiceBeforeReunification));
             }
             let s = AftercareService {
                 id: service_id,
@@ -354,9 +348,7 @@ impl App {
         };
         self.change_facts(caller, id, input.expected_version, what, |case, _, at| {
             if case.reunification.is_none() {
-                return Err(AppError::Conflict(
-                    "follow-up visits follow a recorded reunification".into(),
-                ));
+                return Err(AppError::Conflict(Conflict::FollowUpBeforeReunification));
             }
             if input.due < at.date_naive() {
                 return Err(AppError::invalid(

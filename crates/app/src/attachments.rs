@@ -429,14 +429,20 @@ impl App {
         caller: &Caller,
         owner: AttachmentOwner,
     ) -> AppResult<Vec<AttachmentView>> {
-        let audit = caller
-            .audit(AuditAction::AttachmentList)
-            .target(owner.kind(), owner.id());
+        let audit = vec![
+            caller
+                .audit(AuditAction::AttachmentList)
+                .target(owner.kind(), owner.id()),
+        ];
+        let scope = self.attachment_scope(caller);
         let items = self
             .store
-            .list_attachments(self.attachment_scope(caller), owner, audit)
+            .list_attachments_audited(scope, owner, caller.for_store(audit.clone()))
             .await?
             .ok_or(AppError::NotFound)?;
+        caller.viewed_ids(audit, "attachment_ids", || {
+            items.iter().map(|a| a.id.to_string()).collect()
+        });
         Ok(items.into_iter().map(AttachmentView::from).collect())
     }
 

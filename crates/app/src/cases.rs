@@ -8,6 +8,7 @@
 //! each change names the version it was decided on.
 
 use crate::case_work::OpenCase;
+use crate::error::Conflict;
 use crate::matching::CaseView;
 use crate::sight::{CaseParts, CaseSight};
 use crate::{App, AppError, AppResult, Caller};
@@ -338,11 +339,14 @@ impl App {
     }
 
     pub(crate) async fn load_case(&self, caller: &Caller, id: CaseId) -> AppResult<StoredCase> {
-        let audit = caller.audit(AuditAction::CaseRead).target("case", id);
-        self.store
-            .get_case(id, audit)
+        let audit = vec![caller.audit(AuditAction::CaseRead).target("case", id)];
+        let stored = self
+            .store
+            .get_case_audited(id, caller.for_store(audit.clone()))
             .await?
-            .ok_or(AppError::NotFound)
+            .ok_or(AppError::NotFound)?;
+        caller.viewed(audit);
+        Ok(stored)
     }
 
     /// One case with its checklist, in the mediator's view: every part the caller may read.
@@ -364,9 +368,10 @@ impl App {
         audit.extend(sight.audits(caller, id, "case"));
         let stored = self
             .store
-            .get_case_audited(id, audit)
+            .get_case_audited(id, caller.for_store(audit.clone()))
             .await?
             .ok_or(AppError::NotFound)?;
+        caller.viewed(audit);
         Ok(detail_of(stored, sight, &self.case_policy(), now()))
     }
 
@@ -444,12 +449,13 @@ impl App {
         audit.extend(sight.audits(caller, id, "case_history"));
         let mut versions: Vec<CaseVersionView> = self
             .store
-            .case_history_audited(id, audit)
+            .case_history_audited(id, caller.for_store(audit.clone()))
             .await?
             .ok_or(AppError::NotFound)?
             .into_iter()
             .map(|v| CaseVersionView::seen(v, sight))
             .collect();
+        caller.viewed(audit);
         // Only the people who changed this case are named: a handful of lookups, not a directory.
         let mut ids: Vec<homeward_domain::UserId> = versions.iter().map(|v| v.changed_by).collect();
         ids.sort();
@@ -497,8 +503,7 @@ impl App {
             .transition(input.to, input.reason.as_deref(), by, &policy, at)
             .map_err(refused)?;
         let mut case = case.clone();
-        case.apply(&t)
-            .map_err(|e| AppError::Conflict(e.to_string()))?;
+        case.apply(&t)?;
         let audit = caller
             .audit(AuditAction::CaseTransition)
             .target("case", id)
@@ -637,9 +642,7 @@ impl App {
                     .find(|s| s.id == step)
                     .ok_or(AppError::NotFound)?;
                 if s.resolution.is_some() {
-                    return Err(AppError::Conflict(
-                        "verification step already resolved".into(),
-                    ));
+                    return Err(AppError::Conflict(Conflict::StepResolved));
                 }
                 s.resolution = Some(Resolution {
                     at,
@@ -741,7 +744,9 @@ impl App {
                 case.withdraw_consent(consent, withdrawal, policy, at)
                     .map_err(|e| match e {
                         WithdrawalRefused::NoSuchConsent => AppError::NotFound,
-                        WithdrawalRefused::AlreadyWithdrawn => AppError::Conflict(e.to_string()),
+                        WithdrawalRefused::AlreadyWithdrawn => {
+                            AppError::Conflict(Conflict::ConsentWithdrawn)
+                        }
                         WithdrawalRefused::Invalid(v) => AppError::Validation(v),
                     })
             },
@@ -973,8 +978,15 @@ impl App {
             case: Some(id),
             to_party: None,
         };
-        let audit = caller.audit(AuditAction::DisclosureList).target("case", id);
-        Ok(self.store.list_disclosures(f, audit).await?)
+        let audit = vec![caller.audit(AuditAction::DisclosureList).target("case", id)];
+        let out = self
+            .store
+            .list_disclosures_audited(f, caller.for_store(audit.clone()))
+            .await?;
+        caller.viewed_ids(audit, "disclosure_ids", || {
+            out.iter().map(|d| d.id.to_string()).collect()
+        });
+        Ok(out)
     }
 
     /// What the mediator disclosed to the caller's own party, and nothing else.

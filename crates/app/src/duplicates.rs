@@ -182,9 +182,11 @@ fn check_reason<'a>(reason: &'a str, why: &str) -> AppResult<&'a str> {
 
 fn decision_error(e: StoreError) -> AppError {
     match e {
-        StoreError::Conflict(what) if what == "duplicate decided" => AppError::DuplicateDecided,
-        StoreError::Conflict(what) if what == "cases differ" => AppError::CasesDiffer,
-        StoreError::Conflict(what) if what == "survivor not in pair" => not_in_pair(),
+        StoreError::Conflict(homeward_store::Conflict::DuplicateDecided) => {
+            AppError::DuplicateDecided
+        }
+        StoreError::Conflict(homeward_store::Conflict::CasesDiffer) => AppError::CasesDiffer,
+        StoreError::Conflict(homeward_store::Conflict::SurvivorNotInPair) => not_in_pair(),
         other => other.into(),
     }
 }

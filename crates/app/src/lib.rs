@@ -31,12 +31,14 @@ pub mod synthetic;
 pub mod tasks;
 mod throttle;
 pub mod transfers;
+mod view;
 
 pub use caller::{Actor, Caller};
 pub use error::{AppError, AppResult, ErrorKind, RowError};
 /// Store types that the use-cases take or return, so that callers (the web layer) need not depend
 /// on the store themselves.
 pub use homeward_store::{ApiToken, AuditFilter};
+pub use view::Viewed;
 
 use attachments::{AttachmentKey, DEFAULT_MAX_ATTACHMENT_BYTES};
 use chrono::Duration;

@@ -1132,8 +1132,10 @@ fn check_reason(reason: Option<&str>, required: bool) -> AppResult<Option<&str>>
 
 fn decision_error(e: StoreError) -> AppError {
     match e {
-        StoreError::Conflict(what) if what == "same reviewer" => AppError::SameReviewer,
-        StoreError::Conflict(what) if what == "candidate decided" => AppError::CandidateDecided,
+        StoreError::Conflict(homeward_store::Conflict::SameReviewer) => AppError::SameReviewer,
+        StoreError::Conflict(homeward_store::Conflict::CandidateDecided) => {
+            AppError::CandidateDecided
+        }
         other => other.into(),
     }
 }

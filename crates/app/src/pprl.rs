@@ -12,6 +12,7 @@
 //!   references; the linkage's scores are dropped by the job, never stored;
 //! - the content of a list (encodings) is read only by the linkage job.
 
+use crate::error::Conflict;
 use crate::jobs::{JobActor, Lease};
 use crate::{App, AppError, AppResult, Caller};
 use chrono::{DateTime, SubsecRound, Utc};
@@ -638,7 +639,7 @@ impl App {
             .into_iter()
             .next()
             // The other side deleted its record since it answered: the pair cannot be reviewed.
-            .ok_or(AppError::Conflict("pprl pair record deleted".to_owned()))?;
+            .ok_or(AppError::Conflict(Conflict::PprlRecordDeleted))?;
         let (tracing, custody) = match answer.content.kind {
             RecordKind::TracingRequest => (answer, &other),
             RecordKind::CustodyRecord => (&other, answer),

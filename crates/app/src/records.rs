@@ -127,11 +127,14 @@ impl App {
     /// One record. Another party's record answers exactly like a missing one.
     pub async fn get_record(&self, caller: &Caller, id: RecordId) -> AppResult<ChildRecord> {
         caller.require(Permission::RecordRead, &self.config)?;
-        let audit = caller.audit(AuditAction::RecordRead).target("record", id);
-        self.store
-            .get_record(caller.scope(), id, audit)
+        let audit = vec![caller.audit(AuditAction::RecordRead).target("record", id)];
+        let record = self
+            .store
+            .get_record_audited(caller.scope(), id, caller.for_store(audit.clone()))
             .await?
-            .ok_or(AppError::NotFound)
+            .ok_or(AppError::NotFound)?;
+        caller.viewed(audit);
+        Ok(record)
     }
 
     pub async fn list_records(

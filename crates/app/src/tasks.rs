@@ -230,13 +230,15 @@ impl App {
             due_before: q.overdue.then_some(today),
             limit,
         };
-        Ok(self
+        let audit = vec![caller.audit(AuditAction::TaskList)];
+        let tasks = self
             .store
-            .list_tasks(&f, caller.audit(AuditAction::TaskList))
-            .await?
-            .into_iter()
-            .map(|t| view(t, today))
-            .collect())
+            .list_tasks_audited(&f, caller.for_store(audit.clone()))
+            .await?;
+        caller.viewed_ids(audit, "task_ids", || {
+            tasks.iter().map(|t| t.task.id.to_string()).collect()
+        });
+        Ok(tasks.into_iter().map(|t| view(t, today)).collect())
     }
 
     pub async fn get_task(&self, caller: &Caller, id: TaskId) -> AppResult<TaskView> {

@@ -368,7 +368,7 @@ async fn check_parties(
 /// The one constraint a list's save can break that the person can act on.
 fn on_another_list(e: StoreError) -> AppError {
     match e {
-        StoreError::Conflict(what) if what == "case on another open list" => {
+        StoreError::Conflict(homeward_store::Conflict::CaseOnAnotherList) => {
             AppError::TransferRefused(TransferRefused::OnAnotherList)
         }
         other => other.into(),
@@ -568,7 +568,7 @@ impl App {
                 .fall_back(by, &policy, at)
                 .map_err(|e| match e {
                     FallBackFailed::Refused(r) => AppError::TransitionRefused(r),
-                    FallBackFailed::Stale(s) => AppError::Conflict(s.to_string()),
+                    FallBackFailed::Stale(s) => s.into(),
                 })?
                 .and_then(|fb| fb.moved)
         {
@@ -590,8 +590,7 @@ impl App {
             let t = case
                 .transition(CaseState::Listed, None, by, &policy, at)
                 .map_err(AppError::TransitionRefused)?;
-            case.apply(&t)
-                .map_err(|e| AppError::Conflict(e.to_string()))?;
+            case.apply(&t)?;
             updates.audits.push(
                 caller
                     .audit(AuditAction::CaseTransition)
@@ -1073,10 +1072,10 @@ impl App {
             .target("transfer_plan", plan.id)
             .details(serde_json::json!({ "transfer_list": list.id, "cases": plan.cases }));
         let stored = work.insert_plan(&plan).await.map_err(|e| match e {
-            StoreError::Conflict(what) => AppError::invalid(
+            StoreError::Conflict(homeward_store::Conflict::CaseOnAnotherPlan) => AppError::invalid(
                 "cases",
                 "on_another_plan",
-                format!("a child already travels by another plan ({what})"),
+                "a child already travels by another plan",
             ),
             other => other.into(),
         })?;

@@ -19,6 +19,7 @@ pub mod blobs;
 pub mod bulk_match;
 pub mod case_search;
 pub mod case_work;
+mod conflict;
 mod error;
 pub mod exports;
 pub mod indicators;
@@ -39,6 +40,7 @@ mod types;
 
 pub use case_search::{CaseSearch, CaseSearchPage, CaseSearchStore, CaseSort};
 pub use case_work::{CaseWork, CaseWorkStore};
+pub use conflict::Conflict;
 pub use error::StoreError;
 pub use exports::{EXPORT_RUN, Export, ExportEnd, ExportState, ExportStore};
 pub use indicators::IndicatorStore;
@@ -212,7 +214,7 @@ pub trait Store:
     /// Inserts new records (version 1, with a history entry each) and appends `audit`, all in one
     /// transaction: either every record is stored or none is. Calls `progress` as it goes (about
     /// every 1000 records, and once at the end). Each record is stored at version 1 whatever its
-    /// `version` says, and not deleted. `Conflict("record id")` for an id already taken (or twice
+    /// `version` says, and not deleted. `Conflict::RecordId` for an id already taken (or twice
     /// in the batch), `NotFound` for a party that does not exist.
     async fn insert_records(
         &self,
@@ -239,6 +241,16 @@ pub trait Store:
         scope: Scope,
         id: RecordId,
         audit: AuditDraft,
+    ) -> Result<Option<ChildRecord>> {
+        self.get_record_audited(scope, id, vec![audit]).await
+    }
+    /// [`Store::get_record`] with every entry of `audit` (none inside a page view, which
+    /// audits its reads once).
+    async fn get_record_audited(
+        &self,
+        scope: Scope,
+        id: RecordId,
+        audit: Vec<AuditDraft>,
     ) -> Result<Option<ChildRecord>>;
 
     /// Records within `scope` matching `filter`, ordered by id, at most `filter.limit` (0 means
@@ -360,9 +372,9 @@ pub trait Store:
     /// when a confirmation completes the match, with creating (or joining) the case; `case_audit`
     /// is then appended too, targeted at the case, with `"created": true|false` in its details and
     /// its action changed to `case.join` when an existing case was joined.
-    /// `NotFound` when no such candidate; `Conflict("candidate decided")` when it is no longer
+    /// `NotFound` when no such candidate; `Conflict::CandidateDecided` when it is no longer
     /// pending (or, four eyes, already confirmed once / not yet confirmed once);
-    /// `Conflict("same reviewer")` when the second confirmation comes from the first reviewer.
+    /// `Conflict::SameReviewer` when the second confirmation comes from the first reviewer.
     async fn decide_candidate(
         &self,
         decision: CandidateDecision<'_>,
@@ -434,6 +446,14 @@ pub trait Store:
         &self,
         filter: DisclosureFilter,
         audit: AuditDraft,
+    ) -> Result<Vec<Disclosure>> {
+        self.list_disclosures_audited(filter, vec![audit]).await
+    }
+    /// [`Store::list_disclosures`] with every entry of `audit` (each with the ids).
+    async fn list_disclosures_audited(
+        &self,
+        filter: DisclosureFilter,
+        audit: Vec<AuditDraft>,
     ) -> Result<Vec<Disclosure>>;
 
     /// Stores a new task (version 1) with `audit`. `NotFound` when the case or party does not
@@ -448,7 +468,15 @@ pub trait Store:
         audit: AuditDraft,
     ) -> Result<Option<StoredTask>>;
     /// Tasks matching the filter, by due date then id; `audit` is appended with `"task_ids"`.
-    async fn list_tasks(&self, filter: &TaskFilter, audit: AuditDraft) -> Result<Vec<StoredTask>>;
+    async fn list_tasks(&self, filter: &TaskFilter, audit: AuditDraft) -> Result<Vec<StoredTask>> {
+        self.list_tasks_audited(filter, vec![audit]).await
+    }
+    /// [`Store::list_tasks`] with every entry of `audit` (each with the ids).
+    async fn list_tasks_audited(
+        &self,
+        filter: &TaskFilter,
+        audit: Vec<AuditDraft>,
+    ) -> Result<Vec<StoredTask>>;
     /// Replaces a task's content if it is at `expected_version` and (when `party` is given)
     /// referred to that party. `NotFound` / `VersionConflict` otherwise.
     async fn update_task(
@@ -468,7 +496,7 @@ pub trait Store:
     // in one transaction, with one entry for the action, or not at all.
 
     /// Stores a new list (version 1, kept in its history) with `audit`. `NotFound` when either
-    /// party does not exist; `Conflict("case on another open list")` when an entry's case is on
+    /// party does not exist; `Conflict::CaseOnAnotherList` when an entry's case is on
     /// another list that is not completed.
     async fn insert_transfer_list(
         &self,
@@ -556,7 +584,7 @@ pub trait Store:
         audit: AuditDraft,
     ) -> Result<Option<DuplicateCandidate>>;
     /// Marks a pending candidate duplicate dismissed (not the same child), for ever.
-    /// `NotFound` outside the scope; `Conflict("duplicate decided")` when no longer pending.
+    /// `NotFound` outside the scope; `Conflict::DuplicateDecided` when no longer pending.
     async fn dismiss_duplicate(
         &self,
         scope: Scope,
@@ -580,10 +608,10 @@ pub trait Store:
     ///   no case, and `case_audit` is appended targeted at it.
     ///
     /// Each of `audit` gets what was closed and re-pointed added to its details.
-    /// `NotFound` outside the scope; `Conflict("duplicate decided")` when no longer pending;
-    /// `Conflict("survivor not in pair")`; `Conflict("record deleted")`;
+    /// `NotFound` outside the scope; `Conflict::DuplicateDecided` when no longer pending;
+    /// `Conflict::SurvivorNotInPair`; `Conflict::RecordDeleted`;
     /// `RecordVersionConflict` when either record is not at the version given;
-    /// `Conflict("cases differ")` when both records are in different cases.
+    /// `Conflict::CasesDiffer` when both records are in different cases.
     async fn merge_duplicate(
         &self,
         scope: Scope,
@@ -599,7 +627,7 @@ pub trait Store:
     /// Stores an attachment's metadata and appends `audit`, in one transaction. The owner must be
     /// visible within `scope` when the row is written: a record within `scope.records`, not
     /// deleted, whose party is `attachment.party_id`; a case only with `scope.cases`. `NotFound`
-    /// otherwise (an owner out of scope answers like a missing one); `Conflict("attachment id")`
+    /// otherwise (an owner out of scope answers like a missing one); `Conflict::AttachmentId`
     /// for an id already taken.
     async fn insert_attachment(
         &self,
@@ -624,6 +652,16 @@ pub trait Store:
         scope: AttachmentScope,
         owner: AttachmentOwner,
         audit: AuditDraft,
+    ) -> Result<Option<Vec<Attachment>>> {
+        self.list_attachments_audited(scope, owner, vec![audit])
+            .await
+    }
+    /// [`Store::list_attachments`] with every entry of `audit` (each with the ids).
+    async fn list_attachments_audited(
+        &self,
+        scope: AttachmentScope,
+        owner: AttachmentOwner,
+        audit: Vec<AuditDraft>,
     ) -> Result<Option<Vec<Attachment>>>;
 
     // ---- audit log -----------------------------------------------------------------------------
