@@ -464,10 +464,14 @@ impl App {
                 limit: SCAN_PAGE,
                 ..Default::default()
             };
+            let audit = vec![caller.audit(AuditAction::FollowUpList)];
             let page = self
                 .store
-                .list_cases(&f, caller.audit(AuditAction::FollowUpList))
+                .list_cases_audited(&f, caller.for_store(audit.clone()))
                 .await?;
+            caller.viewed_ids(audit, "case_ids", || {
+                page.iter().map(|c| c.case.id.to_string()).collect()
+            });
             for stored in &page {
                 let own = match party {
                     Some(p) => self.own_record(&stored.case, p).await?,

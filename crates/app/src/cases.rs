@@ -414,10 +414,16 @@ impl App {
     /// cases count 0. For the dashboard's chart.
     pub async fn case_counts(&self, caller: &Caller) -> AppResult<Vec<(CaseState, i64)>> {
         caller.require(Permission::CaseRead, &self.config)?;
-        let audit = caller
-            .audit(AuditAction::CaseList)
-            .details(serde_json::json!({ "counts": true }));
-        let stored = self.store.count_cases_by_state(audit).await?;
+        let audit = vec![
+            caller
+                .audit(AuditAction::CaseList)
+                .details(serde_json::json!({ "counts": true })),
+        ];
+        let stored = self
+            .store
+            .count_cases_by_state_audited(caller.for_store(audit.clone()))
+            .await?;
+        caller.viewed(audit);
         Ok(CaseState::ALL
             .into_iter()
             .map(|st| {

@@ -599,16 +599,19 @@ impl App {
             before: false,
             limit,
         };
-        let audit = caller
-            .audit(AuditAction::MatchQueueRead)
-            .details(serde_json::json!({ "min_probability": min, "max_probability": max }));
-        let items: Vec<CandidateView> = self
+        let audit = vec![
+            caller
+                .audit(AuditAction::MatchQueueRead)
+                .details(serde_json::json!({ "min_probability": min, "max_probability": max })),
+        ];
+        let items = self
             .store
-            .review_queue(&filter, audit)
-            .await?
-            .into_iter()
-            .map(CandidateView::from)
-            .collect();
+            .review_queue_audited(&filter, caller.for_store(audit.clone()))
+            .await?;
+        caller.viewed_ids(audit, "match_ids", || {
+            items.iter().map(|c| c.id.to_string()).collect()
+        });
+        let items: Vec<CandidateView> = items.into_iter().map(CandidateView::from).collect();
         let next = (items.len() == limit as usize)
             .then(|| items.last().map(cursor))
             .flatten();
@@ -646,13 +649,15 @@ impl App {
                 before,
                 limit: 1,
             };
-            let audit = caller.audit(AuditAction::MatchQueueRead);
-            *slot = self
+            let audit = vec![caller.audit(AuditAction::MatchQueueRead)];
+            let found = self
                 .store
-                .review_queue(&filter, audit)
-                .await?
-                .first()
-                .map(|n| n.id);
+                .review_queue_audited(&filter, caller.for_store(audit.clone()))
+                .await?;
+            caller.viewed_ids(audit, "match_ids", || {
+                found.iter().map(|c| c.id.to_string()).collect()
+            });
+            *slot = found.first().map(|n| n.id);
         }
         Ok((around[0], around[1]))
     }
@@ -660,22 +665,32 @@ impl App {
     /// A candidate with both records side by side (each record read is audited).
     pub async fn get_candidate(&self, caller: &Caller, id: MatchId) -> AppResult<CandidateDetail> {
         caller.require(Permission::MatchReview, &self.config)?;
-        let audit = caller.audit(AuditAction::MatchRead).target("match", id);
+        let audit = vec![caller.audit(AuditAction::MatchRead).target("match", id)];
         let c = self
             .store
-            .get_candidate(id, audit)
+            .get_candidate_audited(id, caller.for_store(audit.clone()))
             .await?
             .ok_or(AppError::NotFound)?;
-        let read = |rid: RecordId| {
-            let audit = caller
-                .audit(AuditAction::RecordRead)
-                .target("record", rid)
-                .details(serde_json::json!({ "match": id }));
-            self.store.get_record(caller.scope(), rid, audit)
+        caller.viewed(audit);
+        let read = async |rid: RecordId| -> AppResult<ChildRecord> {
+            let audit = vec![
+                caller
+                    .audit(AuditAction::RecordRead)
+                    .target("record", rid)
+                    .details(serde_json::json!({ "match": id })),
+            ];
+            let record = self
+                .store
+                .get_record_audited(caller.scope(), rid, caller.for_store(audit.clone()))
+                .await?
+                .ok_or_else(|| {
+                    AppError::Internal(format!("a record of candidate {id} is missing"))
+                })?;
+            caller.viewed(audit);
+            Ok(record)
         };
-        let missing = || AppError::Internal(format!("a record of candidate {id} is missing"));
-        let tracing_request = read(c.tracing_record_id).await?.ok_or_else(missing)?;
-        let custody_record = read(c.custody_record_id).await?.ok_or_else(missing)?;
+        let tracing_request = read(c.tracing_record_id).await?;
+        let custody_record = read(c.custody_record_id).await?;
         Ok(CandidateDetail {
             candidate: c.into(),
             tracing_request,

@@ -1430,7 +1430,7 @@ macro_rules! impl_store {
                     Ok(changed)
                 }
 
-                async fn review_queue(&self, f: &QueueFilter, audit: AuditDraft) -> Result<Vec<MatchCandidate>> {
+                async fn review_queue_audited(&self, f: &QueueFilter, audit: Vec<AuditDraft>) -> Result<Vec<MatchCandidate>> {
                     let mut tx = self.begin_write().await?;
                     let mut qb = QueryBuilder::<Db>::new(concat!(
                         "SELECT ", candidate_columns!(), " FROM match_candidates m WHERE status = 'pending' \
@@ -1444,9 +1444,9 @@ macro_rules! impl_store {
                     let rows: Vec<CandidateRow> = qb.build_query_as().fetch_all(&mut *tx).await?;
                     drop(qb);
                     let items: Vec<MatchCandidate> = convert(rows)?;
-                    let mut audit = audit;
-                    audit.details = with_ids(audit.details, "match_ids", items.iter().map(|c| c.id.to_string()).collect());
-                    Self::append(&mut tx, vec![audit]).await?;
+                    let ids: Vec<String> = items.iter().map(|c| c.id.to_string()).collect();
+                    let audit = audit.into_iter().map(|a| AuditDraft { details: with_ids(a.details.clone(), "match_ids", ids.clone()), ..a }).collect();
+                    Self::append(&mut tx, audit).await?;
                     tx.commit().await?;
                     Ok(items)
                 }
@@ -1473,10 +1473,10 @@ macro_rules! impl_store {
                     Ok(u64::try_from(n).unwrap_or(0))
                 }
 
-                async fn get_candidate(&self, id: MatchId, audit: AuditDraft) -> Result<Option<MatchCandidate>> {
+                async fn get_candidate_audited(&self, id: MatchId, audit: Vec<AuditDraft>) -> Result<Option<MatchCandidate>> {
                     let mut tx = self.begin_write().await?;
                     let Some(c) = Self::candidate_in(&mut tx, id).await? else { return Ok(None) };
-                    Self::append(&mut tx, vec![audit]).await?;
+                    Self::append(&mut tx, audit).await?;
                     tx.commit().await?;
                     Ok(Some(c))
                 }
@@ -1695,13 +1695,13 @@ macro_rules! impl_store {
                     Ok(cases)
                 }
 
-                async fn count_cases_by_state(&self, audit: AuditDraft) -> Result<Vec<(homeward_domain::CaseState, i64)>> {
+                async fn count_cases_by_state_audited(&self, audit: Vec<AuditDraft>) -> Result<Vec<(homeward_domain::CaseState, i64)>> {
                     let mut tx = self.begin_write().await?;
                     let rows: Vec<(String, i64)> =
                         sqlx::query_as("SELECT state, COUNT(*) FROM cases GROUP BY state ORDER BY state")
                             .fetch_all(&mut *tx)
                             .await?;
-                    Self::append(&mut tx, vec![audit]).await?;
+                    Self::append(&mut tx, audit).await?;
                     tx.commit().await?;
                     rows.into_iter()
                         .map(|(state, n)| {

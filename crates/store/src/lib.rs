@@ -356,6 +356,14 @@ pub trait Store:
         &self,
         filter: &QueueFilter,
         audit: AuditDraft,
+    ) -> Result<Vec<MatchCandidate>> {
+        self.review_queue_audited(filter, vec![audit]).await
+    }
+    /// [`Store::review_queue`] with every entry of `audit` (each with the ids).
+    async fn review_queue_audited(
+        &self,
+        filter: &QueueFilter,
+        audit: Vec<AuditDraft>,
     ) -> Result<Vec<MatchCandidate>>;
     /// How many candidates [`Store::review_queue`] would list in this band, all pages together,
     /// counting no further than `cap`. A count names no child, so it is not audited.
@@ -366,8 +374,19 @@ pub trait Store:
         cap: u64,
     ) -> Result<u64>;
     /// One candidate; `audit` is appended when found.
-    async fn get_candidate(&self, id: MatchId, audit: AuditDraft)
-    -> Result<Option<MatchCandidate>>;
+    async fn get_candidate(
+        &self,
+        id: MatchId,
+        audit: AuditDraft,
+    ) -> Result<Option<MatchCandidate>> {
+        self.get_candidate_audited(id, vec![audit]).await
+    }
+    /// [`Store::get_candidate`] with every entry of `audit` (none inside a page view).
+    async fn get_candidate_audited(
+        &self,
+        id: MatchId,
+        audit: Vec<AuditDraft>,
+    ) -> Result<Option<MatchCandidate>>;
     /// Applies a reviewer's decision to a pending candidate, in one transaction with `audit` and,
     /// when a confirmation completes the match, with creating (or joining) the case; `case_audit`
     /// is then appended too, targeted at the case, with `"created": true|false` in its details and
@@ -406,6 +425,13 @@ pub trait Store:
     async fn count_cases_by_state(
         &self,
         audit: AuditDraft,
+    ) -> Result<Vec<(homeward_domain::CaseState, i64)>> {
+        self.count_cases_by_state_audited(vec![audit]).await
+    }
+    /// [`Store::count_cases_by_state`] with every entry of `audit` (none inside a page view).
+    async fn count_cases_by_state_audited(
+        &self,
+        audit: Vec<AuditDraft>,
     ) -> Result<Vec<(homeward_domain::CaseState, i64)>>;
     async fn list_cases(&self, filter: &CaseFilter, audit: AuditDraft) -> Result<Vec<StoredCase>> {
         self.list_cases_audited(filter, vec![audit]).await

@@ -12,14 +12,17 @@ async fn entries(t: &TestApp) -> i64 {
     t.app.verify_audit(&|_| {}).await.unwrap().entries
 }
 
-/// The newest `page.view` entry about `target_id`, as the auditor reads it.
+/// The newest `page.view` entry (about `target_id` when given), as the auditor reads it.
 async fn last_page_view(t: &TestApp, target_id: &str) -> Value {
     let aud = t.login("aud", PASSWORD).await;
+    let about = if target_id.is_empty() {
+        String::new()
+    } else {
+        format!("&target_id={target_id}")
+    };
     let log = expect(
-        aud.get(&format!(
-            "/api/v1/audit?action=page.view&target_id={target_id}&limit=1000"
-        ))
-        .await,
+        aud.get(&format!("/api/v1/audit?action=page.view{about}&limit=1000"))
+            .await,
         StatusCode::OK,
     )
     .await;
@@ -86,6 +89,49 @@ async fn a_case_page_that_cannot_be_read_appends_nothing() {
         let (status, _) = get(&c, t, &format!("/cases/{missing}")).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert_eq!(entries(t).await, before, "nothing was read");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_dashboard_and_a_review_page_view_are_one_audit_entry_each() {
+    on_every_backend(async |t: &TestApp| {
+        crate::review::one_candidate(t).await;
+        let mediator = t.app.find_party("Task force").await.unwrap();
+        t.cli_user(&mediator, "aud", &["auditor"]).await;
+        let m = t.login("mira", PASSWORD).await;
+        let queue = expect(m.get("/api/v1/matches").await, StatusCode::OK).await;
+        let pair = queue["items"][0]["id"].as_str().unwrap().to_owned();
+        let (c, _) = sign_in(t, "mira").await;
+
+        let before = entries(t).await;
+        let (status, _) = get(&c, t, "/dashboard").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(entries(t).await - before, 1, "one entry for the dashboard");
+        let entry = last_page_view(t, "").await;
+        assert_eq!(entry["details"]["page"], "dashboard");
+        let reads = read_actions(&entry);
+        assert!(reads.iter().any(|r| r == "task.list"), "{reads:?}");
+        println!("dashboard: {} reads in one entry", reads.len());
+
+        let before = entries(t).await;
+        let (status, _) = get(&c, t, &format!("/matches/{pair}")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            entries(t).await - before,
+            1,
+            "one entry for the review page"
+        );
+        let entry = last_page_view(t, &pair).await;
+        assert_eq!(entry["details"]["page"], "match_review");
+        let reads = read_actions(&entry);
+        assert_eq!(
+            reads.iter().filter(|r| *r == "record.read").count(),
+            2,
+            "both records of the pair: {reads:?}"
+        );
+        assert!(reads.iter().any(|r| r == "match.read"), "{reads:?}");
+        println!("review page: {} reads in one entry", reads.len());
     })
     .await;
 }
