@@ -3,7 +3,6 @@
 use crate::auth::hash_password;
 use crate::throttle::Guess;
 use crate::{Actor, App, AppError, AppResult, Caller};
-use chrono::Utc;
 use homeward_domain::user::parse_roles;
 use homeward_domain::{
     AuditAction, DisplayName, Language, Party, PartyId, PartyKind, PartyName, Password, Permission,
@@ -42,7 +41,7 @@ impl App {
             id: PartyId::new(),
             name,
             kind,
-            created_at: Utc::now(),
+            created_at: self.now(),
         };
         let audit = actor
             .audit(AuditAction::PartyCreate)
@@ -125,7 +124,7 @@ impl App {
             roles,
             totp_enabled: false,
             disabled: false,
-            created_at: Utc::now(),
+            created_at: self.now(),
             language: input.language,
         };
         let hash = hash_password(&password).await?;
@@ -258,7 +257,7 @@ impl App {
         new_password: &str,
         keep_tokens: bool,
     ) -> AppResult<()> {
-        let now = Utc::now();
+        let now = self.now();
         let user = caller.user();
         let guess = Guess::new(user.username.as_str(), caller.source());
         self.check_throttle(&guess, now).await?;

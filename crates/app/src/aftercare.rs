@@ -2,7 +2,7 @@
 //! aftercare services and follow-up visits, and the accountability record of how the child was
 //! taken. Each change is a change of the case's facts (one version, audited, see `cases`).
 
-use crate::cases::{CaseChangeOutcome, FactChange, now, opt_text, text};
+use crate::cases::{CaseChangeOutcome, FactChange, opt_text, text};
 use crate::error::Conflict;
 use crate::{App, AppError, AppResult, Caller};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -415,7 +415,7 @@ impl App {
         let record_id = self.own_record(&stored.case, party).await?;
         Ok(FollowUpView {
             case_id: id,
-            overdue: f.is_overdue(now()),
+            overdue: f.is_overdue(self.now()),
             follow_up: f,
             record_id,
         })
@@ -454,7 +454,7 @@ impl App {
     /// origin side or an NGO, those it is responsible for.
     pub async fn overdue_follow_ups(&self, caller: &Caller) -> AppResult<Vec<FollowUpView>> {
         let party = self.follow_up_reader(caller)?;
-        let at = now();
+        let at = self.now();
         let mut out = Vec::new();
         let mut after = None;
         loop {

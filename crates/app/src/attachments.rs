@@ -381,7 +381,7 @@ impl App {
             })?,
             uploaded_by: caller.user().id,
             // Databases keep microseconds: answer with what a later read returns.
-            uploaded_at: Utc::now().trunc_subsecs(6),
+            uploaded_at: self.now().trunc_subsecs(6),
             description,
             deleted_at: None,
         };

@@ -130,7 +130,7 @@ fn totp_step(totp: &TOTP, code: &str) -> AppResult<Option<i64>> {
 impl App {
     /// Checks a username, password and (when enrolled) one-time code, and opens a session.
     pub async fn login(&self, req: LoginRequest, source: Option<String>) -> AppResult<NewSession> {
-        let now = Utc::now();
+        let now = self.now();
         let username = Username::parse(&req.username).ok();
         let guess = Guess::new(
             username
@@ -211,7 +211,7 @@ impl App {
         if !token.starts_with(SESSION_PREFIX) {
             return Err(AppError::Unauthenticated);
         }
-        let now = Utc::now();
+        let now = self.now();
         let hash = token_hash(token);
         let (row, user) = self
             .store
@@ -262,7 +262,7 @@ impl App {
         }
         let (_, user) = self
             .store
-            .token_by_hash(&token_hash(token), Utc::now())
+            .token_by_hash(&token_hash(token), self.now())
             .await?
             .ok_or(AppError::Unauthenticated)?;
         let party = self
@@ -314,7 +314,7 @@ impl App {
                 "between 1 and 3660 days",
             ));
         }
-        let now = Utc::now();
+        let now = self.now();
         let token = random_token(TOKEN_PREFIX);
         let meta = ApiToken {
             id: TokenId::new(),
@@ -359,7 +359,7 @@ impl App {
             }
         }
         let audit = actor.audit(AuditAction::TokenRevoke).target("token", id);
-        self.store.revoke_token(id, Utc::now(), audit).await?;
+        self.store.revoke_token(id, self.now(), audit).await?;
         Ok(())
     }
 
@@ -388,7 +388,7 @@ impl App {
     /// signing in (a wrong code counts as a failed guess for the account), and the code is then
     /// spent: it cannot sign in as well.
     pub async fn confirm_totp_enrolment(&self, caller: &Caller, code: &str) -> AppResult<()> {
-        let now = Utc::now();
+        let now = self.now();
         let user = caller.user();
         let guess = Guess::new(user.username.as_str(), caller.source());
         self.check_throttle(&guess, now).await?;

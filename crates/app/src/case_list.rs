@@ -7,7 +7,6 @@
 use crate::matching::CaseView;
 use crate::sight::{CaseParts, CaseSight};
 use crate::{App, AppError, AppResult, Caller};
-use chrono::Utc;
 use homeward_domain::{
     AuditAction, CaseNumber, CaseState, ChildRecord, PartyId, Permission, RecordId, Scope,
 };
@@ -134,7 +133,7 @@ impl App {
             state: q.state,
             party: q.party,
             round: q.round.clone().filter(|r| !r.trim().is_empty()),
-            overdue_on: q.overdue.then(|| Utc::now().date_naive()),
+            overdue_on: q.overdue.then(|| self.now().date_naive()),
             number,
             name_terms,
             sort: q.sort,

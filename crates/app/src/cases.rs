@@ -12,7 +12,7 @@ use crate::error::Conflict;
 use crate::matching::CaseView;
 use crate::sight::{CaseParts, CaseSight};
 use crate::{App, AppError, AppResult, Caller};
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Utc};
 use homeward_domain::{
     AuditAction, BestInterestsAssessment, BestInterestsDecision, BestInterestsDetermination,
     BestInterestsId, Case, CaseId, CasePolicy, CaseState, ChildViews, ChildViewsId, ChildWish,
@@ -273,10 +273,6 @@ pub struct ReceivedDisclosure {
     pub disclosed_at: DateTime<Utc>,
 }
 
-pub(crate) fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(6)
-}
-
 pub(crate) fn text(field: &str, v: &str, required: bool) -> Result<(), FieldError> {
     let n = v.trim().chars().count();
     if required && n == 0 {
@@ -372,7 +368,7 @@ impl App {
             .await?
             .ok_or(AppError::NotFound)?;
         caller.viewed(audit);
-        Ok(detail_of(stored, sight, &self.case_policy(), now()))
+        Ok(detail_of(stored, sight, &self.case_policy(), self.now()))
     }
 
     pub async fn list_cases(&self, caller: &Caller, q: &CaseQuery) -> AppResult<CasePage> {
@@ -501,7 +497,7 @@ impl App {
     ) -> AppResult<CaseChangeOutcome> {
         caller.require(Permission::CaseManage, &self.config)?;
         let open = self.open_case(id, Some(input.expected_version)).await?;
-        let at = now();
+        let at = self.now();
         let policy = self.case_policy();
         let by = caller.user().id;
         let case = &open.stored.case;
@@ -555,7 +551,7 @@ impl App {
         let applied = self.apply_open(caller, open, what, edit).await?;
         let policy = self.case_policy();
         Ok(CaseChangeOutcome {
-            detail: detail_of(applied.stored, sight, &policy, now()),
+            detail: detail_of(applied.stored, sight, &policy, self.now()),
             moved_back_from: applied.moved_back_from,
             unmet: applied.unmet,
         })
@@ -951,7 +947,7 @@ impl App {
                 .collect(),
             consents: vec![],
             disclosed_by: caller.user().id,
-            disclosed_at: now(),
+            disclosed_at: self.now(),
         };
         d.check(&stored.case.consents).map_err(|e| match e {
             homeward_domain::DisclosureRefused::Invalid(v) => AppError::Validation(v),

@@ -160,7 +160,7 @@ impl App {
             key,
             report.entries,
             &report.head_hash,
-            Utc::now(),
+            self.now(),
         ))
     }
 

@@ -12,7 +12,7 @@ use crate::jobs::{JobActor, match_key_of_record};
 use crate::matching::{distinct_keys, engine_pairs, table_of};
 use crate::records::{filed_kind, search_key};
 use crate::{App, AppError, AppResult, Caller};
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Utc};
 use homeward_domain::{
     AuditAction, CaseId, ChildRecord, ChildRecordInput, DuplicateId, MatchId, PartyId, Permission,
     RecordId, RecordKind, UserId,
@@ -237,8 +237,17 @@ impl App {
             let older = self.store.records_for_linkage(&older).await?;
             let group: Vec<&ChildRecord> = group.iter().map(|(r, _)| *r).collect();
             found.extend(
-                duplicates_in_bulk(model, model_version, &group, &older, threshold, party, kind)
-                    .await?,
+                duplicates_in_bulk(
+                    model,
+                    model_version,
+                    &group,
+                    &older,
+                    threshold,
+                    party,
+                    kind,
+                    self.now(),
+                )
+                .await?,
             );
         }
         if found.is_empty() {
@@ -365,7 +374,7 @@ impl App {
                 caller.scope(),
                 id,
                 caller.user().id,
-                Utc::now(),
+                self.now(),
                 reason,
                 audit,
             )
@@ -387,7 +396,7 @@ impl App {
     ) -> AppResult<MergeView> {
         caller.require(Permission::DuplicateReview, &self.config)?;
         let reason = check_reason(&input.reason, "say why these records are the same child")?;
-        let now = Utc::now().trunc_subsecs(6);
+        let now = self.now();
         // Changing what a record says is the owning side's right, merge or not.
         let content = match &input.content {
             Some(c) => {
@@ -490,6 +499,7 @@ async fn duplicates_in_bulk(
     threshold: f64,
     party: PartyId,
     kind: RecordKind,
+    now: DateTime<Utc>,
 ) -> AppResult<Vec<NewDuplicate>> {
     let right: Vec<&ChildRecord> = group.iter().copied().chain(older).collect();
     if right.len() < 2 {
@@ -514,7 +524,6 @@ async fn duplicates_in_bulk(
         }
         per_record.entry(p.left).or_default().push(p);
     }
-    let now = Utc::now().trunc_subsecs(6);
     let mut seen: HashSet<(RecordId, RecordId)> = HashSet::new();
     let mut out = Vec::new();
     for (_, mut found) in per_record {

@@ -8,7 +8,7 @@
 //! readers of the record see any case, but only observers export bundles.
 
 use crate::{App, AppError, AppResult, Caller};
-use chrono::{SubsecRound, Utc};
+use chrono::SubsecRound;
 use ed25519_dalek::{Signer, SigningKey};
 use homeward_domain::evidence::{
     self, BundledAttachment, BundledCase, BundledName, ChainLink, Exporter, Manifest, SignedHead,
@@ -219,11 +219,11 @@ impl App {
             &manifest,
             |m| hex::encode(json_key.0.sign(m).to_bytes()),
             &contents,
-            Utc::now().timestamp(),
+            self.now().timestamp(),
         )
         .map_err(|e| AppError::Internal(e.to_string()))?;
         Ok(EvidenceBundle {
-            filename: format!("evidence-{id}-{}.tar", Utc::now().format("%Y%m%dT%H%M%SZ")),
+            filename: format!("evidence-{id}-{}.tar", self.now().format("%Y%m%dT%H%M%SZ")),
             bytes,
         })
     }
@@ -361,7 +361,8 @@ impl App {
         audit_entries: Vec<AuditEntry>,
         chain: Vec<ChainLink>,
     ) -> Manifest {
-        let at = Utc::now()
+        let at = self
+            .now()
             .trunc_subsecs(6)
             .format("%Y-%m-%dT%H:%M:%S%.6fZ")
             .to_string();

@@ -18,7 +18,7 @@
 use crate::error::ExportGone;
 use crate::jobs::Lease;
 use crate::{App, AppError, AppResult, Caller};
-use chrono::{DateTime, Duration, NaiveDate, SubsecRound, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use homeward_domain::{
     AuditAction, AuditDraft, CaseId, CaseState, ChildRecord, ListState, NameEntry, Permission,
     RecordFilter, RecordId, RecordKind, Scope, Sex,
@@ -480,7 +480,7 @@ impl App {
         let columns = check_request(req)?;
         self.may_read_subject(caller, &req.subject)?;
         self.export_blobs()?;
-        let now = Utc::now().trunc_subsecs(6);
+        let now = self.now();
         let export = Export {
             id: Uuid::now_v7(),
             party_id: caller.party().id,
@@ -629,7 +629,7 @@ impl App {
                 "bytes": file.bytes.len(),
             }));
         self.store
-            .record_export_download(export.id, Utc::now(), audit)
+            .record_export_download(export.id, self.now(), audit)
             .await?;
         Ok(file)
     }
@@ -698,7 +698,7 @@ impl App {
                 code: e.code().to_owned(),
             };
             self.store
-                .finish_export(p.export, &end, Utc::now(), audit)
+                .finish_export(p.export, &end, self.now(), audit)
                 .await?;
         }
         result
@@ -754,7 +754,7 @@ impl App {
         };
         let audit = actor.audit(serde_json::json!({ "rows": rows, "bytes": blob.size }));
         self.store
-            .finish_export(id, &end, Utc::now(), audit)
+            .finish_export(id, &end, self.now(), audit)
             .await?;
         Ok(())
     }

@@ -8,7 +8,7 @@
 use crate::jobs::{JobView, match_key_of_import};
 use crate::records::{filed_kind, new_record};
 use crate::{App, AppError, AppResult, Caller, RowError};
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use homeward_domain::csv_cell;
 use homeward_domain::name::NameInput;
 use homeward_domain::{
@@ -1364,7 +1364,7 @@ impl App {
     ) -> AppResult<ImportReport> {
         caller.require(Permission::RecordImport, &self.config)?;
         let kind = import_kind(caller, options)?;
-        let now = Utc::now();
+        let now = self.now();
         let parsed = parse_csv_async(bytes, kind, now.date_naive(), options, progress).await?;
         if !parsed.bad.is_empty() && !options.skip_invalid {
             return Err(AppError::ImportInvalid(parsed.rejected()));
@@ -1515,7 +1515,7 @@ impl App {
         caller.require(Permission::RecordImport, &self.config)?;
         let kind = import_kind(caller, options)?;
         let parsed =
-            parse_csv_async(bytes, kind, Utc::now().date_naive(), options, progress).await?;
+            parse_csv_async(bytes, kind, self.now().date_naive(), options, progress).await?;
         if !parsed.bad.is_empty() && !options.skip_invalid {
             return Err(AppError::ImportInvalid(parsed.rejected()));
         }

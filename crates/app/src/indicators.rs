@@ -312,7 +312,7 @@ impl App {
         if !sees_cases {
             caller.require(Permission::RecordRead, &self.config)?;
         }
-        let f = q.filter(Utc::now())?;
+        let f = q.filter(self.now())?;
         let details = serde_json::json!({
             "from": q.from, "until": q.until, "round": f.round, "cases": sees_cases,
         });
@@ -369,7 +369,7 @@ impl App {
         }
         let draft = StatisticsSnapshotDraft {
             id: uuid::Uuid::now_v7(),
-            published_at: Utc::now(),
+            published_at: self.now(),
             published_by: caller.user().id,
             lag_days: lag,
         };

@@ -145,7 +145,7 @@ impl<'a> Lease<'a> {
 
     pub(crate) async fn progress(&self, done: usize) -> AppResult<()> {
         self.done.store(done, std::sync::atomic::Ordering::Relaxed);
-        let until = lease_until(&self.app.config, Utc::now());
+        let until = lease_until(&self.app.config, self.app.now());
         let held = self
             .app
             .store
@@ -305,7 +305,7 @@ impl App {
         id: Option<Uuid>,
         stop: Option<&mut tokio::sync::watch::Receiver<bool>>,
     ) -> AppResult<Option<Job>> {
-        let now = Utc::now();
+        let now = self.now();
         let Some(job) = self
             .store
             .claim_job(worker, id, now, lease_until(&self.config, now))
@@ -325,7 +325,7 @@ impl App {
             Ok(None) => {
                 tracing::info!(job = %job.id, kind = job.kind, "shutting down: the job is handed back");
                 JobOutcome::Retry {
-                    at: Utc::now(),
+                    at: self.now(),
                     code: "shutdown".to_owned(),
                     message: "the server running it shut down; handed back".to_owned(),
                 }
@@ -339,7 +339,7 @@ impl App {
                     .unwrap_or(chrono::Duration::hours(1));
                 tracing::warn!(job = %job.id, kind = job.kind, code, message, "job attempt failed; retrying");
                 JobOutcome::Retry {
-                    at: Utc::now() + wait,
+                    at: self.now() + wait,
                     code,
                     message,
                 }
@@ -355,7 +355,7 @@ impl App {
     pub async fn drain_jobs(&self, worker: &str) -> AppResult<DrainReport> {
         let mut report = DrainReport::default();
         // Expired exports' files go on every drain (the server's worker, `homeward jobs run`).
-        self.sweep_exports(Utc::now()).await?;
+        self.sweep_exports(self.now()).await?;
         while let Some(job) = self.run_job(worker, None).await? {
             match job.state {
                 JobState::Done => report.done += 1,
@@ -546,7 +546,7 @@ impl App {
             let key = format!(
                 "{RECOVER_TRIGGER}:{first}:{}:{}",
                 batch.len(),
-                Utc::now().timestamp_micros()
+                self.now().timestamp_micros()
             );
             self.store
                 .enqueue_job(&NewJob::new(MATCH_RECORDS, payload, Some(key)))

@@ -12,6 +12,7 @@ pub mod case_list;
 mod case_work;
 pub mod cases;
 pub mod checkpoint;
+pub mod clock;
 pub mod duplicates;
 pub mod error;
 pub mod evidence;
@@ -89,6 +90,8 @@ pub struct AppConfig {
     /// The Ed25519 key evidence bundles are signed with (the audit checkpoint key, made by
     /// `homeward audit keygen`). Without it, exports answer `evidence_not_configured`.
     pub evidence_key: Option<evidence::EvidenceKey>,
+    /// Where the use-cases read the time (the system's; a settable one in tests).
+    pub clock: clock::Clock,
 }
 
 impl Default for AppConfig {
@@ -111,6 +114,7 @@ impl Default for AppConfig {
             pprl_max_list_size: pprl::DEFAULT_MAX_LIST_SIZE,
             job_lease: jobs::LEASE,
             evidence_key: None,
+            clock: clock::Clock::system(),
         }
     }
 }
@@ -139,6 +143,11 @@ impl App {
             blobs,
             jobs_wake: Arc::new(tokio::sync::Notify::new()),
         }
+    }
+
+    /// Now, by the deployment's clock (see [`clock::Clock`]).
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.config.clock.now()
     }
 
     /// The same app, leaving the jobs its commits enqueue to the workers.

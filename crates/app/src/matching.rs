@@ -16,7 +16,7 @@
 use crate::jobs::{JobActor, Lease};
 use crate::sight::{CasePart, CaseParts, CaseSight};
 use crate::{App, AppError, AppResult, Caller};
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Utc};
 use homeward_domain::{
     AuditAction, Case, CaseId, CaseState, ChildRecord, MatchConfirmation, MatchId, MatchLink,
     Permission, RecordDraft, RecordId, RecordKind, UserId,
@@ -396,6 +396,7 @@ impl App {
                     &mine,
                     &others.iter().collect::<Vec<_>>(),
                     threshold,
+                    self.now(),
                 )
                 .await?,
             );
@@ -469,7 +470,7 @@ impl App {
                 })
                 .collect();
             // Threshold 0: every pending pair gets its new score, however low.
-            rescored.extend(score(model, model_version, r, &others, 0.0)?);
+            rescored.extend(score(model, model_version, r, &others, 0.0, self.now())?);
         }
         let audit = |changed: &[NewCandidate]| {
             actor.audit(
@@ -537,7 +538,14 @@ impl App {
             for (tracing_id, partners) in &by_tracing {
                 if let Some(tracing) = records.get(tracing_id) {
                     // Threshold 0: every pending pair gets its new score, however low.
-                    rescored.extend(score(model, model_version, tracing, partners, 0.0)?);
+                    rescored.extend(score(
+                        model,
+                        model_version,
+                        tracing,
+                        partners,
+                        0.0,
+                        self.now(),
+                    )?);
                 }
             }
             let audit = |changed: &[NewCandidate]| {
@@ -720,7 +728,7 @@ impl App {
         if c.status != CandidateStatus::Pending {
             return Err(AppError::CandidateDecided);
         }
-        let now = Utc::now().trunc_subsecs(6);
+        let now = self.now();
         let me = caller.user().id;
         let first = c.decided_by.zip(c.decided_at);
         if four_eyes && first.is_some_and(|(by, _)| by == me) {
@@ -832,7 +840,7 @@ impl App {
         let decision = CandidateDecision {
             id,
             by: caller.user().id,
-            at: Utc::now(),
+            at: self.now(),
             decision: Decision::Reject { reason },
         };
         let audit = caller
@@ -876,7 +884,7 @@ impl App {
         .await
         .map_err(|e| AppError::Internal(format!("training stopped: {e}")))??;
 
-        let now = Utc::now().trunc_subsecs(6);
+        let now = self.now();
         let model_json = out.model.to_json().map_err(link_error)?;
         let model_version = format!("v{}-trained-{}", out.model.version, now.timestamp());
         let audit = caller
@@ -1020,6 +1028,7 @@ async fn score_in_bulk(
     mine: &[&ChildRecord],
     others: &[&ChildRecord],
     threshold: f64,
+    now: DateTime<Utc>,
 ) -> AppResult<Vec<NewCandidate>> {
     let Some(first) = mine.first() else {
         return Ok(Vec::new());
@@ -1036,7 +1045,6 @@ async fn score_in_bulk(
     let left = table_of(tracing.iter().copied())?;
     let right = table_of(custody.iter().copied())?;
     let pairs = engine_pairs(left, right, model.clone(), threshold).await?;
-    let now = Utc::now().trunc_subsecs(6);
     pairs
         .into_iter()
         .map(|p| {
@@ -1099,9 +1107,9 @@ fn score(
     record: &ChildRecord,
     blocked: &[&ChildRecord],
     threshold: f64,
+    now: DateTime<Utc>,
 ) -> AppResult<Vec<NewCandidate>> {
     let tracing_left = record.content.kind == RecordKind::TracingRequest;
-    let now = Utc::now().trunc_subsecs(6);
     let mut out = Vec::new();
     for (j, e) in explain_pairs(model, record, blocked, threshold, tracing_left)? {
         let other = blocked[j];
@@ -1259,7 +1267,7 @@ mod tests {
                 .any(|k| sk.contains(k))
         );
         let model = Model::with_defaults(&linkage_columns());
-        let all = score(&model, "t", &sought, &[&held, &brother], 0.0).unwrap();
+        let all = score(&model, "t", &sought, &[&held, &brother], 0.0, Utc::now()).unwrap();
         let p = |id| {
             all.iter()
                 .find(|c| c.custody_record_id == id)
@@ -1273,7 +1281,7 @@ mod tests {
             p(brother.id)
         );
         // Scored from the custody side, the pair comes out the same way round.
-        let back = score(&model, "t", &held, &[&sought], 0.0).unwrap();
+        let back = score(&model, "t", &held, &[&sought], 0.0, Utc::now()).unwrap();
         assert_eq!(back[0].tracing_record_id, sought.id);
         assert!((back[0].probability - p(held.id)).abs() < 1e-9);
     }

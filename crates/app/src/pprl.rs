@@ -275,7 +275,7 @@ impl App {
             records: i64::try_from(list.records.len()).unwrap_or(i64::MAX),
             sha256: hex::encode(Sha256::digest(bytes)),
             created_by: caller.user().id,
-            created_at: Utc::now().trunc_subsecs(6),
+            created_at: self.now().trunc_subsecs(6),
         };
         let audit = caller
             .audit(AuditAction::PprlListUpload)
@@ -332,7 +332,7 @@ impl App {
             origin_list: origin.id,
             custody_list: custody.id,
             created_by: caller.user().id,
-            created_at: Utc::now().trunc_subsecs(6),
+            created_at: self.now().trunc_subsecs(6),
             finished_at: None,
             pairs: None,
         };
@@ -495,7 +495,7 @@ impl App {
         if stored.finished_at.is_none() {
             return Err(PprlRefused::RunNotFinished.into());
         }
-        let now = Utc::now().trunc_subsecs(6);
+        let now = self.now();
         let mut changes = Vec::with_capacity(input.pairs.len());
         let mut refs = (Vec::new(), Vec::new());
         for id in &input.pairs {
@@ -593,7 +593,7 @@ impl App {
             state,
             origin_record,
             custody_record,
-            at: Utc::now().trunc_subsecs(6),
+            at: self.now().trunc_subsecs(6),
         };
         let candidate = if state == PairState::InReview {
             Some(self.pair_candidate(caller, &pair, &record).await?)
@@ -659,7 +659,7 @@ impl App {
             explanation: serde_json::to_string(&e)
                 .map_err(|e| AppError::Internal(e.to_string()))?,
             model_version: format!("pprl+{model_version}"),
-            created_at: Utc::now().trunc_subsecs(6),
+            created_at: self.now().trunc_subsecs(6),
         };
         let audit = caller
             .audit(AuditAction::MatchCandidateCreate)
@@ -687,7 +687,7 @@ impl App {
         let reason = check_reason(&input.reason)?;
         let (pair, side) = self.own_pair(caller, id).await?;
         let state = pair.state.apply(PairEvent::Decline(side))?;
-        let change = PairChange::to(&pair, state, Utc::now().trunc_subsecs(6));
+        let change = PairChange::to(&pair, state, self.now().trunc_subsecs(6));
         let audit = caller
             .audit(AuditAction::PprlDecline)
             .target("pprl_pair", id)
@@ -723,7 +723,7 @@ impl App {
             .await?
             .ok_or(AppError::NotFound)?;
         let state = pair.state.apply(PairEvent::Dismiss)?;
-        let change = PairChange::to(&pair, state, Utc::now().trunc_subsecs(6));
+        let change = PairChange::to(&pair, state, self.now().trunc_subsecs(6));
         let audit = caller
             .audit(AuditAction::PprlDismiss)
             .target("pprl_pair", id)
@@ -789,7 +789,7 @@ impl App {
                 }),
             )
             .target("pprl_run", run.id);
-        let now = Utc::now().trunc_subsecs(6);
+        let now = self.now();
         self.store
             .finish_pprl_run(run.id, &mapping, now, audit)
             .await?;

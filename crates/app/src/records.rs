@@ -2,7 +2,7 @@
 
 use crate::jobs::{match_key_of_record, match_key_of_records};
 use crate::{App, AppError, AppResult, Caller};
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Utc};
 use homeward_domain::{
     AuditAction, AuditDraft, ChildRecord, ChildRecordInput, PartyId, Permission, RecordDraft,
     RecordFilter, RecordId, RecordKind, RecordVersion, Sex,
@@ -107,7 +107,7 @@ impl App {
         caller.require(Permission::RecordCreate, &self.config)?;
         let kind = filed_kind(caller)?;
         // Databases keep microseconds: answer with the timestamps a later read will return.
-        let now = Utc::now().trunc_subsecs(6);
+        let now = self.now();
         let content = input.parse(kind, now.date_naive())?;
         let (new, audit) = new_record(
             caller,
@@ -218,7 +218,7 @@ impl App {
     ) -> AppResult<ChildRecord> {
         caller.require(Permission::RecordUpdate, &self.config)?;
         let kind = filed_kind(caller)?;
-        let now = Utc::now();
+        let now = self.now();
         let content = input.parse(kind, now.date_naive())?;
         let key = search_key(&content);
         let change = RecordChange {
@@ -262,7 +262,7 @@ impl App {
             id,
             reason,
             by: caller.user().id,
-            at: Utc::now(),
+            at: self.now(),
         };
         let audit = caller.audit(AuditAction::RecordDelete).target("record", id);
         Ok(self

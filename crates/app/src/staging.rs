@@ -7,7 +7,7 @@
 
 use crate::import::Field;
 use crate::{App, AppError, AppResult, Caller};
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use homeward_domain::{Permission, RecordKind};
 use homeward_store::{NewStagedUpload, StagedState, StagedUpload, StagingLimits};
 use rand::RngCore;
@@ -111,7 +111,7 @@ impl App {
             .iter()
             .map(|(h, f)| (h.as_str(), f.as_str()))
             .collect();
-        let now = Utc::now();
+        let now = self.now();
         let upload = NewStagedUpload {
             token: new_token(),
             session_hash: session_hash(session),
@@ -133,7 +133,7 @@ impl App {
     pub async fn staged_import(&self, session: &str, token: &str) -> AppResult<Staged> {
         let found = self
             .store
-            .staged_upload(&session_hash(session), token, Utc::now())
+            .staged_upload(&session_hash(session), token, self.now())
             .await?;
         staged_of(found)
     }
@@ -141,7 +141,7 @@ impl App {
     /// Takes the file for committing: only one caller, on any server, ever gets it `Ready`.
     /// A confirmation repeated after the import is noted on the outcome.
     pub async fn take_staged_import(&self, session: &str, token: &str) -> AppResult<Staged> {
-        let now = Utc::now();
+        let now = self.now();
         let found = self
             .store
             .claim_staged_upload(&session_hash(session), token, now, now + COMMIT_HOLD)
@@ -168,7 +168,7 @@ impl App {
             .map(serde_json::to_string)
             .transpose()
             .map_err(|e| corrupt("outcome", e))?;
-        let expires = Utc::now() + STAGE_TTL;
+        let expires = self.now() + STAGE_TTL;
         self.store
             .finish_staged_upload(token, text.as_deref(), expires)
             .await?;

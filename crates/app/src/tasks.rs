@@ -4,7 +4,7 @@
 //! records; it reports the outcome, and the mediator can cancel a referral.
 
 use crate::{App, AppError, AppResult, Caller};
-use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use homeward_domain::{
     AuditAction, BriefEntry, BriefField, CaseId, ChildRecord, PartyId, PartyKind, Permission,
     RecordKind, Task, TaskCancellation, TaskId, TaskKind, TaskRefused, TaskReport, TaskStatus,
@@ -147,7 +147,7 @@ impl App {
         input: &TaskInput,
     ) -> AppResult<TaskView> {
         caller.require(Permission::TaskManage, &self.config)?;
-        let now = Utc::now().trunc_subsecs(6);
+        let now = self.now();
         let audit = caller.audit(AuditAction::CaseRead).target("case", case_id);
         let case = self
             .store
@@ -218,7 +218,7 @@ impl App {
         if !(1..=1000).contains(&limit) {
             return Err(AppError::invalid("limit", "out_of_range", "1 to 1000"));
         }
-        let today = Utc::now().date_naive();
+        let today = self.now().date_naive();
         let f = TaskFilter {
             party,
             case: q.case,
@@ -250,7 +250,7 @@ impl App {
             .get_task(id, party, audit)
             .await?
             .ok_or(AppError::NotFound)?;
-        Ok(view(t, Utc::now().date_naive()))
+        Ok(view(t, self.now().date_naive()))
     }
 
     /// The humanitarian party reports what it did.
@@ -262,7 +262,7 @@ impl App {
     ) -> AppResult<TaskView> {
         caller.require(Permission::TaskReport, &self.config)?;
         let party = Some(caller.party().id);
-        let now = Utc::now().trunc_subsecs(6);
+        let now = self.now();
         let audit = caller.audit(AuditAction::TaskRead).target("task", id);
         let stored = self
             .store
@@ -297,7 +297,7 @@ impl App {
         input: &TaskCancelInput,
     ) -> AppResult<TaskView> {
         caller.require(Permission::TaskManage, &self.config)?;
-        let now = Utc::now().trunc_subsecs(6);
+        let now = self.now();
         let audit = caller.audit(AuditAction::TaskRead).target("task", id);
         let stored = self
             .store

@@ -18,7 +18,7 @@
 //! that voids it (the route, escorts or documents; not actual times or costs) clears it again.
 
 use crate::{App, AppError, AppResult, Caller};
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Utc};
 use homeward_domain::{
     AuditAction, AuditDraft, Case, CaseId, CaseNumber, CaseState, ChildRecord, ConditionCode, Cost,
     Direction, Escort, FallBackFailed, Leg, LegId, LegUpdate, ListDiff, ListState, PartyId,
@@ -32,10 +32,6 @@ use homeward_store::{
 };
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
-
-fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(6)
-}
 
 impl From<TransferRefused> for AppError {
     fn from(e: TransferRefused) -> Self {
@@ -471,7 +467,7 @@ impl App {
             input.origin_party,
             input.custody_party,
             caller.user().id,
-            now(),
+            self.now(),
         )?;
         let audit = self
             .transfer_list_audit(caller, AuditAction::TransferListCreate, list.id)
@@ -491,7 +487,7 @@ impl App {
         change: &'static str,
         details: serde_json::Value,
     ) -> AppResult<TransferListDetail> {
-        let at = now();
+        let at = self.now();
         let by = caller.user().id;
         let touched: BTreeSet<CaseId> = stored
             .list
@@ -620,7 +616,7 @@ impl App {
         caller.require(Permission::TransferListManage, &self.config)?;
         let (work, stored) = self.open_list(id, None, Some(expected_version)).await?;
         let mut list = stored.list.clone();
-        edit(&mut list, now())?;
+        edit(&mut list, self.now())?;
         self.save_list(caller, work, &stored, &list, change, details)
             .await
     }
@@ -643,7 +639,7 @@ impl App {
             .await?
             .ok_or(AppError::NotFound)?
             .case;
-        let at = now();
+        let at = self.now();
         self.check_listable(&case, at)?;
         let (tracing_request, custody_record) =
             check_parties(&mut *work, &case, &stored.list).await?;
@@ -771,7 +767,7 @@ impl App {
         let (work, stored) = self.open_list(id, Some(party), None).await?;
         let side = stored.list.side_of(party).ok_or(AppError::NotFound)?;
         let mut list = stored.list.clone();
-        list.approve(side, &input.hash, caller.user().id, now())?;
+        list.approve(side, &input.hash, caller.user().id, self.now())?;
         let details = serde_json::json!({ "side": side, "hash": input.hash.trim() });
         let saved = self
             .save_list(caller, work, &stored, &list, "approve", details)
@@ -1065,7 +1061,7 @@ impl App {
             list.id,
             input.cases.clone(),
             caller.user().id,
-            now(),
+            self.now(),
         )?;
         let audit = caller
             .audit(AuditAction::TransferPlanCreate)
@@ -1141,7 +1137,7 @@ impl App {
         let mut work = self.store.begin_transfer_work().await?;
         let stored = work.transfer_plan(id).await?.ok_or(AppError::NotFound)?;
         check_version(stored.version, expected_version)?;
-        let at = now();
+        let at = self.now();
         let by = caller.user().id;
         let mut plan = stored.plan.clone();
         let approval_changed = edit(&mut plan, at)?;

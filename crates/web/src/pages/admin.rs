@@ -500,7 +500,7 @@ async fn user_page(
             .map_err(|e| cx.fail(e))?;
         Some(
             list.iter()
-                .map(|k| super::account::token_row(t, k))
+                .map(|k| super::account::token_row(t, k, s.app.now()))
                 .collect(),
         )
     } else {

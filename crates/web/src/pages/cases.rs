@@ -556,7 +556,7 @@ async fn draw(
             }
         }
     }
-    let now = Utc::now();
+    let now = s.app.now();
     let next: Vec<Next> = d
         .next
         .iter()

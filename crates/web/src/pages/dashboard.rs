@@ -193,7 +193,7 @@ async fn draw(s: &AppState, cx: &PageCtx, c: &Caller) -> PageResult {
         None => None,
         Some(late) => {
             let parties = s.app.list_parties(c).await.map_err(|e| cx.fail(e))?;
-            let today = chrono::Utc::now().date_naive();
+            let today = s.app.now().date_naive();
             Some(
                 late.into_iter()
                     .take(50)
