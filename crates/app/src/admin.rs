@@ -196,7 +196,8 @@ impl App {
     }
 
     /// Finds a user by id or username (for the command line).
-    pub async fn find_user(&self, id_or_name: &str) -> AppResult<User> {
+    #[cfg_attr(not(feature = "console"), allow(dead_code))]
+    pub(crate) async fn find_user(&self, id_or_name: &str) -> AppResult<User> {
         if let Ok(id) = id_or_name.trim().parse::<UserId>() {
             return self.store.get_user(id).await?.ok_or(AppError::NotFound);
         }

@@ -52,7 +52,7 @@ impl App {
     /// Walks the whole chain, then every stored record, record version, case and case version;
     /// fails with `ChainBroken` naming the first bad entry, or the first row that differs from
     /// what the entry that last wrote it recorded.
-    pub async fn verify_audit(
+    pub(crate) async fn verify_audit(
         &self,
         progress: &(dyn Fn(i64) + Send + Sync),
     ) -> AppResult<ChainReport> {

@@ -274,7 +274,8 @@ impl App {
     }
 
     /// The caller for a command run on the server as a named user (e.g. `homeward import --user`).
-    pub async fn command_line_caller(&self, username: &str) -> AppResult<Caller> {
+    #[cfg_attr(not(feature = "console"), allow(dead_code))]
+    pub(crate) async fn command_line_caller(&self, username: &str) -> AppResult<Caller> {
         let name = Username::parse(username)?;
         let creds = self
             .store

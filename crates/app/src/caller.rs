@@ -131,21 +131,27 @@ impl Caller {
 #[derive(Clone, Copy, Debug)]
 pub enum Actor<'a> {
     User(&'a Caller),
-    CommandLine,
+    /// Only the console makes one (see `console::Console::actor`).
+    CommandLine(ConsoleProof),
 }
+
+/// Proof that the command line, not a request, is acting: its field is private, so only this
+/// crate's console can make one.
+#[derive(Clone, Copy, Debug)]
+pub struct ConsoleProof(pub(crate) ());
 
 impl Actor<'_> {
     pub(crate) fn require(&self, p: Permission, config: &AppConfig) -> AppResult<()> {
         match self {
             Self::User(c) => c.require(p, config),
-            Self::CommandLine => Ok(()),
+            Self::CommandLine(_) => Ok(()),
         }
     }
 
     pub(crate) fn audit(&self, action: AuditAction) -> AuditDraft {
         match self {
             Self::User(c) => c.audit(action),
-            Self::CommandLine => AuditDraft {
+            Self::CommandLine(_) => AuditDraft {
                 source: Some("cli".to_owned()),
                 ..AuditDraft::new(action)
             },
@@ -159,7 +165,7 @@ impl Actor<'_> {
     pub(crate) fn managed_party(&self) -> Option<homeward_domain::PartyId> {
         match self {
             Self::User(c) => Some(c.party.id),
-            Self::CommandLine => None,
+            Self::CommandLine(_) => None,
         }
     }
 }

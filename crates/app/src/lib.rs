@@ -13,6 +13,8 @@ mod case_work;
 pub mod cases;
 pub mod checkpoint;
 pub mod clock;
+#[cfg(feature = "console")]
+pub mod console;
 pub mod duplicates;
 pub mod error;
 pub mod evidence;
@@ -34,7 +36,7 @@ mod throttle;
 pub mod transfers;
 mod view;
 
-pub use caller::{Actor, Caller};
+pub use caller::{Actor, Caller, ConsoleProof};
 pub use error::{AppError, AppResult, ErrorKind, RowError};
 /// Store types that the use-cases take or return, so that callers (the web layer) need not depend
 /// on the store themselves.

@@ -181,7 +181,8 @@ impl App {
     /// Recomputes every stored record's search key and blocking keys if they were computed
     /// differently from how this version computes them (or it is not known how). Derived data,
     /// like the keys written with each record: not audited on its own.
-    pub async fn refresh_derived_keys(
+    #[cfg_attr(not(feature = "console"), allow(dead_code))]
+    pub(crate) async fn refresh_derived_keys(
         &self,
         progress: &(dyn Fn(usize) + Send + Sync),
     ) -> AppResult<Refresh> {

@@ -5,11 +5,16 @@
 use crate::case_forms::located_case;
 use crate::helpers::*;
 use crate::*;
+use homeward_app::console::Console;
 use reqwest::StatusCode;
 use serde_json::Value;
 
 async fn entries(t: &TestApp) -> i64 {
-    t.app.verify_audit(&|_| {}).await.unwrap().entries
+    Console::new(&t.app)
+        .verify_audit(&|_| {})
+        .await
+        .unwrap()
+        .entries
 }
 
 /// The newest `page.view` entry (about `target_id` when given), as the auditor reads it.
