@@ -29,6 +29,7 @@ pub struct NewUserInput {
 }
 
 impl App {
+    #[tracing::instrument(skip_all)]
     pub async fn create_party(&self, actor: Actor<'_>, name: &str, kind: &str) -> AppResult<Party> {
         actor.require(Permission::PartyManage, &self.config)?;
         let mut errs = ValidationErrors::default();
@@ -55,16 +56,19 @@ impl App {
     }
 
     /// Every party (names and kinds are not confidential: each side must know its counterpart).
+    #[tracing::instrument(skip_all)]
     pub async fn list_parties(&self, _caller: &Caller) -> AppResult<Vec<Party>> {
         Ok(self.store.list_parties().await?)
     }
 
     /// The parties, for the command line.
+    #[tracing::instrument(skip_all)]
     pub async fn list_parties_cli(&self) -> AppResult<Vec<Party>> {
         Ok(self.store.list_parties().await?)
     }
 
     /// Finds a party by id or exact name (the command line accepts either).
+    #[tracing::instrument(skip_all)]
     pub async fn find_party(&self, id_or_name: &str) -> AppResult<Party> {
         let parties = self.store.list_parties().await?;
         parties
@@ -93,6 +97,7 @@ impl App {
         }
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn create_user(&self, actor: Actor<'_>, input: NewUserInput) -> AppResult<User> {
         self.check_manages(actor, input.party_id).await?;
         let mut errs = ValidationErrors::default();
@@ -143,6 +148,7 @@ impl App {
     }
 
     /// Users of one party, or of every party the actor manages when `party` is `None`.
+    #[tracing::instrument(skip_all)]
     pub async fn list_users(
         &self,
         actor: Actor<'_>,
@@ -172,12 +178,14 @@ impl App {
     }
 
     /// One user the actor manages; another party's user answers as missing.
+    #[tracing::instrument(skip_all)]
     pub async fn get_managed_user(&self, actor: Actor<'_>, user: UserId) -> AppResult<User> {
         self.managed_user(actor, user).await
     }
 
     /// The API tokens of a user the actor manages, for revoking them (their secrets are never
     /// kept, so nothing here can be used to sign in).
+    #[tracing::instrument(skip_all)]
     pub async fn list_user_tokens(
         &self,
         actor: Actor<'_>,
@@ -212,6 +220,7 @@ impl App {
 
     /// Sets a new password, ends the user's sessions and revokes their API tokens: whoever
     /// knew the old password may have made one.
+    #[tracing::instrument(skip_all)]
     pub async fn reset_password(
         &self,
         actor: Actor<'_>,
@@ -236,6 +245,7 @@ impl App {
 
     /// Removes a user's TOTP second factor (a lost phone); they enrol again at their next sign-in.
     /// Ends nothing else: the password still has to be right.
+    #[tracing::instrument(skip_all)]
     pub async fn reset_totp(&self, actor: Actor<'_>, user: UserId) -> AppResult<()> {
         let u = self.managed_user(actor, user).await?;
         let audit = actor
@@ -251,6 +261,7 @@ impl App {
     /// person's scripts, when they change the password for routine rather than a leak). A wrong
     /// current password counts as a failed sign-in: the same throttle answers
     /// `too_many_attempts` here and at the sign-in.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn change_own_password(
         &self,
         caller: &Caller,
@@ -291,6 +302,7 @@ impl App {
     }
 
     /// Sets the language of one's own web interface. Returns the user as stored afterwards.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn set_own_language(
         &self,
         caller: &Caller,
@@ -310,6 +322,7 @@ impl App {
     }
 
     /// Changes roles and/or disables the account (which ends its sessions and tokens).
+    #[tracing::instrument(skip_all)]
     pub async fn update_user(
         &self,
         actor: Actor<'_>,

@@ -161,6 +161,7 @@ fn trimmed(v: &[String]) -> Vec<String> {
 impl App {
     /// Records one handover of the child; one that would break the custody chain (a gap, the
     /// wrong first giver, time running backwards) is refused with the conditions it breaks.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn record_handover(
         &self,
         caller: &Caller,
@@ -208,6 +209,7 @@ impl App {
     }
 
     /// The custody chain as one printable document. Audited like a read of the case.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn custody_chain_document(&self, caller: &Caller, id: CaseId) -> AppResult<String> {
         caller.require(Permission::CaseRead, &self.config)?;
         let audit = caller
@@ -223,6 +225,7 @@ impl App {
 
     /// Records the reunification (once the child is handed over) and schedules the follow-up
     /// visits of the aftercare policy from its date.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn record_reunification(
         &self,
         caller: &Caller,
@@ -299,6 +302,7 @@ impl App {
         .await
     }
 
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn record_service(
         &self,
         caller: &Caller,
@@ -334,6 +338,7 @@ impl App {
     }
 
     /// Schedules one more follow-up visit (the child needs closer watching than the policy's).
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn schedule_follow_up(
         &self,
         caller: &Caller,
@@ -365,6 +370,7 @@ impl App {
     }
 
     /// The mediator records a visit done (with the full case in the answer).
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn report_follow_up(
         &self,
         caller: &Caller,
@@ -385,6 +391,7 @@ impl App {
     }
 
     /// The party responsible for a visit reports it done; it sees only that visit.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn report_own_follow_up(
         &self,
         caller: &Caller,
@@ -421,6 +428,7 @@ impl App {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn waive_follow_up(
         &self,
         caller: &Caller,
@@ -452,6 +460,7 @@ impl App {
 
     /// Follow-up visits past their due date and not done: every one for the mediator; for the
     /// origin side or an NGO, those it is responsible for.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn overdue_follow_ups(&self, caller: &Caller) -> AppResult<Vec<FollowUpView>> {
         let party = self.follow_up_reader(caller)?;
         let at = self.now();
@@ -528,6 +537,7 @@ impl App {
 
     /// Adds a fact to the accountability record. Facts are never edited: a correction is a new
     /// fact naming the one it corrects.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn record_accountability(
         &self,
         caller: &Caller,
@@ -609,6 +619,7 @@ impl App {
     }
 
     /// One case's accountability record, and nothing else of the case. Every read is audited.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn read_accountability(
         &self,
         caller: &Caller,
@@ -630,6 +641,7 @@ impl App {
     }
 
     /// Every case with an accountability record, for observers; audited with the case ids.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn list_accountability(
         &self,
         caller: &Caller,

@@ -281,6 +281,7 @@ impl App {
 
     /// Attaches a file to a child record. Its party's caseworkers (within their own records) and
     /// the mediator's caseworkers may; the record must be readable by the caller and not deleted.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn upload_record_attachment(
         &self,
         caller: &Caller,
@@ -318,6 +319,7 @@ impl App {
     }
 
     /// Attaches a file to a case: the mediator's case managers.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn upload_case_attachment(
         &self,
         caller: &Caller,
@@ -403,6 +405,7 @@ impl App {
     }
 
     /// The attachments of a record the caller can read.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn list_record_attachments(
         &self,
         caller: &Caller,
@@ -414,6 +417,7 @@ impl App {
     }
 
     /// The attachments of a case (the mediator's case readers).
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn list_case_attachments(
         &self,
         caller: &Caller,
@@ -456,6 +460,7 @@ impl App {
     }
 
     /// One attachment's metadata.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn get_attachment(
         &self,
         caller: &Caller,
@@ -474,6 +479,7 @@ impl App {
 
     /// One attachment's content with its metadata. Every download is audited (in the same
     /// transaction as the metadata read that authorises it), before the content leaves.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn download_attachment(
         &self,
         caller: &Caller,

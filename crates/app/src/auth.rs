@@ -129,6 +129,7 @@ fn totp_step(totp: &TOTP, code: &str) -> AppResult<Option<i64>> {
 
 impl App {
     /// Checks a username, password and (when enrolled) one-time code, and opens a session.
+    #[tracing::instrument(skip_all)]
     pub async fn login(&self, req: LoginRequest, source: Option<String>) -> AppResult<NewSession> {
         let now = self.now();
         let username = Username::parse(&req.username).ok();
@@ -203,6 +204,7 @@ impl App {
 
     /// The caller a session cookie stands for, and the session's CSRF token. Slides the idle
     /// expiry forward (at most once a minute, to spare the database a write per request).
+    #[tracing::instrument(skip_all)]
     pub async fn authenticate_session(
         &self,
         token: &str,
@@ -238,6 +240,7 @@ impl App {
         constant_time_eq(expected, submitted)
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn logout(&self, session_token: &str, source: Option<String>) -> AppResult<()> {
         let (caller, _) = self.authenticate_session(session_token, source).await?;
         self.store
@@ -252,6 +255,7 @@ impl App {
     }
 
     /// The caller an API bearer token stands for.
+    #[tracing::instrument(skip_all)]
     pub async fn authenticate_token(
         &self,
         token: &str,
@@ -294,6 +298,7 @@ impl App {
     }
 
     /// Creates an API token for the caller; it expires after `days` days when given.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn create_token(
         &self,
         caller: &Caller,
@@ -335,12 +340,14 @@ impl App {
         Ok(NewApiToken { token, meta })
     }
 
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn list_tokens(&self, caller: &Caller) -> AppResult<Vec<ApiToken>> {
         Ok(self.store.list_tokens(caller.user().id).await?)
     }
 
     /// Revokes a token: one's own always; anyone's with `TokenRevokeAny` (a party admin only within
     /// the party). Someone else's token outside those bounds answers as not found.
+    #[tracing::instrument(skip_all)]
     pub async fn revoke_token(&self, actor: crate::Actor<'_>, id: TokenId) -> AppResult<()> {
         let token = self.store.get_token(id).await?.ok_or(AppError::NotFound)?;
         if let crate::Actor::User(caller) = actor
@@ -365,6 +372,7 @@ impl App {
     }
 
     /// Starts TOTP enrolment: stores a new secret, not yet enabled, and returns it for the app.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn begin_totp_enrolment(&self, caller: &Caller) -> AppResult<TotpEnrolment> {
         let secret = Secret::generate_secret().to_encoded().to_string();
         let totp = totp_for(
@@ -388,6 +396,7 @@ impl App {
     /// Finishes enrolment with the first code the authenticator app shows. Throttled like
     /// signing in (a wrong code counts as a failed guess for the account), and the code is then
     /// spent: it cannot sign in as well.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn confirm_totp_enrolment(&self, caller: &Caller, code: &str) -> AppResult<()> {
         let now = self.now();
         let user = caller.user();

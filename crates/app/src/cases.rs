@@ -346,12 +346,14 @@ impl App {
     }
 
     /// One case with its checklist, in the mediator's view: every part the caller may read.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn get_case(&self, caller: &Caller, id: CaseId) -> AppResult<CaseDetail> {
         self.get_case_parts(caller, id, CaseParts::ALL).await
     }
 
     /// One case with the parts asked for that the caller may read; the read of each part is
     /// audited as such, with the read of the case.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn get_case_parts(
         &self,
         caller: &Caller,
@@ -371,6 +373,7 @@ impl App {
         Ok(detail_of(stored, sight, &self.case_policy(), self.now()))
     }
 
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn list_cases(&self, caller: &Caller, q: &CaseQuery) -> AppResult<CasePage> {
         caller.require(Permission::CaseRead, &self.config)?;
         let limit = q.limit.unwrap_or(50);
@@ -408,6 +411,7 @@ impl App {
 
     /// How many cases are in each state, main line first then the side exits; states without
     /// cases count 0. For the dashboard's chart.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn case_counts(&self, caller: &Caller) -> AppResult<Vec<(CaseState, i64)>> {
         caller.require(Permission::CaseRead, &self.config)?;
         let audit = vec![
@@ -430,6 +434,7 @@ impl App {
     }
 
     /// Every version of the case, oldest first: the timeline of what happened, who did it, when.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn case_history(
         &self,
         caller: &Caller,
@@ -439,6 +444,7 @@ impl App {
     }
 
     /// [`App::case_history`] with the parts asked for that the caller may read.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn case_history_parts(
         &self,
         caller: &Caller,
@@ -489,6 +495,7 @@ impl App {
 
     /// Moves the case to another state if its guards allow; a refusal lists every missing
     /// condition.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn transition_case(
         &self,
         caller: &Caller,
@@ -571,6 +578,7 @@ impl App {
         Ok(open)
     }
 
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn record_verification(
         &self,
         caller: &Caller,
@@ -619,6 +627,7 @@ impl App {
 
     /// Resolves a negative verification result in writing (e.g. the wrong photograph was shown);
     /// the step itself is kept.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn resolve_verification(
         &self,
         caller: &Caller,
@@ -658,6 +667,7 @@ impl App {
         .await
     }
 
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn record_consent(
         &self,
         caller: &Caller,
@@ -719,6 +729,7 @@ impl App {
 
     /// Withdraws a consent: it stays on record with its end, and the guards it satisfied open
     /// again (a `consent_obtained` or `listed` case moves back).
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn withdraw_consent(
         &self,
         caller: &Caller,
@@ -756,6 +767,7 @@ impl App {
         .await
     }
 
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn record_child_views(
         &self,
         caller: &Caller,
@@ -798,6 +810,7 @@ impl App {
         .await
     }
 
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn record_assessment(
         &self,
         caller: &Caller,
@@ -843,6 +856,7 @@ impl App {
         .await
     }
 
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn record_determination(
         &self,
         caller: &Caller,
@@ -911,6 +925,7 @@ impl App {
 
     /// Tells the origin or custody party chosen facts of a case, only as far as the consents to
     /// share cover them at this moment; what was told is kept exactly and audited.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn disclose(
         &self,
         caller: &Caller,
@@ -969,6 +984,7 @@ impl App {
     }
 
     /// Every disclosure of a case, for the mediator.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn case_disclosures(
         &self,
         caller: &Caller,
@@ -992,6 +1008,7 @@ impl App {
     }
 
     /// What the mediator disclosed to the caller's own party, and nothing else.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn received_disclosures(
         &self,
         caller: &Caller,

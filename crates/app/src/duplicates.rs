@@ -268,6 +268,7 @@ impl App {
     }
 
     /// Pending candidate duplicates within the caller's scope, most probable first.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn duplicate_queue(
         &self,
         caller: &Caller,
@@ -316,6 +317,7 @@ impl App {
 
     /// One candidate duplicate (in any status) with both records side by side; each record read
     /// is audited. Another party's pair answers exactly like a missing one.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn get_duplicate(
         &self,
         caller: &Caller,
@@ -356,6 +358,7 @@ impl App {
 
     /// Dismisses a candidate duplicate: the two records are different children. The pair is
     /// never proposed again, however often either record changes.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn dismiss_duplicate(
         &self,
         caller: &Caller,
@@ -388,6 +391,7 @@ impl App {
     /// their histories; the absorbed record's pending matches and its case follow the survivor
     /// (see [`homeward_store::Store::merge_duplicate`]). The survivor is then scored again, as any
     /// changed record is.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn merge_duplicate(
         &self,
         caller: &Caller,

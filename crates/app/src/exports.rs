@@ -466,6 +466,7 @@ impl App {
 
     /// Asks for an export: stored with its job and audit entry in one transaction; the job makes
     /// the file (inline or on a worker).
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn request_export(
         &self,
         caller: &Caller,
@@ -549,6 +550,7 @@ impl App {
     }
 
     /// The caller's exports, newest first.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn list_exports(&self, caller: &Caller, limit: u32) -> AppResult<Vec<ExportView>> {
         caller.require(Permission::RecordRead, &self.config)?;
         if limit == 0 || limit > 1000 {
@@ -563,6 +565,7 @@ impl App {
     }
 
     /// One of the caller's exports. Another user's answers like a missing one.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn get_export(&self, caller: &Caller, id: Uuid) -> AppResult<ExportView> {
         caller.require(Permission::RecordRead, &self.config)?;
         self.own_export(caller, id).await.map(ExportView::from)
@@ -578,6 +581,7 @@ impl App {
     /// The file of one of the caller's finished exports: zipped with AES-256 under `password`
     /// when one is given (a protected export needs one). Audited, in one transaction with the
     /// download count, before the bytes are handed out.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn download_export(
         &self,
         caller: &Caller,
@@ -636,6 +640,7 @@ impl App {
 
     /// Deletes the files of exports past their expiry and marks them expired (audited). Run by
     /// each worker's drain of the queue. Returns how many expired.
+    #[tracing::instrument(skip_all)]
     pub async fn sweep_exports(&self, now: DateTime<Utc>) -> AppResult<usize> {
         let mut expired = 0;
         loop {

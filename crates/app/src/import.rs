@@ -1355,6 +1355,7 @@ impl App {
     /// whole file is valid, or `skip_invalid` is set, in which case the valid rows are stored and
     /// the others reported. Either way the stored rows go in together, in one transaction with
     /// their audit entries.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn import_records(
         &self,
         caller: &Caller,
@@ -1505,6 +1506,7 @@ impl App {
     }
 
     /// Checks a file as [`App::import_records`] would, and stores nothing (a dry run).
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn check_import(
         &self,
         caller: &Caller,

@@ -292,6 +292,7 @@ impl App {
 
     /// Claims a due job (or `id`, due or not) and runs it; `None` when there was nothing to
     /// claim. Returns the job as the attempt left it.
+    #[tracing::instrument(skip_all)]
     pub async fn run_job(&self, worker: &str, id: Option<Uuid>) -> AppResult<Option<Job>> {
         self.run_job_until(worker, id, None).await
     }
@@ -352,6 +353,7 @@ impl App {
     }
 
     /// Runs every due job once, until none is left (jobs whose retry is not due yet wait).
+    #[tracing::instrument(skip_all)]
     pub async fn drain_jobs(&self, worker: &str) -> AppResult<DrainReport> {
         let mut report = DrainReport::default();
         // Expired exports' files go on every drain (the server's worker, `homeward jobs run`).
@@ -387,6 +389,7 @@ impl App {
     /// The server's worker: drains the queue, then waits for a notification (PostgreSQL) or the
     /// poll interval, until `stop` turns true. A job being run when `stop` arrives is handed
     /// back at once; one interrupted by a crash is taken over when its lease expires.
+    #[tracing::instrument(skip_all)]
     pub async fn work_jobs(&self, worker: &str, mut stop: tokio::sync::watch::Receiver<bool>) {
         let mut signal = match self.store.job_signal().await {
             Ok(s) => Some(s),
@@ -495,6 +498,7 @@ impl App {
 
     /// Records whose matching never ran on their current version, split into those a queued or
     /// running job will match and those nothing will (`lost`).
+    #[tracing::instrument(skip_all)]
     pub async fn owed_matching(&self) -> AppResult<OwedMatching> {
         let mut owed = Vec::new();
         let mut after = None;
@@ -527,6 +531,7 @@ impl App {
     /// The startup check (`serve`, `migrate`): enqueues the matching of every record whose
     /// matching was lost (records filed before the queue existed, or by a job that failed for
     /// good). Returns how many records it enqueued.
+    #[tracing::instrument(skip_all)]
     pub async fn enqueue_owed_matching(&self) -> AppResult<usize> {
         let owed = self.owed_matching().await?;
         for batch in owed.lost.chunks(RECOVER_BATCH as usize) {
@@ -562,6 +567,7 @@ impl App {
     }
 
     /// The queue for administrators: counts by state and the latest jobs.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn admin_jobs(
         &self,
         caller: &Caller,
@@ -573,6 +579,7 @@ impl App {
     }
 
     /// The queue as the server's own command line sees it (`homeward jobs list`).
+    #[tracing::instrument(skip_all)]
     pub async fn jobs_overview(
         &self,
         state: Option<JobState>,
@@ -607,6 +614,7 @@ impl App {
 
     /// How the matching of an import is getting on: its job, if the import exists and the
     /// caller's party made it (another party's import answers like a missing one).
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn import_matching(&self, caller: &Caller, import: Uuid) -> AppResult<JobView> {
         caller.require(Permission::RecordImport, &self.config)?;
         let job = self

@@ -171,10 +171,12 @@ impl App {
     }
 
     /// Whether the database answers.
+    #[tracing::instrument(skip_all)]
     pub async fn healthy(&self) -> bool {
         self.store.audit_head().await.is_ok()
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn close(&self) {
         self.store.close().await;
     }

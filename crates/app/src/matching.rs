@@ -573,6 +573,7 @@ impl App {
     }
 
     /// Pending candidates in a probability band, best first. Mediator reviewers only.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn review_queue(&self, caller: &Caller, q: &QueueQuery) -> AppResult<QueuePage> {
         caller.require(Permission::MatchReview, &self.config)?;
         let limit = q.limit.unwrap_or(DEFAULT_QUEUE_PAGE);
@@ -628,6 +629,7 @@ impl App {
 
     /// How many pairs wait in the review queue (the default band), for the dashboard, counted up
     /// to [`QUEUE_COUNT_CAP`] (beyond it the dashboard says "more than").
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn review_queue_count(&self, caller: &Caller) -> AppResult<u64> {
         caller.require(Permission::MatchReview, &self.config)?;
         Ok(self
@@ -642,6 +644,7 @@ impl App {
 
     /// The pairs before and after `c` in the review queue (the default band), for going through
     /// it one pair after another without reading whole pages.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn queue_neighbours(
         &self,
         caller: &Caller,
@@ -671,6 +674,7 @@ impl App {
     }
 
     /// A candidate with both records side by side (each record read is audited).
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn get_candidate(&self, caller: &Caller, id: MatchId) -> AppResult<CandidateDetail> {
         caller.require(Permission::MatchReview, &self.config)?;
         let audit = vec![caller.audit(AuditAction::MatchRead).target("match", id)];
@@ -709,6 +713,7 @@ impl App {
     /// Confirms a candidate. Without four eyes this completes the match; with four eyes the
     /// first confirmation is recorded and a different reviewer's confirmation completes it.
     /// Completing opens a case in `located` (or joins the case either record is already in).
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn confirm_candidate(
         &self,
         caller: &Caller,
@@ -829,6 +834,7 @@ impl App {
     }
 
     /// Rejects a candidate, with a reason. The pair is never proposed again.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn reject_candidate(
         &self,
         caller: &Caller,
@@ -863,6 +869,7 @@ impl App {
     /// Trains the linkage model on every record of both sides, stores it for the incremental
     /// matching, refreshes every record's blocking keys, and stores the candidates the full run
     /// finds (pairs already stored, in any status, are left alone). Mediator reviewers only.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn train_linkage_model(&self, caller: &Caller) -> AppResult<TrainReport> {
         caller.require(Permission::MatchReview, &self.config)?;
         let tracing = self.all_records(RecordKind::TracingRequest).await?;

@@ -250,6 +250,7 @@ impl App {
     /// of the specification this server links, one smaller than the minimum (so nobody can probe
     /// for one child) or larger than the maximum, and one whose key or specification differs
     /// from the round's first list.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn upload_pprl_list(
         &self,
         caller: &Caller,
@@ -299,6 +300,7 @@ impl App {
     }
 
     /// The encoded lists: all of them for the mediator's reviewers, a side's own for a side.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn pprl_lists(&self, caller: &Caller) -> AppResult<Vec<PprlListView>> {
         let party = if caller.may(Permission::MatchReview) {
             None
@@ -311,6 +313,7 @@ impl App {
     }
 
     /// The mediator links two lists of one round, one of each side, in a job.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn create_pprl_run(
         &self,
         caller: &Caller,
@@ -410,6 +413,7 @@ impl App {
     }
 
     /// The mediator's runs, newest first.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn pprl_runs(&self, caller: &Caller) -> AppResult<Vec<PprlRunView>> {
         caller.require(Permission::MatchReview, &self.config)?;
         let mut out = Vec::new();
@@ -420,6 +424,7 @@ impl App {
     }
 
     /// A run and its mapping of references (the mediator's reviewers only; the read is audited).
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn pprl_mapping(&self, caller: &Caller, id: Uuid) -> AppResult<PprlMapping> {
         caller.require(Permission::MatchReview, &self.config)?;
         let run = self
@@ -440,6 +445,7 @@ impl App {
 
     /// Which of a side's own references (of its list `list`) are in pairs, and what is asked of
     /// it; a list of another party answers like a missing one.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn pprl_own_references(
         &self,
         caller: &Caller,
@@ -473,6 +479,7 @@ impl App {
 
     /// The mediator asks both sides of each pair for their clear records: one audit entry per
     /// side, naming that side's references.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn request_pprl_records(
         &self,
         caller: &Caller,
@@ -565,6 +572,7 @@ impl App {
     /// A side answers a request with the clear record of its child, a record it filed (or
     /// imported) itself; when the other side answered already the pair enters the review queue,
     /// in the same transaction. The side learns only that its answer was taken.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn answer_pprl_pair(
         &self,
         caller: &Caller,
@@ -678,6 +686,7 @@ impl App {
     }
 
     /// A side declines to share the record of its reference (no consent): the pair is closed.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn decline_pprl_pair(
         &self,
         caller: &Caller,
@@ -709,6 +718,7 @@ impl App {
 
     /// The mediator dismisses a pair it has not asked about yet: neither side is asked for
     /// anything and the pair goes no further (audited with the reason).
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn dismiss_pprl_pair(
         &self,
         caller: &Caller,

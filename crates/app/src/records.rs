@@ -99,6 +99,7 @@ pub(crate) fn filed_kind(caller: &Caller) -> AppResult<RecordKind> {
 }
 
 impl App {
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn create_record(
         &self,
         caller: &Caller,
@@ -125,6 +126,7 @@ impl App {
     }
 
     /// One record. Another party's record answers exactly like a missing one.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn get_record(&self, caller: &Caller, id: RecordId) -> AppResult<ChildRecord> {
         caller.require(Permission::RecordRead, &self.config)?;
         let audit = vec![caller.audit(AuditAction::RecordRead).target("record", id)];
@@ -137,6 +139,7 @@ impl App {
         Ok(record)
     }
 
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn list_records(
         &self,
         caller: &Caller,
@@ -209,6 +212,7 @@ impl App {
     }
 
     /// Replaces a record's content; `expected_version` is the version the caller edited.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn update_record(
         &self,
         caller: &Caller,
@@ -243,6 +247,7 @@ impl App {
     }
 
     /// Soft-deletes a record; the reason is kept with its history.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn delete_record(
         &self,
         caller: &Caller,
@@ -271,6 +276,7 @@ impl App {
             .await?)
     }
 
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn record_history(
         &self,
         caller: &Caller,

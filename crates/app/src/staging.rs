@@ -97,6 +97,7 @@ impl App {
     /// Keeps an upload for the caller's `session` and returns its token; `None` when the
     /// deployment holds too many staged bytes already. `replaces` is the upload a corrected
     /// file takes the place of.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn stage_import(
         &self,
         caller: &Caller,
@@ -130,6 +131,7 @@ impl App {
     }
 
     /// The session's staged upload under `token`, as it is now.
+    #[tracing::instrument(skip_all)]
     pub async fn staged_import(&self, session: &str, token: &str) -> AppResult<Staged> {
         let found = self
             .store
@@ -140,6 +142,7 @@ impl App {
 
     /// Takes the file for committing: only one caller, on any server, ever gets it `Ready`.
     /// A confirmation repeated after the import is noted on the outcome.
+    #[tracing::instrument(skip_all)]
     pub async fn take_staged_import(&self, session: &str, token: &str) -> AppResult<Staged> {
         let now = self.now();
         let found = self
@@ -159,6 +162,7 @@ impl App {
 
     /// Ends a commit the caller took: with the outcome the upload is done (its file dropped);
     /// without, nothing was imported and the file is ready to be mapped and tried again.
+    #[tracing::instrument(skip_all)]
     pub async fn finish_staged_import(
         &self,
         token: &str,

@@ -140,6 +140,7 @@ impl App {
     }
 
     /// Refers a task on a case to a humanitarian party, with a brief of only the facts chosen.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn assign_task(
         &self,
         caller: &Caller,
@@ -211,6 +212,7 @@ impl App {
 
     /// The caller's tasks: all of them for the mediator, the party's own for a humanitarian
     /// party. `overdue` lists open tasks past their due date.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn list_tasks(&self, caller: &Caller, q: &TaskQuery) -> AppResult<Vec<TaskView>> {
         caller.require(Permission::TaskRead, &self.config)?;
         let party = Self::task_scope(caller)?;
@@ -241,6 +243,7 @@ impl App {
         Ok(tasks.into_iter().map(|t| view(t, today)).collect())
     }
 
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn get_task(&self, caller: &Caller, id: TaskId) -> AppResult<TaskView> {
         caller.require(Permission::TaskRead, &self.config)?;
         let party = Self::task_scope(caller)?;
@@ -254,6 +257,7 @@ impl App {
     }
 
     /// The humanitarian party reports what it did.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn report_task(
         &self,
         caller: &Caller,
@@ -290,6 +294,7 @@ impl App {
     }
 
     /// The mediator withdraws a referral that is still open.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn cancel_task(
         &self,
         caller: &Caller,

@@ -442,6 +442,7 @@ impl App {
         Ok(list.view_for(side, version))
     }
 
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn create_transfer_list(
         &self,
         caller: &Caller,
@@ -624,6 +625,7 @@ impl App {
     /// Puts a case on the list (or changes its direction). Only a case whose guards allow
     /// listing but for the agreed list itself, whose records are the two parties', and which is
     /// on no other open list.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn add_list_entry(
         &self,
         caller: &Caller,
@@ -687,6 +689,7 @@ impl App {
         }
     }
 
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn remove_list_entry(
         &self,
         caller: &Caller,
@@ -705,6 +708,7 @@ impl App {
         .await
     }
 
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn withdraw_list_entry(
         &self,
         caller: &Caller,
@@ -728,6 +732,7 @@ impl App {
     }
 
     /// propose, fix, start or complete.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn step_list(
         &self,
         caller: &Caller,
@@ -756,6 +761,7 @@ impl App {
 
     /// The caller's party approves the content it saw, named by its hash. It sees the result in
     /// its own terms.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn approve_list(
         &self,
         caller: &Caller,
@@ -775,6 +781,7 @@ impl App {
         Self::side_view(&saved.list, party, saved.version)
     }
 
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn get_transfer_list(
         &self,
         caller: &Caller,
@@ -792,6 +799,7 @@ impl App {
     /// [`Self::list_reader`]: a side is told only the names on its own records (those its view
     /// and its diff hold); the mediator the case numbers, the names on both records, and the
     /// display names of `users` (approvers and version authors). The reads are audited.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn transfer_list_people(
         &self,
         caller: &Caller,
@@ -840,6 +848,7 @@ impl App {
     /// The plan page's names: the list's round, the plan's children by case number and the
     /// names on both their records, and the display names of `users`; the mediator's (a reader
     /// on another side is told nothing more than the plan itself).
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn transfer_plan_people(
         &self,
         caller: &Caller,
@@ -867,6 +876,7 @@ impl App {
     /// The cases among `ids` by number and the children on their records, for the mediator's
     /// pages that list cases without their list (the overdue visits); a reader on another side,
     /// or one who reads no cases, is told nothing. Audited as a case list and a record list.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn cases_named(&self, caller: &Caller, ids: &[CaseId]) -> AppResult<ListPeople> {
         let mediator = caller.party().kind == PartyKind::Mediator;
         if !mediator || !caller.may(Permission::CaseRead) || ids.is_empty() {
@@ -935,6 +945,7 @@ impl App {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn list_transfer_lists(
         &self,
         caller: &Caller,
@@ -962,6 +973,7 @@ impl App {
     }
 
     /// Every version of a list, oldest first (the mediator's record of the negotiation).
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn transfer_list_versions(
         &self,
         caller: &Caller,
@@ -990,6 +1002,7 @@ impl App {
 
     /// What changed between two versions: the mediator sees the cases and both records, a party
     /// only its own records.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn transfer_list_diff(
         &self,
         caller: &Caller,
@@ -1033,6 +1046,7 @@ impl App {
 
     // ---- plans -----------------------------------------------------------------------------
 
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn create_transfer_plan(
         &self,
         caller: &Caller,
@@ -1093,6 +1107,7 @@ impl App {
             .ok_or(AppError::NotFound)
     }
 
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn get_transfer_plan(
         &self,
         caller: &Caller,
@@ -1103,6 +1118,7 @@ impl App {
     }
 
     /// The plans made for one list (the mediator's, like each plan).
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn transfer_plans_of_list(
         &self,
         caller: &Caller,
@@ -1171,6 +1187,7 @@ impl App {
         Ok(saved.into())
     }
 
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn add_plan_leg(
         &self,
         caller: &Caller,
@@ -1210,6 +1227,7 @@ impl App {
     }
 
     /// Records a change to a leg (a delay, a new carrier, a diversion) in the leg's history.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn update_plan_leg(
         &self,
         caller: &Caller,
@@ -1232,6 +1250,7 @@ impl App {
         .await
     }
 
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn set_plan_escorts(
         &self,
         caller: &Caller,
@@ -1252,6 +1271,7 @@ impl App {
         .await
     }
 
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn set_plan_documents(
         &self,
         caller: &Caller,
@@ -1272,6 +1292,7 @@ impl App {
         .await
     }
 
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn set_plan_costs(
         &self,
         caller: &Caller,
@@ -1297,6 +1318,7 @@ impl App {
 
     /// Approves the plan for travel: every document ready and an escort named. The covered cases
     /// may then move to `in_transit`.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn approve_transfer_plan(
         &self,
         caller: &Caller,

@@ -56,6 +56,7 @@ impl App {
     /// one by one, then one `page.view` entry names them all. The entry is appended before the
     /// page is returned, also when a later read failed (what was read is on record either way);
     /// when it cannot be appended, the page is not returned.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn view<T>(
         &self,
         caller: &Caller,
