@@ -243,9 +243,11 @@ impl App {
                     &group,
                     &older,
                     threshold,
-                    party,
-                    kind,
-                    self.now(),
+                    Stamp {
+                        party,
+                        kind,
+                        now: self.now(),
+                    },
                 )
                 .await?,
             );
@@ -495,16 +497,23 @@ type Keyed<'a> = (&'a ChildRecord, &'a Vec<String>);
 /// smaller id on the left of the explanation; at most [`MAX_DUPLICATES_PER_RECORD`] per record
 /// of the group (the most probable). A pair that only the renamed-child pattern brings up is
 /// not proposed: within one party a different surname and patronymic is another child.
+/// What every duplicate found in one group carries: the party and kind of its records, and when
+/// it was found.
+struct Stamp {
+    party: PartyId,
+    kind: RecordKind,
+    now: DateTime<Utc>,
+}
+
 async fn duplicates_in_bulk(
     model: &Model,
     model_version: &str,
     group: &[&ChildRecord],
     older: &[ChildRecord],
     threshold: f64,
-    party: PartyId,
-    kind: RecordKind,
-    now: DateTime<Utc>,
+    stamp: Stamp,
 ) -> AppResult<Vec<NewDuplicate>> {
+    let Stamp { party, kind, now } = stamp;
     let right: Vec<&ChildRecord> = group.iter().copied().chain(older).collect();
     if right.len() < 2 {
         return Ok(Vec::new());

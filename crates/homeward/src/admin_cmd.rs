@@ -145,7 +145,7 @@ pub async fn run(app: &App, cmd: AdminCommand) -> anyhow::Result<()> {
             user,
             password_stdin,
         } => {
-            let u = Console::new(&app)
+            let u = Console::new(app)
                 .find_user(&user)
                 .await
                 .map_err(|_| BadInput(format!("no user {user:?}")))?;
@@ -154,7 +154,7 @@ pub async fn run(app: &App, cmd: AdminCommand) -> anyhow::Result<()> {
             println!("password of {} reset; their sessions are ended", u.username);
         }
         AdminCommand::ResetTotp { user } => {
-            let u = Console::new(&app)
+            let u = Console::new(app)
                 .find_user(&user)
                 .await
                 .map_err(|_| BadInput(format!("no user {user:?}")))?;

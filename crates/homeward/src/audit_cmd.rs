@@ -139,7 +139,7 @@ pub async fn run(app: &App, cmd: AuditCommand) -> anyhow::Result<ExitCode> {
             let bar = progress_bar();
             let tick = |n: i64| bar.set_position(u64::try_from(n).unwrap_or(0));
             let result = match &anchor {
-                None => Console::new(&app).verify_audit(&tick).await,
+                None => Console::new(app).verify_audit(&tick).await,
                 Some((cp, key)) => match app.verify_audit_against(cp, key, &tick).await {
                     Ok(Err(e)) => {
                         bar.finish_and_clear();

@@ -432,7 +432,7 @@ fn place_database(args: &RestoreArgs, m: &Manifest, work: &Path) -> anyhow::Resu
 
 /// The restored copy's audit log, and its attachments with the key given.
 async fn verify_restored(app: &App, m: &Manifest) -> anyhow::Result<ExitCode> {
-    let report = match Console::new(&app).verify_audit(&|_| {}).await {
+    let report = match Console::new(app).verify_audit(&|_| {}).await {
         Ok(r) => r,
         Err(homeward_app::AppError::ChainBroken(b)) => {
             println!(

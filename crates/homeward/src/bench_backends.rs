@@ -88,7 +88,7 @@ pub(crate) async fn caller_of(
         },
     )
     .await?;
-    Ok(Console::new(&app).caller(&username).await?)
+    Ok(Console::new(app).caller(&username).await?)
 }
 
 /// Runs the scenario on the (empty) store at `url`.

@@ -257,7 +257,7 @@ async fn seed(app: &App, args: &DemoArgs) -> anyhow::Result<Vec<Login>> {
     ] {
         let mut csv = Vec::new();
         Synthetic::write_csv(rows, kind, &mut csv)?;
-        let caller = Console::new(&app).caller(user).await?;
+        let caller = Console::new(app).caller(user).await?;
         let report = app
             .import_records(&caller, &csv, &ImportOptions::default(), &|_| {})
             .await?;
@@ -268,7 +268,7 @@ async fn seed(app: &App, args: &DemoArgs) -> anyhow::Result<Vec<Login>> {
         );
     }
     // One case with an accountability record, for the observer to examine.
-    let mediator = Console::new(&app).caller("mediator.caseworker").await?;
+    let mediator = Console::new(app).caller("mediator.caseworker").await?;
     app.seed_accountability_example(&mediator, &mediator)
         .await?;
     Ok(logins)

@@ -150,7 +150,7 @@ fn bad_input(msg: String) -> anyhow::Result<ExitCode> {
 }
 
 pub async fn run(app: &App, kind: RecordKind, args: &ImportArgs) -> anyhow::Result<ExitCode> {
-    let caller = match Console::new(&app).caller(&args.user).await {
+    let caller = match Console::new(app).caller(&args.user).await {
         Ok(c) => c,
         Err(AppError::NotFound) => return bad_input(format!("there is no user {:?}", args.user)),
         Err(e) if e.kind() != ErrorKind::Internal => {

@@ -157,7 +157,7 @@ async fn draw(s: &AppState, cx: &PageCtx, c: &Caller) -> PageResult {
     let app = &s.app;
     let tasks_of = |q: TaskQuery| async move { app.list_tasks(c, &q).await };
     let open = panel(
-        &cx,
+        cx,
         tasks_of(TaskQuery {
             status: Some(TaskStatus::Assigned),
             limit: Some(50),
