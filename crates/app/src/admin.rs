@@ -3,7 +3,6 @@
 use crate::auth::hash_password;
 use crate::throttle::Guess;
 use crate::{Actor, App, AppError, AppResult, Caller};
-use chrono::Utc;
 use homeward_domain::user::parse_roles;
 use homeward_domain::{
     AuditAction, DisplayName, Language, Party, PartyId, PartyKind, PartyName, Password, Permission,
@@ -30,6 +29,7 @@ pub struct NewUserInput {
 }
 
 impl App {
+    #[tracing::instrument(skip_all)]
     pub async fn create_party(&self, actor: Actor<'_>, name: &str, kind: &str) -> AppResult<Party> {
         actor.require(Permission::PartyManage, &self.config)?;
         let mut errs = ValidationErrors::default();
@@ -42,7 +42,7 @@ impl App {
             id: PartyId::new(),
             name,
             kind,
-            created_at: Utc::now(),
+            created_at: self.now(),
         };
         let audit = actor
             .audit(AuditAction::PartyCreate)
@@ -51,26 +51,24 @@ impl App {
         self.store
             .create_party(&party, audit)
             .await
-            .map_err(|e| match AppError::from(e) {
-                AppError::Conflict(_) => {
-                    AppError::Conflict("a party with this name exists".to_owned())
-                }
-                other => other,
-            })?;
+            .map_err(AppError::from)?;
         Ok(party)
     }
 
     /// Every party (names and kinds are not confidential: each side must know its counterpart).
+    #[tracing::instrument(skip_all)]
     pub async fn list_parties(&self, _caller: &Caller) -> AppResult<Vec<Party>> {
         Ok(self.store.list_parties().await?)
     }
 
     /// The parties, for the command line.
+    #[tracing::instrument(skip_all)]
     pub async fn list_parties_cli(&self) -> AppResult<Vec<Party>> {
         Ok(self.store.list_parties().await?)
     }
 
     /// Finds a party by id or exact name (the command line accepts either).
+    #[tracing::instrument(skip_all)]
     pub async fn find_party(&self, id_or_name: &str) -> AppResult<Party> {
         let parties = self.store.list_parties().await?;
         parties
@@ -99,6 +97,7 @@ impl App {
         }
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn create_user(&self, actor: Actor<'_>, input: NewUserInput) -> AppResult<User> {
         self.check_manages(actor, input.party_id).await?;
         let mut errs = ValidationErrors::default();
@@ -130,7 +129,7 @@ impl App {
             roles,
             totp_enabled: false,
             disabled: false,
-            created_at: Utc::now(),
+            created_at: self.now(),
             language: input.language,
         };
         let hash = hash_password(&password).await?;
@@ -144,14 +143,12 @@ impl App {
         self.store
             .create_user(&user, &hash, audit)
             .await
-            .map_err(|e| match AppError::from(e) {
-                AppError::Conflict(_) => AppError::Conflict("this username is taken".to_owned()),
-                other => other,
-            })?;
+            .map_err(AppError::from)?;
         Ok(user)
     }
 
     /// Users of one party, or of every party the actor manages when `party` is `None`.
+    #[tracing::instrument(skip_all)]
     pub async fn list_users(
         &self,
         actor: Actor<'_>,
@@ -181,12 +178,14 @@ impl App {
     }
 
     /// One user the actor manages; another party's user answers as missing.
+    #[tracing::instrument(skip_all)]
     pub async fn get_managed_user(&self, actor: Actor<'_>, user: UserId) -> AppResult<User> {
         self.managed_user(actor, user).await
     }
 
     /// The API tokens of a user the actor manages, for revoking them (their secrets are never
     /// kept, so nothing here can be used to sign in).
+    #[tracing::instrument(skip_all)]
     pub async fn list_user_tokens(
         &self,
         actor: Actor<'_>,
@@ -205,7 +204,8 @@ impl App {
     }
 
     /// Finds a user by id or username (for the command line).
-    pub async fn find_user(&self, id_or_name: &str) -> AppResult<User> {
+    #[cfg_attr(not(feature = "console"), allow(dead_code))]
+    pub(crate) async fn find_user(&self, id_or_name: &str) -> AppResult<User> {
         if let Ok(id) = id_or_name.trim().parse::<UserId>() {
             return self.store.get_user(id).await?.ok_or(AppError::NotFound);
         }
@@ -220,6 +220,7 @@ impl App {
 
     /// Sets a new password, ends the user's sessions and revokes their API tokens: whoever
     /// knew the old password may have made one.
+    #[tracing::instrument(skip_all)]
     pub async fn reset_password(
         &self,
         actor: Actor<'_>,
@@ -244,6 +245,7 @@ impl App {
 
     /// Removes a user's TOTP second factor (a lost phone); they enrol again at their next sign-in.
     /// Ends nothing else: the password still has to be right.
+    #[tracing::instrument(skip_all)]
     pub async fn reset_totp(&self, actor: Actor<'_>, user: UserId) -> AppResult<()> {
         let u = self.managed_user(actor, user).await?;
         let audit = actor
@@ -259,6 +261,7 @@ impl App {
     /// person's scripts, when they change the password for routine rather than a leak). A wrong
     /// current password counts as a failed sign-in: the same throttle answers
     /// `too_many_attempts` here and at the sign-in.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn change_own_password(
         &self,
         caller: &Caller,
@@ -266,7 +269,7 @@ impl App {
         new_password: &str,
         keep_tokens: bool,
     ) -> AppResult<()> {
-        let now = Utc::now();
+        let now = self.now();
         let user = caller.user();
         let guess = Guess::new(user.username.as_str(), caller.source());
         self.check_throttle(&guess, now).await?;
@@ -299,6 +302,7 @@ impl App {
     }
 
     /// Sets the language of one's own web interface. Returns the user as stored afterwards.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn set_own_language(
         &self,
         caller: &Caller,
@@ -318,6 +322,7 @@ impl App {
     }
 
     /// Changes roles and/or disables the account (which ends its sessions and tokens).
+    #[tracing::instrument(skip_all)]
     pub async fn update_user(
         &self,
         actor: Actor<'_>,

@@ -2,7 +2,8 @@
 //! aftercare services and follow-up visits, and the accountability record of how the child was
 //! taken. Each change is a change of the case's facts (one version, audited, see `cases`).
 
-use crate::cases::{CaseChangeOutcome, FactChange, now, opt_text, text};
+use crate::cases::{CaseChangeOutcome, FactChange, opt_text, text};
+use crate::error::Conflict;
 use crate::{App, AppError, AppResult, Caller};
 use chrono::{DateTime, NaiveDate, Utc};
 use homeward_domain::{
@@ -160,6 +161,7 @@ fn trimmed(v: &[String]) -> Vec<String> {
 impl App {
     /// Records one handover of the child; one that would break the custody chain (a gap, the
     /// wrong first giver, time running backwards) is refused with the conditions it breaks.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn record_handover(
         &self,
         caller: &Caller,
@@ -207,6 +209,7 @@ impl App {
     }
 
     /// The custody chain as one printable document. Audited like a read of the case.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn custody_chain_document(&self, caller: &Caller, id: CaseId) -> AppResult<String> {
         caller.require(Permission::CaseRead, &self.config)?;
         let audit = caller
@@ -222,6 +225,7 @@ impl App {
 
     /// Records the reunification (once the child is handed over) and schedules the follow-up
     /// visits of the aftercare policy from its date.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn record_reunification(
         &self,
         caller: &Caller,
@@ -260,15 +264,10 @@ impl App {
         };
         self.change_open(caller, open, what, |case, policy, at| {
             if case.state != CaseState::HandedOver {
-                return Err(AppError::Conflict(format!(
-                    "the case is {}: a reunification is recorded once the child is handed_over",
-                    case.state
-                )));
+                return Err(AppError::Conflict(Conflict::NotHandedOver(case.state)));
             }
             if case.reunification.is_some() {
-                return Err(AppError::Conflict(
-                    "the reunification is already recorded".into(),
-                ));
+                return Err(AppError::Conflict(Conflict::ReunificationRecorded));
             }
             let r = Reunification {
                 at: input.at.unwrap_or(at),
@@ -303,6 +302,7 @@ impl App {
         .await
     }
 
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn record_service(
         &self,
         caller: &Caller,
@@ -318,9 +318,7 @@ impl App {
         };
         self.change_facts(caller, id, input.expected_version, what, |case, _, at| {
             if case.reunification.is_none() {
-                return Err(AppError::Conflict(
-                    "aftercare services follow a recorded reunification".into(),
-                ));
+                return Err(AppError::Conflict(Conflict::ServiceBeforeReunification));
             }
             let s = AftercareService {
                 id: service_id,
@@ -340,6 +338,7 @@ impl App {
     }
 
     /// Schedules one more follow-up visit (the child needs closer watching than the policy's).
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn schedule_follow_up(
         &self,
         caller: &Caller,
@@ -354,9 +353,7 @@ impl App {
         };
         self.change_facts(caller, id, input.expected_version, what, |case, _, at| {
             if case.reunification.is_none() {
-                return Err(AppError::Conflict(
-                    "follow-up visits follow a recorded reunification".into(),
-                ));
+                return Err(AppError::Conflict(Conflict::FollowUpBeforeReunification));
             }
             if input.due < at.date_naive() {
                 return Err(AppError::invalid(
@@ -373,6 +370,7 @@ impl App {
     }
 
     /// The mediator records a visit done (with the full case in the answer).
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn report_follow_up(
         &self,
         caller: &Caller,
@@ -393,6 +391,7 @@ impl App {
     }
 
     /// The party responsible for a visit reports it done; it sees only that visit.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn report_own_follow_up(
         &self,
         caller: &Caller,
@@ -423,12 +422,13 @@ impl App {
         let record_id = self.own_record(&stored.case, party).await?;
         Ok(FollowUpView {
             case_id: id,
-            overdue: f.is_overdue(now()),
+            overdue: f.is_overdue(self.now()),
             follow_up: f,
             record_id,
         })
     }
 
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn waive_follow_up(
         &self,
         caller: &Caller,
@@ -460,9 +460,10 @@ impl App {
 
     /// Follow-up visits past their due date and not done: every one for the mediator; for the
     /// origin side or an NGO, those it is responsible for.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn overdue_follow_ups(&self, caller: &Caller) -> AppResult<Vec<FollowUpView>> {
         let party = self.follow_up_reader(caller)?;
-        let at = now();
+        let at = self.now();
         let mut out = Vec::new();
         let mut after = None;
         loop {
@@ -472,10 +473,14 @@ impl App {
                 limit: SCAN_PAGE,
                 ..Default::default()
             };
+            let audit = vec![caller.audit(AuditAction::FollowUpList)];
             let page = self
                 .store
-                .list_cases(&f, caller.audit(AuditAction::FollowUpList))
+                .list_cases_audited(&f, caller.for_store(audit.clone()))
                 .await?;
+            caller.viewed_ids(audit, "case_ids", || {
+                page.iter().map(|c| c.case.id.to_string()).collect()
+            });
             for stored in &page {
                 let own = match party {
                     Some(p) => self.own_record(&stored.case, p).await?,
@@ -532,6 +537,7 @@ impl App {
 
     /// Adds a fact to the accountability record. Facts are never edited: a correction is a new
     /// fact naming the one it corrects.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn record_accountability(
         &self,
         caller: &Caller,
@@ -613,6 +619,7 @@ impl App {
     }
 
     /// One case's accountability record, and nothing else of the case. Every read is audited.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn read_accountability(
         &self,
         caller: &Caller,
@@ -634,6 +641,7 @@ impl App {
     }
 
     /// Every case with an accountability record, for observers; audited with the case ids.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn list_accountability(
         &self,
         caller: &Caller,

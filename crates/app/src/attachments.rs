@@ -281,6 +281,7 @@ impl App {
 
     /// Attaches a file to a child record. Its party's caseworkers (within their own records) and
     /// the mediator's caseworkers may; the record must be readable by the caller and not deleted.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn upload_record_attachment(
         &self,
         caller: &Caller,
@@ -318,6 +319,7 @@ impl App {
     }
 
     /// Attaches a file to a case: the mediator's case managers.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn upload_case_attachment(
         &self,
         caller: &Caller,
@@ -381,7 +383,7 @@ impl App {
             })?,
             uploaded_by: caller.user().id,
             // Databases keep microseconds: answer with what a later read returns.
-            uploaded_at: Utc::now().trunc_subsecs(6),
+            uploaded_at: self.now().trunc_subsecs(6),
             description,
             deleted_at: None,
         };
@@ -403,6 +405,7 @@ impl App {
     }
 
     /// The attachments of a record the caller can read.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn list_record_attachments(
         &self,
         caller: &Caller,
@@ -414,6 +417,7 @@ impl App {
     }
 
     /// The attachments of a case (the mediator's case readers).
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn list_case_attachments(
         &self,
         caller: &Caller,
@@ -429,14 +433,20 @@ impl App {
         caller: &Caller,
         owner: AttachmentOwner,
     ) -> AppResult<Vec<AttachmentView>> {
-        let audit = caller
-            .audit(AuditAction::AttachmentList)
-            .target(owner.kind(), owner.id());
+        let audit = vec![
+            caller
+                .audit(AuditAction::AttachmentList)
+                .target(owner.kind(), owner.id()),
+        ];
+        let scope = self.attachment_scope(caller);
         let items = self
             .store
-            .list_attachments(self.attachment_scope(caller), owner, audit)
+            .list_attachments_audited(scope, owner, caller.for_store(audit.clone()))
             .await?
             .ok_or(AppError::NotFound)?;
+        caller.viewed_ids(audit, "attachment_ids", || {
+            items.iter().map(|a| a.id.to_string()).collect()
+        });
         Ok(items.into_iter().map(AttachmentView::from).collect())
     }
 
@@ -450,6 +460,7 @@ impl App {
     }
 
     /// One attachment's metadata.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn get_attachment(
         &self,
         caller: &Caller,
@@ -468,6 +479,7 @@ impl App {
 
     /// One attachment's content with its metadata. Every download is audited (in the same
     /// transaction as the metadata read that authorises it), before the content leaves.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn download_attachment(
         &self,
         caller: &Caller,

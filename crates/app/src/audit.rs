@@ -54,7 +54,7 @@ impl App {
     /// Walks the whole chain, then every stored record, record version, case and case version;
     /// fails with `ChainBroken` naming the first bad entry, or the first row that differs from
     /// what the entry that last wrote it recorded.
-    pub async fn verify_audit(
+    pub(crate) async fn verify_audit(
         &self,
         progress: &(dyn Fn(i64) + Send + Sync),
     ) -> AppResult<ChainReport> {
@@ -177,6 +177,7 @@ impl App {
     }
 
     /// [`App::verify_audit`] on behalf of a signed-in auditor.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn verify_audit_as(&self, caller: &Caller) -> AppResult<ChainReport> {
         caller.require(Permission::AuditRead, &self.config)?;
         self.verify_audit(&|_| {}).await
@@ -184,6 +185,7 @@ impl App {
 
     /// The user an auditor names by username (or id) in a filter. Someone who may not read the
     /// log learns nothing about which usernames exist.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn audit_actor(&self, caller: &Caller, who: &str) -> AppResult<UserId> {
         caller.require(Permission::AuditRead, &self.config)?;
         let who = who.trim();
@@ -200,6 +202,7 @@ impl App {
 
     /// The usernames of the actors on a page of entries, for an auditor (who may read who did
     /// what, but not manage users). A user since removed is left out.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn audit_actor_names(
         &self,
         caller: &Caller,
@@ -268,6 +271,7 @@ impl App {
     }
 
     /// Entries for an auditor; reading the log is itself audited.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn list_audit(
         &self,
         caller: &Caller,

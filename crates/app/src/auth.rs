@@ -129,8 +129,9 @@ fn totp_step(totp: &TOTP, code: &str) -> AppResult<Option<i64>> {
 
 impl App {
     /// Checks a username, password and (when enrolled) one-time code, and opens a session.
+    #[tracing::instrument(skip_all)]
     pub async fn login(&self, req: LoginRequest, source: Option<String>) -> AppResult<NewSession> {
-        let now = Utc::now();
+        let now = self.now();
         let username = Username::parse(&req.username).ok();
         let guess = Guess::new(
             username
@@ -203,6 +204,7 @@ impl App {
 
     /// The caller a session cookie stands for, and the session's CSRF token. Slides the idle
     /// expiry forward (at most once a minute, to spare the database a write per request).
+    #[tracing::instrument(skip_all)]
     pub async fn authenticate_session(
         &self,
         token: &str,
@@ -211,7 +213,7 @@ impl App {
         if !token.starts_with(SESSION_PREFIX) {
             return Err(AppError::Unauthenticated);
         }
-        let now = Utc::now();
+        let now = self.now();
         let hash = token_hash(token);
         let (row, user) = self
             .store
@@ -238,6 +240,7 @@ impl App {
         constant_time_eq(expected, submitted)
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn logout(&self, session_token: &str, source: Option<String>) -> AppResult<()> {
         let (caller, _) = self.authenticate_session(session_token, source).await?;
         self.store
@@ -252,6 +255,7 @@ impl App {
     }
 
     /// The caller an API bearer token stands for.
+    #[tracing::instrument(skip_all)]
     pub async fn authenticate_token(
         &self,
         token: &str,
@@ -262,7 +266,7 @@ impl App {
         }
         let (_, user) = self
             .store
-            .token_by_hash(&token_hash(token), Utc::now())
+            .token_by_hash(&token_hash(token), self.now())
             .await?
             .ok_or(AppError::Unauthenticated)?;
         let party = self
@@ -274,7 +278,8 @@ impl App {
     }
 
     /// The caller for a command run on the server as a named user (e.g. `homeward import --user`).
-    pub async fn command_line_caller(&self, username: &str) -> AppResult<Caller> {
+    #[cfg_attr(not(feature = "console"), allow(dead_code))]
+    pub(crate) async fn command_line_caller(&self, username: &str) -> AppResult<Caller> {
         let name = Username::parse(username)?;
         let creds = self
             .store
@@ -293,6 +298,7 @@ impl App {
     }
 
     /// Creates an API token for the caller; it expires after `days` days when given.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn create_token(
         &self,
         caller: &Caller,
@@ -314,7 +320,7 @@ impl App {
                 "between 1 and 3660 days",
             ));
         }
-        let now = Utc::now();
+        let now = self.now();
         let token = random_token(TOKEN_PREFIX);
         let meta = ApiToken {
             id: TokenId::new(),
@@ -334,12 +340,14 @@ impl App {
         Ok(NewApiToken { token, meta })
     }
 
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn list_tokens(&self, caller: &Caller) -> AppResult<Vec<ApiToken>> {
         Ok(self.store.list_tokens(caller.user().id).await?)
     }
 
     /// Revokes a token: one's own always; anyone's with `TokenRevokeAny` (a party admin only within
     /// the party). Someone else's token outside those bounds answers as not found.
+    #[tracing::instrument(skip_all)]
     pub async fn revoke_token(&self, actor: crate::Actor<'_>, id: TokenId) -> AppResult<()> {
         let token = self.store.get_token(id).await?.ok_or(AppError::NotFound)?;
         if let crate::Actor::User(caller) = actor
@@ -359,11 +367,12 @@ impl App {
             }
         }
         let audit = actor.audit(AuditAction::TokenRevoke).target("token", id);
-        self.store.revoke_token(id, Utc::now(), audit).await?;
+        self.store.revoke_token(id, self.now(), audit).await?;
         Ok(())
     }
 
     /// Starts TOTP enrolment: stores a new secret, not yet enabled, and returns it for the app.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn begin_totp_enrolment(&self, caller: &Caller) -> AppResult<TotpEnrolment> {
         let secret = Secret::generate_secret().to_encoded().to_string();
         let totp = totp_for(
@@ -387,8 +396,9 @@ impl App {
     /// Finishes enrolment with the first code the authenticator app shows. Throttled like
     /// signing in (a wrong code counts as a failed guess for the account), and the code is then
     /// spent: it cannot sign in as well.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn confirm_totp_enrolment(&self, caller: &Caller, code: &str) -> AppResult<()> {
-        let now = Utc::now();
+        let now = self.now();
         let user = caller.user();
         let guess = Guess::new(user.username.as_str(), caller.source());
         self.check_throttle(&guess, now).await?;

@@ -1,5 +1,7 @@
+use crate::view::ViewLog;
 use crate::{AppConfig, AppError, AppResult};
 use homeward_domain::{AuditAction, AuditDraft, Party, Permission, Role, Scope, User};
+use std::sync::Arc;
 
 /// An authenticated user acting through Homeward. Only the app can make one (by checking a
 /// session, a token or a password), so holding a `Caller` proves who is asking, and its scope
@@ -9,6 +11,8 @@ pub struct Caller {
     user: User,
     party: Party,
     source: Option<String>,
+    /// Inside a page view: where its reads are noted for the page's one audit entry.
+    view: Option<Arc<ViewLog>>,
 }
 
 impl Caller {
@@ -17,6 +21,50 @@ impl Caller {
             user,
             party,
             source,
+            view: None,
+        }
+    }
+
+    /// This caller, drawing a page whose reads are noted in `log`.
+    pub(crate) fn viewing(&self, log: Arc<ViewLog>) -> Self {
+        Self {
+            view: Some(log),
+            ..self.clone()
+        }
+    }
+
+    /// The audit entries of a read, for the store to append in the read's transaction; inside
+    /// a page view none, since the view appends one entry for all its reads (see [`Caller::viewed`]).
+    pub(crate) fn for_store(&self, drafts: Vec<AuditDraft>) -> Vec<AuditDraft> {
+        if self.view.is_some() {
+            Vec::new()
+        } else {
+            drafts
+        }
+    }
+
+    /// [`Caller::viewed`] for a list read: each entry names the ids the read handed out, as the
+    /// store's own entry does outside a view.
+    pub(crate) fn viewed_ids(
+        &self,
+        drafts: Vec<AuditDraft>,
+        key: &str,
+        ids: impl FnOnce() -> Vec<String>,
+    ) {
+        if self.view.is_some() {
+            let ids = ids();
+            self.viewed(drafts.into_iter().map(|d| AuditDraft {
+                details: crate::view::with_ids(d.details.clone(), key, ids.clone()),
+                ..d
+            }));
+        }
+    }
+
+    /// Notes the reads a page showed, for its one entry; outside a page view the store has
+    /// appended them already, so nothing happens.
+    pub(crate) fn viewed(&self, drafts: impl IntoIterator<Item = AuditDraft>) {
+        if let Some(log) = &self.view {
+            log.note(drafts);
         }
     }
 
@@ -83,21 +131,27 @@ impl Caller {
 #[derive(Clone, Copy, Debug)]
 pub enum Actor<'a> {
     User(&'a Caller),
-    CommandLine,
+    /// Only the console makes one (see `console::Console::actor`).
+    CommandLine(ConsoleProof),
 }
+
+/// Proof that the command line, not a request, is acting: its field is private, so only this
+/// crate's console can make one.
+#[derive(Clone, Copy, Debug)]
+pub struct ConsoleProof(pub(crate) ());
 
 impl Actor<'_> {
     pub(crate) fn require(&self, p: Permission, config: &AppConfig) -> AppResult<()> {
         match self {
             Self::User(c) => c.require(p, config),
-            Self::CommandLine => Ok(()),
+            Self::CommandLine(_) => Ok(()),
         }
     }
 
     pub(crate) fn audit(&self, action: AuditAction) -> AuditDraft {
         match self {
             Self::User(c) => c.audit(action),
-            Self::CommandLine => AuditDraft {
+            Self::CommandLine(_) => AuditDraft {
                 source: Some("cli".to_owned()),
                 ..AuditDraft::new(action)
             },
@@ -111,7 +165,7 @@ impl Actor<'_> {
     pub(crate) fn managed_party(&self) -> Option<homeward_domain::PartyId> {
         match self {
             Self::User(c) => Some(c.party.id),
-            Self::CommandLine => None,
+            Self::CommandLine(_) => None,
         }
     }
 }

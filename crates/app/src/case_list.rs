@@ -7,7 +7,6 @@
 use crate::matching::CaseView;
 use crate::sight::{CaseParts, CaseSight};
 use crate::{App, AppError, AppResult, Caller};
-use chrono::Utc;
 use homeward_domain::{
     AuditAction, CaseNumber, CaseState, ChildRecord, PartyId, Permission, RecordId, Scope,
 };
@@ -72,6 +71,7 @@ impl App {
     /// The child records among `ids` the caller may read, in one audited read (`record.list`
     /// with the ids): how a page names the children of a list (the review queue, transfer
     /// lists) without one read per row. Those the caller may not read are left out.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn children_named(
         &self,
         caller: &Caller,
@@ -94,6 +94,7 @@ impl App {
     }
 
     /// The Cases page's search (see the module).
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn case_list(&self, caller: &Caller, q: &CaseListQuery) -> AppResult<CaseList> {
         caller.require(Permission::CaseRead, &self.config)?;
         let per_page = if q.per_page == 0 { 50 } else { q.per_page };
@@ -134,7 +135,7 @@ impl App {
             state: q.state,
             party: q.party,
             round: q.round.clone().filter(|r| !r.trim().is_empty()),
-            overdue_on: q.overdue.then(|| Utc::now().date_naive()),
+            overdue_on: q.overdue.then(|| self.now().date_naive()),
             number,
             name_terms,
             sort: q.sort,

@@ -137,7 +137,7 @@ impl App {
         what: FactChange,
         edit: impl FnOnce(&mut Case, &CasePolicy, DateTime<Utc>) -> AppResult<()>,
     ) -> AppResult<Applied> {
-        let at = crate::cases::now();
+        let at = self.now();
         let policy = self.case_policy();
         let id = open.stored.case.id;
         let by = caller.user().id;

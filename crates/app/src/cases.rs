@@ -8,10 +8,11 @@
 //! each change names the version it was decided on.
 
 use crate::case_work::OpenCase;
+use crate::error::Conflict;
 use crate::matching::CaseView;
 use crate::sight::{CaseParts, CaseSight};
 use crate::{App, AppError, AppResult, Caller};
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Utc};
 use homeward_domain::{
     AuditAction, BestInterestsAssessment, BestInterestsDecision, BestInterestsDetermination,
     BestInterestsId, Case, CaseId, CasePolicy, CaseState, ChildViews, ChildViewsId, ChildWish,
@@ -272,10 +273,6 @@ pub struct ReceivedDisclosure {
     pub disclosed_at: DateTime<Utc>,
 }
 
-pub(crate) fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(6)
-}
-
 pub(crate) fn text(field: &str, v: &str, required: bool) -> Result<(), FieldError> {
     let n = v.trim().chars().count();
     if required && n == 0 {
@@ -338,20 +335,25 @@ impl App {
     }
 
     pub(crate) async fn load_case(&self, caller: &Caller, id: CaseId) -> AppResult<StoredCase> {
-        let audit = caller.audit(AuditAction::CaseRead).target("case", id);
-        self.store
-            .get_case(id, audit)
+        let audit = vec![caller.audit(AuditAction::CaseRead).target("case", id)];
+        let stored = self
+            .store
+            .get_case_audited(id, caller.for_store(audit.clone()))
             .await?
-            .ok_or(AppError::NotFound)
+            .ok_or(AppError::NotFound)?;
+        caller.viewed(audit);
+        Ok(stored)
     }
 
     /// One case with its checklist, in the mediator's view: every part the caller may read.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn get_case(&self, caller: &Caller, id: CaseId) -> AppResult<CaseDetail> {
         self.get_case_parts(caller, id, CaseParts::ALL).await
     }
 
     /// One case with the parts asked for that the caller may read; the read of each part is
     /// audited as such, with the read of the case.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn get_case_parts(
         &self,
         caller: &Caller,
@@ -364,12 +366,14 @@ impl App {
         audit.extend(sight.audits(caller, id, "case"));
         let stored = self
             .store
-            .get_case_audited(id, audit)
+            .get_case_audited(id, caller.for_store(audit.clone()))
             .await?
             .ok_or(AppError::NotFound)?;
-        Ok(detail_of(stored, sight, &self.case_policy(), now()))
+        caller.viewed(audit);
+        Ok(detail_of(stored, sight, &self.case_policy(), self.now()))
     }
 
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn list_cases(&self, caller: &Caller, q: &CaseQuery) -> AppResult<CasePage> {
         caller.require(Permission::CaseRead, &self.config)?;
         let limit = q.limit.unwrap_or(50);
@@ -407,12 +411,19 @@ impl App {
 
     /// How many cases are in each state, main line first then the side exits; states without
     /// cases count 0. For the dashboard's chart.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn case_counts(&self, caller: &Caller) -> AppResult<Vec<(CaseState, i64)>> {
         caller.require(Permission::CaseRead, &self.config)?;
-        let audit = caller
-            .audit(AuditAction::CaseList)
-            .details(serde_json::json!({ "counts": true }));
-        let stored = self.store.count_cases_by_state(audit).await?;
+        let audit = vec![
+            caller
+                .audit(AuditAction::CaseList)
+                .details(serde_json::json!({ "counts": true })),
+        ];
+        let stored = self
+            .store
+            .count_cases_by_state_audited(caller.for_store(audit.clone()))
+            .await?;
+        caller.viewed(audit);
         Ok(CaseState::ALL
             .into_iter()
             .map(|st| {
@@ -423,6 +434,7 @@ impl App {
     }
 
     /// Every version of the case, oldest first: the timeline of what happened, who did it, when.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn case_history(
         &self,
         caller: &Caller,
@@ -432,6 +444,7 @@ impl App {
     }
 
     /// [`App::case_history`] with the parts asked for that the caller may read.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn case_history_parts(
         &self,
         caller: &Caller,
@@ -444,12 +457,13 @@ impl App {
         audit.extend(sight.audits(caller, id, "case_history"));
         let mut versions: Vec<CaseVersionView> = self
             .store
-            .case_history_audited(id, audit)
+            .case_history_audited(id, caller.for_store(audit.clone()))
             .await?
             .ok_or(AppError::NotFound)?
             .into_iter()
             .map(|v| CaseVersionView::seen(v, sight))
             .collect();
+        caller.viewed(audit);
         // Only the people who changed this case are named: a handful of lookups, not a directory.
         let mut ids: Vec<homeward_domain::UserId> = versions.iter().map(|v| v.changed_by).collect();
         ids.sort();
@@ -481,6 +495,7 @@ impl App {
 
     /// Moves the case to another state if its guards allow; a refusal lists every missing
     /// condition.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn transition_case(
         &self,
         caller: &Caller,
@@ -489,7 +504,7 @@ impl App {
     ) -> AppResult<CaseChangeOutcome> {
         caller.require(Permission::CaseManage, &self.config)?;
         let open = self.open_case(id, Some(input.expected_version)).await?;
-        let at = now();
+        let at = self.now();
         let policy = self.case_policy();
         let by = caller.user().id;
         let case = &open.stored.case;
@@ -497,8 +512,7 @@ impl App {
             .transition(input.to, input.reason.as_deref(), by, &policy, at)
             .map_err(refused)?;
         let mut case = case.clone();
-        case.apply(&t)
-            .map_err(|e| AppError::Conflict(e.to_string()))?;
+        case.apply(&t)?;
         let audit = caller
             .audit(AuditAction::CaseTransition)
             .target("case", id)
@@ -544,7 +558,7 @@ impl App {
         let applied = self.apply_open(caller, open, what, edit).await?;
         let policy = self.case_policy();
         Ok(CaseChangeOutcome {
-            detail: detail_of(applied.stored, sight, &policy, now()),
+            detail: detail_of(applied.stored, sight, &policy, self.now()),
             moved_back_from: applied.moved_back_from,
             unmet: applied.unmet,
         })
@@ -564,6 +578,7 @@ impl App {
         Ok(open)
     }
 
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn record_verification(
         &self,
         caller: &Caller,
@@ -612,6 +627,7 @@ impl App {
 
     /// Resolves a negative verification result in writing (e.g. the wrong photograph was shown);
     /// the step itself is kept.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn resolve_verification(
         &self,
         caller: &Caller,
@@ -637,9 +653,7 @@ impl App {
                     .find(|s| s.id == step)
                     .ok_or(AppError::NotFound)?;
                 if s.resolution.is_some() {
-                    return Err(AppError::Conflict(
-                        "verification step already resolved".into(),
-                    ));
+                    return Err(AppError::Conflict(Conflict::StepResolved));
                 }
                 s.resolution = Some(Resolution {
                     at,
@@ -653,6 +667,7 @@ impl App {
         .await
     }
 
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn record_consent(
         &self,
         caller: &Caller,
@@ -714,6 +729,7 @@ impl App {
 
     /// Withdraws a consent: it stays on record with its end, and the guards it satisfied open
     /// again (a `consent_obtained` or `listed` case moves back).
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn withdraw_consent(
         &self,
         caller: &Caller,
@@ -741,7 +757,9 @@ impl App {
                 case.withdraw_consent(consent, withdrawal, policy, at)
                     .map_err(|e| match e {
                         WithdrawalRefused::NoSuchConsent => AppError::NotFound,
-                        WithdrawalRefused::AlreadyWithdrawn => AppError::Conflict(e.to_string()),
+                        WithdrawalRefused::AlreadyWithdrawn => {
+                            AppError::Conflict(Conflict::ConsentWithdrawn)
+                        }
                         WithdrawalRefused::Invalid(v) => AppError::Validation(v),
                     })
             },
@@ -749,6 +767,7 @@ impl App {
         .await
     }
 
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn record_child_views(
         &self,
         caller: &Caller,
@@ -791,6 +810,7 @@ impl App {
         .await
     }
 
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn record_assessment(
         &self,
         caller: &Caller,
@@ -836,6 +856,7 @@ impl App {
         .await
     }
 
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn record_determination(
         &self,
         caller: &Caller,
@@ -904,6 +925,7 @@ impl App {
 
     /// Tells the origin or custody party chosen facts of a case, only as far as the consents to
     /// share cover them at this moment; what was told is kept exactly and audited.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn disclose(
         &self,
         caller: &Caller,
@@ -940,7 +962,7 @@ impl App {
                 .collect(),
             consents: vec![],
             disclosed_by: caller.user().id,
-            disclosed_at: now(),
+            disclosed_at: self.now(),
         };
         d.check(&stored.case.consents).map_err(|e| match e {
             homeward_domain::DisclosureRefused::Invalid(v) => AppError::Validation(v),
@@ -962,6 +984,7 @@ impl App {
     }
 
     /// Every disclosure of a case, for the mediator.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn case_disclosures(
         &self,
         caller: &Caller,
@@ -973,11 +996,19 @@ impl App {
             case: Some(id),
             to_party: None,
         };
-        let audit = caller.audit(AuditAction::DisclosureList).target("case", id);
-        Ok(self.store.list_disclosures(f, audit).await?)
+        let audit = vec![caller.audit(AuditAction::DisclosureList).target("case", id)];
+        let out = self
+            .store
+            .list_disclosures_audited(f, caller.for_store(audit.clone()))
+            .await?;
+        caller.viewed_ids(audit, "disclosure_ids", || {
+            out.iter().map(|d| d.id.to_string()).collect()
+        });
+        Ok(out)
     }
 
     /// What the mediator disclosed to the caller's own party, and nothing else.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn received_disclosures(
         &self,
         caller: &Caller,

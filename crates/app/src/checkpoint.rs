@@ -150,6 +150,7 @@ pub fn parse_public_key(text: &str) -> Result<VerifyingKey, CheckpointError> {
 impl App {
     /// Verifies the whole log (a checkpoint of a broken log would vouch for the breakage), then
     /// signs its head. Console only.
+    #[tracing::instrument(skip_all)]
     pub async fn audit_checkpoint(
         &self,
         key: &SigningKey,
@@ -160,12 +161,13 @@ impl App {
             key,
             report.entries,
             &report.head_hash,
-            Utc::now(),
+            self.now(),
         ))
     }
 
     /// [`App::verify_audit`], also proving that the log still extends `checkpoint`, whose
     /// signature must verify with `key`. Console only.
+    #[tracing::instrument(skip_all)]
     pub async fn verify_audit_against(
         &self,
         checkpoint: &Checkpoint,

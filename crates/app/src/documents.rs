@@ -11,7 +11,7 @@
 //! one `transfer_list.read` entry naming the document. Which children it named follows from the
 //! list's version at that moment, which the list's own history keeps.
 
-use crate::cases::{CaseDetail, detail_of, now};
+use crate::cases::{CaseDetail, detail_of};
 use crate::sight::{CaseParts, CaseSight};
 use crate::transfers::{ListPeople, ListView};
 use crate::{App, AppError, AppResult, Caller};
@@ -47,7 +47,7 @@ impl App {
             .await?
             .ok_or(AppError::NotFound)?;
         let sight = CaseSight::of(caller, CaseParts::WORKFLOW);
-        let detail = detail_of(stored, sight, &self.case_policy(), now());
+        let detail = detail_of(stored, sight, &self.case_policy(), self.now());
         let case = &detail.view.case;
         let records: Vec<RecordId> = [case.tracing_request, case.custody_record]
             .into_iter()

@@ -12,7 +12,7 @@ use crate::jobs::{JobActor, match_key_of_record};
 use crate::matching::{distinct_keys, engine_pairs, table_of};
 use crate::records::{filed_kind, search_key};
 use crate::{App, AppError, AppResult, Caller};
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Utc};
 use homeward_domain::{
     AuditAction, CaseId, ChildRecord, ChildRecordInput, DuplicateId, MatchId, PartyId, Permission,
     RecordId, RecordKind, UserId,
@@ -182,9 +182,11 @@ fn check_reason<'a>(reason: &'a str, why: &str) -> AppResult<&'a str> {
 
 fn decision_error(e: StoreError) -> AppError {
     match e {
-        StoreError::Conflict(what) if what == "duplicate decided" => AppError::DuplicateDecided,
-        StoreError::Conflict(what) if what == "cases differ" => AppError::CasesDiffer,
-        StoreError::Conflict(what) if what == "survivor not in pair" => not_in_pair(),
+        StoreError::Conflict(homeward_store::Conflict::DuplicateDecided) => {
+            AppError::DuplicateDecided
+        }
+        StoreError::Conflict(homeward_store::Conflict::CasesDiffer) => AppError::CasesDiffer,
+        StoreError::Conflict(homeward_store::Conflict::SurvivorNotInPair) => not_in_pair(),
         other => other.into(),
     }
 }
@@ -235,8 +237,19 @@ impl App {
             let older = self.store.records_for_linkage(&older).await?;
             let group: Vec<&ChildRecord> = group.iter().map(|(r, _)| *r).collect();
             found.extend(
-                duplicates_in_bulk(model, model_version, &group, &older, threshold, party, kind)
-                    .await?,
+                duplicates_in_bulk(
+                    model,
+                    model_version,
+                    &group,
+                    &older,
+                    threshold,
+                    Stamp {
+                        party,
+                        kind,
+                        now: self.now(),
+                    },
+                )
+                .await?,
             );
         }
         if found.is_empty() {
@@ -257,6 +270,7 @@ impl App {
     }
 
     /// Pending candidate duplicates within the caller's scope, most probable first.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn duplicate_queue(
         &self,
         caller: &Caller,
@@ -305,6 +319,7 @@ impl App {
 
     /// One candidate duplicate (in any status) with both records side by side; each record read
     /// is audited. Another party's pair answers exactly like a missing one.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn get_duplicate(
         &self,
         caller: &Caller,
@@ -345,6 +360,7 @@ impl App {
 
     /// Dismisses a candidate duplicate: the two records are different children. The pair is
     /// never proposed again, however often either record changes.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn dismiss_duplicate(
         &self,
         caller: &Caller,
@@ -363,7 +379,7 @@ impl App {
                 caller.scope(),
                 id,
                 caller.user().id,
-                Utc::now(),
+                self.now(),
                 reason,
                 audit,
             )
@@ -377,6 +393,7 @@ impl App {
     /// their histories; the absorbed record's pending matches and its case follow the survivor
     /// (see [`homeward_store::Store::merge_duplicate`]). The survivor is then scored again, as any
     /// changed record is.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn merge_duplicate(
         &self,
         caller: &Caller,
@@ -385,7 +402,7 @@ impl App {
     ) -> AppResult<MergeView> {
         caller.require(Permission::DuplicateReview, &self.config)?;
         let reason = check_reason(&input.reason, "say why these records are the same child")?;
-        let now = Utc::now().trunc_subsecs(6);
+        let now = self.now();
         // Changing what a record says is the owning side's right, merge or not.
         let content = match &input.content {
             Some(c) => {
@@ -480,15 +497,23 @@ type Keyed<'a> = (&'a ChildRecord, &'a Vec<String>);
 /// smaller id on the left of the explanation; at most [`MAX_DUPLICATES_PER_RECORD`] per record
 /// of the group (the most probable). A pair that only the renamed-child pattern brings up is
 /// not proposed: within one party a different surname and patronymic is another child.
+/// What every duplicate found in one group carries: the party and kind of its records, and when
+/// it was found.
+struct Stamp {
+    party: PartyId,
+    kind: RecordKind,
+    now: DateTime<Utc>,
+}
+
 async fn duplicates_in_bulk(
     model: &Model,
     model_version: &str,
     group: &[&ChildRecord],
     older: &[ChildRecord],
     threshold: f64,
-    party: PartyId,
-    kind: RecordKind,
+    stamp: Stamp,
 ) -> AppResult<Vec<NewDuplicate>> {
+    let Stamp { party, kind, now } = stamp;
     let right: Vec<&ChildRecord> = group.iter().copied().chain(older).collect();
     if right.len() < 2 {
         return Ok(Vec::new());
@@ -512,7 +537,6 @@ async fn duplicates_in_bulk(
         }
         per_record.entry(p.left).or_default().push(p);
     }
-    let now = Utc::now().trunc_subsecs(6);
     let mut seen: HashSet<(RecordId, RecordId)> = HashSet::new();
     let mut out = Vec::new();
     for (_, mut found) in per_record {

@@ -56,8 +56,8 @@ pub enum AppError {
     TotpEnrolmentRequired,
     #[error("not found")]
     NotFound,
-    #[error("already exists: {0}")]
-    Conflict(String),
+    #[error(transparent)]
+    Conflict(Conflict),
     #[error("the record is at version {current}; reload it and apply the change again")]
     VersionConflict { current: i64 },
     #[error("this reviewer already confirmed the candidate; a different reviewer must confirm it")]
@@ -138,6 +138,56 @@ pub enum AppError {
     Internal(String),
     #[error("storage error: {0}")]
     Store(StoreError),
+}
+
+/// What a change clashed with. The API answers all of them with the code `conflict` (and its
+/// sentence); pages translate by [`Conflict::code`], so no caller matches a message.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum Conflict {
+    /// Refused by the store: a taken name, a decided candidate, a case on another list.
+    #[error(transparent)]
+    Store(homeward_store::Conflict),
+    #[error("the verification step is already resolved")]
+    StepResolved,
+    #[error("the consent is already withdrawn")]
+    ConsentWithdrawn,
+    #[error("the case is {0}: a reunification is recorded once the child is handed_over")]
+    NotHandedOver(homeward_domain::CaseState),
+    #[error("the reunification is already recorded")]
+    ReunificationRecorded,
+    #[error("aftercare services follow a recorded reunification")]
+    ServiceBeforeReunification,
+    #[error("follow-up visits follow a recorded reunification")]
+    FollowUpBeforeReunification,
+    /// The case moved between the decision and its application.
+    #[error(transparent)]
+    StaleTransition(homeward_domain::StaleTransition),
+    /// The other side deleted its record of a PPRL pair since it answered.
+    #[error("the other side's record of the pair was deleted")]
+    PprlRecordDeleted,
+}
+
+impl Conflict {
+    /// A stable machine-readable name for what clashed.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Store(c) => c.code(),
+            Self::StepResolved => "step_resolved",
+            Self::ConsentWithdrawn => "consent_withdrawn",
+            Self::NotHandedOver(_) => "not_handed_over",
+            Self::ReunificationRecorded => "reunification_recorded",
+            Self::ServiceBeforeReunification => "service_before_reunification",
+            Self::FollowUpBeforeReunification => "follow_up_before_reunification",
+            Self::StaleTransition(_) => "stale_transition",
+            Self::PprlRecordDeleted => "pprl_record_deleted",
+        }
+    }
+}
+
+impl From<homeward_domain::StaleTransition> for AppError {
+    fn from(e: homeward_domain::StaleTransition) -> Self {
+        Self::Conflict(Conflict::StaleTransition(e))
+    }
 }
 
 impl AppError {
@@ -249,7 +299,7 @@ impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => Self::NotFound,
-            StoreError::Conflict(what) => Self::Conflict(what),
+            StoreError::Conflict(c) => Self::Conflict(Conflict::Store(c)),
             StoreError::VersionConflict { current } => Self::VersionConflict { current },
             StoreError::RecordVersionConflict { record, current } => {
                 Self::RecordVersionConflict { record, current }

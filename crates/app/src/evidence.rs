@@ -8,7 +8,7 @@
 //! readers of the record see any case, but only observers export bundles.
 
 use crate::{App, AppError, AppResult, Caller};
-use chrono::{SubsecRound, Utc};
+use chrono::SubsecRound;
 use ed25519_dalek::{Signer, SigningKey};
 use homeward_domain::evidence::{
     self, BundledAttachment, BundledCase, BundledName, ChainLink, Exporter, Manifest, SignedHead,
@@ -135,6 +135,7 @@ impl App {
 
     /// The cases with an accountability record, with the child's names; audited as the
     /// accountability listing (with the case ids). A page scans a fixed number of cases.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn observed_cases(
         &self,
         caller: &Caller,
@@ -149,6 +150,7 @@ impl App {
     }
 
     /// One case's accountability record for an observer (or the mediator's readers); audited.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn observed_case(&self, caller: &Caller, id: CaseId) -> AppResult<ObservedCaseView> {
         caller.require(Permission::AccountabilityRead, &self.config)?;
         let audit = caller
@@ -180,6 +182,7 @@ impl App {
     /// (`evidence.export`, before anything is read for it), and so is the read of each
     /// attachment; the bundle's chain ends at the head after those entries, so it carries its
     /// own export.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn export_evidence(&self, caller: &Caller, id: CaseId) -> AppResult<EvidenceBundle> {
         caller.require(Permission::EvidenceExport, &self.config)?;
         let key = self
@@ -219,11 +222,11 @@ impl App {
             &manifest,
             |m| hex::encode(json_key.0.sign(m).to_bytes()),
             &contents,
-            Utc::now().timestamp(),
+            self.now().timestamp(),
         )
         .map_err(|e| AppError::Internal(e.to_string()))?;
         Ok(EvidenceBundle {
-            filename: format!("evidence-{id}-{}.tar", Utc::now().format("%Y%m%dT%H%M%SZ")),
+            filename: format!("evidence-{id}-{}.tar", self.now().format("%Y%m%dT%H%M%SZ")),
             bytes,
         })
     }
@@ -361,7 +364,8 @@ impl App {
         audit_entries: Vec<AuditEntry>,
         chain: Vec<ChainLink>,
     ) -> Manifest {
-        let at = Utc::now()
+        let at = self
+            .now()
             .trunc_subsecs(6)
             .format("%Y-%m-%dT%H:%M:%S%.6fZ")
             .to_string();
@@ -423,6 +427,7 @@ impl App {
     /// candidate of the review queue, `caseworker` attaches a synthetic statement to the case and
     /// records how the child was taken and where it was held. Every step is an ordinary,
     /// audited use-case. `None` when the queue is empty.
+    #[tracing::instrument(skip_all)]
     pub async fn seed_accountability_example(
         &self,
         reviewer: &Caller,

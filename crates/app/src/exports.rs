@@ -18,7 +18,7 @@
 use crate::error::ExportGone;
 use crate::jobs::Lease;
 use crate::{App, AppError, AppResult, Caller};
-use chrono::{DateTime, Duration, NaiveDate, SubsecRound, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use homeward_domain::{
     AuditAction, AuditDraft, CaseId, CaseState, ChildRecord, ListState, NameEntry, Permission,
     RecordFilter, RecordId, RecordKind, Scope, Sex,
@@ -466,6 +466,7 @@ impl App {
 
     /// Asks for an export: stored with its job and audit entry in one transaction; the job makes
     /// the file (inline or on a worker).
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn request_export(
         &self,
         caller: &Caller,
@@ -480,7 +481,7 @@ impl App {
         let columns = check_request(req)?;
         self.may_read_subject(caller, &req.subject)?;
         self.export_blobs()?;
-        let now = Utc::now().trunc_subsecs(6);
+        let now = self.now();
         let export = Export {
             id: Uuid::now_v7(),
             party_id: caller.party().id,
@@ -549,6 +550,7 @@ impl App {
     }
 
     /// The caller's exports, newest first.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn list_exports(&self, caller: &Caller, limit: u32) -> AppResult<Vec<ExportView>> {
         caller.require(Permission::RecordRead, &self.config)?;
         if limit == 0 || limit > 1000 {
@@ -563,6 +565,7 @@ impl App {
     }
 
     /// One of the caller's exports. Another user's answers like a missing one.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn get_export(&self, caller: &Caller, id: Uuid) -> AppResult<ExportView> {
         caller.require(Permission::RecordRead, &self.config)?;
         self.own_export(caller, id).await.map(ExportView::from)
@@ -578,6 +581,7 @@ impl App {
     /// The file of one of the caller's finished exports: zipped with AES-256 under `password`
     /// when one is given (a protected export needs one). Audited, in one transaction with the
     /// download count, before the bytes are handed out.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn download_export(
         &self,
         caller: &Caller,
@@ -629,13 +633,14 @@ impl App {
                 "bytes": file.bytes.len(),
             }));
         self.store
-            .record_export_download(export.id, Utc::now(), audit)
+            .record_export_download(export.id, self.now(), audit)
             .await?;
         Ok(file)
     }
 
     /// Deletes the files of exports past their expiry and marks them expired (audited). Run by
     /// each worker's drain of the queue. Returns how many expired.
+    #[tracing::instrument(skip_all)]
     pub async fn sweep_exports(&self, now: DateTime<Utc>) -> AppResult<usize> {
         let mut expired = 0;
         loop {
@@ -698,7 +703,7 @@ impl App {
                 code: e.code().to_owned(),
             };
             self.store
-                .finish_export(p.export, &end, Utc::now(), audit)
+                .finish_export(p.export, &end, self.now(), audit)
                 .await?;
         }
         result
@@ -754,7 +759,7 @@ impl App {
         };
         let audit = actor.audit(serde_json::json!({ "rows": rows, "bytes": blob.size }));
         self.store
-            .finish_export(id, &end, Utc::now(), audit)
+            .finish_export(id, &end, self.now(), audit)
             .await?;
         Ok(())
     }

@@ -8,7 +8,7 @@
 use crate::jobs::{JobView, match_key_of_import};
 use crate::records::{filed_kind, new_record};
 use crate::{App, AppError, AppResult, Caller, RowError};
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use homeward_domain::csv_cell;
 use homeward_domain::name::NameInput;
 use homeward_domain::{
@@ -1355,6 +1355,7 @@ impl App {
     /// whole file is valid, or `skip_invalid` is set, in which case the valid rows are stored and
     /// the others reported. Either way the stored rows go in together, in one transaction with
     /// their audit entries.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn import_records(
         &self,
         caller: &Caller,
@@ -1364,7 +1365,7 @@ impl App {
     ) -> AppResult<ImportReport> {
         caller.require(Permission::RecordImport, &self.config)?;
         let kind = import_kind(caller, options)?;
-        let now = Utc::now();
+        let now = self.now();
         let parsed = parse_csv_async(bytes, kind, now.date_naive(), options, progress).await?;
         if !parsed.bad.is_empty() && !options.skip_invalid {
             return Err(AppError::ImportInvalid(parsed.rejected()));
@@ -1505,6 +1506,7 @@ impl App {
     }
 
     /// Checks a file as [`App::import_records`] would, and stores nothing (a dry run).
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn check_import(
         &self,
         caller: &Caller,
@@ -1515,7 +1517,7 @@ impl App {
         caller.require(Permission::RecordImport, &self.config)?;
         let kind = import_kind(caller, options)?;
         let parsed =
-            parse_csv_async(bytes, kind, Utc::now().date_naive(), options, progress).await?;
+            parse_csv_async(bytes, kind, self.now().date_naive(), options, progress).await?;
         if !parsed.bad.is_empty() && !options.skip_invalid {
             return Err(AppError::ImportInvalid(parsed.rejected()));
         }

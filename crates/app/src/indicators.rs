@@ -307,12 +307,13 @@ fn months(records: &RecordIndicators, cases: Option<&CaseIndicators>) -> Vec<Mon
 impl App {
     /// The mission dashboard for the caller: case figures for those who may read cases, record
     /// figures within the caller's scope. Audited as one read, with the filters.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn indicators(&self, caller: &Caller, q: &IndicatorQuery) -> AppResult<Indicators> {
         let sees_cases = caller.may(Permission::CaseRead);
         if !sees_cases {
             caller.require(Permission::RecordRead, &self.config)?;
         }
-        let f = q.filter(Utc::now())?;
+        let f = q.filter(self.now())?;
         let details = serde_json::json!({
             "from": q.from, "until": q.until, "round": f.round, "cases": sees_cases,
         });
@@ -353,6 +354,7 @@ impl App {
 
     /// Publishes the public statistics as they stood `lag_days` (default 30) ago. Administrators
     /// of the mediator only; audited with the lag and the day described.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn publish_statistics(
         &self,
         caller: &Caller,
@@ -369,7 +371,7 @@ impl App {
         }
         let draft = StatisticsSnapshotDraft {
             id: uuid::Uuid::now_v7(),
-            published_at: Utc::now(),
+            published_at: self.now(),
             published_by: caller.user().id,
             lag_days: lag,
         };
@@ -388,6 +390,7 @@ impl App {
     }
 
     /// The latest published statistics, exactly as published; for anyone, signed in or not.
+    #[tracing::instrument(skip_all)]
     pub async fn public_statistics(&self) -> AppResult<Option<PublicStatistics>> {
         match self.store.latest_statistics().await? {
             Some(s) => snapshot_view(&s).map(Some),

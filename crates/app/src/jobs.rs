@@ -145,7 +145,7 @@ impl<'a> Lease<'a> {
 
     pub(crate) async fn progress(&self, done: usize) -> AppResult<()> {
         self.done.store(done, std::sync::atomic::Ordering::Relaxed);
-        let until = lease_until(&self.app.config, Utc::now());
+        let until = lease_until(&self.app.config, self.app.now());
         let held = self
             .app
             .store
@@ -292,6 +292,7 @@ impl App {
 
     /// Claims a due job (or `id`, due or not) and runs it; `None` when there was nothing to
     /// claim. Returns the job as the attempt left it.
+    #[tracing::instrument(skip_all)]
     pub async fn run_job(&self, worker: &str, id: Option<Uuid>) -> AppResult<Option<Job>> {
         self.run_job_until(worker, id, None).await
     }
@@ -305,7 +306,7 @@ impl App {
         id: Option<Uuid>,
         stop: Option<&mut tokio::sync::watch::Receiver<bool>>,
     ) -> AppResult<Option<Job>> {
-        let now = Utc::now();
+        let now = self.now();
         let Some(job) = self
             .store
             .claim_job(worker, id, now, lease_until(&self.config, now))
@@ -325,7 +326,7 @@ impl App {
             Ok(None) => {
                 tracing::info!(job = %job.id, kind = job.kind, "shutting down: the job is handed back");
                 JobOutcome::Retry {
-                    at: Utc::now(),
+                    at: self.now(),
                     code: "shutdown".to_owned(),
                     message: "the server running it shut down; handed back".to_owned(),
                 }
@@ -339,7 +340,7 @@ impl App {
                     .unwrap_or(chrono::Duration::hours(1));
                 tracing::warn!(job = %job.id, kind = job.kind, code, message, "job attempt failed; retrying");
                 JobOutcome::Retry {
-                    at: Utc::now() + wait,
+                    at: self.now() + wait,
                     code,
                     message,
                 }
@@ -352,10 +353,11 @@ impl App {
     }
 
     /// Runs every due job once, until none is left (jobs whose retry is not due yet wait).
+    #[tracing::instrument(skip_all)]
     pub async fn drain_jobs(&self, worker: &str) -> AppResult<DrainReport> {
         let mut report = DrainReport::default();
         // Expired exports' files go on every drain (the server's worker, `homeward jobs run`).
-        self.sweep_exports(Utc::now()).await?;
+        self.sweep_exports(self.now()).await?;
         while let Some(job) = self.run_job(worker, None).await? {
             match job.state {
                 JobState::Done => report.done += 1,
@@ -387,6 +389,7 @@ impl App {
     /// The server's worker: drains the queue, then waits for a notification (PostgreSQL) or the
     /// poll interval, until `stop` turns true. A job being run when `stop` arrives is handed
     /// back at once; one interrupted by a crash is taken over when its lease expires.
+    #[tracing::instrument(skip_all)]
     pub async fn work_jobs(&self, worker: &str, mut stop: tokio::sync::watch::Receiver<bool>) {
         let mut signal = match self.store.job_signal().await {
             Ok(s) => Some(s),
@@ -495,6 +498,7 @@ impl App {
 
     /// Records whose matching never ran on their current version, split into those a queued or
     /// running job will match and those nothing will (`lost`).
+    #[tracing::instrument(skip_all)]
     pub async fn owed_matching(&self) -> AppResult<OwedMatching> {
         let mut owed = Vec::new();
         let mut after = None;
@@ -527,6 +531,7 @@ impl App {
     /// The startup check (`serve`, `migrate`): enqueues the matching of every record whose
     /// matching was lost (records filed before the queue existed, or by a job that failed for
     /// good). Returns how many records it enqueued.
+    #[tracing::instrument(skip_all)]
     pub async fn enqueue_owed_matching(&self) -> AppResult<usize> {
         let owed = self.owed_matching().await?;
         for batch in owed.lost.chunks(RECOVER_BATCH as usize) {
@@ -546,7 +551,7 @@ impl App {
             let key = format!(
                 "{RECOVER_TRIGGER}:{first}:{}:{}",
                 batch.len(),
-                Utc::now().timestamp_micros()
+                self.now().timestamp_micros()
             );
             self.store
                 .enqueue_job(&NewJob::new(MATCH_RECORDS, payload, Some(key)))
@@ -562,6 +567,7 @@ impl App {
     }
 
     /// The queue for administrators: counts by state and the latest jobs.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn admin_jobs(
         &self,
         caller: &Caller,
@@ -573,6 +579,7 @@ impl App {
     }
 
     /// The queue as the server's own command line sees it (`homeward jobs list`).
+    #[tracing::instrument(skip_all)]
     pub async fn jobs_overview(
         &self,
         state: Option<JobState>,
@@ -607,6 +614,7 @@ impl App {
 
     /// How the matching of an import is getting on: its job, if the import exists and the
     /// caller's party made it (another party's import answers like a missing one).
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn import_matching(&self, caller: &Caller, import: Uuid) -> AppResult<JobView> {
         caller.require(Permission::RecordImport, &self.config)?;
         let job = self

@@ -12,6 +12,9 @@ pub mod case_list;
 mod case_work;
 pub mod cases;
 pub mod checkpoint;
+pub mod clock;
+#[cfg(feature = "console")]
+pub mod console;
 pub mod documents;
 pub mod duplicates;
 pub mod error;
@@ -32,12 +35,14 @@ pub mod synthetic;
 pub mod tasks;
 mod throttle;
 pub mod transfers;
+mod view;
 
-pub use caller::{Actor, Caller};
+pub use caller::{Actor, Caller, ConsoleProof};
 pub use error::{AppError, AppResult, ErrorKind, RowError};
 /// Store types that the use-cases take or return, so that callers (the web layer) need not depend
 /// on the store themselves.
 pub use homeward_store::{ApiToken, AuditFilter};
+pub use view::Viewed;
 
 use attachments::{AttachmentKey, DEFAULT_MAX_ATTACHMENT_BYTES};
 use chrono::Duration;
@@ -88,6 +93,8 @@ pub struct AppConfig {
     /// The Ed25519 key evidence bundles are signed with (the audit checkpoint key, made by
     /// `homeward audit keygen`). Without it, exports answer `evidence_not_configured`.
     pub evidence_key: Option<evidence::EvidenceKey>,
+    /// Where the use-cases read the time (the system's; a settable one in tests).
+    pub clock: clock::Clock,
 }
 
 impl Default for AppConfig {
@@ -110,6 +117,7 @@ impl Default for AppConfig {
             pprl_max_list_size: pprl::DEFAULT_MAX_LIST_SIZE,
             job_lease: jobs::LEASE,
             evidence_key: None,
+            clock: clock::Clock::system(),
         }
     }
 }
@@ -140,6 +148,11 @@ impl App {
         }
     }
 
+    /// Now, by the deployment's clock (see [`clock::Clock`]).
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.config.clock.now()
+    }
+
     /// The same app, leaving the jobs its commits enqueue to the workers.
     pub fn without_inline_jobs(&self) -> Self {
         let mut app = self.clone();
@@ -159,10 +172,12 @@ impl App {
     }
 
     /// Whether the database answers.
+    #[tracing::instrument(skip_all)]
     pub async fn healthy(&self) -> bool {
         self.store.audit_head().await.is_ok()
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn close(&self) {
         self.store.close().await;
     }

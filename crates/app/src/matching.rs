@@ -16,7 +16,7 @@
 use crate::jobs::{JobActor, Lease};
 use crate::sight::{CasePart, CaseParts, CaseSight};
 use crate::{App, AppError, AppResult, Caller};
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Utc};
 use homeward_domain::{
     AuditAction, Case, CaseId, CaseState, ChildRecord, MatchConfirmation, MatchId, MatchLink,
     Permission, RecordDraft, RecordId, RecordKind, UserId,
@@ -396,6 +396,7 @@ impl App {
                     &mine,
                     &others.iter().collect::<Vec<_>>(),
                     threshold,
+                    self.now(),
                 )
                 .await?,
             );
@@ -469,7 +470,7 @@ impl App {
                 })
                 .collect();
             // Threshold 0: every pending pair gets its new score, however low.
-            rescored.extend(score(model, model_version, r, &others, 0.0)?);
+            rescored.extend(score(model, model_version, r, &others, 0.0, self.now())?);
         }
         let audit = |changed: &[NewCandidate]| {
             actor.audit(
@@ -537,7 +538,14 @@ impl App {
             for (tracing_id, partners) in &by_tracing {
                 if let Some(tracing) = records.get(tracing_id) {
                     // Threshold 0: every pending pair gets its new score, however low.
-                    rescored.extend(score(model, model_version, tracing, partners, 0.0)?);
+                    rescored.extend(score(
+                        model,
+                        model_version,
+                        tracing,
+                        partners,
+                        0.0,
+                        self.now(),
+                    )?);
                 }
             }
             let audit = |changed: &[NewCandidate]| {
@@ -565,6 +573,7 @@ impl App {
     }
 
     /// Pending candidates in a probability band, best first. Mediator reviewers only.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn review_queue(&self, caller: &Caller, q: &QueueQuery) -> AppResult<QueuePage> {
         caller.require(Permission::MatchReview, &self.config)?;
         let limit = q.limit.unwrap_or(DEFAULT_QUEUE_PAGE);
@@ -599,16 +608,19 @@ impl App {
             before: false,
             limit,
         };
-        let audit = caller
-            .audit(AuditAction::MatchQueueRead)
-            .details(serde_json::json!({ "min_probability": min, "max_probability": max }));
-        let items: Vec<CandidateView> = self
+        let audit = vec![
+            caller
+                .audit(AuditAction::MatchQueueRead)
+                .details(serde_json::json!({ "min_probability": min, "max_probability": max })),
+        ];
+        let items = self
             .store
-            .review_queue(&filter, audit)
-            .await?
-            .into_iter()
-            .map(CandidateView::from)
-            .collect();
+            .review_queue_audited(&filter, caller.for_store(audit.clone()))
+            .await?;
+        caller.viewed_ids(audit, "match_ids", || {
+            items.iter().map(|c| c.id.to_string()).collect()
+        });
+        let items: Vec<CandidateView> = items.into_iter().map(CandidateView::from).collect();
         let next = (items.len() == limit as usize)
             .then(|| items.last().map(cursor))
             .flatten();
@@ -617,6 +629,7 @@ impl App {
 
     /// How many pairs wait in the review queue (the default band), for the dashboard, counted up
     /// to [`QUEUE_COUNT_CAP`] (beyond it the dashboard says "more than").
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn review_queue_count(&self, caller: &Caller) -> AppResult<u64> {
         caller.require(Permission::MatchReview, &self.config)?;
         Ok(self
@@ -631,6 +644,7 @@ impl App {
 
     /// The pairs before and after `c` in the review queue (the default band), for going through
     /// it one pair after another without reading whole pages.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn queue_neighbours(
         &self,
         caller: &Caller,
@@ -646,36 +660,49 @@ impl App {
                 before,
                 limit: 1,
             };
-            let audit = caller.audit(AuditAction::MatchQueueRead);
-            *slot = self
+            let audit = vec![caller.audit(AuditAction::MatchQueueRead)];
+            let found = self
                 .store
-                .review_queue(&filter, audit)
-                .await?
-                .first()
-                .map(|n| n.id);
+                .review_queue_audited(&filter, caller.for_store(audit.clone()))
+                .await?;
+            caller.viewed_ids(audit, "match_ids", || {
+                found.iter().map(|c| c.id.to_string()).collect()
+            });
+            *slot = found.first().map(|n| n.id);
         }
         Ok((around[0], around[1]))
     }
 
     /// A candidate with both records side by side (each record read is audited).
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn get_candidate(&self, caller: &Caller, id: MatchId) -> AppResult<CandidateDetail> {
         caller.require(Permission::MatchReview, &self.config)?;
-        let audit = caller.audit(AuditAction::MatchRead).target("match", id);
+        let audit = vec![caller.audit(AuditAction::MatchRead).target("match", id)];
         let c = self
             .store
-            .get_candidate(id, audit)
+            .get_candidate_audited(id, caller.for_store(audit.clone()))
             .await?
             .ok_or(AppError::NotFound)?;
-        let read = |rid: RecordId| {
-            let audit = caller
-                .audit(AuditAction::RecordRead)
-                .target("record", rid)
-                .details(serde_json::json!({ "match": id }));
-            self.store.get_record(caller.scope(), rid, audit)
+        caller.viewed(audit);
+        let read = async |rid: RecordId| -> AppResult<ChildRecord> {
+            let audit = vec![
+                caller
+                    .audit(AuditAction::RecordRead)
+                    .target("record", rid)
+                    .details(serde_json::json!({ "match": id })),
+            ];
+            let record = self
+                .store
+                .get_record_audited(caller.scope(), rid, caller.for_store(audit.clone()))
+                .await?
+                .ok_or_else(|| {
+                    AppError::Internal(format!("a record of candidate {id} is missing"))
+                })?;
+            caller.viewed(audit);
+            Ok(record)
         };
-        let missing = || AppError::Internal(format!("a record of candidate {id} is missing"));
-        let tracing_request = read(c.tracing_record_id).await?.ok_or_else(missing)?;
-        let custody_record = read(c.custody_record_id).await?.ok_or_else(missing)?;
+        let tracing_request = read(c.tracing_record_id).await?;
+        let custody_record = read(c.custody_record_id).await?;
         Ok(CandidateDetail {
             candidate: c.into(),
             tracing_request,
@@ -686,6 +713,7 @@ impl App {
     /// Confirms a candidate. Without four eyes this completes the match; with four eyes the
     /// first confirmation is recorded and a different reviewer's confirmation completes it.
     /// Completing opens a case in `located` (or joins the case either record is already in).
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn confirm_candidate(
         &self,
         caller: &Caller,
@@ -705,7 +733,7 @@ impl App {
         if c.status != CandidateStatus::Pending {
             return Err(AppError::CandidateDecided);
         }
-        let now = Utc::now().trunc_subsecs(6);
+        let now = self.now();
         let me = caller.user().id;
         let first = c.decided_by.zip(c.decided_at);
         if four_eyes && first.is_some_and(|(by, _)| by == me) {
@@ -806,6 +834,7 @@ impl App {
     }
 
     /// Rejects a candidate, with a reason. The pair is never proposed again.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn reject_candidate(
         &self,
         caller: &Caller,
@@ -817,7 +846,7 @@ impl App {
         let decision = CandidateDecision {
             id,
             by: caller.user().id,
-            at: Utc::now(),
+            at: self.now(),
             decision: Decision::Reject { reason },
         };
         let audit = caller
@@ -840,6 +869,7 @@ impl App {
     /// Trains the linkage model on every record of both sides, stores it for the incremental
     /// matching, refreshes every record's blocking keys, and stores the candidates the full run
     /// finds (pairs already stored, in any status, are left alone). Mediator reviewers only.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn train_linkage_model(&self, caller: &Caller) -> AppResult<TrainReport> {
         caller.require(Permission::MatchReview, &self.config)?;
         let tracing = self.all_records(RecordKind::TracingRequest).await?;
@@ -861,7 +891,7 @@ impl App {
         .await
         .map_err(|e| AppError::Internal(format!("training stopped: {e}")))??;
 
-        let now = Utc::now().trunc_subsecs(6);
+        let now = self.now();
         let model_json = out.model.to_json().map_err(link_error)?;
         let model_version = format!("v{}-trained-{}", out.model.version, now.timestamp());
         let audit = caller
@@ -1005,6 +1035,7 @@ async fn score_in_bulk(
     mine: &[&ChildRecord],
     others: &[&ChildRecord],
     threshold: f64,
+    now: DateTime<Utc>,
 ) -> AppResult<Vec<NewCandidate>> {
     let Some(first) = mine.first() else {
         return Ok(Vec::new());
@@ -1021,7 +1052,6 @@ async fn score_in_bulk(
     let left = table_of(tracing.iter().copied())?;
     let right = table_of(custody.iter().copied())?;
     let pairs = engine_pairs(left, right, model.clone(), threshold).await?;
-    let now = Utc::now().trunc_subsecs(6);
     pairs
         .into_iter()
         .map(|p| {
@@ -1084,9 +1114,9 @@ fn score(
     record: &ChildRecord,
     blocked: &[&ChildRecord],
     threshold: f64,
+    now: DateTime<Utc>,
 ) -> AppResult<Vec<NewCandidate>> {
     let tracing_left = record.content.kind == RecordKind::TracingRequest;
-    let now = Utc::now().trunc_subsecs(6);
     let mut out = Vec::new();
     for (j, e) in explain_pairs(model, record, blocked, threshold, tracing_left)? {
         let other = blocked[j];
@@ -1132,8 +1162,10 @@ fn check_reason(reason: Option<&str>, required: bool) -> AppResult<Option<&str>>
 
 fn decision_error(e: StoreError) -> AppError {
     match e {
-        StoreError::Conflict(what) if what == "same reviewer" => AppError::SameReviewer,
-        StoreError::Conflict(what) if what == "candidate decided" => AppError::CandidateDecided,
+        StoreError::Conflict(homeward_store::Conflict::SameReviewer) => AppError::SameReviewer,
+        StoreError::Conflict(homeward_store::Conflict::CandidateDecided) => {
+            AppError::CandidateDecided
+        }
         other => other.into(),
     }
 }
@@ -1242,7 +1274,7 @@ mod tests {
                 .any(|k| sk.contains(k))
         );
         let model = Model::with_defaults(&linkage_columns());
-        let all = score(&model, "t", &sought, &[&held, &brother], 0.0).unwrap();
+        let all = score(&model, "t", &sought, &[&held, &brother], 0.0, Utc::now()).unwrap();
         let p = |id| {
             all.iter()
                 .find(|c| c.custody_record_id == id)
@@ -1256,7 +1288,7 @@ mod tests {
             p(brother.id)
         );
         // Scored from the custody side, the pair comes out the same way round.
-        let back = score(&model, "t", &held, &[&sought], 0.0).unwrap();
+        let back = score(&model, "t", &held, &[&sought], 0.0, Utc::now()).unwrap();
         assert_eq!(back[0].tracing_record_id, sought.id);
         assert!((back[0].probability - p(held.id)).abs() < 1e-9);
     }

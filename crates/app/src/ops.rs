@@ -99,6 +99,7 @@ fn operator() -> (String, String) {
 impl App {
     /// Enters a backup (`backup.create`) or a restore (`backup.restore`) in the audit log, from
     /// the command line on the server. Returns the entry's sequence number.
+    #[tracing::instrument(skip_all)]
     pub async fn audit_backup(&self, restore: bool, event: &BackupEvent) -> AppResult<i64> {
         let (os_user, host) = operator();
         let action = if restore {
@@ -123,6 +124,7 @@ impl App {
         Ok(self.store.append_audit(draft).await?.seq)
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn ops_snapshot(&self) -> AppResult<OpsSnapshot> {
         Ok(OpsSnapshot {
             pool: self.store.pool_stats(),
@@ -131,6 +133,7 @@ impl App {
         })
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn readiness(&self) -> Readiness {
         match self.store.pending_migrations().await {
             Ok(0) => Readiness::Ready,
@@ -141,11 +144,13 @@ impl App {
 
     /// A consistent copy of the database in `out` (which must not exist) while the server runs;
     /// `false` where the backend's own tool makes it (PostgreSQL: `pg_dump`).
+    #[tracing::instrument(skip_all)]
     pub async fn backup_database(&self, out: &Path) -> AppResult<bool> {
         Ok(self.store.backup_into(out).await?)
     }
 
     /// The names of every attachment blob the database points at.
+    #[tracing::instrument(skip_all)]
     pub async fn attachment_blobs(&self) -> AppResult<Vec<String>> {
         Ok(self.store.attachment_blobs().await?)
     }
@@ -153,6 +158,7 @@ impl App {
     /// Opens every attachment with the configured key. With attachments and no key, fails with
     /// `attachments_not_configured`: a backup that cannot show its files are readable is not
     /// checked.
+    #[tracing::instrument(skip_all)]
     pub async fn check_attachment_key(&self) -> AppResult<KeyCheck> {
         let names = self.store.attachment_blobs().await?;
         let mut check = KeyCheck::default();

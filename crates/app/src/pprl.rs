@@ -12,6 +12,7 @@
 //!   references; the linkage's scores are dropped by the job, never stored;
 //! - the content of a list (encodings) is read only by the linkage job.
 
+use crate::error::Conflict;
 use crate::jobs::{JobActor, Lease};
 use crate::{App, AppError, AppResult, Caller};
 use chrono::{DateTime, SubsecRound, Utc};
@@ -249,6 +250,7 @@ impl App {
     /// of the specification this server links, one smaller than the minimum (so nobody can probe
     /// for one child) or larger than the maximum, and one whose key or specification differs
     /// from the round's first list.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn upload_pprl_list(
         &self,
         caller: &Caller,
@@ -274,7 +276,7 @@ impl App {
             records: i64::try_from(list.records.len()).unwrap_or(i64::MAX),
             sha256: hex::encode(Sha256::digest(bytes)),
             created_by: caller.user().id,
-            created_at: Utc::now().trunc_subsecs(6),
+            created_at: self.now().trunc_subsecs(6),
         };
         let audit = caller
             .audit(AuditAction::PprlListUpload)
@@ -298,6 +300,7 @@ impl App {
     }
 
     /// The encoded lists: all of them for the mediator's reviewers, a side's own for a side.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn pprl_lists(&self, caller: &Caller) -> AppResult<Vec<PprlListView>> {
         let party = if caller.may(Permission::MatchReview) {
             None
@@ -310,6 +313,7 @@ impl App {
     }
 
     /// The mediator links two lists of one round, one of each side, in a job.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn create_pprl_run(
         &self,
         caller: &Caller,
@@ -331,7 +335,7 @@ impl App {
             origin_list: origin.id,
             custody_list: custody.id,
             created_by: caller.user().id,
-            created_at: Utc::now().trunc_subsecs(6),
+            created_at: self.now().trunc_subsecs(6),
             finished_at: None,
             pairs: None,
         };
@@ -409,6 +413,7 @@ impl App {
     }
 
     /// The mediator's runs, newest first.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn pprl_runs(&self, caller: &Caller) -> AppResult<Vec<PprlRunView>> {
         caller.require(Permission::MatchReview, &self.config)?;
         let mut out = Vec::new();
@@ -419,6 +424,7 @@ impl App {
     }
 
     /// A run and its mapping of references (the mediator's reviewers only; the read is audited).
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn pprl_mapping(&self, caller: &Caller, id: Uuid) -> AppResult<PprlMapping> {
         caller.require(Permission::MatchReview, &self.config)?;
         let run = self
@@ -439,6 +445,7 @@ impl App {
 
     /// Which of a side's own references (of its list `list`) are in pairs, and what is asked of
     /// it; a list of another party answers like a missing one.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn pprl_own_references(
         &self,
         caller: &Caller,
@@ -472,6 +479,7 @@ impl App {
 
     /// The mediator asks both sides of each pair for their clear records: one audit entry per
     /// side, naming that side's references.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn request_pprl_records(
         &self,
         caller: &Caller,
@@ -494,7 +502,7 @@ impl App {
         if stored.finished_at.is_none() {
             return Err(PprlRefused::RunNotFinished.into());
         }
-        let now = Utc::now().trunc_subsecs(6);
+        let now = self.now();
         let mut changes = Vec::with_capacity(input.pairs.len());
         let mut refs = (Vec::new(), Vec::new());
         for id in &input.pairs {
@@ -564,6 +572,7 @@ impl App {
     /// A side answers a request with the clear record of its child, a record it filed (or
     /// imported) itself; when the other side answered already the pair enters the review queue,
     /// in the same transaction. The side learns only that its answer was taken.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn answer_pprl_pair(
         &self,
         caller: &Caller,
@@ -592,7 +601,7 @@ impl App {
             state,
             origin_record,
             custody_record,
-            at: Utc::now().trunc_subsecs(6),
+            at: self.now().trunc_subsecs(6),
         };
         let candidate = if state == PairState::InReview {
             Some(self.pair_candidate(caller, &pair, &record).await?)
@@ -638,7 +647,7 @@ impl App {
             .into_iter()
             .next()
             // The other side deleted its record since it answered: the pair cannot be reviewed.
-            .ok_or(AppError::Conflict("pprl pair record deleted".to_owned()))?;
+            .ok_or(AppError::Conflict(Conflict::PprlRecordDeleted))?;
         let (tracing, custody) = match answer.content.kind {
             RecordKind::TracingRequest => (answer, &other),
             RecordKind::CustodyRecord => (&other, answer),
@@ -658,7 +667,7 @@ impl App {
             explanation: serde_json::to_string(&e)
                 .map_err(|e| AppError::Internal(e.to_string()))?,
             model_version: format!("pprl+{model_version}"),
-            created_at: Utc::now().trunc_subsecs(6),
+            created_at: self.now().trunc_subsecs(6),
         };
         let audit = caller
             .audit(AuditAction::MatchCandidateCreate)
@@ -677,6 +686,7 @@ impl App {
     }
 
     /// A side declines to share the record of its reference (no consent): the pair is closed.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn decline_pprl_pair(
         &self,
         caller: &Caller,
@@ -686,7 +696,7 @@ impl App {
         let reason = check_reason(&input.reason)?;
         let (pair, side) = self.own_pair(caller, id).await?;
         let state = pair.state.apply(PairEvent::Decline(side))?;
-        let change = PairChange::to(&pair, state, Utc::now().trunc_subsecs(6));
+        let change = PairChange::to(&pair, state, self.now().trunc_subsecs(6));
         let audit = caller
             .audit(AuditAction::PprlDecline)
             .target("pprl_pair", id)
@@ -708,6 +718,7 @@ impl App {
 
     /// The mediator dismisses a pair it has not asked about yet: neither side is asked for
     /// anything and the pair goes no further (audited with the reason).
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn dismiss_pprl_pair(
         &self,
         caller: &Caller,
@@ -722,7 +733,7 @@ impl App {
             .await?
             .ok_or(AppError::NotFound)?;
         let state = pair.state.apply(PairEvent::Dismiss)?;
-        let change = PairChange::to(&pair, state, Utc::now().trunc_subsecs(6));
+        let change = PairChange::to(&pair, state, self.now().trunc_subsecs(6));
         let audit = caller
             .audit(AuditAction::PprlDismiss)
             .target("pprl_pair", id)
@@ -788,7 +799,7 @@ impl App {
                 }),
             )
             .target("pprl_run", run.id);
-        let now = Utc::now().trunc_subsecs(6);
+        let now = self.now();
         self.store
             .finish_pprl_run(run.id, &mapping, now, audit)
             .await?;

@@ -2,7 +2,7 @@
 
 use crate::jobs::{match_key_of_record, match_key_of_records};
 use crate::{App, AppError, AppResult, Caller};
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Utc};
 use homeward_domain::{
     AuditAction, AuditDraft, ChildRecord, ChildRecordInput, PartyId, Permission, RecordDraft,
     RecordFilter, RecordId, RecordKind, RecordVersion, Sex,
@@ -99,6 +99,7 @@ pub(crate) fn filed_kind(caller: &Caller) -> AppResult<RecordKind> {
 }
 
 impl App {
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn create_record(
         &self,
         caller: &Caller,
@@ -107,7 +108,7 @@ impl App {
         caller.require(Permission::RecordCreate, &self.config)?;
         let kind = filed_kind(caller)?;
         // Databases keep microseconds: answer with the timestamps a later read will return.
-        let now = Utc::now().trunc_subsecs(6);
+        let now = self.now();
         let content = input.parse(kind, now.date_naive())?;
         let (new, audit) = new_record(
             caller,
@@ -125,15 +126,20 @@ impl App {
     }
 
     /// One record. Another party's record answers exactly like a missing one.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn get_record(&self, caller: &Caller, id: RecordId) -> AppResult<ChildRecord> {
         caller.require(Permission::RecordRead, &self.config)?;
-        let audit = caller.audit(AuditAction::RecordRead).target("record", id);
-        self.store
-            .get_record(caller.scope(), id, audit)
+        let audit = vec![caller.audit(AuditAction::RecordRead).target("record", id)];
+        let record = self
+            .store
+            .get_record_audited(caller.scope(), id, caller.for_store(audit.clone()))
             .await?
-            .ok_or(AppError::NotFound)
+            .ok_or(AppError::NotFound)?;
+        caller.viewed(audit);
+        Ok(record)
     }
 
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn list_records(
         &self,
         caller: &Caller,
@@ -206,6 +212,7 @@ impl App {
     }
 
     /// Replaces a record's content; `expected_version` is the version the caller edited.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn update_record(
         &self,
         caller: &Caller,
@@ -215,7 +222,7 @@ impl App {
     ) -> AppResult<ChildRecord> {
         caller.require(Permission::RecordUpdate, &self.config)?;
         let kind = filed_kind(caller)?;
-        let now = Utc::now();
+        let now = self.now();
         let content = input.parse(kind, now.date_naive())?;
         let key = search_key(&content);
         let change = RecordChange {
@@ -240,6 +247,7 @@ impl App {
     }
 
     /// Soft-deletes a record; the reason is kept with its history.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn delete_record(
         &self,
         caller: &Caller,
@@ -259,7 +267,7 @@ impl App {
             id,
             reason,
             by: caller.user().id,
-            at: Utc::now(),
+            at: self.now(),
         };
         let audit = caller.audit(AuditAction::RecordDelete).target("record", id);
         Ok(self
@@ -268,6 +276,7 @@ impl App {
             .await?)
     }
 
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn record_history(
         &self,
         caller: &Caller,

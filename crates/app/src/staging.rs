@@ -7,7 +7,7 @@
 
 use crate::import::Field;
 use crate::{App, AppError, AppResult, Caller};
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use homeward_domain::{Permission, RecordKind};
 use homeward_store::{NewStagedUpload, StagedState, StagedUpload, StagingLimits};
 use rand::RngCore;
@@ -97,6 +97,7 @@ impl App {
     /// Keeps an upload for the caller's `session` and returns its token; `None` when the
     /// deployment holds too many staged bytes already. `replaces` is the upload a corrected
     /// file takes the place of.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn stage_import(
         &self,
         caller: &Caller,
@@ -111,7 +112,7 @@ impl App {
             .iter()
             .map(|(h, f)| (h.as_str(), f.as_str()))
             .collect();
-        let now = Utc::now();
+        let now = self.now();
         let upload = NewStagedUpload {
             token: new_token(),
             session_hash: session_hash(session),
@@ -130,18 +131,20 @@ impl App {
     }
 
     /// The session's staged upload under `token`, as it is now.
+    #[tracing::instrument(skip_all)]
     pub async fn staged_import(&self, session: &str, token: &str) -> AppResult<Staged> {
         let found = self
             .store
-            .staged_upload(&session_hash(session), token, Utc::now())
+            .staged_upload(&session_hash(session), token, self.now())
             .await?;
         staged_of(found)
     }
 
     /// Takes the file for committing: only one caller, on any server, ever gets it `Ready`.
     /// A confirmation repeated after the import is noted on the outcome.
+    #[tracing::instrument(skip_all)]
     pub async fn take_staged_import(&self, session: &str, token: &str) -> AppResult<Staged> {
-        let now = Utc::now();
+        let now = self.now();
         let found = self
             .store
             .claim_staged_upload(&session_hash(session), token, now, now + COMMIT_HOLD)
@@ -159,6 +162,7 @@ impl App {
 
     /// Ends a commit the caller took: with the outcome the upload is done (its file dropped);
     /// without, nothing was imported and the file is ready to be mapped and tried again.
+    #[tracing::instrument(skip_all)]
     pub async fn finish_staged_import(
         &self,
         token: &str,
@@ -168,7 +172,7 @@ impl App {
             .map(serde_json::to_string)
             .transpose()
             .map_err(|e| corrupt("outcome", e))?;
-        let expires = Utc::now() + STAGE_TTL;
+        let expires = self.now() + STAGE_TTL;
         self.store
             .finish_staged_upload(token, text.as_deref(), expires)
             .await?;

@@ -4,7 +4,7 @@
 //! records; it reports the outcome, and the mediator can cancel a referral.
 
 use crate::{App, AppError, AppResult, Caller};
-use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use homeward_domain::{
     AuditAction, BriefEntry, BriefField, CaseId, ChildRecord, PartyId, PartyKind, Permission,
     RecordKind, Task, TaskCancellation, TaskId, TaskKind, TaskRefused, TaskReport, TaskStatus,
@@ -140,6 +140,7 @@ impl App {
     }
 
     /// Refers a task on a case to a humanitarian party, with a brief of only the facts chosen.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn assign_task(
         &self,
         caller: &Caller,
@@ -147,7 +148,7 @@ impl App {
         input: &TaskInput,
     ) -> AppResult<TaskView> {
         caller.require(Permission::TaskManage, &self.config)?;
-        let now = Utc::now().trunc_subsecs(6);
+        let now = self.now();
         let audit = caller.audit(AuditAction::CaseRead).target("case", case_id);
         let case = self
             .store
@@ -211,6 +212,7 @@ impl App {
 
     /// The caller's tasks: all of them for the mediator, the party's own for a humanitarian
     /// party. `overdue` lists open tasks past their due date.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn list_tasks(&self, caller: &Caller, q: &TaskQuery) -> AppResult<Vec<TaskView>> {
         caller.require(Permission::TaskRead, &self.config)?;
         let party = Self::task_scope(caller)?;
@@ -218,7 +220,7 @@ impl App {
         if !(1..=1000).contains(&limit) {
             return Err(AppError::invalid("limit", "out_of_range", "1 to 1000"));
         }
-        let today = Utc::now().date_naive();
+        let today = self.now().date_naive();
         let f = TaskFilter {
             party,
             case: q.case,
@@ -230,15 +232,18 @@ impl App {
             due_before: q.overdue.then_some(today),
             limit,
         };
-        Ok(self
+        let audit = vec![caller.audit(AuditAction::TaskList)];
+        let tasks = self
             .store
-            .list_tasks(&f, caller.audit(AuditAction::TaskList))
-            .await?
-            .into_iter()
-            .map(|t| view(t, today))
-            .collect())
+            .list_tasks_audited(&f, caller.for_store(audit.clone()))
+            .await?;
+        caller.viewed_ids(audit, "task_ids", || {
+            tasks.iter().map(|t| t.task.id.to_string()).collect()
+        });
+        Ok(tasks.into_iter().map(|t| view(t, today)).collect())
     }
 
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn get_task(&self, caller: &Caller, id: TaskId) -> AppResult<TaskView> {
         caller.require(Permission::TaskRead, &self.config)?;
         let party = Self::task_scope(caller)?;
@@ -248,10 +253,11 @@ impl App {
             .get_task(id, party, audit)
             .await?
             .ok_or(AppError::NotFound)?;
-        Ok(view(t, Utc::now().date_naive()))
+        Ok(view(t, self.now().date_naive()))
     }
 
     /// The humanitarian party reports what it did.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn report_task(
         &self,
         caller: &Caller,
@@ -260,7 +266,7 @@ impl App {
     ) -> AppResult<TaskView> {
         caller.require(Permission::TaskReport, &self.config)?;
         let party = Some(caller.party().id);
-        let now = Utc::now().trunc_subsecs(6);
+        let now = self.now();
         let audit = caller.audit(AuditAction::TaskRead).target("task", id);
         let stored = self
             .store
@@ -288,6 +294,7 @@ impl App {
     }
 
     /// The mediator withdraws a referral that is still open.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn cancel_task(
         &self,
         caller: &Caller,
@@ -295,7 +302,7 @@ impl App {
         input: &TaskCancelInput,
     ) -> AppResult<TaskView> {
         caller.require(Permission::TaskManage, &self.config)?;
-        let now = Utc::now().trunc_subsecs(6);
+        let now = self.now();
         let audit = caller.audit(AuditAction::TaskRead).target("task", id);
         let stored = self
             .store

@@ -18,7 +18,7 @@
 //! that voids it (the route, escorts or documents; not actual times or costs) clears it again.
 
 use crate::{App, AppError, AppResult, Caller};
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Utc};
 use homeward_domain::{
     AuditAction, AuditDraft, Case, CaseId, CaseNumber, CaseState, ChildRecord, ConditionCode, Cost,
     Direction, Escort, FallBackFailed, Leg, LegId, LegUpdate, ListDiff, ListState, PartyId,
@@ -32,10 +32,6 @@ use homeward_store::{
 };
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
-
-fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(6)
-}
 
 impl From<TransferRefused> for AppError {
     fn from(e: TransferRefused) -> Self {
@@ -368,7 +364,7 @@ async fn check_parties(
 /// The one constraint a list's save can break that the person can act on.
 fn on_another_list(e: StoreError) -> AppError {
     match e {
-        StoreError::Conflict(what) if what == "case on another open list" => {
+        StoreError::Conflict(homeward_store::Conflict::CaseOnAnotherList) => {
             AppError::TransferRefused(TransferRefused::OnAnotherList)
         }
         other => other.into(),
@@ -446,6 +442,7 @@ impl App {
         Ok(list.view_for(side, version))
     }
 
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn create_transfer_list(
         &self,
         caller: &Caller,
@@ -471,7 +468,7 @@ impl App {
             input.origin_party,
             input.custody_party,
             caller.user().id,
-            now(),
+            self.now(),
         )?;
         let audit = self
             .transfer_list_audit(caller, AuditAction::TransferListCreate, list.id)
@@ -491,7 +488,7 @@ impl App {
         change: &'static str,
         details: serde_json::Value,
     ) -> AppResult<TransferListDetail> {
-        let at = now();
+        let at = self.now();
         let by = caller.user().id;
         let touched: BTreeSet<CaseId> = stored
             .list
@@ -568,7 +565,7 @@ impl App {
                 .fall_back(by, &policy, at)
                 .map_err(|e| match e {
                     FallBackFailed::Refused(r) => AppError::TransitionRefused(r),
-                    FallBackFailed::Stale(s) => AppError::Conflict(s.to_string()),
+                    FallBackFailed::Stale(s) => s.into(),
                 })?
                 .and_then(|fb| fb.moved)
         {
@@ -590,8 +587,7 @@ impl App {
             let t = case
                 .transition(CaseState::Listed, None, by, &policy, at)
                 .map_err(AppError::TransitionRefused)?;
-            case.apply(&t)
-                .map_err(|e| AppError::Conflict(e.to_string()))?;
+            case.apply(&t)?;
             updates.audits.push(
                 caller
                     .audit(AuditAction::CaseTransition)
@@ -621,7 +617,7 @@ impl App {
         caller.require(Permission::TransferListManage, &self.config)?;
         let (work, stored) = self.open_list(id, None, Some(expected_version)).await?;
         let mut list = stored.list.clone();
-        edit(&mut list, now())?;
+        edit(&mut list, self.now())?;
         self.save_list(caller, work, &stored, &list, change, details)
             .await
     }
@@ -629,6 +625,7 @@ impl App {
     /// Puts a case on the list (or changes its direction). Only a case whose guards allow
     /// listing but for the agreed list itself, whose records are the two parties', and which is
     /// on no other open list.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn add_list_entry(
         &self,
         caller: &Caller,
@@ -644,7 +641,7 @@ impl App {
             .await?
             .ok_or(AppError::NotFound)?
             .case;
-        let at = now();
+        let at = self.now();
         self.check_listable(&case, at)?;
         let (tracing_request, custody_record) =
             check_parties(&mut *work, &case, &stored.list).await?;
@@ -692,6 +689,7 @@ impl App {
         }
     }
 
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn remove_list_entry(
         &self,
         caller: &Caller,
@@ -710,6 +708,7 @@ impl App {
         .await
     }
 
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn withdraw_list_entry(
         &self,
         caller: &Caller,
@@ -733,6 +732,7 @@ impl App {
     }
 
     /// propose, fix, start or complete.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn step_list(
         &self,
         caller: &Caller,
@@ -761,6 +761,7 @@ impl App {
 
     /// The caller's party approves the content it saw, named by its hash. It sees the result in
     /// its own terms.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn approve_list(
         &self,
         caller: &Caller,
@@ -772,7 +773,7 @@ impl App {
         let (work, stored) = self.open_list(id, Some(party), None).await?;
         let side = stored.list.side_of(party).ok_or(AppError::NotFound)?;
         let mut list = stored.list.clone();
-        list.approve(side, &input.hash, caller.user().id, now())?;
+        list.approve(side, &input.hash, caller.user().id, self.now())?;
         let details = serde_json::json!({ "side": side, "hash": input.hash.trim() });
         let saved = self
             .save_list(caller, work, &stored, &list, "approve", details)
@@ -780,6 +781,7 @@ impl App {
         Self::side_view(&saved.list, party, saved.version)
     }
 
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn get_transfer_list(
         &self,
         caller: &Caller,
@@ -797,6 +799,7 @@ impl App {
     /// [`Self::list_reader`]: a side is told only the names on its own records (those its view
     /// and its diff hold); the mediator the case numbers, the names on both records, and the
     /// display names of `users` (approvers and version authors). The reads are audited.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn transfer_list_people(
         &self,
         caller: &Caller,
@@ -845,6 +848,7 @@ impl App {
     /// The plan page's names: the list's round, the plan's children by case number and the
     /// names on both their records, and the display names of `users`; the mediator's (a reader
     /// on another side is told nothing more than the plan itself).
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn transfer_plan_people(
         &self,
         caller: &Caller,
@@ -872,6 +876,7 @@ impl App {
     /// The cases among `ids` by number and the children on their records, for the mediator's
     /// pages that list cases without their list (the overdue visits); a reader on another side,
     /// or one who reads no cases, is told nothing. Audited as a case list and a record list.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn cases_named(&self, caller: &Caller, ids: &[CaseId]) -> AppResult<ListPeople> {
         let mediator = caller.party().kind == PartyKind::Mediator;
         if !mediator || !caller.may(Permission::CaseRead) || ids.is_empty() {
@@ -940,6 +945,7 @@ impl App {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn list_transfer_lists(
         &self,
         caller: &Caller,
@@ -967,6 +973,7 @@ impl App {
     }
 
     /// Every version of a list, oldest first (the mediator's record of the negotiation).
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn transfer_list_versions(
         &self,
         caller: &Caller,
@@ -995,6 +1002,7 @@ impl App {
 
     /// What changed between two versions: the mediator sees the cases and both records, a party
     /// only its own records.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn transfer_list_diff(
         &self,
         caller: &Caller,
@@ -1038,6 +1046,7 @@ impl App {
 
     // ---- plans -----------------------------------------------------------------------------
 
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn create_transfer_plan(
         &self,
         caller: &Caller,
@@ -1066,17 +1075,17 @@ impl App {
             list.id,
             input.cases.clone(),
             caller.user().id,
-            now(),
+            self.now(),
         )?;
         let audit = caller
             .audit(AuditAction::TransferPlanCreate)
             .target("transfer_plan", plan.id)
             .details(serde_json::json!({ "transfer_list": list.id, "cases": plan.cases }));
         let stored = work.insert_plan(&plan).await.map_err(|e| match e {
-            StoreError::Conflict(what) => AppError::invalid(
+            StoreError::Conflict(homeward_store::Conflict::CaseOnAnotherPlan) => AppError::invalid(
                 "cases",
                 "on_another_plan",
-                format!("a child already travels by another plan ({what})"),
+                "a child already travels by another plan",
             ),
             other => other.into(),
         })?;
@@ -1098,6 +1107,7 @@ impl App {
             .ok_or(AppError::NotFound)
     }
 
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn get_transfer_plan(
         &self,
         caller: &Caller,
@@ -1108,6 +1118,7 @@ impl App {
     }
 
     /// The plans made for one list (the mediator's, like each plan).
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn transfer_plans_of_list(
         &self,
         caller: &Caller,
@@ -1142,7 +1153,7 @@ impl App {
         let mut work = self.store.begin_transfer_work().await?;
         let stored = work.transfer_plan(id).await?.ok_or(AppError::NotFound)?;
         check_version(stored.version, expected_version)?;
-        let at = now();
+        let at = self.now();
         let by = caller.user().id;
         let mut plan = stored.plan.clone();
         let approval_changed = edit(&mut plan, at)?;
@@ -1176,6 +1187,7 @@ impl App {
         Ok(saved.into())
     }
 
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn add_plan_leg(
         &self,
         caller: &Caller,
@@ -1215,6 +1227,7 @@ impl App {
     }
 
     /// Records a change to a leg (a delay, a new carrier, a diversion) in the leg's history.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn update_plan_leg(
         &self,
         caller: &Caller,
@@ -1237,6 +1250,7 @@ impl App {
         .await
     }
 
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn set_plan_escorts(
         &self,
         caller: &Caller,
@@ -1257,6 +1271,7 @@ impl App {
         .await
     }
 
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn set_plan_documents(
         &self,
         caller: &Caller,
@@ -1277,6 +1292,7 @@ impl App {
         .await
     }
 
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn set_plan_costs(
         &self,
         caller: &Caller,
@@ -1302,6 +1318,7 @@ impl App {
 
     /// Approves the plan for travel: every document ready and an escort named. The covered cases
     /// may then move to `in_transit`.
+    #[tracing::instrument(skip_all, fields(user = %caller.user().id))]
     pub async fn approve_transfer_plan(
         &self,
         caller: &Caller,

@@ -9,6 +9,7 @@ mod common;
 
 use common::{PW, worlds};
 use homeward_app::admin::NewUserInput;
+use homeward_app::console::Console;
 use homeward_app::{Actor, AppConfig, AppError};
 
 fn new_user(party: homeward_domain::PartyId, username: &str, role: &str) -> NewUserInput {
@@ -73,7 +74,7 @@ async fn the_mediators_administrator_manages_only_the_mediators_users() {
         not_found(w.app.list_user_tokens(a, id).await.map(|_| ()), "tokens");
         not_found(w.app.revoke_token(a, token.meta.id).await, "revoke");
         w.app.authenticate_token(&token.token, None).await.unwrap();
-        let still = w.app.find_user("c.ivan").await.unwrap();
+        let still = Console::new(&w.app).find_user("c.ivan").await.unwrap();
         assert!(!still.disabled && still.roles == ivan.user().roles);
 
         // In its own party it does all of it; the command line makes users anywhere.
@@ -87,10 +88,7 @@ async fn the_mediators_administrator_manages_only_the_mediators_users() {
             .await
             .unwrap();
         w.app
-            .create_user(
-                Actor::CommandLine,
-                new_user(w.custody.id, "c.admin", "admin"),
-            )
+            .create_user(Console::actor(), new_user(w.custody.id, "c.admin", "admin"))
             .await
             .unwrap();
         w.finish().await;

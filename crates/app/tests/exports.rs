@@ -8,6 +8,7 @@ mod common;
 #[path = "exports/subjects.rs"]
 mod subjects;
 use common::{World, worlds};
+use homeward_app::console::Console;
 
 use chrono::{Duration, Utc};
 use homeward_app::attachments::AttachmentKey;
@@ -126,7 +127,7 @@ async fn each_party_exports_only_what_it_may_read() {
         // A party that sees no records has none to export.
         let hum = w
             .app
-            .create_party(homeward_app::Actor::CommandLine, "Aid", "humanitarian")
+            .create_party(Console::actor(), "Aid", "humanitarian")
             .await
             .unwrap();
         let helper = w.user(hum.id, "h.cw", &["caseworker"]).await;

@@ -5,6 +5,7 @@
 
 mod common;
 use common::World;
+use homeward_app::console::Console;
 
 use homeward_app::import::{ImportOptions, ImportPhase, ImportProgress};
 use homeward_app::records::RecordQuery;
@@ -220,7 +221,7 @@ async fn the_audit_chain_has_an_entry_per_record_and_one_commit() {
         // The record entries come first and the commit closes the import.
         assert!(creates.iter().all(|c| c.seq < commits[0].seq));
 
-        let chain = w.app.verify_audit(&|_| {}).await.unwrap();
+        let chain = Console::new(&w.app).verify_audit(&|_| {}).await.unwrap();
         assert!(chain.entries > 301);
         w.finish().await;
     }

@@ -6,6 +6,7 @@
 
 mod common;
 use common::worlds;
+use homeward_app::console::Console;
 
 use homeward_app::import::ImportOptions;
 use homeward_app::matching::QueueQuery;
@@ -425,15 +426,17 @@ async fn derived_keys_are_recomputed_once_when_the_code_computes_them_differentl
             .unwrap();
         // No label stored yet: the keys of the four records are recomputed, and then not again.
         let seen = std::sync::atomic::AtomicUsize::new(0);
-        let refreshed = w
-            .app
+        let refreshed = Console::new(&w.app)
             .refresh_derived_keys(&|n| seen.store(n, std::sync::atomic::Ordering::Relaxed))
             .await
             .unwrap();
         assert_eq!(refreshed, Refresh::Recomputed(4));
         assert_eq!(seen.load(std::sync::atomic::Ordering::Relaxed), 4);
         assert_eq!(
-            w.app.refresh_derived_keys(&|_| {}).await.unwrap(),
+            Console::new(&w.app)
+                .refresh_derived_keys(&|_| {})
+                .await
+                .unwrap(),
             Refresh::UpToDate
         );
         // The recomputed keys still find the child in another script.

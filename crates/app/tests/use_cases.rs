@@ -4,6 +4,7 @@
 
 mod common;
 use common::{PW, worlds};
+use homeward_app::console::Console;
 
 use homeward_app::admin::NewUserInput;
 use homeward_app::auth::{LoginRequest, current_totp_code, next_totp_code};
@@ -47,7 +48,7 @@ async fn each_party_sees_its_own_records_and_the_mediator_sees_all() {
         let m = w.user(w.mediator.id, "m.view", &["viewer"]).await;
         let h_party = w
             .app
-            .create_party(Actor::CommandLine, "NGO", "humanitarian")
+            .create_party(Console::actor(), "NGO", "humanitarian")
             .await
             .unwrap();
         let h = w.user(h_party.id, "h.cw", &["caseworker", "viewer"]).await;
@@ -383,7 +384,7 @@ async fn sessions_tokens_and_totp() {
 
         // A lost phone: an administrator removes the second factor, and the password alone works.
         w.app
-            .reset_totp(Actor::CommandLine, admin.user().id)
+            .reset_totp(Console::actor(), admin.user().id)
             .await
             .unwrap();
         let again = w.app.login(login(None), None).await.unwrap();
@@ -409,7 +410,7 @@ async fn a_password_reset_or_disabling_ends_sessions_and_tokens() {
         };
         let s = w.app.login(login.clone(), None).await.unwrap();
         w.app
-            .reset_password(Actor::CommandLine, o.user().id, "another long password")
+            .reset_password(Console::actor(), o.user().id, "another long password")
             .await
             .unwrap();
         assert!(w.app.authenticate_session(&s.token, None).await.is_err());
@@ -420,7 +421,7 @@ async fn a_password_reset_or_disabling_ends_sessions_and_tokens() {
 
         let t = w.app.create_token(&o, "t", None).await.unwrap();
         w.app
-            .update_user(Actor::CommandLine, o.user().id, None, Some(true))
+            .update_user(Console::actor(), o.user().id, None, Some(true))
             .await
             .unwrap();
         assert!(w.app.authenticate_token(&t.token, None).await.is_err());
@@ -467,7 +468,7 @@ async fn every_step_is_in_an_intact_audit_chain() {
             w.app.list_audit(&o, AuditFilter::default()).await,
             Err(AppError::Forbidden(_))
         ));
-        let report = w.app.verify_audit(&|_| {}).await.unwrap();
+        let report = Console::new(&w.app).verify_audit(&|_| {}).await.unwrap();
         assert_eq!(report.entries, entries.len() as i64 + 1);
         w.finish().await;
     }

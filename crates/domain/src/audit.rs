@@ -233,6 +233,10 @@ pub enum AuditAction {
     /// `homeward restore` made this database from an archive (entered in the restored copy).
     #[serde(rename = "backup.restore")]
     BackupRestore,
+    /// A page was drawn: one entry naming every read it showed (each read's action, target and
+    /// the ids it handed out), instead of one entry per read.
+    #[serde(rename = "page.view")]
+    PageView,
 }
 
 impl AuditAction {
@@ -338,6 +342,7 @@ impl AuditAction {
             Self::ExportExpire => "export.expire",
             Self::BackupCreate => "backup.create",
             Self::BackupRestore => "backup.restore",
+            Self::PageView => "page.view",
         }
     }
 }

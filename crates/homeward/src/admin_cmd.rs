@@ -2,8 +2,9 @@
 //! first administrator is made here; there are no default passwords.
 
 use crate::BadInput;
+use homeward_app::App;
 use homeward_app::admin::NewUserInput;
-use homeward_app::{Actor, App};
+use homeward_app::console::Console;
 use homeward_domain::TokenId;
 use std::io::{BufRead, IsTerminal};
 
@@ -76,7 +77,7 @@ fn read_password(from_stdin: bool) -> anyhow::Result<String> {
 }
 
 pub async fn run(app: &App, cmd: AdminCommand) -> anyhow::Result<()> {
-    let actor = Actor::CommandLine;
+    let actor = Console::actor();
     match cmd {
         AdminCommand::CreateParty { name, kind } => {
             let p = app.create_party(actor, &name, &kind).await?;
@@ -144,7 +145,7 @@ pub async fn run(app: &App, cmd: AdminCommand) -> anyhow::Result<()> {
             user,
             password_stdin,
         } => {
-            let u = app
+            let u = Console::new(app)
                 .find_user(&user)
                 .await
                 .map_err(|_| BadInput(format!("no user {user:?}")))?;
@@ -153,7 +154,7 @@ pub async fn run(app: &App, cmd: AdminCommand) -> anyhow::Result<()> {
             println!("password of {} reset; their sessions are ended", u.username);
         }
         AdminCommand::ResetTotp { user } => {
-            let u = app
+            let u = Console::new(app)
                 .find_user(&user)
                 .await
                 .map_err(|_| BadInput(format!("no user {user:?}")))?;

@@ -4,6 +4,7 @@ use crate::BadInput;
 use homeward_app::checkpoint::{
     self, Checkpoint, CheckpointError, parse_public_key, parse_signing_key, public_key_hex,
 };
+use homeward_app::console::Console;
 use homeward_app::{App, AppError, audit::ChainReport};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{IsTerminal, Write};
@@ -138,7 +139,7 @@ pub async fn run(app: &App, cmd: AuditCommand) -> anyhow::Result<ExitCode> {
             let bar = progress_bar();
             let tick = |n: i64| bar.set_position(u64::try_from(n).unwrap_or(0));
             let result = match &anchor {
-                None => app.verify_audit(&tick).await,
+                None => Console::new(app).verify_audit(&tick).await,
                 Some((cp, key)) => match app.verify_audit_against(cp, key, &tick).await {
                     Ok(Err(e)) => {
                         bar.finish_and_clear();

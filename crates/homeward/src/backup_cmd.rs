@@ -15,6 +15,7 @@
 use crate::BadInput;
 use crate::serve::{ATTACHMENT_KEY_ENV, attachment_key};
 use anyhow::{Context, bail};
+use homeward_app::console::Console;
 use homeward_app::{App, AppConfig};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -431,7 +432,7 @@ fn place_database(args: &RestoreArgs, m: &Manifest, work: &Path) -> anyhow::Resu
 
 /// The restored copy's audit log, and its attachments with the key given.
 async fn verify_restored(app: &App, m: &Manifest) -> anyhow::Result<ExitCode> {
-    let report = match app.verify_audit(&|_| {}).await {
+    let report = match Console::new(app).verify_audit(&|_| {}).await {
         Ok(r) => r,
         Err(homeward_app::AppError::ChainBroken(b)) => {
             println!(

@@ -8,9 +8,10 @@
 
 use anyhow::{Context, bail};
 use homeward_app::admin::NewUserInput;
+use homeward_app::console::Console;
 use homeward_app::import::ImportOptions;
 use homeward_app::synthetic::Synthetic;
-use homeward_app::{Actor, App, AppConfig};
+use homeward_app::{App, AppConfig};
 use homeward_domain::{ChildRecordInput, RecordKind};
 use homeward_store::scratch::ScratchDatabase;
 use rand::Rng;
@@ -67,7 +68,7 @@ pub(crate) async fn caller_of(
     role: &str,
 ) -> anyhow::Result<homeward_app::Caller> {
     let party = app
-        .create_party(Actor::CommandLine, &format!("Bench {kind} party"), kind)
+        .create_party(Console::actor(), &format!("Bench {kind} party"), kind)
         .await?;
     let password: String = rand::thread_rng()
         .sample_iter(&rand::distributions::Alphanumeric)
@@ -76,7 +77,7 @@ pub(crate) async fn caller_of(
         .collect();
     let username = format!("bench.{kind}");
     app.create_user(
-        Actor::CommandLine,
+        Console::actor(),
         NewUserInput {
             party_id: party.id,
             username: username.clone(),
@@ -87,7 +88,7 @@ pub(crate) async fn caller_of(
         },
     )
     .await?;
-    Ok(app.command_line_caller(&username).await?)
+    Ok(Console::new(app).caller(&username).await?)
 }
 
 /// Runs the scenario on the (empty) store at `url`.

@@ -3,9 +3,10 @@
 //! 100,000 rows that the import was specified with.
 
 use homeward_app::admin::NewUserInput;
+use homeward_app::console::Console;
 use homeward_app::import::{ImportOptions, ImportPhase};
 use homeward_app::synthetic::Synthetic;
-use homeward_app::{Actor, App, AppConfig};
+use homeward_app::{App, AppConfig};
 use homeward_domain::RecordKind;
 use rand::Rng;
 use rand::distributions::Alphanumeric;
@@ -69,7 +70,7 @@ pub async fn run_import_bench(args: &BenchImportArgs) -> anyhow::Result<()> {
     let store = homeward_store::connect(&homeward_store::sqlite_url_for_dir(dir.path())).await?;
     let app = App::new(store, AppConfig::default());
     let party = app
-        .create_party(Actor::CommandLine, "Synthetic custody authority", "custody")
+        .create_party(Console::actor(), "Synthetic custody authority", "custody")
         .await?;
     let password: String = rand::thread_rng()
         .sample_iter(&Alphanumeric)
@@ -78,7 +79,7 @@ pub async fn run_import_bench(args: &BenchImportArgs) -> anyhow::Result<()> {
         .collect();
     let username = "bench.caseworker";
     app.create_user(
-        Actor::CommandLine,
+        Console::actor(),
         NewUserInput {
             party_id: party.id,
             username: username.to_owned(),
@@ -89,7 +90,7 @@ pub async fn run_import_bench(args: &BenchImportArgs) -> anyhow::Result<()> {
         },
     )
     .await?;
-    let caller = app.command_line_caller(username).await?;
+    let caller = Console::new(&app).caller(username).await?;
 
     // Read the file as the import command does; the timing starts after it is in memory.
     let bytes = std::fs::read(&csv_path)?;

@@ -7,10 +7,11 @@
 use crate::serve::serve_on;
 use anyhow::{Context, bail};
 use homeward_app::admin::NewUserInput;
+use homeward_app::console::Console;
 use homeward_app::import::ImportOptions;
 use homeward_app::matching::QueueQuery;
 use homeward_app::synthetic::Synthetic;
-use homeward_app::{Actor, App, AppConfig};
+use homeward_app::{App, AppConfig};
 use homeward_domain::{ChildRecordInput, PartyKind, RecordKind};
 use homeward_web::WebOptions;
 use std::time::{Duration, Instant};
@@ -84,13 +85,13 @@ pub async fn run_pages_bench(args: &BenchPagesArgs) -> anyhow::Result<()> {
 
     let started = Instant::now();
     let mediator = app
-        .create_party(Actor::CommandLine, "Mediation Task Force", "mediator")
+        .create_party(Console::actor(), "Mediation Task Force", "mediator")
         .await?;
     let origin = app
-        .create_party(Actor::CommandLine, "Origin Ombudsman Office", "origin")
+        .create_party(Console::actor(), "Origin Ombudsman Office", "origin")
         .await?;
     let custody = app
-        .create_party(Actor::CommandLine, "Custody Authority", "custody")
+        .create_party(Console::actor(), "Custody Authority", "custody")
         .await?;
     for (party, username, roles) in [
         (&mediator, "reviewer", &["caseworker", "reviewer"][..]),
@@ -105,7 +106,7 @@ pub async fn run_pages_bench(args: &BenchPagesArgs) -> anyhow::Result<()> {
             password: PASSWORD.to_owned(),
             language: None,
         };
-        app.create_user(Actor::CommandLine, input).await?;
+        app.create_user(Console::actor(), input).await?;
     }
     debug_assert_eq!(mediator.kind, PartyKind::Mediator);
 
@@ -130,12 +131,12 @@ pub async fn run_pages_bench(args: &BenchPagesArgs) -> anyhow::Result<()> {
     ] {
         let mut csv = Vec::new();
         Synthetic::write_csv(rows, kind, &mut csv)?;
-        let caller = app.command_line_caller(user).await?;
+        let caller = Console::new(&app).caller(user).await?;
         app.import_records(&caller, &csv, &ImportOptions::default(), &|_| {})
             .await?;
     }
     // A few confirmed matches, so there are cases to open.
-    let reviewer = app.command_line_caller("reviewer").await?;
+    let reviewer = Console::new(&app).caller("reviewer").await?;
     let queue = app
         .review_queue(
             &reviewer,

@@ -5,9 +5,10 @@ use crate::serve::serve_on;
 use anyhow::Context;
 use homeward_app::admin::NewUserInput;
 use homeward_app::attachments::AttachmentKey;
+use homeward_app::console::Console;
 use homeward_app::import::ImportOptions;
 use homeward_app::synthetic::Synthetic;
-use homeward_app::{Actor, App, AppConfig};
+use homeward_app::{App, AppConfig};
 use homeward_domain::{ChildRecordInput, PartyKind, RecordKind};
 use homeward_web::{DemoLogin, WebOptions};
 use rand::Rng;
@@ -160,7 +161,7 @@ async fn seed(app: &App, args: &DemoArgs) -> anyhow::Result<Vec<Login>> {
     let mut ids = Vec::new();
     for (name, kind) in parties {
         ids.push(
-            app.create_party(Actor::CommandLine, name, kind.as_str())
+            app.create_party(Console::actor(), name, kind.as_str())
                 .await?
                 .id,
         );
@@ -229,7 +230,7 @@ async fn seed(app: &App, args: &DemoArgs) -> anyhow::Result<Vec<Login>> {
             password: l.password.clone(),
             language: None,
         };
-        app.create_user(Actor::CommandLine, input).await?;
+        app.create_user(Console::actor(), input).await?;
     }
 
     // A third of the children are sought by the origin side and held by the custody side, the
@@ -256,7 +257,7 @@ async fn seed(app: &App, args: &DemoArgs) -> anyhow::Result<Vec<Login>> {
     ] {
         let mut csv = Vec::new();
         Synthetic::write_csv(rows, kind, &mut csv)?;
-        let caller = app.command_line_caller(user).await?;
+        let caller = Console::new(app).caller(user).await?;
         let report = app
             .import_records(&caller, &csv, &ImportOptions::default(), &|_| {})
             .await?;
@@ -267,7 +268,7 @@ async fn seed(app: &App, args: &DemoArgs) -> anyhow::Result<Vec<Login>> {
         );
     }
     // One case with an accountability record, for the observer to examine.
-    let mediator = app.command_line_caller("mediator.caseworker").await?;
+    let mediator = Console::new(app).caller("mediator.caseworker").await?;
     app.seed_accountability_example(&mediator, &mediator)
         .await?;
     Ok(logins)

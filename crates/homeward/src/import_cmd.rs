@@ -2,6 +2,7 @@
 //! user, all or nothing unless `--skip-invalid`.
 
 use anyhow::Context;
+use homeward_app::console::Console;
 use homeward_app::import::{ImportOptions, ImportPhase, ImportProgress, parse_column_mapping};
 use homeward_app::{App, AppError, ErrorKind, RowError};
 use homeward_domain::RecordKind;
@@ -149,7 +150,7 @@ fn bad_input(msg: String) -> anyhow::Result<ExitCode> {
 }
 
 pub async fn run(app: &App, kind: RecordKind, args: &ImportArgs) -> anyhow::Result<ExitCode> {
-    let caller = match app.command_line_caller(&args.user).await {
+    let caller = match Console::new(app).caller(&args.user).await {
         Ok(c) => c,
         Err(AppError::NotFound) => return bad_input(format!("there is no user {:?}", args.user)),
         Err(e) if e.kind() != ErrorKind::Internal => {

@@ -19,6 +19,7 @@ mod serve;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use homeward_app::console::Console;
 use homeward_app::{App, AppConfig, AppError, ErrorKind};
 use homeward_domain::RecordKind;
 use std::path::{Path, PathBuf};
@@ -260,7 +261,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Migrate => {
             // The schema is migrated on connecting; what is left is the derived keys, which a
             // new version may compute differently from the one that stored them.
-            let refreshed = app
+            let refreshed = Console::new(&app)
                 .refresh_derived_keys(&|n| tracing::info!(records = n, "recomputing derived keys"))
                 .await?;
             match refreshed {

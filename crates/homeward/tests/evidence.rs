@@ -5,10 +5,11 @@
 
 use homeward_app::admin::NewUserInput;
 use homeward_app::attachments::AttachmentKey;
+use homeward_app::console::Console;
 use homeward_app::evidence::{EvidenceKey, SYNTHETIC_STATEMENT};
 use homeward_app::import::ImportOptions;
 use homeward_app::synthetic::Synthetic;
-use homeward_app::{Actor, App, AppConfig};
+use homeward_app::{App, AppConfig};
 use homeward_domain::RecordKind;
 use homeward_store::testing::TestDatabase;
 use std::path::Path;
@@ -62,7 +63,7 @@ async fn export(url: &str, dir: &Path) {
         ("Prosecutor's office", "observer", "prosecutor", &["viewer"]),
     ] {
         let p = app
-            .create_party(Actor::CommandLine, party, kind)
+            .create_party(Console::actor(), party, kind)
             .await
             .unwrap();
         let input = NewUserInput {
@@ -73,7 +74,7 @@ async fn export(url: &str, dir: &Path) {
             password: "a long enough password".to_owned(),
             language: None,
         };
-        app.create_user(Actor::CommandLine, input).await.unwrap();
+        app.create_user(Console::actor(), input).await.unwrap();
     }
     let (sought, held) = Synthetic::new(11).matched_pair();
     for (user, kind, row) in [
@@ -82,18 +83,18 @@ async fn export(url: &str, dir: &Path) {
     ] {
         let mut csv = Vec::new();
         Synthetic::write_csv(&[row], kind, &mut csv).unwrap();
-        let caller = app.command_line_caller(user).await.unwrap();
+        let caller = Console::new(&app).caller(user).await.unwrap();
         app.import_records(&caller, &csv, &ImportOptions::default(), &|_| {})
             .await
             .unwrap();
     }
-    let petra = app.command_line_caller("petra").await.unwrap();
+    let petra = Console::new(&app).caller("petra").await.unwrap();
     let case = app
         .seed_accountability_example(&petra, &petra)
         .await
         .unwrap()
         .expect("the pair is in the queue");
-    let observer = app.command_line_caller("prosecutor").await.unwrap();
+    let observer = Console::new(&app).caller("prosecutor").await.unwrap();
     let bundle = app.export_evidence(&observer, case).await.unwrap();
     std::fs::write(dir.join("evidence.tar"), bundle.bytes).unwrap();
     app.close().await;

@@ -1108,7 +1108,7 @@ macro_rules! impl_store {
                     tx.commit().await
                 }
 
-                async fn get_record(&self, scope: Scope, id: RecordId, audit: AuditDraft) -> Result<Option<ChildRecord>> {
+                async fn get_record_audited(&self, scope: Scope, id: RecordId, audit: Vec<AuditDraft>) -> Result<Option<ChildRecord>> {
                     let Some(party) = scope_party(scope) else { return Ok(None) };
                     // Read beside the writer; the entry joins the next group commit, and the
                     // record is returned only once that commit succeeded.
@@ -1121,7 +1121,11 @@ macro_rules! impl_store {
                     .await?;
                     // Nothing was read, so there is nothing to audit.
                     let Some(row) = row else { return Ok(None) };
-                    self.audit_group.submit(self, audit).await?;
+                    // Inside a page view the caller appends one entry for the whole view and
+                    // hands none here.
+                    for draft in audit {
+                        self.audit_group.submit(self, draft).await?;
+                    }
                     Ok(Some(row.into()))
                 }
 
@@ -1449,7 +1453,7 @@ macro_rules! impl_store {
                     Ok(changed)
                 }
 
-                async fn review_queue(&self, f: &QueueFilter, audit: AuditDraft) -> Result<Vec<MatchCandidate>> {
+                async fn review_queue_audited(&self, f: &QueueFilter, audit: Vec<AuditDraft>) -> Result<Vec<MatchCandidate>> {
                     let mut tx = self.begin_write().await?;
                     let mut qb = QueryBuilder::<Db>::new(concat!(
                         "SELECT ", candidate_columns!(), " FROM match_candidates m WHERE status = 'pending' \
@@ -1463,9 +1467,9 @@ macro_rules! impl_store {
                     let rows: Vec<CandidateRow> = qb.build_query_as().fetch_all(&mut *tx).await?;
                     drop(qb);
                     let items: Vec<MatchCandidate> = convert(rows)?;
-                    let mut audit = audit;
-                    audit.details = with_ids(audit.details, "match_ids", items.iter().map(|c| c.id.to_string()).collect());
-                    Self::append(&mut tx, vec![audit]).await?;
+                    let ids: Vec<String> = items.iter().map(|c| c.id.to_string()).collect();
+                    let audit = audit.into_iter().map(|a| AuditDraft { details: with_ids(a.details.clone(), "match_ids", ids.clone()), ..a }).collect();
+                    Self::append(&mut tx, audit).await?;
                     tx.commit().await?;
                     Ok(items)
                 }
@@ -1492,10 +1496,10 @@ macro_rules! impl_store {
                     Ok(u64::try_from(n).unwrap_or(0))
                 }
 
-                async fn get_candidate(&self, id: MatchId, audit: AuditDraft) -> Result<Option<MatchCandidate>> {
+                async fn get_candidate_audited(&self, id: MatchId, audit: Vec<AuditDraft>) -> Result<Option<MatchCandidate>> {
                     let mut tx = self.begin_write().await?;
                     let Some(c) = Self::candidate_in(&mut tx, id).await? else { return Ok(None) };
-                    Self::append(&mut tx, vec![audit]).await?;
+                    Self::append(&mut tx, audit).await?;
                     tx.commit().await?;
                     Ok(Some(c))
                 }
@@ -1510,7 +1514,7 @@ macro_rules! impl_store {
                     let Some(current) = Self::candidate_in(&mut tx, d.id).await? else {
                         return Err(StoreError::NotFound);
                     };
-                    let decided = || StoreError::Conflict("candidate decided".to_owned());
+                    let decided = || StoreError::Conflict(crate::Conflict::CandidateDecided);
                     if current.status != CandidateStatus::Pending {
                         return Err(decided());
                     }
@@ -1557,7 +1561,7 @@ macro_rules! impl_store {
                             match current.decided_by {
                                 None => return Err(decided()),
                                 Some(first) if first == d.by => {
-                                    return Err(StoreError::Conflict("same reviewer".to_owned()))
+                                    return Err(StoreError::Conflict(crate::Conflict::SameReviewer))
                                 }
                                 Some(_) => {}
                             }
@@ -1714,13 +1718,13 @@ macro_rules! impl_store {
                     Ok(cases)
                 }
 
-                async fn count_cases_by_state(&self, audit: AuditDraft) -> Result<Vec<(homeward_domain::CaseState, i64)>> {
+                async fn count_cases_by_state_audited(&self, audit: Vec<AuditDraft>) -> Result<Vec<(homeward_domain::CaseState, i64)>> {
                     let mut tx = self.begin_write().await?;
                     let rows: Vec<(String, i64)> =
                         sqlx::query_as("SELECT state, COUNT(*) FROM cases GROUP BY state ORDER BY state")
                             .fetch_all(&mut *tx)
                             .await?;
-                    Self::append(&mut tx, vec![audit]).await?;
+                    Self::append(&mut tx, audit).await?;
                     tx.commit().await?;
                     rows.into_iter()
                         .map(|(state, n)| {
@@ -1785,7 +1789,7 @@ macro_rules! impl_store {
                     tx.commit().await
                 }
 
-                async fn list_disclosures(&self, filter: DisclosureFilter, audit: AuditDraft) -> Result<Vec<Disclosure>> {
+                async fn list_disclosures_audited(&self, filter: DisclosureFilter, audit: Vec<AuditDraft>) -> Result<Vec<Disclosure>> {
                     let mut tx = self.begin_write().await?;
                     let mut qb = QueryBuilder::<Db>::new("SELECT content FROM disclosures WHERE 1 = 1");
                     if let Some(c) = filter.case {
@@ -1798,9 +1802,9 @@ macro_rules! impl_store {
                     let rows: Vec<(Json<Disclosure>,)> = qb.build_query_as().fetch_all(&mut *tx).await?;
                     drop(qb);
                     let out: Vec<Disclosure> = rows.into_iter().map(|(d,)| d.0).collect();
-                    let ids = out.iter().map(|d| d.id.to_string()).collect();
-                    let audit = AuditDraft { details: with_ids(audit.details.clone(), "disclosure_ids", ids), ..audit };
-                    Self::append(&mut tx, vec![audit]).await?;
+                    let ids: Vec<String> = out.iter().map(|d| d.id.to_string()).collect();
+                    let audit = audit.into_iter().map(|a| AuditDraft { details: with_ids(a.details.clone(), "disclosure_ids", ids.clone()), ..a }).collect();
+                    Self::append(&mut tx, audit).await?;
                     tx.commit().await?;
                     Ok(out)
                 }
@@ -1852,7 +1856,7 @@ macro_rules! impl_store {
                     Ok(Some(row.into()))
                 }
 
-                async fn list_tasks(&self, filter: &TaskFilter, audit: AuditDraft) -> Result<Vec<StoredTask>> {
+                async fn list_tasks_audited(&self, filter: &TaskFilter, audit: Vec<AuditDraft>) -> Result<Vec<StoredTask>> {
                     let mut tx = self.begin_write().await?;
                     let mut qb = QueryBuilder::<Db>::new("SELECT content, version, created_at, updated_at FROM tasks WHERE 1 = 1");
                     if let Some(p) = filter.party {
@@ -1871,9 +1875,9 @@ macro_rules! impl_store {
                     let rows: Vec<TaskRow> = qb.build_query_as().fetch_all(&mut *tx).await?;
                     drop(qb);
                     let out: Vec<StoredTask> = rows.into_iter().map(StoredTask::from).collect();
-                    let ids = out.iter().map(|t| t.task.id.to_string()).collect();
-                    let audit = AuditDraft { details: with_ids(audit.details.clone(), "task_ids", ids), ..audit };
-                    Self::append(&mut tx, vec![audit]).await?;
+                    let ids: Vec<String> = out.iter().map(|t| t.task.id.to_string()).collect();
+                    let audit = audit.into_iter().map(|a| AuditDraft { details: with_ids(a.details.clone(), "task_ids", ids.clone()), ..a }).collect();
+                    Self::append(&mut tx, audit).await?;
                     tx.commit().await?;
                     Ok(out)
                 }
@@ -2184,7 +2188,7 @@ macro_rules! impl_store {
                     .await?
                     .rows_affected();
                     if n == 0 {
-                        return Err(StoreError::Conflict("duplicate decided".to_owned()));
+                        return Err(StoreError::Conflict(crate::Conflict::DuplicateDecided));
                     }
                     Self::append(&mut tx, vec![audit]).await?;
                     let d = Self::duplicate_in(&mut tx, id, party).await?.ok_or(StoreError::NotFound)?;
@@ -2204,7 +2208,7 @@ macro_rules! impl_store {
                     let Some(d) = Self::duplicate_in(&mut tx, m.id, party).await? else {
                         return Err(StoreError::NotFound);
                     };
-                    let decided = || StoreError::Conflict("duplicate decided".to_owned());
+                    let decided = || StoreError::Conflict(crate::Conflict::DuplicateDecided);
                     if d.status != DuplicateStatus::Pending {
                         return Err(decided());
                     }
@@ -2213,7 +2217,7 @@ macro_rules! impl_store {
                     } else if m.survivor == d.second_record_id {
                         d.first_record_id
                     } else {
-                        return Err(StoreError::Conflict("survivor not in pair".to_owned()));
+                        return Err(StoreError::Conflict(crate::Conflict::SurvivorNotInPair));
                     };
                     // Nobody may change either record (or open a case on it) until this commits.
                     sqlx::query(Self::LOCK_PAIR)
@@ -2229,7 +2233,7 @@ macro_rules! impl_store {
                                 .await?;
                         match current {
                             None => return Err(StoreError::NotFound),
-                            Some((_, Some(_))) => return Err(StoreError::Conflict("record deleted".to_owned())),
+                            Some((_, Some(_))) => return Err(StoreError::Conflict(crate::Conflict::RecordDeleted)),
                             Some((v, None)) if v != expected => {
                                 return Err(StoreError::RecordVersionConflict { record: id, current: v })
                             }
@@ -2255,7 +2259,7 @@ macro_rules! impl_store {
                     // One child, two cases: which one goes on is a decision for a person, not
                     // for a merge.
                     if cases.len() > 1 {
-                        return Err(StoreError::Conflict("cases differ".to_owned()));
+                        return Err(StoreError::Conflict(crate::Conflict::CasesDiffer));
                     }
                     let at = ts(m.at);
 
@@ -2498,7 +2502,7 @@ macro_rules! impl_store {
                     Ok(Some(attachment))
                 }
 
-                async fn list_attachments(&self, scope: AttachmentScope, owner: AttachmentOwner, audit: AuditDraft) -> Result<Option<Vec<Attachment>>> {
+                async fn list_attachments_audited(&self, scope: AttachmentScope, owner: AttachmentOwner, audit: Vec<AuditDraft>) -> Result<Option<Vec<Attachment>>> {
                     let mut tx = self.begin_write().await?;
                     if !Self::owner_visible(&mut tx, scope, owner, None, true).await? {
                         return Ok(None);
@@ -2515,9 +2519,9 @@ macro_rules! impl_store {
                     let rows: Vec<AttachmentRow> = qb.build_query_as().fetch_all(&mut *tx).await?;
                     drop(qb);
                     let items: Vec<Attachment> = convert(rows)?;
-                    let mut audit = audit;
-                    audit.details = with_ids(audit.details, "attachment_ids", items.iter().map(|a| a.id.to_string()).collect());
-                    Self::append(&mut tx, vec![audit]).await?;
+                    let ids: Vec<String> = items.iter().map(|a| a.id.to_string()).collect();
+                    let audit = audit.into_iter().map(|a| AuditDraft { details: with_ids(a.details.clone(), "attachment_ids", ids.clone()), ..a }).collect();
+                    Self::append(&mut tx, audit).await?;
                     tx.commit().await?;
                     Ok(Some(items))
                 }

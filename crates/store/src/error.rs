@@ -1,13 +1,15 @@
 use sqlx::error::{DatabaseError, ErrorKind};
 use thiserror::Error;
 
+use crate::Conflict;
+
 #[derive(Debug, Error)]
 pub enum StoreError {
     #[error("not found")]
     NotFound,
-    /// A uniqueness rule was broken; the text names what already exists (e.g. `username`).
-    #[error("already exists: {0}")]
-    Conflict(String),
+    /// The change clashes with what is already there (a taken name, a decided candidate).
+    #[error(transparent)]
+    Conflict(Conflict),
     /// Someone changed the record since the caller read it.
     #[error("the record is at version {current}, not the version the change was based on")]
     VersionConflict { current: i64 },
@@ -44,7 +46,7 @@ impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match e {
             sqlx::Error::Database(ref d) => match d.kind() {
-                ErrorKind::UniqueViolation => Self::Conflict(unique_label(d.as_ref()).to_owned()),
+                ErrorKind::UniqueViolation => Self::Conflict(unique_conflict(d.as_ref())),
                 // The only foreign keys point at parties, users and records that must exist first.
                 ErrorKind::ForeignKeyViolation => Self::NotFound,
                 _ => Self::Database(e),
@@ -57,9 +59,9 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
-/// Names what already exists. PostgreSQL reports the constraint (its default names); SQLite only
-/// says `UNIQUE constraint failed: table.column` in the message.
-fn unique_label(d: &dyn DatabaseError) -> &str {
+/// What already exists. PostgreSQL names the constraint; SQLite only says
+/// `UNIQUE constraint failed: table.column` in the message.
+fn unique_conflict(d: &dyn DatabaseError) -> Conflict {
     let key = match d.constraint() {
         Some(c) => c,
         None => d
@@ -67,21 +69,5 @@ fn unique_label(d: &dyn DatabaseError) -> &str {
             .split_once("constraint failed: ")
             .map_or("", |(_, c)| c),
     };
-    match key {
-        "users_username_key" | "users.username" => "username",
-        "parties_name_key" | "parties.name" => "party name",
-        "api_tokens_token_hash_key" | "api_tokens.token_hash" => "token",
-        "api_tokens_pkey" | "api_tokens.id" => "token id",
-        "sessions_pkey" | "sessions.token_hash" => "session",
-        "parties_pkey" | "parties.id" => "party id",
-        "users_pkey" | "users.id" => "user id",
-        "records_pkey" | "records.id" => "record id",
-        "attachments_pkey" | "attachments.id" => "attachment id",
-        "transfer_list_cases_pkey" | "transfer_list_cases.case_id" => "case on another open list",
-        "transfer_plan_cases_pkey" | "transfer_plan_cases.case_id" => "case on another plan",
-        "transfer_lists_pkey" | "transfer_lists.id" => "transfer list id",
-        "transfer_plans_pkey" | "transfer_plans.id" => "transfer plan id",
-        "" => "a unique value",
-        other => other,
-    }
+    Conflict::of_constraint(key)
 }

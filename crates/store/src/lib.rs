@@ -19,6 +19,7 @@ pub mod blobs;
 pub mod bulk_match;
 pub mod case_search;
 pub mod case_work;
+mod conflict;
 mod error;
 pub mod exports;
 mod group_commit;
@@ -40,6 +41,7 @@ mod types;
 
 pub use case_search::{CaseSearch, CaseSearchPage, CaseSearchStore, CaseSort};
 pub use case_work::{CaseWork, CaseWorkStore};
+pub use conflict::Conflict;
 pub use error::StoreError;
 pub use exports::{EXPORT_RUN, Export, ExportEnd, ExportState, ExportStore};
 pub use indicators::IndicatorStore;
@@ -214,7 +216,7 @@ pub trait Store:
     /// Inserts new records (version 1, with a history entry each) and appends `audit`, all in one
     /// transaction: either every record is stored or none is. Calls `progress` as it goes (about
     /// every 1000 records, and once at the end). Each record is stored at version 1 whatever its
-    /// `version` says, and not deleted. `Conflict("record id")` for an id already taken (or twice
+    /// `version` says, and not deleted. `Conflict::RecordId` for an id already taken (or twice
     /// in the batch), `NotFound` for a party that does not exist.
     async fn insert_records(
         &self,
@@ -241,6 +243,16 @@ pub trait Store:
         scope: Scope,
         id: RecordId,
         audit: AuditDraft,
+    ) -> Result<Option<ChildRecord>> {
+        self.get_record_audited(scope, id, vec![audit]).await
+    }
+    /// [`Store::get_record`] with every entry of `audit` (none inside a page view, which
+    /// audits its reads once).
+    async fn get_record_audited(
+        &self,
+        scope: Scope,
+        id: RecordId,
+        audit: Vec<AuditDraft>,
     ) -> Result<Option<ChildRecord>>;
 
     /// Records within `scope` matching `filter`, ordered by id, at most `filter.limit` (0 means
@@ -346,6 +358,14 @@ pub trait Store:
         &self,
         filter: &QueueFilter,
         audit: AuditDraft,
+    ) -> Result<Vec<MatchCandidate>> {
+        self.review_queue_audited(filter, vec![audit]).await
+    }
+    /// [`Store::review_queue`] with every entry of `audit` (each with the ids).
+    async fn review_queue_audited(
+        &self,
+        filter: &QueueFilter,
+        audit: Vec<AuditDraft>,
     ) -> Result<Vec<MatchCandidate>>;
     /// How many candidates [`Store::review_queue`] would list in this band, all pages together,
     /// counting no further than `cap`. A count names no child, so it is not audited.
@@ -356,15 +376,26 @@ pub trait Store:
         cap: u64,
     ) -> Result<u64>;
     /// One candidate; `audit` is appended when found.
-    async fn get_candidate(&self, id: MatchId, audit: AuditDraft)
-    -> Result<Option<MatchCandidate>>;
+    async fn get_candidate(
+        &self,
+        id: MatchId,
+        audit: AuditDraft,
+    ) -> Result<Option<MatchCandidate>> {
+        self.get_candidate_audited(id, vec![audit]).await
+    }
+    /// [`Store::get_candidate`] with every entry of `audit` (none inside a page view).
+    async fn get_candidate_audited(
+        &self,
+        id: MatchId,
+        audit: Vec<AuditDraft>,
+    ) -> Result<Option<MatchCandidate>>;
     /// Applies a reviewer's decision to a pending candidate, in one transaction with `audit` and,
     /// when a confirmation completes the match, with creating (or joining) the case; `case_audit`
     /// is then appended too, targeted at the case, with `"created": true|false` in its details and
     /// its action changed to `case.join` when an existing case was joined.
-    /// `NotFound` when no such candidate; `Conflict("candidate decided")` when it is no longer
+    /// `NotFound` when no such candidate; `Conflict::CandidateDecided` when it is no longer
     /// pending (or, four eyes, already confirmed once / not yet confirmed once);
-    /// `Conflict("same reviewer")` when the second confirmation comes from the first reviewer.
+    /// `Conflict::SameReviewer` when the second confirmation comes from the first reviewer.
     async fn decide_candidate(
         &self,
         decision: CandidateDecision<'_>,
@@ -396,6 +427,13 @@ pub trait Store:
     async fn count_cases_by_state(
         &self,
         audit: AuditDraft,
+    ) -> Result<Vec<(homeward_domain::CaseState, i64)>> {
+        self.count_cases_by_state_audited(vec![audit]).await
+    }
+    /// [`Store::count_cases_by_state`] with every entry of `audit` (none inside a page view).
+    async fn count_cases_by_state_audited(
+        &self,
+        audit: Vec<AuditDraft>,
     ) -> Result<Vec<(homeward_domain::CaseState, i64)>>;
     async fn list_cases(&self, filter: &CaseFilter, audit: AuditDraft) -> Result<Vec<StoredCase>> {
         self.list_cases_audited(filter, vec![audit]).await
@@ -436,6 +474,14 @@ pub trait Store:
         &self,
         filter: DisclosureFilter,
         audit: AuditDraft,
+    ) -> Result<Vec<Disclosure>> {
+        self.list_disclosures_audited(filter, vec![audit]).await
+    }
+    /// [`Store::list_disclosures`] with every entry of `audit` (each with the ids).
+    async fn list_disclosures_audited(
+        &self,
+        filter: DisclosureFilter,
+        audit: Vec<AuditDraft>,
     ) -> Result<Vec<Disclosure>>;
 
     /// Stores a new task (version 1) with `audit`. `NotFound` when the case or party does not
@@ -450,7 +496,15 @@ pub trait Store:
         audit: AuditDraft,
     ) -> Result<Option<StoredTask>>;
     /// Tasks matching the filter, by due date then id; `audit` is appended with `"task_ids"`.
-    async fn list_tasks(&self, filter: &TaskFilter, audit: AuditDraft) -> Result<Vec<StoredTask>>;
+    async fn list_tasks(&self, filter: &TaskFilter, audit: AuditDraft) -> Result<Vec<StoredTask>> {
+        self.list_tasks_audited(filter, vec![audit]).await
+    }
+    /// [`Store::list_tasks`] with every entry of `audit` (each with the ids).
+    async fn list_tasks_audited(
+        &self,
+        filter: &TaskFilter,
+        audit: Vec<AuditDraft>,
+    ) -> Result<Vec<StoredTask>>;
     /// Replaces a task's content if it is at `expected_version` and (when `party` is given)
     /// referred to that party. `NotFound` / `VersionConflict` otherwise.
     async fn update_task(
@@ -470,7 +524,7 @@ pub trait Store:
     // in one transaction, with one entry for the action, or not at all.
 
     /// Stores a new list (version 1, kept in its history) with `audit`. `NotFound` when either
-    /// party does not exist; `Conflict("case on another open list")` when an entry's case is on
+    /// party does not exist; `Conflict::CaseOnAnotherList` when an entry's case is on
     /// another list that is not completed.
     async fn insert_transfer_list(
         &self,
@@ -558,7 +612,7 @@ pub trait Store:
         audit: AuditDraft,
     ) -> Result<Option<DuplicateCandidate>>;
     /// Marks a pending candidate duplicate dismissed (not the same child), for ever.
-    /// `NotFound` outside the scope; `Conflict("duplicate decided")` when no longer pending.
+    /// `NotFound` outside the scope; `Conflict::DuplicateDecided` when no longer pending.
     async fn dismiss_duplicate(
         &self,
         scope: Scope,
@@ -582,10 +636,10 @@ pub trait Store:
     ///   no case, and `case_audit` is appended targeted at it.
     ///
     /// Each of `audit` gets what was closed and re-pointed added to its details.
-    /// `NotFound` outside the scope; `Conflict("duplicate decided")` when no longer pending;
-    /// `Conflict("survivor not in pair")`; `Conflict("record deleted")`;
+    /// `NotFound` outside the scope; `Conflict::DuplicateDecided` when no longer pending;
+    /// `Conflict::SurvivorNotInPair`; `Conflict::RecordDeleted`;
     /// `RecordVersionConflict` when either record is not at the version given;
-    /// `Conflict("cases differ")` when both records are in different cases.
+    /// `Conflict::CasesDiffer` when both records are in different cases.
     async fn merge_duplicate(
         &self,
         scope: Scope,
@@ -601,7 +655,7 @@ pub trait Store:
     /// Stores an attachment's metadata and appends `audit`, in one transaction. The owner must be
     /// visible within `scope` when the row is written: a record within `scope.records`, not
     /// deleted, whose party is `attachment.party_id`; a case only with `scope.cases`. `NotFound`
-    /// otherwise (an owner out of scope answers like a missing one); `Conflict("attachment id")`
+    /// otherwise (an owner out of scope answers like a missing one); `Conflict::AttachmentId`
     /// for an id already taken.
     async fn insert_attachment(
         &self,
@@ -626,6 +680,16 @@ pub trait Store:
         scope: AttachmentScope,
         owner: AttachmentOwner,
         audit: AuditDraft,
+    ) -> Result<Option<Vec<Attachment>>> {
+        self.list_attachments_audited(scope, owner, vec![audit])
+            .await
+    }
+    /// [`Store::list_attachments`] with every entry of `audit` (each with the ids).
+    async fn list_attachments_audited(
+        &self,
+        scope: AttachmentScope,
+        owner: AttachmentOwner,
+        audit: Vec<AuditDraft>,
     ) -> Result<Option<Vec<Attachment>>>;
 
     // ---- audit log -----------------------------------------------------------------------------

@@ -151,7 +151,7 @@ pub trait PprlStore: Send + Sync {
     /// One pair (for deciding a change on it; not audited on its own).
     async fn get_pprl_pair(&self, id: Uuid) -> Result<Option<PprlPair>>;
     /// Applies every change (each only while its pair is still in its `expected` state, else
-    /// `Conflict("pprl pair changed")` and nothing is written), stores `candidate` (once per
+    /// `Conflict::PprlPairChanged` and nothing is written), stores `candidate` (once per
     /// record pair: kept out when the queue holds it already) and links the pair to it, and
     /// appends `audit` (and the candidate's own entry when it was new), in one transaction.
     /// Returns the candidate's id.
@@ -258,7 +258,7 @@ macro_rules! impl_pprl {
                     if n == 1 {
                         Ok(())
                     } else {
-                        Err(StoreError::Conflict("pprl pair changed".to_owned()))
+                        Err(StoreError::Conflict(crate::Conflict::PprlPairChanged))
                     }
                 }
 

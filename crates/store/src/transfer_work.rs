@@ -32,7 +32,7 @@ pub trait TransferWork: CaseWork {
 
     /// Stores a new version of a list (keeping it in the list's history). `VersionConflict`
     /// when the list is no longer at `change.expected_version`, `NotFound` when there is no such
-    /// list, `Conflict("case on another open list")` when an entry's case is on another list
+    /// list, `Conflict::CaseOnAnotherList` when an entry's case is on another list
     /// that is not completed.
     async fn save_list(&mut self, change: TransferListChange<'_>) -> Result<StoredTransferList>;
 
@@ -40,7 +40,7 @@ pub trait TransferWork: CaseWork {
     async fn transfer_plan(&mut self, id: TransferPlanId) -> Result<Option<StoredTransferPlan>>;
 
     /// Stores a new plan (version 1). `NotFound` when its list does not exist;
-    /// `Conflict("case on another plan")` when a covered case already travels by another plan.
+    /// `Conflict::CaseOnAnotherPlan` when a covered case already travels by another plan.
     async fn insert_plan(&mut self, plan: &TravelPlan) -> Result<StoredTransferPlan>;
 
     /// Stores a new version of a plan. `VersionConflict` when the plan is no longer at

@@ -574,7 +574,7 @@ impl App {
         let Ok(party) = self.follow_up_reader(reader) else {
             return Ok(0);
         };
-        let now = Utc::now();
+        let now = self.now();
         let keep = |f: &FollowUp| {
             follow_up_visible(f, party)
                 && in_period(f.due, filters.due_from, filters.due_to)

@@ -4,7 +4,8 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use homeward_app::admin::NewUserInput;
-use homeward_app::{Actor, App, AppConfig, Caller};
+use homeward_app::console::Console;
+use homeward_app::{App, AppConfig, Caller};
 use homeward_domain::{Party, PartyId};
 use homeward_store::testing::TestDatabase;
 
@@ -22,7 +23,7 @@ impl World {
     pub async fn new(db: TestDatabase, config: AppConfig) -> Self {
         let app = App::new(db.open().await.unwrap(), config);
         let mk = async |name: &str, kind: &str| {
-            app.create_party(Actor::CommandLine, name, kind)
+            app.create_party(Console::actor(), name, kind)
                 .await
                 .unwrap()
         };
@@ -48,11 +49,8 @@ impl World {
             password: PW.into(),
             language: None,
         };
-        self.app
-            .create_user(Actor::CommandLine, input)
-            .await
-            .unwrap();
-        self.app.command_line_caller(name).await.unwrap()
+        self.app.create_user(Console::actor(), input).await.unwrap();
+        Console::new(&self.app).caller(name).await.unwrap()
     }
 
     pub async fn finish(self) {

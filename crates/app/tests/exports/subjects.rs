@@ -10,6 +10,7 @@
 use super::common::{World, worlds};
 use super::{config, sides};
 use chrono::{Duration, Utc};
+use homeward_app::console::Console;
 use homeward_app::exports::{ExportFilters, ExportFormat, ExportRequest, FollowUpState};
 use homeward_app::matching::CaseView as StoredCase;
 use homeward_app::{AppError, Caller};
@@ -104,13 +105,13 @@ async fn round(w: &World) -> Round {
     let reviewer = w.user(w.mediator.id, "m.rev", &["reviewer"]).await;
     let second = w
         .app
-        .create_party(homeward_app::Actor::CommandLine, "Origin 2", "origin")
+        .create_party(Console::actor(), "Origin 2", "origin")
         .await
         .unwrap();
     let other = w.user(second.id, "o2.cw", &["caseworker"]).await;
     let ngo = w
         .app
-        .create_party(homeward_app::Actor::CommandLine, "Aid NGO", "humanitarian")
+        .create_party(Console::actor(), "Aid NGO", "humanitarian")
         .await
         .unwrap();
     let ours = case_of(
@@ -558,7 +559,7 @@ async fn the_job_reads_as_the_requester_is_when_it_runs() {
         }
         // Before the jobs run, the origin caseworker becomes a viewer (who does no visits) and
         // the custody caseworker is disabled.
-        let cli = homeward_app::Actor::CommandLine;
+        let cli = Console::actor();
         w.app
             .update_user(cli, r.origin.user().id, Some(vec!["viewer".into()]), None)
             .await

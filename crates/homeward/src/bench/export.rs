@@ -7,10 +7,11 @@
 use anyhow::{Context, bail};
 use homeward_app::admin::NewUserInput;
 use homeward_app::attachments::AttachmentKey;
+use homeward_app::console::Console;
 use homeward_app::exports::{ExportFilters, ExportFormat, ExportRequest};
 use homeward_app::import::ImportOptions;
 use homeward_app::synthetic::Synthetic;
-use homeward_app::{Actor, App, AppConfig};
+use homeward_app::{App, AppConfig};
 use homeward_domain::RecordKind;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -67,7 +68,7 @@ async fn fill(dir: &Path, rows: usize, seed: u64) -> anyhow::Result<()> {
     // The matching the import asks for stays queued: it is not what is measured.
     let app = App::new(store, app_in(dir, false));
     let party = app
-        .create_party(Actor::CommandLine, "Synthetic custody authority", "custody")
+        .create_party(Console::actor(), "Synthetic custody authority", "custody")
         .await?;
     let user = NewUserInput {
         party_id: party.id,
@@ -77,8 +78,8 @@ async fn fill(dir: &Path, rows: usize, seed: u64) -> anyhow::Result<()> {
         password: PASSWORD.to_owned(),
         language: None,
     };
-    app.create_user(Actor::CommandLine, user).await?;
-    let caller = app.command_line_caller(USER).await?;
+    app.create_user(Console::actor(), user).await?;
+    let caller = Console::new(&app).caller(USER).await?;
     app.import_records(&caller, &csv, &ImportOptions::default(), &|_| {})
         .await?;
     app.close().await;
@@ -95,7 +96,7 @@ async fn child(dir: &Path, format: &str) -> anyhow::Result<()> {
     };
     let store = homeward_store::connect(&homeward_store::sqlite_url_for_dir(dir)).await?;
     let app = App::new(store, app_in(dir, true));
-    let caller = app.command_line_caller(USER).await?;
+    let caller = Console::new(&app).caller(USER).await?;
     let request = ExportRequest {
         subject: "records".to_owned(),
         format,

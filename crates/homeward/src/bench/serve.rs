@@ -8,8 +8,9 @@
 
 use anyhow::{Context, bail};
 use homeward_app::admin::NewUserInput;
+use homeward_app::console::Console;
 use homeward_app::synthetic::Synthetic;
-use homeward_app::{Actor, App, AppConfig};
+use homeward_app::{App, AppConfig};
 use homeward_domain::{ChildRecordInput, RecordKind};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -187,7 +188,7 @@ async fn start(
     let username = format!("bench{servers}");
     let party = app
         .create_party(
-            Actor::CommandLine,
+            Console::actor(),
             &format!("Bench Ombudsman {servers}"),
             "origin",
         )
@@ -201,7 +202,7 @@ async fn start(
         password: PASSWORD.to_owned(),
         language: None,
     };
-    app.create_user(Actor::CommandLine, input).await?;
+    app.create_user(Console::actor(), input).await?;
     app.close().await;
     let mut processes = Vec::new();
     let mut bases = Vec::new();

@@ -15,8 +15,9 @@ use homeward_domain::{
 use homeward_store::testing::TestDatabase;
 use homeward_store::{
     ApiToken, Attachment, AttachmentOwner, AttachmentScope, AuditFilter, CandidateDecision,
-    CandidateStatus, CaseChange, CaseFilter, Decision, DisclosureFilter, NewRecord, QueueFilter,
-    RecordChange, RecordDeletion, SessionRow, Store, StoreError, StoredCase, TaskFilter,
+    CandidateStatus, CaseChange, CaseFilter, Conflict, Decision, DisclosureFilter, NewRecord,
+    QueueFilter, RecordChange, RecordDeletion, SessionRow, Store, StoreError, StoredCase,
+    TaskFilter,
 };
 use serde_json::json;
 use sqlx::Connection;
@@ -380,7 +381,7 @@ async fn raw_sql(url: &str, sql: &str) {
     }
 }
 
-fn assert_conflict<T: std::fmt::Debug>(r: Result<T, StoreError>, what: &str) {
+fn assert_conflict<T: std::fmt::Debug>(r: Result<T, StoreError>, what: Conflict) {
     match r {
         Err(StoreError::Conflict(w)) => assert_eq!(w, what),
         other => panic!("expected a conflict on {what}, got {other:?}"),
@@ -427,7 +428,7 @@ pub async fn parties_round_trip_and_names_are_unique(cx: Ctx) {
     };
     assert_conflict(
         s.create_party(&dup, draft(AuditAction::PartyCreate)).await,
-        "party name",
+        Conflict::PartyName,
     );
     assert_eq!(head_seq(s).await, head, "a refused write appends nothing");
     assert_eq!(s.list_parties().await.unwrap().len(), 2);
@@ -467,7 +468,7 @@ pub async fn users_round_trip_and_usernames_are_unique(cx: Ctx) {
     assert_conflict(
         s.create_user(&dup, "h", draft(AuditAction::UserCreate))
             .await,
-        "username",
+        Conflict::Username,
     );
     let orphan = new_user(PartyId::new(), "orphan", &[Role::Viewer]);
     assert_not_found(
@@ -676,7 +677,7 @@ pub async fn sessions_expire_and_slide(cx: Ctx) {
 
     assert_conflict(
         s.create_session(&row, draft(AuditAction::Login)).await,
-        "session",
+        Conflict::Session,
     );
     let stranger = User {
         id: UserId::new(),
@@ -879,7 +880,7 @@ pub async fn tokens_are_found_by_hash_until_revoked_or_expired(cx: Ctx) {
     assert_conflict(
         s.create_token(&dup, "hash-brief", draft(AuditAction::TokenCreate))
             .await,
-        "token",
+        Conflict::Token,
     );
     let stranger = User {
         id: UserId::new(),
@@ -1890,7 +1891,7 @@ pub async fn insert_records_is_atomic(cx: Ctx) {
         .collect();
     assert_conflict(
         s.insert_records(&batch, audit, &no_progress).await,
-        "record id",
+        Conflict::RecordId,
     );
     assert_eq!(
         list(
@@ -1938,7 +1939,7 @@ pub async fn insert_records_is_atomic(cx: Ctx) {
     assert_conflict(
         s.insert_records(&batch, vec![draft(AuditAction::ImportCommit)], &no_progress)
             .await,
-        "record id",
+        Conflict::RecordId,
     );
     let stored = list(s, Scope::AllSubmitted, &filter()).await;
     assert_eq!(stored.len(), 2);
@@ -2871,7 +2872,7 @@ pub async fn confirming_creates_or_joins_a_case(cx: Ctx) {
     assert!(matches!(
         s.decide_candidate(confirm(first), vec![draft(AuditAction::MatchConfirm)], None)
             .await,
-        Err(StoreError::Conflict(w)) if w == "same reviewer"
+        Err(StoreError::Conflict(Conflict::SameReviewer))
     ));
     let done = s
         .decide_candidate(
@@ -2894,8 +2895,9 @@ pub async fn confirming_creates_or_joins_a_case(cx: Ctx) {
     assert_eq!(stored.case, case);
     assert_eq!(stored.version, 1);
     assert!(matches!(
-        s.decide_candidate(confirm(UserId::new()), vec![], None).await,
-        Err(StoreError::Conflict(w)) if w == "candidate decided"
+        s.decide_candidate(confirm(UserId::new()), vec![], None)
+            .await,
+        Err(StoreError::Conflict(Conflict::CandidateDecided))
     ));
 
     // Another custody record of the same request joins the existing case.
@@ -3224,7 +3226,7 @@ pub async fn duplicates_are_stored_once_whichever_way_round(cx: Ctx) {
             draft(AuditAction::DuplicateDismiss),
         )
         .await,
-        "duplicate decided",
+        Conflict::DuplicateDecided,
     );
     assert!(
         s.insert_duplicates(
@@ -3485,7 +3487,10 @@ pub async fn a_refused_merge_changes_nothing(cx: Ctx) {
         }
         other => panic!("expected a version conflict, got {other:?}"),
     }
-    assert_conflict(attempt(merge(cs[2], 1, 1)).await, "survivor not in pair");
+    assert_conflict(
+        attempt(merge(cs[2], 1, 1)).await,
+        Conflict::SurvivorNotInPair,
+    );
     assert_eq!(head_seq(s).await, head, "a refused merge appends nothing");
     assert_eq!(merge_snapshot(s, &records, &dups, &matches).await, before);
 
@@ -3542,7 +3547,7 @@ pub async fn a_refused_merge_changes_nothing(cx: Ctx) {
     .unwrap();
     let before = merge_snapshot(s, &records, &dups, &[m1.id]).await;
     let head = head_seq(s).await;
-    assert_conflict(attempt(merge(cs[0], 1, 1)).await, "cases differ");
+    assert_conflict(attempt(merge(cs[0], 1, 1)).await, Conflict::CasesDiffer);
     assert_eq!(head_seq(s).await, head);
     assert_eq!(
         merge_snapshot(s, &records, &dups, &[m1.id]).await,
@@ -3846,7 +3851,7 @@ pub async fn a_merge_keeps_both_histories(cx: Ctx) {
             None,
         )
         .await,
-        "duplicate decided",
+        Conflict::DuplicateDecided,
     );
     assert_eq!(verify(s).await, Ok(head_seq(s).await));
 }
@@ -4320,7 +4325,7 @@ pub async fn attachments_follow_their_owners_scope(cx: Ctx) {
     );
     assert_conflict(
         s.insert_attachment(origin_scope, &a, up()).await,
-        "attachment id",
+        Conflict::AttachmentId,
     );
     // The mediator attaches to the origin's record too; the row stays in the origin's scope.
     let b = attachment(rec, w.origin.id, &mediator_user, 'b');

@@ -220,7 +220,7 @@ pub async fn a_pprl_pair_moves_only_from_its_state_and_becomes_one_candidate(cx:
         .await
         .unwrap_err();
     assert!(
-        matches!(e, StoreError::Conflict(ref w) if w == "pprl pair changed"),
+        matches!(e, StoreError::Conflict(Conflict::PprlPairChanged)),
         "{e:?}"
     );
     assert_eq!(s.audit_head().await.unwrap(), head);

@@ -262,7 +262,7 @@ pub async fn a_case_is_on_one_open_list(cx: Ctx) {
     .await
     .unwrap_err();
     assert!(
-        matches!(&err, StoreError::Conflict(what) if what == "case on another open list"),
+        matches!(&err, StoreError::Conflict(Conflict::CaseOnAnotherList)),
         "{err:?}"
     );
     // Withdrawn from the first list, the child may go on the second.
@@ -396,7 +396,7 @@ pub async fn transfer_plans_move_with_their_cases(cx: Ctx) {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, StoreError::Conflict(what) if what == "case on another plan"),
+        matches!(&err, StoreError::Conflict(Conflict::CaseOnAnotherPlan)),
         "{err:?}"
     );
 

@@ -31,11 +31,11 @@ pub(crate) struct TokenRow {
     pub status_label: String,
 }
 
-pub(crate) fn token_row(t: &Tr, k: &ApiToken) -> TokenRow {
+pub(crate) fn token_row(t: &Tr, k: &ApiToken, now: chrono::DateTime<chrono::Utc>) -> TokenRow {
     let none = t.get("not_given").to_owned();
     let status = if k.revoked_at.is_some() {
         "revoked"
-    } else if k.expires_at.is_some_and(|e| e <= chrono::Utc::now()) {
+    } else if k.expires_at.is_some_and(|e| e <= now) {
         "expired"
     } else {
         "active"
@@ -272,7 +272,7 @@ async fn tokens_page(
         .map_err(|e| cx.fail(e))?;
     let page = TokensPage {
         f: cx.frame(),
-        rows: list.iter().map(|k| token_row(t, k)).collect(),
+        rows: list.iter().map(|k| token_row(t, k, s.app.now())).collect(),
         created,
         revoked,
         problems,

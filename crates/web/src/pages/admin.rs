@@ -69,7 +69,11 @@ pub(crate) fn problems(cx: &PageCtx, e: AppError) -> Result<Problems, PageError>
                 })
                 .collect(),
         )),
-        AppError::Conflict(what) => Ok(Problems::one(t, "", "conflict", &what)),
+        AppError::Conflict(c) => Ok(Problems(vec![Problem {
+            field: String::new(),
+            code: "conflict".to_owned(),
+            message: super::refusal::conflict_text(t, &c),
+        }])),
         other => Err(cx.fail(other)),
     }
 }
@@ -496,7 +500,7 @@ async fn user_page(
             .map_err(|e| cx.fail(e))?;
         Some(
             list.iter()
-                .map(|k| super::account::token_row(t, k))
+                .map(|k| super::account::token_row(t, k, s.app.now()))
                 .collect(),
         )
     } else {

@@ -15,8 +15,6 @@ use crate::AppState;
 use crate::extract::ApiPath;
 use askama::Template;
 use axum::extract::{Query, State};
-
-use chrono::Utc;
 use homeward_app::AppResult;
 use homeward_app::aftercare::{
     FollowUpInput, FollowUpReportInput, HandoverInput, ReunificationInput, ServiceInput,
@@ -137,7 +135,7 @@ async fn custody_page(
         .unwrap_or_else(|| t.get("tr_nobody").to_owned())
     };
     let case = &d.view.case;
-    let now = Utc::now();
+    let now = s.app.now();
     let records: Vec<homeward_domain::RecordId> = [case.tracing_request, case.custody_record]
         .into_iter()
         .flatten()
@@ -532,7 +530,7 @@ async fn visits_page(
     } else {
         Vec::new()
     };
-    let today = Utc::now().date_naive();
+    let today = s.app.now().date_naive();
     let people = if mediator {
         let ids: Vec<CaseId> = visits.iter().map(|v| v.case_id).collect();
         s.app.cases_named(c, &ids).await.map_err(|e| cx.fail(e))?

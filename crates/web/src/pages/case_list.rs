@@ -154,7 +154,7 @@ async fn render(s: &AppState, cx: &PageCtx, f: Filters) -> PageResult {
         .case_list(&cx.caller, &f.query())
         .await
         .map_err(|e| cx.fail(e))?;
-    let today = chrono::Utc::now().date_naive();
+    let today = s.app.now().date_naive();
     let t = cx.t;
     let rows = found.items.iter().map(|i| row(t, i, today)).collect();
     let states = CaseState::ALL

@@ -30,7 +30,7 @@ use homeward_app::cases::{
 };
 use homeward_app::sight::CaseParts;
 use homeward_app::tasks::{TaskCancelInput, TaskInput, TaskQuery};
-use homeward_app::{AppError, AppResult, ErrorKind};
+use homeward_app::{AppError, AppResult, Caller, ErrorKind, Viewed};
 use homeward_domain::{
     AttachmentId, BestInterestsDecision, BriefField, Case, CaseId, CaseState, ChildWish, Condition,
     ConditionCode, ConsentDecision, ConsentGiver, ConsentId, ConsentMethod, ConsentScope,
@@ -154,14 +154,17 @@ pub(crate) struct Refusal {
 
 pub(crate) fn refusal_of(t: &Tr, e: &AppError) -> Refusal {
     let code = e.code().to_owned();
-    let message = t.get_or(
-        &format!("refusal_{code}"),
-        t.get(match e.kind() {
-            ErrorKind::Invalid => "error_invalid",
-            ErrorKind::Conflict => "error_conflict",
-            _ => "error_internal",
-        }),
-    );
+    let message = match e {
+        AppError::Conflict(c) => super::refusal::conflict_text(t, c),
+        _ => t.get_or(
+            &format!("refusal_{code}"),
+            t.get(match e.kind() {
+                ErrorKind::Invalid => "error_invalid",
+                ErrorKind::Conflict => "error_conflict",
+                _ => "error_internal",
+            }),
+        ),
+    };
     let fields = match e {
         AppError::Validation(v) => {
             v.0.iter()
@@ -476,6 +479,7 @@ fn timeline(t: &Tr, history: &[CaseVersionView]) -> Vec<Event> {
 }
 
 /// Draws the case page; `posted` is the form the app just refused, shown with its refusal.
+/// Everything it shows is read in one page view: one audit entry, not one per read.
 async fn render(
     s: &AppState,
     cx: &PageCtx,
@@ -483,8 +487,24 @@ async fn render(
     posted: Option<Posted>,
     status: StatusCode,
 ) -> PageResult {
+    s.app
+        .view(&cx.caller, Viewed::Case(id), async |c| {
+            draw(s, cx, c, id, posted, status).await
+        })
+        .await
+        .map_err(|e| cx.fail(e))?
+}
+
+/// The case page as `c` (the caller inside the page view) may see it.
+async fn draw(
+    s: &AppState,
+    cx: &PageCtx,
+    c: &Caller,
+    id: CaseId,
+    posted: Option<Posted>,
+    status: StatusCode,
+) -> PageResult {
     let t = cx.t;
-    let c = &cx.caller;
     let fail = |e| cx.fail(e);
     // The page shows the case's workflow, not its accountability record: it reads no more.
     let d = s
@@ -536,7 +556,7 @@ async fn render(
             }
         }
     }
-    let now = Utc::now();
+    let now = s.app.now();
     let next: Vec<Next> = d
         .next
         .iter()

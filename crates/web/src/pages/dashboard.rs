@@ -8,10 +8,10 @@ use super::i18n::Tr;
 use super::templates::DashboardPage;
 use crate::AppState;
 use axum::extract::State;
-use homeward_app::AppResult;
 use homeward_app::error::ErrorKind;
 use homeward_app::matching::QUEUE_COUNT_CAP;
 use homeward_app::tasks::{TaskQuery, TaskView};
+use homeward_app::{AppResult, Caller, Viewed};
 use homeward_domain::{CaseState, PartyKind, TaskStatus};
 
 #[derive(Debug)]
@@ -142,13 +142,22 @@ fn panel<T>(cx: &PageCtx, r: AppResult<T>) -> Result<Option<T>, PageError> {
     }
 }
 
+/// The dashboard, read in one page view: one audit entry for all its panels.
 pub(crate) async fn dashboard(State(s): State<AppState>, cx: PageCtx) -> PageResult {
-    let c = &cx.caller;
+    s.app
+        .view(&cx.caller, Viewed::Dashboard, async |c| {
+            draw(&s, &cx, c).await
+        })
+        .await
+        .map_err(|e| cx.fail(e))?
+}
+
+async fn draw(s: &AppState, cx: &PageCtx, c: &Caller) -> PageResult {
     let mediator = c.party().kind == PartyKind::Mediator;
     let app = &s.app;
     let tasks_of = |q: TaskQuery| async move { app.list_tasks(c, &q).await };
     let open = panel(
-        &cx,
+        cx,
         tasks_of(TaskQuery {
             status: Some(TaskStatus::Assigned),
             limit: Some(50),
@@ -172,19 +181,19 @@ pub(crate) async fn dashboard(State(s): State<AppState>, cx: PageCtx) -> PageRes
             )
         }
     };
-    let queue = panel(&cx, s.app.review_queue_count(c).await)?.map(|n| QueueCount {
+    let queue = panel(cx, s.app.review_queue_count(c).await)?.map(|n| QueueCount {
         n: n.min(QUEUE_COUNT_CAP),
         more: n > QUEUE_COUNT_CAP,
     });
-    let cases = panel(&cx, s.app.case_counts(c).await)?.map(|counts| {
+    let cases = panel(cx, s.app.case_counts(c).await)?.map(|counts| {
         let total: i64 = counts.iter().map(|(_, n)| n).sum();
         (chart(cx.t, &counts), total)
     });
-    let follow_ups = match panel(&cx, s.app.overdue_follow_ups(c).await)? {
+    let follow_ups = match panel(cx, s.app.overdue_follow_ups(c).await)? {
         None => None,
         Some(late) => {
             let parties = s.app.list_parties(c).await.map_err(|e| cx.fail(e))?;
-            let today = chrono::Utc::now().date_naive();
+            let today = s.app.now().date_naive();
             Some(
                 late.into_iter()
                     .take(50)

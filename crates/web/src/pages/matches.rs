@@ -16,6 +16,7 @@ use crate::extract::ApiPath;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect};
 use homeward_app::matching::{CandidateView, QueueQuery};
+use homeward_app::{Caller, Viewed};
 use homeward_domain::{ChildRecord, MatchId};
 use serde::Deserialize;
 
@@ -284,28 +285,39 @@ fn side(t: &'static Tr, r: &ChildRecord) -> Side {
     }
 }
 
+/// The review page, read in one page view: one audit entry for the pair, its two records and
+/// its neighbours in the queue.
 pub(crate) async fn show(
     State(s): State<AppState>,
     cx: PageCtx,
     ApiPath(id): ApiPath<MatchId>,
 ) -> PageResult {
+    s.app
+        .view(&cx.caller, Viewed::Match(id), async |c| {
+            draw(&s, &cx, c, id).await
+        })
+        .await
+        .map_err(|e| cx.fail(e))?
+}
+
+async fn draw(s: &AppState, cx: &PageCtx, caller: &Caller, id: MatchId) -> PageResult {
     let d = s
         .app
-        .get_candidate(&cx.caller, id)
+        .get_candidate(caller, id)
         .await
         .map_err(|e| cx.fail(e))?;
     // The neighbours in the queue, for going through it one pair after another; once a pair is
     // decided it has left the queue, and the queue's first pair is the next one to look at.
     let (prev, next) = if d.candidate.status == "pending" {
         s.app
-            .queue_neighbours(&cx.caller, &d.candidate)
+            .queue_neighbours(caller, &d.candidate)
             .await
             .map_err(|e| cx.fail(e))?
     } else {
         let first = s
             .app
             .review_queue(
-                &cx.caller,
+                caller,
                 &QueueQuery {
                     limit: Some(1),
                     ..QueueQuery::default()

@@ -8,7 +8,7 @@
 use super::i18n::Tr;
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
-use homeward_app::error::ErrorKind;
+use homeward_app::error::{Conflict, ErrorKind};
 use homeward_app::{AppError, AppResult};
 use serde::de::DeserializeOwned;
 
@@ -168,6 +168,12 @@ pub(crate) struct Refusal {
     pub current_hash: Option<String>,
 }
 
+/// What a change clashed with, in the person's language (the app's sentence where no
+/// translation names it yet).
+pub(crate) fn conflict_text(t: &Tr, c: &Conflict) -> String {
+    t.get_or(&format!("conflict_{}", c.code()), &c.to_string())
+}
+
 /// The app's answer to a form as a refusal to show on the page, when it is one (the input or
 /// the state of things is wrong); anything else (not found, not allowed, our failure) is given
 /// back to become the same error page the rest of the interface shows.
@@ -214,6 +220,12 @@ pub(crate) fn refusal(t: &Tr, form: &'static str, e: AppError) -> Result<Refusal
             Vec::new()
         }
         _ if !conditions.is_empty() => conditions,
+        AppError::Conflict(c) => vec![RefusalItem {
+            code: c.code().to_owned(),
+            field: String::new(),
+            text: conflict_text(t, c),
+            detail: c.to_string(),
+        }],
         other => vec![RefusalItem {
             code: code.to_owned(),
             field: String::new(),

@@ -5,6 +5,7 @@
 use crate::helpers::*;
 use homeward_app::AppConfig;
 use homeward_app::attachments::AttachmentKey;
+use homeward_app::console::Console;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -501,7 +502,7 @@ async fn an_altered_file_on_disk_is_an_error_never_garbage() {
         );
         let origin = t.cli_party("Ombudsman", "origin").await;
         t.cli_user(&origin, "olena", &["caseworker"]).await;
-        let caller = app.command_line_caller("olena").await.unwrap();
+        let caller = Console::new(&app).caller("olena").await.unwrap();
         let record = app
             .create_record(
                 &caller,

@@ -4,6 +4,7 @@
 
 use crate::helpers::*;
 use crate::transfer_world::{located_cases, ok, people, to_consent_obtained};
+use homeward_app::console::Console;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -37,7 +38,7 @@ async fn the_mediators_administrator_cannot_act_for_another_party() {
         let tid = token["id"].as_str().unwrap();
         expect_error(admin.delete(&format!("/api/v1/tokens/{tid}"), &json!({})).await, StatusCode::NOT_FOUND, "not_found").await;
         t.login("ivan", PASSWORD).await;
-        assert!(!t.app.find_user("ivan").await.unwrap().roles.iter().any(|r| r.as_str() == "logistics"));
+        assert!(!Console::new(&t.app).find_user("ivan").await.unwrap().roles.iter().any(|r| r.as_str() == "logistics"));
 
         // Within its own party the mediator's administrator still does all of it.
         let own = json!({ "party_id": mediator.id, "username": "mira", "roles": ["viewer"], "password": PASSWORD });
@@ -70,7 +71,7 @@ async fn an_approval_names_the_approving_partys_own_user() {
         for (side, session, party) in [("custody", &w.c, &w.custody_id), ("origin", &w.o, &w.origin_id)] {
             let a: &Value = approvals.iter().find(|a| a["side"] == side).unwrap();
             assert_eq!(a["by"], session.body["user"]["id"], "{side}: {a}");
-            let by = t.app.find_user(a["by"].as_str().unwrap()).await.unwrap();
+            let by = Console::new(&t.app).find_user(a["by"].as_str().unwrap()).await.unwrap();
             assert_eq!(&by.party_id.to_string(), party, "{side}'s approver belongs to {side}");
         }
     })

@@ -1,5 +1,6 @@
 use homeward_app::admin::NewUserInput;
-use homeward_app::{Actor, App, AppConfig};
+use homeward_app::console::Console;
+use homeward_app::{App, AppConfig};
 use homeward_domain::{Party, User};
 use homeward_store::testing::TestDatabase;
 use homeward_web::WebOptions;
@@ -105,7 +106,7 @@ impl TestApp {
     /// A party, made the way the command line makes one.
     pub async fn cli_party(&self, name: &str, kind: &str) -> Party {
         self.app
-            .create_party(Actor::CommandLine, name, kind)
+            .create_party(Console::actor(), name, kind)
             .await
             .expect("create party")
     }
@@ -121,7 +122,7 @@ impl TestApp {
             language: None,
         };
         self.app
-            .create_user(Actor::CommandLine, input)
+            .create_user(Console::actor(), input)
             .await
             .expect("create user")
     }

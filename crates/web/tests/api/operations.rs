@@ -2,6 +2,7 @@
 
 use crate::helpers::*;
 use homeward_app::AppConfig;
+use homeward_app::console::Console;
 use homeward_web::WebOptions;
 use reqwest::StatusCode;
 
@@ -84,7 +85,11 @@ async fn metrics_count_requests_by_route_template_and_show_pool_jobs_and_audit_l
             .sum();
         assert!(jobs >= 1.0, "{page}");
         // Counted independently, by walking the chain; the metrics request wrote no entry.
-        let entries = t.app.verify_audit(&|_| {}).await.unwrap().entries;
+        let entries = Console::new(&t.app)
+            .verify_audit(&|_| {})
+            .await
+            .unwrap()
+            .entries;
         assert_eq!(
             sample(&page, "homeward_audit_chain_length"),
             Some(entries as f64),

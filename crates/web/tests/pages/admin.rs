@@ -5,6 +5,7 @@
 use crate::helpers::*;
 use crate::*;
 use homeward_app::auth::{current_totp_code, next_totp_code};
+use homeward_app::console::Console;
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -102,7 +103,7 @@ async fn an_administrator_manages_parties_and_users_through_the_pages() {
         )
         .await;
         assert_eq!(res.status(), StatusCode::FORBIDDEN);
-        assert!(t.app.find_user("oleh").await.is_err());
+        assert!(Console::new(&t.app).find_user("oleh").await.is_err());
         let (status, _) = get(&c, t, &format!("/admin/users?party={}", origin.id)).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
         let oadmin = t.cli_user(&origin, "oadmin", &["admin"]).await;
@@ -192,7 +193,7 @@ async fn an_administrator_manages_parties_and_users_through_the_pages() {
         let first = text_of(&page, "new-password");
         assert_eq!(first.chars().count(), 23);
         t.login("olena", &first).await;
-        let olena = t.app.find_user("olena").await.unwrap();
+        let olena = Console::new(&t.app).find_user("olena").await.unwrap();
         assert_eq!(olena.language, Some(homeward_domain::Language::Uk));
         assert_eq!(olena.roles.len(), 2);
         let olena_page = format!("/admin/users/{}", olena.id);
@@ -253,7 +254,13 @@ async fn an_administrator_manages_parties_and_users_through_the_pages() {
         let page = res.text().await.unwrap();
         assert!(page.contains("id=\"confirm-disable\""), "{page}");
         assert_every_form_has_csrf(&page);
-        assert!(!t.app.find_user("olena").await.unwrap().disabled);
+        assert!(
+            !Console::new(&t.app)
+                .find_user("olena")
+                .await
+                .unwrap()
+                .disabled
+        );
         let res = post_form(
             &c,
             t,
@@ -313,13 +320,19 @@ async fn an_administrator_manages_parties_and_users_through_the_pages() {
         t.login("olena", "a brand new password").await;
 
         // Her second factor, lost with her phone, is removed.
-        let caller = t.app.command_line_caller("olena").await.unwrap();
+        let caller = Console::new(&t.app).caller("olena").await.unwrap();
         let e = t.app.begin_totp_enrolment(&caller).await.unwrap();
         let code = current_totp_code(&e.secret).unwrap();
         t.app.confirm_totp_enrolment(&caller, &code).await.unwrap();
         let res = post_form(&c, t, &format!("{olena_page}/totp"), &[("csrf", &csrf)]).await;
         assert_eq!(res.status(), StatusCode::SEE_OTHER);
-        assert!(!t.app.find_user("olena").await.unwrap().totp_enabled);
+        assert!(
+            !Console::new(&t.app)
+                .find_user("olena")
+                .await
+                .unwrap()
+                .totp_enabled
+        );
 
         // Her API token, listed on her page, is revoked from there.
         let s = t.login("olena", "a brand new password").await;
@@ -479,7 +492,13 @@ async fn a_party_administrator_manages_only_their_own_party() {
         )
         .await;
         assert_eq!(res.status(), StatusCode::NOT_FOUND);
-        assert!(!t.app.find_user("mira").await.unwrap().disabled);
+        assert!(
+            !Console::new(&t.app)
+                .find_user("mira")
+                .await
+                .unwrap()
+                .disabled
+        );
 
         // Creating a user in another party, or a party at all: the API's 403.
         let res = post_form(
@@ -609,7 +628,7 @@ async fn someone_who_is_not_an_administrator_gets_the_apis_refusal_everywhere() 
             assert_eq!(res.status(), StatusCode::FORBIDDEN, "{path}");
             assert!(res.text().await.unwrap().contains("<code>forbidden</code>"));
         }
-        let a = t.app.find_user("admin").await.unwrap();
+        let a = Console::new(&t.app).find_user("admin").await.unwrap();
         assert!(!a.disabled && a.roles == admin.roles);
         // The party list is open to every signed-in person, as in the API, without the form.
         let (status, page) = get(&c, t, "/admin/parties").await;

@@ -5,6 +5,7 @@
 use crate::helpers::*;
 use crate::*;
 use homeward_app::AuditFilter;
+use homeward_app::console::Console;
 use reqwest::StatusCode;
 
 /// The sequence numbers of the entries listed on a page, in order.
@@ -19,7 +20,7 @@ fn seqs(html: &str) -> Vec<i64> {
 
 /// The log as the app gives it to an auditor (that read is itself appended after it).
 async fn entries(t: &TestApp, filter: AuditFilter) -> Vec<homeward_domain::AuditEntry> {
-    let aud = t.app.command_line_caller("aud").await.unwrap();
+    let aud = Console::new(&t.app).caller("aud").await.unwrap();
     t.app
         .list_audit(
             &aud,

@@ -10,6 +10,7 @@ use crate::review::one_candidate;
 use crate::*;
 use homeward_app::AppConfig;
 use homeward_app::attachments::AttachmentKey;
+use homeward_app::console::Console;
 use reqwest::StatusCode;
 
 /// The located case of `one_candidate`, confirmed by `mira`: the case id and the origin's party id.
@@ -416,7 +417,7 @@ async fn the_workflow_through_the_case_page_forms() {
             timeline.contains("Consent obtained → Identity verified"),
             "{timeline}"
         );
-        let mira = t.app.find_user("mira").await.unwrap();
+        let mira = Console::new(&t.app).find_user("mira").await.unwrap();
         assert!(
             timeline.contains(&mira.display_name),
             "the name: {timeline}"

@@ -4,6 +4,7 @@
 use crate::helpers::*;
 use crate::*;
 use homeward_app::auth::{current_totp_code, next_totp_code};
+use homeward_app::console::Console;
 use homeward_domain::Language;
 use reqwest::StatusCode;
 
@@ -109,7 +110,7 @@ async fn an_account_with_a_second_factor_is_asked_for_its_code() {
     on_every_backend(async |t: &TestApp| {
         let origin = t.cli_party("Ombudsman", "origin").await;
         t.cli_user(&origin, "olena", &["caseworker"]).await;
-        let caller = t.app.command_line_caller("olena").await.unwrap();
+        let caller = Console::new(&t.app).caller("olena").await.unwrap();
         let enrolment = t.app.begin_totp_enrolment(&caller).await.unwrap();
         let code = current_totp_code(&enrolment.secret).unwrap();
         t.app.confirm_totp_enrolment(&caller, &code).await.unwrap();
@@ -216,7 +217,7 @@ async fn the_language_is_kept_per_user_and_arabic_is_right_to_left() {
         assert!(dash.contains("<html lang=\"ar\" dir=\"rtl\">"), "{dash}");
         assert!(dash.contains("لوحة المتابعة"));
         assert!(dash.contains("تسجيل الخروج"));
-        let stored = t.app.find_user("mira").await.unwrap();
+        let stored = Console::new(&t.app).find_user("mira").await.unwrap();
         assert_eq!(stored.id, user.id);
         assert_eq!(stored.language, Some(Language::Ar));
 

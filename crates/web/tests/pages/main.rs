@@ -25,6 +25,7 @@ mod exports;
 mod exports_browser;
 mod frame;
 mod import;
+mod page_audit;
 mod phone;
 mod records;
 mod review;
