@@ -965,8 +965,8 @@ impl App {
 
 /// Explains one record against each of `others` with the model, `record` on the left side when
 /// `record_left` (on the right otherwise); keeps the pairs at or above `threshold`, as the index
-/// into `others` and the explanation. Cross-side candidates and duplicates within a party are
-/// scored by this one function, so both see the same model and the same sibling guard.
+/// into `others` and the explanation (PPRL's pairs are explained with it; the case system's own
+/// candidates are scored in bulk or, re-scored, through `Model::score_pair`).
 pub(crate) fn explain_pairs(
     model: &Model,
     record: &ChildRecord,
@@ -1076,8 +1076,10 @@ pub(crate) async fn engine_pairs(
     .map_err(|e| AppError::Internal(format!("scoring stopped: {e}")))?
 }
 
-/// Scores one record against its blocked records of the other side; keeps pairs at or above
-/// the review threshold.
+/// Scores one record against its blocked records of the other side as the bulk scoring does
+/// (renamed-child pattern included, marked in the explanation: a re-score after retraining must
+/// not drop the mark, nor sink the pair by the surname a renaming changed); keeps pairs at or
+/// above `threshold`.
 fn score(
     model: &Model,
     model_version: &str,
@@ -1085,24 +1087,31 @@ fn score(
     blocked: &[&ChildRecord],
     threshold: f64,
 ) -> AppResult<Vec<NewCandidate>> {
+    if blocked.is_empty() {
+        return Ok(Vec::new());
+    }
     let tracing_left = record.content.kind == RecordKind::TracingRequest;
+    let mine = table_of([record])?;
+    let theirs = table_of(blocked.iter().copied())?;
     let now = Utc::now().trunc_subsecs(6);
     let mut out = Vec::new();
-    for (j, e) in explain_pairs(model, record, blocked, threshold, tracing_left)? {
-        let other = blocked[j];
-        let (t, c) = if tracing_left {
-            (record.id, other.id)
+    for (j, other) in blocked.iter().enumerate() {
+        let (p, t, c) = if tracing_left {
+            (model.score_pair(&mine, 0, &theirs, j), record.id, other.id)
         } else {
-            (other.id, record.id)
+            (model.score_pair(&theirs, j, &mine, 0), other.id, record.id)
         };
+        let p = p.map_err(link_error)?;
+        if p.probability < threshold {
+            continue;
+        }
         out.push(NewCandidate {
             id: MatchId::new(),
             tracing_record_id: t,
             custody_record_id: c,
-            probability: e.probability,
-            match_weight: e.match_weight,
-            explanation: serde_json::to_string(&e)
-                .map_err(|e| AppError::Internal(e.to_string()))?,
+            probability: p.probability,
+            match_weight: p.match_weight,
+            explanation: stored_explanation(&p)?,
             model_version: model_version.to_owned(),
             created_at: now,
         });

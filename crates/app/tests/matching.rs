@@ -502,6 +502,19 @@ async fn a_renamed_child_is_queued_as_possibly_renamed_and_never_confirmed_by_it
         assert_eq!(c.explanation["possibly_renamed"], true);
         assert_eq!(c.status, "pending");
         assert!(c.decided_by.is_none() && c.case_id.is_none());
+
+        // Retraining re-scores the pending candidate with the new model: the mark and the
+        // pair's place in the band survive (they used to be lost with the explanation).
+        w.app.train_linkage_model(&reviewer).await.unwrap();
+        let after = w.app.review_queue(&reviewer, &queue()).await.unwrap().items;
+        let again = after.iter().find(|x| x.id == c.id).expect("still queued");
+        assert!(
+            again.model_version.contains("trained"),
+            "{}",
+            again.model_version
+        );
+        assert!(again.possibly_renamed, "{}", again.explanation);
+        assert_eq!(again.explanation["possibly_renamed"], true);
         w.finish().await;
     }
 }
