@@ -79,7 +79,11 @@ impl_store!(SqliteStore, sqlx::Sqlite);
 crate::jobs::impl_jobs!(SqliteStore, sqlx::Sqlite, "", None, crate::jobs::poll_only);
 crate::pprl::impl_pprl!(SqliteStore, sqlx::Sqlite);
 crate::rescore::impl_rescore!(SqliteStore);
-crate::bulk_match::impl_bulk_match!(SqliteStore, "(SELECT value FROM json_each($3))");
+crate::bulk_match::impl_bulk_match!(
+    SqliteStore,
+    "(SELECT value FROM json_each($3))",
+    "records r INDEXED BY records_live"
+);
 // A consistent copy while others read and write: SQLite's own `VACUUM INTO`.
 crate::ops::impl_ops!(SqliteStore, Some("VACUUM INTO $1"));
 crate::staging::impl_staging!(SqliteStore, sqlx::Sqlite);

@@ -394,7 +394,7 @@ fn print_figures(args: &BenchQueueArgs, f: &Figures) {
         f.queue_recall - f.engine_recall
     );
     println!(
-        "  rank cut in matching         within {} of the best partner of either record",
+        "  rank cut in matching         within {} of the best partner of both records",
         RANK_MARGIN
     );
     for c in &f.cuts {
