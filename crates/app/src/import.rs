@@ -12,7 +12,7 @@ use chrono::NaiveDate;
 use homeward_domain::csv_cell;
 use homeward_domain::name::NameInput;
 use homeward_domain::{
-    AuditAction, ChildRecordInput, FieldError, Permission, RecordDraft, RecordKind,
+    AuditAction, ChildRecordInput, FieldError, PartialDate, Permission, RecordDraft, RecordKind,
 };
 use homeward_store::{NewImport, StoreError};
 use serde::Serialize;
@@ -618,6 +618,11 @@ pub struct ImportReport {
     /// Rows imported with values that could not be read, each value kept in the record's notes
     /// (only with `keep_unreadable`): why each was not read.
     pub kept_unreadable: Vec<RowError>,
+    /// Rows whose birth date was written by hand in a form only read loosely (a month by name,
+    /// a two-digit year, a year marked as a year of birth, month first): stored as read, with
+    /// its precision, the date as typed kept in the notes; each for a person to check
+    /// (`date_read_loosely`).
+    pub read_loosely: Vec<RowError>,
     /// The matching of the imported records, a job: `queued`, `running`, `done` or `failed`
     /// (`GET /api/v1/imports/{import_id}/matching` follows it).
     pub matching: Option<JobView>,
@@ -633,6 +638,9 @@ pub struct ImportCheck {
     pub reject_csv: Option<String>,
     /// Rows that would be imported with values not read (kept in their notes).
     pub kept_unreadable: Vec<RowError>,
+    /// Rows whose birth date would be read loosely, for a person to check (see
+    /// [`ImportReport::read_loosely`]).
+    pub read_loosely: Vec<RowError>,
 }
 
 // ---- reading CSV ------------------------------------------------------------------------------
@@ -938,6 +946,8 @@ pub(crate) struct ParsedImport {
     pub bad: Vec<BadRow>,
     /// Good rows with values not read and kept in their notes (`keep_unreadable`).
     pub kept: Vec<RowError>,
+    /// Good rows with a birth date read loosely, to be checked.
+    pub loose: Vec<RowError>,
     pub rows: u64,
 }
 
@@ -1051,6 +1061,7 @@ impl<'a> Session<'a> {
                 good: Vec::new(),
                 bad: Vec::new(),
                 kept: Vec::new(),
+                loose: Vec::new(),
                 rows: 0,
             },
         })
@@ -1072,9 +1083,15 @@ impl<'a> Session<'a> {
             )));
         }
         match self.check_row(line, &cells) {
-            Ok((draft, kept)) => {
+            Ok((draft, kept, loose)) => {
                 if !kept.is_empty() {
                     self.out.kept.push(RowError { line, errors: kept });
+                }
+                if let Some(e) = loose {
+                    self.out.loose.push(RowError {
+                        line,
+                        errors: vec![e],
+                    });
                 }
                 self.out.good.push((line, draft))
             }
@@ -1086,12 +1103,13 @@ impl<'a> Session<'a> {
         Ok(true)
     }
 
-    /// The row's record, with the values not read when `keep_unreadable` let it in.
+    /// The row's record, with the values not read when `keep_unreadable` let it in, and the
+    /// flag of a birth date read loosely.
     fn check_row(
         &mut self,
         line: u64,
         cells: &[Cow<'_, str>],
-    ) -> Result<(RecordDraft, Vec<FieldError>), Vec<FieldError>> {
+    ) -> Result<CheckedRow, Vec<FieldError>> {
         if cells.len() != self.columns.len() {
             // The cells no longer line up with the header, so any per-field message would mislead.
             return Err(vec![FieldError::new(
@@ -1155,7 +1173,7 @@ impl<'a> Session<'a> {
                 slots.push(slot);
             }
         }
-        let input = ChildRecordInput {
+        let (input, loose) = read_birth_date_loosely(ChildRecordInput {
             external_ref: get(Field::ExternalRef),
             names,
             sex: get(Field::Sex),
@@ -1170,7 +1188,7 @@ impl<'a> Session<'a> {
             enquirer_relationship: get(Field::EnquirerRelationship),
             enquirer_contact: get(Field::EnquirerContact),
             notes: get(Field::Notes),
-        };
+        });
         if let Some(r) = input.external_ref.as_deref().map(str::trim) {
             if let Some(first) = self.seen_refs.get(r) {
                 errors.push(FieldError::new(
@@ -1183,7 +1201,7 @@ impl<'a> Session<'a> {
             }
         }
         match input.parse(self.kind, self.today) {
-            Ok(draft) if errors.is_empty() => Ok((draft, Vec::new())),
+            Ok(draft) if errors.is_empty() => Ok((draft, Vec::new(), loose)),
             Ok(_) => Err(errors),
             Err(domain)
                 if self.keep_unreadable
@@ -1192,7 +1210,7 @@ impl<'a> Session<'a> {
             {
                 let input = keep_in_notes(input, &domain.0);
                 match input.parse(self.kind, self.today) {
-                    Ok(draft) => Ok((draft, domain.0)),
+                    Ok(draft) => Ok((draft, domain.0, loose)),
                     Err(still) => Err(still
                         .0
                         .into_iter()
@@ -1220,6 +1238,40 @@ impl<'a> Session<'a> {
             rows: self.out.rows,
         }
     }
+}
+
+/// A row's record, the values kept aside (`keep_unreadable`), and the flag of a birth date
+/// read loosely.
+type CheckedRow = (RecordDraft, Vec<FieldError>, Option<FieldError>);
+
+/// The row with a birth date the domain's parser refuses but `homeward link` reads
+/// ([`homeward_linkage::read_loosely`]: written by hand, month first) stored as read, at the
+/// precision it has, with the date as typed added to the notes; and the flag for a person to
+/// check it. A reading, not what was typed, so never silent; and never a refused row, since
+/// matching would read it anyway.
+fn read_birth_date_loosely(mut input: ChildRecordInput) -> (ChildRecordInput, Option<FieldError>) {
+    let Some(typed) = input.birth_date.as_deref().map(str::trim) else {
+        return (input, None);
+    };
+    if PartialDate::parse(typed).is_ok() {
+        return (input, None);
+    }
+    let Some(read) = homeward_linkage::read_loosely(typed) else {
+        return (input, None);
+    };
+    let typed = typed.to_owned();
+    let note = format!("birth_date: {typed} (read on import as {read}; to check)");
+    input.notes = Some(match input.notes.take() {
+        Some(n) if !n.trim().is_empty() => format!("{n}\n{note}"),
+        _ => note,
+    });
+    input.birth_date = Some(read.to_string());
+    let flag = FieldError::new(
+        "birth_date",
+        "date_read_loosely",
+        format!("{typed:?} was read as {read}; check it against the document"),
+    );
+    (input, Some(flag))
 }
 
 /// A value the import may leave out and keep in the notes (`keep_unreadable`): a sex or a date
@@ -1376,6 +1428,7 @@ impl App {
         let rows = parsed.rows;
         let total = parsed.good.len();
         let kept_unreadable = parsed.kept;
+        let read_loosely = parsed.loose;
 
         let mut records = Vec::with_capacity(total);
         let mut audit = Vec::with_capacity(total + 1);
@@ -1400,6 +1453,7 @@ impl App {
                     "imported": total,
                     "rejected": rejected.len(),
                     "kept_unreadable": kept_unreadable.len(),
+                    "read_loosely": read_loosely.len(),
                     "bytes": bytes.len(),
                     "sha256": sha256,
                     "forced": options.force,
@@ -1449,6 +1503,7 @@ impl App {
             rejected,
             reject_csv,
             kept_unreadable,
+            read_loosely,
             matching,
         })
     }
@@ -1528,6 +1583,7 @@ impl App {
             rejected,
             reject_csv,
             kept_unreadable: parsed.kept,
+            read_loosely: parsed.loose,
         })
     }
 }
@@ -1872,6 +1928,46 @@ mod tests {
                 .iter()
                 .any(|e| e.code == "bidi_control")
         );
+    }
+
+    /// Issue 13: the hand-written dates `homeward link` reads are read by the import too, at
+    /// their precision, kept as typed in the notes and flagged; a date nobody can read still
+    /// refuses its row (or is kept aside when asked).
+    #[test]
+    fn hand_written_birth_dates_are_read_as_link_reads_them_and_flagged() {
+        let text = "id,given_name,family_name,birth_date,current_location,notes\n\
+                    R1,Анна,Коваль,12 березня 2013 р.,Ростов,сестра Марія\n\
+                    R2,Богдан,Шевчук,2014 г.р.,Ростов,\n\
+                    R3,Олег,Бондар,03/25/2014,Ростов,\n\
+                    R4,Ірина,Ткач,2015-06-01,Ростов,\n\
+                    R5,Петро,Мельник,весна 2013,Ростов,\n";
+        let p = parse(text, RecordKind::CustodyRecord).unwrap();
+        let dates: Vec<String> = p
+            .good
+            .iter()
+            .map(|(_, d)| d.birth_date.map(|b| b.to_string()).unwrap_or_default())
+            .collect();
+        assert_eq!(dates, ["2013-03-12", "2014", "2014-03-25", "2015-06-01"]);
+        assert_eq!(
+            p.good[0].1.notes.as_deref(),
+            Some(
+                "сестра Марія\nbirth_date: 12 березня 2013 р. (read on import as 2013-03-12; to check)"
+            )
+        );
+        assert_eq!(p.good[3].1.notes, None, "a typed date is not flagged");
+        let flagged: Vec<(u64, &str)> =
+            p.loose.iter().map(|r| (r.line, r.errors[0].code)).collect();
+        assert_eq!(
+            flagged,
+            [
+                (2, "date_read_loosely"),
+                (3, "date_read_loosely"),
+                (4, "date_read_loosely")
+            ]
+        );
+        assert_eq!(p.bad.len(), 1, "{:?}", p.bad);
+        assert_eq!(p.bad[0].error.line, 6);
+        assert_eq!(p.bad[0].error.errors[0].code, "invalid_date");
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub mod exports;
 pub mod import;
 pub mod indicators;
 pub mod jobs;
+pub mod learning;
 pub mod matching;
 pub mod ops;
 pub mod pprl;

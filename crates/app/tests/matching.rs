@@ -505,6 +505,100 @@ async fn a_renamed_child_is_queued_as_possibly_renamed_and_never_confirmed_by_it
         assert_eq!(c.explanation["possibly_renamed"], true);
         assert_eq!(c.status, "pending");
         assert!(c.decided_by.is_none() && c.case_id.is_none());
+
+        // Retraining re-scores the pending candidate with the new model: the mark and the
+        // pair's place in the band survive (they used to be lost with the explanation).
+        w.app.train_linkage_model(&reviewer).await.unwrap();
+        let after = w.app.review_queue(&reviewer, &queue()).await.unwrap().items;
+        let again = after.iter().find(|x| x.id == c.id).expect("still queued");
+        assert!(
+            again.model_version.contains("trained"),
+            "{}",
+            again.model_version
+        );
+        assert!(again.possibly_renamed, "{}", again.explanation);
+        assert_eq!(again.explanation["possibly_renamed"], true);
+        w.finish().await;
+    }
+}
+
+/// Issue 13 §5: a retraining learns from every confirmed and rejected pair; the report and its
+/// audit entry say how many and what moved; fewer than 100 decisions leave the match threshold
+/// where it was.
+#[tokio::test(flavor = "multi_thread")]
+async fn retraining_uses_the_reviewers_decisions_as_labels() {
+    for w in worlds(AppConfig::default()).await {
+        let origin = w.user(w.origin.id, "o.cw", &["caseworker"]).await;
+        let custody = w.user(w.custody.id, "c.cw", &["caseworker"]).await;
+        let reviewer = w.user(w.mediator.id, "m.rev", &["reviewer"]).await;
+        let auditor = w.user(w.mediator.id, "m.aud", &["auditor"]).await;
+        w.app.create_record(&origin, &sought()).await.unwrap();
+        let mut anna = sought();
+        anna.names[0].given = Some("Анна".into());
+        anna.names[0].patronymic = Some("Петрівна".into());
+        anna.names[0].family = Some("Коваль".into());
+        anna.birth_date = Some("2013-05-12".into());
+        anna.birth_place = Some("Херсон".into());
+        anna.sex = Some("female".into());
+        w.app.create_record(&origin, &anna).await.unwrap();
+        w.app
+            .import_records(
+                &custody,
+                CUSTODY_CSV.as_bytes(),
+                &ImportOptions::default(),
+                &|_| {},
+            )
+            .await
+            .unwrap();
+        let before = w.app.train_linkage_model(&reviewer).await.unwrap();
+        assert_eq!(
+            (before.labels.confirmed, before.labels.rejected),
+            (0, 0),
+            "no decision yet"
+        );
+        let all = w
+            .app
+            .review_queue(&reviewer, &everything())
+            .await
+            .unwrap()
+            .items;
+        assert!(all.len() >= 2, "{all:?}");
+        w.app
+            .confirm_candidate(&reviewer, all[0].id, Some("same child"))
+            .await
+            .unwrap();
+        for c in &all[1..] {
+            w.app
+                .reject_candidate(&reviewer, c.id, "another child")
+                .await
+                .unwrap();
+        }
+        let report = w.app.train_linkage_model(&reviewer).await.unwrap();
+        let labels = &report.labels;
+        assert_eq!(
+            (labels.confirmed, labels.rejected, labels.left_out),
+            (1, all.len() - 1, 0)
+        );
+        assert_eq!(
+            labels.match_threshold, labels.match_threshold_before,
+            "fewer than 100 decisions move nothing"
+        );
+        assert_eq!(labels.renamed_threshold, labels.renamed_threshold_before);
+        let filter = AuditFilter {
+            action: Some("linkage.train".to_owned()),
+            limit: 10,
+            ..Default::default()
+        };
+        let entries = w.app.list_audit(&auditor, filter).await.unwrap();
+        let details: Vec<serde_json::Value> = entries
+            .iter()
+            .map(|e| serde_json::from_str(&e.details).unwrap())
+            .collect();
+        let last = details
+            .iter()
+            .find(|d| d["labels"]["confirmed"] == 1)
+            .unwrap_or_else(|| panic!("the train entry names the labels: {details:?}"));
+        assert_eq!(last["labels"]["rejected"], serde_json::json!(all.len() - 1));
         w.finish().await;
     }
 }

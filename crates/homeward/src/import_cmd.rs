@@ -207,6 +207,7 @@ pub async fn run(app: &App, kind: RecordKind, args: &ImportArgs) -> anyhow::Resu
                     None,
                     None,
                     c.kept_unreadable,
+                    c.read_loosely,
                 )
             })
     } else {
@@ -226,13 +227,14 @@ pub async fn run(app: &App, kind: RecordKind, args: &ImportArgs) -> anyhow::Resu
                     Some(r.import_id),
                     r.matching,
                     r.kept_unreadable,
+                    r.read_loosely,
                 )
             })
     };
     bar.finish_and_clear();
 
     match outcome {
-        Ok((count, rejected, reject_csv, import_id, matching, kept)) => {
+        Ok((count, rejected, reject_csv, import_id, matching, kept, loose)) => {
             let rejects_path = args
                 .rejects
                 .clone()
@@ -252,6 +254,9 @@ pub async fn run(app: &App, kind: RecordKind, args: &ImportArgs) -> anyhow::Resu
             }
             if !kept.is_empty() {
                 println!("{}", kept_report(&kept, import_id.is_some()));
+            }
+            if !loose.is_empty() {
+                println!("{}", loose_report(&loose));
             }
             match import_id {
                 Some(id) => {
@@ -317,6 +322,16 @@ pub async fn run(app: &App, kind: RecordKind, args: &ImportArgs) -> anyhow::Resu
 }
 
 /// How many values were not read, by field: they are in the records' notes.
+/// The rows whose birth date was read loosely (written by hand), by line, for a person to check.
+fn loose_report(rows: &[RowError]) -> String {
+    let lines: Vec<String> = rows.iter().map(|r| r.line.to_string()).collect();
+    format!(
+        "{} birth date(s) written by hand were read loosely (the date as typed is in each record's notes); check them, lines {}",
+        rows.len(),
+        lines.join(", ")
+    )
+}
+
 fn kept_report(kept: &[RowError], imported: bool) -> String {
     let mut by_field = std::collections::BTreeMap::<&str, usize>::new();
     for e in kept.iter().flat_map(|r| &r.errors) {

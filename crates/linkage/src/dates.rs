@@ -24,21 +24,7 @@ impl BirthDate {
     pub fn parse(text: &str) -> Result<BirthDate, String> {
         match PartialDate::parse(text) {
             Ok(d) => Ok(BirthDate::from(d)),
-            Err(e) if clerks_form(text).is_some() => {
-                clerks_form(text).map(BirthDate::from).ok_or(e)
-            }
-            Err(e) => {
-                let parts: Vec<&str> = text.trim().split(['.', '/']).collect();
-                if let [a, b, y] = parts.as_slice()
-                    && let (Ok(m), Ok(d)) = (a.parse::<u8>(), b.parse::<u8>())
-                    && m <= 12
-                    && d > 12
-                    && let Ok(pd) = PartialDate::parse(&format!("{d:02}.{m:02}.{y}"))
-                {
-                    return Ok(BirthDate::from(pd));
-                }
-                Err(e)
-            }
+            Err(e) => read_loosely(text).map(BirthDate::from).ok_or(e),
         }
     }
 
@@ -146,6 +132,26 @@ fn full_year(t: &str) -> Option<u32> {
         2 => Some(1900 + v),
         _ => None,
     }
+}
+
+/// What [`BirthDate::parse`] reads beyond [`PartialDate::parse`]: the hand-written forms of
+/// [`clerks_form`], and a date written month-first (`03/25/2014`, a month over 12 while the day
+/// is not) read with the two swapped. The import reads dates with this too, so that the case
+/// system reads what `homeward link` reads; it flags each such date for a person to check, since
+/// a two-digit year or a swap is a reading, not what was typed.
+pub fn read_loosely(text: &str) -> Option<PartialDate> {
+    if let Some(d) = clerks_form(text) {
+        return Some(d);
+    }
+    let parts: Vec<&str> = text.trim().split(['.', '/']).collect();
+    if let [a, b, y] = parts.as_slice()
+        && let (Ok(m), Ok(d)) = (a.parse::<u8>(), b.parse::<u8>())
+        && m <= 12
+        && d > 12
+    {
+        return PartialDate::parse(&format!("{d:02}.{m:02}.{y}")).ok();
+    }
+    None
 }
 
 /// The hand-written forms of [`BirthDate::parse`], as a [`PartialDate`] (so that impossible

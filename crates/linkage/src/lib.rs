@@ -79,7 +79,7 @@ pub mod translit;
 mod twins;
 
 pub use blocking::{BlockKey, BlockingRule, default_rules, row_keys};
-pub use dates::{BirthDate, DateLevel, compare_dates};
+pub use dates::{BirthDate, DateLevel, compare_dates, read_loosely};
 pub use jw::jaro_winkler;
 pub use labels::{Label, LabelReport, threshold_from_labels};
 pub use link::{

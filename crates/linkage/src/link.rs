@@ -894,6 +894,46 @@ impl Model {
         Ok(train(&c, config, left.len(), right.len()).0)
     }
 
+    /// Scores one pair (row `i` of `left`, row `j` of `right`) as [`score_pairs`] would, whether
+    /// or not blocking would have compared it: a pair of the renamed-child pattern is ranked by
+    /// the fields a renaming leaves alone and marked, like any pair of a full run. The case
+    /// system re-scores its pending candidates with this, so that a re-score neither drops the
+    /// mark nor sinks the pair by the surname a renaming changed.
+    pub fn score_pair(
+        &self,
+        left: &Table,
+        i: usize,
+        right: &Table,
+        j: usize,
+    ) -> Result<LinkedPair, LinkError> {
+        let one = OnePair::new(self, left, i, right, j)?;
+        let explanation = one.explanation(left, i, right, j);
+        let level_counts: Vec<usize> = one
+            .specs
+            .iter()
+            .map(|s| level_names(s.kind).len())
+            .collect();
+        let renamed = RenamedPattern::new(&one.specs).filter(|r| r.matches(&one.lv, &level_counts));
+        let w = match renamed {
+            Some(r) => {
+                let tf_given = f64::from(one.tf.left[i][0].max(one.tf.right[j][0]));
+                r.weight(&one.scorer, &one.lv, tf_given)
+            }
+            None => explanation.match_weight,
+        };
+        Ok(LinkedPair {
+            left: i,
+            left_id: left.id(i).unwrap_or_default().to_string(),
+            right: j,
+            right_id: right.id(j).unwrap_or_default().to_string(),
+            probability: probability(w),
+            match_weight: w,
+            decision: Decision::Review,
+            explanation,
+            possibly_renamed: renamed.is_some(),
+        })
+    }
+
     /// Scores and explains one pair (row `i` of `left`, row `j` of `right`) whether or not blocking
     /// would have compared it. Term frequencies are counted over both tables, so for many pairs
     /// use [`link`].
@@ -904,6 +944,27 @@ impl Model {
         right: &Table,
         j: usize,
     ) -> Result<Explanation, LinkError> {
+        Ok(OnePair::new(self, left, i, right, j)?.explanation(left, i, right, j))
+    }
+}
+
+/// What scoring one pair outside a full run needs: its levels, the scorer and the tables' term
+/// frequencies.
+struct OnePair {
+    specs: Vec<FieldSpec>,
+    lv: Vec<u8>,
+    scorer: Scorer,
+    tf: Tf,
+}
+
+impl OnePair {
+    fn new(
+        model: &Model,
+        left: &Table,
+        i: usize,
+        right: &Table,
+        j: usize,
+    ) -> Result<Self, LinkError> {
         if i >= left.len() || j >= right.len() {
             return Err(LinkError::Config(format!(
                 "no pair ({i}, {j}) in tables of {} and {} rows",
@@ -912,7 +973,7 @@ impl Model {
             )));
         }
         let (lp, rp) = (left.prepared(), right.prepared());
-        let fields: Vec<(String, FieldKind)> = self
+        let fields: Vec<(String, FieldKind)> = model
             .fields
             .iter()
             .map(|f| (f.name.clone(), f.kind))
@@ -924,19 +985,26 @@ impl Model {
             .map(|s| field_level(s, &lp, i, &rp, j))
             .collect();
         swap_names(&specs, &lp, i, &rp, j, &mut lv);
-        let scorer = Scorer::new(self);
-        let tf = term_frequencies(&lp, &rp);
-        Ok(explain(
-            &scorer,
-            &specs,
-            &lv,
+        Ok(OnePair {
+            specs,
+            lv,
+            scorer: Scorer::new(model),
+            tf: term_frequencies(&lp, &rp),
+        })
+    }
+
+    fn explanation(&self, left: &Table, i: usize, right: &Table, j: usize) -> Explanation {
+        explain(
+            &self.scorer,
+            &self.specs,
+            &self.lv,
             left,
             i,
             right,
             j,
-            &tf.left[i],
-            &tf.right[j],
-        ))
+            &self.tf.left[i],
+            &self.tf.right[j],
+        )
     }
 }
 

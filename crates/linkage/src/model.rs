@@ -83,6 +83,15 @@ pub struct TrainingInfo {
     pub em_iterations: u32,
     pub blocking_rules: Vec<String>,
     pub notes: Vec<String>,
+    /// The match threshold reviewers' decisions moved it to ([`crate::threshold_from_labels`]);
+    /// `None`: the configured one. In the case system it decides which queued pairs are shown
+    /// as likely the same child; nothing is confirmed by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub match_threshold: Option<f64>,
+    /// The lowest probability at which a possibly renamed pair is queued, when reviewers'
+    /// decisions lowered it below the review threshold; `None`: the review threshold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renamed_threshold: Option<f64>,
 }
 
 impl Model {

@@ -87,7 +87,11 @@ crate::jobs::impl_jobs!(
 );
 crate::pprl::impl_pprl!(PgStore, sqlx::Postgres);
 crate::rescore::impl_rescore!(PgStore);
-crate::bulk_match::impl_bulk_match!(PgStore, "(SELECT jsonb_array_elements_text($3::jsonb))");
+crate::bulk_match::impl_bulk_match!(
+    PgStore,
+    "(SELECT jsonb_array_elements_text($3::jsonb))",
+    "records r"
+);
 // `pg_dump` makes PostgreSQL's copies (see docs/operations.md).
 crate::ops::impl_ops!(PgStore, None);
 crate::staging::impl_staging!(PgStore, sqlx::Postgres);

@@ -49,6 +49,11 @@ pub trait RescoreStore: Send + Sync {
 
     /// How many pending candidates are not scored by `model_version`.
     async fn count_stale_candidates(&self, model_version: &str) -> Result<i64>;
+
+    /// Every pair a reviewer decided, as (tracing request, custody record, confirmed): the labels
+    /// a retraining learns from (issue 13 §5). A pair with one confirmation of four eyes is still
+    /// pending, not a label.
+    async fn decided_pairs(&self) -> Result<Vec<(RecordId, RecordId, bool)>>;
 }
 
 /// Implements [`RescoreStore`] for `$store`.
@@ -108,6 +113,19 @@ macro_rules! impl_rescore {
                             tracing_record_id: RecordId(t),
                             custody_record_id: RecordId(c),
                         })
+                        .collect())
+                }
+
+                async fn decided_pairs(&self) -> Result<Vec<(RecordId, RecordId, bool)>> {
+                    let rows: Vec<(uuid::Uuid, uuid::Uuid, String)> = sqlx::query_as(
+                        "SELECT tracing_record_id, custody_record_id, status FROM match_candidates \
+                         WHERE status IN ('confirmed', 'rejected') ORDER BY id",
+                    )
+                    .fetch_all(&self.pool)
+                    .await?;
+                    Ok(rows
+                        .into_iter()
+                        .map(|(t, c, status)| (RecordId(t), RecordId(c), status == "confirmed"))
                         .collect())
                 }
 

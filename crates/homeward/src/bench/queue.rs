@@ -9,7 +9,7 @@ use super::synth;
 use crate::bench_backends::caller_of;
 use anyhow::{Context, bail};
 use homeward_app::import::ImportOptions;
-use homeward_app::matching::{QueueQuery, linkage_columns, table_of};
+use homeward_app::matching::{QueueQuery, RANK_MARGIN, linkage_columns, rank_cut, table_of};
 use homeward_app::{App, AppConfig};
 use homeward_domain::{ChildRecord, RecordId, RecordKind};
 use homeward_linkage::{LinkConfig, Model, link};
@@ -85,14 +85,8 @@ type ImportLists = (Vec<u8>, Vec<u8>, HashSet<(String, String)>);
 /// generator 2 write them).
 fn lists(args: &BenchQueueArgs) -> anyhow::Result<ImportLists> {
     let Some(dir) = &args.lists else {
-        // The import reads dates with the domain's typed forms only; the hand-written ones that
-        // `homeward link` reads (BirthDate::parse) would be refused rows here, so the queue is
-        // measured on the lists without them, as before they were added to the generator.
-        let rates = synth::Rates {
-            hand_written_date: 0,
-            ..synth::Rates::default()
-        };
-        let lists = synth::generate(args.seed, args.left, args.right, &rates);
+        // With the hand-written dates: the import reads them as `homeward link` does (flagged).
+        let lists = synth::generate(args.seed, args.left, args.right, &synth::Rates::default());
         let header = csv::StringRecord::from(synth::COLUMNS.to_vec());
         let rows = |side: &[synth::Record]| {
             side.iter()
@@ -218,7 +212,7 @@ async fn measure(
     app.drain_jobs(&worker).await?;
     let held_s = t.elapsed().as_secs_f64();
 
-    let mut queue = HashSet::new();
+    let mut queue: HashMap<(RecordId, RecordId), (f64, bool)> = HashMap::new();
     let mut after = None;
     loop {
         let q = QueueQuery {
@@ -228,11 +222,12 @@ async fn measure(
             limit: Some(homeward_app::matching::MAX_QUEUE_PAGE),
         };
         let page = app.review_queue(&reviewer, &q).await?;
-        queue.extend(
-            page.items
-                .iter()
-                .map(|c| (c.tracing_record_id, c.custody_record_id)),
-        );
+        queue.extend(page.items.iter().map(|c| {
+            (
+                (c.tracing_record_id, c.custody_record_id),
+                (c.match_weight, c.possibly_renamed),
+            )
+        }));
         match page.next {
             Some(n) => after = Some(n),
             None => break,
@@ -270,7 +265,29 @@ async fn measure(
         .iter()
         .filter_map(|p| Some(by_ext(&p.left_id.parse().ok()?, &p.right_id.parse().ok()?)))
         .collect();
-    let queued: HashSet<(String, String)> = queue.iter().map(|(t, c)| by_ext(t, c)).collect();
+    let queued: HashSet<(String, String)> = queue.keys().map(|(t, c)| by_ext(t, c)).collect();
+    let ranked: Vec<(RecordId, RecordId, f64, bool)> = queue
+        .iter()
+        .map(|(&(t, c), &(w, renamed))| (t, c, w, renamed))
+        .collect();
+    let cuts = RANK_MARGINS
+        .iter()
+        .flat_map(|&m| [(m, true), (m, false)])
+        .map(|(margin, either)| {
+            let kept: HashSet<(String, String)> = ranked
+                .iter()
+                .zip(rank_cut(&ranked, margin, either))
+                .filter(|(_, k)| *k)
+                .map(|((t, c, _, _), _)| by_ext(t, c))
+                .collect();
+            Cut {
+                margin,
+                either,
+                recall: recall(&kept, truth),
+                size: kept.len(),
+            }
+        })
+        .collect();
     let refs: HashSet<&String> = ext.values().collect();
     let stored_truth: HashSet<(String, String)> = truth
         .iter()
@@ -281,6 +298,7 @@ async fn measure(
     Ok(Figures {
         skipped: (a.rejected.len(), b.rejected.len()),
         kept: (a.kept_unreadable.len(), b.kept_unreadable.len()),
+        loose: (a.read_loosely.len(), b.read_loosely.len()),
         sought_s,
         held_s,
         link_s,
@@ -291,6 +309,7 @@ async fn measure(
         queue_size: queued.len(),
         engine_recall: recall(&engine, truth),
         engine_size: engine.len(),
+        cuts,
     })
 }
 
@@ -298,6 +317,8 @@ struct Figures {
     skipped: (usize, usize),
     /// Rows imported with a value not read (`--keep-unreadable`).
     kept: (usize, usize),
+    /// Rows with a birth date read loosely (written by hand), flagged to check.
+    loose: (usize, usize),
     sought_s: f64,
     held_s: f64,
     link_s: f64,
@@ -308,6 +329,19 @@ struct Figures {
     queue_size: usize,
     engine_recall: f64,
     engine_size: usize,
+    /// The queue as it would be under a stricter rank cut (computed on the queue stored).
+    cuts: Vec<Cut>,
+}
+
+/// Margins (log2-odds below a record's best partner) at which the queue is shown cut, to choose
+/// `RANK_MARGIN` on generator 1.
+const RANK_MARGINS: [f64; 6] = [2.0, 4.0, 6.0, 8.0, 10.0, 12.0];
+
+struct Cut {
+    margin: f64,
+    either: bool,
+    recall: f64,
+    size: usize,
 }
 
 fn print_figures(args: &BenchQueueArgs, f: &Figures) {
@@ -337,6 +371,10 @@ fn print_figures(args: &BenchQueueArgs, f: &Figures) {
         if args.keep_unreadable { "on" } else { "off" }
     );
     println!(
+        "  birth dates read loosely     {} tracing, {} custody (written by hand; flagged to check)",
+        f.loose.0, f.loose.1
+    );
+    println!(
         "  import, matching included    tracing {:.2} s, custody {:.2} s",
         f.sought_s, f.held_s
     );
@@ -355,4 +393,18 @@ fn print_figures(args: &BenchQueueArgs, f: &Figures) {
         "  queue recall − engine recall {:+.4}",
         f.queue_recall - f.engine_recall
     );
+    println!(
+        "  rank cut in matching         within {} of the best partner of both records",
+        RANK_MARGIN
+    );
+    for c in &f.cuts {
+        println!(
+            "    cut at {:>4.1}, {:6}       recall {:.4}, {} pairs, {:.2} per true pair",
+            c.margin,
+            if c.either { "either" } else { "both" },
+            c.recall,
+            c.size,
+            c.size as f64 / f.truth.max(1) as f64
+        );
+    }
 }
