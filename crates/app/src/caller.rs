@@ -54,7 +54,11 @@ impl Caller {
         if self.view.is_some() {
             let ids = ids();
             self.viewed(drafts.into_iter().map(|d| AuditDraft {
-                details: crate::view::with_ids(d.details.clone(), key, ids.clone()),
+                details: homeward_domain::audit::details_with_ids(
+                    d.details.clone(),
+                    key,
+                    ids.clone(),
+                ),
                 ..d
             }));
         }

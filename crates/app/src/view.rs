@@ -96,18 +96,3 @@ fn page_entry(caller: &Caller, what: Viewed, reads: Vec<AuditDraft>) -> AuditDra
     }
     entry
 }
-
-/// `details` with `key` set to the ids a read handed out (what the store adds outside a view).
-pub(crate) fn with_ids(
-    details: serde_json::Value,
-    key: &str,
-    ids: Vec<String>,
-) -> serde_json::Value {
-    let mut obj = match details {
-        serde_json::Value::Object(m) => m,
-        serde_json::Value::Null => serde_json::Map::new(),
-        other => serde_json::Map::from_iter([("details".to_owned(), other)]),
-    };
-    obj.insert(key.to_owned(), ids.into());
-    serde_json::Value::Object(obj)
-}

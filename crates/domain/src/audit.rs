@@ -359,6 +359,22 @@ impl fmt::Display for AuditAction {
 /// so inside what the entry's own hash covers.
 pub const WRITES_KEY: &str = "writes";
 
+/// `details` with `key` set to the ids a read handed out, so that the entry names what was
+/// read; details that are not an object are kept under `details` rather than dropped.
+pub fn details_with_ids(
+    details: serde_json::Value,
+    key: &str,
+    ids: Vec<String>,
+) -> serde_json::Value {
+    let mut obj = match details {
+        serde_json::Value::Object(m) => m,
+        serde_json::Value::Null => serde_json::Map::new(),
+        other => serde_json::Map::from_iter([("details".to_owned(), other)]),
+    };
+    obj.insert(key.to_owned(), ids.into());
+    serde_json::Value::Object(obj)
+}
+
 /// An audit entry before the store gives it its place in the chain.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuditDraft {

@@ -75,21 +75,7 @@ pub(crate) fn with_record_ids(details: serde_json::Value, ids: Vec<String>) -> s
     with_ids(details, "record_ids", ids)
 }
 
-/// Adds `key: ids` to audit details, which must then be an object.
-pub(crate) fn with_ids(
-    details: serde_json::Value,
-    key: &str,
-    ids: Vec<String>,
-) -> serde_json::Value {
-    let mut obj = match details {
-        serde_json::Value::Object(m) => m,
-        serde_json::Value::Null => serde_json::Map::new(),
-        // Keep whatever the caller said rather than dropping it.
-        other => serde_json::Map::from_iter([("details".to_owned(), other)]),
-    };
-    obj.insert(key.to_owned(), ids.into());
-    serde_json::Value::Object(obj)
-}
+pub(crate) use homeward_domain::audit::details_with_ids as with_ids;
 
 /// The query behind `list_records`: only the conditions the filter sets, so each combination gets
 /// a plan that can use the indexes.
