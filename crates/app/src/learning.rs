@@ -1,9 +1,12 @@
 //! Learning from reviewers (issue 13 §5): every pair a reviewer confirmed or rejected is a label
-//! when the model is retrained. Confirmed pairs refine m ([`Model::with_labels`]); the decisions
-//! move the match threshold ([`threshold_from_labels`]: only down, and only with at least 100 of
+//! when the model is retrained. The decisions move the match threshold ([`threshold_from_labels`]: only down, and only with at least 100 of
 //! them) and, the same way, the lowest probability at which a possibly renamed pair is queued.
 //! Nothing is ever confirmed by a threshold in the case system: the match threshold only tells
 //! which queued pairs are likely the same child.
+//!
+//! m is not refined with the confirmed pairs (`Model::with_labels`): the pairs people are shown
+//! scored high because they agree, so they over-represent agreement, and m refined with them
+//! lowered recall on both generators (docs/benchmarks.md, "Learning from reviewers").
 
 use crate::{AppError, AppResult};
 use homeward_domain::RecordId;
@@ -16,7 +19,7 @@ use std::collections::HashMap;
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LabelsUsed {
-    /// Confirmed pairs (each refines m).
+    /// Confirmed pairs.
     pub confirmed: usize,
     /// Rejected pairs (they count for the thresholds only).
     pub rejected: usize,
@@ -58,10 +61,10 @@ pub fn labels_of(
     (labels, left_out)
 }
 
-/// `model` (trained on `left` and `right` without labels) with m refined by the confirmed pairs
-/// and the thresholds the decisions support, recorded in its training notes.
+/// `model` (trained on `left` and `right` without labels) with the thresholds the decisions
+/// support, recorded in its training info and notes.
 pub fn learn(
-    model: Model,
+    mut model: Model,
     left: &Table,
     right: &Table,
     labels: &[Label],
@@ -70,14 +73,6 @@ pub fn learn(
     let link_error = |e: homeward_linkage::LinkError| AppError::Internal(format!("linkage: {e}"));
     let config = LinkConfig::default();
     let confirmed = labels.iter().filter(|l| l.same).count();
-    let mut model = if confirmed > 0 {
-        model
-            .with_labels(left, right, labels)
-            .map_err(link_error)?
-            .0
-    } else {
-        model
-    };
     // Each decision scored by the model that will score (renamed pairs by their own rank).
     let mut plain = Vec::new();
     let mut renamed = Vec::new();

@@ -224,8 +224,11 @@ fn the_document_states_what_the_server_checks() {
     collect_numbers(&doc, String::new(), &mut numbers);
     for at in &numbers {
         assert!(
-            // A median of an even count of whole days is a half day.
+            // A median of an even count of whole days is a half day; a model's thresholds
+            // (before and after reviewers' decisions moved them) are probabilities.
             at.ends_with("probability")
+                || at.ends_with("threshold")
+                || at.ends_with("threshold_before")
                 || at.ends_with("match_weight")
                 || at.ends_with("median_days"),
             "a fractional number where an integer may be meant: {at}"
