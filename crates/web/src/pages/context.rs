@@ -28,6 +28,8 @@ pub(crate) struct PageCtx {
     pub t: &'static Tr,
     /// The path of this page, for forms that come back to it (the language switcher).
     pub here: String,
+    /// When the page was asked for, by the app's clock (what a printed document says).
+    pub now: chrono::DateTime<chrono::Utc>,
 }
 
 impl PageCtx {
@@ -50,6 +52,7 @@ impl PageCtx {
             session: token,
             t,
             here: parts.uri.path().to_owned(),
+            now: state.app.now(),
         })
     }
 

@@ -21,7 +21,6 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
 use homeward_app::documents::CaseDocument;
 use homeward_app::transfers::{ListPeople, ListView};
 use homeward_domain::{
@@ -177,7 +176,7 @@ fn printed(t: &Tr, cx: &PageCtx) -> String {
     format!(
         "{} \u{2066}{}\u{2069} · {}",
         t.get("doc_printed"),
-        when(&Utc::now()),
+        when(&cx.now),
         cx.caller.user().display_name
     )
 }
