@@ -88,7 +88,7 @@ impl App {
             .details(serde_json::json!({ "named": true }));
         let records = self
             .store
-            .records_by_ids(caller.scope(), &ids, audit)
+            .records_by_ids(caller.scope(), &ids, vec![audit])
             .await?;
         Ok(records.into_iter().map(|r| (r.id, r)).collect())
     }

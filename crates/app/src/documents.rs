@@ -59,7 +59,7 @@ impl App {
             .details(serde_json::json!({ "document": document }));
         let read = if caller.may(Permission::RecordRead) {
             self.store
-                .records_by_ids(caller.scope(), &records, audit.clone())
+                .records_by_ids(caller.scope(), &records, vec![audit.clone()])
                 .await?
         } else {
             Vec::new()
@@ -139,8 +139,8 @@ impl App {
         Ok((ListView::Party(view), people))
     }
 
-    /// The records among `ids` the caller may read, unaudited: for a read whose own entry
-    /// already says what was shown.
+    /// The records among `ids` the caller may read, within its scope, without an entry of their
+    /// own: for a read whose own entry already says what was shown.
     async fn readable(
         &self,
         caller: &Caller,
@@ -149,13 +149,11 @@ impl App {
         if !caller.may(Permission::RecordRead) {
             return Ok(HashMap::new());
         }
-        let scope = caller.scope();
         Ok(self
             .store
-            .records_for_linkage(ids)
+            .records_by_ids(caller.scope(), ids, Vec::new())
             .await?
             .into_iter()
-            .filter(|r| scope.covers(r.party_id))
             .map(|r| (r.id, r))
             .collect())
     }

@@ -75,13 +75,14 @@ pub trait CaseSearchStore: Send + Sync {
     async fn case_by_number(&self, number: CaseNumber) -> Result<Option<CaseId>>;
 
     /// The records among `ids` that `scope` reaches (deleted ones too: they still name a child
-    /// a page shows), for naming the children of a page in one read; `audit` is appended with
-    /// the `"record_ids"` read when there are any.
+    /// a page shows), for naming the children of a page in one read; each entry of `audit` is
+    /// appended with the `"record_ids"` read when there are any (none for a read that another
+    /// entry already covers).
     async fn records_by_ids(
         &self,
         scope: Scope,
         ids: &[homeward_domain::RecordId],
-        audit: AuditDraft,
+        audit: Vec<AuditDraft>,
     ) -> Result<Vec<ChildRecord>>;
 }
 
@@ -222,7 +223,7 @@ macro_rules! impl_case_search {
                     Ok(CaseSearchPage { items, total, records: children })
                 }
 
-                async fn records_by_ids(&self, scope: Scope, ids: &[homeward_domain::RecordId], audit: AuditDraft) -> Result<Vec<ChildRecord>> {
+                async fn records_by_ids(&self, scope: Scope, ids: &[homeward_domain::RecordId], audit: Vec<AuditDraft>) -> Result<Vec<ChildRecord>> {
                     let Some(party) = scope_party(scope) else { return Ok(Vec::new()) };
                     if ids.is_empty() {
                         return Ok(Vec::new());
@@ -242,12 +243,15 @@ macro_rules! impl_case_search {
                         let rows: Vec<RecordRow> = qb.build_query_as().fetch_all(&mut *tx).await?;
                         records.extend(rows.into_iter().map(ChildRecord::from));
                     }
-                    if records.is_empty() {
+                    if records.is_empty() || audit.is_empty() {
                         return Ok(records);
                     }
                     let read: Vec<String> = records.iter().map(|r| r.id.to_string()).collect();
-                    let audit = AuditDraft { details: with_ids(audit.details.clone(), "record_ids", read), ..audit };
-                    Self::append(&mut tx, vec![audit]).await?;
+                    let audit = audit
+                        .into_iter()
+                        .map(|a| AuditDraft { details: with_ids(a.details.clone(), "record_ids", read.clone()), ..a })
+                        .collect();
+                    Self::append(&mut tx, audit).await?;
                     tx.commit().await?;
                     Ok(records)
                 }

@@ -368,7 +368,7 @@ impl App {
         let audit = actor.list_audit();
         Ok(self
             .store
-            .records_by_ids(reader.scope(), ids, audit)
+            .records_by_ids(reader.scope(), ids, vec![audit])
             .await?)
     }
 
